@@ -1,0 +1,49 @@
+# Every pip call here ignores the machine's pip configuration (extra indexes, find-links,
+# constraints): the project installs from its own declarations only.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_ISOLATED := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-online lint fuzz bench clean venv deps-test deps-lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP_ISOLATED) $(BIN)/python -m pip install -q --upgrade pip
+
+venv: $(BIN)/python
+
+deps-test: venv
+	$(PIP_ISOLATED) $(BIN)/python -m pip install -q -e '.[test]'
+
+deps-lint: venv
+	$(PIP_ISOLATED) $(BIN)/python -m pip install -q -e '.[test,lint]'
+
+## demo: create .venv, install pipfence, run it on a real Pipfile
+demo: venv
+	$(PIP_ISOLATED) $(BIN)/python -m pip install -q -e .
+	bash bench/demo.sh $(BIN)/pipfence
+
+## test: install test dependencies and run the whole offline suite
+test: deps-test
+	$(PIP_ISOLATED) $(BIN)/python -m pytest -m "not online" -n 2 $(PYTEST_ARGS)
+
+## test-online: the tests that reach the real public index
+test-online: deps-test
+	$(PIP_ISOLATED) $(BIN)/python -m pytest -m online $(PYTEST_ARGS)
+
+lint: deps-lint
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fuzz: deps-test
+	$(PIP_ISOLATED) PIPFENCE_FUZZ=1 $(BIN)/python -m pytest tests/unit -k fuzz $(PYTEST_ARGS)
+
+bench: deps-test
+	$(PIP_ISOLATED) $(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m pipfence` runs the command-line interface."""
+
+from pipfence.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The single exception tree; the CLI turns these into messages and exit codes.
+
+Every exception raised on purpose by pipfence derives from `PipfenceError`; `str(error)` is a
+complete sentence for the user and `error.hint`, when set, is the next step to take. Anything else
+escaping to the CLI is a bug.
+
+    PipfenceError                   exit 1 unless a subclass says otherwise
+    ├── UsageError                  bad arguments, settings or environment      exit 2
+    ├── PipfileError                invalid Pipfile (path, line, key)           exit 2
+    ├── LockfileError               missing or unreadable Pipfile.lock          exit 2
+    │   └── LockfileOutdated        lock hash does not match the Pipfile        exit 1
+    ├── FenceError                  a package would leave the index it is fenced to
+    ├── IndexServerError            network or HTTP failure talking to a source
+    │   └── PackageNotFound         no project page on the package's source
+    ├── ResolutionError             no set of versions satisfies the requirements
+    ├── InstallError                an environment could not be created or changed
+    └── IntegrityError              bytes that do not match what was promised   exit 3
+        ├── HashMismatch            a file's sha256 is not among the locked hashes
+        └── ArchiveError            a wheel or sdist that is malformed or unsafe
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "FenceError",
+    "HashMismatch",
+    "IndexServerError",
+    "InstallError",
+    "IntegrityError",
+    "LockfileError",
+    "LockfileOutdated",
+    "PackageNotFound",
+    "PipfenceError",
+    "PipfileError",
+    "ResolutionError",
+    "UsageError",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+EXIT_INTERRUPTED = 130
+
+
+class PipfenceError(Exception):
+    """Base of every error pipfence raises on purpose."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PipfenceError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = EXIT_USAGE
+
+
+class PipfileError(PipfenceError):
+    """The Pipfile cannot be read or says something invalid.
+
+    The message is prefixed with ``path:line:`` when the line is known, and names the key.
+    """
+
+    exit_code = EXIT_USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "Pipfile",
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}", hint=hint)
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class LockfileError(PipfenceError):
+    """Pipfile.lock is missing, unreadable or malformed."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "Pipfile.lock",
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}", hint=hint)
+        self.path = path
+        self.line = line
+
+
+class LockfileOutdated(LockfileError):
+    """The lock was made from a different Pipfile."""
+
+    exit_code = EXIT_FAILURE
+
+
+class FenceError(PipfenceError):
+    """A package would come from an index the project did not assign it to."""
+
+
+class IndexServerError(PipfenceError):
+    """A source could not be used: network failure, HTTP error, unreadable page.
+
+    Messages name the source by name and with its URL redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
+        self.status = status
+
+
+class PackageNotFound(IndexServerError):
+    """The package's source has no project page for it."""
+
+
+class ResolutionError(PipfenceError):
+    """No combination of versions satisfies the requirements."""
+
+
+class InstallError(PipfenceError):
+    """An environment could not be created or changed."""
+
+
+class IntegrityError(PipfenceError):
+    """Bytes that do not match what the lock or the archive promised."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class HashMismatch(IntegrityError):
+    """A downloaded file's sha256 is not among the hashes the lock allows."""
+
+
+class ArchiveError(IntegrityError):
+    """A distribution archive is malformed or would write outside its target."""

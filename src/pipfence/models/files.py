@@ -1,0 +1,78 @@
+"""Distribution files as an index lists them (PEP 503/691), and what their names say."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from pipfence.models.names import NormalizedName, canonical_name
+
+__all__ = ["DistFile", "ProjectPage", "parse_filename"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistFile:
+    """One file of a project page.
+
+    ``url`` is absolute and as the index gave it (it may carry the index's credentials only
+    through the client, never here). ``hashes`` maps algorithm → hex digest. ``metadata`` is
+    PEP 658/714 ``core-metadata``: False when absent, True when offered without hashes, or a
+    mapping of its hashes.
+    """
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: bool | str = False
+    metadata: bool | Mapping[str, str] = False
+    size: int | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def has_metadata_file(self) -> bool:
+        return bool(self.metadata)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectPage:
+    """A project's page on one index: its name and files (PEP 503 / PEP 691)."""
+
+    name: NormalizedName
+    files: tuple[DistFile, ...]
+    versions: tuple[str, ...] = ()
+    etag: str | None = None
+
+
+def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag] | None] | None:
+    """(name, version, tags) of a wheel, (name, version, None) of an sdist, None otherwise.
+
+    Files whose names do not follow the wheel or sdist naming rules are skipped by callers,
+    as pip and uv skip them.
+    """
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return canonical_name(name), version, tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return canonical_name(name), version, None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return None

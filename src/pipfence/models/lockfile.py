@@ -1,0 +1,183 @@
+"""Pipfile.lock as data, read and written in pipenv's exact format (pipfile-spec 6).
+
+The format: a JSON object with ``_meta`` (``hash.sha256``, ``pipfile-spec``, ``requires``,
+``sources``) and one object per category (``default``, ``develop``, custom ones), each mapping a
+package name to its entry (``version`` as ``==X``, sorted ``hashes``, ``index``, ``markers``,
+``extras``, or ``path``/``file``/``git``+``ref`` for non-index entries). It is written with a
+4-space indent, sorted keys, ASCII escapes and a trailing newline, so a lock that pipenv wrote
+comes back byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipfence.errors import LockfileError
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.sources import Source
+
+__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta"]
+
+PIPFILE_SPEC = 6
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedPackage:
+    """One package entry of a category. ``data`` keeps every key as the lock has it."""
+
+    name: str
+    data: Mapping[str, Any]
+
+    @property
+    def key(self) -> NormalizedName:
+        return canonical_name(self.name)
+
+    @property
+    def version(self) -> str | None:
+        """The pinned version without ``==``, or None for path/VCS entries."""
+        value = self.data.get("version")
+        if not isinstance(value, str):
+            return None
+        return value.removeprefix("===").removeprefix("==")
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        return tuple(self.data.get("hashes", ()))
+
+    @property
+    def index(self) -> str | None:
+        value = self.data.get("index")
+        return value if isinstance(value, str) else None
+
+    @property
+    def markers(self) -> str | None:
+        value = self.data.get("markers")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def is_named(self) -> bool:
+        return not any(k in self.data for k in ("path", "file", "git", "hg", "svn", "bzr"))
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any], /) -> LockedPackage:
+        return cls(name=name, data=dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.data)
+        if "hashes" in data:
+            data["hashes"] = sorted(data["hashes"])
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Meta:
+    """The ``_meta`` object."""
+
+    hash: str
+    sources: tuple[Source, ...]
+    requires: Mapping[str, Any] = field(default_factory=dict)
+    pipfile_spec: int = PIPFILE_SPEC
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], /) -> Meta:
+        hash_value = data.get("hash", {})
+        sha = hash_value.get("sha256", "") if isinstance(hash_value, Mapping) else ""
+        raw_sources = data.get("sources", [])
+        if not isinstance(raw_sources, list):
+            msg = "`_meta.sources` must be a list"
+            raise ValueError(msg)
+        known = {"hash", "sources", "requires", "pipfile-spec"}
+        return cls(
+            hash=str(sha),
+            sources=tuple(Source.from_dict(s) for s in raw_sources),
+            requires=dict(data.get("requires", {})),
+            pipfile_spec=int(data.get("pipfile-spec", PIPFILE_SPEC)),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "hash": {"sha256": self.hash},
+            "pipfile-spec": self.pipfile_spec,
+            "requires": dict(self.requires),
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lockfile:
+    """A whole Pipfile.lock. ``categories`` maps a lock category to its packages."""
+
+    meta: Meta
+    categories: Mapping[str, Mapping[str, LockedPackage]]
+    newline: str = "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], /, *, newline: str = "\n") -> Lockfile:
+        """Build from decoded JSON. Raises `ValueError` describing what is wrong."""
+        meta = data.get("_meta")
+        if not isinstance(meta, Mapping):
+            msg = "it has no `_meta` object"
+            raise ValueError(msg)
+        categories: dict[str, dict[str, LockedPackage]] = {}
+        for category, packages in data.items():
+            if category == "_meta":
+                continue
+            if not isinstance(packages, Mapping):
+                msg = f"category `{category}` must be an object"
+                raise ValueError(msg)
+            entries: dict[str, LockedPackage] = {}
+            for name, entry in packages.items():
+                if not isinstance(entry, Mapping):
+                    msg = f"entry `{category}.{name}` must be an object"
+                    raise ValueError(msg)
+                entries[name] = LockedPackage.from_dict(name, entry)
+            categories[category] = entries
+        return cls(meta=Meta.from_dict(meta), categories=categories, newline=newline)
+
+    @classmethod
+    def parse(cls, text: str, *, path: str = "Pipfile.lock") -> Lockfile:
+        """Decode ``text``; `LockfileError` naming the file and line when it is not a lock."""
+        hint = "restore it from version control, or run `pipfence lock` to make a new one"
+        conflict = _CONFLICT.search(text)
+        if conflict:
+            line = text.count("\n", 0, conflict.start()) + 1
+            raise LockfileError(
+                "it contains merge-conflict markers", path=path, line=line, hint=hint
+            )
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LockfileError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, hint=hint) from None
+        if not isinstance(data, Mapping):
+            raise LockfileError("it is not a JSON object", path=path, hint=hint)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        try:
+            return cls.from_dict(data, newline=newline)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise LockfileError(f"not a Pipfile.lock: {exc}", path=path, hint=hint) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"_meta": self.meta.to_dict()}
+        for category, packages in self.categories.items():
+            data[category] = {name: pkg.to_dict() for name, pkg in packages.items()}
+        return data
+
+    def to_json(self) -> str:
+        """The file's text exactly as pipenv writes it, in this lock's newline style."""
+        text = json.dumps(self.to_dict(), indent=4, separators=(",", ": "), sort_keys=True) + "\n"
+        return text.replace("\n", self.newline) if self.newline != "\n" else text
+
+    def packages(self, categories: list[str] | None = None) -> Iterator[tuple[str, LockedPackage]]:
+        """(category, package) for the given categories (all when None)."""
+        for category, packages in self.categories.items():
+            if categories is None or category in categories:
+                for package in packages.values():
+                    yield category, package

@@ -1,0 +1,419 @@
+"""The Pipfile as data: sources, package entries by category, requirements, settings.
+
+Parsing works on the decoded TOML (a plain mapping) plus, optionally, the text it came from so
+errors can name a line. Reading and writing files belongs to the project layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pipfence.errors import PipfileError
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
+from pipfence.models.sources import PYPI_SOURCE, Fence, Source
+
+__all__ = [
+    "LOCK_CATEGORY",
+    "MARKER_KEYS",
+    "RESERVED_TABLES",
+    "PackageSpec",
+    "Pipfile",
+    "lock_category",
+    "pipfile_hash",
+]
+
+#: Tables that are not package categories.
+RESERVED_TABLES = frozenset({"source", "requires", "scripts", "pipfile", "pipenv"})
+
+#: Pipfile table → category name in Pipfile.lock.
+LOCK_CATEGORY = {"packages": "default", "dev-packages": "develop"}
+
+#: PEP 508 marker variables that an entry may use as a key (``sys_platform = "== 'win32'"``).
+MARKER_KEYS = frozenset(
+    {
+        "os_name",
+        "sys_platform",
+        "platform_machine",
+        "platform_python_implementation",
+        "platform_release",
+        "platform_system",
+        "platform_version",
+        "python_version",
+        "python_full_version",
+        "implementation_name",
+        "implementation_version",
+    }
+)
+
+_VCS_KEYS = ("git", "hg", "svn", "bzr")
+
+
+def lock_category(table: str) -> str:
+    """The Pipfile.lock category for Pipfile table ``table``."""
+    return LOCK_CATEGORY.get(table, table)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageSpec:
+    """One entry of a package table, e.g. ``requests = {version = ">=2", index = "pypi"}``."""
+
+    name: str
+    key: NormalizedName
+    version: str = "*"
+    index: str | None = None
+    extras: tuple[str, ...] = ()
+    markers: str | None = None
+    editable: bool = False
+    path: str | None = None
+    file: str | None = None
+    vcs: str | None = None
+    vcs_url: str | None = None
+    ref: str | None = None
+    subdirectory: str | None = None
+    line: int | None = None
+
+    @property
+    def is_named(self) -> bool:
+        """Whether the entry is resolved from an index (not a path, file or VCS checkout)."""
+        return self.path is None and self.file is None and self.vcs is None
+
+    @property
+    def specifier(self) -> SpecifierSet:
+        """The version constraint (empty for ``*``)."""
+        return SpecifierSet("" if self.version in ("*", "") else self.version)
+
+    @classmethod
+    def from_entry(cls, name: str, value: Any, *, line: int | None = None) -> PackageSpec:
+        """Parse one entry. Raises `ValueError` with a message that names the problem."""
+        if not is_valid_name(name):
+            msg = f"`{name}` is not a valid package name"
+            raise ValueError(msg)
+        key = canonical_name(name)
+        if isinstance(value, str):
+            return cls(name=name, key=key, version=_version(value), line=line)
+        if not isinstance(value, Mapping):
+            msg = f"the entry for `{name}` must be a string or an inline table"
+            raise ValueError(msg)
+        version = value.get("version", "*")
+        if not isinstance(version, str):
+            msg = f"`version` of `{name}` must be a string"
+            raise ValueError(msg)
+        index = value.get("index")
+        if index is not None and not isinstance(index, str):
+            msg = f"`index` of `{name}` must be a source name"
+            raise ValueError(msg)
+        extras = value.get("extras", [])
+        if isinstance(extras, str):
+            extras = [extras]
+        if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
+            msg = f"`extras` of `{name}` must be a list of strings"
+            raise ValueError(msg)
+        vcs = next((k for k in _VCS_KEYS if k in value), None)
+        return cls(
+            name=name,
+            key=key,
+            version=_version(version),
+            index=index,
+            extras=tuple(extras),
+            markers=_markers(name, value),
+            editable=bool(value.get("editable", False)),
+            path=_opt_str(value, "path", name),
+            file=_opt_str(value, "file", name),
+            vcs=vcs,
+            vcs_url=_opt_str(value, vcs, name) if vcs else None,
+            ref=_opt_str(value, "ref", name),
+            subdirectory=_opt_str(value, "subdirectory", name),
+            line=line,
+        )
+
+
+def _opt_str(value: Mapping[str, Any], key: str, name: str) -> str | None:
+    item = value.get(key)
+    if item is None:
+        return None
+    if not isinstance(item, str):
+        msg = f"`{key}` of `{name}` must be a string"
+        raise ValueError(msg)
+    return item
+
+
+def _version(text: str) -> str:
+    text = text.strip()
+    if text in ("", "*"):
+        return "*"
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        try:
+            Version(text)
+        except InvalidVersion:
+            msg = f"`{text}` is not a valid version specifier"
+            raise ValueError(msg) from None
+        # pipenv reads a bare version as an exact pin.
+        return f"=={text}"
+    return text
+
+
+def _markers(name: str, value: Mapping[str, Any]) -> str | None:
+    from packaging.markers import InvalidMarker, Marker
+
+    parts: list[str] = []
+    markers = value.get("markers")
+    if markers is not None:
+        if not isinstance(markers, str):
+            msg = f"`markers` of `{name}` must be a string"
+            raise ValueError(msg)
+        parts.append(markers)
+    for key in sorted(MARKER_KEYS & value.keys()):
+        shorthand = value[key]
+        if not isinstance(shorthand, str):
+            msg = f"`{key}` of `{name}` must be a string such as \"== 'win32'\""
+            raise ValueError(msg)
+        parts.append(f"{key} {shorthand}")
+    if not parts:
+        return None
+    combined = " and ".join(f"({p})" if len(parts) > 1 else p for p in parts)
+    try:
+        Marker(combined)
+    except InvalidMarker:
+        msg = f"`{combined}` is not a valid environment marker for `{name}`"
+        raise ValueError(msg) from None
+    return combined
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pipfile:
+    """A parsed Pipfile. ``categories`` are keyed by table name, in file order."""
+
+    path: str = "Pipfile"
+    data: Mapping[str, Any]
+    sources: tuple[Source, ...] = ()
+    categories: Mapping[str, Mapping[NormalizedName, PackageSpec]] = field(default_factory=dict)
+    requires: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    scripts: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str, *, path: str = "Pipfile") -> Pipfile:
+        """Decode TOML ``text`` and build the model; `PipfileError` with a line on failure."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = _toml_error_line(str(exc))
+            reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            raise PipfileError(f"invalid TOML: {reason}", path=path, line=line) from None
+        return cls.from_dict(data, path=path, text=text)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], /, *, path: str = "Pipfile", text: str = "") -> Pipfile:
+        """Build from decoded TOML; ``text`` (optional) lets errors name a line."""
+        lines = _LineFinder(text)
+        sources = _parse_sources(data, path, lines)
+        categories: dict[str, dict[NormalizedName, PackageSpec]] = {}
+        for table, entries in data.items():
+            if table in RESERVED_TABLES:
+                continue
+            if not isinstance(entries, Mapping):
+                raise PipfileError(
+                    f"[{table}] must be a table of packages", path=path, line=lines.table(table)
+                )
+            specs: dict[NormalizedName, PackageSpec] = {}
+            for name, value in entries.items():
+                line = lines.key(table, name)
+                try:
+                    spec = PackageSpec.from_entry(name, value, line=line)
+                except ValueError as exc:
+                    raise PipfileError(f"{exc} in [{table}]", path=path, line=line, key=name) from None
+                if spec.key in specs:
+                    raise PipfileError(
+                        f"`{name}` appears twice in [{table}] (as `{specs[spec.key].name}` too)",
+                        path=path,
+                        line=line,
+                        key=name,
+                    )
+                specs[spec.key] = spec
+            categories[table] = specs
+        requires = _table(data, "requires", path, lines)
+        for key in ("python_version", "python_full_version"):
+            if key in requires and not isinstance(requires[key], str):
+                raise PipfileError(
+                    f"[requires] {key} must be a string such as \"3.11\"",
+                    path=path,
+                    line=lines.key("requires", key),
+                    key=key,
+                )
+        return cls(
+            path=path,
+            data=data,
+            sources=sources,
+            categories=categories,
+            requires=requires,
+            settings=_table(data, "pipenv", path, lines),
+            scripts=_table(data, "scripts", path, lines),
+        )
+
+    @property
+    def effective_sources(self) -> tuple[Source, ...]:
+        """The declared sources, or PyPI alone when there are none."""
+        return self.sources or (PYPI_SOURCE,)
+
+    def iter_specs(self, tables: list[str] | None = None) -> Iterator[tuple[str, PackageSpec]]:
+        """(table, spec) for every entry of the given tables (all when None)."""
+        for table, specs in self.categories.items():
+            if tables is None or table in tables:
+                for spec in specs.values():
+                    yield table, spec
+
+    def fence(self) -> Fence:
+        """The fence this Pipfile declares.
+
+        Raises `PipfileError` for an ``index=`` naming no source, listing the valid names, and
+        for one package pinned to two different sources in two categories.
+        """
+        sources = self.effective_sources
+        names = {s.name for s in sources}
+        pins: dict[NormalizedName, str] = {}
+        for table, spec in self.iter_specs():
+            if spec.index is None:
+                continue
+            if spec.index not in names:
+                valid = ", ".join(f"`{s.name}`" for s in sources)
+                raise PipfileError(
+                    f"`{spec.name}` in [{table}] asks for index `{spec.index}`, "
+                    f"but no source has that name; the sources are {valid}",
+                    path=self.path,
+                    line=spec.line,
+                    key=spec.name,
+                )
+            if pins.setdefault(spec.key, spec.index) != spec.index:
+                raise PipfileError(
+                    f"`{spec.name}` is pinned to both `{pins[spec.key]}` and `{spec.index}`",
+                    path=self.path,
+                    line=spec.line,
+                    key=spec.name,
+                )
+        return Fence(sources, pins)
+
+    def setting(self, key: str, default: bool = False) -> bool:
+        """A boolean ``[pipenv]`` setting (pipenv accepts strings such as "true" too)."""
+        value = self.settings.get(key, default)
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+
+
+def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tuple[Source, ...]:
+    raw = data.get("source", [])
+    if isinstance(raw, Mapping):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise PipfileError("[[source]] must be an array of tables", path=path)
+    sources: list[Source] = []
+    for position, table in enumerate(raw, start=1):
+        line = lines.nth_array_table("source", position)
+        if not isinstance(table, Mapping):
+            raise PipfileError("each [[source]] must be a table", path=path, line=line)
+        try:
+            source = Source.from_dict(table)
+        except ValueError as exc:
+            raise PipfileError(str(exc), path=path, line=line, key="url") from None
+        if any(s.name == source.name for s in sources):
+            raise PipfileError(
+                f"two [[source]] tables are named `{source.name}`",
+                path=path,
+                line=line,
+                key="name",
+                hint="give every source a different `name`",
+            )
+        sources.append(source)
+    return tuple(sources)
+
+
+def _table(data: Mapping[str, Any], name: str, path: str, lines: _LineFinder) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise PipfileError(f"[{name}] must be a table", path=path, line=lines.table(name))
+    return value
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+class _LineFinder:
+    """Finds the line of a table or key in Pipfile text, for error messages only."""
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+
+    def _headers(self) -> Iterator[tuple[int, str, bool]]:
+        for number, line in enumerate(self._lines, start=1):
+            match = self._HEADER.match(line)
+            if match:
+                yield number, match.group(1).strip().strip("\"'"), line.lstrip().startswith("[[")
+
+    def table(self, name: str) -> int | None:
+        return next((n for n, table, _ in self._headers() if table == name), None)
+
+    def nth_array_table(self, name: str, position: int) -> int | None:
+        found = [n for n, table, is_array in self._headers() if table == name and is_array]
+        return found[position - 1] if len(found) >= position else None
+
+    def key(self, table: str, key: str) -> int | None:
+        start = self.table(table)
+        if start is None:
+            return None
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number in range(start + 1, len(self._lines) + 1):
+            line = self._lines[number - 1]
+            if self._HEADER.match(line):
+                return None
+            if pattern.match(line):
+                return number
+        return None
+
+
+_HASHED_EXCLUDE = RESERVED_TABLES | {"default", "develop"}
+
+
+def pipfile_hash(data: Mapping[str, Any], *, canonical: bool = True) -> str:
+    """``_meta.hash.sha256`` of Pipfile.lock for the decoded Pipfile ``data``.
+
+    The digest pipenv computes: sha256 of compact, key-sorted, ASCII-escaped JSON holding the
+    sources (PyPI's when none are declared), ``[requires]``, and every package table, with
+    ``[packages]`` as ``default`` and ``[dev-packages]`` as ``develop``. From pipenv 2026.4 the
+    package names are PEP 503 normalised first (``canonical=True``); earlier releases hashed
+    them as written (``canonical=False``), and such a lock still counts as current.
+    ``[scripts]`` and ``[pipenv]`` do not take part.
+    """
+
+    def section(value: Any) -> Any:
+        if canonical and isinstance(value, Mapping):
+            return {canonical_name(k): v for k, v in value.items()}
+        return value
+
+    sources = data.get("source")
+    if sources is None:
+        sources = [{"name": "pypi", "url": PYPI_SOURCE.url, "verify_ssl": True}]
+    content: dict[str, Any] = {
+        "_meta": {"sources": sources, "requires": data.get("requires", {})},
+        "default": section(data.get("packages", {})),
+        "develop": section(data.get("dev-packages", {})),
+    }
+    for table, values in data.items():
+        if table not in _HASHED_EXCLUDE and table not in ("packages", "dev-packages"):
+            content[table] = section(values)
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
