@@ -12,11 +12,11 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from pipfence.models.names import NormalizedName, canonical_name
 
-__all__ = ["DistFile", "ProjectPage", "parse_filename"]
+__all__ = ["CoreMetadata", "DistFile", "ProjectPage", "parse_filename"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,3 +76,42 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreMetadata:
+    """What resolution needs from a distribution's core metadata (METADATA / PKG-INFO)."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, data: bytes) -> CoreMetadata:
+        """Parse METADATA bytes (an RFC 822 message). Raises `ValueError` when Name or
+        Version is missing or invalid."""
+        from email.parser import BytesParser
+        from email.policy import compat32
+
+        message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+        name = message.get("Name")
+        version = message.get("Version")
+        if not name or not version:
+            msg = "core metadata lacks Name or Version"
+            raise ValueError(msg)
+        try:
+            parsed_version = Version(str(version).strip())
+        except InvalidVersion as exc:
+            raise ValueError(str(exc)) from None
+        requires_python = message.get("Requires-Python")
+        return cls(
+            name=canonical_name(str(name).strip()),
+            version=parsed_version,
+            requires_dist=tuple(str(r).strip() for r in message.get_all("Requires-Dist") or ()),
+            requires_python=str(requires_python).strip() if requires_python else None,
+            provides_extra=tuple(
+                str(e).strip() for e in message.get_all("Provides-Extra") or ()
+            ),
+        )
