@@ -1,0 +1,52 @@
+"""The global switches that answer "where": ``--where``, ``--venv``, ``--py``, ``--envs``, ``--rm``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+from pipfence.errors import UsageError
+
+__all__ = ["ENVIRONMENT_VARIABLES", "run"]
+
+#: The variables pipfence reads, pipenv's names where pipenv has one.
+ENVIRONMENT_VARIABLES = {
+    "PIPENV_PIPFILE": "path of the Pipfile to use instead of searching from the current folder",
+    "PIPENV_MAX_DEPTH": "how many parent folders to search for a Pipfile",
+    "PIPENV_VENV_IN_PROJECT": "1 to keep the environment in the project's .venv, 0 never to",
+    "WORKON_HOME": "folder holding environments that are not in their project",
+    "PIPENV_CUSTOM_VENV_NAME": "name of the environment's folder under WORKON_HOME",
+    "PIPENV_PYTHON": "Python to create the environment with",
+    "PIPENV_PYPI_MIRROR": "URL that replaces PyPI's for requests (the lock keeps PyPI's URL)",
+    "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
+    "PIPENV_VERBOSE": "1 for verbose output",
+    "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
+    "NO_COLOR": "set to turn colour off",
+}
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    if args.envs:
+        for name, meaning in ENVIRONMENT_VARIABLES.items():
+            ui.result(f"{name:<26} {meaning}")
+        return 0
+    project = project_from_args(args)
+    if args.where:
+        ui.result(str(project.root))
+        return 0
+    venv = project.venv_path()
+    if args.rm:
+        if not venv.is_dir():
+            raise UsageError(f"no environment to remove at `{venv}`")
+        shutil.rmtree(venv)
+        ui.success(f"Removed the environment at {venv}")
+        return 0
+    if not (venv / "pyvenv.cfg").is_file():
+        raise UsageError(
+            f"no environment exists for this project yet (it would be `{venv}`)",
+            hint="run `pipfence install` to create it",
+        )
+    ui.result(str(venv / "bin" / "python") if args.py else str(venv))
+    return 0

@@ -1,0 +1,123 @@
+"""The command line: argument parsing, dispatch, and the one error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pipfence import __version__
+from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
+from pipfence.cli.ui import UI
+
+__all__ = ["main"]
+
+#: Each command, in pipenv's order of use, with its one-line help. A module
+#: `pipfence.cli.commands.<name>` provides `add_arguments(parser)` and `run(args, ui) -> int`.
+COMMANDS: dict[str, str] = {
+    "install": "Add packages to the Pipfile, lock, and install; or install the lock",
+    "sync": "Install exactly what Pipfile.lock lists",
+    "lock": "Resolve the Pipfile into Pipfile.lock, each package from its one index",
+    "update": "Re-lock and sync, optionally for some packages only",
+    "upgrade": "Re-lock some packages to newer versions without installing",
+    "uninstall": "Remove packages from the environment and the Pipfile",
+    "clean": "Remove packages that the lock does not list",
+    "run": "Run a command or [scripts] entry inside the environment",
+    "shell": "Start a shell inside the environment",
+    "graph": "Show the dependency graph of the installed packages",
+    "requirements": "Write the lock as a requirements file",
+    "verify": "Check that Pipfile.lock is up to date with the Pipfile",
+    "check": "Check the lock for known vulnerabilities",
+    "scripts": "List the Pipfile's [scripts]",
+    "open": "Show a package's source folder in your editor",
+    "why": "Explain why a package is in the lock and which index it comes from",
+    "sources": "List the Pipfile's sources and check that each one answers",
+}
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: object = argparse.SUPPRESS if suppress else False
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="show detail, and tracebacks on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="print only results and errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipfence",
+        description=(
+            "pipfence manages a Pipfile project's dependencies like pipenv does, with every "
+            "package fenced to the one index the project chose."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"pipfence, version {__version__}")
+    parser.add_argument("--where", action="store_true", help="print the project's folder")
+    parser.add_argument("--venv", action="store_true", help="print the environment's folder")
+    parser.add_argument("--py", action="store_true", help="print the environment's Python")
+    parser.add_argument("--envs", action="store_true", help="list the environment variables pipfence reads")
+    parser.add_argument("--rm", action="store_true", help="remove the project's environment")
+    parser.add_argument("--python", metavar="VERSION", help="Python to create the environment with")
+    _common(parser, suppress=False)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, summary in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        _common(sub, suppress=True)
+        module = _command_module(name)
+        if module is not None:
+            module.add_arguments(sub)
+        else:
+            sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _command_module(name: str):  # type: ignore[no-untyped-def]  # a module object or None
+    try:
+        return importlib.import_module(f"pipfence.cli.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"pipfence.cli.commands.{name}":
+            raise
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run pipfence with ``argv`` (default: the process's arguments); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ui = UI(verbose=args.verbose, quiet=args.quiet)
+    try:
+        return _dispatch(parser, args, ui)
+    except PipfenceError as error:
+        ui.error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        ui.info("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except Exception as error:  # noqa: BLE001  # the boundary: anything else is a bug
+        ui.bug(error)
+        return EXIT_FAILURE
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli import location
+
+    if args.where or args.venv or args.py or args.envs or args.rm:
+        return location.run(args, ui)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module = _command_module(args.command)
+    if module is None:
+        raise PipfenceError(
+            f"`pipfence {args.command}` is not available in this version of pipfence yet",
+            hint="use pipenv for this command meanwhile; the Pipfile and lock are shared",
+        )
+    code: int = module.run(args, ui)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The project on disk: finding it, and the only code that reads and writes Pipfile and lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipfence.errors import LockfileError, LockfileOutdated, PipfileError, UsageError
+from pipfence.models.lockfile import Lockfile
+from pipfence.models.names import canonical_name
+from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
+from pipfence.project.files import atomic_write
+from pipfence.project.settings import Settings
+from pipfence.project.venvs import venv_location
+
+__all__ = ["LockState", "Project"]
+
+PIPFILE = "Pipfile"
+LOCKFILE = "Pipfile.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """How the lock relates to the Pipfile: current or not, and what differs when not."""
+
+    current: bool
+    expected_hash: str
+    lock_hash: str
+    changes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Project:
+    """A folder with a Pipfile. Reads are cached; writes go through `atomic_write`."""
+
+    def __init__(self, pipfile_path: Path, settings: Settings) -> None:
+        self.pipfile_path = pipfile_path
+        self.settings = settings
+        self._pipfile: Pipfile | None = None
+
+    @classmethod
+    def find(cls, settings: Settings) -> Project:
+        """The project whose Pipfile is ``PIPENV_PIPFILE``, or the nearest Pipfile at or above
+        the working directory (at most ``PIPENV_MAX_DEPTH`` levels up)."""
+        if settings.pipfile is not None:
+            if not settings.pipfile.is_file():
+                raise UsageError(f"PIPENV_PIPFILE names `{settings.pipfile}`, which does not exist")
+            return cls(settings.pipfile, settings)
+        folder = settings.cwd.absolute()
+        for _ in range(settings.max_depth + 1):
+            candidate = folder / PIPFILE
+            if candidate.is_file():
+                return cls(candidate, settings)
+            if folder.parent == folder:
+                break
+            folder = folder.parent
+        raise UsageError(
+            f"no Pipfile in `{settings.cwd}` or its parent folders",
+            hint="run pipfence in a project folder, or `pipfence install PKG` to start one",
+        )
+
+    @property
+    def root(self) -> Path:
+        return self.pipfile_path.parent
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCKFILE
+
+    def _display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.settings.cwd))
+        except ValueError:
+            return str(path)
+
+    def pipfile_text(self) -> str:
+        try:
+            return self.pipfile_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise PipfileError("not UTF-8 text", path=self._display(self.pipfile_path)) from None
+
+    @property
+    def pipfile(self) -> Pipfile:
+        """The parsed Pipfile; `PipfileError` (with file, line and key) when invalid."""
+        if self._pipfile is None:
+            self._pipfile = Pipfile.parse(
+                self.pipfile_text(), path=self._display(self.pipfile_path)
+            )
+        return self._pipfile
+
+    def write_pipfile(self, text: str) -> None:
+        """Replace the Pipfile with ``text`` after checking it parses."""
+        parsed = Pipfile.parse(text, path=self._display(self.pipfile_path))
+        atomic_write(self.pipfile_path, text.encode("utf-8"))
+        self._pipfile = parsed
+
+    def read_lock(self) -> Lockfile | None:
+        """The lock, or None when there is none; `LockfileError` when it is unreadable."""
+        path = self.lock_path
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LockfileError("not UTF-8 text", path=self._display(path)) from None
+        return Lockfile.parse(text, path=self._display(path))
+
+    def write_lock(self, lock: Lockfile) -> None:
+        atomic_write(self.lock_path, lock.to_json().encode("utf-8"))
+
+    def lock_state(self, lock: Lockfile) -> LockState:
+        """Whether ``lock`` was made from this Pipfile.
+
+        A lock carrying pipenv's older raw-name hash counts as current too.
+        """
+        data = self.pipfile.data
+        expected = pipfile_hash(data)
+        current = lock.meta.hash in (expected, pipfile_hash(data, canonical=False))
+        changes = () if current else tuple(self._changes(lock))
+        return LockState(current, expected, lock.meta.hash, changes)
+
+    def require_current_lock(self) -> Lockfile:
+        """The lock, which must exist and match the Pipfile (`pipfence install --deploy`)."""
+        lock = self.read_lock()
+        if lock is None:
+            raise LockfileError(
+                "does not exist", path=self._display(self.lock_path), hint="run `pipfence lock`"
+            )
+        state = self.lock_state(lock)
+        if not state.current:
+            raise LockfileOutdated(
+                f"out of date: {'; '.join(state.changes)}",
+                path=self._display(self.lock_path),
+                hint="run `pipfence lock` to bring it up to date",
+            )
+        return lock
+
+    def _changes(self, lock: Lockfile) -> list[str]:
+        pipfile = self.pipfile
+        changes: list[str] = []
+        wanted_sources = [s.to_dict() for s in pipfile.effective_sources]
+        if [s.to_dict() for s in lock.meta.sources] != wanted_sources:
+            changes.append("[[source]] tables changed")
+        if dict(lock.meta.requires) != dict(pipfile.requires):
+            changes.append("[requires] changed")
+        for table, specs in pipfile.categories.items():
+            category = lock_category(table)
+            locked = {canonical_name(n) for n in lock.categories.get(category, {})}
+            added = sorted(spec.name for key, spec in specs.items() if key not in locked)
+            if added:
+                changes.append(f"[{table}] has {', '.join(f'`{n}`' for n in added)} not in the lock")
+        if not changes:
+            changes.append("package entries changed (versions, extras, markers or indexes)")
+        return changes
+
+    def venv_path(self) -> Path:
+        """Where this project's environment is (or will be created)."""
+        setting = self.pipfile.settings.get("venv_in_project")
+        return venv_location(
+            self.pipfile_path,
+            self.settings,
+            pipfile_in_project=None if setting is None else bool(setting),
+        )

@@ -1,0 +1,103 @@
+"""Settings read once from the environment (pipenv's variables and pipfence's own)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings", "env_flag"]
+
+_TRUE = frozenset({"1", "true", "yes", "on", "y"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", ""})
+
+
+def env_flag(environ: Mapping[str, str], name: str) -> bool | None:
+    """pipenv's reading of a boolean variable: ``PIPENV_X`` true/false, ``PIPENV_NO_X`` negates.
+
+    None when neither is set (or the value is not a boolean word).
+    """
+    value = environ.get(f"PIPENV_{name}")
+    if value is not None:
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        return None
+    negated = environ.get(f"PIPENV_NO_{name}")
+    if negated is not None:
+        lowered = negated.strip().lower()
+        if lowered in _TRUE:
+            return False
+        if lowered in _FALSE:
+            return True
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the use cases need from the process environment, captured once."""
+
+    environ: Mapping[str, str] = field(repr=False)
+    cwd: Path
+    pipfile: Path | None = None
+    max_depth: int = 10
+    venv_in_project: bool | None = None
+    workon_home: Path
+    custom_venv_name: str | None = None
+    python: str | None = None
+    pypi_mirror: str | None = None
+    cache_dir: Path
+    verbose: bool = False
+    quiet: bool = False
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        cwd: Path | None = None,
+        pypi_mirror: str | None = None,
+        verbose: bool = False,
+        quiet: bool = False,
+    ) -> Settings:
+        """Read pipenv's variables (``PIPENV_PIPFILE``, ``PIPENV_VENV_IN_PROJECT``,
+        ``WORKON_HOME``, ``PIPENV_PYPI_MIRROR``, …) and ``PIPFENCE_CACHE_DIR``.
+
+        ``pypi_mirror`` from the command line wins over ``PIPENV_PYPI_MIRROR``.
+        """
+        env = dict(os.environ if environ is None else environ)
+        pipfile = env.get("PIPENV_PIPFILE")
+        max_depth = env.get("PIPENV_MAX_DEPTH", "10")
+        return cls(
+            environ=env,
+            cwd=cwd or Path.cwd(),
+            pipfile=Path(pipfile).expanduser().absolute() if pipfile else None,
+            max_depth=int(max_depth) if max_depth.isdigit() else 10,
+            venv_in_project=env_flag(env, "VENV_IN_PROJECT"),
+            workon_home=_workon_home(env),
+            custom_venv_name=env.get("PIPENV_CUSTOM_VENV_NAME") or None,
+            python=env.get("PIPENV_PYTHON") or None,
+            pypi_mirror=pypi_mirror or env.get("PIPENV_PYPI_MIRROR") or None,
+            cache_dir=_cache_dir(env),
+            verbose=verbose or env.get("PIPENV_VERBOSE", "") not in ("", "0"),
+            quiet=quiet,
+        )
+
+
+def _workon_home(env: Mapping[str, str]) -> Path:
+    value = env.get("WORKON_HOME")
+    if value:
+        return Path(os.path.expandvars(value)).expanduser()
+    data_home = env.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(data_home).expanduser() / "virtualenvs"
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path:
+    value = env.get("PIPFENCE_CACHE_DIR")
+    if value:
+        return Path(value).expanduser()
+    cache_home = env.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(cache_home).expanduser() / "pipfence"
