@@ -1,0 +1,134 @@
+"""The Pipfile model: every entry form, the fence it declares, and errors with lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipfence.errors import PipfileError
+from pipfence.models.names import NormalizedName
+from pipfence.models.pipfile import Pipfile, pipfile_hash
+from pipfence.models.sources import PYPI_SOURCE
+
+CORPUS = Path(__file__).parent.parent / "data" / "pipfiles"
+
+
+def parse(text: str) -> Pipfile:
+    return Pipfile.parse(text, path="Pipfile")
+
+
+def test_entry_forms() -> None:
+    pipfile = Pipfile.parse((CORPUS / "markers_extras.toml").read_text(encoding="utf-8"))
+    packages = pipfile.categories["packages"]
+    requests = packages[NormalizedName("requests")]
+    assert requests.version == ">=2.28"
+    assert requests.extras == ("socks", "security")
+    assert packages[NormalizedName("colorama")].markers == "sys_platform == 'win32'"
+    uvloop = packages[NormalizedName("uvloop")].markers
+    assert uvloop == "(sys_platform != 'win32') and (platform_python_implementation == 'CPython')"
+    assert NormalizedName("zope-interface") in packages
+    assert pipfile.requires == {"python_full_version": "3.11.7"}
+
+
+def test_vcs_path_file_entries() -> None:
+    pipfile = Pipfile.parse((CORPUS / "vcs_path_file.toml").read_text(encoding="utf-8"))
+    packages = pipfile.categories["packages"]
+    mylib = packages[NormalizedName("mylib")]
+    assert (mylib.path, mylib.editable, mylib.is_named) == ("./libs/mylib", True, False)
+    sub = packages[NormalizedName("sub")]
+    assert (sub.vcs, sub.ref, sub.subdirectory) == ("git", "main", "pkgs/sub")
+    assert packages[NormalizedName("archive")].file == "https://example.com/archive-1.0.tar.gz"
+    assert pipfile.categories["dev-packages"][NormalizedName("black")].version == "==24.1.0"
+
+
+def test_categories_and_settings() -> None:
+    pipfile = Pipfile.parse((CORPUS / "categories.toml").read_text(encoding="utf-8"))
+    assert list(pipfile.categories) == ["packages", "dev-packages", "docs", "tests"]
+    settings = Pipfile.parse((CORPUS / "scripts_settings.toml").read_text(encoding="utf-8"))
+    assert settings.setting("allow_prereleases") is True
+    assert settings.setting("install_search_all_sources") is False
+    assert settings.scripts["test"] == "pytest -q"
+    assert settings.sources[0].verify_ssl is True
+
+
+def test_bare_version_is_an_exact_pin() -> None:
+    pipfile = parse('[packages]\nflask = "2.0.1"\n')
+    assert pipfile.categories["packages"][NormalizedName("flask")].version == "==2.0.1"
+
+
+def test_default_source_is_pypi_when_none_declared() -> None:
+    pipfile = parse('[packages]\nrequests = "*"\n')
+    assert pipfile.effective_sources == (PYPI_SOURCE,)
+    assert pipfile.fence().default == PYPI_SOURCE
+
+
+def test_fence_from_pins() -> None:
+    pipfile = Pipfile.parse((CORPUS / "pinned_indexes.toml").read_text(encoding="utf-8"))
+    fence = pipfile.fence()
+    assert fence.source_for(NormalizedName("torch")).name == "pytorch"
+    assert fence.source_for(NormalizedName("numpy")).name == "pypi"
+
+
+def test_misspelled_index_names_line_and_valid_names() -> None:
+    text = (CORPUS / "pinned_indexes.toml").read_text(encoding="utf-8")
+    pipfile = parse(text.replace('index="pytorch"', 'index="pytoch"'))
+    with pytest.raises(PipfileError) as info:
+        pipfile.fence()
+    message = str(info.value)
+    assert message.startswith("Pipfile:14:")
+    assert "`pytoch`" in message
+    assert "`pypi`, `pytorch`" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("[packages]\nrequests = \"*\"\n[packages\n", 3, "invalid TOML"),
+        ("[packages]\nrequests = \"*\"\nrequests = \"*\"\n", 3, "invalid TOML"),
+        ("[packages]\na = 1\n[packages]\n", 3, "invalid TOML"),
+        (
+            '[[source]]\nurl = "https://a/simple"\nname = "x"\n\n'
+            '[[source]]\nurl = "https://b/simple"\nname = "x"\n',
+            5,
+            "two [[source]] tables are named `x`",
+        ),
+        ('[packages]\nrequests = ">=2..0"\n', 2, "`>=2..0` is not a valid version specifier"),
+        ('[packages]\n"../x" = "*"\n', 2, "`../x` is not a valid package name"),
+        ('[packages]\n"my pkg" = "*"\n', 2, "`my pkg` is not a valid package name"),
+        ('[packages]\nRequests = "*"\nrequests = "*"\n', 3, "`requests` appears twice"),
+        ('[packages]\nx = {version = "*", markers = "os_nme == 1"}\n', 2, "not a valid environment marker"),
+        ("[packages]\nx = 3\n", 2, "must be a string or an inline table"),
+        ('[[source]]\nname = "x"\n', 1, "a [[source]] needs a `url`"),
+        ("[requires]\npython_version = 3.11\n", 2, "python_version must be a string"),
+        ('packages = "x"\n', None, "[packages] must be a table"),
+    ],
+)
+def test_bad_pipfiles_fail_with_file_line_and_key(text: str, line: int | None, fragment: str) -> None:
+    with pytest.raises(PipfileError) as info:
+        Pipfile.parse(text, path="proj/Pipfile")
+    message = str(info.value)
+    assert message.startswith(f"proj/Pipfile:{line}:" if line else "proj/Pipfile:")
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_hash_ignores_scripts_comments_and_pipenv_settings() -> None:
+    base = '[packages]\nrequests = "*"\n'
+    same = [
+        base + "# a comment\n",
+        base + '[scripts]\ntest = "pytest"\n',
+        base + "[pipenv]\nallow_prereleases = true\n",
+        '[packages]\nRequests = "*"\n',
+    ]
+    digest = pipfile_hash(parse(base).data)
+    for text in same:
+        assert pipfile_hash(parse(text).data) == digest, text
+    different = [
+        '[packages]\nrequests = ">=2"\n',
+        base + '[dev-packages]\npytest = "*"\n',
+        base + '[requires]\npython_version = "3.12"\n',
+        '[[source]]\nurl = "https://x.example/simple"\nname = "x"\n' + base,
+    ]
+    for text in different:
+        assert pipfile_hash(parse(text).data) != digest, text

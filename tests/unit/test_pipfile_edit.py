@@ -1,0 +1,73 @@
+"""Editing the Pipfile keeps what the user wrote."""
+
+from __future__ import annotations
+
+from pipfence.models.names import NormalizedName
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.sources import Source
+from pipfence.project.pipfile_edit import PipfileEditor
+
+TEXT = """\
+# Our service's dependencies.
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+# web framework, keep below 4
+Django = "<4"   # LTS
+requests = {version = "*", extras = ["socks"]}
+
+[dev-packages]
+pytest = "*"
+"""
+
+
+def test_unchanged_round_trip_is_identical() -> None:
+    assert PipfileEditor(TEXT).text() == TEXT
+
+
+def test_adding_a_package_keeps_comments_and_order() -> None:
+    editor = PipfileEditor(TEXT)
+    editor.set_package("packages", "flask", {"version": "*", "index": "pypi"})
+    text = editor.text()
+    assert text.startswith(TEXT.split("[dev-packages]")[0].rstrip("\n")[:200])
+    assert "# web framework, keep below 4" in text
+    assert 'Django = "<4"   # LTS' in text
+    assert 'flask = {version = "*", index = "pypi"}' in text
+    assert text.index("Django") < text.index("flask") < text.index("[dev-packages]")
+
+
+def test_replacing_keeps_the_users_spelling_and_place() -> None:
+    editor = PipfileEditor(TEXT)
+    editor.set_package("packages", "django", ">=4.2")
+    text = editor.text()
+    assert 'Django = ">=4.2"' in text
+    assert "django =" not in text
+
+
+def test_removing_and_new_tables() -> None:
+    editor = PipfileEditor(TEXT)
+    assert editor.remove_package("packages", "DJANGO")
+    assert not editor.remove_package("packages", "absent")
+    editor.set_package("docs", "sphinx", "*")
+    parsed = Pipfile.parse(editor.text())
+    assert NormalizedName("django") not in parsed.categories["packages"]
+    assert NormalizedName("sphinx") in parsed.categories["docs"]
+    assert "# web framework, keep below 4" in editor.text()
+
+
+def test_first_added_source_keeps_pypi_the_default() -> None:
+    editor = PipfileEditor('# top comment\n[packages]\nrequests = "*"\n')
+    editor.add_source(Source(name="corp", url="https://corp.example/simple"))
+    parsed = Pipfile.parse(editor.text())
+    assert [s.name for s in parsed.sources] == ["pypi", "corp"]
+    assert "# top comment" in editor.text()
+
+
+def test_added_source_goes_after_existing_ones() -> None:
+    editor = PipfileEditor(TEXT)
+    editor.add_source(Source(name="corp", url="https://corp.example/simple"))
+    parsed = Pipfile.parse(editor.text())
+    assert [s.name for s in parsed.sources] == ["pypi", "corp"]
