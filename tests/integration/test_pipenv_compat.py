@@ -132,3 +132,27 @@ def test_pipfence_accepts_a_lock_with_the_older_raw_name_hash(tmp_path: Path) ->
     pipfile.with_name("Pipfile.lock").write_text(_lock_for(pipfile, legacy), encoding="utf-8")
     result = _run(PIPFENCE, tmp_path, pipfile)
     assert result.returncode == 0, result.stderr
+
+
+_PIPENV_VENV = """
+from pipenv.project import Project
+print(Project(chdir=False).venv_locator.location)
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"PIPENV_VENV_IN_PROJECT": "1"}, {"PIPENV_PYTHON": "3.12"}, {"PIPENV_CUSTOM_VENV_NAME": "team-env"}],
+    ids=["workon", "in-project", "python-suffix", "custom-name"],
+)
+def test_venv_location_matches_pipenv(tmp_path: Path, extra: dict[str, str]) -> None:
+    pipfile = _project(tmp_path, CORPUS[0])
+    env = {**_isolated_env(tmp_path, pipfile), **extra}
+    ours = subprocess.run(
+        [*PIPFENCE, "--venv"], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    theirs = subprocess.run(
+        [sys.executable, "-c", _PIPENV_VENV], env=env, capture_output=True, text=True, check=True, timeout=120
+    )
+    expected = theirs.stdout.strip().splitlines()[-1]
+    assert f"`{expected}`" in ours.stderr

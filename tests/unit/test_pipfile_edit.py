@@ -71,3 +71,9 @@ def test_added_source_goes_after_existing_ones() -> None:
     editor.add_source(Source(name="corp", url="https://corp.example/simple"))
     parsed = Pipfile.parse(editor.text())
     assert [s.name for s in parsed.sources] == ["pypi", "corp"]
+
+
+def test_added_source_is_followed_by_a_blank_line() -> None:
+    editor = PipfileEditor(TEXT)
+    editor.add_source(Source(name="corp", url="https://corp.example/simple"))
+    assert 'name = "corp"\n\n[packages]' in editor.text()

@@ -58,7 +58,9 @@ class PipfileEditor:
         """
         sources = self._doc.get("source")
         if isinstance(sources, AoT):
-            sources.append(_source_table(source))
+            table = _source_table(source)
+            table.add(tomlkit.nl())
+            sources.append(table)
             return
         doc = tomlkit.document()
         aot = tomlkit.aot()

@@ -1,0 +1,178 @@
+"""The real command: help, version, locations, verify, and bad input failing cleanly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
+from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
+
+pytestmark = pytest.mark.integration
+
+PIPENV_COMMANDS = [
+    "install", "sync", "lock", "update", "upgrade", "uninstall", "clean", "run", "shell",
+    "graph", "requirements", "verify", "check", "scripts", "open",
+]  # fmt: skip
+
+
+def run(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPENV_", "VIRTUAL_ENV"))}
+    env.update(NO_COLOR="1", WORKON_HOME=str(cwd / "_workon"), PIP_CONFIG_FILE=os.devnull)
+    env.update(extra)
+    return subprocess.run(
+        [sys.executable, "-m", "pipfence", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def write_lock(project: Path, digest: str | None = None) -> None:
+    """A lock as `pipfence lock` would write it for this Pipfile (each package at 1.0)."""
+    pipfile = Pipfile.parse((project / "Pipfile").read_text(encoding="utf-8"))
+    categories = {
+        lock_category(table): {
+            spec.name: LockedPackage(name=spec.name, data={"hashes": [], "version": "==1.0"})
+            for spec in specs.values()
+        }
+        for table, specs in pipfile.categories.items()
+    }
+    meta = Meta(
+        hash=digest or pipfile_hash(pipfile.data),
+        sources=pipfile.effective_sources,
+        requires=pipfile.requires,
+    )
+    text = Lockfile(meta=meta, categories=categories).to_json()
+    (project / "Pipfile.lock").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "Pipfile").write_text(
+        '[packages]\nrequests = "*"  # http\n\n[dev-packages]\n\n[scripts]\nt = "pytest"\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_help_lists_pipenvs_commands(tmp_path: Path) -> None:
+    result = run(["--help"], tmp_path)
+    assert result.returncode == 0
+    for command in PIPENV_COMMANDS:
+        assert f"    {command} " in result.stdout, command
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run(["--version"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("pipfence, version ")
+
+
+def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
+    nested = project / "src" / "pkg"
+    nested.mkdir(parents=True)
+    assert run(["--where"], nested).stdout.strip() == str(project)
+    venv = run(["--venv"], project)
+    assert venv.returncode == 2
+    assert "_workon" in venv.stderr
+    assert str(project / ".venv") in run(["--venv"], project, PIPENV_VENV_IN_PROJECT="1").stderr
+    (project / ".venv").mkdir()
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr\n", encoding="utf-8")
+    found = run(["--venv"], project)
+    assert (found.returncode, found.stdout.strip()) == (0, str(project / ".venv"))
+
+
+def test_verify_current_and_stale(project: Path) -> None:
+    write_lock(project)
+    assert run(["verify"], project).returncode == 0
+
+    pipfile = project / "Pipfile"
+    text = pipfile.read_text(encoding="utf-8")
+    pipfile.write_text(text.replace("# http", "# the http client") + "# end\n", encoding="utf-8")
+    assert run(["verify"], project).returncode == 0
+    pipfile.write_text(text.replace('t = "pytest"', 't = "pytest -x"'), encoding="utf-8")
+    assert run(["verify"], project).returncode == 0
+
+    pipfile.write_text(text.replace("[dev-packages]\n", '[dev-packages]\npytest = "*"\n'), encoding="utf-8")
+    stale = run(["verify"], project)
+    assert stale.returncode == 1
+    assert "out of date" in stale.stderr
+    assert "[dev-packages] has `pytest` not in the lock" in stale.stderr
+
+    pipfile.write_text(text.replace('requests = "*"', 'requests = ">=2"'), encoding="utf-8")
+    stale = run(["verify"], project)
+    assert stale.returncode == 1
+    assert "package entries changed" in stale.stderr
+
+
+BAD_PIPFILES = {
+    "unclosed table": ('[packages\nrequests = "*"\n', "Pipfile:1: invalid TOML"),
+    "duplicate key": ('[packages]\nrequests = "*"\nrequests = "<3"\n', "Pipfile:3: invalid TOML"),
+    "duplicate source": (
+        '[[source]]\nurl = "https://a.example/simple"\nname = "a"\n'
+        '[[source]]\nurl = "https://b.example/simple"\nname = "a"\n',
+        "Pipfile:4: two [[source]] tables are named `a`",
+    ),
+    "bad specifier": ('[packages]\nrequests = "=>2"\n', "Pipfile:2: `=>2` is not a valid version"),
+    "bad name": ('[packages]\n"re quests" = "*"\n', "Pipfile:2: `re quests` is not a valid package name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PIPFILES))
+@pytest.mark.parametrize("command", [["verify"], ["--venv"]])
+def test_bad_pipfile_is_one_line_exit_2_nothing_written(
+    tmp_path: Path, case: str, command: list[str]
+) -> None:
+    text, message = BAD_PIPFILES[case]
+    (tmp_path / "Pipfile").write_text(text, encoding="utf-8")
+    (tmp_path / "Pipfile.lock").write_text('{"_meta": {}, "default": {}}\n', encoding="utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    result = run(command, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {message}")
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+BAD_LOCKS = {
+    "invalid json": ('{"_meta": ', "Pipfile.lock:1: invalid JSON"),
+    "empty object": ("{}", "Pipfile.lock: not a Pipfile.lock: it has no `_meta` object"),
+    "merge conflict": (
+        '{\n<<<<<<< HEAD\n    "_meta": {}\n=======\n>>>>>>> theirs\n}\n',
+        "Pipfile.lock:2: it contains merge-conflict markers",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LOCKS))
+def test_corrupt_lock_is_one_line_exit_2_nothing_written(project: Path, case: str) -> None:
+    text, message = BAD_LOCKS[case]
+    (project / "Pipfile.lock").write_text(text, encoding="utf-8")
+    before = {p: p.read_bytes() for p in project.iterdir()}
+    result = run(["verify"], project)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {message}")
+    assert "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in project.iterdir()} == before
+
+
+def test_verbose_shows_the_traceback(project: Path) -> None:
+    (project / "Pipfile.lock").write_text("{}", encoding="utf-8")
+    result = run(["verify", "--verbose"], project)
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+
+
+def test_no_pipfile_is_a_usage_error(tmp_path: Path) -> None:
+    result = run(["verify"], tmp_path, PIPENV_MAX_DEPTH="0")
+    assert result.returncode == 2
+    assert "no Pipfile" in result.stderr
