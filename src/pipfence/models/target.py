@@ -1,0 +1,191 @@
+"""The environment a resolution is for: marker values, the Python version and wheel tags.
+
+A `Target` holds values only; nothing in it looks at the running interpreter except
+`Target.current`, which is the one place that probes (through `packaging.markers` and
+`packaging.tags`). Everything else — the resolver, the lock — gets a `Target` passed in, so a
+test can describe any platform as plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from packaging.markers import Marker, default_environment
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags, interpreter_name
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["Target"]
+
+_MINOR_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """What a resolution is for, as values.
+
+    ``environment`` is the PEP 508 marker environment (``python_version``,
+    ``python_full_version``, ``sys_platform``, ``platform_system``, ``platform_machine``,
+    ``platform_release``, ``platform_version``, ``os_name``, ``implementation_name``,
+    ``implementation_version``, ``platform_python_implementation``). It should be complete:
+    `evaluate` layers it over packaging's defaults, so a missing key would silently take the
+    running interpreter's value.
+
+    ``python_version`` is what ``Requires-Python`` (PEP 345, core metadata) and the simple API's
+    ``data-requires-python`` (PEP 503) are checked against.
+
+    ``tags`` are the supported wheel tags (PEP 425), most preferred first; a wheel is
+    installable when one of its tags is among them, and better the earlier that tag comes.
+    """
+
+    environment: Mapping[str, str]
+    python_version: Version
+    tags: tuple[Tag, ...]
+    _tag_rank: Mapping[Tag, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rank: dict[Tag, int] = {}
+        for index, tag in enumerate(self.tags):
+            rank.setdefault(tag, index)
+        # A frozen dataclass sets derived fields through object.__setattr__.
+        object.__setattr__(self, "_tag_rank", MappingProxyType(rank))
+        object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
+
+    @classmethod
+    def current(
+        cls,
+        python_version: str | None = None,
+        python_full_version: str | None = None,
+    ) -> Target:
+        """The running interpreter and platform, retargeted to the project's Python.
+
+        This is the only function that probes the machine. ``python_version`` ("3.11") and
+        ``python_full_version`` ("3.11.7") are the Pipfile's ``[requires]`` values; when given,
+        they replace the interpreter's Python version in the marker environment, in the
+        requires-python checks and in the wheel tags (``cp311`` …), while the platform
+        (``sys_platform``, ``platform_machine``, manylinux/macOS tags …) stays the current
+        one — pipenv resolves for the project's Python on the current platform.
+
+        When only ``python_version`` is given, the full version is the running interpreter's
+        when its minor version matches, and ``X.Y.0`` otherwise (the lowest release of that
+        minor version). ``python_full_version`` alone implies ``python_version``. Raises
+        `ValueError` when a version is malformed or the two disagree.
+        """
+        from packaging import tags as tag_module
+
+        environment: dict[str, str] = {
+            key: value for key, value in default_environment().items() if isinstance(value, str)
+        }
+        running_full = Version(environment["python_full_version"])
+        minor, full = _project_python(python_version, python_full_version, running_full)
+
+        if (minor.major, minor.minor) == (running_full.major, running_full.minor):
+            supported = tuple(tag_module.sys_tags())
+        else:
+            supported = _tags_for(minor, tuple(tag_module.platform_tags()))
+        environment["python_version"] = f"{minor.major}.{minor.minor}"
+        environment["python_full_version"] = str(full)
+        if environment.get("implementation_name") == "cpython":
+            # CPython's implementation_version is its Python version.
+            environment["implementation_version"] = str(full)
+        return cls(environment=environment, python_version=full, tags=supported)
+
+    def evaluate(self, marker: str | Marker | None, extras: Iterable[str] = ()) -> bool:
+        """Whether a PEP 508 marker holds for this target.
+
+        ``extras`` are the extras requested of the package whose metadata holds the marker:
+        the marker holds when it is true for at least one of them, or — with no extras — with
+        ``extra`` set to the empty string, as in core metadata. ``None`` or an empty marker is
+        true. Raises `packaging.markers.InvalidMarker` for a string that does not parse.
+        """
+        if marker is None or marker == "":
+            return True
+        parsed = Marker(marker) if isinstance(marker, str) else marker
+        environment: dict[str, str] = dict(self.environment)
+        names: list[str] = [canonicalize_name(extra) for extra in extras] or [""]
+        for extra in names:
+            environment["extra"] = extra
+            if parsed.evaluate(environment):
+                return True
+        return False
+
+    def allows_python(self, requires_python: str | None) -> bool:
+        """Whether a ``Requires-Python`` specifier admits this target's Python.
+
+        Pre-release Pythons are admitted (``>=3.12`` admits 3.13.0rc1). A specifier that does
+        not parse admits everything, as pip treats it: the metadata is wrong, not the Python.
+        """
+        if not requires_python or not requires_python.strip():
+            return True
+        try:
+            specifier = SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            return True
+        return specifier.contains(self.python_version, prereleases=True)
+
+    def tag_rank(self, tags: Iterable[Tag]) -> int | None:
+        """The position of the best of ``tags`` among the supported tags, or None when none
+        of them is supported (the wheel cannot be installed here). Lower is better."""
+        ranks = [rank for tag in tags if (rank := self._tag_rank.get(tag)) is not None]
+        return min(ranks) if ranks else None
+
+
+def _project_python(
+    python_version: str | None,
+    python_full_version: str | None,
+    running_full: Version,
+) -> tuple[Version, Version]:
+    """(major.minor, full version) of the Python to resolve for."""
+    full: Version | None = None
+    if python_full_version:
+        try:
+            full = Version(python_full_version.strip())
+        except InvalidVersion as exc:
+            msg = f"python_full_version {python_full_version!r} is not a version"
+            raise ValueError(msg) from exc
+    minor: Version | None = None
+    if python_version:
+        text = python_version.strip()
+        try:
+            parsed = Version(text)
+        except InvalidVersion as exc:
+            msg = f"python_version {python_version!r} is not a version"
+            raise ValueError(msg) from exc
+        if not _MINOR_VERSION.match(text):
+            # "3.11.7" in python_version: take it as the full version, pipenv does the same.
+            full = full or parsed
+        minor = Version(f"{parsed.major}.{parsed.minor}")
+        if full is not None and (full.major, full.minor) != (minor.major, minor.minor):
+            msg = (
+                f"python_version {python_version!r} and python_full_version "
+                f"{python_full_version!r} disagree"
+            )
+            raise ValueError(msg)
+    if full is not None:
+        return Version(f"{full.major}.{full.minor}"), full
+    if minor is None:
+        return Version(f"{running_full.major}.{running_full.minor}"), running_full
+    if (minor.major, minor.minor) == (running_full.major, running_full.minor):
+        return minor, running_full
+    return minor, Version(f"{minor.major}.{minor.minor}.0")
+
+
+def _tags_for(python: Version, platforms: tuple[str, ...]) -> tuple[Tag, ...]:
+    """Wheel tags for another Python version on the running platform, most preferred first."""
+    version = (python.major, python.minor)
+    interpreter = interpreter_name()
+    if interpreter == "cp":
+        specific = list(cpython_tags(version, platforms=platforms))
+    else:
+        specific = list(
+            generic_tags(f"{interpreter}{python.major}{python.minor}", platforms=platforms)
+        )
+    compatible = compatible_tags(version, f"{interpreter}{python.major}{python.minor}", platforms)
+    return tuple(specific + list(compatible))

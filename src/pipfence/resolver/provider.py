@@ -1,0 +1,483 @@
+"""The resolvelib provider: Python packaging rules over a `PackageSource`.
+
+resolvelib knows nothing of packaging; this module teaches it PEP 440 versions and specifiers,
+PEP 508 markers and extras, PEP 425 wheel tags, PEP 592 yanking and ``Requires-Python``.
+Identifiers are strings: a project's normalised name (``"requests"``), ``"name[a,b]"`` for the
+same project with extras, and `PYTHON` for the target interpreter. A candidate with extras
+depends on the plain project at exactly its own version, so every extras combination of a
+project resolves to one version (resolvelib's documented extras recipe, as pip does it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from resolvelib import AbstractProvider
+
+from pipfence.errors import IntegrityError
+from pipfence.models.files import CoreMetadata, DistFile, parse_filename
+from pipfence.models.names import NormalizedName, canonical_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from resolvelib.structs import RequirementInformation
+
+    from pipfence.models.target import Target
+    from pipfence.resolver.source import PackageSource
+
+__all__ = ["PYTHON", "Candidate", "Dependency", "PipfenceProvider"]
+
+PYTHON = NormalizedName("<python>")
+"""Identifier of the target Python; a version's ``Requires-Python`` becomes a dependency on it."""
+
+# Counting candidates for the preference stops here: beyond it "few" no longer matters, and
+# counting all versions of every open identifier in every round would cost O(n·versions).
+_COUNT_CAP = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dependency:
+    """A requirement as the resolver sees it (resolvelib's *requirement*).
+
+    ``text`` is the requirement as written (``"b>=2; python_version < '3.12'"``), ``marker`` its
+    marker alone, ``display_name`` the project name as written there. ``synthetic`` marks the
+    pin an extras candidate puts on its own project; it is not a requirement anyone wrote.
+    """
+
+    name: NormalizedName
+    extras: frozenset[str] = frozenset()
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    text: str = field(default="", compare=False)
+    marker: str | None = field(default=None, compare=False)
+    display_name: str = field(default="", compare=False)
+    synthetic: bool = field(default=False, compare=False)
+
+    @classmethod
+    def from_requirement(cls, requirement: Requirement, text: str | None = None) -> Dependency:
+        """From a parsed PEP 508 requirement; the caller has checked it has no URL."""
+        return cls(
+            name=canonical_name(requirement.name),
+            extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
+            specifier=requirement.specifier,
+            text=text if text is not None else str(requirement),
+            marker=str(requirement.marker) if requirement.marker is not None else None,
+            display_name=requirement.name,
+        )
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    @property
+    def short(self) -> str:
+        """``name[extras]specifier`` without the marker, for messages."""
+        if self.name == PYTHON:
+            return f"Python{self.specifier}"
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.display_name or self.name}{extras}{self.specifier}"
+
+    @property
+    def pins(self) -> frozenset[str]:
+        """Versions this requirement pins exactly with ``==`` or ``===`` (no wildcards)."""
+        return frozenset(
+            spec.version
+            for spec in self.specifier
+            if spec.operator in {"==", "==="} and not spec.version.endswith(".*")
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One version of a project, maybe with extras (resolvelib's *candidate*).
+
+    ``files`` are the files this resolution could install, best first (the wheel with the
+    most preferred tag first, the sdist last); ``all_files`` every file of the version on the
+    index, yanked and foreign-platform ones included, for the lock's hashes. Candidates
+    compare by name, version and extras.
+    """
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[str] = frozenset()
+    files: tuple[DistFile, ...] = field(default=(), compare=False)
+    all_files: tuple[DistFile, ...] = field(default=(), compare=False)
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+
+@dataclass(frozen=True, slots=True)
+class _Release:
+    """A version's files: all of them, and those installable on the target, best first."""
+
+    all_files: tuple[DistFile, ...]
+    installable: tuple[DistFile, ...]
+
+    def usable(self, *, allow_yanked: bool) -> tuple[DistFile, ...]:
+        if allow_yanked:
+            return self.installable
+        return tuple(file for file in self.installable if not file.yanked)
+
+
+class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
+    """Answers resolvelib's questions from a `PackageSource`, for one `Target`.
+
+    Costs: ``source.files`` once per project, ``source.metadata`` once per pinned version
+    (both cached here); ``get_preference`` is O(requirements of the identifier) plus a
+    candidate count capped at a constant. Skipped metadata entries are collected in
+    ``warnings``.
+    """
+
+    def __init__(
+        self,
+        source: PackageSource,
+        target: Target,
+        allow_prereleases: Callable[[NormalizedName], bool],
+    ) -> None:
+        self._source = source
+        self._target = target
+        self._allow_prereleases = allow_prereleases
+        self._releases: dict[NormalizedName, dict[Version, _Release]] = {}
+        self._metadata: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
+        self._prefetched: set[tuple[NormalizedName, Version]] = set()
+        self._depths: dict[str, int] = {}
+        self.warnings: list[str] = []
+
+    # -- resolvelib's questions --------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Dependency | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Dependency, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Dependency, Candidate]],
+    ) -> tuple[bool, bool, int, int, str]:
+        """Target Python first, then exact pins, then fewest candidates, then shallowest."""
+        del resolutions, backtrack_causes  # narrowed on in narrow_requirement_selection
+        infos = list(information[identifier])
+        pinned = any(info.requirement.pins for info in infos)
+        depth = self._depth(identifier, infos)
+        count = sum(1 for _ in itertools.islice(candidates[identifier], _COUNT_CAP))
+        return (identifier != PYTHON, not pinned, count, depth, identifier)
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Dependency, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Dependency, Candidate]],
+    ) -> Iterable[str]:
+        """The target Python alone when open; else the identifiers that caused the last
+        backtrack when any are open (pip does the same: work on the conflict first)."""
+        del resolutions, candidates, information
+        identifiers = list(identifiers)
+        if PYTHON in identifiers:
+            return [PYTHON]
+        if backtrack_causes:
+            causes = {cause.requirement.identifier for cause in backtrack_causes}
+            causes |= {c.parent.identifier for c in backtrack_causes if c.parent is not None}
+            selected = [identifier for identifier in identifiers if identifier in causes]
+            if selected:
+                return selected
+        return identifiers
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Dependency]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        """Versions meeting every requirement on ``identifier``, newest first.
+
+        A version is offered when it has a file that is installable on the target: a wheel
+        with a supported tag or an sdist, whose ``Requires-Python`` admits the target, and
+        that is not yanked — unless a requirement pins that very version with ``==``/``===``
+        (PEP 592). Pre-releases are offered when allowed for the project, when a requirement
+        names a pre-release (``>=2.0b1``), or when no final release would match (pip's rule).
+        """
+        requirements_here = list(requirements[identifier])
+        rejected = {candidate.version for candidate in incompatibilities[identifier]}
+        name, extras = _split_identifier(identifier)
+        if name == PYTHON:
+            python = self.python_candidate()
+            ok = all(self.is_satisfied_by(r, python) for r in requirements_here)
+            return [python] if ok and python.version not in rejected else []
+        matches = self._matching(name, extras, requirements_here)
+        return [candidate for candidate in matches if candidate.version not in rejected]
+
+    def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
+        # Pre-release policy is applied in find_matches only; a pinned pre-release satisfies
+        # a later requirement whose range contains it, as in pip.
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Dependency]:
+        """The candidate's requirements for the target, and prefetch hints for them.
+
+        ``Requires-Dist`` entries whose marker is false for the target (with the candidate's
+        extras) are dropped before anyone asks the source about them. An extras candidate
+        depends on its own project at its version plus the entries its extras add. A version
+        whose metadata ``Requires-Python`` excludes the target depends on an unsatisfiable
+        `PYTHON` requirement, which makes resolvelib reject it and backtrack.
+        """
+        if candidate.name == PYTHON:
+            return []
+        dependencies: list[Dependency] = []
+        if candidate.extras:
+            dependencies.append(
+                Dependency(
+                    name=candidate.name,
+                    specifier=SpecifierSet(f"=={candidate.version}"),
+                    text=f"{candidate.name}=={candidate.version}",
+                    display_name=candidate.name,
+                    synthetic=True,
+                )
+            )
+        metadata = self.metadata(candidate)
+        if not self._target.allows_python(metadata.requires_python):
+            specifier = _python_specifier(metadata.requires_python)
+            return [
+                Dependency(
+                    name=PYTHON,
+                    specifier=specifier,
+                    text=f"Python{specifier}",
+                    display_name="Python",
+                )
+            ]
+        dependencies += self._requires_dist(candidate, metadata)
+        self._prefetch(dependencies)
+        return dependencies
+
+    # -- used by resolve() -------------------------------------------------------------------
+
+    def python_candidate(self) -> Candidate:
+        """The target Python as a candidate of `PYTHON`."""
+        return Candidate(name=PYTHON, version=self._target.python_version)
+
+    def best_candidate(self, dependency: Dependency) -> Candidate | None:
+        """The newest candidate ``dependency`` alone would accept; asks the source for files."""
+        if dependency.name == PYTHON:
+            return None
+        matches = self._matching(dependency.name, dependency.extras, [dependency])
+        return matches[0] if matches else None
+
+    def prefetch(self, candidate: Candidate) -> None:
+        """Tell the source that ``candidate``'s metadata will be wanted (once per version)."""
+        key = (candidate.name, candidate.version)
+        if candidate.name == PYTHON or key in self._prefetched or key in self._metadata:
+            return
+        self._prefetched.add(key)
+        self._source.prefetch(candidate.name, candidate.version, candidate.files)
+
+    def metadata(self, candidate: Candidate) -> CoreMetadata:
+        """Core metadata of the candidate's version, fetched once. Raises `IntegrityError`
+        when it names another project or version than the file it came from."""
+        key = (candidate.name, candidate.version)
+        cached = self._metadata.get(key)
+        if cached is not None:
+            return cached
+        metadata = self._source.metadata(candidate.name, candidate.version, candidate.files)
+        if canonical_name(metadata.name) != candidate.name or metadata.version != candidate.version:
+            msg = (
+                f"Metadata of `{candidate.name}` {candidate.version} describes "
+                f"`{metadata.name}` {metadata.version}"
+            )
+            raise IntegrityError(msg)
+        self._metadata[key] = metadata
+        return metadata
+
+    def explain(self, requirements: Sequence[Dependency]) -> list[str]:
+        """Why versions meeting all of ``requirements`` (on one project) were not offered, one
+        line each, for error hints. Uses only files already fetched."""
+        if not requirements or requirements[0].name == PYTHON:
+            return []
+        name = requirements[0].name
+        releases = self._releases.get(name, {})
+        pins = {pin for requirement in requirements for pin in requirement.pins}
+        allow_pre = self._allow_prereleases(name) or any(
+            r.specifier.prereleases for r in requirements
+        )
+        reasons: list[str] = []
+        for version, release in releases.items():
+            if not all(r.specifier.contains(version, prereleases=True) for r in requirements):
+                continue
+            why = self._unusable_reason(version, release, allow_pre=allow_pre, pins=pins)
+            if why:
+                reasons.append(f"`{name}` {version} {why}")
+        shown = reasons[:5]
+        if len(reasons) > len(shown):
+            shown.append(f"… and {len(reasons) - len(shown)} more")
+        return shown
+
+    def available_versions(self, name: NormalizedName) -> list[Version]:
+        """Every version of ``name`` the source listed (fetched already), newest first."""
+        return list(self._releases.get(name, {}))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _matching(
+        self, name: NormalizedName, extras: frozenset[str], requirements: list[Dependency]
+    ) -> list[Candidate]:
+        releases = self._releases_of(name)
+        pins = {pin for requirement in requirements for pin in requirement.pins}
+        matches: list[Candidate] = []
+        for version, release in releases.items():
+            if not all(r.specifier.contains(version, prereleases=True) for r in requirements):
+                continue
+            files = release.usable(allow_yanked=_pinned(version, pins))
+            if files:
+                matches.append(
+                    Candidate(
+                        name=name,
+                        version=version,
+                        extras=extras,
+                        files=files,
+                        all_files=release.all_files,
+                    )
+                )
+        allow_pre = self._allow_prereleases(name) or any(
+            r.specifier.prereleases for r in requirements
+        )
+        if not allow_pre:
+            finals = [c for c in matches if not c.version.is_prerelease]
+            # Only pre-releases match: take them rather than fail, as pip and packaging do.
+            if finals:
+                matches = finals
+        return matches
+
+    def _releases_of(self, name: NormalizedName) -> dict[Version, _Release]:
+        cached = self._releases.get(name)
+        if cached is not None:
+            return cached
+        grouped: dict[Version, list[tuple[int | None, DistFile]]] = {}
+        for file in self._source.files(name):
+            parsed = parse_filename(file.filename)
+            # Files that are neither wheels nor sdists of this project are ignored, as pip does.
+            if parsed is None or parsed[0] != name:
+                continue
+            _name, version, tags = parsed
+            # An sdist ranks after every compatible wheel.
+            rank = len(self._target.tags) if tags is None else self._target.tag_rank(tags)
+            if not self._target.allows_python(file.requires_python):
+                rank = None
+            grouped.setdefault(version, []).append((rank, file))
+        releases: dict[Version, _Release] = {}
+        for version in sorted(grouped, reverse=True):
+            entries = grouped[version]
+            installable = sorted(
+                ((rank, file) for rank, file in entries if rank is not None),
+                key=lambda entry: entry[0],
+            )
+            releases[version] = _Release(
+                all_files=tuple(file for _rank, file in entries),
+                installable=tuple(file for _rank, file in installable),
+            )
+        self._releases[name] = releases
+        return releases
+
+    def _requires_dist(self, candidate: Candidate, metadata: CoreMetadata) -> list[Dependency]:
+        dependencies: list[Dependency] = []
+        extras_used: set[str] = set()
+        where = f"`{candidate.name}` {candidate.version}"
+        for text in metadata.requires_dist:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                self.warnings.append(f"{where}: ignored invalid requirement {text!r}")
+                continue
+            try:
+                if candidate.extras:
+                    needed = [e for e in candidate.extras if self._applies(requirement, (e,))]
+                    if not needed or self._applies(requirement, ()):
+                        continue  # the plain project's candidate already depends on it
+                    extras_used.update(needed)
+                elif not self._applies(requirement, ()):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+                self.warnings.append(f"{where}: ignored requirement {text!r} ({exc})")
+                continue
+            if requirement.url:
+                self.warnings.append(f"{where}: ignored direct reference {requirement.name!r}")
+                continue
+            dependencies.append(Dependency.from_requirement(requirement, text))
+        declared = {canonicalize_name(extra) for extra in metadata.provides_extra}
+        for extra in sorted(candidate.extras - extras_used - declared):
+            self.warnings.append(f"{where} does not provide the extra `{extra}`")
+        return dependencies
+
+    def _applies(self, requirement: Requirement, extras: tuple[str, ...]) -> bool:
+        if requirement.marker is None:
+            return True
+        return self._target.evaluate(requirement.marker, extras)
+
+    def _prefetch(self, dependencies: list[Dependency]) -> None:
+        for dependency in dependencies:
+            if dependency.synthetic:
+                continue
+            best = self.best_candidate(dependency)
+            if best is not None:
+                self.prefetch(best)
+
+    def _depth(
+        self, identifier: str, infos: list[RequirementInformation[Dependency, Candidate]]
+    ) -> int:
+        depths = [
+            1 if info.parent is None else self._depths.get(info.parent.identifier, 1) + 1
+            for info in infos
+        ]
+        depth = min(depths, default=1)
+        self._depths[identifier] = depth
+        return depth
+
+    def _unusable_reason(
+        self, version: Version, release: _Release, *, allow_pre: bool, pins: set[str]
+    ) -> str | None:
+        if not release.installable:
+            if any(not self._target.allows_python(f.requires_python) for f in release.all_files):
+                wanted = next(f.requires_python for f in release.all_files if f.requires_python)
+                return f"requires Python {wanted} (target: {self._target.python_version})"
+            return "has no wheel for this platform and no sdist"
+        if not release.usable(allow_yanked=_pinned(version, pins)):
+            return "is yanked (pin it with `==` to use it)"
+        if version.is_prerelease and not allow_pre:
+            return "is a pre-release (pre-releases are not allowed)"
+        return None
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def _split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
+    name, _bracket, rest = identifier.partition("[")
+    extras = frozenset(rest.rstrip("]").split(",")) if rest else frozenset[str]()
+    return NormalizedName(name), extras
+
+
+def _pinned(version: Version, pins: set[str] | frozenset[str]) -> bool:
+    for pin in pins:
+        try:
+            if Version(pin) == version:
+                return True
+        except InvalidVersion:
+            if pin == str(version):  # `===` compares strings
+                return True
+    return False
+
+
+def _python_specifier(requires_python: str | None) -> SpecifierSet:
+    # Only called when allows_python() said no, so the specifier parsed there.
+    return SpecifierSet(requires_python or "")

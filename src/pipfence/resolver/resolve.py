@@ -1,0 +1,197 @@
+"""`resolve()`: direct requirements in, one pinned version per project out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
+
+from pipfence.errors import ResolutionError
+from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
+from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from packaging.requirements import Requirement
+    from resolvelib.resolvers.abstract import Result
+    from resolvelib.structs import RequirementInformation
+
+    from pipfence.models.names import NormalizedName
+    from pipfence.models.target import Target
+    from pipfence.resolver.source import PackageSource
+
+__all__ = ["MAX_ROUNDS", "resolve"]
+
+MAX_ROUNDS = 20_000
+"""resolvelib rounds before giving up; each round pins or backtracks one project."""
+
+_SHOWN_VERSIONS = 10  # versions listed when nothing matches
+
+Reporter = BaseReporter[Dependency, Candidate, str]
+
+
+def resolve(
+    requirements: Iterable[Requirement],
+    source: PackageSource,
+    target: Target,
+    *,
+    allow_prereleases: bool | Callable[[NormalizedName], bool] = False,
+    reporter: Reporter | None = None,
+    max_rounds: int = MAX_ROUNDS,
+) -> Resolution:
+    """Pin one version of every project the requirements need on ``target``.
+
+    ``requirements`` are the direct requirements (PEP 508, with extras and markers, no URLs:
+    a direct reference raises `ValueError`, the caller resolves those itself). One whose
+    marker is false for the target is not resolved and comes back in `Resolution.skipped`.
+    ``allow_prereleases`` is a flag for every project or a predicate per project name
+    (pre-releases are otherwise offered only as `PipfenceProvider.find_matches` explains).
+    ``reporter`` receives resolvelib's progress hooks.
+
+    The source is asked for files only of projects some requirement needs on this target,
+    and metadata is prefetched — for the direct requirements' newest matches first, then for
+    the dependencies of each pinned candidate.
+
+    Raises `pipfence.errors.ResolutionError` when no set of versions satisfies everything
+    (its message names the conflicting requirements and who required them) or when
+    ``max_rounds`` are used up; the source's `PackageNotFound`/`IndexServerError` propagate
+    unchanged, for the caller to add which index the name was fenced to.
+    """
+    predicate = (
+        allow_prereleases if callable(allow_prereleases) else _constant(bool(allow_prereleases))
+    )
+    provider = PipfenceProvider(source, target, predicate)
+    direct: list[Dependency] = []
+    skipped: list[Requirement] = []
+    for requirement in requirements:
+        if requirement.url:
+            msg = f"`{requirement.name}` is a direct reference; resolve() takes index names only"
+            raise ValueError(msg)
+        if requirement.marker is not None and not target.evaluate(requirement.marker):
+            skipped.append(requirement)
+            continue
+        direct.append(Dependency.from_requirement(requirement))
+
+    for dependency in direct:
+        best = provider.best_candidate(dependency)
+        if best is not None:
+            provider.prefetch(best)
+
+    resolver: Resolver[Dependency, Candidate, str] = Resolver(provider, reporter or Reporter())
+    try:
+        result = resolver.resolve(direct, max_rounds=max_rounds)
+    except ResolutionImpossible as exc:
+        message, hint = _conflict_message(exc.causes, provider, target)
+        raise ResolutionError(message, hint=hint) from exc
+    except ResolutionTooDeep as exc:
+        msg = f"Resolution gave up after {max_rounds} rounds of backtracking"
+        hint = "narrow the version ranges of the packages that conflict"
+        raise ResolutionError(msg, hint=hint) from exc
+    return _build(result, tuple(skipped), tuple(provider.warnings))
+
+
+def _constant(value: bool) -> Callable[[NormalizedName], bool]:
+    def predicate(_name: NormalizedName) -> bool:
+        return value
+
+    return predicate
+
+
+def _build(
+    result: Result[Dependency, Candidate, str],
+    skipped: tuple[Requirement, ...],
+    warnings: tuple[str, ...],
+) -> Resolution:
+    """Turn resolvelib's identifiers (with extras, with the Python pseudo-project) into one
+    entry per project."""
+    mapping = result.mapping
+    edges: dict[NormalizedName, dict[tuple[NormalizedName | None, str], Edge]] = {}
+    names: dict[NormalizedName, str] = {}
+    extras: dict[NormalizedName, set[str]] = {}
+    for identifier, candidate in mapping.items():
+        if candidate.name == PYTHON:
+            continue
+        extras.setdefault(candidate.name, set()).update(candidate.extras)
+        infos = sorted(
+            result.criteria[identifier].information,
+            key=lambda info: info.parent is not None,  # direct requirements first
+        )
+        for info in infos:
+            requirement, parent = info.requirement, info.parent
+            if requirement.synthetic:
+                continue
+            if parent is not None and mapping.get(parent.identifier) != parent:
+                continue  # left over from an abandoned branch; not in the answer
+            parent_name = parent.name if parent is not None else None
+            edge = Edge(parent=parent_name, requirement=requirement.text, marker=requirement.marker)
+            edges.setdefault(candidate.name, {}).setdefault((parent_name, edge.requirement), edge)
+            names.setdefault(candidate.name, requirement.display_name)
+
+    packages: dict[NormalizedName, ResolvedPackage] = {}
+    graph: dict[NormalizedName | None, set[NormalizedName]] = {}
+    for name in sorted(extras):
+        candidate = mapping[name]
+        required_by = tuple(edges.get(name, {}).values())
+        packages[name] = ResolvedPackage(
+            name=name,
+            display_name=names.get(name, name),
+            version=candidate.version,
+            files=candidate.all_files,
+            extras=frozenset(extras[name]),
+            required_by=required_by,
+        )
+        for edge in required_by:
+            if edge.parent != name:
+                graph.setdefault(edge.parent, set()).add(name)
+    ordered_graph = {
+        parent: tuple(sorted(children))
+        for parent, children in sorted(graph.items(), key=lambda item: item[0] or "")
+    }
+    return Resolution(packages=packages, graph=ordered_graph, skipped=skipped, warnings=warnings)
+
+
+def _conflict_message(
+    causes: Iterable[RequirementInformation[Dependency, Candidate]],
+    provider: PipfenceProvider,
+    target: Target,
+) -> tuple[str, str | None]:
+    """A uv-style sentence per conflicting project, and a hint on excluded versions."""
+    by_name: dict[NormalizedName, list[RequirementInformation[Dependency, Candidate]]] = {}
+    for cause in causes:
+        by_name.setdefault(cause.requirement.name, []).append(cause)
+    sentences: list[str] = []
+    hints: list[str] = []
+    for name, infos in by_name.items():
+        clauses = list(dict.fromkeys(_clause(info) for info in infos))
+        because = f"Because {_join(clauses)}"
+        if name == PYTHON:
+            sentences.append(f"{because}, but the target Python is {target.python_version}.")
+            continue
+        if len(infos) == 1:
+            available = provider.available_versions(name)
+            shown = ", ".join(str(v) for v in available[:_SHOWN_VERSIONS]) + (
+                ", …" if len(available) > _SHOWN_VERSIONS else ""
+            )
+            found = f" (versions on the index: {shown})" if available else ""
+            sentences.append(f"{because}, and no version of `{name}` matches{found}.")
+        else:
+            sentences.append(f"{because}, no version of `{name}` satisfies them all.")
+        hints += provider.explain([info.requirement for info in infos])
+    message = "Cannot resolve the requirements. " + " ".join(sentences)
+    hint = "; ".join(dict.fromkeys(hints)) or None
+    return message, hint
+
+
+def _clause(info: RequirementInformation[Dependency, Candidate]) -> str:
+    requirement, parent = info.requirement, info.parent
+    if parent is None:
+        return f"you require `{requirement.short}`"
+    extras = f"[{','.join(sorted(parent.extras))}]" if parent.extras else ""
+    return f"`{parent.name}{extras}` {parent.version} depends on `{requirement.short}`"
+
+
+def _join(clauses: list[str]) -> str:
+    if len(clauses) <= 1:
+        return "".join(clauses)
+    return ", ".join(clauses[:-1]) + " and " + clauses[-1]
