@@ -101,7 +101,9 @@ def test_verify_current_and_stale(project: Path) -> None:
     pipfile.write_text(text.replace('t = "pytest"', 't = "pytest -x"'), encoding="utf-8")
     assert run(["verify"], project).returncode == 0
 
-    pipfile.write_text(text.replace("[dev-packages]\n", '[dev-packages]\npytest = "*"\n'), encoding="utf-8")
+    pipfile.write_text(
+        text.replace("[dev-packages]\n", '[dev-packages]\npytest = "*"\n'), encoding="utf-8"
+    )
     stale = run(["verify"], project)
     assert stale.returncode == 1
     assert "out of date" in stale.stderr
@@ -117,12 +119,17 @@ BAD_PIPFILES = {
     "unclosed table": ('[packages\nrequests = "*"\n', "Pipfile:1: invalid TOML"),
     "duplicate key": ('[packages]\nrequests = "*"\nrequests = "<3"\n', "Pipfile:3: invalid TOML"),
     "duplicate source": (
-        '[[source]]\nurl = "https://a.example/simple"\nname = "a"\n'
-        '[[source]]\nurl = "https://b.example/simple"\nname = "a"\n',
+        (
+            '[[source]]\nurl = "https://a.example/simple"\nname = "a"\n'
+            '[[source]]\nurl = "https://b.example/simple"\nname = "a"\n'
+        ),
         "Pipfile:4: two [[source]] tables are named `a`",
     ),
     "bad specifier": ('[packages]\nrequests = "=>2"\n', "Pipfile:2: `=>2` is not a valid version"),
-    "bad name": ('[packages]\n"re quests" = "*"\n', "Pipfile:2: `re quests` is not a valid package name"),
+    "bad name": (
+        '[packages]\n"re quests" = "*"\n',
+        "Pipfile:2: `re quests` is not a valid package name",
+    ),
 }
 
 

@@ -32,9 +32,7 @@ print(json.dumps({"hash": project.pipfile.calculate_hash(), "legacy": legacy}))
 
 def _isolated_env(tmp_path: Path, pipfile: Path) -> dict[str, str]:
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PIP_", "PIPENV_", "VIRTUAL_ENV"))
+        k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPENV_", "VIRTUAL_ENV"))
     }
     env.update(
         PIP_CONFIG_FILE=os.devnull,
@@ -142,7 +140,12 @@ print(Project(chdir=False).venv_locator.location)
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, {"PIPENV_VENV_IN_PROJECT": "1"}, {"PIPENV_PYTHON": "3.12"}, {"PIPENV_CUSTOM_VENV_NAME": "team-env"}],
+    [
+        {},
+        {"PIPENV_VENV_IN_PROJECT": "1"},
+        {"PIPENV_PYTHON": "3.12"},
+        {"PIPENV_CUSTOM_VENV_NAME": "team-env"},
+    ],
     ids=["workon", "in-project", "python-suffix", "custom-name"],
 )
 def test_venv_location_matches_pipenv(tmp_path: Path, extra: dict[str, str]) -> None:
@@ -152,7 +155,12 @@ def test_venv_location_matches_pipenv(tmp_path: Path, extra: dict[str, str]) -> 
         [*PIPFENCE, "--venv"], env=env, capture_output=True, text=True, check=False, timeout=60
     )
     theirs = subprocess.run(
-        [sys.executable, "-c", _PIPENV_VENV], env=env, capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", _PIPENV_VENV],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     expected = theirs.stdout.strip().splitlines()[-1]
     assert f"`{expected}`" in ours.stderr

@@ -84,12 +84,14 @@ def test_misspelled_index_names_line_and_valid_names() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("[packages]\nrequests = \"*\"\n[packages\n", 3, "invalid TOML"),
-        ("[packages]\nrequests = \"*\"\nrequests = \"*\"\n", 3, "invalid TOML"),
+        ('[packages]\nrequests = "*"\n[packages\n', 3, "invalid TOML"),
+        ('[packages]\nrequests = "*"\nrequests = "*"\n', 3, "invalid TOML"),
         ("[packages]\na = 1\n[packages]\n", 3, "invalid TOML"),
         (
-            '[[source]]\nurl = "https://a/simple"\nname = "x"\n\n'
-            '[[source]]\nurl = "https://b/simple"\nname = "x"\n',
+            (
+                '[[source]]\nurl = "https://a/simple"\nname = "x"\n\n'
+                '[[source]]\nurl = "https://b/simple"\nname = "x"\n'
+            ),
             5,
             "two [[source]] tables are named `x`",
         ),
@@ -97,14 +99,20 @@ def test_misspelled_index_names_line_and_valid_names() -> None:
         ('[packages]\n"../x" = "*"\n', 2, "`../x` is not a valid package name"),
         ('[packages]\n"my pkg" = "*"\n', 2, "`my pkg` is not a valid package name"),
         ('[packages]\nRequests = "*"\nrequests = "*"\n', 3, "`requests` appears twice"),
-        ('[packages]\nx = {version = "*", markers = "os_nme == 1"}\n', 2, "not a valid environment marker"),
+        (
+            '[packages]\nx = {version = "*", markers = "os_nme == 1"}\n',
+            2,
+            "not a valid environment marker",
+        ),
         ("[packages]\nx = 3\n", 2, "must be a string or an inline table"),
         ('[[source]]\nname = "x"\n', 1, "a [[source]] needs a `url`"),
         ("[requires]\npython_version = 3.11\n", 2, "python_version must be a string"),
         ('packages = "x"\n', None, "[packages] must be a table"),
     ],
 )
-def test_bad_pipfiles_fail_with_file_line_and_key(text: str, line: int | None, fragment: str) -> None:
+def test_bad_pipfiles_fail_with_file_line_and_key(
+    text: str, line: int | None, fragment: str
+) -> None:
     with pytest.raises(PipfileError) as info:
         Pipfile.parse(text, path="proj/Pipfile")
     message = str(info.value)

@@ -32,7 +32,7 @@ def test_adding_a_package_keeps_comments_and_order() -> None:
     editor = PipfileEditor(TEXT)
     editor.set_package("packages", "flask", {"version": "*", "index": "pypi"})
     text = editor.text()
-    assert text.startswith(TEXT.split("[dev-packages]")[0].rstrip("\n")[:200])
+    assert text.startswith(TEXT.split("[dev-packages]", maxsplit=1)[0].rstrip("\n")[:200])
     assert "# web framework, keep below 4" in text
     assert 'Django = "<4"   # LTS' in text
     assert 'flask = {version = "*", index = "pypi"}' in text

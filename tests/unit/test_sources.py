@@ -41,7 +41,7 @@ def test_fence_routes_pinned_and_unpinned_names() -> None:
 
 def test_unknown_index_lists_valid_names() -> None:
     fence = Fence((PYPI_SOURCE, PRIVATE), {NormalizedName("x"): "privte"})
-    with pytest.raises(UsageError, match="`privte`.*`pypi`, `private`"):
+    with pytest.raises(UsageError, match=r"`privte`.*`pypi`, `private`"):
         fence.source_for(NormalizedName("x"))
 
 

@@ -1,4 +1,4 @@
-"""The global switches that answer "where": ``--where``, ``--venv``, ``--py``, ``--envs``, ``--rm``."""
+"""The global switches about places: ``--where``, ``--venv``, ``--py``, ``--envs``, ``--rm``."""
 
 from __future__ import annotations
 

@@ -6,10 +6,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipfence import __version__
-from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 from pipfence.cli.ui import UI
+from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
 __all__ = ["main"]
 
@@ -38,10 +39,16 @@ COMMANDS: dict[str, str] = {
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: object = argparse.SUPPRESS if suppress else False
-    parser.add_argument("-v", "--verbose", action="store_true", default=default,
-                        help="show detail, and tracebacks on errors")
-    parser.add_argument("-q", "--quiet", action="store_true", default=default,
-                        help="print only results and errors")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="show detail, and tracebacks on errors",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="print only results and errors"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--where", action="store_true", help="print the project's folder")
     parser.add_argument("--venv", action="store_true", help="print the environment's folder")
     parser.add_argument("--py", action="store_true", help="print the environment's Python")
-    parser.add_argument("--envs", action="store_true", help="list the environment variables pipfence reads")
+    parser.add_argument(
+        "--envs", action="store_true", help="list the environment variables pipfence reads"
+    )
     parser.add_argument("--rm", action="store_true", help="remove the project's environment")
     parser.add_argument("--python", metavar="VERSION", help="Python to create the environment with")
     _common(parser, suppress=False)
@@ -72,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(name: str):  # type: ignore[no-untyped-def]  # a module object or None
+def _command_module(name: str) -> Any:  # the command's module, or None when not built
     try:
         return importlib.import_module(f"pipfence.cli.commands.{name}")
     except ModuleNotFoundError as exc:

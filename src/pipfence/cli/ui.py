@@ -76,4 +76,6 @@ class UI:
         if self.verbose:
             traceback.print_exception(error, file=self.err)
         else:
-            print("hint: run again with --verbose to see the traceback, and report it", file=self.err)
+            print(
+                "hint: run again with --verbose to see the traceback, and report it", file=self.err
+            )

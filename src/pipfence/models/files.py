@@ -111,7 +111,5 @@ class CoreMetadata:
             version=parsed_version,
             requires_dist=tuple(str(r).strip() for r in message.get_all("Requires-Dist") or ()),
             requires_python=str(requires_python).strip() if requires_python else None,
-            provides_extra=tuple(
-                str(e).strip() for e in message.get_all("Provides-Extra") or ()
-            ),
+            provides_extra=tuple(str(e).strip() for e in message.get_all("Provides-Extra") or ()),
         )

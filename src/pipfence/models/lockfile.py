@@ -155,7 +155,9 @@ class Lockfile:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise LockfileError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, hint=hint) from None
+            raise LockfileError(
+                f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, hint=hint
+            ) from None
         if not isinstance(data, Mapping):
             raise LockfileError("it is not a JSON object", path=path, hint=hint)
         newline = "\r\n" if "\r\n" in text else "\n"

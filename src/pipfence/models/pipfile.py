@@ -214,7 +214,9 @@ class Pipfile:
         return cls.from_dict(data, path=path, text=text)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], /, *, path: str = "Pipfile", text: str = "") -> Pipfile:
+    def from_dict(
+        cls, data: Mapping[str, Any], /, *, path: str = "Pipfile", text: str = ""
+    ) -> Pipfile:
         """Build from decoded TOML; ``text`` (optional) lets errors name a line."""
         lines = _LineFinder(text)
         sources = _parse_sources(data, path, lines)
@@ -232,7 +234,9 @@ class Pipfile:
                 try:
                     spec = PackageSpec.from_entry(name, value, line=line)
                 except ValueError as exc:
-                    raise PipfileError(f"{exc} in [{table}]", path=path, line=line, key=name) from None
+                    raise PipfileError(
+                        f"{exc} in [{table}]", path=path, line=line, key=name
+                    ) from None
                 if spec.key in specs:
                     raise PipfileError(
                         f"`{name}` appears twice in [{table}] (as `{specs[spec.key].name}` too)",
@@ -246,7 +250,7 @@ class Pipfile:
         for key in ("python_version", "python_full_version"):
             if key in requires and not isinstance(requires[key], str):
                 raise PipfileError(
-                    f"[requires] {key} must be a string such as \"3.11\"",
+                    f'[requires] {key} must be a string such as "3.11"',
                     path=path,
                     line=lines.key("requires", key),
                     key=key,

@@ -149,7 +149,9 @@ class Project:
             locked = {canonical_name(n) for n in lock.categories.get(category, {})}
             added = sorted(spec.name for key, spec in specs.items() if key not in locked)
             if added:
-                changes.append(f"[{table}] has {', '.join(f'`{n}`' for n in added)} not in the lock")
+                changes.append(
+                    f"[{table}] has {', '.join(f'`{n}`' for n in added)} not in the lock"
+                )
         if not changes:
             changes.append("package entries changed (versions, extras, markers or indexes)")
         return changes
