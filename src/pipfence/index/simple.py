@@ -1,0 +1,453 @@
+"""Parsing a project page of the simple repository API: PEP 691 JSON and PEP 503 HTML (pure).
+
+Nothing here does I/O. `parse_project_page` turns the bytes an index answered into a
+`ProjectPage`; every problem with those bytes is a `ValueError`, which the client reports as an
+`IndexServerError` naming the source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import re
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.version import InvalidVersion, Version
+
+from pipfence.models.files import DistFile, ProjectPage
+from pipfence.models.names import NormalizedName, canonical_name
+
+__all__ = [
+    "ACCEPT",
+    "HTML_TYPES",
+    "JSON_TYPES",
+    "parse_project_page",
+]
+
+#: The ``Accept`` header of a project-page request: JSON preferred, HTML as a fallback
+#: (PEP 691 §Version + Format Selection).
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+
+JSON_TYPES = frozenset(
+    {
+        "application/vnd.pypi.simple.v1+json",
+        "application/vnd.pypi.simple.latest+json",
+        # Not a simple-API type, but some servers label PEP 691 bodies with it; the shape is
+        # checked all the same.
+        "application/json",
+    }
+)
+HTML_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "application/vnd.pypi.simple.v1+html",
+        "application/vnd.pypi.simple.latest+html",
+    }
+)
+
+_SUPPORTED_MAJOR = 1
+_WHEEL_PARTS = (5, 6)
+_HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
+
+
+def parse_project_page(
+    body: bytes,
+    content_type: str,
+    page_url: str,
+    *,
+    project: str | None = None,
+) -> ProjectPage:
+    """Parse one project page.
+
+    ``content_type`` is the response's ``Content-Type`` header (parameters such as ``charset``
+    allowed). ``page_url`` is the URL the page was finally served from (after redirects, without
+    credentials); relative file URLs are resolved against it (or against an HTML ``<base>``).
+    ``project`` is the project the page was asked for; when omitted it is taken from the JSON
+    ``name`` or the last segment of ``page_url``.
+
+    Files are kept in page order; a file is skipped when its name is not a wheel or sdist of the
+    project, when its URL is not http(s), or when its filename repeats an earlier one. Stored URLs
+    carry neither a fragment nor user-info; hashes come from the JSON ``hashes`` or from a URL
+    fragment such as ``#sha256=…`` (PEP 503).
+
+    Raises `ValueError` for a content type that is neither PEP 691 JSON nor HTML, for a JSON
+    body that is not the PEP 691 shape, or for an API major version other than 1. Nothing else
+    is raised, whatever the input.
+    """
+    media_type, _, params = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    if media_type in JSON_TYPES:
+        return _parse_json(body, page_url, project)
+    if media_type in HTML_TYPES:
+        return _parse_html(_decode(body, params), page_url, project)
+    shown = media_type or "no content type"
+    msg = f"the index answered `{shown}`, which is not a simple-API project page"
+    raise ValueError(msg)
+
+
+def _project_name(project: str | None, page_url: str) -> NormalizedName:
+    if project is not None:
+        return canonical_name(project)
+    path = urlsplit(page_url).path.rstrip("/")
+    return canonical_name(unquote(path.rpartition("/")[2]))
+
+
+class _Urls:
+    """Resolves file URLs against one page's base: absolute, no fragment, no user-info.
+
+    `urljoin` would dominate the cost of a page with thousands of files, so the common shapes
+    (an absolute http(s) URL, a relative path) are resolved here by RFC 3986 §5.2 directly and
+    anything unusual goes through `urljoin`.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._origin: str | None = None
+        self._directory = "/"
+        try:
+            parts = urlsplit(base)
+        except ValueError:
+            return
+        if parts.scheme in {"http", "https"} and parts.netloc and _plain(base):
+            self._origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+            self._directory = parts.path.rpartition("/")[0] + "/"
+
+    def resolve(self, url: str) -> tuple[str, str, str] | None:
+        """(absolute URL, its last path segment unquoted, fragment), or None when it is not an
+        http(s) URL."""
+        reference, _, fragment = url.strip().partition("#")
+        if reference.startswith(("https://", "http://")) and _plain(reference):
+            absolute: str | None = reference
+        elif (
+            self._origin is not None
+            and not reference.startswith("//")
+            and _plain(reference)
+            and ":" not in reference
+            and "?" not in reference
+            and reference.rpartition("/")[2] not in {"", ".", ".."}
+        ):
+            path = reference if reference.startswith("/") else self._directory + reference
+            absolute = self._origin + _remove_dot_segments(path)
+        else:
+            absolute = self._join(reference)
+        if absolute is None:
+            return None
+        path = absolute.partition("?")[0]
+        if "://" in path:
+            path = path.split("://", 1)[1]
+            path = path[path.find("/") :] if "/" in path else ""
+        return absolute, unquote(path.rpartition("/")[2]), fragment
+
+    def _join(self, reference: str) -> str | None:
+        try:
+            parts = urlsplit(urljoin(self.base, reference))
+        except ValueError:  # e.g. an unbalanced IPv6 bracket
+            return None
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            return None
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def _plain(url: str) -> bool:
+    """Whether ``url`` needs none of the cleaning `urlsplit` does and, when absolute, has a
+    host without user-info and no dot segments."""
+    if not url.isascii() or not url.isprintable() or " " in url or "\\" in url:
+        return False
+    if url.endswith("?"):
+        return False
+    if "://" not in url:
+        # `urljoin` drops empty segments once it resolves dot segments.
+        return "//" not in url
+    start = url.index("//") + 2
+    end = url.find("/", start)
+    if end < 0:
+        end = len(url)
+    netloc = url[start:end]
+    return (
+        bool(netloc)
+        and not any(c in netloc for c in "@[]?")
+        and "/." not in url
+        and "//" not in url[end:]
+    )
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 for an absolute path whose last segment is not a dot segment."""
+    if "/." not in path:
+        return path
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(out) > 1:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    return "/".join(out)
+
+
+def _fragment_hashes(fragment: str) -> dict[str, str]:
+    name, sep, value = fragment.partition("=")
+    name = name.strip().lower()
+    if sep and name in _HASH_NAMES and value:
+        return {name: value.strip().lower()}
+    return {}
+
+
+def _keep(filename: str, name: NormalizedName) -> bool:
+    """Whether ``filename`` is a wheel or sdist of ``name`` with a valid version.
+
+    The same rules as `parse_filename` without building the wheel's tag set, which is most of
+    its cost on a page with thousands of files.
+    """
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        # name-version(-build)?-python-abi-platform; a build tag starts with a digit.
+        if len(parts) not in _WHEEL_PARTS or (
+            len(parts) == max(_WHEEL_PARTS) and not parts[2][:1].isdigit()
+        ):
+            return False
+        project, version = parts[0], parts[1]
+    elif filename.endswith(".tar.gz"):
+        project, _, version = filename[:-7].rpartition("-")
+    elif filename.endswith(".zip"):
+        project, _, version = filename[:-4].rpartition("-")
+    else:
+        return False
+    if not project or canonical_name(project) != name or not _valid_version(version):
+        return False
+    return all(parts) if filename.endswith(".whl") else True
+
+
+@lru_cache(maxsize=4096)
+def _valid_version(version: str) -> bool:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
+
+
+# --- PEP 691 JSON -------------------------------------------------------------------------------
+
+
+def _check_api_version(version: object) -> None:
+    if not isinstance(version, str):
+        return
+    major = version.strip().partition(".")[0]
+    if major.isdigit() and int(major) != _SUPPORTED_MAJOR:
+        msg = f"the index speaks simple-API version {version}, pipfence understands 1.x"
+        raise ValueError(msg)
+
+
+def _json_hashes(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(k).lower(): v.strip().lower()
+        for k, v in value.items()
+        if isinstance(k, str) and isinstance(v, str) and v.strip()
+    }
+
+
+def _json_metadata(entry: Mapping[str, Any]) -> bool | Mapping[str, str]:
+    # PEP 714: `core-metadata` replaces `dist-info-metadata`; read the old key only without it.
+    value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    if isinstance(value, Mapping):
+        return _json_hashes(value) or True
+    return value is True
+
+
+def _json_yanked(value: object) -> bool | str:
+    if isinstance(value, str):
+        return value or True
+    return value is True
+
+
+def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        msg = f"the project page is not valid JSON ({exc})"
+        raise ValueError(msg) from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        msg = "the JSON project page lacks a `files` list (PEP 691)"
+        raise ValueError(msg)
+    meta = data.get("meta")
+    if isinstance(meta, dict):
+        _check_api_version(meta.get("api-version"))
+    json_name = data.get("name")
+    if project is None and isinstance(json_name, str):
+        project = json_name
+    name = _project_name(project, page_url)
+
+    files: list[DistFile] = []
+    seen: set[str] = set()
+    urls = _Urls(page_url)
+    for entry in data["files"]:
+        if not isinstance(entry, dict):
+            continue
+        filename, url = entry.get("filename"), entry.get("url")
+        if not isinstance(filename, str) or not isinstance(url, str):
+            continue
+        if filename in seen or not _keep(filename, name):
+            continue
+        cleaned = urls.resolve(url)
+        if cleaned is None:
+            continue
+        absolute, _, fragment = cleaned
+        hashes = _json_hashes(entry.get("hashes")) or _fragment_hashes(fragment)
+        requires_python = entry.get("requires-python")
+        if not isinstance(requires_python, str) or not requires_python.strip():
+            requires_python = None
+        size = entry.get("size")
+        seen.add(filename)
+        files.append(
+            DistFile(
+                filename=filename,
+                url=absolute,
+                hashes=hashes,
+                requires_python=requires_python.strip() if requires_python else None,
+                yanked=_json_yanked(entry.get("yanked")),
+                metadata=_json_metadata(entry),
+                size=size if type(size) is int and size >= 0 else None,
+            )
+        )
+    raw_versions = data.get("versions")
+    versions = (
+        tuple(v for v in raw_versions if isinstance(v, str))
+        if isinstance(raw_versions, list)
+        else ()
+    )
+    return ProjectPage(name=name, files=tuple(files), versions=versions)
+
+
+# --- PEP 503 HTML -------------------------------------------------------------------------------
+
+# A linear scanner rather than html.parser: it is several times faster on pages with thousands of
+# links, and a page only needs <a>, <base> and <meta> tags. Attribute values may contain a raw
+# `>` inside quotes (some servers do not escape `data-requires-python`); an unclosed quote or tag
+# runs to the end of the document, as it does in a browser, which keeps the scan linear.
+_TAG_START = re.compile(r"<!--|<(a|base|meta)(?=[\s/>])", re.IGNORECASE)
+_ATTRIBUTE = re.compile(
+    r"""[\s/]*(?:
+        (?P<end>>)
+      | (?P<name>[^\s>/][^\s>/=]*)
+        (?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>]*)))?
+    )""",
+    re.VERBOSE,
+)
+
+
+def _decode(body: bytes, params: str) -> str:
+    charset = "utf-8"
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip("\"'")
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+def _tags(text: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(lower-cased tag name, attributes with unescaped values) of each a/base/meta tag."""
+    pos = 0
+    length = len(text)
+    while pos < length:
+        start = _TAG_START.search(text, pos)
+        if start is None:
+            return
+        if start.group(1) is None:  # a comment: skip to its end
+            end = text.find("-->", start.end())
+            if end < 0:
+                return
+            pos = end + 3
+            continue
+        tag = start.group(1).lower()
+        attributes: dict[str, str] = {}
+        pos = start.end()
+        while True:
+            match = _ATTRIBUTE.match(text, pos)
+            if match is None or match.end() == pos:
+                # An unclosed quote, or the document ended inside the tag.
+                return
+            pos = match.end()
+            if match.group("end"):
+                break
+            attr = match.group("name").lower()
+            value = match.group("dq")
+            if value is None:
+                value = match.group("sq")
+            if value is None:
+                value = match.group("bare") or ""
+            attributes.setdefault(attr, html.unescape(value))
+        yield tag, attributes
+
+
+def _html_metadata(attributes: Mapping[str, str]) -> bool | Mapping[str, str]:
+    # PEP 714: `data-core-metadata`, else the older `data-dist-info-metadata` (PEP 658).
+    value = attributes.get("data-core-metadata")
+    if value is None:
+        value = attributes.get("data-dist-info-metadata")
+    if value is None:
+        return False
+    value = value.strip()
+    if value.lower() == "false":
+        return False
+    if value.lower() == "true":
+        return True
+    return _fragment_hashes(value) or True
+
+
+def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
+    name = _project_name(project, page_url)
+    urls = _Urls(page_url)
+    seen_base = False
+    files: list[DistFile] = []
+    seen: set[str] = set()
+    for tag, attributes in _tags(text):
+        if tag == "meta":
+            if attributes.get("name", "").lower() == "pypi:repository-version":
+                _check_api_version(attributes.get("content"))
+            continue
+        href = attributes.get("href")
+        if href is None:
+            continue
+        if tag == "base":
+            if not seen_base:
+                seen_base = True
+                with contextlib.suppress(ValueError):
+                    urls = _Urls(urljoin(page_url, href.strip()))
+            continue
+        cleaned = urls.resolve(href)
+        if cleaned is None:
+            continue
+        absolute, filename, fragment = cleaned
+        if filename in seen or not _keep(filename, name):
+            continue
+        seen.add(filename)
+        requires_python = attributes.get("data-requires-python", "").strip()
+        yanked_reason = attributes.get("data-yanked")
+        files.append(
+            DistFile(
+                filename=filename,
+                url=absolute,
+                hashes=_fragment_hashes(fragment),
+                requires_python=requires_python or None,
+                yanked=False if yanked_reason is None else (yanked_reason or True),
+                metadata=_html_metadata(attributes),
+            )
+        )
+    return ProjectPage(name=name, files=tuple(files))
