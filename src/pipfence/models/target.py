@@ -119,8 +119,9 @@ class Target:
     def allows_python(self, requires_python: str | None) -> bool:
         """Whether a ``Requires-Python`` specifier admits this target's Python.
 
-        Pre-release Pythons are admitted (``>=3.12`` admits 3.13.0rc1). A specifier that does
-        not parse admits everything, as pip treats it: the metadata is wrong, not the Python.
+        A pre-release Python counts as its release, as pip counts it (3.13.0rc1 as 3.13.0, so
+        ``>=3.13`` admits it). A specifier that does not parse admits everything, as pip treats
+        it: the metadata is wrong, not the Python.
         """
         if not requires_python or not requires_python.strip():
             return True
@@ -128,7 +129,7 @@ class Target:
             specifier = SpecifierSet(requires_python)
         except InvalidSpecifier:
             return True
-        return specifier.contains(self.python_version, prereleases=True)
+        return specifier.contains(Version(self.python_version.base_version), prereleases=True)
 
     def tag_rank(self, tags: Iterable[Tag]) -> int | None:
         """The position of the best of ``tags`` among the supported tags, or None when none

@@ -43,7 +43,8 @@ class InMemorySource:
     - ``sdist``: whether there is a ``.tar.gz``.
 
     A version with neither ``wheels`` nor ``sdist`` gets one ``py3-none-any`` wheel.
-    ``files_asked``, ``metadata_asked`` and ``prefetched`` list the calls in order.
+    ``files_asked``, ``metadata_asked`` and ``prefetched`` list the calls of each method in
+    order; ``calls`` lists all of them together as ``(method, name, version or None)``.
     """
 
     projects: Mapping[NormalizedName, tuple[DistFile, ...]]
@@ -51,6 +52,7 @@ class InMemorySource:
     files_asked: list[NormalizedName] = field(default_factory=list)
     metadata_asked: list[tuple[NormalizedName, Version]] = field(default_factory=list)
     prefetched: list[tuple[NormalizedName, Version]] = field(default_factory=list)
+    calls: list[tuple[str, NormalizedName, Version | None]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, Mapping[str, Any]]], /) -> InMemorySource:
@@ -76,6 +78,7 @@ class InMemorySource:
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
         self.files_asked.append(name)
+        self.calls.append(("files", name, None))
         try:
             return self.projects[name]
         except KeyError:
@@ -87,11 +90,13 @@ class InMemorySource:
     ) -> CoreMetadata:
         del files  # every file of a version has the same metadata here
         self.metadata_asked.append((name, version))
+        self.calls.append(("metadata", name, version))
         return self.metadata_by_version[name, version]
 
     def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
         del files
         self.prefetched.append((name, version))
+        self.calls.append(("prefetch", name, version))
 
 
 def _files(name: NormalizedName, version: str, spec: Mapping[str, Any]) -> list[DistFile]:

@@ -54,11 +54,16 @@ class Dependency:
 
     name: NormalizedName
     extras: frozenset[str] = frozenset()
-    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    specifier: SpecifierSet = field(default_factory=SpecifierSet, compare=False)
+    # Compared and hashed instead of the SpecifierSet, whose hash is recomputed on every call.
+    specifier_text: str = field(init=False, repr=False)
     text: str = field(default="", compare=False)
     marker: str | None = field(default=None, compare=False)
     display_name: str = field(default="", compare=False)
     synthetic: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "specifier_text", str(self.specifier))
 
     @classmethod
     def from_requirement(cls, requirement: Requirement, text: str | None = None) -> Dependency:
@@ -150,7 +155,18 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._metadata: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self._prefetched: set[tuple[NormalizedName, Version]] = set()
         self._depths: dict[str, int] = {}
-        self.warnings: list[str] = []
+        # resolvelib re-checks every pin against every requirement each round; the answers
+        # never change, and specifier matching dominates the profile without this memo.
+        self._contained: dict[tuple[str, Version], bool] = {}
+        self._warnings: dict[str, None] = {}  # an ordered set: backtracking repeats questions
+
+    @property
+    def warnings(self) -> list[str]:
+        """Metadata entries that were ignored, one sentence each, first seen first."""
+        return list(self._warnings)
+
+    def _warn(self, message: str) -> None:
+        self._warnings.setdefault(message, None)
 
     # -- resolvelib's questions --------------------------------------------------------------
 
@@ -222,7 +238,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         # Pre-release policy is applied in find_matches only; a pinned pre-release satisfies
         # a later requirement whose range contains it, as in pip.
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        return self._contains(requirement, candidate.version)
 
     def get_dependencies(self, candidate: Candidate) -> list[Dependency]:
         """The candidate's requirements for the target, and prefetch hints for them.
@@ -335,7 +351,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         pins = {pin for requirement in requirements for pin in requirement.pins}
         matches: list[Candidate] = []
         for version, release in releases.items():
-            if not all(r.specifier.contains(version, prereleases=True) for r in requirements):
+            if not all(self._contains(r, version) for r in requirements):
                 continue
             files = release.usable(allow_yanked=_pinned(version, pins))
             if files:
@@ -388,6 +404,14 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._releases[name] = releases
         return releases
 
+    def _contains(self, requirement: Dependency, version: Version) -> bool:
+        key = (requirement.specifier_text, version)
+        answer = self._contained.get(key)
+        if answer is None:
+            answer = requirement.specifier.contains(version, prereleases=True)
+            self._contained[key] = answer
+        return answer
+
     def _requires_dist(self, candidate: Candidate, metadata: CoreMetadata) -> list[Dependency]:
         dependencies: list[Dependency] = []
         extras_used: set[str] = set()
@@ -396,7 +420,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             try:
                 requirement = Requirement(text)
             except InvalidRequirement:
-                self.warnings.append(f"{where}: ignored invalid requirement {text!r}")
+                self._warn(f"{where}: ignored invalid requirement {text!r}")
                 continue
             try:
                 if candidate.extras:
@@ -407,15 +431,15 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                 elif not self._applies(requirement, ()):
                     continue
             except (UndefinedComparison, UndefinedEnvironmentName) as exc:
-                self.warnings.append(f"{where}: ignored requirement {text!r} ({exc})")
+                self._warn(f"{where}: ignored requirement {text!r} ({exc})")
                 continue
             if requirement.url:
-                self.warnings.append(f"{where}: ignored direct reference {requirement.name!r}")
+                self._warn(f"{where}: ignored direct reference {requirement.name!r}")
                 continue
             dependencies.append(Dependency.from_requirement(requirement, text))
         declared = {canonicalize_name(extra) for extra in metadata.provides_extra}
         for extra in sorted(candidate.extras - extras_used - declared):
-            self.warnings.append(f"{where} does not provide the extra `{extra}`")
+            self._warn(f"{where} does not provide the extra `{extra}`")
         return dependencies
 
     def _applies(self, requirement: Requirement, extras: tuple[str, ...]) -> bool:
