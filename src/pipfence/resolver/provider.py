@@ -155,6 +155,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._metadata: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self._prefetched: set[tuple[NormalizedName, Version]] = set()
         self._depths: dict[str, int] = {}
+        self._identifiers: dict[NormalizedName, set[str]] = {}  # a project's extras variants
         # resolvelib re-checks every pin against every requirement each round; the answers
         # never change, and specifier matching dominates the profile without this memo.
         self._contained: dict[tuple[str, Version], bool] = {}
@@ -171,7 +172,9 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     # -- resolvelib's questions --------------------------------------------------------------
 
     def identify(self, requirement_or_candidate: Dependency | Candidate) -> str:
-        return requirement_or_candidate.identifier
+        identifier = requirement_or_candidate.identifier
+        self._identifiers.setdefault(requirement_or_candidate.name, set()).add(identifier)
+        return identifier
 
     def get_preference(
         self,
@@ -224,6 +227,8 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         that is not yanked — unless a requirement pins that very version with ``==``/``===``
         (PEP 592). Pre-releases are offered when allowed for the project, when a requirement
         names a pre-release (``>=2.0b1``), or when no final release would match (pip's rule).
+        For the yanked and pre-release rules, requirements on the same project with other
+        extras count too: ``a==2.0`` lets ``a[x]`` take a yanked 2.0.
         """
         requirements_here = list(requirements[identifier])
         rejected = {candidate.version for candidate in incompatibilities[identifier]}
@@ -232,7 +237,13 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             python = self.python_candidate()
             ok = all(self.is_satisfied_by(r, python) for r in requirements_here)
             return [python] if ok and python.version not in rejected else []
-        matches = self._matching(name, extras, requirements_here)
+        related = [
+            requirement
+            for other in sorted(self._identifiers.get(name, ()))
+            if other != identifier and other in requirements
+            for requirement in requirements[other]
+        ]
+        matches = self._matching(name, extras, requirements_here, related)
         return [candidate for candidate in matches if candidate.version not in rejected]
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
@@ -345,10 +356,16 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     # -- internals ---------------------------------------------------------------------------
 
     def _matching(
-        self, name: NormalizedName, extras: frozenset[str], requirements: list[Dependency]
+        self,
+        name: NormalizedName,
+        extras: frozenset[str],
+        requirements: list[Dependency],
+        related: Sequence[Dependency] = (),
     ) -> list[Candidate]:
+        """Candidates meeting ``requirements``; ``related`` (same project, other extras) only
+        widen the yanked and pre-release rules."""
         releases = self._releases_of(name)
-        pins = {pin for requirement in requirements for pin in requirement.pins}
+        pins = {pin for requirement in (*requirements, *related) for pin in requirement.pins}
         matches: list[Candidate] = []
         for version, release in releases.items():
             if not all(self._contains(r, version) for r in requirements):
@@ -365,7 +382,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                     )
                 )
         allow_pre = self._allow_prereleases(name) or any(
-            r.specifier.prereleases for r in requirements
+            r.specifier.prereleases for r in (*requirements, *related)
         )
         if not allow_pre:
             finals = [c for c in matches if not c.version.is_prerelease]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
+from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
+from resolvelib.resolvers import Resolution as Run
 
 from pipfence.errors import ResolutionError
 from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from packaging.requirements import Requirement
-    from resolvelib.resolvers.abstract import Result
+    from resolvelib.resolvers import Criterion
     from resolvelib.structs import RequirementInformation
 
     from pipfence.models.names import NormalizedName
@@ -78,9 +79,12 @@ def resolve(
         if best is not None:
             provider.prefetch(best)
 
-    resolver: Resolver[Dependency, Candidate, str] = Resolver(provider, reporter or Reporter())
+    # resolvelib's own Resolver.resolve() ends with a recursive walk that never returns when
+    # backtracking leaves a cycle of stale criteria cut off from the root; run the algorithm
+    # (the exported `Resolution`) and walk the final state here instead.
+    run: Run[Dependency, Candidate, str] = Run(provider, reporter or Reporter())
     try:
-        result = resolver.resolve(direct, max_rounds=max_rounds)
+        state = run.resolve(direct, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         message, hint = _conflict_message(exc.causes, provider, target)
         raise ResolutionError(message, hint=hint) from exc
@@ -88,7 +92,7 @@ def resolve(
         msg = f"Resolution gave up after {max_rounds} rounds of backtracking"
         hint = "narrow the version ranges of the packages that conflict"
         raise ResolutionError(msg, hint=hint) from exc
-    return _build(result, tuple(skipped), tuple(provider.warnings))
+    return _build(state.mapping, state.criteria, tuple(skipped), tuple(provider.warnings))
 
 
 def _constant(value: bool) -> Callable[[NormalizedName], bool]:
@@ -98,14 +102,39 @@ def _constant(value: bool) -> Callable[[NormalizedName], bool]:
     return predicate
 
 
+def _reachable(
+    pins: Mapping[str, Candidate],
+    criteria: Mapping[str, Criterion[Dependency, Candidate]],
+) -> dict[str, Candidate]:
+    """The pins reachable from the direct requirements through requirements of pins."""
+    children: dict[str | None, list[str]] = {}
+    for identifier, criterion in criteria.items():
+        for info in criterion.information:
+            parent = info.parent
+            if parent is None:
+                children.setdefault(None, []).append(identifier)
+            elif pins.get(parent.identifier) == parent:
+                children.setdefault(parent.identifier, []).append(identifier)
+    seen: set[str] = set()
+    stack = list(children.get(None, ()))
+    while stack:
+        identifier = stack.pop()
+        if identifier in seen or identifier not in pins:
+            continue
+        seen.add(identifier)
+        stack.extend(children.get(identifier, ()))
+    return {identifier: pins[identifier] for identifier in pins if identifier in seen}
+
+
 def _build(
-    result: Result[Dependency, Candidate, str],
+    pins: Mapping[str, Candidate],
+    criteria: Mapping[str, Criterion[Dependency, Candidate]],
     skipped: tuple[Requirement, ...],
     warnings: tuple[str, ...],
 ) -> Resolution:
     """Turn resolvelib's identifiers (with extras, with the Python pseudo-project) into one
     entry per project."""
-    mapping = result.mapping
+    mapping = _reachable(pins, criteria)
     edges: dict[NormalizedName, dict[tuple[NormalizedName | None, str], Edge]] = {}
     names: dict[NormalizedName, str] = {}
     extras: dict[NormalizedName, set[str]] = {}
@@ -114,7 +143,7 @@ def _build(
             continue
         extras.setdefault(candidate.name, set()).update(candidate.extras)
         infos = sorted(
-            result.criteria[identifier].information,
+            criteria[identifier].information,
             key=lambda info: info.parent is not None,  # direct requirements first
         )
         for info in infos:
@@ -163,20 +192,19 @@ def _conflict_message(
     sentences: list[str] = []
     hints: list[str] = []
     for name, infos in by_name.items():
-        clauses = list(dict.fromkeys(_clause(info) for info in infos))
-        because = f"Because {_join(clauses)}"
+        clauses = _join(list(dict.fromkeys(_clause(info) for info in infos)))
         if name == PYTHON:
-            sentences.append(f"{because}, but the target Python is {target.python_version}.")
-            continue
-        if len(infos) == 1:
+            python = target.python_version
+            sentences.append(_capitalised(f"{clauses}, but the target Python is {python}."))
+        elif len(infos) == 1:
             available = provider.available_versions(name)
             shown = ", ".join(str(v) for v in available[:_SHOWN_VERSIONS]) + (
                 ", …" if len(available) > _SHOWN_VERSIONS else ""
             )
             found = f" (versions on the index: {shown})" if available else ""
-            sentences.append(f"{because}, and no version of `{name}` matches{found}.")
+            sentences.append(_capitalised(f"{clauses}, but no version of `{name}` matches{found}."))
         else:
-            sentences.append(f"{because}, no version of `{name}` satisfies them all.")
+            sentences.append(f"Because {clauses}, no version of `{name}` satisfies them all.")
         hints += provider.explain([info.requirement for info in infos])
     message = "Cannot resolve the requirements. " + " ".join(sentences)
     hint = "; ".join(dict.fromkeys(hints)) or None
@@ -188,10 +216,17 @@ def _clause(info: RequirementInformation[Dependency, Candidate]) -> str:
     if parent is None:
         return f"you require `{requirement.short}`"
     extras = f"[{','.join(sorted(parent.extras))}]" if parent.extras else ""
-    return f"`{parent.name}{extras}` {parent.version} depends on `{requirement.short}`"
+    who = f"`{parent.name}{extras}` {parent.version}"
+    if requirement.name == PYTHON:
+        return f"{who} requires Python {requirement.specifier}"
+    return f"{who} depends on `{requirement.short}`"
 
 
 def _join(clauses: list[str]) -> str:
     if len(clauses) <= 1:
         return "".join(clauses)
     return ", ".join(clauses[:-1]) + " and " + clauses[-1]
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
