@@ -12,16 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.tags import compatible_tags, cpython_tags
 from packaging.version import Version
 from resolvelib import BaseReporter, ResolutionImpossible
+from resolvelib.structs import RequirementInformation
 
 from pipfence.errors import IntegrityError, PackageNotFound, ResolutionError
 from pipfence.models.files import CoreMetadata
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.target import Target
 from pipfence.resolver import InMemorySource, Resolution, resolve
-from pipfence.resolver.provider import Candidate, Dependency
+from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
 
 CASES = Path(__file__).parent.parent / "resolver_cases"
 
@@ -420,6 +422,39 @@ def test_reporter_sees_pins() -> None:
     source = InMemorySource.from_dict({"a": {"1.0": {"requires": ["b"]}}, "b": {"1.0": {}}})
     resolve(requirements("a"), source, make_target(), reporter=Reporter())
     assert pinned == ["a", "b"]
+
+
+def test_preference_order() -> None:
+    provider = PipfenceProvider(InMemorySource.from_dict({}), make_target(), lambda _name: False)
+
+    def dependency(name: str, specifier: str = "") -> Dependency:
+        return Dependency(name=NormalizedName(name), specifier=SpecifierSet(specifier))
+
+    def candidates(name: str, count: int) -> list[Candidate]:
+        return [
+            Candidate(name=NormalizedName(name), version=Version(f"{i}.0")) for i in range(count)
+        ]
+
+    parent = candidates("root", 1)[0]
+    open_: dict[str, tuple[Dependency, Candidate | None, int]] = {
+        "pinned-many": (dependency("pinned-many", "==1.0"), None, 40),
+        "few": (dependency("few"), parent, 2),
+        "many-direct": (dependency("many-direct"), None, 30),
+        "many-deep": (dependency("many-deep"), parent, 30),
+        PYTHON: (dependency(PYTHON, ">=3"), parent, 1),
+    }
+
+    def key(identifier: str) -> Any:
+        requirement, requirer, count = open_[identifier]
+        return provider.get_preference(
+            identifier,
+            {},
+            {identifier: iter(candidates(identifier, count))},
+            {identifier: iter([RequirementInformation(requirement, requirer)])},
+            [],
+        )
+
+    assert sorted(open_, key=key) == [PYTHON, "pinned-many", "few", "many-direct", "many-deep"]
 
 
 def test_a_wide_index_resolves_quickly() -> None:

@@ -138,7 +138,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
 
     Costs: ``source.files`` once per project, ``source.metadata`` once per pinned version
     (both cached here); ``get_preference`` is O(requirements of the identifier) plus a
-    candidate count capped at a constant. Skipped metadata entries are collected in
+    candidate count capped at a constant. Ignored metadata entries are collected in
     ``warnings``.
     """
 
