@@ -1,0 +1,478 @@
+"""The index client: project pages, core metadata and verified downloads from one source at a time.
+
+    project ──► IndexClient ──► Http (pooled httpx, auth, redirects, retries) ──► the index
+                    │
+                    ├── simple.parse_project_page   (pure)
+                    ├── metadata.read_wheel_metadata over RangeFile (range requests)
+                    └── IndexCache                  (pages revalidated, files by sha256)
+
+Every method takes the `Source` to name in messages and its ``request_url``: the URL with
+``${VAR}`` expanded (and a PyPI mirror substituted) by the caller, which may hold credentials.
+The client never decides which source a package may come from: the caller's fence does. One
+`IndexClient` is safe to use from many threads at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+import httpx
+
+from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
+from pipfence.index.cache import CachedPage, IndexCache
+from pipfence.index.http import ClientSettings, Endpoint, Http, check_complete, raw_chunks
+from pipfence.index.metadata import RangeFile, read_wheel_metadata
+from pipfence.index.simple import ACCEPT, parse_project_page
+from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
+from pipfence.models.names import NormalizedName
+from pipfence.models.sources import Source
+
+__all__ = ["IndexClient"]
+
+#: Bytes asked for first when reading a wheel's metadata by ranges: the zip's end record and, for
+#: most wheels, its whole central directory.
+_TAIL = 64 * 1024
+_SPOOL_IN_MEMORY = 8 * 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
+_IDENTITY = {"Accept-Encoding": "identity"}
+
+
+class IndexClient:
+    """Reads one source at a time over a shared, pooled HTTP client.
+
+    ``clock`` gives the current time in seconds (``time.time`` in production): it decides
+    whether a cached page is fresh. ``client`` / ``insecure_client``, ``sleep`` and ``rng`` are
+    for tests (see `Http`).
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        clock: Callable[[], float],
+        client: httpx.Client | None = None,
+        insecure_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = IndexCache(settings.cache_dir) if settings.cache_dir is not None else None
+        self._clock = clock
+        self._http = Http(
+            settings,
+            client=client,
+            insecure_client=insecure_client,
+            sleep=sleep,
+            rng=rng,
+            wall_clock=clock,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @staticmethod
+    def skips_tls_verification(source: Source, request_url: str) -> bool:
+        """Whether requests to this source's host skip TLS verification (``verify_ssl =
+        false`` on an https URL): the caller's cue to warn."""
+        return Endpoint.of(source, request_url).skips_tls_verification
+
+    def clear_cache(self) -> None:
+        """Empty the on-disk cache (``lock --clear``); nothing when there is none."""
+        if self.cache is not None:
+            self.cache.clear()
+
+    # --- project pages -----------------------------------------------------------------------
+
+    def project_page(
+        self, source: Source, request_url: str, name: NormalizedName
+    ) -> ProjectPage | None:
+        """The project page of ``name`` on ``source`` (PEP 691 JSON preferred, PEP 503 HTML).
+
+        GET ``{request_url}/{name}/``. A cached page younger than ``page_max_age`` is used
+        without a request; an older one is revalidated (``If-None-Match`` /
+        ``If-Modified-Since``; 304 keeps it). Returns None when the index answers 404.
+        Raises `IndexServerError` naming the source for 401/403, 5xx or 429 after retries,
+        network and TLS failures, a body over ``max_page_bytes``, or a body that is not a
+        project page.
+        """
+        endpoint = Endpoint.of(source, request_url)
+        url = f"{endpoint.url.rstrip('/')}/{name}/"
+        what = f"the project page of `{name}`"
+        now = self._clock()
+        cached = self.cache.load_page(url) if self.cache is not None else None
+        if cached is not None:
+            age = now - cached.fetched_at
+            if 0 <= age < self.settings.page_max_age:
+                with contextlib.suppress(IndexServerError):
+                    return self._parse(endpoint, name, what, cached)
+                cached = None
+        headers = {"Accept": ACCEPT}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        reply = self._http.get(
+            endpoint,
+            url,
+            what=what,
+            limit=self.settings.max_page_bytes,
+            headers=headers,
+            accept=(200, 304, 404),
+        )
+        if reply.status == 404:  # noqa: PLR2004
+            return None
+        if reply.status == 304:  # noqa: PLR2004
+            if cached is None:
+                raise IndexServerError(
+                    f"source {endpoint.label} answered 304 Not Modified for {what} "
+                    "to a request that was not conditional",
+                    source=endpoint.name,
+                    status=304,
+                )
+            fresh = dataclasses.replace(cached, fetched_at=now)
+        else:
+            fresh = CachedPage(
+                url=reply.url,
+                content_type=reply.headers.get("content-type", ""),
+                body=reply.body,
+                etag=reply.headers.get("etag"),
+                last_modified=reply.headers.get("last-modified"),
+                fetched_at=now,
+            )
+        page = self._parse(endpoint, name, what, fresh)
+        if self.cache is not None:
+            self.cache.store_page(url, fresh)
+        return page
+
+    @staticmethod
+    def _parse(
+        endpoint: Endpoint, name: NormalizedName, what: str, cached: CachedPage
+    ) -> ProjectPage:
+        try:
+            page = parse_project_page(cached.body, cached.content_type, cached.url, project=name)
+        except ValueError as exc:
+            raise IndexServerError(
+                f"source {endpoint.label} sent an unreadable answer for {what}: {exc}",
+                source=endpoint.name,
+                hint="check that the source URL is the index's simple API "
+                "(it often ends in /simple)",
+            ) from exc
+        return dataclasses.replace(page, etag=cached.etag)
+
+    # --- core metadata -----------------------------------------------------------------------
+
+    def metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata | None:
+        """The core metadata of a wheel; None for an sdist (or any file that is not a wheel).
+
+        An sdist's metadata needs a PEP 517 build, which is the caller's job: download it with
+        `download` and build it. For a wheel, in order: the cache (by the wheel's sha256); the
+        PEP 658/714 ``{url}.metadata`` file when the page offers one (its sha256 checked when
+        given); else HTTP range requests for only the zip's central directory and METADATA;
+        else, when the server ignores ``Range``, the whole wheel (its sha256 checked when the
+        page gives one).
+
+        Raises `IndexServerError` for network/HTTP failures, `HashMismatch` when the metadata
+        file or wheel does not match the page's hash, `ArchiveError` for an unreadable wheel or
+        METADATA, and `IntegrityError` when METADATA names another project or version than the
+        filename.
+        """
+        parsed = parse_filename(file.filename)
+        if parsed is None or parsed[2] is None:
+            return None
+        name, version, _tags = parsed
+        endpoint = Endpoint.of(source, request_url)
+        dist_sha256 = file.sha256
+        if self.cache is not None and dist_sha256:
+            data = self.cache.load_metadata(dist_sha256)
+            if data is not None:
+                with contextlib.suppress(IntegrityError):
+                    return self._check_metadata(endpoint, file, data, name)
+        data = self._metadata_file(endpoint, file) if file.has_metadata_file else None
+        if data is None:
+            data = self._wheel_metadata(endpoint, file, name)
+        result = self._check_metadata(endpoint, file, data, name)
+        if result.version != version:
+            raise IntegrityError(
+                f"the metadata of `{file.filename}` from source {endpoint.label} says version "
+                f"{result.version}, not {version}"
+            )
+        if self.cache is not None and dist_sha256:
+            self.cache.store_metadata(dist_sha256, data)
+        return result
+
+    @staticmethod
+    def _check_metadata(
+        endpoint: Endpoint, file: DistFile, data: bytes, name: NormalizedName
+    ) -> CoreMetadata:
+        try:
+            result = CoreMetadata.parse(data)
+        except ValueError as exc:
+            raise ArchiveError(
+                f"the metadata of `{file.filename}` from source {endpoint.label} is invalid: {exc}"
+            ) from exc
+        if result.name != name:
+            raise IntegrityError(
+                f"the metadata of `{file.filename}` from source {endpoint.label} names "
+                f"the project `{result.name}`, not `{name}`"
+            )
+        return result
+
+    def _metadata_file(self, endpoint: Endpoint, file: DistFile) -> bytes | None:
+        """PEP 658: ``{file.url}.metadata``; None when the index does not have it after all."""
+        what = f"the metadata file of `{file.filename}`"
+        reply = self._http.get(
+            endpoint,
+            file.url + ".metadata",
+            what=what,
+            limit=self.settings.max_metadata_bytes,
+            accept=(200, 404),
+        )
+        if reply.status == 404:  # noqa: PLR2004 - promised but missing: read the wheel instead
+            return None
+        expected = file.metadata.get("sha256") if isinstance(file.metadata, Mapping) else None
+        if expected:
+            got = hashlib.sha256(reply.body).hexdigest()
+            if got != expected.lower():
+                raise HashMismatch(
+                    f"{what} from source {endpoint.label} has sha256 {got}, "
+                    f"but the project page lists {expected}"
+                )
+        return reply.body
+
+    def _wheel_metadata(self, endpoint: Endpoint, file: DistFile, name: NormalizedName) -> bytes:
+        what = f"`{file.filename}`"
+        tail = self._http.stream(
+            endpoint,
+            file.url,
+            what=what,
+            headers={"Range": f"bytes=-{_TAIL}", **_IDENTITY},
+            accept=(200, 206, 416),
+            consume=lambda response, url: self._tail_or_whole(endpoint, file, response, url),
+        )
+        if tail is None:  # 416, or a 206 we cannot trust: fetch the whole file instead
+            tail = self._http.stream(
+                endpoint,
+                file.url,
+                what=what,
+                headers=_IDENTITY,
+                consume=lambda response, _url: self._spool(endpoint, file, response),
+            )
+        try:
+            if isinstance(tail, _Tail):
+                url = tail.url
+                wheel: IO[bytes] = io.BufferedReader(
+                    RangeFile(
+                        tail.size,
+                        lambda start, end: self._range(endpoint, file, url, start, end),
+                        known=[(tail.start, tail.body)],
+                    )
+                )
+            else:
+                wheel = tail
+            try:
+                return read_wheel_metadata(wheel, name=name, limit=self.settings.max_metadata_bytes)
+            except ValueError as exc:
+                raise ArchiveError(
+                    f"`{file.filename}` from source {endpoint.label} is not a usable wheel: {exc}"
+                ) from exc
+        finally:
+            if not isinstance(tail, _Tail):
+                tail.close()
+
+    def _tail_or_whole(
+        self, endpoint: Endpoint, file: DistFile, response: httpx.Response, url: str
+    ) -> _Tail | IO[bytes] | None:
+        if response.status_code == 200:  # noqa: PLR2004 - Range ignored: this is the whole wheel
+            return self._spool(endpoint, file, response)
+        if response.status_code != 206:  # noqa: PLR2004
+            return None
+        span = _content_range(response.headers.get("content-range"))
+        body = self._http.read_body(response, endpoint, what=f"`{file.filename}`", limit=_TAIL)
+        if span is None or span[0] + len(body) != span[1] or span[1] < len(body):
+            return None
+        return _Tail(url=url, start=span[0], size=span[1], body=body)
+
+    def _range(self, endpoint: Endpoint, file: DistFile, url: str, start: int, end: int) -> bytes:
+        what = f"bytes {start}-{end - 1} of `{file.filename}`"
+
+        def consume(response: httpx.Response, _url: str) -> bytes:
+            span = _content_range(response.headers.get("content-range"))
+            if response.status_code != 206 or span is None or span[0] != start:  # noqa: PLR2004
+                raise IndexServerError(
+                    f"source {endpoint.label} answered a range request for {what} with "
+                    "something else",
+                    source=endpoint.name,
+                )
+            return self._http.read_body(response, endpoint, what=what, limit=end - start)
+
+        return self._http.stream(
+            endpoint,
+            url,
+            what=what,
+            headers={"Range": f"bytes={start}-{end - 1}", **_IDENTITY},
+            accept=(200, 206),
+            consume=consume,
+        )
+
+    def _spool(self, endpoint: Endpoint, file: DistFile, response: httpx.Response) -> IO[bytes]:
+        """The whole response body in a temporary file, its sha256 checked against the page."""
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - returned open
+            max_size=_SPOOL_IN_MEMORY,
+            dir=None if self.settings.temp_dir is None else str(self.settings.temp_dir),
+        )
+        hasher = hashlib.sha256()
+        received = 0
+        try:
+            for chunk in raw_chunks(response):
+                hasher.update(chunk)
+                spool.write(chunk)
+                received += len(chunk)
+            check_complete(response, received)
+        except BaseException:
+            spool.close()
+            raise
+        expected = file.sha256
+        if expected and hasher.hexdigest() != expected:
+            spool.close()
+            raise HashMismatch(
+                f"`{file.filename}` from source {endpoint.label} has sha256 "
+                f"{hasher.hexdigest()}, but the project page lists {expected}"
+            )
+        spool.seek(0)
+        return spool
+
+    # --- downloads ---------------------------------------------------------------------------
+
+    def download(
+        self,
+        source: Source,
+        request_url: str,
+        file: DistFile,
+        dest_dir: Path,
+        allowed_sha256: Collection[str] = (),
+    ) -> Path:
+        """Download ``file`` to ``dest_dir / file.filename`` and return that path.
+
+        ``allowed_sha256`` holds the hex digests (``sha256:`` prefix optional) the file may
+        have, normally the lock's; when empty, the page's sha256 is required if it gives one,
+        and otherwise any content is accepted: refusing hash-less entries is the caller's
+        policy. A cached file with an allowed hash is used without a request. The body is
+        hashed while it streams into a temporary file in ``dest_dir``, which is renamed into
+        place only after verification, so ``dest_dir / file.filename`` is never partial.
+
+        Raises `HashMismatch` naming the file, the source, the allowed and the actual digest;
+        `IndexServerError` for HTTP/network failures, including a body that stays shorter
+        than its ``Content-Length`` after retries ("truncated"); `ArchiveError` for a filename
+        that is not a plain file name.
+        """
+        endpoint = Endpoint.of(source, request_url)
+        filename = file.filename
+        if not filename or filename in {".", ".."} or "/" in filename or "\\" in filename:
+            raise ArchiveError(f"source {endpoint.label} lists a file named {filename!r}")
+        allowed = {h.strip().lower().removeprefix("sha256:") for h in allowed_sha256}
+        if not allowed and file.sha256:
+            allowed = {file.sha256.lower()}
+        target = dest_dir / filename
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        if self.cache is not None:
+            for digest in sorted(allowed):
+                cached = self.cache.load_file(digest)
+                if cached is not None:
+                    _place(cached, target)
+                    return target
+
+        def consume(response: httpx.Response, _url: str) -> tuple[Path, str]:
+            fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
+            temp = Path(name)
+            hasher = hashlib.sha256()
+            received = 0
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in raw_chunks(response):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        received += len(chunk)
+                check_complete(response, received)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+            return temp, hasher.hexdigest()
+
+        temp, digest = self._http.stream(
+            endpoint, file.url, what=f"`{filename}`", headers=_IDENTITY, consume=consume
+        )
+        if allowed and digest not in allowed:
+            temp.unlink(missing_ok=True)
+            expected = ", ".join(f"sha256:{h}" for h in sorted(allowed))
+            raise HashMismatch(
+                f"`{filename}` from source {endpoint.label} has sha256:{digest}, "
+                f"which is not among the allowed hashes ({expected})",
+                hint="if the file was replaced on purpose, run `pipfence lock` again; "
+                "otherwise something altered it between the index and you",
+            )
+        temp.replace(target)
+        if self.cache is not None:
+            self.cache.store_file(digest, target)
+        return target
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Tail:
+    """The end of a remote file fetched by a suffix range request."""
+
+    url: str
+    start: int
+    size: int
+    body: bytes
+
+
+def _content_range(value: str | None) -> tuple[int, int] | None:
+    """(first byte, total size) from ``Content-Range: bytes a-b/total``."""
+    if value is None:
+        return None
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if match is None:
+        return None
+    first, last, total = (int(g) for g in match.groups())
+    if first > last or last >= total:
+        return None
+    return first, total
+
+
+def _place(cached: Path, target: Path) -> None:
+    """Put a copy (or hard link) of a cached file at ``target`` atomically."""
+    temp_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    temp = temp_dir / target.name
+    try:
+        try:
+            os.link(cached, temp)
+        except OSError:
+            shutil.copyfile(cached, temp)
+        temp.replace(target)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,613 @@
+"""HTTP for the index layer: pooled clients, origin-bound credentials, redirects, retries, caps.
+
+Every request of the index layer goes through `Http`. What it guarantees:
+
+- One shared, thread-safe `httpx.Client` (HTTP/2, pooled) for verified TLS, and a second one,
+  used only for the host of a source with ``verify_ssl = false``.
+- URLs handed to httpx never contain user-info: credentials travel only in an ``Authorization``
+  header added here, so no httpx message, log line or exception can show them.
+- Credentials from a source URL are sent only to that URL's origin (scheme, host, port);
+  `.netrc` credentials (from a path the caller gives) only to the host they are listed for.
+  Neither is sent over plain http, except to a loopback host.
+- Redirects are followed here, at most `ClientSettings.max_redirects`, never from https to
+  http, each hop getting only the credentials of its own origin.
+- Failures are retried (bounded, exponential backoff with jitter, ``Retry-After`` honoured up to a
+  cap) for 429, 5xx, connection errors, timeouts, resets and truncated bodies; never for 401,
+  403 or 404. What is left becomes an `IndexServerError` naming the source and its redacted URL.
+- Nothing is read from the environment (``trust_env=False``): proxies, CA bundle and netrc are
+  what the caller puts in `ClientSettings`.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import logging
+import netrc
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from typing import NoReturn, Self, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from pipfence.errors import IndexServerError
+from pipfence.models.sources import Source, redact_url
+
+__all__ = [
+    "ClientSettings",
+    "Credentials",
+    "Endpoint",
+    "Http",
+    "Origin",
+    "Reply",
+    "Truncated",
+    "build_http_client",
+    "check_complete",
+    "raw_chunks",
+]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+MiB = 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSettings:
+    """Everything the index layer would otherwise read from the environment.
+
+    ``cache_dir`` None disables the on-disk cache; ``page_max_age`` is how long (seconds) a
+    cached project page is used without asking the index again. ``attempts`` counts the first
+    try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means httpx's default
+    certificates. ``temp_dir`` is where a wheel downloaded whole for its metadata is spooled
+    (None: the platform default).
+    """
+
+    cache_dir: Path | None = None
+    page_max_age: float = 600.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_connections: int = 64
+    max_keepalive: int = 32
+    attempts: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 30.0
+    max_redirects: int = 10
+    max_page_bytes: int = 64 * MiB
+    max_metadata_bytes: int = 16 * MiB
+    netrc_path: Path | None = None
+    ca_bundle: Path | None = None
+    proxy: str | None = None
+    http2: bool = True
+    user_agent: str = "pipfence"
+    temp_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """RFC 6454 origin: what credentials are bound to."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin:
+        """The origin of an absolute http(s) URL; `ValueError` for anything else."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            msg = "not an absolute http(s) URL"
+            raise ValueError(msg)
+        return cls(scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme])
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user name and password; neither appears in ``repr``."""
+
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+
+    def header(self) -> str:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+
+def _strip_userinfo(url: str) -> tuple[str, Credentials | None]:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    clean = urlunsplit(parts._replace(netloc=host))
+    return clean, Credentials(unquote(username), unquote(password))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    """A source as requests see it.
+
+    ``url`` is the request URL without user-info (safe to log and to key a cache by); ``shown``
+    is the redacted form used in messages; ``credentials`` came from the URL's user-info.
+    """
+
+    name: str
+    url: str
+    shown: str
+    origin: Origin
+    credentials: Credentials | None = field(default=None, repr=False)
+    verify_tls: bool = True
+
+    @classmethod
+    def of(cls, source: Source, request_url: str) -> Endpoint:
+        """Build from a source and its expanded request URL (which may hold credentials).
+
+        Raises `IndexServerError` when the URL is not http(s).
+        """
+        shown = redact_url(request_url)
+        try:
+            url, credentials = _strip_userinfo(request_url.strip())
+            origin = Origin.of(url)
+        except ValueError:
+            raise IndexServerError(
+                f"source `{source.name}` has URL {shown}, which is not an http(s) URL",
+                source=source.name,
+            ) from None
+        return cls(
+            name=source.name,
+            url=url,
+            shown=shown,
+            origin=origin,
+            credentials=credentials,
+            verify_tls=source.verify_ssl,
+        )
+
+    @property
+    def label(self) -> str:
+        """How messages name the source: `` `name` (redacted URL)``."""
+        return f"`{self.name}` ({self.shown})"
+
+    @property
+    def skips_tls_verification(self) -> bool:
+        """Whether requests to this source's host are made without verifying TLS: the caller
+        warns about it."""
+        return not self.verify_tls and self.origin.scheme == "https"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response read in full: status, headers, body, and the final credential-free URL."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+
+class Truncated(Exception):
+    """A body shorter than its ``Content-Length``: retried, then reported."""
+
+    def __init__(self, received: int, expected: int) -> None:
+        super().__init__(f"received {received} of {expected} bytes")
+        self.received = received
+        self.expected = expected
+
+
+class _Retry(Exception):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+def build_http_client(settings: ClientSettings, *, verify: bool) -> httpx.Client:
+    """The pooled client the index layer shares between threads.
+
+    Redirects are not followed (`Http` follows them itself) and nothing comes from the
+    environment (``trust_env=False``).
+    """
+    verify_arg: ssl.SSLContext | bool = verify
+    if verify and settings.ca_bundle is not None:
+        verify_arg = ssl.create_default_context(cafile=str(settings.ca_bundle))
+    return httpx.Client(
+        http2=settings.http2,
+        verify=verify_arg,
+        trust_env=False,
+        follow_redirects=False,
+        proxy=settings.proxy,
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.read_timeout * 2,
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive,
+        ),
+        headers={"User-Agent": settings.user_agent},
+    )
+
+
+def _load_netrc(path: Path | None) -> netrc.netrc | None:
+    if path is None:
+        return None
+    try:
+        return netrc.netrc(str(path))
+    except FileNotFoundError:
+        return None
+    except (OSError, netrc.NetrcParseError) as exc:
+        # A broken netrc must not stop a lock that may not need it; the server's 401 will say so.
+        _log.warning("ignoring netrc file %s: %s", path, exc)
+        return None
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class Http:
+    """Sends the index layer's GET requests; safe to use from many threads at once."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        client: httpx.Client | None = None,
+        insecure_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``client`` / ``insecure_client`` default to `build_http_client` with and without TLS
+        verification; tests pass clients over `httpx.MockTransport`. ``sleep``, ``rng`` and
+        ``wall_clock`` (only for an HTTP-date ``Retry-After``) are injectable for tests."""
+        self.settings = settings
+        self._owned: list[httpx.Client] = []
+        self._lock = threading.Lock()
+        # Without an insecure client of its own, a client passed in serves both roles (tests);
+        # one built here gets its unverified sibling on first use.
+        if client is None:
+            client = build_http_client(settings, verify=True)
+            self._owned.append(client)
+        self._client = client
+        self._insecure_client = insecure_client or (client if self._owned == [] else None)
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._wall_clock = wall_clock
+        self._netrc = _load_netrc(settings.netrc_path)
+
+    def close(self) -> None:
+        """Close the clients this object created (not those passed in)."""
+        for client in self._owned:
+            client.close()
+        self._owned.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- public operations ---------------------------------------------------------------
+
+    def get(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        *,
+        what: str,
+        limit: int,
+        headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (200,),
+    ) -> Reply:
+        """GET ``url`` and read the body (at most ``limit`` bytes), with retries.
+
+        Statuses in ``accept`` are returned as replies (their bodies read); every other
+        outcome is retried or raised as `IndexServerError`. ``what`` names the thing fetched
+        in messages ("the project page of `foo`").
+        """
+
+        def read(response: httpx.Response, final_url: str) -> Reply:
+            body = self.read_body(response, endpoint, what=what, limit=limit)
+            return Reply(response.status_code, response.headers, body, final_url)
+
+        return self.stream(endpoint, url, what=what, headers=headers, accept=accept, consume=read)
+
+    def stream(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        *,
+        what: str,
+        consume: Callable[[httpx.Response, str], _T],
+        headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (200,),
+    ) -> _T:
+        """GET ``url`` and hand the open response (status in ``accept``) and its final
+        credential-free URL to ``consume``, with retries.
+
+        ``consume`` may be called once per attempt: it must start afresh each time. An httpx
+        transport error or `Truncated` raised while it reads is retried; anything else it
+        raises propagates unchanged.
+        """
+        attempts = max(1, self.settings.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt(
+                    endpoint, url, what, headers=headers, accept=accept, consume=consume
+                )
+            except _Retry as retry:
+                if attempt == attempts:
+                    suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+                    raise IndexServerError(
+                        f"{retry.message}{suffix}",
+                        source=endpoint.name,
+                        status=retry.status,
+                        hint="the index may be overloaded or unreachable; try again later",
+                    ) from retry.__cause__
+                self._sleep(self._delay(attempt, retry.retry_after))
+        raise AssertionError  # pragma: no cover - the loop always returns or raises
+
+    def read_body(
+        self, response: httpx.Response, endpoint: Endpoint, *, what: str, limit: int
+    ) -> bytes:
+        """The whole (decoded) body, refusing more than ``limit`` bytes; `Truncated` when
+        fewer bytes arrived than ``Content-Length`` promised."""
+        declared = _content_length(response)
+        if declared is not None and declared > limit and "content-encoding" not in response.headers:
+            self._too_large(endpoint, what, limit)
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                self._too_large(endpoint, what, limit)
+            chunks.append(chunk)
+        check_complete(response, total)
+        return b"".join(chunks)
+
+    def uses_insecure_client(self, endpoint: Endpoint, url: str) -> bool:
+        """Whether a request for ``url`` on behalf of ``endpoint`` skips TLS verification:
+        only for the endpoint's own host, and only when its source says ``verify_ssl = false``."""
+        if not endpoint.skips_tls_verification:
+            return False
+        try:
+            return Origin.of(url).host == endpoint.origin.host
+        except ValueError:
+            return False
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _insecure(self) -> httpx.Client:
+        with self._lock:
+            if self._insecure_client is None:
+                self._insecure_client = build_http_client(self.settings, verify=False)
+                self._owned.append(self._insecure_client)
+            return self._insecure_client
+
+    def _too_large(self, endpoint: Endpoint, what: str, limit: int) -> NoReturn:
+        raise IndexServerError(
+            f"source {endpoint.label} sent more than {limit // MiB} MiB for {what}",
+            source=endpoint.name,
+            hint="raise the size limit if this index really serves pages this large",
+        )
+
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        what: str,
+        *,
+        headers: Mapping[str, str] | None,
+        accept: Collection[int],
+        consume: Callable[[httpx.Response, str], _T],
+    ) -> _T:
+        try:
+            response, final_url = self._open(endpoint, url, what, headers or {})
+            try:
+                status = response.status_code
+                if status in accept:
+                    return consume(response, final_url)
+                self._refuse(endpoint, what, response)
+            finally:
+                response.close()
+        except Truncated as exc:
+            message = f"the download of {what} from source {endpoint.label} was truncated: {exc}"
+            raise _Retry(message) from exc
+        except httpx.TimeoutException as exc:
+            message = f"source {endpoint.label} timed out for {what}"
+            raise _Retry(message) from exc
+        except httpx.ConnectError as exc:
+            if _is_tls_error(exc):
+                raise IndexServerError(
+                    f"TLS verification failed for source {endpoint.label} ({what}): {exc}",
+                    source=endpoint.name,
+                    hint="fix the server's certificate or give pipfence its CA bundle; "
+                    "set `verify_ssl = false` on this source only if you trust the network",
+                ) from exc
+            message = f"could not connect to source {endpoint.label} for {what}: {exc}"
+            raise _Retry(message) from exc
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            message = f"the connection to source {endpoint.label} broke during {what}: {exc}"
+            raise _Retry(message) from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise IndexServerError(
+                f"could not fetch {what} from source {endpoint.label}: {exc}",
+                source=endpoint.name,
+            ) from exc
+
+    def _refuse(self, endpoint: Endpoint, what: str, response: httpx.Response) -> NoReturn:
+        status = response.status_code
+        text = f"HTTP {status} {response.reason_phrase}".rstrip()
+        message = f"source {endpoint.label} answered {text} for {what}"
+        if status in {401, 403}:
+            raise IndexServerError(
+                message,
+                source=endpoint.name,
+                status=status,
+                hint="check the credentials for this source (in its URL, or in .netrc)",
+            )
+        if status == 429 or status >= 500:  # noqa: PLR2004
+            raise _Retry(message, status=status, retry_after=self._retry_after(response))
+        raise IndexServerError(message, source=endpoint.name, status=status)
+
+    def _open(
+        self, endpoint: Endpoint, url: str, what: str, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response, str]:
+        """Send the GET and follow redirects by hand; the response is open (streaming)."""
+        url, _ = _strip_userinfo(url)
+        for _ in range(self.settings.max_redirects + 1):
+            request_headers = dict(headers)
+            authorization = self._authorization(endpoint, url)
+            if authorization is not None:
+                request_headers["Authorization"] = authorization
+            client = self._insecure() if self.uses_insecure_client(endpoint, url) else self._client
+            request = client.build_request("GET", url, headers=request_headers)
+            response = client.send(request, stream=True, follow_redirects=False)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or location is None:
+                return response, url
+            response.close()
+            url = self._redirect_target(endpoint, what, url, location)
+        raise IndexServerError(
+            f"source {endpoint.label} redirected more than "
+            f"{self.settings.max_redirects} times for {what}",
+            source=endpoint.name,
+        )
+
+    def _redirect_target(self, endpoint: Endpoint, what: str, url: str, location: str) -> str:
+        try:
+            target, _ = _strip_userinfo(urljoin(url, location.strip()))
+            origin = Origin.of(target)
+        except ValueError:
+            raise IndexServerError(
+                f"source {endpoint.label} redirected {what} to an invalid URL",
+                source=endpoint.name,
+            ) from None
+        if url.lower().startswith("https:") and origin.scheme == "http":
+            raise IndexServerError(
+                f"source {endpoint.label} redirected {what} from https to plain http "
+                f"({redact_url(target)}); refusing the downgrade",
+                source=endpoint.name,
+            )
+        return target
+
+    def _authorization(self, endpoint: Endpoint, url: str) -> str | None:
+        try:
+            origin = Origin.of(url)
+        except ValueError:
+            return None
+        credentials = endpoint.credentials if origin == endpoint.origin else None
+        from_url = credentials is not None
+        if credentials is None:
+            credentials = self._netrc_credentials(origin.host)
+        if credentials is None:
+            return None
+        if origin.scheme == "http" and not origin.is_loopback:
+            if from_url:
+                raise IndexServerError(
+                    f"source {endpoint.label} has credentials but uses plain http; "
+                    "refusing to send them unencrypted",
+                    source=endpoint.name,
+                    hint="use an https URL for this source",
+                )
+            return None
+        return credentials.header()
+
+    def _netrc_credentials(self, host: str) -> Credentials | None:
+        # Only an entry for this very host: netrc's `default` entry would send one password
+        # to every host a page links to.
+        if self._netrc is None or host not in self._netrc.hosts:
+            return None
+        login, _account, password = self._netrc.hosts[host]
+        return Credentials(login or "", password or "")
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("retry-after")
+        if value is None:
+            return None
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return max(0.0, when.timestamp() - self._wall_clock())
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.max_retry_after)
+        base: float = self.settings.backoff * 2.0 ** (attempt - 1)
+        jitter = self._rng.uniform(0, self.settings.backoff)
+        return min(base + jitter, self.settings.max_retry_after)
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+def raw_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as sent (no ``Content-Encoding`` decoding), chunk by chunk.
+
+    A response whose body was already read (an in-memory response from a test transport)
+    yields its content at once.
+    """
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    yield from response.iter_raw()
+
+
+def check_complete(response: httpx.Response, received: int) -> None:
+    """Raise `Truncated` when fewer bytes arrived than ``Content-Length`` promised.
+
+    ``received`` counts the bytes the caller read (raw, or decoded without a
+    ``Content-Encoding``); with an encoding the raw count is httpx's.
+    """
+    declared = _content_length(response)
+    if declared is None:
+        return
+    if "content-encoding" in response.headers:
+        received = max(received, response.num_bytes_downloaded)
+    if received < declared:
+        raise Truncated(received, declared)
