@@ -16,7 +16,7 @@ JSON = "application/vnd.pypi.simple.v1+json"
 PAGE = "https://index.example/simple/foo/"
 
 
-def _json_page(files: list[dict[str, object]], **extra: object) -> bytes:
+def _json_page(files: list[object], **extra: object) -> bytes:
     data: dict[str, object] = {"meta": {"api-version": "1.1"}, "name": "foo", "files": files}
     data.update(extra)
     return json.dumps(data).encode()

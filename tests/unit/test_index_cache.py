@@ -1,0 +1,247 @@
+"""The on-disk index cache: fresh pages without requests, ETag revalidation, content-addressed files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipfence.index.cache import CachedPage, IndexCache, page_key
+from pipfence.index.client import IndexClient
+from pipfence.index.http import ClientSettings
+from pipfence.models.files import DistFile
+from pipfence.models.names import NormalizedName
+from pipfence.models.sources import Source
+
+JSON = "application/vnd.pypi.simple.v1+json"
+SECRET = "cache-secret-token"
+SOURCE = Source(name="private", url="https://${U}:${T}@pkgs.example/simple")
+REQUEST_URL = f"https://alice:{SECRET}@pkgs.example/simple"
+PAGE_URL = "https://pkgs.example/simple/foo/"
+FOO = NormalizedName("foo")
+BODY = json.dumps(
+    {
+        "meta": {"api-version": "1.1"},
+        "name": "foo",
+        "files": [{"filename": "foo-1.0.tar.gz", "url": "foo-1.0.tar.gz", "hashes": {}}],
+    }
+).encode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Server:
+    """A MockTransport handler answering the page with an ETag and 304 to a matching one."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.etag = '"v1"'
+        self.body = BODY
+        self.files: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.requests.append(request)
+        url = str(request.url)
+        if url in self.files:
+            return httpx.Response(200, content=self.files[url])
+        if url != PAGE_URL:
+            return httpx.Response(404)
+        if request.headers.get("if-none-match") == self.etag:
+            return httpx.Response(304, headers={"ETag": self.etag})
+        return httpx.Response(
+            200, headers={"Content-Type": JSON, "ETag": self.etag}, content=self.body
+        )
+
+
+@pytest.fixture
+def server() -> Server:
+    return Server()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(tmp_path: Path, server: Server, clock: Clock) -> Iterator[IndexClient]:
+    settings = ClientSettings(cache_dir=tmp_path / "cache", page_max_age=600.0)
+    with IndexClient(
+        settings,
+        clock=clock,
+        client=httpx.Client(transport=httpx.MockTransport(server)),
+        sleep=lambda _s: None,
+        rng=random.Random(0),
+    ) as index_client:
+        yield index_client
+
+
+def test_fresh_page_served_without_request(client: IndexClient, server: Server) -> None:
+    first = client.project_page(SOURCE, REQUEST_URL, FOO)
+    second = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert first == second
+    assert first is not None
+    assert first.etag == '"v1"'
+    assert len(server.requests) == 1
+
+
+def test_stale_page_revalidated_with_etag(
+    client: IndexClient, server: Server, clock: Clock
+) -> None:
+    first = client.project_page(SOURCE, REQUEST_URL, FOO)
+    clock.now += 601
+    second = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert first == second
+    assert len(server.requests) == 2
+    assert server.requests[1].headers["if-none-match"] == '"v1"'
+    # The 304 refreshed the entry: fresh again for another max-age.
+    clock.now += 300
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert len(server.requests) == 2
+
+
+def test_changed_page_replaces_entry(client: IndexClient, server: Server, clock: Clock) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    server.etag = '"v2"'
+    server.body = BODY.replace(b"foo-1.0", b"foo-2.0")
+    clock.now += 601
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert page is not None
+    assert [f.filename for f in page.files] == ["foo-2.0.tar.gz"]
+    assert page.etag == '"v2"'
+
+
+def test_clock_going_backwards_is_stale(client: IndexClient, server: Server, clock: Clock) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    clock.now -= 5
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert len(server.requests) == 2
+
+
+def test_no_credentials_anywhere_in_cache(
+    client: IndexClient, server: Server, tmp_path: Path
+) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    server.files["https://pkgs.example/simple/foo/foo-1.0.tar.gz"] = b"data"
+    client.download(
+        SOURCE,
+        REQUEST_URL,
+        DistFile(filename="foo-1.0.tar.gz", url="https://pkgs.example/simple/foo/foo-1.0.tar.gz"),
+        tmp_path / "dest",
+    )
+    cache_root = tmp_path / "cache"
+    entries = [p for p in cache_root.rglob("*") if p.is_file()]
+    assert entries
+    for path in entries:
+        assert SECRET not in str(path)
+        assert SECRET.encode() not in path.read_bytes()
+        assert b"alice" not in path.read_bytes()
+    assert page_key(f"https://alice:{SECRET}@PKGS.example/simple/foo/") == page_key(PAGE_URL)
+
+
+def test_corrupted_page_entry_evicted_and_refetched(
+    client: IndexClient, server: Server, tmp_path: Path
+) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v1").rglob("*") if p.is_file()]
+    entry.write_bytes(entry.read_bytes()[:-10])
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert page is not None
+    assert len(page.files) == 1
+    assert len(server.requests) == 2
+    assert "if-none-match" not in server.requests[1].headers
+
+
+def test_downloads_content_addressed(client: IndexClient, server: Server, tmp_path: Path) -> None:
+    data = b"wheel bytes" * 100
+    digest = hashlib.sha256(data).hexdigest()
+    url = "https://pkgs.example/files/foo-1.0.tar.gz"
+    server.files[url] = data
+    file = DistFile(filename="foo-1.0.tar.gz", url=url)
+    client.download(SOURCE, REQUEST_URL, file, tmp_path / "a", [digest])
+    path = client.download(SOURCE, REQUEST_URL, file, tmp_path / "b", [digest])
+    assert path.read_bytes() == data
+    assert len(server.requests) == 1
+    # A corrupted cache entry is evicted and the file fetched again.
+    (entry,) = [p for p in (tmp_path / "cache" / "files-v1").rglob("*") if p.is_file()]
+    entry.unlink()  # break any hard link before corrupting
+    entry.write_bytes(b"corrupt")
+    path = client.download(SOURCE, REQUEST_URL, file, tmp_path / "c", [digest])
+    assert path.read_bytes() == data
+    assert len(server.requests) == 2
+
+
+def test_metadata_cached_by_dist_hash(client: IndexClient, server: Server) -> None:
+    metadata = b"Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n\n"
+    url = "https://pkgs.example/files/foo-1.0-py3-none-any.whl"
+    server.files[url + ".metadata"] = metadata
+    file = DistFile(
+        filename="foo-1.0-py3-none-any.whl", url=url, hashes={"sha256": "ab" * 32}, metadata=True
+    )
+    first = client.metadata(SOURCE, REQUEST_URL, file)
+    second = client.metadata(SOURCE, REQUEST_URL, file)
+    assert first == second
+    assert first is not None
+    assert len(server.requests) == 1
+
+
+def test_clear(client: IndexClient, server: Server) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    client.clear_cache()
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert len(server.requests) == 2
+
+
+def test_cache_unit_roundtrip_and_corruption(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path)
+    page = CachedPage(url=PAGE_URL, content_type=JSON, body=b"{}", etag='"e"', fetched_at=5.0)
+    cache.store_page(PAGE_URL, page)
+    assert cache.load_page(PAGE_URL) == page
+    cache.store_metadata("cd" * 32, b"Name: x")
+    assert cache.load_metadata("cd" * 32) == b"Name: x"
+    meta = tmp_path / "metadata-v1" / "cd" / ("cd" * 32)
+    meta.write_bytes(meta.read_bytes() + b"tail")
+    assert cache.load_metadata("cd" * 32) is None
+    assert not meta.exists()
+    assert cache.load_metadata("../../etc/passwd") is None
+    cache.clear()
+    assert cache.load_page(PAGE_URL) is None
+
+
+def test_concurrent_writers_never_expose_partial_entries(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path)
+    bodies = [bytes([i]) * 200_000 for i in range(8)]
+    errors: list[str] = []
+
+    def write(body: bytes) -> None:
+        for _ in range(10):
+            cache.store_page(PAGE_URL, CachedPage(url=PAGE_URL, content_type=JSON, body=body))
+
+    def read() -> None:
+        for _ in range(50):
+            entry = cache.load_page(PAGE_URL)
+            if entry is not None and entry.body not in bodies:
+                errors.append("partial")
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in bodies]
+    threads += [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert not list(tmp_path.rglob(".tmp-*"))
