@@ -1,0 +1,61 @@
+"""`pipfence lock`: resolve the Pipfile into Pipfile.lock, each package from its one index."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
+    parser.add_argument("--clear", action="store_true", help="clear the cache before locking")
+    parser.add_argument("--dev-only", action="store_true", help="lock [dev-packages] only")
+    parser.add_argument(
+        "--categories",
+        default=None,
+        help="lock only these Pipfile tables (comma or space separated)",
+    )
+    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+
+
+def tables_from_args(args: argparse.Namespace) -> list[str] | None:
+    """The Pipfile tables a command is restricted to by ``--dev-only`` / ``--categories``."""
+    if getattr(args, "dev_only", False):
+        return ["dev-packages"]
+    categories = getattr(args, "categories", None)
+    if categories:
+        names = [c for c in categories.replace(",", " ").split() if c]
+        return [
+            "packages" if n == "default" else "dev-packages" if n == "develop" else n for n in names
+        ]
+    return None
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli.progress import counting_status
+    from pipfence.project.client import open_client
+    from pipfence.project.lock import LockOptions, lock
+
+    project = project_from_args(args)
+    with open_client(
+        project.settings, project.pipfile, clear=args.clear, warn=ui.warning
+    ) as client:
+        with counting_status(ui, "Locking") as counter:
+            report = lock(
+                project,
+                client,
+                LockOptions(pre=args.pre, tables=tables_from_args(args)),
+                on_fetch=counter,
+            )
+    for warning in report.warnings:
+        ui.detail(f"note: {warning}")
+    sources = sorted({o.source.name for o in report.origins.values()})
+    ui.success(
+        f"Locked {report.packages} packages from {', '.join(sources) or 'no source'} "
+        f"in {report.seconds:.2f}s"
+    )
+    return 0

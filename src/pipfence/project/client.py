@@ -1,0 +1,71 @@
+"""Opens the index client with the project's settings: cache, timeouts, netrc, TLS warnings."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from pipfence.index.client import IndexClient
+from pipfence.index.http import ClientSettings
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.sources import redact_url, request_url
+from pipfence.project.settings import Settings
+
+__all__ = ["client_settings", "open_client"]
+
+
+def client_settings(settings: Settings) -> ClientSettings:
+    """The index layer's settings from the environment (``PIPFENCE_TIMEOUT``, ``NETRC``, …)."""
+    env = settings.environ
+    base = ClientSettings(cache_dir=settings.cache_dir / "index")
+    timeout = _number(env.get("PIPFENCE_TIMEOUT"))
+    attempts = _number(env.get("PIPFENCE_RETRIES"))
+    netrc = (
+        Path(env["NETRC"])
+        if env.get("NETRC")
+        else Path(env.get("HOME", "~")).expanduser() / ".netrc"
+    )
+    return replace(
+        base,
+        connect_timeout=timeout or base.connect_timeout,
+        read_timeout=timeout or base.read_timeout,
+        attempts=max(1, int(attempts)) if attempts else base.attempts,
+        netrc_path=netrc if netrc.is_file() else None,
+        page_max_age=_number(env.get("PIPFENCE_PAGE_MAX_AGE")) or base.page_max_age,
+    )
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def open_client(
+    settings: Settings,
+    pipfile: Pipfile,
+    *,
+    clear: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Iterator[IndexClient]:
+    """An index client for this run; warns once per source that skips TLS verification."""
+    client = IndexClient(client_settings(settings), clock=time.time)
+    try:
+        if clear:
+            client.clear_cache()
+        if warn is not None:
+            for source in pipfile.effective_sources:
+                url = request_url(source, settings.environ, pypi_mirror=settings.pypi_mirror)
+                if IndexClient.skips_tls_verification(source, url):
+                    warn(
+                        f"source `{source.name}` ({redact_url(url)}) has verify_ssl = false: "
+                        "its certificate is not checked"
+                    )
+        yield client
+    finally:
+        client.close()

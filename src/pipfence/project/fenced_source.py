@@ -1,0 +1,269 @@
+"""The resolver's `PackageSource` over the index client, with the fence applied per name.
+
+    resolver ──files/metadata/prefetch──► FencedSource ──► IndexClient ──► one index per name
+
+Which index answers for a name:
+
+- a name with ``index = "X"`` in the Pipfile: X only; no other index ever hears the name;
+- a name required by a package that came from a non-default source X and not pinned itself:
+  X and the default are both asked; found on X only → taken from X (and recorded); found on
+  both → `FenceError` (the classic dependency-confusion set-up), asking for an explicit pin;
+- every other name: the default source. When the check is on, the other declared sources
+  that are not PyPI are asked too, and a name they also serve stops the lock (the attacker
+  publishes a private name on the public default). PyPI as a second source is never asked:
+  a private default that mirrors PyPI would otherwise clash on every name.
+
+A name missing from its index raises `PackageNotFound`; when another declared source has it,
+the hint shows the Pipfile line that pins it there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
+
+from pipfence.errors import FenceError, PackageNotFound, UsageError
+from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
+from pipfence.models.target import Target
+
+__all__ = ["FencedSource", "IndexReader", "Origin"]
+
+
+class IndexReader(Protocol):
+    """What `FencedSource` needs of the index client (satisfied by `IndexClient`)."""
+
+    def project_page(
+        self, source: Source, request_url: str, name: NormalizedName
+    ) -> ProjectPage | None: ...
+
+    def metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a name was taken from and by which rule (for the lock and `pipfence why`)."""
+
+    source: Source
+    rule: str
+
+
+class FencedSource:
+    """Answers the resolver for each name from the one index the fence allows.
+
+    ``request_urls`` maps a source name to the URL requests go to (mirror substituted and
+    credentials expanded by the caller). ``confusion_check`` turns the both-places check on.
+    Thread-safe: pages and metadata are fetched on a pool of ``workers`` threads.
+    """
+
+    def __init__(
+        self,
+        client: IndexReader,
+        fence: Fence,
+        request_urls: Mapping[str, str],
+        target: Target,
+        *,
+        confusion_check: bool = True,
+        workers: int = 32,
+        on_fetch: Callable[[str], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._fence = fence
+        self._urls = request_urls
+        self._target = target
+        self._check = confusion_check
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-fetch")
+        self._lock = threading.Lock()
+        self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage | None]] = {}
+        self._metadata: dict[tuple[str, str], Future[CoreMetadata]] = {}
+        self._parent_sources: dict[NormalizedName, set[str]] = {}
+        self._pins = {name: fence.source_named(index) for name, index in fence.pins.items()}
+        self._on_fetch = on_fetch
+        self.origins: dict[NormalizedName, Origin] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> FencedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- pages -------------------------------------------------------------------------
+
+    def _page(self, source: Source, name: NormalizedName) -> Future[ProjectPage | None]:
+        key = (source.name, name)
+        with self._lock:
+            future = self._pages.get(key)
+            if future is None:
+                future = self._pool.submit(
+                    self._client.project_page, source, self._urls[source.name], name
+                )
+                self._pages[key] = future
+                if self._on_fetch is not None:
+                    self._on_fetch(name)
+        return future
+
+    def _candidate_sources(self, name: NormalizedName) -> list[Source]:
+        """The default first, then the non-default sources that ask or may serve ``name``."""
+        default = self._fence.default
+        extra: list[Source] = []
+        for source_name in sorted(self._parent_sources.get(name, ())):
+            extra.append(self._fence.source_named(source_name))
+        if self._check:
+            extra.extend(
+                s for s in self._fence.sources[1:] if not is_pypi_url(s.url) and s not in extra
+            )
+        return [default, *[s for s in extra if s != default]]
+
+    def prefetch_pages(self, names: Sequence[NormalizedName]) -> None:
+        """Start fetching the project pages the resolver will ask for."""
+        for name in names:
+            pinned = self._pins.get(name)
+            for source in [pinned] if pinned else self._candidate_sources(name):
+                self._page(source, name)
+
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        pinned = self._pins.get(name)
+        if pinned is not None:
+            page = self._page(pinned, name).result()
+            if page is None:
+                raise self._not_found(name, pinned, pinned=True)
+            self._remember(name, Origin(pinned, f'pinned with index = "{pinned.name}"'))
+            return page.files
+        sources = self._candidate_sources(name)
+        futures = [(s, self._page(s, name)) for s in sources]
+        found = [(s, page) for s, future in futures if (page := future.result()) is not None]
+        default = self._fence.default
+        parents = self._parent_sources.get(name, set())
+        on_default = next((page for s, page in found if s == default), None)
+        elsewhere = [s for s, _ in found if s != default]
+        if on_default is not None:
+            if elsewhere:
+                raise self._confusion(
+                    name, default, elsewhere[0], via_parent=elsewhere[0].name in parents
+                )
+            self._remember(name, Origin(default, "the default source"))
+            return on_default.files
+        from_parent = [(s, page) for s, page in found if s.name in parents]
+        if from_parent:
+            source, page = from_parent[0]
+            self._remember(
+                name,
+                Origin(
+                    source, f"required by a package from `{source.name}`, absent from the default"
+                ),
+            )
+            return page.files
+        raise self._not_found(name, default, pinned=False, elsewhere=elsewhere)
+
+    def _remember(self, name: NormalizedName, origin: Origin) -> None:
+        with self._lock:
+            self.origins[name] = origin
+
+    def _not_found(
+        self,
+        name: NormalizedName,
+        source: Source,
+        *,
+        pinned: bool,
+        elsewhere: Sequence[Source] = (),
+    ) -> PackageNotFound:
+        where = f"source `{source.name}` ({redact_url(source.url)})"
+        if pinned:
+            return PackageNotFound(
+                f"Package `{name}` was not found on {where}, the index its Pipfile entry names",
+                source=source.name,
+                hint="pipfence does not look for it on any other index; check the name or the index",
+            )
+        if elsewhere:
+            other = elsewhere[0]
+            return PackageNotFound(
+                f"Package `{name}` was not found on the default {where}; "
+                f"source `{other.name}` has it",
+                source=source.name,
+                hint=f'pin it there in the Pipfile: {name} = {{version = "*", index = "{other.name}"}}',
+            )
+        return PackageNotFound(f"Package `{name}` was not found on {where}", source=source.name)
+
+    def _confusion(
+        self, name: NormalizedName, default: Source, other: Source, *, via_parent: bool
+    ) -> FenceError:
+        reason = (
+            f"it is required by a package from `{other.name}`"
+            if via_parent
+            else f"source `{other.name}` serves it too"
+        )
+        return FenceError(
+            f"`{name}` exists on the default source `{default.name}` and on `{other.name}`; "
+            f"{reason}, so which one is meant is ambiguous (dependency confusion)",
+            hint=(
+                f'pin it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
+                f'(or index = "{default.name}"); or set pipfence_confusion_check = false in [pipenv]'
+            ),
+        )
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def _fetch_metadata(self, name: NormalizedName, files: Sequence[DistFile]) -> CoreMetadata:
+        origin = self.origins[name]
+        url = self._urls[origin.source.name]
+        metadata = None
+        for file in files:
+            metadata = self._client.metadata(origin.source, url, file)
+            if metadata is not None:
+                break
+        if metadata is None:
+            raise UsageError(
+                f"`{name}` {files[0].filename} is a source distribution only; pipfence cannot "
+                "read metadata from sdists yet",
+                hint=f"pin a version of `{name}` that has wheels, or lock with pipenv meanwhile",
+            )
+        self._learn_dependencies(name, origin.source, metadata)
+        return metadata
+
+    def _learn_dependencies(
+        self, name: NormalizedName, source: Source, metadata: CoreMetadata
+    ) -> None:
+        children: list[NormalizedName] = []
+        for text in metadata.requires_dist:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            child = canonical_name(requirement.name)
+            if source != self._fence.default and child not in self._pins:
+                with self._lock:
+                    self._parent_sources.setdefault(child, set()).add(source.name)
+            marker = requirement.marker
+            if marker is None or ("extra" not in str(marker) and self._target.evaluate(marker)):
+                children.append(child)
+        self.prefetch_pages(children)
+
+    def _metadata_future(
+        self, name: NormalizedName, version: Version, files: Sequence[DistFile]
+    ) -> Future[CoreMetadata]:
+        key = (name, str(version))
+        with self._lock:
+            future = self._metadata.get(key)
+            if future is None:
+                future = self._pool.submit(self._fetch_metadata, name, tuple(files))
+                self._metadata[key] = future
+        return future
+
+    def metadata(
+        self, name: NormalizedName, version: Version, files: Sequence[DistFile]
+    ) -> CoreMetadata:
+        return self._metadata_future(name, version, files).result()
+
+    def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
+        if name in self.origins and files:
+            self._metadata_future(name, version, files)

@@ -1,0 +1,262 @@
+"""`lock`: resolve the Pipfile into a Pipfile.lock, each package from its one fenced index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from pipfence.errors import UsageError
+from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
+from pipfence.models.sources import request_url
+from pipfence.models.target import Target
+from pipfence.project.fenced_source import FencedSource, IndexReader, Origin
+from pipfence.project.project import Project
+from pipfence.resolver.resolution import Resolution, ResolvedPackage
+from pipfence.resolver.resolve import resolve
+
+__all__ = ["LockOptions", "LockReport", "lock", "requires_python_marker"]
+
+#: The ``[pipenv]`` setting that turns the both-places (dependency confusion) check off.
+CONFUSION_CHECK_SETTING = "pipfence_confusion_check"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockOptions:
+    """What `pipfence lock` was asked: pre-releases, and which Pipfile tables to lock."""
+
+    pre: bool = False
+    tables: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockReport:
+    """What a lock did, for the CLI to tell."""
+
+    lockfile: Lockfile
+    packages: int
+    seconds: float
+    origins: Mapping[NormalizedName, Origin]
+    warnings: tuple[str, ...] = ()
+
+
+def _requirement(spec: PackageSpec) -> Requirement:
+    extras = f"[{','.join(spec.extras)}]" if spec.extras else ""
+    version = "" if spec.version == "*" else spec.version
+    marker = f"; {spec.markers}" if spec.markers else ""
+    return Requirement(f"{spec.name}{extras}{version}{marker}")
+
+
+def _named_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
+    specs = list(pipfile.categories.get(table, {}).values())
+    for spec in specs:
+        if not spec.is_named:
+            kind = "path" if spec.path else "file" if spec.file else spec.vcs
+            raise UsageError(
+                f"`{spec.name}` in [{table}] is a {kind} entry; pipfence cannot lock "
+                f"{kind} entries yet",
+                hint="lock this project with pipenv meanwhile; the files stay compatible",
+            )
+    return specs
+
+
+def requires_python_marker(requires_python: str | None) -> str | None:
+    """A ``Requires-Python`` specifier as the equivalent environment marker, as pipenv writes
+    it in locks (``>=3.8`` → ``python_version >= '3.8'``). None when there is nothing to say."""
+    if not requires_python:
+        return None
+    try:
+        specifier = SpecifierSet(requires_python)
+    except ValueError:
+        return None
+    clauses: list[str] = []
+    for clause in sorted(specifier, key=str):
+        version = clause.version
+        if version.endswith(".*"):
+            variable, version = "python_version", version[:-2]
+        else:
+            variable = "python_full_version" if version.count(".") >= 2 else "python_version"
+        operator = clause.operator if clause.operator != "~=" else ">="
+        clauses.append(f"{variable} {operator} '{version}'")
+    return " and ".join(clauses) or None
+
+
+def _markers(package: ResolvedPackage, spec: PackageSpec | None) -> str | None:
+    parts: list[str] = []
+    if spec is not None:
+        if spec.markers:
+            parts.append(spec.markers)
+    else:
+        edge_markers = [e.marker for e in package.required_by]
+        plain = [m for m in edge_markers if m and "extra" not in m]
+        if plain and len(plain) == len(edge_markers):
+            unique = list(dict.fromkeys(plain))
+            parts.append(unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique))
+    requires = {f.requires_python for f in package.files if f.requires_python}
+    python = requires_python_marker(requires.pop()) if len(requires) == 1 else None
+    if python:
+        parts.append(python)
+    if not parts:
+        return None
+    return (
+        parts[0] if len(parts) == 1 else " and ".join(f"({p})" if " or " in p else p for p in parts)
+    )
+
+
+def _entry(
+    package: ResolvedPackage,
+    spec: PackageSpec | None,
+    origin: Origin | None,
+    default_source: str,
+    extra_marker: str | None = None,
+) -> LockedPackage:
+    data: dict[str, Any] = {
+        "hashes": sorted({f"sha256:{f.sha256}" for f in package.files if f.sha256}),
+        "version": f"=={package.version}",
+    }
+    source = origin.source.name if origin else default_source
+    if spec is not None or source != default_source:
+        data["index"] = source
+    markers = _markers(package, spec)
+    if extra_marker:
+        markers = extra_marker if not markers else f"({extra_marker}) and ({markers})"
+    if markers:
+        data["markers"] = markers
+    if spec is not None and spec.extras:
+        data["extras"] = sorted(spec.extras)
+    return LockedPackage(name=package.name, data=data)
+
+
+def lock(
+    project: Project,
+    client: IndexReader,
+    options: LockOptions,
+    *,
+    on_fetch: Callable[[str], None] | None = None,
+) -> LockReport:
+    """Resolve ``project``'s Pipfile and write Pipfile.lock atomically.
+
+    Each table is resolved with ``[packages]``' requirements alongside, so shared packages get
+    the same version in every category, and only what the table's own entries need is
+    written to its category. Tables not being locked keep their entries from the existing
+    lock. Raises `PipfileError`, `UsageError`, `FenceError`, `PackageNotFound`,
+    `IndexServerError`, `ResolutionError`; nothing is written then.
+    """
+    started = time.monotonic()
+    pipfile = project.pipfile
+    fence = pipfile.fence()
+    settings = project.settings
+    urls = {
+        s.name: request_url(s, settings.environ, pypi_mirror=settings.pypi_mirror)
+        for s in fence.sources
+    }
+    target = Target.current(
+        pipfile.requires.get("python_version"), pipfile.requires.get("python_full_version")
+    )
+    allow_pre = options.pre or pipfile.setting("allow_prereleases")
+    tables = list(options.tables) if options.tables else list(pipfile.categories)
+    for table in tables:
+        if table not in pipfile.categories and table not in ("packages", "dev-packages"):
+            raise UsageError(f"the Pipfile has no [{table}] table to lock")
+    previous = project.read_lock() if options.tables else None
+
+    default_specs = _named_specs(pipfile, "packages")
+    categories: dict[str, dict[str, LockedPackage]] = {}
+    if previous is not None:
+        categories.update({k: dict(v) for k, v in previous.categories.items()})
+    warnings: list[str] = []
+    total: set[NormalizedName] = set()
+    with FencedSource(
+        client,
+        fence,
+        urls,
+        target,
+        confusion_check=pipfile.setting(CONFUSION_CHECK_SETTING, default=True),
+        on_fetch=on_fetch,
+    ) as source:
+        for table in tables:
+            own = _named_specs(pipfile, table)
+            together = own if table == "packages" else _merge(default_specs, own)
+            resolution = resolve(
+                [_requirement(s) for s in together], source, target, allow_prereleases=allow_pre
+            )
+            warnings.extend(resolution.warnings)
+            entries = _category(resolution, own, source, fence.default.name, target, allow_pre)
+            categories[lock_category(table)] = entries
+            total.update(NormalizedName(n) for n in entries)
+        origins = dict(source.origins)
+
+    meta = Meta(
+        hash=pipfile_hash(pipfile.data),
+        sources=pipfile.effective_sources,
+        requires=pipfile.requires,
+    )
+    for name in ("default", "develop"):
+        categories.setdefault(name, {})
+    lockfile = Lockfile(
+        meta=meta,
+        categories=categories,
+        newline=previous.newline if previous else _newline_of(project),
+    )
+    project.write_lock(lockfile)
+    return LockReport(
+        lockfile=lockfile,
+        packages=len(total),
+        seconds=time.monotonic() - started,
+        origins=origins,
+        warnings=tuple(warnings),
+    )
+
+
+def _newline_of(project: Project) -> str:
+    try:
+        existing = project.lock_path.read_bytes()
+    except FileNotFoundError:
+        return "\n"
+    return "\r\n" if b"\r\n" in existing else "\n"
+
+
+def _merge(first: Iterable[PackageSpec], second: Iterable[PackageSpec]) -> list[PackageSpec]:
+    merged = {spec.key: spec for spec in first}
+    merged.update({spec.key: spec for spec in second})
+    return list(merged.values())
+
+
+def _category(
+    resolution: Resolution,
+    own: Sequence[PackageSpec],
+    source: FencedSource,
+    default_source: str,
+    target: Target,
+    allow_pre: bool,
+) -> dict[str, LockedPackage]:
+    specs = {spec.key: spec for spec in own}
+    entries: dict[str, LockedPackage] = {}
+    for name, package in resolution.packages.items():
+        if not (resolution.roots(name) & specs.keys()):
+            continue
+        entries[name] = _entry(package, specs.get(name), source.origins.get(name), default_source)
+    own_skipped = [r for r in resolution.skipped if canonical_name(r.name) in specs]
+    if own_skipped:
+        # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved
+        # without their marker, so the lock installs on the platforms they are meant for.
+        for requirement in own_skipped:
+            marker = str(requirement.marker)
+            requirement.marker = None
+            extra = resolve([requirement], source, target, allow_prereleases=allow_pre)
+            for name, package in extra.packages.items():
+                if name not in entries:
+                    entries[name] = _entry(
+                        package,
+                        specs.get(name),
+                        source.origins.get(name),
+                        default_source,
+                        extra_marker=None if name in specs else marker,
+                    )
+    return entries

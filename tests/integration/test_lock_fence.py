@@ -1,0 +1,284 @@
+"""`pipfence lock` against real local index servers: every package from its one index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from support.faultserver import Hang, Respond
+
+if TYPE_CHECKING:
+    from support import RunPipfence
+    from support.faultserver import FaultServer
+    from support.indexes import PypiServer
+
+pytestmark = pytest.mark.integration
+
+
+def pipfile(project: Path, sources: list[tuple[str, str]], packages: str, extra: str = "") -> None:
+    tables = "".join(
+        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n' for name, url in sources
+    )
+    (project / "Pipfile").write_text(
+        f"{tables}[packages]\n{packages}\n[dev-packages]\n{extra}", encoding="utf-8"
+    )
+
+
+def read_lock(project: Path) -> dict[str, dict[str, dict[str, object]]]:
+    data: dict[str, dict[str, dict[str, object]]] = json.loads(
+        (project / "Pipfile.lock").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def asked_for(index: PypiServer, name: str) -> list[str]:
+    return [p for p in index.requested_paths() if f"/{name}" in p]
+
+
+def test_lock_writes_hashes_versions_and_verifies(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("app", "1.0", requires=["helper>=1"])
+    public_index.add_dist("app", "1.1", requires=["helper>=2"])
+    public_index.add_sdist("app", "1.1", requires=["helper>=2"])
+    public_index.add_dist("helper", "1.5")
+    public_index.add_dist("helper", "2.0")
+    pipfile(pipfence_project, [("public", public_index.simple_url)], 'app = "*"\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    lock = read_lock(pipfence_project)
+    assert lock["default"]["app"]["version"] == "==1.1"
+    assert lock["default"]["app"]["index"] == "public"
+    assert len(lock["default"]["app"]["hashes"]) == 2  # the wheel and the sdist
+    assert lock["default"]["helper"]["version"] == "==2.0"
+    assert "index" not in lock["default"]["helper"]
+    assert lock["_meta"]["sources"] == [
+        {"name": "public", "url": public_index.simple_url, "verify_ssl": False}
+    ]
+    assert run_pipfence(["verify"]).returncode == 0
+
+
+def test_unpinned_package_never_comes_from_the_second_index(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    public_index.add_dist("tool", "1.0")
+    private_index.add_dist("tool", "9.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'tool = "*"\n', "[pipenv]\npipfence_confusion_check = false\n")
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    assert read_lock(pipfence_project)["default"]["tool"]["version"] == "==1.0"
+    assert asked_for(private_index, "tool") == []
+
+
+def test_name_on_default_and_on_a_private_source_stops_the_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    public_index.add_dist("tool", "99.0")
+    private_index.add_dist("tool", "1.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'tool = "*"\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 1
+    assert "`tool` exists on the default source `public` and on `private`" in result.stderr
+    assert 'tool = {version = "*", index = "private"}' in result.stderr
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_pinned_package_only_from_its_index(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    public_index.add_dist("internal-lib", "99.0")
+    private_index.add_dist("internal-lib", "1.0", requires=["six"])
+    public_index.add_dist("six", "1.16.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    default = read_lock(pipfence_project)["default"]
+    assert default["internal-lib"]["version"] == "==1.0"
+    assert default["internal-lib"]["index"] == "private"
+    assert default["six"]["version"] == "==1.16.0"
+    assert "index" not in default["six"]
+    assert asked_for(public_index, "internal") == []
+
+
+def test_misspelled_index_name_fails_listing_valid_names(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    pipfile(
+        pipfence_project,
+        [("public", public_index.simple_url)],
+        'tool = {version = "*", index = "pubic"}\n',
+    )
+    result = run_pipfence(["lock"])
+    assert result.returncode == 2
+    assert "`pubic`" in result.stderr
+    assert "the sources are `public`" in result.stderr
+    assert "Pipfile:7:" in result.stderr
+    assert public_index.requested_paths() == []
+
+
+def test_transitive_private_dependency_is_taken_from_its_parents_index(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    private_index.add_dist("internal-app", "1.0", requires=["internal-core"])
+    private_index.add_dist("internal-core", "2.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'internal-app = {version = "*", index = "private"}\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    core = read_lock(pipfence_project)["default"]["internal-core"]
+    assert (core["version"], core["index"]) == ("==2.0", "private")
+
+
+def test_transitive_private_dependency_on_both_indexes_stops_the_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    private_index.add_dist("internal-app", "1.0", requires=["internal-core"])
+    private_index.add_dist("internal-core", "2.0")
+    public_index.add_dist("internal-core", "99.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'internal-app = {version = "*", index = "private"}\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 1
+    assert "`internal-core`" in result.stderr
+    assert "dependency confusion" in result.stderr
+    assert 'internal-core = {version = "*", index = "private"}' in result.stderr
+
+
+def test_transitive_name_only_on_another_source_names_it(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    public_index.add_dist("app", "1.0", requires=["secret-sauce"])
+    private_index.add_dist("secret-sauce", "1.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    pipfile(pipfence_project, sources, 'app = "*"\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 1
+    assert "`secret-sauce` was not found on the default source `public`" in result.stderr
+    assert 'secret-sauce = {version = "*", index = "private"}' in result.stderr
+
+
+def test_alternative_default_without_pypi_never_contacts_pypi(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    private_index: PypiServer,
+    fault_server: FaultServer,
+) -> None:
+    private_index.add_dist("tool", "1.0")
+    pipfile(pipfence_project, [("corp", private_index.simple_url)], 'tool = "*"\n')
+    # Anything sent to PyPI would go to the mirror: the mirror must hear nothing.
+    env = {**pipfence_env, "PIPENV_PYPI_MIRROR": fault_server.simple_url}
+    result = run_pipfence(["lock"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert fault_server.requests == []
+    assert [s["name"] for s in read_lock(pipfence_project)["_meta"]["sources"]] == ["corp"]
+
+
+def test_mirror_lock_is_byte_identical_and_records_pypi(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    for index in (public_index, private_index):
+        index.add_dist("tool", "1.0")
+    pipfile(pipfence_project, [], 'tool = "*"\n')
+    (pipfence_project / "Pipfile").write_text('[packages]\ntool = "*"\n', encoding="utf-8")
+
+    first = run_pipfence(["lock", "--pypi-mirror", public_index.simple_url])
+    assert first.returncode == 0, first.stderr
+    via_flag = (pipfence_project / "Pipfile.lock").read_bytes()
+    env = {**pipfence_env, "PIPENV_PYPI_MIRROR": private_index.simple_url}
+    second = run_pipfence(["lock"], env=env)
+    assert second.returncode == 0, second.stderr
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == via_flag
+    text = via_flag.decode()
+    assert "127.0.0.1" not in text
+    assert '"url": "https://pypi.org/simple"' in text
+    assert asked_for(public_index, "tool") and asked_for(private_index, "tool")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "fragment"),
+    [
+        (Respond(401, "no"), "401"),
+        (Respond(403, "no"), "403"),
+        (Respond(500, "boom"), "500"),
+        (Respond(404, "missing"), "was not found on source `private`"),
+    ],
+    ids=["401", "403", "500", "404"],
+)
+def test_failing_pinned_index_fails_without_fallback(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    fault_server: FaultServer,
+    behaviour: Respond,
+    fragment: str,
+) -> None:
+    public_index.add_dist("internal-lib", "99.0")
+    fault_server.route("/simple/internal-lib/", behaviour)
+    url = fault_server.simple_url.replace("http://", "http://${IDX_USER}:${IDX_TOKEN}@")
+    sources = [("public", public_index.simple_url), ("private", url)]
+    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+    env = {**pipfence_env, "IDX_USER": "alice", "IDX_TOKEN": "canary-t0k3n", "PIPFENCE_RETRIES": "1"}
+
+    result = run_pipfence(["lock"], env=env)
+    assert result.returncode == 1
+    assert fragment in result.stderr
+    assert "`private`" in result.stderr
+    assert "canary-t0k3n" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert asked_for(public_index, "internal") == []
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_timeout_on_pinned_index_fails_naming_it(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    fault_server: FaultServer,
+) -> None:
+    fault_server.route("/simple/internal-lib/", Hang(10))
+    sources = [("public", public_index.simple_url), ("private", fault_server.simple_url)]
+    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+    env = {**pipfence_env, "PIPFENCE_TIMEOUT": "1", "PIPFENCE_RETRIES": "1"}
+
+    result = run_pipfence(["lock"], env=env)
+    assert result.returncode == 1
+    assert "`private`" in result.stderr
+    assert "timed out" in result.stderr.lower()
+    assert asked_for(public_index, "internal") == []
