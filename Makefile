@@ -23,7 +23,7 @@ deps-lint: venv
 ## demo: create .venv, install pipfence, run it on a real Pipfile
 demo: venv
 	$(PIP_ISOLATED) $(BIN)/python -m pip install -q -e .
-	bash bench/demo.sh $(BIN)/pipfence
+	bash bench/demo.sh "$(CURDIR)/$(BIN)/pipfence"
 
 ## test: install test dependencies and run the whole offline suite
 test: deps-test

@@ -229,9 +229,12 @@ def build_http_client(settings: ClientSettings, *, verify: bool) -> httpx.Client
     Redirects are not followed (`Http` follows them itself) and nothing comes from the
     environment (``trust_env=False``).
     """
-    verify_arg: ssl.SSLContext | bool = verify
-    if verify and settings.ca_bundle is not None:
-        verify_arg = ssl.create_default_context(cafile=str(settings.ca_bundle))
+    verify_arg: ssl.SSLContext | bool = False
+    if verify:
+        # The system's trust store (plus OpenSSL's SSL_CERT_FILE), as pip's truststore and
+        # uv's native TLS do: company CAs installed on the machine are trusted.
+        cafile = str(settings.ca_bundle) if settings.ca_bundle is not None else None
+        verify_arg = ssl.create_default_context(cafile=cafile)
     return httpx.Client(
         http2=settings.http2,
         verify=verify_arg,

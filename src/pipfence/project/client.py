@@ -35,6 +35,7 @@ def client_settings(settings: Settings) -> ClientSettings:
         attempts=max(1, int(attempts)) if attempts else base.attempts,
         netrc_path=netrc if netrc.is_file() else None,
         page_max_age=_number(env.get("PIPFENCE_PAGE_MAX_AGE")) or base.page_max_age,
+        ca_bundle=Path(bundle) if (bundle := env.get("REQUESTS_CA_BUNDLE")) else None,
     )
 
 
