@@ -1,0 +1,818 @@
+"""Benchmark pipfence side by side with pipenv and uv, reported as ratios.
+
+What it measures, per workload (a folder holding a ``Pipfile`` plus ``requirements.in`` and
+``requirements-dev.in`` that declare the same dependencies):
+
+* ``lock-cold``: resolve with a fresh, empty cache. pipfence and pipenv run ``lock`` on the
+  Pipfile (both categories); uv, which cannot read Pipfiles, runs ``uv pip compile
+  requirements.in requirements-dev.in --python-version 3.11 --generate-hashes``.
+* ``lock-warm``: the same, reusing the cache (and pipenv's environment) of an earlier lock.
+* ``sync``: install the tool's own lock into a fresh environment with a warm cache
+  (``pipfence sync --dev``, ``pipenv sync --dev``, ``uv venv`` + ``uv pip sync``). Skipped while
+  pipfence has no ``sync`` command.
+* ``startup``: ``--version`` of each tool, next to ``python -c pass``.
+
+How: every command runs in its own process group with an environment that ignores this
+machine's pip/uv configuration; wall time comes from ``time.perf_counter`` around the child and
+peak memory from ``os.wait4``'s ``ru_maxrss`` (the largest single process of the command's tree,
+KiB on Linux). Tools alternate within each repetition, their order rotated per repetition, and
+the report gives medians and ratios. A failing or timed-out command is recorded, never fatal.
+pipenv and uv are installed by the benchmark into a throw-away virtualenv outside the repository.
+
+Results: a markdown table on stdout and in ``bench/results/<timestamp>.md``, raw timings in
+``bench/results/latest.json``, and a PNG plot when matplotlib can be installed in the tools venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
+OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "startup")
+WORKLOADS: tuple[str, ...] = ("small", "medium", "large")
+STARTUP_INNER = 5  # start-up is short: each repetition times it this many times
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+STRIPPED_PIP_VARS = (
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_CONSTRAINT",
+    "PIP_BUILD_CONSTRAINT",
+    "PIP_NO_INDEX",
+    "PIP_REQUIRE_VIRTUALENV",
+)
+STRIPPED_PREFIXES = ("UV_", "PIPENV_", "PIPFENCE_")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+# --------------------------------------------------------------------------- running commands
+
+
+@dataclass(frozen=True)
+class Step:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+@dataclass
+class Outcome:
+    seconds: float
+    peak_mib: float
+    returncode: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _last_line(*paths: Path) -> str:
+    """The last line that names an error, else the last line, of the first file with output."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            text = ANSI.sub("", path.read_text(errors="replace"))
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            errors = [ln for ln in lines if re.match(r"(error|\w*error\b)", ln, re.IGNORECASE)]
+            if errors or lines:
+                return (errors or lines)[-1][:200]
+    return "(no output)"
+
+
+def run_step(step: Step, timeout: float, log: Path) -> Outcome:
+    """Run one command; wall time, the child's peak RSS (via wait4) and its exit status."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log.parent / f"{log.name}.out", log.parent / f"{log.name}.err"
+    timed_out = threading.Event()
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                step.argv,
+                cwd=step.cwd,
+                env=step.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return Outcome(0.0, 0.0, 127, f"cannot start: {exc}")
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(proc.pid)
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        _kill_group(proc.pid)  # leftovers of the command's own process group
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    if timed_out.is_set():
+        return Outcome(seconds, peak, proc.returncode, f"timeout after {timeout:g}s")
+    if proc.returncode != 0:
+        last = _last_line(err_path, out_path)
+        return Outcome(seconds, peak, proc.returncode, f"exit {proc.returncode}: {last}")
+    return Outcome(seconds, peak, 0)
+
+
+def run_steps(steps: list[Step], timeout: float, log: Path) -> Outcome:
+    """Run commands one after another as one measurement: times add up, the peak is the max."""
+    total, peak = 0.0, 0.0
+    for index, step in enumerate(steps):
+        outcome = run_step(step, timeout, log.parent / f"{log.name}-step{index}")
+        total += outcome.seconds
+        peak = max(peak, outcome.peak_mib)
+        if not outcome.ok:
+            return Outcome(total, peak, outcome.returncode, outcome.error)
+    return Outcome(total, peak, 0)
+
+
+# --------------------------------------------------------------------------- environments
+
+
+def isolated_env() -> dict[str, str]:
+    """This process's environment minus every pip/uv/pipenv configuration of the machine."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in STRIPPED_PIP_VARS
+        and not key.startswith(STRIPPED_PREFIXES)
+        and key not in {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME"}
+    }
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        UV_NO_CONFIG="1",
+        UV_PYTHON_DOWNLOADS="never",
+        PIPENV_YES="1",
+        PIPENV_NOSPIN="1",
+        PIPENV_IGNORE_VIRTUALENVS="1",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def base_python() -> str:
+    """The interpreter this venv was made from (pipenv and uv create environments with it)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidate = Path(sys.base_prefix) / "bin" / version
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    pipfence: Path
+    pipenv: Path
+    uv: Path
+    tools_python: Path
+    base_python: str
+    plot_ok: bool
+    versions: dict[str, str]
+
+
+def _capture(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
+    try:
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, str(exc)
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def tools_dir() -> Path:
+    if override := os.environ.get("BENCH_TOOLS_DIR"):
+        return Path(override)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "pipfence-bench" / "tools"
+
+
+def prepare_tools(refresh: bool) -> Toolbox:
+    """Create (once) the throw-away venv holding pipenv, uv and, if possible, matplotlib."""
+    env = isolated_env()
+    venv = tools_dir()
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating the tools venv in {venv}", file=sys.stderr)
+        subprocess.run([base_python(), "-m", "venv", str(venv)], env=env, check=True)
+    bin_dir = venv / "bin"
+    upgrade = ["--upgrade"] if refresh else []
+    if refresh or not (bin_dir / "pipenv").exists() or not (bin_dir / "uv").exists():
+        print("installing pipenv and uv into the tools venv", file=sys.stderr)
+        pip = [str(python), "-m", "pip", "install", "-q", *upgrade]
+        subprocess.run([*pip, "pipenv", "uv"], env=env, check=True)
+    plot_ok = _capture([str(python), "-c", "import matplotlib"], env)[0] == 0
+    if not plot_ok or refresh:
+        print("installing matplotlib into the tools venv (for the plot)", file=sys.stderr)
+        pip = [str(python), "-m", "pip", "install", "-q", *upgrade, "matplotlib"]
+        plot_ok = _capture(pip, env, timeout=900)[0] == 0
+    pipfence = Path(os.environ.get("BENCH_PIPFENCE") or Path(sys.executable).parent / "pipfence")
+    toolbox = Toolbox(
+        pipfence=pipfence,
+        pipenv=bin_dir / "pipenv",
+        uv=bin_dir / "uv",
+        tools_python=python,
+        base_python=base_python(),
+        plot_ok=plot_ok,
+        versions={},
+    )
+    for name in TOOLS:
+        code, text = _capture([str(getattr(toolbox, name)), "--version"], env)
+        toolbox.versions[name] = text.splitlines()[-1] if code == 0 and text else f"? ({text})"
+    toolbox.versions["python"] = platform.python_version()
+    return toolbox
+
+
+def pipfence_sync_flags(toolbox: Toolbox) -> list[str] | None:
+    """``pipfence sync``'s extra flags when the command exists, else None.
+
+    ``sync --help`` answers even while the command is a placeholder, so an actual call in an
+    empty folder is the real probe: a placeholder says "not available".
+    """
+    env = isolated_env()
+    code, text = _capture([str(toolbox.pipfence), "sync", "--help"], env)
+    if code != 0 or "not available" in text:
+        return None
+    with tempfile.TemporaryDirectory(prefix="pipfence-bench-probe-") as empty:
+        env.update(
+            PIPENV_PIPFILE=str(Path(empty) / "Pipfile"),
+            WORKON_HOME=str(Path(empty) / "envs"),
+            PIPFENCE_CACHE_DIR=str(Path(empty) / "cache"),
+        )
+        try:
+            done = subprocess.run(
+                [str(toolbox.pipfence), "sync"],
+                cwd=empty,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            probe = done.stdout + done.stderr
+        except subprocess.TimeoutExpired:
+            probe = ""
+    if "not available" in probe:
+        return None
+    return ["--dev"] if "--dev" in text else []
+
+
+# --------------------------------------------------------------------------- per-tool commands
+
+
+@dataclass
+class Slot:
+    """One tool's project copy, cache and environment home for one workload and repetition."""
+
+    tool: str
+    root: Path
+    locked: bool | None = None  # None: never locked; False: the last lock failed
+    synced: bool = False
+    syncs: int = 0
+
+    @property
+    def project(self) -> Path:
+        return self.root / "project"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def env(self, home: Path | None = None) -> dict[str, str]:
+        env = isolated_env()
+        env.update(
+            XDG_CACHE_HOME=str(self.cache / "xdg"),
+            PIP_CACHE_DIR=str(self.cache / "pip"),
+            PIPENV_CACHE_DIR=str(self.cache / "pipenv"),
+            PIPFENCE_CACHE_DIR=str(self.cache / "pipfence"),
+            UV_CACHE_DIR=str(self.cache / "uv"),
+            WORKON_HOME=str(home or self.root / "envs"),
+        )
+        return env
+
+
+def new_slot(tool: str, root: Path, workload: Path) -> Slot:
+    slot = Slot(tool, root)
+    slot.project.mkdir(parents=True)
+    slot.cache.mkdir()
+    for name in ("Pipfile", "requirements.in", "requirements-dev.in"):
+        shutil.copy2(workload / name, slot.project / name)
+    return slot
+
+
+def lock_output(tool: str) -> str:
+    return "out.txt" if tool == "uv" else "Pipfile.lock"
+
+
+def lock_steps(slot: Slot, toolbox: Toolbox) -> list[Step]:
+    (slot.project / lock_output(slot.tool)).unlink(missing_ok=True)
+    env = slot.env()
+    env["PIPENV_PYTHON"] = toolbox.base_python
+    if slot.tool == "uv":
+        argv = [str(toolbox.uv), "pip", "compile", "requirements.in", "requirements-dev.in"]
+        argv += ["-o", "out.txt", "--python-version", "3.11", "--generate-hashes"]
+    else:
+        argv = [str(getattr(toolbox, slot.tool)), "lock"]
+    return [Step(argv, slot.project, env)]
+
+
+def sync_steps(slot: Slot, toolbox: Toolbox, pipfence_flags: list[str]) -> list[Step]:
+    """Commands that install the slot's lock into a brand-new environment."""
+    slot.syncs += 1
+    target = slot.root / f"sync-{slot.syncs}"
+    target.mkdir()
+    name = lock_output(slot.tool)
+    shutil.copy2(slot.project / name, target / name)
+    shutil.copy2(slot.project / "Pipfile", target / "Pipfile")
+    env = slot.env(home=target / "envs")
+    env["PIPENV_PYTHON"] = toolbox.base_python
+    if slot.tool == "uv":
+        uv = str(toolbox.uv)
+        return [
+            Step([uv, "venv", ".venv", "--python", toolbox.base_python], target, env),
+            Step([uv, "pip", "sync", "out.txt", "--python", ".venv/bin/python"], target, env),
+        ]
+    if slot.tool == "pipenv":
+        return [Step([str(toolbox.pipenv), "sync", "--dev"], target, env)]
+    return [Step([str(toolbox.pipfence), "sync", *pipfence_flags], target, env)]
+
+
+def startup_step(tool: str, toolbox: Toolbox, cwd: Path) -> Step:
+    env = isolated_env()
+    if tool == "python":
+        return Step([sys.executable, "-c", "pass"], cwd, env)
+    return Step([str(getattr(toolbox, tool)), "--version"], cwd, env)
+
+
+def count_packages(slot: Slot) -> int | None:
+    """Distinct package names of a lock (Pipfile.lock default+develop, or uv's pins)."""
+    path = slot.project / lock_output(slot.tool)
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    if slot.tool == "uv":
+        return len(re.findall(r"^[A-Za-z0-9][A-Za-z0-9._-]*==", text, flags=re.MULTILINE))
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return len(set(data.get("default", {})) | set(data.get("develop", {})))
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+@dataclass
+class Measurement:
+    workload: str
+    op: str
+    tool: str
+    rep: int
+    seconds: float
+    peak_mib: float
+    ok: bool
+    error: str | None
+
+
+@dataclass
+class Bench:
+    toolbox: Toolbox
+    runs: int
+    timeout: float
+    tmp: Path
+    pipfence_sync: list[str] | None
+    measurements: list[Measurement] = field(default_factory=list)
+    packages: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def record(self, workload: str, op: str, tool: str, rep: int, outcome: Outcome) -> None:
+        entry = Measurement(
+            workload, op, tool, rep, outcome.seconds, outcome.peak_mib, outcome.ok, outcome.error
+        )
+        self.measurements.append(entry)
+        status = f"{outcome.seconds:8.2f}s {outcome.peak_mib:7.1f} MiB"
+        if not outcome.ok:
+            status += f"  FAILED ({outcome.error})"
+        print(f"  [{workload} {op} run {rep + 1}] {tool:8} {status}", file=sys.stderr)
+
+
+def rotated(items: tuple[str, ...], rep: int) -> tuple[str, ...]:
+    shift = rep % len(items)
+    return items[shift:] + items[:shift]
+
+
+def bench_startup(bench: Bench) -> None:
+    tools = ("python", *TOOLS)
+    for rep in range(bench.runs):
+        for tool in rotated(tools, rep):
+            for inner in range(STARTUP_INNER):
+                log = bench.tmp / "logs" / f"startup-{tool}-{rep}-{inner}"
+                outcome = run_step(startup_step(tool, bench.toolbox, bench.tmp), bench.timeout, log)
+                bench.record("-", "startup", tool, rep, outcome)
+
+
+def timed_lock(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> None:
+    log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
+    outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
+    slot.locked = outcome.ok
+    bench.record(workload, op, slot.tool, rep, outcome)
+    if outcome.ok and (count := count_packages(slot)) is not None:
+        bench.packages.setdefault(workload, {})[slot.tool] = count
+
+
+def prime_lock(bench: Bench, slot: Slot, workload: str) -> None:
+    """An untimed lock, so the cache is warm and a lock exists to sync."""
+    log = bench.tmp / "logs" / f"{workload}-prime-{slot.tool}-{slot.root.parent.name}"
+    outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
+    slot.locked = outcome.ok
+
+
+def timed_sync(bench: Bench, slot: Slot, workload: str, rep: int) -> None:
+    if slot.locked is None:
+        prime_lock(bench, slot, workload)
+    if not slot.locked:
+        bench.record(workload, "sync", slot.tool, rep, Outcome(0.0, 0.0, 1, "its lock failed"))
+        return
+    flags = bench.pipfence_sync or []
+    log = bench.tmp / "logs" / f"{workload}-sync-{slot.tool}-{rep}"
+    if not slot.synced:  # fill the cache with the distributions themselves, untimed
+        run_steps(
+            sync_steps(slot, bench.toolbox, flags), bench.timeout, log.parent / f"{log.name}-prime"
+        )
+        slot.synced = True
+    outcome = run_steps(sync_steps(slot, bench.toolbox, flags), bench.timeout, log)
+    bench.record(workload, "sync", slot.tool, rep, outcome)
+
+
+def slot_for(bench: Bench, slots: dict[str, Slot], workload: Path, rep: int, tool: str) -> Slot:
+    """The tool's slot of this repetition, created on first use."""
+    if tool not in slots:
+        root = bench.tmp / workload.name / f"run{rep}" / tool
+        slots[tool] = new_slot(tool, root, workload)
+    return slots[tool]
+
+
+def bench_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
+    name = workload.name
+    for rep in range(bench.runs):
+        order = rotated(TOOLS, rep)
+        slots: dict[str, Slot] = {}
+        if "lock-cold" in ops:
+            for tool in order:
+                timed_lock(
+                    bench, slot_for(bench, slots, workload, rep, tool), name, "lock-cold", rep
+                )
+        if "lock-warm" in ops:
+            for tool in order:
+                slot = slot_for(bench, slots, workload, rep, tool)
+                if slot.locked is None:
+                    prime_lock(bench, slot, name)
+                timed_lock(bench, slot, name, "lock-warm", rep)
+        if "sync" in ops and bench.pipfence_sync is not None:
+            for tool in order:
+                timed_sync(bench, slot_for(bench, slots, workload, rep, tool), name, rep)
+        for slot in slots.values():  # caches of big workloads add up; keep the logs only
+            shutil.rmtree(slot.root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+@dataclass
+class Cell:
+    median: float | None
+    peak: float | None
+    ok: int
+    total: int
+    error: str | None
+
+
+def summarize(measurements: list[Measurement], workload: str, op: str, tool: str) -> Cell | None:
+    picked = [m for m in measurements if (m.workload, m.op, m.tool) == (workload, op, tool)]
+    if not picked:
+        return None
+    good = [m for m in picked if m.ok]
+    errors = [m.error for m in picked if not m.ok]
+    return Cell(
+        median=statistics.median(m.seconds for m in good) if good else None,
+        peak=max(m.peak_mib for m in good) if good else None,
+        ok=len(good),
+        total=len(picked),
+        error=errors[-1] if errors else None,
+    )
+
+
+def fmt_time(cell: Cell | None) -> str:
+    if cell is None:
+        return "-"
+    if cell.median is None:
+        return "FAIL: " + (cell.error or "?").replace("|", "/")[:120]
+    text = f"{cell.median:.3f}" if cell.median < 1 else f"{cell.median:.2f}"
+    if cell.ok < cell.total:
+        text += f" ({cell.ok}/{cell.total} ok)"
+    return text
+
+
+def fmt_ratio(top: Cell | None, bottom: Cell | None) -> str:
+    if top is None or bottom is None or top.median is None or not bottom.median:
+        return "-"
+    return f"{top.median / bottom.median:.2f}x"
+
+
+def fmt_peak(cell: Cell | None) -> str:
+    return "-" if cell is None or cell.peak is None else f"{cell.peak:.0f}"
+
+
+def package_label(bench: Bench, workload: str) -> str:
+    counts = bench.packages.get(workload, {})
+    if "pipfence" in counts:
+        return str(counts["pipfence"])
+    for tool in ("pipenv", "uv"):
+        if tool in counts:
+            return f"({counts[tool]} per {tool})"
+    return "-"
+
+
+def package_count(bench: Bench, workload: str) -> int | None:
+    counts = bench.packages.get(workload, {})
+    return next((counts[t] for t in TOOLS if t in counts), None)
+
+
+def table_rows(bench: Bench, workloads: list[str], ops: list[str]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    keys = [("-", "startup")] if "startup" in ops else []
+    keys += [(w, op) for w in workloads for op in ops if op != "startup"]
+    for workload, op in keys:
+        cells = {t: summarize(bench.measurements, workload, op, t) for t in TOOLS}
+        if all(c is None for c in cells.values()):
+            continue
+        rows.append({"workload": workload, "op": op, "cells": cells})
+    return rows
+
+
+def render_markdown(bench: Bench, rows: list[dict[str, object]], started: str) -> str:
+    header = [
+        "workload",
+        "packages",
+        "operation",
+        "pipfence s",
+        "pipenv s",
+        "uv s",
+        "pipfence/uv",
+        "pipenv/pipfence",
+        "pipfence MiB",
+        "pipenv MiB",
+        "uv MiB",
+    ]
+    lines = [
+        f"# pipfence benchmark, {started}",
+        "",
+        (
+            f"{bench.runs} repetition(s), medians of successful runs; peak = max RSS of the largest "
+            "single process of a command, over its runs."
+        ),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for row in rows:
+        cells: dict[str, Cell | None] = row["cells"]  # type: ignore[assignment]
+        workload = str(row["workload"])
+        op = str(row["op"])
+        if op == "startup":
+            base = summarize(bench.measurements, "-", "startup", "python")
+            op = f"startup (--version; python -c pass {fmt_time(base)} s)"
+        pf, pe, uv = cells["pipfence"], cells["pipenv"], cells["uv"]
+        values = [
+            workload,
+            package_label(bench, workload) if workload != "-" else "-",
+            op,
+            fmt_time(pf),
+            fmt_time(pe),
+            fmt_time(uv),
+            fmt_ratio(pf, uv),
+            fmt_ratio(pe, pf),
+            fmt_peak(pf),
+            fmt_peak(pe),
+            fmt_peak(uv),
+        ]
+        lines.append("| " + " | ".join(values) + " |")
+    lines += [
+        "",
+        "Tool versions: " + ", ".join(f"{k} {v}" for k, v in bench.toolbox.versions.items()),
+    ]
+    lines += ["", "Notes:", *(f"- {note}" for note in bench.notes), ""]
+    return "\n".join(lines)
+
+
+PLOT_SCRIPT = """
+import json, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+data = json.load(open(sys.argv[1]))
+series = {}
+for row in data["summary"]:
+    if row["op"] == "startup" or row["packages"] is None:
+        continue
+    for tool, cell in row["tools"].items():
+        if cell and cell["median"] is not None:
+            series.setdefault((tool, row["op"]), []).append((row["packages"], cell["median"]))
+fig, ax = plt.subplots(figsize=(8, 5))
+for (tool, op), points in sorted(series.items()):
+    points.sort()
+    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{tool} {op}")
+ax.set_xlabel("packages in the lock")
+ax.set_ylabel("median seconds")
+ax.set_yscale("log")
+ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+ax.grid(True, which="both", alpha=0.3)
+ax.legend(fontsize="small")
+ax.set_title("pipfence vs pipenv vs uv")
+fig.tight_layout()
+fig.savefig(sys.argv[2], dpi=120)
+"""
+
+
+def json_summary(bench: Bench, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    summary: list[dict[str, object]] = []
+    for row in rows:
+        cells: dict[str, Cell | None] = row["cells"]  # type: ignore[assignment]
+        workload = str(row["workload"])
+        summary.append(
+            {
+                "workload": workload,
+                "op": row["op"],
+                "packages": package_count(bench, workload),
+                "tools": {t: asdict(c) if c else None for t, c in cells.items()},
+            }
+        )
+    return summary
+
+
+def draw_plot(bench: Bench, json_path: Path, png_path: Path) -> str | None:
+    if not bench.toolbox.plot_ok:
+        return "no plot: matplotlib could not be installed in the tools venv"
+    script = bench.tmp / "plot.py"
+    script.write_text(PLOT_SCRIPT)
+    argv = [str(bench.toolbox.tools_python), str(script), str(json_path), str(png_path)]
+    code, text = _capture(argv, isolated_env())
+    return None if code == 0 else f"plot failed: {text.splitlines()[-1] if text else code}"
+
+
+def write_results(bench: Bench, workloads: list[str], ops: list[str], started: str) -> None:
+    rows = table_rows(bench, workloads, ops)
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bench.notes.append(
+        f"peak MiB has a floor of about this benchmark's own peak RSS ({floor:.0f} MiB): Linux "
+        "charges a child the memory of the process it was forked from until it execs."
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = started.replace(":", "").replace("-", "")
+    json_path, png_path = RESULTS / "latest.json", RESULTS / f"{stamp}.png"
+    data = {
+        "started": started,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "versions": bench.toolbox.versions,
+        "runs": bench.runs,
+        "timeout": bench.timeout,
+        "packages": bench.packages,
+        "summary": json_summary(bench, rows),
+        "measurements": [asdict(m) for m in bench.measurements],
+    }
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    problem = draw_plot(bench, json_path, png_path)
+    if problem:
+        bench.notes.append(problem)
+    else:
+        bench.notes.append(f"plot: {png_path.relative_to(REPO)}")
+    data["notes"] = bench.notes
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    markdown = render_markdown(bench, rows, started)
+    (RESULTS / f"{stamp}.md").write_text(markdown)
+    print(markdown)
+    print(f"written: {RESULTS / f'{stamp}.md'} and {json_path}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def workloads_root() -> Path:
+    if override := os.environ.get("BENCH_WORKLOADS"):
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "shared" / "bench-workloads"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated names")
+    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ",".join(OPS))
+    parser.add_argument("--runs", type=int, default=3, help="repetitions (medians are reported)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per command")
+    parser.add_argument("--refresh-tools", action="store_true", help="upgrade pipenv/uv first")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    args = parser.parse_args(argv)
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    args.ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+    if unknown := sorted(set(args.ops) - set(OPS)):
+        parser.error(f"unknown --ops: {', '.join(unknown)}")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def resolve_workloads(names: list[str]) -> list[Path]:
+    root = workloads_root()
+    found = []
+    for name in names:
+        folder = root / name
+        missing = [
+            f
+            for f in ("Pipfile", "requirements.in", "requirements-dev.in")
+            if not (folder / f).is_file()
+        ]
+        if missing:
+            raise SystemExit(f"workload {folder} lacks {', '.join(missing)} (set BENCH_WORKLOADS?)")
+        found.append(folder)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workloads = resolve_workloads(args.workloads)
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    toolbox = prepare_tools(args.refresh_tools)
+    tmp = Path(tempfile.mkdtemp(prefix="pipfence-bench-"))
+    sync_flags = pipfence_sync_flags(toolbox) if "sync" in args.ops else None
+    bench = Bench(toolbox, args.runs, args.timeout, tmp, sync_flags)
+    bench.notes += [
+        (
+            "uv cannot read Pipfiles: it compiles requirements.in + requirements-dev.in (the same "
+            "dependencies, both categories together) with --python-version 3.11 --generate-hashes; "
+            "pipfence and pipenv lock both Pipfile categories."
+        ),
+        (
+            "ratios: pipfence/uv > 1 means pipfence is slower than uv; pipenv/pipfence > 1 means "
+            "pipfence is faster than pipenv."
+        ),
+        (
+            "packages: distinct names in pipfence's Pipfile.lock (default + develop); in brackets "
+            "another tool's count when pipfence's lock failed."
+        ),
+    ]
+    if "startup" in args.ops:
+        bench.notes.append(f"startup: {STARTUP_INNER} timings per repetition.")
+    if "sync" in args.ops and sync_flags is None:
+        bench.notes.append("sync skipped: this pipfence has no `sync` command yet.")
+        print("sync skipped: this pipfence has no `sync` command yet", file=sys.stderr)
+    try:
+        if "startup" in args.ops:
+            bench_startup(bench)
+        for workload in workloads:
+            bench_workload(bench, workload, args.ops)
+        write_results(bench, [w.name for w in workloads], args.ops, started)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
