@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
 from support.faultserver import Hang, Respond
 
 if TYPE_CHECKING:
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 def pipfile(project: Path, sources: list[tuple[str, str]], packages: str, extra: str = "") -> None:
     tables = "".join(
-        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n' for name, url in sources
+        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
+        for name, url in sources
     )
     (project / "Pipfile").write_text(
         f"{tables}[packages]\n{packages}\n[dev-packages]\n{extra}", encoding="utf-8"
@@ -70,7 +72,9 @@ def test_unpinned_package_never_comes_from_the_second_index(
     public_index.add_dist("tool", "1.0")
     private_index.add_dist("tool", "9.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'tool = "*"\n', "[pipenv]\npipfence_confusion_check = false\n")
+    pipfile(
+        pipfence_project, sources, 'tool = "*"\n', "[pipenv]\npipfence_confusion_check = false\n"
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 0, result.stderr
@@ -226,7 +230,8 @@ def test_mirror_lock_is_byte_identical_and_records_pypi(
     text = via_flag.decode()
     assert "127.0.0.1" not in text
     assert '"url": "https://pypi.org/simple"' in text
-    assert asked_for(public_index, "tool") and asked_for(private_index, "tool")
+    assert asked_for(public_index, "tool")
+    assert asked_for(private_index, "tool")
 
 
 @pytest.mark.parametrize(
@@ -253,7 +258,12 @@ def test_failing_pinned_index_fails_without_fallback(
     url = fault_server.simple_url.replace("http://", "http://${IDX_USER}:${IDX_TOKEN}@")
     sources = [("public", public_index.simple_url), ("private", url)]
     pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
-    env = {**pipfence_env, "IDX_USER": "alice", "IDX_TOKEN": "canary-t0k3n", "PIPFENCE_RETRIES": "1"}
+    env = {
+        **pipfence_env,
+        "IDX_USER": "alice",
+        "IDX_TOKEN": "canary-t0k3n",
+        "PIPFENCE_RETRIES": "1",
+    }
 
     result = run_pipfence(["lock"], env=env)
     assert result.returncode == 1

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from packaging.tags import Tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.tags import Tag, parse_tag
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
-from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
 
 __all__ = ["CoreMetadata", "DistFile", "ProjectPage", "parse_filename"]
 
@@ -60,21 +56,50 @@ class ProjectPage:
     etag: str | None = None
 
 
+_WHEEL_PARTS = (5, 6)
+
+
+@functools.lru_cache(maxsize=8192)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags(text: str) -> frozenset[Tag] | None:
+    try:
+        return parse_tag(text)
+    except ValueError:  # packaging's InvalidTag, on releases that have it
+        return None
+
+
 def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag] | None] | None:
     """(name, version, tags) of a wheel, (name, version, None) of an sdist, None otherwise.
 
     Files whose names do not follow the wheel or sdist naming rules are skipped by callers,
-    as pip and uv skip them.
+    as pip and uv skip them. Project pages list thousands of files sharing a few versions
+    and tag triples, so those two parses are memoised: this runs once per file per lock.
     """
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
-            return canonical_name(name), version, tags
-        if filename.endswith((".tar.gz", ".zip")):
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        # name-version[-build]-python-abi-platform; a build tag starts with a digit.
+        if len(parts) not in _WHEEL_PARTS or (
+            len(parts) > min(_WHEEL_PARTS) and not parts[2][:1].isdigit()
+        ):
+            return None
+        version = _version(parts[1])
+        tags = _tags("-".join(parts[-3:]))
+        if version is None or tags is None or not is_valid_name(parts[0]):
+            return None
+        return canonical_name(parts[0]), version, tags
+    if filename.endswith((".tar.gz", ".zip")):
+        try:
             name, version = parse_sdist_filename(filename)
-            return canonical_name(name), version, None
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
+        except InvalidSdistFilename:
+            return None
+        return canonical_name(name), version, None
     return None
 
 

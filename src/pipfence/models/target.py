@@ -49,6 +49,10 @@ class Target:
     python_version: Version
     tags: tuple[Tag, ...]
     _tag_rank: Mapping[Tag, int] = field(init=False, repr=False, compare=False)
+    # Memos: a lock asks about the same few tag sets and Requires-Python strings per file of
+    # every project page, hundreds of thousands of times.
+    _rank_memo: dict[frozenset[Tag], int | None] = field(init=False, repr=False, compare=False)
+    _python_memo: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rank: dict[Tag, int] = {}
@@ -56,6 +60,8 @@ class Target:
             rank.setdefault(tag, index)
         # A frozen dataclass sets derived fields through object.__setattr__.
         object.__setattr__(self, "_tag_rank", MappingProxyType(rank))
+        object.__setattr__(self, "_rank_memo", {})
+        object.__setattr__(self, "_python_memo", {})
         object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
 
     @classmethod
@@ -125,17 +131,29 @@ class Target:
         """
         if not requires_python or not requires_python.strip():
             return True
+        known = self._python_memo.get(requires_python)
+        if known is not None:
+            return known
         try:
             specifier = SpecifierSet(requires_python)
         except InvalidSpecifier:
-            return True
-        return specifier.contains(Version(self.python_version.base_version), prereleases=True)
+            answer = True
+        else:
+            python = Version(self.python_version.base_version)
+            answer = specifier.contains(python, prereleases=True)
+        self._python_memo[requires_python] = answer
+        return answer
 
     def tag_rank(self, tags: Iterable[Tag]) -> int | None:
         """The position of the best of ``tags`` among the supported tags, or None when none
         of them is supported (the wheel cannot be installed here). Lower is better."""
-        ranks = [rank for tag in tags if (rank := self._tag_rank.get(tag)) is not None]
-        return min(ranks) if ranks else None
+        key = tags if isinstance(tags, frozenset) else frozenset(tags)
+        if key in self._rank_memo:
+            return self._rank_memo[key]
+        ranks = [rank for tag in key if (rank := self._tag_rank.get(tag)) is not None]
+        answer = min(ranks) if ranks else None
+        self._rank_memo[key] = answer
+        return answer
 
 
 def _project_python(

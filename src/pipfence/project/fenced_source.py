@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
@@ -91,7 +91,7 @@ class FencedSource:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> FencedSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,9 +115,7 @@ class FencedSource:
     def _candidate_sources(self, name: NormalizedName) -> list[Source]:
         """The default first, then the non-default sources that ask or may serve ``name``."""
         default = self._fence.default
-        extra: list[Source] = []
-        for source_name in sorted(self._parent_sources.get(name, ())):
-            extra.append(self._fence.source_named(source_name))
+        extra = [self._fence.source_named(n) for n in sorted(self._parent_sources.get(name, ()))]
         if self._check:
             extra.extend(
                 s for s in self._fence.sources[1:] if not is_pypi_url(s.url) and s not in extra
@@ -182,15 +180,16 @@ class FencedSource:
             return PackageNotFound(
                 f"Package `{name}` was not found on {where}, the index its Pipfile entry names",
                 source=source.name,
-                hint="pipfence does not look for it on any other index; check the name or the index",
+                hint="pipfence looks for it on no other index; check the name or the index",
             )
         if elsewhere:
             other = elsewhere[0]
+            line = f'{name} = {{version = "*", index = "{other.name}"}}'
             return PackageNotFound(
                 f"Package `{name}` was not found on the default {where}; "
                 f"source `{other.name}` has it",
                 source=source.name,
-                hint=f'pin it there in the Pipfile: {name} = {{version = "*", index = "{other.name}"}}',
+                hint=f"pin it there in the Pipfile: {line}",
             )
         return PackageNotFound(f"Package `{name}` was not found on {where}", source=source.name)
 
@@ -207,7 +206,8 @@ class FencedSource:
             f"{reason}, so which one is meant is ambiguous (dependency confusion)",
             hint=(
                 f'pin it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
-                f'(or index = "{default.name}"); or set pipfence_confusion_check = false in [pipenv]'
+                f'(or index = "{default.name}"); '
+                "or set pipfence_confusion_check = false in [pipenv]"
             ),
         )
 
@@ -227,12 +227,10 @@ class FencedSource:
                 "read metadata from sdists yet",
                 hint=f"pin a version of `{name}` that has wheels, or lock with pipenv meanwhile",
             )
-        self._learn_dependencies(name, origin.source, metadata)
+        self._learn_dependencies(origin.source, metadata)
         return metadata
 
-    def _learn_dependencies(
-        self, name: NormalizedName, source: Source, metadata: CoreMetadata
-    ) -> None:
+    def _learn_dependencies(self, source: Source, metadata: CoreMetadata) -> None:
         children: list[NormalizedName] = []
         for text in metadata.requires_dist:
             try:

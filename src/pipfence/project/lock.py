@@ -10,7 +10,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from pipfence.errors import UsageError
+from pipfence.errors import ResolutionError, UsageError
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
@@ -25,6 +25,7 @@ __all__ = ["LockOptions", "LockReport", "lock", "requires_python_marker"]
 
 #: The ``[pipenv]`` setting that turns the both-places (dependency confusion) check off.
 CONFUSION_CHECK_SETTING = "pipfence_confusion_check"
+_MINOR_AND_MICRO = 2  # dots in a version that names a micro release
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +82,8 @@ def requires_python_marker(requires_python: str | None) -> str | None:
         if version.endswith(".*"):
             variable, version = "python_version", version[:-2]
         else:
-            variable = "python_full_version" if version.count(".") >= 2 else "python_version"
+            micro = version.count(".") >= _MINOR_AND_MICRO
+            variable = "python_full_version" if micro else "python_version"
         operator = clause.operator if clause.operator != "~=" else ">="
         clauses.append(f"{variable} {operator} '{version}'")
     return " and ".join(clauses) or None
@@ -180,14 +182,18 @@ def lock(
         confusion_check=pipfile.setting(CONFUSION_CHECK_SETTING, default=True),
         on_fetch=on_fetch,
     ) as source:
-        for table in tables:
-            own = _named_specs(pipfile, table)
-            together = own if table == "packages" else _merge(default_specs, own)
-            resolution = resolve(
-                [_requirement(s) for s in together], source, target, allow_prereleases=allow_pre
+        own_specs = {table: _named_specs(pipfile, table) for table in tables}
+        resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
+        for table, resolution in resolutions.items():
+            warnings.extend(w for w in resolution.warnings if w not in warnings)
+            entries = _category(
+                resolution,
+                own=own_specs[table],
+                source=source,
+                default_source=fence.default.name,
+                target=target,
+                allow_pre=allow_pre,
             )
-            warnings.extend(resolution.warnings)
-            entries = _category(resolution, own, source, fence.default.name, target, allow_pre)
             categories[lock_category(table)] = entries
             total.update(NormalizedName(n) for n in entries)
         origins = dict(source.origins)
@@ -222,6 +228,47 @@ def _newline_of(project: Project) -> str:
     return "\r\n" if b"\r\n" in existing else "\n"
 
 
+def _resolve_tables(
+    own_specs: Mapping[str, Sequence[PackageSpec]],
+    default_specs: Sequence[PackageSpec],
+    source: FencedSource,
+    target: Target,
+    allow_pre: bool,
+) -> dict[str, Resolution]:
+    """One resolution per table, with ``[packages]`` alongside every other table.
+
+    All tables are first resolved together, which gives every category the same versions and
+    costs one pass; only when they conflict is each table resolved on its own (with
+    ``[packages]``), as pipenv does.
+    """
+    merged: dict[NormalizedName, PackageSpec] = {spec.key: spec for spec in default_specs}
+    clash = False
+    for specs in own_specs.values():
+        for spec in specs:
+            if spec.key in merged and merged[spec.key].version != spec.version:
+                clash = True
+            merged.setdefault(spec.key, spec)
+    if not clash:
+        try:
+            together = resolve(
+                [_requirement(s) for s in merged.values()],
+                source,
+                target,
+                allow_prereleases=allow_pre,
+            )
+        except ResolutionError:
+            pass
+        else:
+            return dict.fromkeys(own_specs, together)
+    resolutions: dict[str, Resolution] = {}
+    for table, own in own_specs.items():
+        specs = own if table == "packages" else _merge(default_specs, own)
+        resolutions[table] = resolve(
+            [_requirement(s) for s in specs], source, target, allow_prereleases=allow_pre
+        )
+    return resolutions
+
+
 def _merge(first: Iterable[PackageSpec], second: Iterable[PackageSpec]) -> list[PackageSpec]:
     merged = {spec.key: spec for spec in first}
     merged.update({spec.key: spec for spec in second})
@@ -230,6 +277,7 @@ def _merge(first: Iterable[PackageSpec], second: Iterable[PackageSpec]) -> list[
 
 def _category(
     resolution: Resolution,
+    *,
     own: Sequence[PackageSpec],
     source: FencedSource,
     default_source: str,

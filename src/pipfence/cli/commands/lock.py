@@ -41,16 +41,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.lock import LockOptions, lock
 
     project = project_from_args(args)
-    with open_client(
-        project.settings, project.pipfile, clear=args.clear, warn=ui.warning
-    ) as client:
-        with counting_status(ui, "Locking") as counter:
-            report = lock(
-                project,
-                client,
-                LockOptions(pre=args.pre, tables=tables_from_args(args)),
-                on_fetch=counter,
-            )
+    with (
+        open_client(project.settings, project.pipfile, clear=args.clear, warn=ui.warning) as client,
+        counting_status(ui, "Locking") as counter,
+    ):
+        report = lock(
+            project,
+            client,
+            LockOptions(pre=args.pre, tables=tables_from_args(args)),
+            on_fetch=counter,
+        )
     for warning in report.warnings:
         ui.detail(f"note: {warning}")
     sources = sorted({o.source.name for o in report.origins.values()})
