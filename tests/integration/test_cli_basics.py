@@ -134,7 +134,7 @@ BAD_PIPFILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_PIPFILES))
-@pytest.mark.parametrize("command", [["verify"], ["--venv"]])
+@pytest.mark.parametrize("command", [["verify"], ["--venv"], ["lock"]])
 def test_bad_pipfile_is_one_line_exit_2_nothing_written(
     tmp_path: Path, case: str, command: list[str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from support.faultserver import Hang, Respond
 
 if TYPE_CHECKING:
     from support import RunPipfence
+    from support.dists import DistFactory
     from support.faultserver import FaultServer
     from support.indexes import PypiServer
 
@@ -292,3 +294,23 @@ def test_timeout_on_pinned_index_fails_naming_it(
     assert "`private`" in result.stderr
     assert "timed out" in result.stderr.lower()
     assert asked_for(public_index, "internal") == []
+
+
+def test_files_without_hashes_on_the_index_are_downloaded_and_hashed(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    dist_factory: DistFactory,
+    fault_server: FaultServer,
+) -> None:
+    wheel = dist_factory.wheel("nohash", "1.0")
+    sdist = dist_factory.sdist("nohash", "1.0")
+    fault_server.add_project("nohash", [wheel, sdist], hashes=False)
+    pipfile(pipfence_project, [("corp", fault_server.simple_url)], 'nohash = "*"\n')
+
+    result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    expected = sorted(
+        f"sha256:{hashlib.sha256(p.read_bytes()).hexdigest()}" for p in (wheel, sdist)
+    )
+    assert read_lock(pipfence_project)["default"]["nohash"]["hashes"] == expected
+    assert "/files/" + sdist.name in fault_server.paths("GET")

@@ -19,10 +19,13 @@ the hint shows the Pipfile line that pins it there.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, Self
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -45,6 +48,10 @@ class IndexReader(Protocol):
     ) -> ProjectPage | None: ...
 
     def metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata | None: ...
+
+    def download(
+        self, source: Source, request_url: str, file: DistFile, dest_dir: Path
+    ) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +269,35 @@ class FencedSource:
     ) -> CoreMetadata:
         return self._metadata_future(name, version, files).result()
 
+    def sha256_of(self, name: NormalizedName, files: Sequence[DistFile]) -> dict[str, str]:
+        """filename → sha256 for ``files`` of ``name``; a file whose index gave no hash is
+        downloaded (from the name's one source) and hashed, concurrently."""
+        known = {f.filename: f.sha256 for f in files if f.sha256}
+        missing = [f for f in files if not f.sha256]
+        if not missing:
+            return known
+        origin = self.origins[name]
+        url = self._urls[origin.source.name]
+        with tempfile.TemporaryDirectory(prefix="pipfence-hash-") as tmp:
+            futures = {
+                f.filename: self._pool.submit(
+                    self._client.download, origin.source, url, f, Path(tmp)
+                )
+                for f in missing
+            }
+            for filename, future in futures.items():
+                path = future.result()
+                known[filename] = _sha256_file(path)
+        return known
+
     def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
         if name in self.origins and files:
             self._metadata_future(name, version, files)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -113,13 +113,14 @@ def _markers(package: ResolvedPackage, spec: PackageSpec | None) -> str | None:
 
 def _entry(
     package: ResolvedPackage,
+    hashes: Mapping[str, str],
     spec: PackageSpec | None,
     origin: Origin | None,
     default_source: str,
     extra_marker: str | None = None,
 ) -> LockedPackage:
     data: dict[str, Any] = {
-        "hashes": sorted({f"sha256:{f.sha256}" for f in package.files if f.sha256}),
+        "hashes": sorted({f"sha256:{digest}" for digest in hashes.values()}),
         "version": f"=={package.version}",
     }
     source = origin.source.name if origin else default_source
@@ -289,7 +290,13 @@ def _category(
     for name, package in resolution.packages.items():
         if not (resolution.roots(name) & specs.keys()):
             continue
-        entries[name] = _entry(package, specs.get(name), source.origins.get(name), default_source)
+        entries[name] = _entry(
+            package,
+            source.sha256_of(name, package.files),
+            specs.get(name),
+            source.origins.get(name),
+            default_source,
+        )
     own_skipped = [r for r in resolution.skipped if canonical_name(r.name) in specs]
     if own_skipped:
         # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved
@@ -302,6 +309,7 @@ def _category(
                 if name not in entries:
                     entries[name] = _entry(
                         package,
+                        source.sha256_of(name, package.files),
                         specs.get(name),
                         source.origins.get(name),
                         default_source,
