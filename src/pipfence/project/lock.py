@@ -114,9 +114,11 @@ def _markers(package: ResolvedPackage, spec: PackageSpec | None) -> str | None:
 def _entry(
     package: ResolvedPackage,
     hashes: Mapping[str, str],
+    /,
     spec: PackageSpec | None,
     origin: Origin | None,
     default_source: str,
+    *,
     extra_marker: str | None = None,
 ) -> LockedPackage:
     data: dict[str, Any] = {
