@@ -144,8 +144,9 @@ def lock(
     options: LockOptions,
     *,
     on_fetch: Callable[[str], None] | None = None,
+    write: bool = True,
 ) -> LockReport:
-    """Resolve ``project``'s Pipfile and write Pipfile.lock atomically.
+    """Resolve ``project``'s Pipfile and, when ``write``, write Pipfile.lock atomically.
 
     Each table is resolved with ``[packages]``' requirements alongside, so shared packages get
     the same version in every category, and only what the table's own entries need is
@@ -213,7 +214,8 @@ def lock(
         categories=categories,
         newline=previous.newline if previous else _newline_of(project),
     )
-    project.write_lock(lockfile)
+    if write:
+        project.write_lock(lockfile)
     return LockReport(
         lockfile=lockfile,
         packages=len(total),

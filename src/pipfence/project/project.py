@@ -36,6 +36,7 @@ class Project:
         self.pipfile_path = pipfile_path
         self.settings = settings
         self._pipfile: Pipfile | None = None
+        self._pending_text: str | None = None
 
     @classmethod
     def find(cls, settings: Settings) -> Project:
@@ -73,6 +74,8 @@ class Project:
             return str(path)
 
     def pipfile_text(self) -> str:
+        if self._pending_text is not None:
+            return self._pending_text
         try:
             return self.pipfile_path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -86,6 +89,21 @@ class Project:
                 self.pipfile_text(), path=self._display(self.pipfile_path)
             )
         return self._pipfile
+
+    def with_pipfile_text(self, text: str) -> Project:
+        """This project as it would be with ``text`` as its Pipfile, nothing written.
+
+        Lets a command lock and install an edited Pipfile first and write it only when the
+        whole step has succeeded."""
+        edited = Project(self.pipfile_path, self.settings)
+        edited._pipfile = Pipfile.parse(text, path=self._display(self.pipfile_path))
+        edited._pending_text = text
+        return edited
+
+    @property
+    def pending_pipfile_text(self) -> str | None:
+        """The Pipfile text given to `with_pipfile_text`, not yet written."""
+        return self._pending_text
 
     def write_pipfile(self, text: str) -> None:
         """Replace the Pipfile with ``text`` after checking it parses."""

@@ -1,0 +1,149 @@
+"""What `install PKG` and `uninstall PKG` change in the Pipfile, computed without writing it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from pipfence.errors import UsageError
+from pipfence.models.names import canonical_name
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.sources import Source, generated_source_name
+from pipfence.project.pipfile_edit import PipfileEditor
+
+__all__ = ["PipfileChange", "add_packages", "remove_packages"]
+
+
+@dataclass(frozen=True, slots=True)
+class PipfileChange:
+    """The Pipfile's new text, and what a person should be told about the change."""
+
+    text: str
+    names: tuple[str, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _entry(requirement: Requirement, index: str | None) -> str | dict[str, Any]:
+    version = str(requirement.specifier) or "*"
+    if index is None and not requirement.extras and requirement.marker is None:
+        return version
+    value: dict[str, Any] = {"version": version}
+    if requirement.extras:
+        value["extras"] = sorted(requirement.extras)
+    if requirement.marker is not None:
+        value["markers"] = str(requirement.marker)
+    if index is not None:
+        value["index"] = index
+    return value
+
+
+def _parse(argument: str) -> Requirement:
+    try:
+        requirement = Requirement(argument)
+    except InvalidRequirement as exc:
+        raise UsageError(f"`{argument}` is not a valid requirement: {exc}") from None
+    if requirement.url:
+        raise UsageError(
+            f"`{argument}` is a direct URL; pipfence adds packages from the Pipfile's sources",
+            hint="add the file or VCS entry to the Pipfile by hand, or publish it to an index",
+        )
+    return requirement
+
+
+def _variable_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "INDEX"
+
+
+def _template_credentials(url: str, name: str) -> tuple[str, tuple[str, ...]]:
+    """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the names of
+    the variables the user must now set."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, ()
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if "$" in userinfo:
+        return url, ()  # already a template
+    stem = _variable_stem(name)
+    names: tuple[str, ...]
+    if ":" in userinfo:
+        names = (f"{stem}_USERNAME", f"{stem}_PASSWORD")
+        templated = f"${{{names[0]}}}:${{{names[1]}}}@{host}"
+    else:
+        names = (f"{stem}_TOKEN",)
+        templated = f"${{{names[0]}}}@{host}"
+    return urlunsplit(parts._replace(netloc=templated)), names
+
+
+def _index_source(
+    editor: PipfileEditor, pipfile: Pipfile, index: str
+) -> tuple[str, tuple[str, ...]]:
+    """The source name ``--index`` means, adding a ``[[source]]`` for a new URL."""
+    fence = pipfile.fence()
+    if "://" not in index:
+        return fence.source_named(index).name, ()
+    plain_url = _template_credentials(index, "x")[0] if "@" in index else index
+    existing = fence.find_by_url(plain_url) or _find_by_host_path(pipfile, index)
+    if existing is not None:
+        return existing.name, ()
+    name = generated_source_name(index, [s.name for s in pipfile.effective_sources])
+    url, variables = _template_credentials(index, name)
+    editor.add_source(Source(name=name, url=url, verify_ssl=url.startswith("https://")))
+    notes: list[str] = [f"Added source `{name}` to the Pipfile."]
+    if variables:
+        notes.append(
+            "The credentials in the URL were not written; set "
+            + " and ".join(f"`{v}`" for v in variables)
+            + f" in the environment for source `{name}`."
+        )
+    return name, tuple(notes)
+
+
+def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
+    """A source with the same URL once user-info is ignored on both sides."""
+
+    def strip(value: str) -> tuple[str, str, str]:
+        parts = urlsplit(value)
+        return parts.scheme, parts.netloc.rpartition("@")[2].lower(), parts.path.rstrip("/")
+
+    wanted = strip(url)
+    return next((s for s in pipfile.effective_sources if strip(s.url) == wanted), None)
+
+
+def add_packages(
+    text: str, pipfile: Pipfile, arguments: list[str], *, table: str, index: str | None
+) -> PipfileChange:
+    """The Pipfile with each requirement in ``arguments`` added to (or replaced in) ``table``,
+    pinned to ``index`` (a source name or URL) when given."""
+    editor = PipfileEditor(text)
+    notes: tuple[str, ...] = ()
+    source_name = None
+    if index is not None:
+        source_name, notes = _index_source(editor, pipfile, index)
+    names: list[str] = []
+    for argument in arguments:
+        requirement = _parse(argument)
+        editor.set_package(table, requirement.name, _entry(requirement, source_name))
+        names.append(requirement.name)
+    return PipfileChange(editor.text(), tuple(names), notes)
+
+
+def remove_packages(
+    text: str, pipfile: Pipfile, names: list[str], *, tables: list[str]
+) -> PipfileChange:
+    """The Pipfile without ``names`` in ``tables``; `UsageError` when none of them is there."""
+    editor = PipfileEditor(text)
+    removed = [
+        name
+        for name in names
+        for table in tables
+        if canonical_name(name) in pipfile.categories.get(table, {})
+        and editor.remove_package(table, name)
+    ]
+    if not removed:
+        listed = ", ".join(f"`{n}`" for n in names)
+        raise UsageError(f"{listed} not found in [{'], ['.join(tables)}] of the Pipfile")
+    return PipfileChange(editor.text(), tuple(dict.fromkeys(removed)))
