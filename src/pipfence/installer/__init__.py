@@ -1,1 +1,42 @@
-"""installer layer."""
+"""Installer layer: sync plans, virtual environments, wheel installation and the wheel cache.
+
+Imports only `pipfence.models`, `pipfence.errors`, the standard library and `installer`,
+`packaging`: the project layer downloads and verifies files, then hands them here.
+
+    plan.py      plan_sync(wanted, installed) -> SyncPlan        (pure)
+    venv.py      VirtualEnv: create / open, scheme paths, installed()
+    archive.py   checks on a wheel before anything is written
+    cache.py     UnpackedCache: wheels unpacked once, verified, keyed by sha256
+    wheel.py     install_wheel / install_many / uninstall
+"""
+
+from __future__ import annotations
+
+from pipfence.installer.cache import UnpackedCache, UnpackedWheel
+from pipfence.installer.plan import (
+    PROTECTED,
+    InstalledDist,
+    Replacement,
+    SyncPlan,
+    WantedDist,
+    plan_sync,
+)
+from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
+from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
+
+__all__ = [
+    "PROTECTED",
+    "InstalledDist",
+    "Replacement",
+    "SyncPlan",
+    "UnpackedCache",
+    "UnpackedWheel",
+    "VirtualEnv",
+    "WantedDist",
+    "WheelInstall",
+    "bundled_pip_wheel",
+    "install_many",
+    "install_wheel",
+    "plan_sync",
+    "uninstall",
+]

@@ -1,0 +1,273 @@
+"""The unpacked-wheel cache: every wheel unpacked once, verified, then linked into environments.
+
+Layout, keyed by the wheel file's sha256::
+
+    <root>/<sha256>/manifest.json   identity, dist-info folder, and every file with its RECORD
+                                    hash, size and executable bit (written last)
+    <root>/<sha256>/tree/...        the wheel's files, exactly as the archive names them
+
+An entry is built in ``<root>/.tmp-*`` and renamed into place, so readers only ever see
+complete entries; when two processes unpack the same wheel at once, the first rename wins and
+the other discards its copy. The archive checks (`pipfence.installer.archive`) run before
+anything is written, and every file's hash and size are compared with RECORD while it is
+written: a cached tree is a verified tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from installer.sources import WheelSource
+
+from pipfence.errors import ArchiveError, InstallError
+from pipfence.installer.archive import (
+    GENERATED_METADATA,
+    WheelInfo,
+    check_hash,
+    check_member_name,
+    check_wheel,
+    is_signature,
+    new_hasher,
+    record_table,
+)
+from pipfence.models.names import NormalizedName
+
+__all__ = ["CachedFile", "UnpackedCache", "UnpackedWheel", "file_sha256"]
+
+_FORMAT = 1
+_MANIFEST = "manifest.json"
+_TREE = "tree"
+_CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachedFile:
+    """One verified file of an unpacked wheel: ``path`` in the archive, ``source`` on disk."""
+
+    path: str
+    source: Path
+    hash: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnpackedWheel:
+    """A complete cache entry. ``files`` excludes RECORD, signatures and installer metadata."""
+
+    root: Path
+    sha256: str
+    info: WheelInfo
+    files: tuple[CachedFile, ...]
+
+    @property
+    def tree(self) -> Path:
+        return self.root / _TREE
+
+    def source(self) -> WheelSource:
+        """An `installer` wheel source reading this entry; its streams are `CachedFile`s."""
+        return _UnpackedSource(self)
+
+
+class _UnpackedSource(WheelSource):
+    """`installer.sources.WheelSource` over a cache entry.
+
+    ``get_contents`` yields `CachedFile` objects in place of streams: the destination in
+    `pipfence.installer.wheel` links them (or opens them when it must rewrite a shebang). The
+    RECORD was validated when the entry was made, so ``validate_record`` has nothing to do.
+    """
+
+    def __init__(self, unpacked: UnpackedWheel) -> None:
+        super().__init__(distribution=unpacked.info.distribution, version=unpacked.info.version)
+        self._unpacked = unpacked
+
+    @property
+    def dist_info_dir(self) -> str:
+        return self._unpacked.info.dist_info
+
+    @property
+    def data_dir(self) -> str:
+        return self._unpacked.info.data_dir
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        prefix = self.dist_info_dir + "/"
+        return [f.path[len(prefix) :] for f in self._unpacked.files if f.path.startswith(prefix)]
+
+    def read_dist_info(self, filename: str) -> str:
+        return (self._unpacked.tree / self.dist_info_dir / filename).read_text(encoding="utf-8")
+
+    def validate_record(self) -> None:
+        return
+
+    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+        for file in self._unpacked.files:
+            # The destination recognises CachedFile and links it instead of reading a stream;
+            # installer's core passes the object through untouched.
+            yield (file.path, file.hash, str(file.size)), cast("BinaryIO", file), file.executable
+
+
+class UnpackedCache:
+    """Unpacked wheels under ``root``, keyed by sha256. Safe to share between threads and
+    processes; entries are never modified once made."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, sha256: str) -> UnpackedWheel | None:
+        """The complete entry for ``sha256``, or None when there is none (or it is unreadable)."""
+        entry = self.root / _checked_digest(sha256)
+        try:
+            data = json.loads((entry / _MANIFEST).read_bytes())
+            return _from_manifest(entry, sha256, data)
+        except (OSError, ValueError, KeyError, TypeError, ArchiveError):
+            return None
+
+    def unpack(self, wheel: Path, *, sha256: str | None = None) -> UnpackedWheel:
+        """The entry for ``wheel``, unpacking and verifying it first when it is not cached.
+
+        ``sha256`` is the wheel's digest when the caller already knows it (it verified the
+        download); otherwise it is computed. Raises `ArchiveError` for an unsafe or corrupt
+        wheel (nothing is left in the cache) and `InstallError` when the cache cannot be
+        written.
+        """
+        digest = _checked_digest(sha256 if sha256 is not None else file_sha256(wheel))
+        found = self.get(digest)
+        if found is not None:
+            return found
+        final = self.root / digest
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = self.root / f".tmp-{digest[:16]}-{secrets.token_hex(6)}"
+            staging.mkdir()
+        except OSError as exc:
+            raise InstallError(f"Could not write the wheel cache at `{self.root}`: {exc}") from exc
+        try:
+            _unpack_into(wheel, staging)
+            try:
+                staging.rename(final)
+            except OSError:
+                # Another process finished first (the target exists and is not empty); its
+                # entry is as good as ours. A leftover without a manifest is replaced.
+                if self.get(digest) is None:
+                    shutil.rmtree(final, ignore_errors=True)
+                    staging.rename(final)
+        except OSError as exc:
+            raise InstallError(f"Could not unpack `{wheel.name}` into the cache: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        result = self.get(digest)
+        if result is None:
+            raise InstallError(f"The wheel cache entry for `{wheel.name}` vanished after writing")
+        return result
+
+
+def _checked_digest(sha256: str) -> str:
+    digest = sha256.lower()
+    if not _SHA256.match(digest):
+        msg = f"not a hex sha256 digest: {sha256!r}"
+        raise ValueError(msg)
+    return digest
+
+
+def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWheel:
+    if data["format"] != _FORMAT:
+        raise ValueError(data["format"])
+    info = WheelInfo(
+        filename=str(data["filename"]),
+        name=NormalizedName(str(data["name"])),
+        distribution=str(data["distribution"]),
+        version=str(data["version"]),
+        dist_info=str(data["dist_info"]),
+    )
+    tree = entry / _TREE
+    files = []
+    for path, hash_, size, executable in data["files"]:
+        check_member_name(path, filename=info.filename)
+        files.append(
+            CachedFile(
+                path=str(path),
+                source=tree / path,
+                hash=str(hash_),
+                size=int(size),
+                executable=bool(executable),
+            )
+        )
+    return UnpackedWheel(root=entry, sha256=sha256, info=info, files=tuple(files))
+
+
+def _unpack_into(wheel: Path, staging: Path) -> None:
+    """Check ``wheel``, write its files under ``staging/tree`` verifying each against RECORD,
+    then write the manifest."""
+    filename = wheel.name
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ArchiveError(f"`{filename}` is not a readable zip archive: {exc}") from exc
+    with zf:
+        info = check_wheel(zf, filename)
+        record_path = f"{info.dist_info}/RECORD"
+        records = record_table(zf.read(record_path), filename)
+        tree = staging / _TREE
+        made: set[Path] = set()
+        files: list[list[Any]] = []
+        for member in zf.infolist():
+            name = member.filename
+            if name.endswith("/") or name == record_path or is_signature(name, info.dist_info):
+                continue
+            row = records.get(name)
+            if row is None:
+                raise ArchiveError(f"Wheel `{filename}`: `{name}` is not listed in its RECORD")
+            hasher, expected = new_hasher(row[0], name, filename)
+            mode = member.external_attr >> 16
+            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+            target = tree / name
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            size = 0
+            fd = os.open(
+                target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
+            )
+            with os.fdopen(fd, "wb") as out, zf.open(member) as stream:
+                while chunk := stream.read(_CHUNK):
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            check_hash(hasher, expected, size, row[1], member=name, filename=filename)
+            head, _, tail = name.rpartition("/")
+            if head == info.dist_info and tail in GENERATED_METADATA:
+                continue
+            files.append([name, row[0], size, executable])
+    manifest = {
+        "format": _FORMAT,
+        "filename": filename,
+        "name": info.name,
+        "distribution": info.distribution,
+        "version": info.version,
+        "dist_info": info.dist_info,
+        "files": files,
+    }
+    with (staging / _MANIFEST).open("w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, separators=(",", ":"))

@@ -1,0 +1,153 @@
+"""The sync plan: what to install, replace, keep and remove to make an environment match a lock.
+
+Pure: it compares two mappings of values and touches nothing. The project layer builds the
+wanted side from the lock (after markers are evaluated) and the installed side from
+`VirtualEnv.installed()`, then carries the plan out with `installer.wheel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from pipfence.models.names import NormalizedName, canonical_name
+
+__all__ = [
+    "PROTECTED",
+    "InstalledDist",
+    "Replacement",
+    "SyncPlan",
+    "WantedDist",
+    "plan_sync",
+]
+
+# pipenv's `clean` never removes these (pipenv.utils.dependencies.BAD_PACKAGES): they belong
+# to the environment's tooling rather than to the project.
+PROTECTED: frozenset[NormalizedName] = frozenset(
+    canonical_name(n) for n in ("distribute", "pip", "pkg-resources", "setuptools", "wheel")
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WantedDist:
+    """A distribution the environment should hold.
+
+    ``url`` is set for direct references (a ``file``/``path``/VCS lock entry) and compared with
+    the installed distribution's ``direct_url.json`` URL; ``None`` means "from an index".
+    """
+
+    name: NormalizedName
+    version: str
+    editable: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstalledDist:
+    """A distribution found in (or just written to) an environment's site-packages.
+
+    ``dist_info`` is the ``*.dist-info`` directory; ``installer`` is its INSTALLER file (None when
+    absent); ``editable`` and ``url`` come from ``direct_url.json`` (PEP 610) when present.
+    """
+
+    name: NormalizedName
+    version: str
+    dist_info: Path
+    installer: str | None = None
+    editable: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replacement:
+    """An installed distribution to uninstall before its wanted version or kind goes in."""
+
+    installed: InstalledDist
+    wanted: WantedDist
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncPlan:
+    """The changes that make an environment match what is wanted; every list sorted by name."""
+
+    install: tuple[WantedDist, ...] = ()
+    replace: tuple[Replacement, ...] = ()
+    keep: tuple[InstalledDist, ...] = ()
+    remove: tuple[InstalledDist, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the environment already matches (nothing to install, replace or remove)."""
+        return not (self.install or self.replace or self.remove)
+
+    @property
+    def to_fetch(self) -> tuple[WantedDist, ...]:
+        """Every distribution whose files are needed: new installs and replacements, by name."""
+        return tuple(
+            sorted([*self.install, *(r.wanted for r in self.replace)], key=lambda w: w.name)
+        )
+
+
+def _same_version(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return False
+
+
+def _same_kind(wanted: WantedDist, installed: InstalledDist) -> bool:
+    # An index install has no direct URL; a dist that came from a path, URL or VCS checkout is
+    # not the locked index file, even at the same version, so it is replaced.
+    return wanted.editable == installed.editable and wanted.url == installed.url
+
+
+def plan_sync(
+    wanted: Mapping[NormalizedName, WantedDist],
+    installed: Mapping[NormalizedName, InstalledDist],
+    *,
+    remove_extraneous: bool,
+    protected: Collection[NormalizedName] = PROTECTED,
+    reinstall: Collection[NormalizedName] = (),
+) -> SyncPlan:
+    """Compare ``wanted`` with ``installed`` (both keyed by normalised name).
+
+    - wanted and not installed → ``install``;
+    - installed at another version (PEP 440 equality: ``1.0 == 1.0.0``), or of another kind
+      (editable vs not, a different direct URL, a direct URL vs an index), or named in
+      ``reinstall`` → ``replace``;
+    - otherwise → ``keep``;
+    - installed and not wanted → ``remove`` only when ``remove_extraneous`` (pipenv's ``clean``;
+      its ``sync`` leaves extra distributions alone) and the name is not in ``protected``;
+      otherwise it is neither kept nor removed, just left out of the plan.
+    """
+    install: list[WantedDist] = []
+    replace: list[Replacement] = []
+    keep: list[InstalledDist] = []
+    remove: list[InstalledDist] = []
+    for name in sorted(wanted):
+        want = wanted[name]
+        have = installed.get(name)
+        if have is None:
+            install.append(want)
+        elif (
+            name in reinstall
+            or not _same_version(want.version, have.version)
+            or not _same_kind(want, have)
+        ):
+            replace.append(Replacement(installed=have, wanted=want))
+        else:
+            keep.append(have)
+    if remove_extraneous:
+        remove.extend(
+            installed[name]
+            for name in sorted(installed)
+            if name not in wanted and name not in protected
+        )
+    return SyncPlan(
+        install=tuple(install), replace=tuple(replace), keep=tuple(keep), remove=tuple(remove)
+    )

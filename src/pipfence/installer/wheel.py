@@ -1,0 +1,400 @@
+"""Installing wheels into an environment, uninstalling them, and installing many at once.
+
+Every install goes through the unpacked-wheel cache: the wheel is checked and unpacked (once,
+verified against RECORD; see `pipfence.installer.cache`), then `installer.install` drives the
+installation from that tree into `_EnvDestination`, which hard-links each file into the
+environment (copying across filesystems), rewrites ``#!python`` shebangs, generates entry point
+scripts and writes RECORD for the installed layout. Without a persistent cache, a private one
+inside the environment is used for that one install and removed afterwards.
+
+The destination never writes outside the environment: every target is checked against its
+scheme folder (``..`` cannot climb out), every parent folder's real path against the
+environment's real path (a symlinked folder cannot lead out), and an existing file is moved
+aside rather than written through (a symlink cannot redirect a write). When an install fails,
+everything it wrote is removed, folders it made are pruned, and files it displaced come back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import installer
+from installer.destinations import WheelDestination
+from installer.exceptions import InstallerError
+from installer.records import Hash, RecordEntry
+from installer.scripts import InvalidScript, Script
+from installer.utils import Scheme, construct_record_file, copyfileobj_with_hashing, fix_shebang
+
+from pipfence.errors import ArchiveError, InstallError, PipfenceError
+from pipfence.installer.archive import check_entry_point_name
+from pipfence.installer.cache import CachedFile, UnpackedCache
+from pipfence.installer.plan import InstalledDist
+
+if TYPE_CHECKING:
+    from installer.scripts import LauncherKind, ScriptSection
+
+    from pipfence.installer.venv import VirtualEnv
+
+__all__ = ["WheelInstall", "install_many", "install_wheel", "uninstall"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelInstall:
+    """One wheel for `install_many`; the fields are `install_wheel`'s parameters."""
+
+    path: Path
+    sha256: str | None = None
+    requested: bool = False
+    direct_url: Mapping[str, Any] | None = None
+
+
+class _EnvDestination(WheelDestination):
+    """An `installer` destination that writes only inside ``env`` and can undo itself."""
+
+    def __init__(self, env: VirtualEnv, name: str, filename: str) -> None:
+        self._env = env
+        self._filename = filename
+        self._schemes = {k: Path(v) for k, v in env.scheme_dict(name).items()}
+        self._real_root = os.path.realpath(env.root)
+        self._ready_dirs: set[Path] = set()
+        self._link = True
+        self.written: list[Path] = []
+        self.made_dirs: list[Path] = []
+        self.displaced: list[tuple[Path, Path]] = []
+        self.dist_info: Path | None = None
+
+    # -- where ----------------------------------------------------------------------------------
+
+    def _target(self, scheme: Scheme, path: str) -> Path:
+        base = self._schemes[scheme]
+        target = os.path.abspath(os.path.join(base, path))  # noqa: PTH100,PTH118 - normalise only
+        if not target.startswith(str(base) + os.sep) or not self._env.contains(target):
+            raise ArchiveError(
+                f"Wheel `{self._filename}` would write `{path}` outside the environment"
+            )
+        return Path(target)
+
+    def _ready(self, target: Path) -> None:
+        """Make the parent folder (recording what was made) and move an existing file aside."""
+        parent = target.parent
+        if parent not in self._ready_dirs:
+            missing: list[Path] = []
+            folder = parent
+            while not folder.is_dir():
+                missing.append(folder)
+                folder = folder.parent
+            for folder in reversed(missing):
+                try:
+                    folder.mkdir()
+                except FileExistsError:
+                    continue  # made by a concurrent install
+                self.made_dirs.append(folder)
+            real = os.path.realpath(parent)
+            if real != self._real_root and not real.startswith(self._real_root + os.sep):
+                raise ArchiveError(
+                    f"Wheel `{self._filename}` would write into `{parent}`, which leads outside "
+                    "the environment"
+                )
+            self._ready_dirs.add(parent)
+        if os.path.lexists(target):
+            if target.is_dir() and not target.is_symlink():
+                raise InstallError(f"Cannot install `{target}`: a folder is in the way")
+            aside = target.with_name(f".{target.name}.{secrets.token_hex(4)}.pipfence-old")
+            target.rename(aside)
+            self.displaced.append((target, aside))
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _write_stream(self, target: Path, stream: BinaryIO, executable: bool) -> tuple[str, int]:
+        self._ready(target)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+        self.written.append(target)
+        with os.fdopen(fd, "wb") as out:
+            return copyfileobj_with_hashing(stream, out, "sha256")
+
+    def _link_file(self, target: Path, file: CachedFile) -> None:
+        self._ready(target)
+        if self._link:
+            try:
+                os.link(file.source, target)
+            except FileNotFoundError:
+                raise
+            except OSError:
+                # Another filesystem or no hard links here: copy from now on.
+                self._link = False
+            else:
+                self.written.append(target)
+                return
+        with file.source.open("rb") as src:
+            self._write_stream(target, src, file.executable)
+
+    def write_file(
+        self,
+        scheme: Scheme,
+        path: str | os.PathLike[str],
+        stream: BinaryIO,
+        is_executable: bool,
+    ) -> RecordEntry:
+        rel = os.fspath(path)
+        target = self._target(scheme, rel)
+        if isinstance(stream, CachedFile):
+            file = stream
+            if scheme != "scripts":
+                self._link_file(target, file)
+                return RecordEntry(rel, Hash.parse(file.hash), file.size)
+            with file.source.open("rb") as opened, fix_shebang(opened, str(self._env.python)) as s:
+                digest, size = self._write_stream(target, s, is_executable)
+        elif scheme == "scripts":
+            with fix_shebang(stream, str(self._env.python)) as s:
+                digest, size = self._write_stream(target, s, is_executable)
+        else:
+            digest, size = self._write_stream(target, stream, is_executable)
+        return RecordEntry(rel, Hash("sha256", digest), size)
+
+    def write_script(
+        self, name: str, module: str, attr: str, section: ScriptSection
+    ) -> RecordEntry:
+        check_entry_point_name(name, filename=self._filename)
+        kind: LauncherKind = self._env.script_kind  # type: ignore[assignment] # validated by Script
+        try:
+            script_name, data = Script(name, module, attr, section).generate(
+                str(self._env.python), kind
+            )
+        except InvalidScript as exc:
+            raise InstallError(f"Cannot make the `{name}` script: {exc}") from exc
+        target = self._target(Scheme("scripts"), script_name)
+        with io.BytesIO(data) as stream:
+            digest, size = self._write_stream(target, stream, executable=True)
+        return RecordEntry(script_name, Hash("sha256", digest), size)
+
+    def finalize_installation(
+        self,
+        scheme: Scheme,
+        record_file_path: str,
+        records: Iterable[tuple[Scheme, RecordEntry]],
+    ) -> None:
+        base = self._schemes[scheme]
+
+        def prefix(file_scheme: Scheme) -> str | None:
+            if file_scheme == scheme:
+                return None
+            return os.path.relpath(self._schemes[file_scheme], start=base) + "/"
+
+        with construct_record_file(list(records), prefix) as stream:
+            self._write_stream(self._target(scheme, record_file_path), stream, executable=False)
+        self.dist_info = self._target(scheme, record_file_path).parent
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        for _, aside in self.displaced:
+            aside.unlink(missing_ok=True)
+
+    def rollback(self) -> None:
+        for path in reversed(self.written):
+            path.unlink(missing_ok=True)
+        for target, aside in reversed(self.displaced):
+            try:
+                aside.rename(target)
+            except OSError:
+                continue
+        for folder in reversed(self.made_dirs):
+            try:
+                folder.rmdir()
+            except OSError:
+                continue
+
+
+def install_wheel(
+    wheel_path: Path,
+    env: VirtualEnv,
+    *,
+    cache: UnpackedCache | None = None,
+    sha256: str | None = None,
+    requested: bool = False,
+    direct_url: Mapping[str, Any] | None = None,
+    installer_name: str = "pipfence",
+) -> InstalledDist:
+    """Install the wheel at ``wheel_path`` into ``env``; return the installed distribution.
+
+    The wheel must already be the file the lock allows: this checks that it is a safe, self-
+    consistent wheel, not that it is the right one. ``sha256`` is its digest when known (it
+    keys the cache). ``requested`` writes REQUESTED (a direct dependency, PEP 376);
+    ``direct_url`` is written as ``direct_url.json`` (PEP 610) when given. INSTALLER gets
+    ``installer_name``. Files present already (another distribution's) are replaced; uninstall
+    an older version of the same distribution first. Bytecode is not compiled.
+
+    Raises `ArchiveError` for an unsafe or corrupt wheel and `InstallError` when the environment
+    cannot be written; either way nothing of this wheel is left in the environment.
+    """
+    private: Path | None = None
+    if cache is None:
+        private = env.root / f".pipfence-unpack-{secrets.token_hex(4)}"
+        cache = UnpackedCache(private)
+    try:
+        unpacked = cache.unpack(wheel_path, sha256=sha256)
+        info = unpacked.info
+        destination = _EnvDestination(env, info.distribution, info.filename)
+        metadata = {"INSTALLER": f"{installer_name}\n".encode()}
+        if requested:
+            metadata["REQUESTED"] = b""
+        if direct_url is not None:
+            metadata["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
+        try:
+            installer.install(unpacked.source(), destination, metadata)
+        except BaseException as exc:
+            destination.rollback()
+            if isinstance(exc, PipfenceError):
+                raise
+            if isinstance(exc, (InstallerError, ValueError)):
+                raise ArchiveError(f"Wheel `{info.filename}` cannot be installed: {exc}") from exc
+            if isinstance(exc, OSError):
+                raise InstallError(
+                    f"Could not install `{info.filename}` into `{env.root}`: {exc}",
+                    hint="if a cached file went missing, clear pipfence's wheel cache",
+                ) from exc
+            raise
+        destination.commit()
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+    if destination.dist_info is None:  # installer always finalises; this is a bug if hit
+        raise InstallError(f"Installing `{info.filename}` wrote no RECORD")
+    editable = False
+    if direct_url is not None:
+        dir_info = direct_url.get("dir_info")
+        editable = isinstance(dir_info, Mapping) and dir_info.get("editable") is True
+    url = direct_url.get("url") if direct_url is not None else None
+    return InstalledDist(
+        name=info.name,
+        version=info.version,
+        dist_info=destination.dist_info,
+        installer=installer_name,
+        editable=editable,
+        url=url if isinstance(url, str) else None,
+    )
+
+
+def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
+    """Remove ``dist`` from ``env``; return the files removed.
+
+    Removes each file its RECORD lists that lies inside the environment (entries outside it
+    are ignored, never touched), the ``__pycache__`` bytecode of removed ``.py`` files, folders
+    left empty (never the environment's scheme folders), then the dist-info folder. Raises
+    `InstallError` when the dist-info folder is outside ``env`` or has no RECORD.
+    """
+    dist_info = dist.dist_info
+    if not env.contains(dist_info) or not dist_info.is_dir():
+        raise InstallError(f"`{dist_info}` is not a distribution inside `{env.root}`")
+    try:
+        text = (dist_info / "RECORD").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstallError(
+            f"Cannot uninstall `{dist.name}`: `{dist_info.name}` has no readable RECORD",
+            hint="remove the environment and sync again",
+        ) from exc
+    base = dist_info.parent
+    removed: list[Path] = []
+    folders: set[Path] = set()
+    for row in csv.reader(text.splitlines()):
+        if not row or not row[0]:
+            continue
+        path = Path(os.path.abspath(base / row[0]))  # noqa: PTH100 - normalise, keep links
+        if not env.contains(path) or path.is_relative_to(dist_info):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise InstallError(f"Cannot remove `{path}` while uninstalling `{dist.name}`") from exc
+        else:
+            removed.append(path)
+        folders.add(path.parent)
+        if path.suffix == ".py":
+            cache_dir = path.parent / "__pycache__"
+            if cache_dir.is_dir():
+                for pyc in cache_dir.glob(f"{path.stem}.*.pyc"):
+                    pyc.unlink(missing_ok=True)
+                folders.add(cache_dir)
+    shutil.rmtree(dist_info)
+    _prune(folders, env)
+    return removed
+
+
+def _prune(folders: Iterable[Path], env: VirtualEnv) -> None:
+    keep = {env.root, *env.site_dirs, env.scripts, env.data, env.headers, env.headers.parent}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        current = folder
+        while current not in keep and env.contains(current) and current != env.root:
+            try:
+                current.rmdir()
+            except OSError:
+                break
+            current = current.parent
+
+
+def install_many(
+    items: Sequence[WheelInstall],
+    env: VirtualEnv,
+    *,
+    cache: UnpackedCache | None = None,
+    workers: int | None = None,
+    installer_name: str = "pipfence",
+) -> list[InstalledDist]:
+    """Install independent wheels concurrently; return their distributions in input order.
+
+    Uses a thread pool (``workers``, default ``min(32, cpu + 4)``): unpacking, hashing and
+    linking spend their time in system calls and zlib, outside the GIL. All or nothing: on the
+    first failure no further installs start, the ones already done are uninstalled, and the
+    error of the earliest failed item (in input order) is raised. Two items must not install
+    the same distribution or the same files.
+    """
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-install") as pool:
+        futures: list[Future[InstalledDist]] = [
+            pool.submit(
+                install_wheel,
+                item.path,
+                env,
+                cache=cache,
+                sha256=item.sha256,
+                requested=item.requested,
+                direct_url=item.direct_url,
+                installer_name=installer_name,
+            )
+            for item in items
+        ]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = any(f.done() and not f.cancelled() and f.exception() for f in futures)
+        if failed:
+            for future in futures:
+                future.cancel()
+        wait(futures)
+    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    if not errors:
+        return [f.result() for f in futures]
+    first = errors[0]
+    for future in reversed(futures):
+        if future.cancelled() or future.exception() is not None:
+            continue
+        try:
+            uninstall(future.result(), env)
+        except PipfenceError as exc:
+            if first is not None:
+                first.add_note(f"rolling back `{future.result().name}` failed too: {exc}")
+    assert first is not None  # noqa: S101 - errors holds only real exceptions
+    raise first
