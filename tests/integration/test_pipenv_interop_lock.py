@@ -367,10 +367,9 @@ def test_pipenv_and_pipfence_agree_on_index_for_pinned_string_and_transitive_ent
     assert fence_two.section("default")["six"] == pipenv_two.section("default")["six"]
     assert "index" not in fence_two.section("default")["six"]
 
-    # Single source: every entry but `web` (a table without `index`) agrees.
     for section in SECTIONS:
-        ours = {k: v for k, v in fence_single.field(section, "index").items() if k != "web"}
-        theirs = {k: v for k, v in pipenv_single.field(section, "index").items() if k != "web"}
+        ours = fence_single.field(section, "index")
+        theirs = pipenv_single.field(section, "index")
         assert ours == theirs, section
     assert pipenv_single.section("default")["app"]["index"] == "public"
 
@@ -382,11 +381,6 @@ def test_index_of_a_table_entry_without_index_matches_pipenv(
     assert direct_entries(pipfile, "default")["web"].startswith("{")
     ours = fence_single.section("default")["web"].get("index")
     theirs = pipenv_single.section("default")["web"].get("index")
-    if (ours, theirs) == ("public", None):
-        pytest.xfail(
-            "pipfence writes `index` for a Pipfile table entry that names no index; pipenv "
-            "writes `index` only for string entries and tables with an explicit `index`"
-        )
     assert ours == theirs
 
 
@@ -413,11 +407,6 @@ def test_markers_of_dependencies_are_written_as_pipenv_writes_them(
     theirs = pipenv_single.section("develop")["colorlib"]["markers"]
     ours = fence_single.section("develop")["colorlib"].get("markers")
     assert theirs == "python_version >= '3.8'"
-    if ours == 'python_version >= "3.8"':
-        pytest.xfail(
-            "pipfence copies a Requires-Dist marker verbatim (double quotes, as in the "
-            "metadata); pipenv normalizes lock markers to single quotes"
-        )
     assert ours == theirs
 
 
@@ -428,11 +417,6 @@ def test_markers_inherited_through_extras_match_pipenv(
     theirs = pipenv_single.section("default")["speedup"].get("markers")
     ours = fence_single.section("default")["speedup"].get("markers")
     assert theirs == "python_version >= '3.8'"
-    if ours is None:
-        pytest.xfail(
-            "pipfence does not carry a parent's markers to the packages its extras pull in; "
-            "pipenv gives `speedup` (from web[fast]) web's marker"
-        )
     assert ours == theirs
 
 

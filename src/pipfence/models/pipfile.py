@@ -79,6 +79,7 @@ class PackageSpec:
     vcs_url: str | None = None
     ref: str | None = None
     subdirectory: str | None = None
+    is_table: bool = False
     line: int | None = None
 
     @property
@@ -132,6 +133,7 @@ class PackageSpec:
             vcs_url=_opt_str(value, vcs, name) if vcs else None,
             ref=_opt_str(value, "ref", name),
             subdirectory=_opt_str(value, "subdirectory", name),
+            is_table=True,
             line=line,
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
@@ -89,26 +90,110 @@ def requires_python_marker(requires_python: str | None) -> str | None:
     return " and ".join(clauses) or None
 
 
-def _markers(package: ResolvedPackage, spec: PackageSpec | None) -> str | None:
-    parts: list[str] = []
-    if spec is not None:
-        if spec.markers:
-            parts.append(spec.markers)
-    else:
-        edge_markers = [e.marker for e in package.required_by]
-        plain = [m for m in edge_markers if m and "extra" not in m]
-        if plain and len(plain) == len(edge_markers):
-            unique = list(dict.fromkeys(plain))
-            parts.append(unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique))
+def _quoted(marker: str) -> str:
+    """A marker in the form pipenv writes: packaging's normal form with single quotes."""
+    try:
+        return str(Marker(marker)).replace('"', "'")
+    except InvalidMarker:
+        return marker
+
+
+def _group(marker: str) -> str:
+    return f"({marker})" if " or " in marker else marker
+
+
+def _and(first: str | None, second: str | None) -> str | None:
+    if first is None or second is None or first == second:
+        return first or second
+    return f"{_group(first)} and {_group(second)}"
+
+
+def _without_extras(marker: str | None) -> str | None:
+    """``marker`` with its ``extra == …`` clauses taken as true (they chose the edge, they do
+    not limit where the dependency is installed); None when nothing else is left."""
+    if not marker or "extra" not in marker:
+        return marker
+    try:
+        parsed = Marker(marker)
+        kept = _drop_extra(parsed._markers)  # noqa: SLF001  # packaging has no public tree API
+    except (InvalidMarker, AttributeError, TypeError):
+        return None
+    if kept is None:
+        return None
+    from packaging.markers import _format_marker  # the inverse of the tree above
+
+    return str(_format_marker(kept))
+
+
+def _drop_extra(node: Any) -> Any:
+    """The marker tree without ``extra`` comparisons; None when the node becomes true."""
+    if isinstance(node, tuple):
+        is_extra = any(
+            type(part).__name__ == "Variable" and part.value == "extra"
+            for part in (node[0], node[2])
+        )
+        return None if is_extra else node
+    if isinstance(node, list):
+        operator = next((item for item in node if isinstance(item, str)), "and")
+        kept = [_drop_extra(item) for item in node if not isinstance(item, str)]
+        if operator == "or" and any(item is None for item in kept):
+            return None
+        kept = [item for item in kept if item is not None]
+        if not kept:
+            return None
+        result: list[Any] = []
+        for item in kept:
+            if result:
+                result.append(operator)
+            result.append(item)
+        return result
+    return node
+
+
+def _environment_markers(
+    resolution: Resolution, specs: Mapping[NormalizedName, PackageSpec]
+) -> dict[NormalizedName, str | None]:
+    """Where each package is needed: a direct entry's own markers, a dependency's the union
+    over the edges into it of (the edge's marker and the parent's), as pipenv propagates them.
+    None means everywhere."""
+    memo: dict[NormalizedName, str | None] = {}
+    visiting: set[NormalizedName] = set()
+
+    def of(name: NormalizedName) -> str | None:
+        if name in memo:
+            return memo[name]
+        if name in visiting:
+            return None
+        visiting.add(name)
+        spec = specs.get(name)
+        if spec is not None:
+            result = _quoted(spec.markers) if spec.markers else None
+        else:
+            alternatives: list[str | None] = []
+            for edge in resolution.packages[name].required_by:
+                if edge.parent is None:
+                    alternatives.append(None)
+                    continue
+                edge_marker = _without_extras(edge.marker)
+                alternatives.append(
+                    _and(_quoted(edge_marker) if edge_marker else None, of(edge.parent))
+                )
+            if not alternatives or any(a is None for a in alternatives):
+                result = None
+            else:
+                unique = [a for a in dict.fromkeys(alternatives) if a is not None]
+                result = unique[0] if len(unique) == 1 else " or ".join(f"({a})" for a in unique)
+        visiting.discard(name)
+        memo[name] = result
+        return result
+
+    return {name: of(name) for name in resolution.packages}
+
+
+def _markers(package: ResolvedPackage, environment: str | None) -> str | None:
     requires = {f.requires_python for f in package.files if f.requires_python}
     python = requires_python_marker(requires.pop()) if len(requires) == 1 else None
-    if python:
-        parts.append(python)
-    if not parts:
-        return None
-    return (
-        parts[0] if len(parts) == 1 else " and ".join(f"({p})" if " or " in p else p for p in parts)
-    )
+    return _and(environment, python)
 
 
 def _entry(
@@ -119,18 +204,20 @@ def _entry(
     origin: Origin | None,
     default_source: str,
     *,
-    extra_marker: str | None = None,
+    environment: str | None = None,
 ) -> LockedPackage:
     data: dict[str, Any] = {
         "hashes": sorted({f"sha256:{digest}" for digest in hashes.values()}),
         "version": f"=={package.version}",
     }
     source = origin.source.name if origin else default_source
-    if spec is not None or source != default_source:
+    # pipenv writes `index` for string entries (the default source) and for tables that name
+    # one; pipfence adds it wherever the package came from a non-default source.
+    if (spec is not None and (spec.index is not None or not spec.is_table)) or (
+        source != default_source
+    ):
         data["index"] = source
-    markers = _markers(package, spec)
-    if extra_marker:
-        markers = extra_marker if not markers else f"({extra_marker}) and ({markers})"
+    markers = _markers(package, environment)
     if markers:
         data["markers"] = markers
     if spec is not None and spec.extras:
@@ -291,32 +378,27 @@ def _category(
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
     entries: dict[str, LockedPackage] = {}
-    for name, package in resolution.packages.items():
-        if not (resolution.roots(name) & specs.keys()):
-            continue
-        entries[name] = _entry(
-            package,
-            source.sha256_of(name, package.files),
-            specs.get(name),
-            source.origins.get(name),
-            default_source,
-        )
-    own_skipped = [r for r in resolution.skipped if canonical_name(r.name) in specs]
-    if own_skipped:
-        # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved
-        # without their marker, so the lock installs on the platforms they are meant for.
-        for requirement in own_skipped:
-            marker = str(requirement.marker)
-            requirement.marker = None
-            extra = resolve([requirement], source, target, allow_prereleases=allow_pre)
-            for name, package in extra.packages.items():
-                if name not in entries:
-                    entries[name] = _entry(
-                        package,
-                        source.sha256_of(name, package.files),
-                        specs.get(name),
-                        source.origins.get(name),
-                        default_source,
-                        extra_marker=None if name in specs else marker,
-                    )
+
+    def add(found: Resolution) -> None:
+        environment = _environment_markers(found, specs)
+        for name, package in found.packages.items():
+            if name in entries or not (found.roots(name) & specs.keys()):
+                continue
+            entries[name] = _entry(
+                package,
+                source.sha256_of(name, package.files),
+                specs.get(name),
+                source.origins.get(name),
+                default_source,
+                environment=environment[name],
+            )
+
+    add(resolution)
+    # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved without
+    # their marker, so the lock installs on the platforms they are meant for.
+    for requirement in resolution.skipped:
+        if canonical_name(requirement.name) in specs:
+            unmarked = Requirement(str(requirement))
+            unmarked.marker = None
+            add(resolve([unmarked], source, target, allow_prereleases=allow_pre))
     return entries
