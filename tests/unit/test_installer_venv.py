@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.dists import build_wheel
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer import venv as venv_module
 from pipfence.installer.venv import SCHEME_FILE, VirtualEnv, bundled_pip_wheel
+from support.dists import build_wheel
 
 PYTHON = Path(sys.executable)
 
