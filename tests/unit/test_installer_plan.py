@@ -37,7 +37,8 @@ def keyed(*dists: T) -> dict[NormalizedName, T]:
 def test_empty_environment_installs_everything_sorted() -> None:
     plan = plan_sync(keyed(want("b", "1"), want("a", "2")), {}, remove_extraneous=False)
     assert [w.name for w in plan.install] == ["a", "b"]
-    assert plan.replace == plan.keep == plan.remove == ()
+    assert plan.replace == ()
+    assert plan.keep == plan.remove == ()
     assert not plan.is_empty
     assert [w.name for w in plan.to_fetch] == ["a", "b"]
 
@@ -73,7 +74,8 @@ def test_matching_environment_keeps_everything() -> None:
 def test_other_version_or_kind_is_replaced(wanted: WantedDist, installed: InstalledDist) -> None:
     plan = plan_sync(keyed(wanted), keyed(installed), remove_extraneous=False)
     assert plan.replace == (Replacement(installed=installed, wanted=wanted),)
-    assert plan.install == plan.keep == ()
+    assert plan.install == ()
+    assert plan.keep == ()
     assert plan.to_fetch == (wanted,)
 
 

@@ -229,7 +229,7 @@ def _unpack_into(wheel: Path, staging: Path) -> None:
         info = check_wheel(zf, filename)
         record_path = f"{info.dist_info}/RECORD"
         records = record_table(zf.read(record_path), filename)
-        tree = staging / _TREE
+        tree = Path(os.path.abspath(staging / _TREE))  # noqa: PTH100 - normalise only
         made: set[Path] = set()
         files: list[list[Any]] = []
         for member in zf.infolist():
@@ -242,7 +242,9 @@ def _unpack_into(wheel: Path, staging: Path) -> None:
             hasher, expected = new_hasher(row[0], name, filename)
             mode = member.external_attr >> 16
             executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
-            target = tree / name
+            target = Path(os.path.abspath(tree / name))  # noqa: PTH100 - normalise only
+            if not str(target).startswith(str(tree) + os.sep):
+                raise ArchiveError(f"Wheel `{filename}` has an entry `{name}` outside its root")
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)

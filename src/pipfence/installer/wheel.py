@@ -335,7 +335,8 @@ def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
 
 
 def _prune(folders: Iterable[Path], env: VirtualEnv) -> None:
-    keep = {env.root, *env.site_dirs, env.scripts, env.data, env.headers, env.headers.parent}
+    # The folders a new venv has; anything an install made may go once it is empty.
+    keep = {env.root, *env.site_dirs, env.scripts, env.data, env.root / "include"}
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         current = folder
         while current not in keep and env.contains(current) and current != env.root:
