@@ -50,11 +50,12 @@ class PipfileEditor:
         del section[existing]
         return True
 
-    def add_source(self, source: Source) -> None:
+    def add_source(self, source: Source, *, keep_pypi_default: bool = True) -> None:
         """Append a ``[[source]]``.
 
         A Pipfile without sources implicitly uses PyPI as its default; adding the first source
-        writes PyPI's table first so the default does not silently change.
+        writes PyPI's table first (unless ``keep_pypi_default`` is off) so the default does not
+        silently change.
         """
         sources = self._doc.get("source")
         if isinstance(sources, AoT):
@@ -64,7 +65,8 @@ class PipfileEditor:
             return
         doc = tomlkit.document()
         aot = tomlkit.aot()
-        aot.append(_source_table(PYPI_SOURCE))
+        if keep_pypi_default and source != PYPI_SOURCE:
+            aot.append(_source_table(PYPI_SOURCE))
         aot.append(_source_table(source))
         doc.append("source", aot)
         rest = self._doc.as_string()

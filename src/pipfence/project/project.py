@@ -9,7 +9,9 @@ from pipfence.errors import LockfileError, LockfileOutdated, PipfileError, Usage
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
+from pipfence.models.sources import PYPI_SOURCE
 from pipfence.project.files import atomic_write
+from pipfence.project.pipfile_edit import PipfileEditor
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
 
@@ -37,6 +39,14 @@ class Project:
         self.settings = settings
         self._pipfile: Pipfile | None = None
         self._pending_text: str | None = None
+
+    @classmethod
+    def new(cls, pipfile_path: Path, settings: Settings) -> Project:
+        """A project that has no Pipfile yet: PyPI as its source, nothing written until
+        `write_pipfile`."""
+        doc = PipfileEditor("[packages]\n\n[dev-packages]\n")
+        doc.add_source(PYPI_SOURCE, keep_pypi_default=False)
+        return cls(pipfile_path, settings).with_pipfile_text(doc.text())
 
     @classmethod
     def find(cls, settings: Settings) -> Project:

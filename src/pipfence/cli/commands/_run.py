@@ -1,0 +1,53 @@
+"""Runs a use case with an index client, a progress line and the project lock held."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from pipfence.cli.progress import Counter, counting_status
+from pipfence.cli.ui import UI
+
+if TYPE_CHECKING:
+    from pipfence.index.client import IndexClient
+    from pipfence.project.project import Project
+    from pipfence.project.workflows import InstallResult
+
+__all__ = ["client_session", "report_install"]
+
+
+@contextmanager
+def client_session(
+    project: Project, ui: UI, label: str, *, clear: bool = False
+) -> Iterator[tuple[IndexClient, Counter]]:
+    from pipfence.project.client import open_client
+    from pipfence.project.workflows import project_lock
+
+    with (
+        project_lock(project),
+        open_client(project.settings, project.pipfile, clear=clear, warn=ui.warning) as client,
+        counting_status(ui, label) as counter,
+    ):
+        yield client, counter
+
+
+def report_install(
+    ui: UI, result: InstallResult, show: Callable[[str], None] | None = None
+) -> None:
+    say = show or ui.success
+    if result.change is not None:
+        for note in result.change.notes:
+            ui.info(note)
+    if result.lock is not None:
+        ui.info(f"Locked {result.lock.packages} packages in {result.lock.seconds:.2f}s")
+    if result.sync is not None:
+        sync = result.sync
+        if sync.created:
+            ui.info(f"Created the environment at {sync.env.root}")
+        if sync.installed:
+            say(f"Installed {len(sync.installed)} packages in {sync.seconds:.2f}s")
+            for item in sync.installed:
+                ui.detail(f"  + {item}")
+        else:
+            say(f"The environment already matches the lock ({sync.kept} packages)")

@@ -1,0 +1,28 @@
+"""`pipfence clean`: uninstall packages the lock does not list."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="only list what would go")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.project.workflows import clean, extraneous, project_lock
+
+    project = project_from_args(args)
+    if args.dry_run:
+        for name in extraneous(project):
+            ui.result(name)
+        return 0
+    with project_lock(project):
+        removed = clean(project)
+    ui.success(f"Removed {len(removed)} packages" + (f": {', '.join(removed)}" if removed else ""))
+    return 0

@@ -1,0 +1,47 @@
+"""`pipfence sync`: install exactly what Pipfile.lock lists."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipfence.cli.commands._options import (
+    add_category_options,
+    add_python_option,
+    python_from_args,
+    tables_from_args,
+)
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+from pipfence.errors import LockfileError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_category_options(parser)
+    add_python_option(parser)
+    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli.commands._run import client_session, report_install
+    from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
+
+    project = project_from_args(args)
+    lockfile = project.read_lock()
+    if lockfile is None:
+        raise LockfileError(
+            "does not exist", hint="run `pipfence lock` first, or `pipfence install`"
+        )
+    categories = lock_categories(project, dev=args.dev, tables=tables_from_args(args))
+    with client_session(project, ui, "Installing") as (client, counter):
+        report = sync_lock(
+            project,
+            client,
+            lockfile,
+            categories,
+            python=python_from_args(args),
+            on_progress=counter,
+        )
+    report_install(ui, InstallResult(None, report))
+    return 0

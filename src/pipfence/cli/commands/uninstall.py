@@ -1,0 +1,47 @@
+"""`pipfence uninstall PKG…`: remove packages from the Pipfile, the lock and the environment."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipfence.cli.commands._options import add_category_options, tables_from_args
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+from pipfence.errors import UsageError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("packages", nargs="*", metavar="PACKAGE")
+    add_category_options(parser)
+    parser.add_argument(
+        "--all", action="store_true", help="remove every package from the environment"
+    )
+    parser.add_argument("--all-dev", action="store_true", help="remove every [dev-packages] entry")
+    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli.commands._run import client_session, report_install
+    from pipfence.project.workflows import uninstall_all, uninstall_packages
+
+    project = project_from_args(args)
+    if args.all:
+        with client_session(project, ui, "Uninstalling"):
+            removed = uninstall_all(project)
+        ui.success(f"Removed {len(removed)} packages from the environment")
+        return 0
+    tables = tables_from_args(args) or (["dev-packages"] if args.dev else ["packages"])
+    packages = list(args.packages)
+    if args.all_dev:
+        tables = ["dev-packages"]
+        packages = [spec.name for _t, spec in project.pipfile.iter_specs(["dev-packages"])]
+    if not packages:
+        raise UsageError("name the packages to uninstall, or use --all / --all-dev")
+    with client_session(project, ui, "Uninstalling") as (client, counter):
+        result = uninstall_packages(project, client, packages, tables=tables, on_fetch=counter)
+    if result.change is not None:
+        ui.success(f"Removed {', '.join(result.change.names)} from the Pipfile")
+    report_install(ui, result)
+    return 0

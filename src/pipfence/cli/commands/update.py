@@ -1,0 +1,80 @@
+"""`pipfence update`: re-lock from the indexes (index pins kept) and sync."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from pipfence.cli.commands._options import (
+    add_category_options,
+    add_index_options,
+    python_from_args,
+    tables_from_args,
+)
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+
+if TYPE_CHECKING:
+    from pipfence.models.lockfile import Lockfile
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "packages",
+        nargs="*",
+        metavar="PACKAGE",
+        help="accepted for pipenv's sake; the whole lock is refreshed",
+    )
+    add_category_options(parser)
+    add_index_options(parser)
+    parser.add_argument(
+        "--outdated", action="store_true", help="list what would change, change nothing"
+    )
+    parser.add_argument("--clear", action="store_true", help="clear the cache first")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli.commands._run import client_session, report_install
+    from pipfence.project.lock import LockOptions, lock
+    from pipfence.project.workflows import lock_categories, update
+
+    project = project_from_args(args)
+    with client_session(project, ui, "Updating", clear=args.clear) as (client, counter):
+        if args.outdated:
+            current = project.read_lock()
+            report = lock(project, client, LockOptions(pre=args.pre), on_fetch=counter, write=False)
+            return _outdated(ui, current, report.lockfile)
+        result = update(
+            project,
+            client,
+            categories=lock_categories(project, dev=args.dev, tables=tables_from_args(args)),
+            pre=args.pre,
+            python=python_from_args(args),
+            write_only=_write_only(args),
+            on_fetch=counter,
+        )
+    report_install(ui, result)
+    return 0
+
+
+def _write_only(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "lock_only", False))
+
+
+def _outdated(ui: UI, current: Lockfile | None, fresh: Lockfile) -> int:
+    old: dict[tuple[str, str], str | None] = {}
+    if current is not None:
+        old = {(c, p.key): p.version for c, p in current.packages()}
+    changes = [
+        (c, p.name, old.get((c, p.key)), p.version)
+        for c, p in fresh.packages()
+        if old.get((c, p.key)) != p.version
+    ]
+    if not changes:
+        ui.success("Everything is up to date.")
+        return 0
+    for category, name, before, after in changes:
+        ui.result(f"{name}: {before or '(new)'} -> {after} [{category}]")
+    return 0

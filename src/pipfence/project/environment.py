@@ -1,0 +1,115 @@
+"""The project's virtual environment: which Python, where, created when missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pipfence.errors import InstallError, UsageError
+from pipfence.installer.cache import UnpackedCache
+from pipfence.installer.venv import VirtualEnv
+from pipfence.project.project import Project
+
+__all__ = ["find_python", "open_or_create_env", "unpacked_cache"]
+
+_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
+
+
+def _version_of(python: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            [str(python), "-I", "-S", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out or None
+
+
+def _matches(found: str, wanted: str) -> bool:
+    return found == wanted or found.startswith(wanted + ".")
+
+
+def find_python(wanted: str | None, *, path: str | None = None) -> Path:
+    """The interpreter to create the environment with.
+
+    ``wanted`` is a version (``3.11``, ``3.11.7``), a command or a path; None means the Python
+    running pipfence. Versions are looked up as ``pythonX.Y`` on PATH (then ``python3``,
+    ``python``). Raises `UsageError` naming the version when none is found.
+    """
+    if wanted is None:
+        return Path(sys.executable)
+    if not _VERSION.match(wanted):
+        located = shutil.which(wanted, path=path)
+        if located is None and Path(wanted).is_file():
+            located = wanted
+        if located is None:
+            raise UsageError(f"Python `{wanted}` was not found")
+        return Path(located)
+    current = ".".join(str(part) for part in sys.version_info[:3])
+    if _matches(current, wanted):
+        return Path(sys.executable)
+    parts = wanted.split(".")
+    for command in (f"python{parts[0]}.{parts[1]}" if len(parts) > 1 else "", "python3", "python"):
+        if not command:
+            continue
+        located = shutil.which(command, path=path)
+        if located is None:
+            continue
+        version = _version_of(Path(located))
+        if version is not None and _matches(version, wanted):
+            return Path(located)
+    raise UsageError(
+        f"Python {wanted} was not found on PATH; the project asks for it",
+        hint="install it, or pass --python with another version or a path",
+    )
+
+
+def unpacked_cache(project: Project) -> UnpackedCache:
+    """The shared cache of unpacked wheels that environments link their files from."""
+    return UnpackedCache(project.settings.cache_dir / "wheels-unpacked")
+
+
+def _wanted_python(project: Project, requested: str | None) -> str | None:
+    if requested:
+        return requested
+    if project.settings.python:
+        return project.settings.python
+    requires = project.pipfile.requires
+    value = requires.get("python_full_version") or requires.get("python_version")
+    return str(value) if value else None
+
+
+def open_or_create_env(
+    project: Project, *, python: str | None = None, cache: UnpackedCache | None = None
+) -> tuple[VirtualEnv, bool]:
+    """The project's environment, created (with pip, as pipenv users expect) when missing.
+
+    Returns the environment and whether it was created now. An existing environment for
+    another Python than the one asked for with ``--python`` is an error, not replaced.
+    """
+    location = project.venv_path()
+    wanted = _wanted_python(project, python)
+    if (location / "pyvenv.cfg").is_file():
+        env = VirtualEnv.open(location)
+        if python and not _matches(env.python_version, python) and _VERSION.match(python):
+            raise UsageError(
+                f"the environment at `{location}` has Python {env.python_version}, not {python}",
+                hint="remove it with `pipfence --rm` to create one for another Python",
+            )
+        return env, False
+    interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
+    try:
+        env = VirtualEnv.create(location, interpreter, seed_pip=True, cache=cache)
+    except InstallError:
+        raise
+    except OSError as exc:
+        raise InstallError(f"could not create the environment at `{location}`: {exc}") from exc
+    return env, True

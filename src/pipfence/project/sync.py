@@ -1,0 +1,324 @@
+"""`sync`: make the environment hold exactly the lock, every file from its fenced index and
+verified against the lock's hashes before the environment changes.
+
+    lock ──► wanted dists ──► plan (installer) ──► pages + downloads (index, verified)
+                                                   └─► uninstall replaced, install all (rollback)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import InvalidMarker
+from packaging.version import InvalidVersion, Version
+
+from pipfence.errors import FenceError, HashMismatch, InstallError, UsageError
+from pipfence.index.client import IndexClient
+from pipfence.installer.cache import UnpackedCache
+from pipfence.installer.plan import WantedDist, plan_sync
+from pipfence.installer.venv import VirtualEnv
+from pipfence.installer.wheel import WheelInstall, install_many, uninstall
+from pipfence.models.files import DistFile, parse_filename
+from pipfence.models.lockfile import LockedPackage, Lockfile
+from pipfence.models.names import NormalizedName
+from pipfence.models.pipfile import Pipfile, lock_category
+from pipfence.models.sources import Source, redact_url, request_url, same_url
+from pipfence.models.target import Target
+from pipfence.project.project import Project
+
+__all__ = ["SyncOptions", "SyncReport", "check_lock_against_pipfile", "sync"]
+
+#: The ``[pipenv]`` setting that lets sync take a locked file from any source (by hash).
+SEARCH_ALL_SOURCES = "install_search_all_sources"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncOptions:
+    """Which lock categories to install, and whether to remove what the lock does not list."""
+
+    categories: Sequence[str] = ("default",)
+    remove_extraneous: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncReport:
+    """What a sync did."""
+
+    env: VirtualEnv
+    created: bool
+    installed: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    wanted: WantedDist
+    source: Source
+    file: DistFile
+    hashes: frozenset[str]
+    requested: bool
+
+
+def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:
+    """Refuse a lock whose sources or indexes disagree with the Pipfile (`FenceError`).
+
+    A lock edited to move a package to another index, or whose source of a name has another
+    URL than the Pipfile's source of that name, would otherwise send the install elsewhere.
+    """
+    fence = pipfile.fence()
+    sources = {s.name: s for s in pipfile.effective_sources}
+    for locked in lock.meta.sources:
+        mine = sources.get(locked.name)
+        if mine is None:
+            continue
+        if not same_url(mine.url, locked.url):
+            raise FenceError(
+                f"Pipfile.lock says source `{locked.name}` is {redact_url(locked.url)}, "
+                f"but the Pipfile says {redact_url(mine.url)}",
+                hint="run `pipfence lock` to make a lock from the Pipfile's sources",
+            )
+    tables = {lock_category(t): t for t in pipfile.categories}
+    for category, package in lock.packages(list(categories)):
+        index = package.index
+        if index is not None and index not in sources:
+            raise FenceError(
+                f"Pipfile.lock takes `{package.name}` from index `{index}`, "
+                "which is not a source in the Pipfile",
+                hint="run `pipfence lock` again",
+            )
+        table = tables.get(category)
+        spec = pipfile.categories.get(table, {}).get(package.key) if table else None
+        pinned = fence.pins.get(package.key)
+        expected = pinned if pinned is not None else None
+        if spec is not None and expected is None and index not in (None, fence.default.name):
+            raise FenceError(
+                f"Pipfile.lock takes `{package.name}` from index `{index}`, but the Pipfile "
+                f"gives it no index, so it may only come from `{fence.default.name}`",
+                hint="run `pipfence lock` again, or pin it with `index =` in the Pipfile",
+            )
+        if expected is not None and index != expected:
+            raise FenceError(
+                f"Pipfile.lock takes `{package.name}` from index `{index or fence.default.name}`, "
+                f"but the Pipfile pins it to `{expected}`",
+                hint="run `pipfence lock` again",
+            )
+
+
+def _wanted(
+    lock: Lockfile, categories: Sequence[str], target: Target
+) -> dict[NormalizedName, tuple[WantedDist, LockedPackage]]:
+    wanted: dict[NormalizedName, tuple[WantedDist, LockedPackage]] = {}
+    for _category, package in lock.packages(list(categories)):
+        try:
+            applies = target.evaluate(package.markers)
+        except InvalidMarker:
+            raise UsageError(
+                f"Pipfile.lock has an invalid marker for `{package.name}`: {package.markers}"
+            ) from None
+        if not applies:
+            continue
+        if not package.is_named:
+            raise UsageError(
+                f"`{package.name}` is a path, file or VCS entry; pipfence cannot install those yet",
+                hint="install this project with pipenv meanwhile; the files stay compatible",
+            )
+        version = package.version
+        if version is None:
+            raise UsageError(f"Pipfile.lock has no version for `{package.name}`")
+        if not package.hashes:
+            raise HashMismatch(
+                f"Pipfile.lock has no hashes for `{package.name}`; pipfence installs only "
+                "files whose sha256 a lock recorded",
+                hint="run `pipfence lock` to record them",
+            )
+        key = package.key
+        previous = wanted.get(key)
+        if previous is not None and previous[0].version != version:
+            raise UsageError(
+                f"Pipfile.lock pins `{package.name}` to {previous[0].version} and {version} "
+                "in two categories"
+            )
+        wanted[key] = (WantedDist(name=key, version=version), package)
+    return wanted
+
+
+def _sources_for(package: LockedPackage, pipfile: Pipfile, *, search_all: bool) -> list[Source]:
+    sources = pipfile.effective_sources
+    named = {s.name: s for s in sources}
+    own = named[package.index] if package.index in named else sources[0]
+    if not search_all:
+        return [own]
+    return [own, *[s for s in sources if s != own]]
+
+
+def _choose(
+    client: IndexClient,
+    urls: Mapping[str, str],
+    wanted: WantedDist,
+    *,
+    package: LockedPackage,
+    sources: Sequence[Source],
+    target: Target,
+    requested: bool,
+) -> _Choice:
+    hashes = frozenset(h.removeprefix("sha256:").lower() for h in package.hashes)
+    try:
+        version = Version(wanted.version)
+    except InvalidVersion:
+        raise UsageError(f"Pipfile.lock pins `{wanted.name}` to an invalid version") from None
+    mismatched: list[str] = []
+    for source in sources:
+        page = client.project_page(source, urls[source.name], wanted.name)
+        if page is None:
+            continue
+        best: tuple[int, DistFile] | None = None
+        for file in page.files:
+            parsed = parse_filename(file.filename)
+            if parsed is None or parsed[0] != wanted.name or parsed[1] != version:
+                continue
+            if file.sha256 and file.sha256.lower() not in hashes:
+                mismatched.append(file.filename)
+                continue
+            tags = parsed[2]
+            rank = len(target.tags) + 1 if tags is None else target.tag_rank(tags)
+            if rank is None:
+                continue
+            if best is None or rank < best[0]:
+                best = (rank, file)
+        if best is not None:
+            if best[1].filename.endswith((".tar.gz", ".zip")):
+                raise UsageError(
+                    f"`{wanted.name}` {wanted.version} has no wheel for this platform on "
+                    f"`{source.name}`; building sdists is not supported by pipfence yet",
+                    hint="install this project with pipenv meanwhile",
+                )
+            return _Choice(wanted, source, best[1], hashes, requested)
+    where = ", ".join(f"`{s.name}` ({redact_url(s.url)})" for s in sources)
+    if mismatched:
+        raise HashMismatch(
+            f"no file of `{wanted.name}` {wanted.version} on {where} has a sha256 that "
+            f"Pipfile.lock allows (seen: {', '.join(sorted(set(mismatched))[:4])})",
+            hint="if the files were replaced on purpose run `pipfence lock`; otherwise the index "
+            "serves something other than what was locked",
+        )
+    raise InstallError(
+        f"`{wanted.name}` {wanted.version} has no file for this platform on {where}",
+        hint="check the lock was made for this platform's Python, or run `pipfence lock`",
+    )
+
+
+def sync(
+    project: Project,
+    client: IndexClient,
+    lock: Lockfile,
+    options: SyncOptions,
+    *,
+    env: VirtualEnv,
+    created: bool = False,
+    cache: UnpackedCache,
+    on_progress: Callable[[str], None] | None = None,
+) -> SyncReport:
+    """Install ``lock``'s categories into ``env``: nothing changes until every needed file is
+    downloaded and matches a locked sha256; then replaced versions are removed and all new
+    wheels installed together (rolled back on failure). A no-op when ``env`` matches: no
+    request is sent then."""
+    started = time.monotonic()
+    pipfile = project.pipfile
+    check_lock_against_pipfile(pipfile, lock, options.categories)
+    target = Target.current(env.python_version)
+    direct = {spec.key for _t, spec in pipfile.iter_specs()}
+    wanted = _wanted(lock, options.categories, target)
+    installed = env.installed()
+    plan = plan_sync(
+        {k: w for k, (w, _p) in wanted.items()},
+        installed,
+        remove_extraneous=options.remove_extraneous,
+    )
+    if plan.is_empty:
+        return SyncReport(
+            env=env,
+            created=created,
+            installed=(),
+            removed=(),
+            kept=len(plan.keep),
+            seconds=time.monotonic() - started,
+        )
+    search_all = pipfile.setting(SEARCH_ALL_SOURCES)
+    settings = project.settings
+    urls = {
+        s.name: request_url(s, settings.environ, pypi_mirror=settings.pypi_mirror)
+        for s in pipfile.effective_sources
+    }
+    fetch = plan.to_fetch
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-sync") as pool:
+        choices = list(
+            pool.map(
+                lambda w: _choose(
+                    client,
+                    urls,
+                    w,
+                    package=wanted[w.name][1],
+                    sources=_sources_for(wanted[w.name][1], pipfile, search_all=search_all),
+                    target=target,
+                    requested=w.name in direct,
+                ),
+                fetch,
+            )
+        )
+        with tempfile.TemporaryDirectory(prefix="pipfence-sync-", dir=_temp_root(cache)) as tmp:
+            paths = list(
+                pool.map(
+                    lambda c: _download(client, urls, c, Path(tmp), on_progress),
+                    choices,
+                )
+            )
+            for replacement in plan.replace:
+                uninstall(replacement.installed, env)
+            for extraneous in plan.remove:
+                uninstall(extraneous, env)
+            items = [
+                WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
+                for path, choice in zip(paths, choices, strict=True)
+            ]
+            install_many(items, env, cache=cache)
+    return SyncReport(
+        env=env,
+        created=created,
+        installed=tuple(f"{c.wanted.name}=={c.wanted.version}" for c in choices),
+        removed=tuple(d.name for d in plan.remove),
+        kept=len(plan.keep),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _temp_root(cache: UnpackedCache) -> Path:
+    root = cache.root.parent / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _sha_of(choice: _Choice) -> str | None:
+    sha = choice.file.sha256
+    return sha.lower() if sha else None
+
+
+def _download(
+    client: IndexClient,
+    urls: Mapping[str, str],
+    choice: _Choice,
+    dest: Path,
+    on_progress: Callable[[str], None] | None,
+) -> Path:
+    path = client.download(
+        choice.source, urls[choice.source.name], choice.file, dest, allowed_sha256=choice.hashes
+    )
+    if on_progress is not None:
+        on_progress(choice.file.filename)
+    return path

@@ -1,0 +1,231 @@
+"""The commands' use cases, each all-or-nothing: install, sync, uninstall, update, clean.
+
+Every use case holds the project's lock (a file lock in the cache, keyed by the project's
+path) so two pipfence commands on one project run one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from filelock import FileLock
+
+from pipfence.errors import LockfileError, UsageError
+from pipfence.index.client import IndexClient
+from pipfence.installer.plan import PROTECTED
+from pipfence.installer.venv import VirtualEnv
+from pipfence.installer.wheel import uninstall
+from pipfence.models.lockfile import Lockfile
+from pipfence.models.names import canonical_name
+from pipfence.models.pipfile import lock_category
+from pipfence.project.edits import PipfileChange, add_packages, remove_packages
+from pipfence.project.environment import open_or_create_env, unpacked_cache
+from pipfence.project.lock import LockOptions, LockReport, lock
+from pipfence.project.project import Project
+from pipfence.project.sync import SyncOptions, SyncReport, sync
+
+__all__ = [
+    "InstallResult",
+    "clean",
+    "install",
+    "install_packages",
+    "project_lock",
+    "sync_lock",
+    "uninstall_packages",
+    "update",
+]
+
+
+@contextlib.contextmanager
+def project_lock(project: Project) -> Iterator[None]:
+    """Serialise pipfence commands on one project."""
+    key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
+    folder = project.settings.cache_dir / "project-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f"{key}.lock")):
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    """What an install-like command did."""
+
+    lock: LockReport | None
+    sync: SyncReport | None
+    change: PipfileChange | None = None
+
+
+def lock_categories(project: Project, *, dev: bool, tables: Sequence[str] | None) -> list[str]:
+    """The lock categories a command installs: ``default`` (and ``develop`` with ``--dev``),
+    or the ``--categories`` given."""
+    if tables:
+        return [lock_category(t) for t in tables]
+    del project
+    return ["default", "develop"] if dev else ["default"]
+
+
+def sync_lock(
+    project: Project,
+    client: IndexClient,
+    lockfile: Lockfile,
+    categories: Sequence[str],
+    *,
+    python: str | None = None,
+    remove_extraneous: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> SyncReport:
+    cache = unpacked_cache(project)
+    env, created = open_or_create_env(project, python=python, cache=cache)
+    return sync(
+        project,
+        client,
+        lockfile,
+        SyncOptions(categories=categories, remove_extraneous=remove_extraneous),
+        env=env,
+        created=created,
+        cache=cache,
+        on_progress=on_progress,
+    )
+
+
+def install(
+    project: Project,
+    client: IndexClient,
+    *,
+    categories: Sequence[str],
+    deploy: bool = False,
+    pre: bool = False,
+    python: str | None = None,
+    on_fetch: Callable[[str], None] | None = None,
+) -> InstallResult:
+    """`pipfence install` with no packages: lock when the lock is missing or stale (refused
+    with ``deploy``), then sync."""
+    lockfile = project.read_lock()
+    report = None
+    if deploy:
+        lockfile = project.require_current_lock()
+    elif lockfile is None or not project.lock_state(lockfile).current:
+        report = lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+        lockfile = report.lockfile
+    result = sync_lock(project, client, lockfile, categories, python=python)
+    if report is not None:
+        project.write_lock(report.lockfile)
+    return InstallResult(report, result)
+
+
+def install_packages(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    *,
+    table: str,
+    index: str | None,
+    pre: bool = False,
+    python: str | None = None,
+    on_fetch: Callable[[str], None] | None = None,
+) -> InstallResult:
+    """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile and the lock are
+    written only after the environment has been synced."""
+    change = add_packages(
+        project.pipfile_text(), project.pipfile, list(packages), table=table, index=index
+    )
+    edited = project.with_pipfile_text(change.text)
+    report = lock(edited, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+    categories = ["default", lock_category(table)] if table != "packages" else ["default"]
+    result = sync_lock(edited, client, report.lockfile, categories, python=python)
+    project.write_pipfile(change.text)
+    project.write_lock(report.lockfile)
+    return InstallResult(report, result, change)
+
+
+def uninstall_packages(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    *,
+    tables: Sequence[str],
+    on_fetch: Callable[[str], None] | None = None,
+) -> InstallResult:
+    """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock."""
+    change = remove_packages(
+        project.pipfile_text(), project.pipfile, list(packages), tables=list(tables)
+    )
+    edited = project.with_pipfile_text(change.text)
+    report = lock(edited, client, LockOptions(), on_fetch=on_fetch, write=False)
+    env_path = project.venv_path()
+    if (env_path / "pyvenv.cfg").is_file():
+        env = VirtualEnv.open(env_path)
+        keep = {canonical_name(p.name) for _c, p in report.lockfile.packages()}
+        installed = env.installed()
+        for name in change.names:
+            dist = installed.get(canonical_name(name))
+            if dist is not None and dist.name not in keep:
+                uninstall(dist, env)
+    project.write_pipfile(change.text)
+    project.write_lock(report.lockfile)
+    return InstallResult(report, None, change)
+
+
+def update(
+    project: Project,
+    client: IndexClient,
+    *,
+    categories: Sequence[str],
+    pre: bool = False,
+    python: str | None = None,
+    write_only: bool = False,
+    on_fetch: Callable[[str], None] | None = None,
+) -> InstallResult:
+    """`pipfence update`: re-lock from the indexes (keeping every ``index`` pin, which comes
+    from the Pipfile), then sync unless ``write_only`` (`upgrade`)."""
+    report = lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+    result = None
+    if not write_only:
+        result = sync_lock(project, client, report.lockfile, categories, python=python)
+    project.write_lock(report.lockfile)
+    return InstallResult(report, result)
+
+
+def _existing_env(project: Project) -> VirtualEnv:
+    env_path = project.venv_path()
+    if not (env_path / "pyvenv.cfg").is_file():
+        raise UsageError(
+            f"no environment exists at `{env_path}`", hint="run `pipfence install` to create it"
+        )
+    return VirtualEnv.open(env_path)
+
+
+def extraneous(project: Project) -> list[str]:
+    """Installed distributions that no category of the lock lists (pip and friends aside)."""
+    lockfile = project.read_lock()
+    if lockfile is None:
+        raise LockfileError("does not exist", hint="run `pipfence lock` first")
+    wanted = {canonical_name(p.name) for _c, p in lockfile.packages()}
+    installed = _existing_env(project).installed()
+    return sorted(n for n in installed if n not in wanted and n not in PROTECTED)
+
+
+def clean(project: Project) -> tuple[str, ...]:
+    """`pipfence clean`: uninstall what no category of the lock lists (pip, setuptools and
+    wheel stay, as pipenv keeps them); return the names removed."""
+    names = extraneous(project)
+    env = _existing_env(project)
+    installed = env.installed()
+    for name in names:
+        uninstall(installed[canonical_name(name)], env)
+    return tuple(names)
+
+
+def uninstall_all(project: Project) -> tuple[str, ...]:
+    """`pipfence uninstall --all`: empty the environment (pip and friends stay); the Pipfile
+    and the lock are left alone, as pipenv leaves them."""
+    env = _existing_env(project)
+    removed: list[str] = []
+    for name, dist in sorted(env.installed().items()):
+        if name not in PROTECTED:
+            uninstall(dist, env)
+            removed.append(name)
+    return tuple(removed)
