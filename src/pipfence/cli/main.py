@@ -92,8 +92,13 @@ def _command_module(name: str) -> Any:  # the command's module, or None when not
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run pipfence with ``argv`` (default: the process's arguments); return the exit code."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["--version"]:
+        # Answered before the parser imports every command: scripts call this a lot.
+        print(f"pipfence, version {__version__}")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     ui = UI(verbose=args.verbose, quiet=args.quiet)
     try:
         return _dispatch(parser, args, ui)

@@ -27,9 +27,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
-
-import httpx
+from typing import IO, TYPE_CHECKING, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import CachedPage, IndexCache
@@ -39,6 +37,9 @@ from pipfence.index.simple import ACCEPT, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["IndexClient"]
 

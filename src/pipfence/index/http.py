@@ -33,13 +33,26 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-
-import httpx
 
 from pipfence.errors import IndexServerError
 from pipfence.models.sources import Source, redact_url
+
+if TYPE_CHECKING:
+    import httpx
+else:
+
+    class _LazyHttpx:
+        """httpx, imported on first use: importing it costs about 0.1 s, which a command that
+        sends no request should not pay."""
+
+        def __getattr__(self, name: str) -> Any:
+            import httpx as module
+
+            return getattr(module, name)
+
+    httpx = _LazyHttpx()
 
 __all__ = [
     "ClientSettings",
@@ -298,13 +311,11 @@ class Http:
         self.settings = settings
         self._owned: list[httpx.Client] = []
         self._lock = threading.Lock()
-        # Without an insecure client of its own, a client passed in serves both roles (tests);
-        # one built here gets its unverified sibling on first use.
-        if client is None:
-            client = build_http_client(settings, verify=True)
-            self._owned.append(client)
-        self._client = client
-        self._insecure_client = insecure_client or (client if self._owned == [] else None)
+        # Without an insecure client of its own, a client passed in serves both roles (tests).
+        # Clients built here are made on first use, so a command that sends no request (a
+        # no-op sync) never pays for httpx and TLS set-up.
+        self._client: httpx.Client | None = client
+        self._insecure_client = insecure_client or client
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wall_clock = wall_clock
@@ -417,6 +428,13 @@ class Http:
 
     # --- internals ---------------------------------------------------------------------
 
+    def _verified(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = build_http_client(self.settings, verify=True)
+                self._owned.append(self._client)
+            return self._client
+
     def _insecure(self) -> httpx.Client:
         with self._lock:
             if self._insecure_client is None:
@@ -500,7 +518,9 @@ class Http:
             authorization = self._authorization(endpoint, url)
             if authorization is not None:
                 request_headers["Authorization"] = authorization
-            client = self._insecure() if self.uses_insecure_client(endpoint, url) else self._client
+            client = (
+                self._insecure() if self.uses_insecure_client(endpoint, url) else self._verified()
+            )
             request = client.build_request("GET", url, headers=request_headers)
             response = client.send(request, stream=True, follow_redirects=False)
             location = response.headers.get("location")

@@ -11,7 +11,6 @@ from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
 from pipfence.models.sources import PYPI_SOURCE
 from pipfence.project.files import atomic_write
-from pipfence.project.pipfile_edit import PipfileEditor
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
 
@@ -44,6 +43,8 @@ class Project:
     def new(cls, pipfile_path: Path, settings: Settings) -> Project:
         """A project that has no Pipfile yet: PyPI as its source, nothing written until
         `write_pipfile`."""
+        from pipfence.project.pipfile_edit import PipfileEditor
+
         doc = PipfileEditor("[packages]\n\n[dev-packages]\n")
         doc.add_source(PYPI_SOURCE, keep_pypi_default=False)
         return cls(pipfile_path, settings).with_pipfile_text(doc.text())
