@@ -333,6 +333,22 @@ def test_unsafe_wheel_is_refused_and_nothing_is_written(
     assert not Path("/tmp/pipfence-evil.py").exists()
 
 
+def test_hex_record_digests_are_accepted_and_rewritten(
+    template: VirtualEnv, tmp_path: Path
+) -> None:
+    # Some build tools (gmsh's, for one) write hex digests; they pin the bytes just as well.
+    data = b"X = 1\n"
+    record = f"hexed/__init__.py,sha256={hashlib.sha256(data).hexdigest()},{len(data)}\n".encode()
+    meta = b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n"
+    wheel_text = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record += f"evil-1.0.dist-info/METADATA,sha256={_b64(meta)},{len(meta)}\n".encode()
+    record += f"evil-1.0.dist-info/WHEEL,sha256={_b64(wheel_text)},{len(wheel_text)}\n".encode()
+    wheel = craft(tmp_path / "w", [("hexed/__init__.py", data)], record=record)
+    dist = install_wheel(wheel, template)
+    assert f"hexed/__init__.py,sha256={_b64(data)},6" in (dist.dist_info / "RECORD").read_text()
+    uninstall(dist, template)
+
+
 def test_wrong_filename_is_refused(template: VirtualEnv, tmp_path: Path) -> None:
     wheel = craft(tmp_path / "w", [("evil/a.py", b"x")], filename="evil-1.0.whl")
     with pytest.raises(ArchiveError, match="not a valid wheel filename"):

@@ -41,8 +41,11 @@ __all__ = [
 GENERATED_METADATA = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"})
 _SIGNATURES = frozenset({"RECORD.jws", "RECORD.p7s"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
-# Wheel RECORD hashes must be sha256 or stronger (PEP 376 §RECORD, binary distribution format).
-_WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
+# Wheel RECORD hashes must be sha256 or stronger (binary distribution format §The .dist-info
+# directory); the shake variants need a length and are not used for RECORD.
+_RECORD_HASHES = frozenset(
+    {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,7 +205,7 @@ def new_hasher(spec: str, member: str, filename: str) -> tuple[Any, str]:
     algorithm, sep, expected = spec.partition("=")
     if not sep or not expected:
         raise ArchiveError(f"Wheel `{filename}` has no hash for `{member}` in RECORD")
-    if algorithm in _WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed:
+    if algorithm not in _RECORD_HASHES:
         raise ArchiveError(
             f"Wheel `{filename}` uses the hash `{algorithm}` in RECORD; sha256 or stronger "
             "is required"
@@ -212,10 +215,17 @@ def new_hasher(spec: str, member: str, filename: str) -> tuple[Any, str]:
 
 def check_hash(
     hasher: Any, expected: str, size: int, expected_size: str, *, member: str, filename: str
-) -> None:
-    """Compare a finished hasher and size with the RECORD row; raise `ArchiveError` if off."""
-    digest = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
-    if digest != expected.rstrip("=") or (expected_size and expected_size != str(size)):
+) -> str:
+    """Compare a finished hasher and size with the RECORD row; raise `ArchiveError` if off.
+
+    Returns the RECORD hash as the spec writes it (``algo=`` + urlsafe base64, no padding).
+    A hex digest is accepted too: some build tools write one, and it pins the bytes as well.
+    """
+    raw = hasher.digest()
+    digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    matches = expected.rstrip("=") == digest or expected.lower() == raw.hex()
+    if not matches or (expected_size and expected_size != str(size)):
         raise ArchiveError(
             f"Wheel `{filename}`: `{member}` does not match the hash or size its RECORD lists"
         )
+    return f"{hasher.name}={digest}"

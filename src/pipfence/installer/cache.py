@@ -257,11 +257,11 @@ def _unpack_into(wheel: Path, staging: Path) -> None:
                     hasher.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-            check_hash(hasher, expected, size, row[1], member=name, filename=filename)
+            record_hash = check_hash(hasher, expected, size, row[1], member=name, filename=filename)
             head, _, tail = name.rpartition("/")
             if head == info.dist_info and tail in GENERATED_METADATA:
                 continue
-            files.append([name, row[0], size, executable])
+            files.append([name, record_hash, size, executable])
     manifest = {
         "format": _FORMAT,
         "filename": filename,
