@@ -1,0 +1,42 @@
+"""`pipfence graph`: the dependency graph of the packages installed in the environment."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+from pipfence.errors import UsageError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bare", action="store_true", help="print the tree only")
+    parser.add_argument("--json", action="store_true", help="a flat JSON list, as pipdeptree")
+    parser.add_argument(
+        "--json-tree", action="store_true", help="a nested JSON tree, as pipdeptree"
+    )
+    parser.add_argument(
+        "--reverse", action="store_true", help="show which packages require each package"
+    )
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.project.graph import graph_of_env, render_json, render_json_tree, render_text
+    from pipfence.project.installed import require_env
+
+    if args.json and args.json_tree:
+        raise UsageError("use one of --json and --json-tree, not both")
+    if args.json_tree and args.reverse:
+        raise UsageError("--json-tree shows the graph top-down; drop --reverse")
+    project = project_from_args(args)
+    graph = graph_of_env(require_env(project))
+    if args.json:
+        ui.result(render_json(graph, reverse=args.reverse))
+    elif args.json_tree:
+        ui.result(render_json_tree(graph))
+    else:
+        for line in render_text(graph, reverse=args.reverse):
+            ui.result(line)
+    return 0

@@ -1,0 +1,126 @@
+"""`pipfence requirements`: the lock as a requirements file, or as a PEP 751 pylock.toml."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipfence.cli.context import project_from_args
+from pipfence.cli.ui import UI
+from pipfence.errors import LockfileError, UsageError
+
+if TYPE_CHECKING:
+    from pipfence.models.lockfile import LockedPackage, Lockfile
+    from pipfence.project.project import Project
+
+__all__ = ["add_arguments", "run"]
+
+PYLOCK = "pylock.toml"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-d", "--dev", action="store_true", help="add [dev-packages]")
+    parser.add_argument("--dev-only", action="store_true", help="[dev-packages] only")
+    parser.add_argument(
+        "--categories", default=None, help="only these categories (comma or space separated)"
+    )
+    parser.add_argument("--hash", action="store_true", help="add each file's --hash")
+    parser.add_argument("--exclude-markers", action="store_true", help="leave markers out")
+    parser.add_argument("--exclude-index", action="store_true", help="leave -i lines out")
+    parser.add_argument(
+        "--format",
+        choices=("requirements", "pylock"),
+        default="requirements",
+        help="requirements.txt lines (default), or a PEP 751 pylock.toml that keeps each "
+        "package's index",
+    )
+    parser.add_argument(
+        "--pylock", dest="format", action="store_const", const="pylock", help="--format pylock"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default=None,
+        help=f"where to write a pylock (default: {PYLOCK} beside the Pipfile; - for stdout)",
+    )
+    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.project.export import (
+        index_lines,
+        lock_categories_for,
+        requirement_lines,
+        routing_lost,
+        selected_packages,
+    )
+
+    project = project_from_args(args)
+    lock = project.read_lock()
+    if lock is None:
+        raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
+    categories = lock_categories_for(
+        dev=args.dev, dev_only=args.dev_only, categories=args.categories
+    )
+    packages = selected_packages(lock, categories)
+    if args.format == "pylock":
+        return _pylock(args, ui, project, lock, packages)
+    if args.output not in (None, "-"):
+        raise UsageError("--output is for --format pylock; redirect stdout for requirements")
+    lines = (
+        [] if args.exclude_index else index_lines(lock, pypi_mirror=project.settings.pypi_mirror)
+    )
+    lines += requirement_lines(packages, hashes=args.hash, markers=not args.exclude_markers)
+    for line in lines:
+        ui.result(line)
+    lost = routing_lost(lock, packages) if not args.exclude_index else {}
+    if len(lock.meta.sources) > 1 and not args.exclude_index:
+        shown = ", ".join(f"`{n}` from `{s}`" for n, s in sorted(lost.items())[:5])
+        more = f" ({shown}{', …' if len(lost) > 5 else ''})" if lost else ""  # noqa: PLR2004
+        ui.warning(
+            f"this file lists {len(lock.meta.sources)} indexes and pip looks for every package "
+            f"on all of them: the lock's one-index-per-package routing{more} is lost, and a "
+            "package published under the same name on another index could be installed "
+            "instead (dependency confusion)"
+        )
+        ui.info(
+            "hint: install with `pipfence sync`, or export with `pipfence requirements "
+            "--pylock`, which records each package's index"
+        )
+    return 0
+
+
+def _pylock(
+    args: argparse.Namespace,
+    ui: UI,
+    project: Project,
+    lock: Lockfile,
+    packages: Mapping[str, LockedPackage],
+) -> int:
+    from pipfence import __version__
+    from pipfence.project.client import open_client
+    from pipfence.project.export import fetch_pages, pylock_document, pylock_toml
+
+    settings = project.settings
+    with open_client(settings, project.pipfile, warn=ui.warning) as client:
+        pages, url_for = fetch_pages(
+            client, lock, packages, environ=settings.environ, pypi_mirror=settings.pypi_mirror
+        )
+    export = pylock_document(
+        lock, packages, pages, url_for=url_for, created_by=f"pipfence {__version__}"
+    )
+    for note in export.notes:
+        ui.warning(note)
+    text = pylock_toml(export.document)
+    if args.output == "-":
+        ui.out.write(text)
+        return 0
+    from pipfence.project.files import atomic_write
+
+    path = Path(args.output) if args.output else project.root / PYLOCK
+    atomic_write(path, text.encode("utf-8"))
+    ui.success(f"Wrote {path} ({len(export.document['packages'])} packages, each with its index)")
+    return 0
