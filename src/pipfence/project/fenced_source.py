@@ -37,7 +37,11 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
 from pipfence.models.target import Target
 
-__all__ = ["FencedSource", "IndexReader", "Origin"]
+__all__ = ["FencedSource", "IndexReader", "Origin", "SdistMetadata"]
+
+#: Reads an sdist's core metadata by building it (see `pipfence.project.builds.Builds`):
+#: ``(source, request_url, sdist file) -> CoreMetadata``.
+SdistMetadata = Callable[[Source, str, DistFile], CoreMetadata]
 
 
 class IndexReader(Protocol):
@@ -67,6 +71,8 @@ class FencedSource:
 
     ``request_urls`` maps a source name to the URL requests go to (mirror substituted and
     credentials expanded by the caller). ``confusion_check`` turns the both-places check on.
+    ``sdist_metadata`` reads a version's metadata from its sdist, and is called only when no
+    wheel of that version is usable; without it such a version is a `UsageError`.
     Thread-safe: pages and metadata are fetched on a pool of ``workers`` threads.
     """
 
@@ -80,8 +86,10 @@ class FencedSource:
         confusion_check: bool = True,
         workers: int = 32,
         on_fetch: Callable[[str], None] | None = None,
+        sdist_metadata: SdistMetadata | None = None,
     ) -> None:
         self._client = client
+        self._sdist_metadata = sdist_metadata
         self._fence = fence
         self._urls = request_urls
         self._target = target
@@ -225,15 +233,19 @@ class FencedSource:
         url = self._urls[origin.source.name]
         metadata = None
         for file in files:
-            metadata = self._client.metadata(origin.source, url, file)
-            if metadata is not None:
-                break
+            if file.is_wheel:
+                metadata = self._client.metadata(origin.source, url, file)
+                if metadata is not None:
+                    break
         if metadata is None:
-            raise UsageError(
-                f"`{name}` {files[0].filename} is a source distribution only; pipfence cannot "
-                "read metadata from sdists yet",
-                hint=f"pin a version of `{name}` that has wheels, or lock with pipenv meanwhile",
-            )
+            # Lazily: only a version without a usable wheel is built.
+            sdist = next((f for f in files if not f.is_wheel), None)
+            if sdist is None or self._sdist_metadata is None:
+                raise UsageError(
+                    f"`{name}` {files[0].filename}: pipfence cannot read its metadata here",
+                    hint=f"pin a version of `{name}` that has wheels",
+                )
+            metadata = self._sdist_metadata(origin.source, url, sdist)
         self._learn_dependencies(origin.source, metadata)
         return metadata
 
@@ -291,7 +303,8 @@ class FencedSource:
         return known
 
     def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
-        if name in self.origins and files:
+        # An sdist-only version is built only when the resolver really asks for it.
+        if name in self.origins and any(f.is_wheel for f in files):
             self._metadata_future(name, version, files)
 
 

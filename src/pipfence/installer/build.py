@@ -1,0 +1,370 @@
+"""PEP 517 builds: unpack an sdist safely, read its build system, call its backend's hooks.
+
+    project.builds ──► BuildSystem.of(tree)      what the backend is and what it needs
+                   ──► (installs those needs into a throw-away environment itself)
+                   ──► Backend(tree, system, env python, environ).prepare_metadata / build_wheel
+                                 │
+                                 └─► pyproject_hooks ─► one subprocess per hook, output captured
+
+This module never resolves or downloads anything: the caller gives it an environment that
+already holds the build requirements. Hooks run in a subprocess whose environment is built by
+`build_environ` from an allow-list (no index URLs, tokens or pip settings reach the backend);
+its command line is the interpreter, pyproject_hooks' runner script and a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pyproject_hooks import (
+    BackendUnavailable,
+    BuildBackendHookCaller,
+    HookMissing,
+    UnsupportedOperation,
+)
+
+from pipfence.errors import ArchiveError, InstallError
+from pipfence.models.files import CoreMetadata
+
+__all__ = [
+    "LEGACY_BACKEND",
+    "LEGACY_REQUIRES",
+    "Backend",
+    "BuildSystem",
+    "build_environ",
+    "temp_dir",
+    "unpack_sdist",
+    "wheel_metadata",
+]
+
+#: PEP 517's fallback for a tree without ``[build-system] build-backend`` (pip does the same).
+LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
+#: PEP 518's default requirements for a tree without ``[build-system] requires``.
+LEGACY_REQUIRES = ("setuptools>=40.8.0",)
+
+#: Variables a build may see from the caller's environment; everything else (index URLs,
+#: tokens, ``PIP_*``, ``PYTHONPATH``…) is left behind.
+_ALLOWED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "SYSTEMROOT",
+        "SYSTEMDRIVE",
+        "COMSPEC",
+        "PATHEXT",
+        "WINDIR",
+        "SOURCE_DATE_EPOCH",
+        "CC",
+        "CXX",
+        "CFLAGS",
+        "CXXFLAGS",
+        "CPPFLAGS",
+        "LDFLAGS",
+        "MACOSX_DEPLOYMENT_TARGET",
+        "ARCHFLAGS",
+    }
+)
+_SHOWN_LINES = 25
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def build_environ(base: Mapping[str, str], python: Path) -> dict[str, str]:
+    """The environment a backend runs in: allow-listed variables from ``base``, the build
+    environment's scripts folder first on ``PATH``, no user site, and pip pointed at no index
+    and no configuration (so a backend that shells out to pip cannot leave the fence)."""
+    environ = {key: value for key, value in base.items() if key.upper() in _ALLOWED}
+    scripts = str(python.parent)
+    environ["PATH"] = os.pathsep.join([scripts, *filter(None, [environ.get("PATH", "")])])
+    environ.update(
+        {
+            "PYTHONNOUSERSITE": "1",
+            "PIP_NO_INDEX": "1",
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+    )
+    return environ
+
+
+def _redact(text: str) -> str:
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildSystem:
+    """A source tree's ``[build-system]`` (PEP 517 / 518), defaults filled in.
+
+    A tree with no ``pyproject.toml``, or one without ``build-backend``, is built by
+    setuptools' legacy backend (``setup.py``); without ``requires`` it needs setuptools.
+    """
+
+    requires: tuple[str, ...]
+    backend: str
+    backend_path: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, tree: Path, *, name: str = "") -> BuildSystem:
+        """Read ``tree/pyproject.toml``. Raises `InstallError` naming ``name`` when it is not
+        valid TOML or its ``[build-system]`` has the wrong types."""
+        label = f"`{name}`" if name else f"`{tree.name}`"
+        path = tree / "pyproject.toml"
+        try:
+            data: Mapping[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(requires=LEGACY_REQUIRES, backend=LEGACY_BACKEND)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InstallError(
+                f"Cannot build {label}: its pyproject.toml is invalid: {exc}"
+            ) from exc
+        table = data.get("build-system")
+        if table is None:
+            return cls(requires=LEGACY_REQUIRES, backend=LEGACY_BACKEND)
+        if not isinstance(table, Mapping):
+            raise InstallError(f"Cannot build {label}: [build-system] is not a table")
+        requires = table.get("requires", list(LEGACY_REQUIRES))
+        backend = table.get("build-backend", LEGACY_BACKEND)
+        backend_path = table.get("backend-path", [])
+        if (
+            not isinstance(requires, list)
+            or not all(isinstance(r, str) for r in requires)
+            or not isinstance(backend, str)
+            or not isinstance(backend_path, list)
+            or not all(isinstance(p, str) for p in backend_path)
+        ):
+            raise InstallError(
+                f"Cannot build {label}: [build-system] needs `requires` (a list of strings), "
+                "`build-backend` (a string) and optionally `backend-path` (a list of strings)"
+            )
+        return cls(requires=tuple(requires), backend=backend, backend_path=tuple(backend_path))
+
+
+def unpack_sdist(archive: Path, dest: Path) -> Path:
+    """Unpack an sdist (``.tar.gz``, ``.tar.bz2``, ``.tar.xz``, ``.tar``, ``.zip``) into
+    ``dest`` and return its source tree: the one top-level folder, or ``dest`` when the archive
+    has several top-level entries.
+
+    Members that are absolute, climb out with ``..``, or are links, devices or fifos leading
+    outside are refused (`ArchiveError`) before anything is written for tar files (tarfile's
+    ``data`` filter) and per member for zips.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    name = archive.name
+    try:
+        if name.endswith(".zip"):
+            _unzip(archive, dest)
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(dest, filter="data")
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ArchiveError(f"Source distribution `{name}` cannot be unpacked: {exc}") from exc
+    entries = list(dest.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return dest
+
+
+def _unzip(archive: Path, dest: Path) -> None:
+    root = os.path.realpath(dest)
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = os.path.realpath(os.path.join(root, info.filename))  # noqa: PTH118
+            if os.path.isabs(info.filename) or not target.startswith(root + os.sep):  # noqa: PTH117
+                raise ArchiveError(
+                    f"Source distribution `{archive.name}` has a member `{info.filename}` "
+                    "outside its folder"
+                )
+        zf.extractall(dest)  # noqa: S202 - every member was checked above
+
+
+def wheel_metadata(wheel: Path) -> CoreMetadata:
+    """The core metadata of a wheel file on disk (its ``*.dist-info/METADATA``).
+    Raises `ArchiveError` when it has none or it cannot be parsed."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(names) != 1:
+                raise ArchiveError(f"Wheel `{wheel.name}` has no single *.dist-info/METADATA")
+            data = zf.read(names[0])
+        return CoreMetadata.parse(data)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ArchiveError(f"Wheel `{wheel.name}` has unreadable metadata: {exc}") from exc
+
+
+class _HookFailed(Exception):
+    def __init__(self, returncode: int, output: str) -> None:
+        super().__init__(returncode)
+        self.returncode = returncode
+        self.output = output
+
+
+class Backend:
+    """Calls the PEP 517 / 660 hooks of one source tree with the interpreter ``python``.
+
+    ``python`` is the build environment's interpreter: it must already hold the build
+    requirements. ``environ`` is the base environment (see `build_environ`; passed through it
+    here again, so nothing outside the allow-list can reach the backend). ``name`` names the
+    package in messages; ``verbose`` puts the backend's whole output into a failure's message
+    instead of its last lines. ``on_output`` receives each hook's output when it succeeds.
+    """
+
+    def __init__(
+        self,
+        tree: Path,
+        system: BuildSystem,
+        python: Path,
+        environ: Mapping[str, str],
+        *,
+        name: str,
+        verbose: bool = False,
+        on_output: Callable[[str], None] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.system = system
+        self.name = name
+        self._environ = build_environ(environ, python)
+        self._verbose = verbose
+        self._on_output = on_output
+        try:
+            self._hooks = BuildBackendHookCaller(
+                str(tree),
+                system.backend,
+                backend_path=list(system.backend_path) or None,
+                runner=self._run,
+                python_executable=str(python),
+            )
+        except ValueError as exc:  # a backend-path outside the tree
+            raise InstallError(f"Cannot build `{name}`: {exc}") from exc
+
+    def _run(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = dict(self._environ)
+        if extra_environ:
+            environ.update(extra_environ)
+        try:
+            done = subprocess.run(
+                list(cmd),
+                cwd=cwd,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        except OSError as exc:
+            raise _HookFailed(-1, str(exc)) from exc
+        output = done.stdout.decode("utf-8", "replace")
+        if done.returncode != 0:
+            raise _HookFailed(done.returncode, output)
+        if self._on_output is not None and output.strip():
+            self._on_output(_redact(output))
+
+    def _fail(self, what: str, detail: str, output: str = "") -> InstallError:
+        lines = _redact(output).rstrip().splitlines()
+        shown = lines if self._verbose else lines[-_SHOWN_LINES:]
+        message = f"Building `{self.name}` failed: {what} ({detail})"
+        if shown:
+            cut = "" if len(shown) == len(lines) else " (last lines; --verbose shows all)"
+            body = "\n".join(f"  {line}" for line in shown)
+            message = f"{message}; the backend said{cut}:\n{body}"
+        return InstallError(
+            message,
+            hint="the package's build backend failed, not pipfence; a wheel of another version "
+            "may avoid building",
+        )
+
+    def _call(self, what: str, hook: Callable[[], Any]) -> Any:
+        try:
+            return hook()
+        except _HookFailed as exc:
+            raise self._fail(what, f"exit status {exc.returncode}", exc.output) from None
+        except BackendUnavailable as exc:
+            raise self._fail(
+                what,
+                f"backend `{self.system.backend}` cannot be imported",
+                getattr(exc, "traceback", "") or "",
+            ) from None
+        except UnsupportedOperation as exc:
+            raise self._fail(what, "the backend does not support it", exc.traceback) from None
+
+    def requires_for_build(self, kind: Literal["wheel", "editable"] = "wheel") -> list[str]:
+        """The backend's extra requirements (``get_requires_for_build_wheel`` / ``_editable``);
+        ``[]`` when it has no such hook (PEP 517 allows leaving it out)."""
+        if kind == "editable":
+            hook = self._hooks.get_requires_for_build_editable
+        else:
+            hook = self._hooks.get_requires_for_build_wheel
+        result = self._call(f"get_requires_for_build_{kind}", hook)
+        if not isinstance(result, list) or not all(isinstance(r, str) for r in result):
+            raise InstallError(f"Building `{self.name}` failed: the backend listed no requirements")
+        return result
+
+    def prepare_metadata(self, out: Path) -> CoreMetadata:
+        """Core metadata via ``prepare_metadata_for_build_wheel``; when the backend lacks that
+        hook, pyproject_hooks builds the wheel and reads its metadata instead. The
+        ``*.dist-info`` folder is written under ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        folder = self._call(
+            "prepare_metadata_for_build_wheel",
+            lambda: self._hooks.prepare_metadata_for_build_wheel(str(out), _allow_fallback=True),
+        )
+        try:
+            return CoreMetadata.parse((out / str(folder) / "METADATA").read_bytes())
+        except (OSError, ValueError) as exc:
+            raise InstallError(
+                f"Building `{self.name}` failed: the backend wrote no readable METADATA ({exc})"
+            ) from exc
+
+    def build_wheel(self, out: Path) -> Path:
+        """Build a wheel into ``out`` (``build_wheel``) and return its path."""
+        return self._built(out, "build_wheel", self._hooks.build_wheel)
+
+    def build_editable(self, out: Path) -> Path:
+        """Build an editable wheel into ``out`` (PEP 660 ``build_editable``) and return its
+        path. Raises `InstallError` when the backend does not support editable installs."""
+        try:
+            return self._built(out, "build_editable", self._hooks.build_editable)
+        except HookMissing:
+            raise InstallError(
+                f"`{self.name}` cannot be installed editable: its build backend "
+                f"`{self.system.backend}` has no PEP 660 `build_editable` hook",
+                hint="drop `editable = true`, or upgrade the backend (setuptools >= 64)",
+            ) from None
+
+    def _built(self, out: Path, what: str, hook: Callable[[str], str]) -> Path:
+        out.mkdir(parents=True, exist_ok=True)
+        filename = self._call(what, lambda: hook(str(out)))
+        path = out / str(filename)
+        if not path.is_file() or not path.name.endswith(".whl"):
+            raise InstallError(f"Building `{self.name}` failed: `{what}` returned no wheel")
+        return path
+
+
+def temp_dir(root: Path, prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder under ``root`` (made when missing)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=root)

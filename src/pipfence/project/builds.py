@@ -1,0 +1,411 @@
+"""Building sdists and source trees in isolation, with build requirements fenced to the default
+source, and the results cached by what was built.
+
+    Builds.sdist_metadata(source, file)   lock: an sdist-only version's metadata
+    Builds.sdist_wheel(archive, sha256)   sync: a wheel built from a verified sdist
+    Builds.tree_metadata / tree_wheel     path, file and git entries
+
+    source tree ──► BuildSystem ──► resolve(requires) on the default source only (FencedSource)
+                                    └─► download (page hash) ─► VirtualEnv.create + install_many
+                ──► Backend hooks (installer.build) in that throw-away environment
+
+Cache layout under ``<cache>/builds``: ``<key>/METADATA`` and ``<key>/wheels/*.whl``, where the
+key is the sdist's (or archive's) sha256, or ``git-<commit>[-<subdirectory hash>]`` for a
+checkout. A source tree on disk (a ``path`` entry) is never cached: it can change at any time.
+Build environments live in ``<cache>/tmp`` and are removed when the build ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from pipfence.errors import InstallError, IntegrityError, PipfenceError
+from pipfence.installer.build import (
+    Backend,
+    BuildSystem,
+    temp_dir,
+    unpack_sdist,
+    wheel_metadata,
+)
+from pipfence.installer.cache import UnpackedCache, file_sha256
+from pipfence.installer.venv import VirtualEnv
+from pipfence.installer.wheel import WheelInstall, install_many
+from pipfence.models.files import CoreMetadata, DistFile, parse_filename
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.sources import Fence, Source
+from pipfence.models.target import Target
+from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
+from pipfence.resolver.resolve import resolve
+
+__all__ = ["Builds"]
+
+_MAX_DEPTH = 3  # sdists among build requirements are built too, up to this depth
+
+
+class Builds:
+    """Builds for one command run.
+
+    ``client`` downloads build requirements (and sdists) from ``default`` through
+    ``default_url`` (its request URL, credentials expanded; never passed to a build).
+    ``python`` is the interpreter build environments are made from: the project
+    environment's for installs, so built wheels fit it. ``environ`` is the process
+    environment; only its allow-listed part reaches a backend (see `installer.build`).
+    Thread-safe: concurrent builds of the same key are serialised.
+    """
+
+    def __init__(
+        self,
+        client: IndexReader,
+        *,
+        default: Source,
+        default_url: str,
+        cache_dir: Path,
+        python: Path,
+        environ: Mapping[str, str],
+        wheel_cache: UnpackedCache | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self._client = client
+        self._default = default
+        self._default_url = default_url
+        self._root = cache_dir / "builds"
+        self._temp = cache_dir / "tmp"
+        self._python = python
+        self._environ = dict(environ)
+        self._wheel_cache = wheel_cache
+        self._verbose = verbose
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def python(self) -> Path:
+        return self._python
+
+    # -- cache ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        with self._lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def _cached_metadata(self, key: str) -> CoreMetadata | None:
+        try:
+            return CoreMetadata.parse((self._root / key / "METADATA").read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def _store_metadata(self, key: str, metadata_bytes: bytes) -> None:
+        folder = self._root / key
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".METADATA.{secrets.token_hex(4)}"
+        tmp.write_bytes(metadata_bytes)
+        tmp.replace(folder / "METADATA")
+
+    def _cached_wheel(self, key: str, target: Target) -> Path | None:
+        folder = self._root / key / "wheels"
+        if not folder.is_dir():
+            return None
+        for wheel in sorted(folder.glob("*.whl")):
+            try:
+                _name, _version, _build, tags = parse_wheel_filename(wheel.name)
+            except InvalidWheelFilename:
+                continue
+            if target.tag_rank(frozenset(tags)) is not None:
+                return wheel
+        return None
+
+    def _store_wheel(self, key: str, wheel: Path) -> Path:
+        folder = self._root / key / "wheels"
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / wheel.name
+        tmp = folder / f".{wheel.name}.{secrets.token_hex(4)}"
+        shutil.copyfile(wheel, tmp)
+        tmp.replace(final)
+        return final
+
+    # -- public -----------------------------------------------------------------------------
+
+    def sdist_metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata:
+        """Core metadata of the sdist ``file`` on ``source``: from the cache by its sha256,
+        else downloaded (verified against the page's hash) and prepared by its backend."""
+        if file.sha256:
+            cached = self._cached_metadata(file.sha256.lower())
+            if cached is not None:
+                return cached
+        with temp_dir(self._temp, "pipfence-sdist-") as tmp:
+            path = self._client.download(source, request_url, file, Path(tmp))
+            sha = file_sha256(path)
+            return self.archive_metadata(path, sha, name=_name_of(file.filename))
+
+    def archive_metadata(self, archive: Path, sha256: str, *, name: str) -> CoreMetadata:
+        """Core metadata of a verified sdist or wheel on disk, cached by ``sha256``."""
+        if archive.name.endswith(".whl"):
+            return wheel_metadata(archive)
+        key = sha256.lower()
+        with self._locked(key):
+            cached = self._cached_metadata(key)
+            if cached is not None:
+                return cached
+            with temp_dir(self._temp, "pipfence-unpack-") as tmp:
+                tree = unpack_sdist(archive, Path(tmp) / "src")
+                metadata, raw = self._prepare_metadata(tree, name=name, depth=0)
+            self._store_metadata(key, raw)
+            return metadata
+
+    def sdist_wheel(
+        self, archive: Path, sha256: str, *, name: str, target: Target, dest: Path
+    ) -> Path:
+        """A wheel built from a verified sdist (or file-entry archive), for ``target``; built
+        wheels are cached by the sdist's sha256, so a second sync does not rebuild. The
+        returned path is a copy in ``dest``."""
+        if archive.name.endswith(".whl"):
+            return archive
+        return self._archive_wheel(archive, sha256, name=name, target=target, dest=dest, depth=0)
+
+    def _archive_wheel(
+        self, archive: Path, sha256: str, *, name: str, target: Target, dest: Path, depth: int
+    ) -> Path:
+        key = sha256.lower()
+        with self._locked(key):
+            cached = self._cached_wheel(key, target)
+            if cached is None:
+                with temp_dir(self._temp, "pipfence-unpack-") as tmp:
+                    tree = unpack_sdist(archive, Path(tmp) / "src")
+                    built = self._build(
+                        tree, "wheel", name=name, out=Path(tmp) / "out", depth=depth
+                    )
+                    cached = self._store_wheel(key, built)
+        dest.mkdir(parents=True, exist_ok=True)
+        copy = dest / cached.name
+        shutil.copyfile(cached, copy)
+        return copy
+
+    def tree_metadata(self, tree: Path, *, name: str, key: str | None = None) -> CoreMetadata:
+        """Core metadata of a source tree; cached under ``key`` when given (a git commit)."""
+        if key is not None:
+            cached = self._cached_metadata(key)
+            if cached is not None:
+                return cached
+        with temp_dir(self._temp, "pipfence-tree-") as tmp:
+            metadata, raw = self._prepare_metadata(
+                _clean_copy(tree, Path(tmp) / "src"), name=name, depth=0
+            )
+        if key is not None:
+            self._store_metadata(key, raw)
+        return metadata
+
+    def tree_wheel(
+        self,
+        tree: Path,
+        *,
+        name: str,
+        target: Target,
+        dest: Path,
+        editable: bool = False,
+        key: str | None = None,
+    ) -> Path:
+        """A wheel of a source tree (an editable one, PEP 660, when ``editable``: built in
+        place, so it points at ``tree``); cached under ``key`` when given and not editable."""
+        if key is not None and not editable:
+            with self._locked(key):
+                cached = self._cached_wheel(key, target)
+                if cached is None:
+                    with temp_dir(self._temp, "pipfence-tree-") as tmp:
+                        copy = _clean_copy(tree, Path(tmp) / "src")
+                        built = self._build(
+                            copy, "wheel", name=name, out=Path(tmp) / "out", depth=0
+                        )
+                        cached = self._store_wheel(key, built)
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, dest / cached.name)
+            return dest / cached.name
+        if editable:
+            return self._build(tree, "editable", name=name, out=dest, depth=0)
+        with temp_dir(self._temp, "pipfence-tree-") as tmp:
+            copy = _clean_copy(tree, Path(tmp) / "src")
+            built = self._build(copy, "wheel", name=name, out=Path(tmp) / "out", depth=0)
+            dest.mkdir(parents=True, exist_ok=True)
+            final = dest / built.name
+            shutil.copyfile(built, final)
+            return final
+
+    # -- mechanics --------------------------------------------------------------------------
+
+    def _prepare_metadata(self, tree: Path, *, name: str, depth: int) -> tuple[CoreMetadata, bytes]:
+        with self._environment(tree, "wheel", name=name, depth=depth) as backend:
+            out = tree.parent / f".pipfence-metadata-{secrets.token_hex(4)}"
+            metadata = backend.prepare_metadata(out)
+            raw = next(out.glob("*.dist-info/METADATA")).read_bytes()
+        return metadata, raw
+
+    def _build(
+        self, tree: Path, kind: Literal["wheel", "editable"], *, name: str, out: Path, depth: int
+    ) -> Path:
+        with self._environment(tree, kind, name=name, depth=depth) as backend:
+            if kind == "editable":
+                return backend.build_editable(out)
+            return backend.build_wheel(out)
+
+    @contextlib.contextmanager
+    def _environment(
+        self, tree: Path, kind: Literal["wheel", "editable"], *, name: str, depth: int
+    ) -> Iterator[Backend]:
+        """A backend for ``tree`` in a fresh environment holding its build requirements:
+        ``[build-system] requires`` first, then what ``get_requires_for_build_*`` adds."""
+        if depth > _MAX_DEPTH:
+            raise InstallError(
+                f"Cannot build `{name}`: its build requirements need sdists built "
+                f"{_MAX_DEPTH} levels deep",
+                hint="make wheels of the build requirements available on the default source",
+            )
+        system = BuildSystem.of(tree, name=name)
+        with temp_dir(self._temp, "pipfence-build-env-") as tmp:
+            env = VirtualEnv.create(Path(tmp) / "env", self._python)
+            target = Target.current(env.python_version)
+            installed: dict[NormalizedName, str] = {}
+            self._install_requirements(
+                system.requires, env, target, installed, name=name, depth=depth
+            )
+            backend = Backend(
+                tree, system, env.python, self._environ, name=name, verbose=self._verbose
+            )
+            extra = backend.requires_for_build(kind)
+            if extra:
+                self._install_requirements(
+                    [*system.requires, *extra], env, target, installed, name=name, depth=depth
+                )
+            yield backend
+
+    def _install_requirements(
+        self,
+        texts: Sequence[str],
+        env: VirtualEnv,
+        target: Target,
+        installed: dict[NormalizedName, str],
+        *,
+        name: str,
+        depth: int,
+    ) -> None:
+        requirements: list[Requirement] = []
+        for text in texts:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement as exc:
+                raise InstallError(
+                    f"Cannot build `{name}`: build requirement `{text}` is invalid: {exc}"
+                ) from exc
+            if requirement.url:
+                raise InstallError(
+                    f"Cannot build `{name}`: build requirement `{text}` is a direct URL; "
+                    f"pipfence takes build requirements only from `{self._default.name}`"
+                )
+            requirements.append(requirement)
+        if not requirements:
+            return
+        # The build's own fence: the default source alone, whatever the Pipfile pins.
+        fence = Fence((self._default,), {})
+        try:
+            with FencedSource(
+                self._client,
+                fence,
+                {self._default.name: self._default_url},
+                target,
+                confusion_check=False,
+                sdist_metadata=self._nested_sdist_metadata(depth),
+            ) as source:
+                resolution = resolve(requirements, source, target)
+        except PipfenceError as exc:
+            exc.add_note(f"while resolving the build requirements of `{name}`")
+            raise InstallError(
+                f"Cannot build `{name}`: its build requirements "
+                f"({', '.join(texts)}) cannot be resolved from `{self._default.name}`: {exc}",
+                hint=exc.hint,
+            ) from exc
+        with temp_dir(self._temp, "pipfence-build-deps-") as tmp:
+            items: list[WheelInstall] = []
+            for key, package in sorted(resolution.packages.items()):
+                version = str(package.version)
+                if installed.get(key) == version:
+                    continue
+                if key in installed:
+                    continue  # a different version is already in; the backend asked again
+                file = package.files[0]
+                path = self._client.download(self._default, self._default_url, file, Path(tmp))
+                sha = file_sha256(path)
+                if not file.is_wheel:
+                    path = self._archive_wheel(
+                        path,
+                        sha,
+                        name=key,
+                        target=target,
+                        dest=Path(tmp) / "built",
+                        depth=depth + 1,
+                    )
+                    sha = file_sha256(path)
+                items.append(WheelInstall(path=path, sha256=sha))
+                installed[key] = version
+            install_many(items, env, cache=self._wheel_cache)
+
+    def _nested_sdist_metadata(self, depth: int) -> SdistMetadata:
+        def read(source: Source, request_url: str, file: DistFile) -> CoreMetadata:
+            if file.sha256:
+                cached = self._cached_metadata(file.sha256.lower())
+                if cached is not None:
+                    return cached
+            if depth + 1 > _MAX_DEPTH:
+                raise InstallError(
+                    f"Cannot build `{_name_of(file.filename)}`: build requirements nest too deep"
+                )
+            with temp_dir(self._temp, "pipfence-sdist-") as tmp:
+                path = self._client.download(source, request_url, file, Path(tmp))
+                key = file_sha256(path)
+                with self._locked(key):
+                    cached = self._cached_metadata(key)
+                    if cached is not None:
+                        return cached
+                    tree = unpack_sdist(path, Path(tmp) / "src")
+                    metadata, raw = self._prepare_metadata(
+                        tree, name=_name_of(file.filename), depth=depth + 1
+                    )
+                self._store_metadata(key, raw)
+                return metadata
+
+        return read
+
+
+def _name_of(filename: str) -> str:
+    parsed = parse_filename(filename)
+    return parsed[0] if parsed is not None else filename
+
+
+def _clean_copy(tree: Path, dest: Path) -> Path:
+    """Copy a source tree for an out-of-place build (VCS folders and caches left out), so a
+    build never writes into the user's checkout."""
+    if not tree.is_dir():
+        raise InstallError(f"`{tree}` is not a folder to build")
+    ignore = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", ".venv", ".tox", "*.pyc")
+    try:
+        shutil.copytree(tree, dest, ignore=ignore, symlinks=True)
+    except (OSError, shutil.Error) as exc:
+        raise InstallError(f"Cannot copy `{tree}` to build it: {exc}") from exc
+    return dest
+
+
+def check_built(metadata: CoreMetadata, name: NormalizedName, what: str) -> None:
+    """Refuse metadata that names another project than the entry it was built for."""
+    if canonical_name(metadata.name) != name:
+        raise IntegrityError(
+            f"{what} builds `{metadata.name}`, not `{name}`",
+            hint="fix the name in the Pipfile entry",
+        )
