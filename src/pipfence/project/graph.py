@@ -51,12 +51,14 @@ MISSING = "?"
 class Dependency:
     """One ``Requires-Dist`` edge: the name as the parent wrote it, and pipdeptree's rendering
     of its specifier (clauses sorted in reverse, comma-joined; None when there is none).
-    ``extra`` is the parent's extra that gates it, or None."""
+    ``extra`` is the parent's extra that gates it, or None; ``extras`` are the extras the edge
+    asks of the dependency (``requests[socks]``)."""
 
     key: NormalizedName
     name: str
     specifier: str | None = None
     extra: str | None = None
+    extras: tuple[str, ...] = ()
 
     @property
     def required(self) -> str:
@@ -150,6 +152,7 @@ def _edge(line: str, target: Target) -> Dependency | None:
         name=requirement.name,
         specifier=",".join(specs) or None,
         extra=extra,
+        extras=tuple(sorted(requirement.extras)),
     )
 
 
