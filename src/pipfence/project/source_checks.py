@@ -1,0 +1,303 @@
+"""`pipfence sources`: does each source answer, and which locked names are exposed to confusion.
+
+`check_sources` sends one GET to each source's root (the simple index's list of projects) with
+the index layer's HTTP rules: credentials from the URL or ``.netrc`` only to that source's own
+origin, never over plain http to another host, TLS verified unless the source says
+``verify_ssl = false``; one attempt, a short timeout. The body is not read.
+
+`audit_exposure` looks at every locked package that comes from a source other than the default
+and asks the default source — and PyPI, through the PyPI mirror when one is set — whether a
+project of the same name exists there. Such a name is the set-up of dependency confusion: an
+installer that looks at both indexes (pip with ``--extra-index-url``, or a Pipfile entry without
+``index =``) may take the public one. The fix is the Pipfile line that pins the name. This audit
+sends those names to the default source and to PyPI: it is run only when asked.
+"""
+
+from __future__ import annotations
+
+import netrc
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from pipfence.errors import IndexServerError, UsageError
+from pipfence.index.http import ClientSettings, Endpoint, Http
+from pipfence.models.files import ProjectPage
+from pipfence.models.lockfile import Lockfile
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.pipfile import LOCK_CATEGORY, Pipfile
+from pipfence.models.sources import PYPI_SOURCE, Source, is_pypi_url, redact_url, request_url
+from pipfence.project.export import package_source
+
+__all__ = ["Exposure", "SourceCheck", "audit_exposure", "check_sources", "pin_line"]
+
+_OK = 200
+_UNAUTHORIZED = frozenset({401, 403})
+_NOT_FOUND = 404
+_SERVER_ERROR = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceCheck:
+    """One source and how it answered. ``status`` is None when no HTTP answer came."""
+
+    source: Source
+    default: bool
+    shown_url: str
+    mirror: str | None = None
+    status: int | None = None
+    credentials: str | None = None
+    tls: str = ""
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Reachable and not refusing: 2xx, or 404 at the root (many private indexes list no
+        projects there but serve project pages)."""
+        return (
+            self.problem is None
+            and self.status is not None
+            and (
+                _OK <= self.status < 300 or self.status == _NOT_FOUND  # noqa: PLR2004
+            )
+        )
+
+    @property
+    def verdict(self) -> str:
+        if self.problem is not None:
+            return self.problem
+        if self.status is None:
+            return "no answer"
+        if _OK <= self.status < 300:  # noqa: PLR2004
+            return f"ok (HTTP {self.status})"
+        if self.status == _NOT_FOUND:
+            return (
+                "reachable, but the root answers HTTP 404 (some indexes list no projects "
+                "there; project pages may still work)"
+            )
+        if self.status in _UNAUTHORIZED:
+            what = "were refused" if self.credentials else "are needed"
+            return f"refused (HTTP {self.status}): credentials {what}"
+        return f"HTTP {self.status}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.source.name,
+            "url": self.shown_url,
+            "verify_ssl": self.source.verify_ssl,
+            "default": self.default,
+            "mirror": self.mirror,
+            "status": self.status,
+            "ok": self.ok,
+            "credentials": self.credentials,
+            "tls": self.tls,
+            "result": self.verdict,
+        }
+
+
+def _netrc_hosts(settings: ClientSettings) -> frozenset[str]:
+    if settings.netrc_path is None:
+        return frozenset()
+    try:
+        return frozenset(netrc.netrc(str(settings.netrc_path)).hosts)
+    except (OSError, netrc.NetrcParseError):
+        return frozenset()
+
+
+def check_sources(
+    sources: Sequence[Source],
+    *,
+    environ: Mapping[str, str],
+    pypi_mirror: str | None,
+    settings: ClientSettings,
+    timeout: float = 10.0,
+    http: Http | None = None,
+) -> list[SourceCheck]:
+    """GET each source's root once, concurrently; never raises for a source's failure (it is
+    reported in its `SourceCheck`). ``http`` is for tests."""
+    quick = replace(
+        settings, attempts=1, connect_timeout=timeout, read_timeout=timeout, cache_dir=None
+    )
+    netrc_hosts = _netrc_hosts(quick)
+    owned = http is None
+    client = http or Http(quick)
+    try:
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pipfence-check") as pool:
+            futures = [
+                pool.submit(
+                    _check,
+                    client,
+                    source,
+                    default=position == 0,
+                    environ=environ,
+                    pypi_mirror=pypi_mirror,
+                    netrc_hosts=netrc_hosts,
+                )
+                for position, source in enumerate(sources)
+            ]
+            return [future.result() for future in futures]
+    finally:
+        if owned:
+            client.close()
+
+
+def _check(
+    http: Http,
+    source: Source,
+    *,
+    default: bool,
+    environ: Mapping[str, str],
+    pypi_mirror: str | None,
+    netrc_hosts: frozenset[str],
+) -> SourceCheck:
+    shown = redact_url(source.url)
+    mirror = redact_url(pypi_mirror) if pypi_mirror and is_pypi_url(source.url) else None
+    base = SourceCheck(source=source, default=default, shown_url=shown, mirror=mirror)
+    try:
+        endpoint = Endpoint.of(source, request_url(source, environ, pypi_mirror=pypi_mirror))
+    except (UsageError, IndexServerError) as exc:
+        return replace(base, problem=str(exc))
+    credentials = (
+        "from the URL"
+        if endpoint.credentials is not None
+        else "from .netrc"
+        if endpoint.origin.host in netrc_hosts
+        else None
+    )
+    if endpoint.origin.scheme == "http":
+        tls = "plain http"
+    elif endpoint.skips_tls_verification:
+        tls = "not verified (verify_ssl = false)"
+    else:
+        tls = "verified"
+    base = replace(base, credentials=credentials, tls=tls)
+    root = endpoint.url if endpoint.url.endswith("/") else endpoint.url + "/"
+    try:
+        status = http.stream(
+            endpoint,
+            root,
+            what="the index root",
+            accept=range(100, 600),
+            consume=lambda response, _url: response.status_code,
+        )
+    except IndexServerError as exc:
+        return replace(base, problem=f"unreachable: {exc}")
+    return replace(base, status=status)
+
+
+# -- exposure audit ---------------------------------------------------------------------------
+
+
+class PageReader(Protocol):
+    """What the audit needs of the index client (satisfied by `IndexClient`)."""
+
+    def project_page(
+        self, source: Source, request_url: str, name: NormalizedName
+    ) -> ProjectPage | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exposure:
+    """A locked package from a non-default source, and whether its name exists elsewhere.
+
+    ``on_default`` / ``on_pypi`` are None when that index was not asked (it is the package's
+    own, it is the default, or PyPI was left out)."""
+
+    name: str
+    categories: tuple[str, ...]
+    source: str
+    pinned: bool
+    on_default: bool | None
+    on_pypi: bool | None
+    fix: str | None
+
+    @property
+    def exposed(self) -> bool:
+        """Not pinned: the fence holds only while the default source lacks the name."""
+        return not self.pinned
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "categories": list(self.categories),
+            "source": self.source,
+            "pinned": self.pinned,
+            "on_default": self.on_default,
+            "on_pypi": self.on_pypi,
+            "exposed": self.exposed,
+            "fix": self.fix,
+        }
+
+
+def pin_line(name: str, source: str, category: str) -> str:
+    """The Pipfile change that pins ``name`` to ``source``, with its table."""
+    tables = {v: k for k, v in LOCK_CATEGORY.items()}
+    table = tables.get(category, category)
+    return f'[{table}] {name} = {{version = "*", index = "{source}"}}'
+
+
+def audit_exposure(
+    client: PageReader,
+    pipfile: Pipfile,
+    lock: Lockfile,
+    *,
+    environ: Mapping[str, str],
+    pypi_mirror: str | None,
+    ask_pypi: bool = True,
+    on_ask: Callable[[str], None] | None = None,
+) -> list[Exposure]:
+    """One `Exposure` per locked package whose source is not the lock's default, sorted by
+    name. Asks the default source and (``ask_pypi``) PyPI for each such name; raises what
+    `IndexClient.project_page` raises when one of them fails (a failed check is no answer).
+    """
+    sources = lock.meta.sources
+    if not sources:
+        return []
+    default = sources[0]
+    pins = {spec.key for _table, spec in pipfile.iter_specs() if spec.index}
+    others: dict[NormalizedName, tuple[str, list[str], str]] = {}
+    for category, package in lock.packages():
+        if not package.is_named:
+            continue
+        source = package_source(package, lock)
+        if source.name == default.name:
+            continue
+        key = canonical_name(package.name)
+        entry = others.setdefault(key, (package.name, [], source.name))
+        entry[1].append(category)
+    if not others:
+        return []
+    default_url = request_url(default, environ, pypi_mirror=pypi_mirror)
+    pypi = ask_pypi and not is_pypi_url(default.url)
+    pypi_url = request_url(PYPI_SOURCE, environ, pypi_mirror=pypi_mirror) if pypi else ""
+    if on_ask is not None:
+        asked = [f"`{default.name}` ({redact_url(default.url)})"]
+        if pypi:
+            asked.append(f"PyPI ({redact_url(pypi_url)})")
+        on_ask(f"asking {' and '.join(asked)} about {len(others)} name(s) from other sources")
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-audit") as pool:
+        on_default = {
+            key: pool.submit(client.project_page, default, default_url, key) for key in others
+        }
+        on_pypi = (
+            {key: pool.submit(client.project_page, PYPI_SOURCE, pypi_url, key) for key in others}
+            if pypi
+            else {}
+        )
+        results: list[Exposure] = []
+        for key in sorted(others):
+            name, categories, source_name = others[key]
+            pinned = key in pins
+            results.append(
+                Exposure(
+                    name=name,
+                    categories=tuple(categories),
+                    source=source_name,
+                    pinned=pinned,
+                    on_default=on_default[key].result() is not None,
+                    on_pypi=(on_pypi[key].result() is not None) if key in on_pypi else None,
+                    fix=None if pinned else pin_line(name, source_name, categories[0]),
+                )
+            )
+    return results
