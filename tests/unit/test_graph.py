@@ -1,0 +1,90 @@
+"""The installed dependency graph and its pipdeptree renderings, from literal METADATA facts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipfence.models.target import Target
+from pipfence.project.graph import DependencyGraph, render_json, render_json_tree, render_text
+
+
+@pytest.fixture(scope="module")
+def graph() -> DependencyGraph:
+    return DependencyGraph.build(
+        [
+            ("App", "1.2", ["helper>=2", "req[socks]<3,>=1", 'winonly; sys_platform == "nowhere"']),
+            ("helper", "2.0", []),
+            ("req", "1.0", ["helper", 'PySocks; extra == "socks"', "not a requirement ["]),
+            ("PySocks", "1.7", []),
+            ("pip", "24.0", []),
+            ("cyc-a", "1", ["cyc-b"]),
+            ("cyc-b", "1", ["cyc-a", "gone>=1"]),
+            ("top", "1", ["cyc-a"]),
+        ],
+        Target.current(),
+    )
+
+
+def test_edges_skip_false_markers_and_keep_extras_aside(graph: DependencyGraph) -> None:
+    app = graph.nodes["app"]
+    assert app.name == "App"
+    assert [d.key for d in app.requires] == ["helper", "req"]
+    assert app.requires[1].specifier == ">=1,<3"
+    assert app.requires[1].extras == ("socks",)
+    assert [d.key for d in graph.nodes["req"].requires] == ["helper"]
+    assert [(d.key, d.extra) for d in graph.extra_edges["req"]] == [("pysocks", "socks")]
+
+
+def test_text_tree_as_pipdeptree_prints_it(graph: DependencyGraph) -> None:
+    assert render_text(graph) == [
+        "App==1.2",
+        "  - helper [required: >=2, installed: 2.0]",
+        "  - req [required: >=1,<3, installed: 1.0]",
+        "    - helper [required: Any, installed: 2.0]",
+        "PySocks==1.7",
+        "top==1",
+        "  - cyc-a [required: Any, installed: 1]",
+        "    - cyc-b [required: Any, installed: 1]",
+        "      - gone [required: >=1, installed: ?]",
+    ]
+
+
+def test_reverse_tree(graph: DependencyGraph) -> None:
+    lines = render_text(graph, reverse=True)
+    assert lines[:4] == [
+        "helper==2.0",
+        "  - App==1.2 [requires: helper>=2]",
+        "  - req==1.0 [requires: helper]",
+        "    - App==1.2 [requires: req>=1,<3]",
+    ]
+    assert "pip==24.0" in lines
+
+
+def test_json_lists_every_package_but_pip(graph: DependencyGraph) -> None:
+    data = json.loads(render_json(graph))
+    assert [item["package"]["key"] for item in data] == [
+        "app", "cyc-a", "cyc-b", "helper", "pysocks", "req", "top",
+    ]  # fmt: skip
+    assert data[0]["dependencies"][0] == {
+        "key": "helper",
+        "package_name": "helper",
+        "installed_version": "2.0",
+        "required_version": ">=2",
+    }
+    reverse = {i["package"]["key"]: i for i in json.loads(render_json(graph, reverse=True))}
+    assert reverse["helper"]["package"]["required_version"] == ">=2"
+    assert reverse["app"]["package"]["required_version"] == "==1.2"
+    assert [d["key"] for d in reverse["helper"]["dependencies"]] == ["app", "req"]
+
+
+def test_json_tree_nests_from_the_top(graph: DependencyGraph) -> None:
+    tree = json.loads(render_json_tree(graph))
+    assert [t["key"] for t in tree] == ["app", "pysocks", "top"]
+    assert tree[0]["required_version"] == "1.2"
+    req = tree[0]["dependencies"][1]
+    assert req["required_version"] == ">=1,<3"
+    assert req["dependencies"][0]["key"] == "helper"
+    cyc_b = tree[2]["dependencies"][0]["dependencies"][0]
+    assert [d["key"] for d in cyc_b["dependencies"]] == ["gone"]
