@@ -63,13 +63,17 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CachedFile:
-    """One verified file of an unpacked wheel: ``path`` in the archive, ``source`` on disk."""
+    """One verified file of an unpacked wheel: ``path`` in the archive, under ``tree`` on disk."""
 
     path: str
-    source: Path
+    tree: str
     hash: str
     size: int
     executable: bool
+
+    @property
+    def source(self) -> Path:
+        return Path(self.tree, self.path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,14 +205,14 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
         version=str(data["version"]),
         dist_info=str(data["dist_info"]),
     )
-    tree = entry / _TREE
+    tree = str(entry / _TREE)
     files = []
     for path, hash_, size, executable in data["files"]:
         check_member_name(path, filename=info.filename)
         files.append(
             CachedFile(
                 path=str(path),
-                source=tree / path,
+                tree=tree,
                 hash=str(hash_),
                 size=int(size),
                 executable=bool(executable),

@@ -67,6 +67,7 @@ class _EnvDestination(WheelDestination):
         self._schemes = {k: Path(v) for k, v in env.scheme_dict(name).items()}
         self._real_root = os.path.realpath(env.root)
         self._ready_dirs: set[Path] = set()
+        self._made: set[Path] = set()
         self._link = True
         self.written: list[Path] = []
         self.made_dirs: list[Path] = []
@@ -99,6 +100,7 @@ class _EnvDestination(WheelDestination):
                 except FileExistsError:
                     continue  # made by a concurrent install
                 self.made_dirs.append(folder)
+                self._made.add(folder)
             real = os.path.realpath(parent)
             if real != self._real_root and not real.startswith(self._real_root + os.sep):
                 raise ArchiveError(
@@ -106,7 +108,8 @@ class _EnvDestination(WheelDestination):
                     "the environment"
                 )
             self._ready_dirs.add(parent)
-        if os.path.lexists(target):
+        # A folder this install made holds only what it wrote, and no wheel names a file twice.
+        if parent not in self._made and os.path.lexists(target):
             if target.is_dir() and not target.is_symlink():
                 raise InstallError(f"Cannot install `{target}`: a folder is in the way")
             aside = target.with_name(f".{target.name}.{secrets.token_hex(4)}.pipfence-old")
@@ -126,7 +129,7 @@ class _EnvDestination(WheelDestination):
         self._ready(target)
         if self._link:
             try:
-                os.link(file.source, target)
+                os.link(os.path.join(file.tree, file.path), target)  # noqa: PTH118 - hot loop
             except FileNotFoundError:
                 raise
             except OSError:
