@@ -18,17 +18,19 @@ Build environments live in ``<cache>/tmp`` and are removed when the build ends.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
+import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from pipfence.errors import InstallError, IntegrityError, PipfenceError
+from pipfence.errors import InstallError, IntegrityError, PipfenceError, UsageError
 from pipfence.installer.build import (
     Backend,
     BuildSystem,
@@ -41,12 +43,13 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.sources import Fence, Source
+from pipfence.models.sources import Fence, Source, request_url
 from pipfence.models.target import Target
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
+from pipfence.project.project import Project
 from pipfence.resolver.resolve import resolve
 
-__all__ = ["Builds"]
+__all__ = ["Builds", "check_built", "project_builds"]
 
 _MAX_DEPTH = 3  # sdists among build requirements are built too, up to this depth
 
@@ -56,9 +59,9 @@ class Builds:
 
     ``client`` downloads build requirements (and sdists) from ``default`` through
     ``default_url`` (its request URL, credentials expanded; never passed to a build).
-    ``python`` is the interpreter build environments are made from: the project
-    environment's for installs, so built wheels fit it. ``environ`` is the process
-    environment; only its allow-listed part reaches a backend (see `installer.build`).
+    ``python`` finds the interpreter build environments are made from (called once, on the
+    first build): the project environment's for installs, so built wheels fit it. ``environ``
+    is the process environment; only its allow-listed part reaches a backend.
     Thread-safe: concurrent builds of the same key are serialised.
     """
 
@@ -69,7 +72,7 @@ class Builds:
         default: Source,
         default_url: str,
         cache_dir: Path,
-        python: Path,
+        python: Callable[[], Path],
         environ: Mapping[str, str],
         wheel_cache: UnpackedCache | None = None,
         verbose: bool = False,
@@ -79,7 +82,8 @@ class Builds:
         self._default_url = default_url
         self._root = cache_dir / "builds"
         self._temp = cache_dir / "tmp"
-        self._python = python
+        self._find_python = python
+        self._python: Path | None = None
         self._environ = dict(environ)
         self._wheel_cache = wheel_cache
         self._verbose = verbose
@@ -88,7 +92,11 @@ class Builds:
 
     @property
     def python(self) -> Path:
-        return self._python
+        """The interpreter builds run with, looked up on first use."""
+        with self._lock:
+            if self._python is None:
+                self._python = self._find_python()
+            return self._python
 
     # -- cache ------------------------------------------------------------------------------
 
@@ -271,7 +279,7 @@ class Builds:
             )
         system = BuildSystem.of(tree, name=name)
         with temp_dir(self._temp, "pipfence-build-env-") as tmp:
-            env = VirtualEnv.create(Path(tmp) / "env", self._python)
+            env = VirtualEnv.create(Path(tmp) / "env", self.python)
             target = Target.current(env.python_version)
             installed: dict[NormalizedName, str] = {}
             self._install_requirements(
@@ -409,3 +417,48 @@ def check_built(metadata: CoreMetadata, name: NormalizedName, what: str) -> None
             f"{what} builds `{metadata.name}`, not `{name}`",
             hint="fix the name in the Pipfile entry",
         )
+
+
+def project_builds(
+    project: Project,
+    client: IndexReader,
+    *,
+    python: Path | None = None,
+    wheel_cache: UnpackedCache | None = None,
+) -> Builds:
+    """The builds of one command on ``project``: build requirements from its default source
+    (mirror and credentials applied to requests only), cache in the project's cache folder,
+    built with ``python`` or, when None, the project environment's interpreter (the Python
+    the project asks for when it has no environment yet)."""
+    pipfile = project.pipfile
+    settings = project.settings
+    default = pipfile.effective_sources[0]
+    url = request_url(default, settings.environ, pypi_mirror=settings.pypi_mirror)
+
+    def find() -> Path:
+        if python is not None:
+            return python
+        location = project.venv_path()
+        if (location / "pyvenv.cfg").is_file():
+            return VirtualEnv.open(location).python
+        from pipfence.project.environment import find_python
+
+        requires = pipfile.requires
+        wanted = requires.get("python_full_version") or requires.get("python_version")
+        try:
+            return find_python(
+                str(wanted) if wanted else None, path=settings.environ.get("PATH", os.defpath)
+            )
+        except UsageError:
+            return Path(sys.executable)
+
+    return Builds(
+        client,
+        default=default,
+        default_url=url,
+        cache_dir=settings.cache_dir,
+        python=find,
+        environ=settings.environ,
+        wheel_cache=wheel_cache,
+        verbose=settings.verbose,
+    )

@@ -72,7 +72,10 @@ class FencedSource:
     ``request_urls`` maps a source name to the URL requests go to (mirror substituted and
     credentials expanded by the caller). ``confusion_check`` turns the both-places check on.
     ``sdist_metadata`` reads a version's metadata from its sdist, and is called only when no
-    wheel of that version is usable; without it such a version is a `UsageError`.
+    wheel of that version is usable; without it such a version is a `UsageError`. ``direct``
+    holds the path, file and git entries, already built: each name answers with its one
+    stand-in file and metadata, and no index hears it; their dependencies are fenced as
+    those of a package from the default source.
     Thread-safe: pages and metadata are fetched on a pool of ``workers`` threads.
     """
 
@@ -87,8 +90,10 @@ class FencedSource:
         workers: int = 32,
         on_fetch: Callable[[str], None] | None = None,
         sdist_metadata: SdistMetadata | None = None,
+        direct: Mapping[NormalizedName, tuple[DistFile, CoreMetadata]] | None = None,
     ) -> None:
         self._client = client
+        self._direct = dict(direct or {})
         self._sdist_metadata = sdist_metadata
         self._fence = fence
         self._urls = request_urls
@@ -140,11 +145,15 @@ class FencedSource:
     def prefetch_pages(self, names: Sequence[NormalizedName]) -> None:
         """Start fetching the project pages the resolver will ask for."""
         for name in names:
+            if name in self._direct:
+                continue
             pinned = self._pins.get(name)
             for source in [pinned] if pinned else self._candidate_sources(name):
                 self._page(source, name)
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        if name in self._direct:
+            return (self._direct[name][0],)
         pinned = self._pins.get(name)
         if pinned is not None:
             page = self._page(pinned, name).result()
@@ -279,6 +288,10 @@ class FencedSource:
     def metadata(
         self, name: NormalizedName, version: Version, files: Sequence[DistFile]
     ) -> CoreMetadata:
+        if name in self._direct:
+            metadata = self._direct[name][1]
+            self._learn_dependencies(self._fence.default, metadata)
+            return metadata
         return self._metadata_future(name, version, files).result()
 
     def sha256_of(self, name: NormalizedName, files: Sequence[DistFile]) -> dict[str, str]:
@@ -304,7 +317,7 @@ class FencedSource:
 
     def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
         # An sdist-only version is built only when the resolver really asks for it.
-        if name in self.origins and any(f.is_wheel for f in files):
+        if name in self.origins and name not in self._direct and any(f.is_wheel for f in files):
             self._metadata_future(name, version, files)
 
 

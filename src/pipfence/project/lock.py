@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
@@ -12,11 +15,15 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from pipfence.errors import ResolutionError, UsageError
+from pipfence.installer.build import temp_dir
+from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
-from pipfence.models.sources import request_url
+from pipfence.models.sources import redact_url, request_url
 from pipfence.models.target import Target
+from pipfence.project.builds import Builds, check_built, project_builds
+from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.fenced_source import FencedSource, IndexReader, Origin
 from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
@@ -55,17 +62,55 @@ def _requirement(spec: PackageSpec) -> Requirement:
     return Requirement(f"{spec.name}{extras}{version}{marker}")
 
 
-def _named_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
-    specs = list(pipfile.categories.get(table, {}).values())
-    for spec in specs:
-        if not spec.is_named:
-            kind = "path" if spec.path else "file" if spec.file else spec.vcs
-            raise UsageError(
-                f"`{spec.name}` in [{table}] is a {kind} entry; pipfence cannot lock "
-                f"{kind} entries yet",
-                hint="lock this project with pipenv meanwhile; the files stay compatible",
-            )
-    return specs
+def _table_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
+    return list(pipfile.categories.get(table, {}).values())
+
+
+def _direct_packages(
+    project: Project,
+    specs: Iterable[PackageSpec],
+    client: IndexReader,
+    builds: Builds,
+    tmp: Path,
+) -> dict[NormalizedName, _Direct]:
+    """Fetch and build the metadata of every path, file and git entry (concurrently)."""
+    fetcher = DirectFetcher(
+        project.root,
+        cache_dir=project.settings.cache_dir,
+        environ=project.settings.environ,
+        client=client,
+    )
+    refs = {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
+
+    def one(ref: DirectRef) -> _Direct:
+        fetched = fetcher.fetch(ref, tmp / ref.key)
+        what = f"`{ref.name}` ({redact_url(ref.location)})"
+        if fetched.archive is not None and fetched.sha256 is not None:
+            metadata = builds.archive_metadata(fetched.archive, fetched.sha256, name=ref.name)
+        elif fetched.tree is not None:
+            metadata = builds.tree_metadata(fetched.tree, name=ref.name, key=fetched.cache_key)
+        else:  # pragma: no cover - fetch always gives one of the two
+            raise UsageError(f"{what} could not be fetched")
+        check_built(metadata, ref.key, what)
+        stand_in = DistFile(
+            filename=f"{ref.key.replace('-', '_')}-{metadata.version}.tar.gz",
+            url=str(fetched.direct_url["url"]),
+            requires_python=metadata.requires_python,
+        )
+        return _Direct(ref=ref, data=ref.lock_data(fetched), file=stand_in, metadata=metadata)
+
+    if not refs:
+        return {}
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pipfence-direct") as pool:
+        return dict(zip(refs, pool.map(one, refs.values()), strict=True))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Direct:
+    ref: DirectRef
+    data: dict[str, Any]
+    file: DistFile
+    metadata: CoreMetadata
 
 
 def requires_python_marker(requires_python: str | None) -> str | None:
@@ -225,6 +270,16 @@ def _entry(
     return LockedPackage(name=package.name, data=data)
 
 
+def _direct_entry(name: str, direct: _Direct, environment: str | None) -> LockedPackage:
+    """A path, file or git entry as pipenv writes it: no version, no index."""
+    data = dict(direct.data)
+    if environment:
+        data["markers"] = environment
+    if direct.ref.extras:
+        data["extras"] = sorted(direct.ref.extras)
+    return LockedPackage(name=name, data=data)
+
+
 def lock(
     project: Project,
     client: IndexReader,
@@ -259,21 +314,35 @@ def lock(
             raise UsageError(f"the Pipfile has no [{table}] table to lock")
     previous = project.read_lock() if options.tables else None
 
-    default_specs = _named_specs(pipfile, "packages")
+    default_specs = _table_specs(pipfile, "packages")
     categories: dict[str, dict[str, LockedPackage]] = {}
     if previous is not None:
         categories.update({k: dict(v) for k, v in previous.categories.items()})
     warnings: list[str] = []
     total: set[NormalizedName] = set()
-    with FencedSource(
-        client,
-        fence,
-        urls,
-        target,
-        confusion_check=pipfile.setting(CONFUSION_CHECK_SETTING, default=True),
-        on_fetch=on_fetch,
-    ) as source:
-        own_specs = {table: _named_specs(pipfile, table) for table in tables}
+    own_specs = {table: _table_specs(pipfile, table) for table in tables}
+    builds = project_builds(project, client)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
+        direct = _direct_packages(
+            project,
+            [*default_specs, *(s for specs in own_specs.values() for s in specs)],
+            client,
+            builds,
+            tmp,
+        )
+        source = stack.enter_context(
+            FencedSource(
+                client,
+                fence,
+                urls,
+                target,
+                confusion_check=pipfile.setting(CONFUSION_CHECK_SETTING, default=True),
+                on_fetch=on_fetch,
+                sdist_metadata=builds.sdist_metadata,
+                direct={name: (d.file, d.metadata) for name, d in direct.items()},
+            )
+        )
         resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
         for table, resolution in resolutions.items():
             warnings.extend(w for w in resolution.warnings if w not in warnings)
@@ -284,6 +353,7 @@ def lock(
                 default_source=fence.default.name,
                 target=target,
                 allow_pre=allow_pre,
+                direct=direct,
             )
             categories[lock_category(table)] = entries
             total.update(NormalizedName(n) for n in entries)
@@ -375,6 +445,7 @@ def _category(
     default_source: str,
     target: Target,
     allow_pre: bool,
+    direct: Mapping[NormalizedName, _Direct],
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
     entries: dict[str, LockedPackage] = {}
@@ -383,6 +454,9 @@ def _category(
         environment = _environment_markers(found, specs)
         for name, package in found.packages.items():
             if name in entries or not (found.roots(name) & specs.keys()):
+                continue
+            if name in direct:
+                entries[name] = _direct_entry(name, direct[name], environment[name])
                 continue
             entries[name] = _entry(
                 package,

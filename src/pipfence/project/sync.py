@@ -7,6 +7,7 @@ verified against the lock's hashes before the environment changes.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,10 +18,11 @@ from pathlib import Path
 from packaging.markers import InvalidMarker
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import FenceError, HashMismatch, InstallError, UsageError
+from pipfence.errors import FenceError, HashMismatch, InstallError, LockfileError, UsageError
 from pipfence.index.client import IndexClient
-from pipfence.installer.cache import UnpackedCache
-from pipfence.installer.plan import WantedDist, plan_sync
+from pipfence.installer.build import wheel_metadata
+from pipfence.installer.cache import UnpackedCache, file_sha256
+from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, uninstall
 from pipfence.models.files import DistFile, parse_filename
@@ -29,12 +31,15 @@ from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.models.sources import Source, redact_url, request_url, same_url
 from pipfence.models.target import Target
+from pipfence.project.builds import Builds, check_built, project_builds
+from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
 
 __all__ = ["SyncOptions", "SyncReport", "check_lock_against_pipfile", "sync"]
 
 #: The ``[pipenv]`` setting that lets sync take a locked file from any source (by hash).
 SEARCH_ALL_SOURCES = "install_search_all_sources"
+_COMMIT_LENGTH = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,8 +118,11 @@ def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Seq
 
 def _wanted(
     lock: Lockfile, categories: Sequence[str], target: Target
-) -> dict[NormalizedName, tuple[WantedDist, LockedPackage]]:
+) -> tuple[dict[NormalizedName, tuple[WantedDist, LockedPackage]], dict[NormalizedName, DirectRef]]:
+    """The lock's index packages (with their wanted version) and its direct references, for
+    the entries whose markers hold on ``target``."""
     wanted: dict[NormalizedName, tuple[WantedDist, LockedPackage]] = {}
+    direct: dict[NormalizedName, DirectRef] = {}
     for _category, package in lock.packages(list(categories)):
         try:
             applies = target.evaluate(package.markers)
@@ -124,11 +132,23 @@ def _wanted(
             ) from None
         if not applies:
             continue
+        key = package.key
         if not package.is_named:
-            raise UsageError(
-                f"`{package.name}` is a path, file or VCS entry; pipfence cannot install those yet",
-                hint="install this project with pipenv meanwhile; the files stay compatible",
-            )
+            ref = DirectRef.from_locked(package)
+            if ref.kind == "git" and (ref.ref is None or not _is_commit(ref.ref)):
+                raise LockfileError(
+                    f"`{package.name}` is a git entry without a full commit hash in `ref`",
+                    hint="run `pipfence lock` to pin it to a commit",
+                )
+            if ref.kind == "file" and not ref.hashes and _is_remote(ref.location):
+                raise HashMismatch(
+                    f"Pipfile.lock has no hashes for `{package.name}` "
+                    f"({redact_url(ref.location)}); pipfence downloads only files whose "
+                    "sha256 a lock recorded",
+                    hint="run `pipfence lock` to record them",
+                )
+            direct[key] = ref
+            continue
         version = package.version
         if version is None:
             raise UsageError(f"Pipfile.lock has no version for `{package.name}`")
@@ -138,7 +158,6 @@ def _wanted(
                 "files whose sha256 a lock recorded",
                 hint="run `pipfence lock` to record them",
             )
-        key = package.key
         previous = wanted.get(key)
         if previous is not None and previous[0].version != version:
             raise UsageError(
@@ -146,7 +165,60 @@ def _wanted(
                 "in two categories"
             )
         wanted[key] = (WantedDist(name=key, version=version), package)
-    return wanted
+    return wanted, direct
+
+
+def _is_commit(ref: str) -> bool:
+    return len(ref) == _COMMIT_LENGTH and all(c in "0123456789abcdef" for c in ref.lower())
+
+
+def _is_remote(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def _direct_satisfied(
+    ref: DirectRef, installed: InstalledDist, root: Path, env: VirtualEnv, fetcher: DirectFetcher
+) -> bool:
+    """Whether the installed distribution is what the direct lock entry describes, judged
+    by its ``direct_url.json`` (PEP 610): same place, same kind, same commit or hash."""
+    info = read_direct_url(installed.dist_info)
+    if info is None:
+        return False
+    url = info.get("url")
+    dir_info = info.get("dir_info")
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    if editable != ref.editable:
+        return False
+    if ref.kind == "git":
+        if ref.editable:
+            checkout = _editable_checkout(env, ref)
+            tree = checkout / ref.subdirectory if ref.subdirectory else checkout
+            return url == tree.as_uri() and fetcher.checkout_head(checkout) == ref.ref
+        vcs = info.get("vcs_info")
+        return (
+            isinstance(vcs, dict)
+            and vcs.get("commit_id") == ref.ref
+            and url == redact_url(ref.location.removeprefix("git+").split("#", 1)[0])
+        )
+    if ref.kind == "path" or (ref.kind == "file" and not _is_remote(ref.location)):
+        local = Path(ref.location.removeprefix("file://")).expanduser()
+        path = Path(os.path.abspath(local if local.is_absolute() else root / local))  # noqa: PTH100
+        if url != path.as_uri():
+            return False
+        if path.is_dir():
+            return True
+    elif url != redact_url(ref.location):
+        return False
+    archive = info.get("archive_info")
+    hashes = archive.get("hashes") if isinstance(archive, dict) else None
+    sha = hashes.get("sha256") if isinstance(hashes, dict) else None
+    allowed = {h.lower().removeprefix("sha256:") for h in ref.hashes}
+    return isinstance(sha, str) and (not allowed or sha in allowed)
+
+
+def _editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:
+    """Where an editable git entry is checked out: ``<env>/src/<name>``, as pipenv does."""
+    return env.root / "src" / ref.key
 
 
 def _sources_for(package: LockedPackage, pipfile: Pipfile, *, search_all: bool) -> list[Source]:
@@ -193,12 +265,6 @@ def _choose(
             if best is None or rank < best[0]:
                 best = (rank, file)
         if best is not None:
-            if best[1].filename.endswith((".tar.gz", ".zip")):
-                raise UsageError(
-                    f"`{wanted.name}` {wanted.version} has no wheel for this platform on "
-                    f"`{source.name}`; building sdists is not supported by pipfence yet",
-                    hint="install this project with pipenv meanwhile",
-                )
             return _Choice(wanted, source, best[1], hashes, requested)
     where = ", ".join(f"`{s.name}` ({redact_url(s.url)})" for s in sources)
     if mismatched:
@@ -234,12 +300,32 @@ def sync(
     check_lock_against_pipfile(pipfile, lock, options.categories)
     target = Target.current(env.python_version)
     direct = {spec.key for _t, spec in pipfile.iter_specs()}
-    wanted = _wanted(lock, options.categories, target)
+    wanted, refs = _wanted(lock, options.categories, target)
     installed = env.installed()
+    fetcher = DirectFetcher(
+        project.root,
+        cache_dir=project.settings.cache_dir,
+        environ=project.settings.environ,
+        client=client,
+    )
+    wanted_dists = {k: w for k, (w, _p) in wanted.items()}
+    reinstall: set[NormalizedName] = set()
+    for key, ref in refs.items():
+        have = installed.get(key)
+        if have is not None and _direct_satisfied(ref, have, project.root, env, fetcher):
+            wanted_dists[key] = WantedDist(
+                name=key, version=have.version, editable=have.editable, url=have.url
+            )
+        else:
+            wanted_dists[key] = WantedDist(
+                name=key, version="0", editable=ref.editable, url=ref.location
+            )
+            reinstall.add(key)
     plan = plan_sync(
-        {k: w for k, (w, _p) in wanted.items()},
+        wanted_dists,
         installed,
         remove_extraneous=options.remove_extraneous,
+        reinstall=reinstall,
     )
     if plan.is_empty:
         return SyncReport(
@@ -256,7 +342,9 @@ def sync(
         s.name: request_url(s, settings.environ, pypi_mirror=settings.pypi_mirror)
         for s in pipfile.effective_sources
     }
-    fetch = plan.to_fetch
+    fetch = [w for w in plan.to_fetch if w.name not in refs]
+    fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
+    builds = project_builds(project, client, python=env.python, wheel_cache=cache)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-sync") as pool:
         choices = list(
             pool.map(
@@ -279,23 +367,93 @@ def sync(
                     choices,
                 )
             )
+            # Everything is downloaded and verified; sdists and direct references are built
+            # now, still before the environment changes.
+            items = list(
+                pool.map(
+                    lambda pc: _wheel_for(builds, pc[0], pc[1], target, Path(tmp)),
+                    zip(paths, choices, strict=True),
+                )
+            )
+            items.extend(
+                pool.map(
+                    lambda ref: _direct_wheel(
+                        fetcher,
+                        builds,
+                        ref,
+                        env=env,
+                        target=target,
+                        tmp=Path(tmp),
+                        on_progress=on_progress,
+                    ),
+                    fetch_direct,
+                )
+            )
             for replacement in plan.replace:
                 uninstall(replacement.installed, env)
             for extraneous in plan.remove:
                 uninstall(extraneous, env)
-            items = [
-                WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
-                for path, choice in zip(paths, choices, strict=True)
-            ]
             install_many(items, env, cache=cache)
     return SyncReport(
         env=env,
         created=created,
-        installed=tuple(f"{c.wanted.name}=={c.wanted.version}" for c in choices),
+        installed=(
+            *(f"{c.wanted.name}=={c.wanted.version}" for c in choices),
+            *(f"{r.key} @ {redact_url(r.location)}" for r in fetch_direct),
+        ),
         removed=tuple(d.name for d in plan.remove),
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
     )
+
+
+def _wheel_for(
+    builds: Builds, path: Path, choice: _Choice, target: Target, tmp: Path
+) -> WheelInstall:
+    """The wheel to install for a downloaded file: itself, or one built from the sdist (its
+    sha256 was verified against the lock; the built wheel's is not in the lock)."""
+    if choice.file.is_wheel:
+        return WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
+    sha = _sha_of(choice) or file_sha256(path)
+    wheel = builds.sdist_wheel(
+        path, sha, name=choice.wanted.name, target=target, dest=tmp / "built" / sha[:16]
+    )
+    return WheelInstall(path=wheel, requested=choice.requested)
+
+
+def _direct_wheel(
+    fetcher: DirectFetcher,
+    builds: Builds,
+    ref: DirectRef,
+    *,
+    env: VirtualEnv,
+    target: Target,
+    tmp: Path,
+    on_progress: Callable[[str], None] | None,
+) -> WheelInstall:
+    """Fetch a path, file or git entry and build its wheel (editable via PEP 660)."""
+    where = tmp / "direct" / ref.key
+    fetched = fetcher.fetch(ref, where, checkout_dir=_editable_checkout(env, ref))
+    if fetched.archive is not None and fetched.sha256 is not None:
+        wheel = builds.sdist_wheel(
+            fetched.archive, fetched.sha256, name=ref.name, target=target, dest=where / "built"
+        )
+    elif fetched.tree is not None:
+        wheel = builds.tree_wheel(
+            fetched.tree,
+            name=ref.name,
+            target=target,
+            dest=where / "built",
+            editable=ref.editable,
+            key=fetched.cache_key,
+        )
+    else:  # pragma: no cover - fetch always gives one of the two
+        raise InstallError(f"`{ref.name}` could not be fetched")
+    built = wheel_metadata(wheel)
+    check_built(built, ref.key, f"`{ref.name}` ({redact_url(ref.location)})")
+    if on_progress is not None:
+        on_progress(ref.name)
+    return WheelInstall(path=wheel, requested=True, direct_url=fetched.direct_url)
 
 
 def _temp_root(cache: UnpackedCache) -> Path:

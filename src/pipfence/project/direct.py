@@ -1,0 +1,437 @@
+"""Direct references: ``path``, ``file`` and ``git`` entries of a Pipfile and of its lock.
+
+    Pipfile entry / lock entry ──► DirectRef ──► DirectFetcher.fetch ──► Fetched (a source tree or
+                                                                        an archive on disk)
+                                                  ├─ path: the folder (or file) in the project
+                                                  ├─ file: a local archive, or a download
+                                                  └─ git:  a commit checked out of a cached clone
+
+A lock records them as pipenv writes them: ``{"path": "./libs/x", "editable": true}``,
+``{"file": "https://…/x-1.0.tar.gz"}`` (pipfence adds the archive's ``hashes``), and
+``{"git": "https://…", "ref": "<full commit hash>"}`` (with ``subdirectory`` / ``editable``
+when the Pipfile has them); none has a ``version`` or an ``index``.
+
+git runs as a subprocess with no terminal prompt. A ``${VAR}`` in a git URL is expanded only
+inside git's own configuration, passed through its environment (``url.<expanded>.insteadOf``),
+so a token never appears on a command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from pipfence.errors import HashMismatch, InstallError, UsageError
+from pipfence.installer.cache import file_sha256
+from pipfence.models.files import DistFile
+from pipfence.models.lockfile import LockedPackage
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.pipfile import PackageSpec
+from pipfence.models.sources import Source, expand_env, redact_url
+from pipfence.project.fenced_source import IndexReader
+
+__all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
+
+DirectKind = Literal["path", "file", "git"]
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_GIT_TIMEOUT = 600
+_ENV_VAR = re.compile(r"\$\{?[A-Za-z_]")
+_ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectRef:
+    """One direct reference. ``location`` is the path, file URL or git URL as written;
+    ``ref`` the git ref asked for (Pipfile) or locked commit (lock); ``hashes`` the
+    ``sha256:`` digests a lock allows for a ``file`` archive."""
+
+    name: str
+    kind: DirectKind
+    location: str
+    editable: bool = False
+    ref: str | None = None
+    subdirectory: str | None = None
+    extras: tuple[str, ...] = ()
+    markers: str | None = None
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> NormalizedName:
+        return canonical_name(self.name)
+
+    @classmethod
+    def from_spec(cls, spec: PackageSpec) -> DirectRef:
+        """From a Pipfile entry that is not a named (index) one."""
+        if spec.vcs is not None and spec.vcs != "git":
+            raise UsageError(
+                f"`{spec.name}` is a {spec.vcs} entry; pipfence supports git checkouts only"
+            )
+        kind: DirectKind = "git" if spec.vcs else "path" if spec.path is not None else "file"
+        location = spec.vcs_url if spec.vcs else spec.path if spec.path is not None else spec.file
+        if not location:
+            raise UsageError(f"`{spec.name}` has an empty `{kind}`")
+        return cls(
+            name=spec.name,
+            kind=kind,
+            location=location,
+            editable=spec.editable,
+            ref=spec.ref,
+            subdirectory=spec.subdirectory,
+            extras=spec.extras,
+            markers=spec.markers,
+        )
+
+    @classmethod
+    def from_locked(cls, package: LockedPackage) -> DirectRef:
+        """From a lock entry with ``path``, ``file`` or ``git``; `UsageError` for other VCS."""
+        data = package.data
+        for other in ("hg", "svn", "bzr"):
+            if other in data:
+                raise UsageError(
+                    f"`{package.name}` is a {other} entry; pipfence supports git checkouts only"
+                )
+        kind: DirectKind = "git" if "git" in data else "path" if "path" in data else "file"
+        location = data.get(kind)
+        if not isinstance(location, str) or not location:
+            raise UsageError(f"Pipfile.lock has an empty `{kind}` for `{package.name}`")
+        ref = data.get("ref")
+        sub = data.get("subdirectory")
+        extras = data.get("extras", [])
+        return cls(
+            name=package.name,
+            kind=kind,
+            location=location,
+            editable=data.get("editable") is True,
+            ref=ref if isinstance(ref, str) else None,
+            subdirectory=sub if isinstance(sub, str) else None,
+            extras=tuple(e for e in extras if isinstance(e, str)),
+            markers=package.markers,
+            hashes=package.hashes,
+        )
+
+    def lock_data(self, fetched: Fetched) -> dict[str, Any]:
+        """The lock entry (without markers and extras, which the caller adds)."""
+        data: dict[str, Any] = {self.kind: self.location}
+        if self.kind == "git":
+            data["ref"] = fetched.commit
+            if self.subdirectory:
+                data["subdirectory"] = self.subdirectory
+        if self.editable:
+            data["editable"] = True
+        if self.kind == "file" and fetched.sha256:
+            data["hashes"] = [f"sha256:{fetched.sha256}"]
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fetched:
+    """A direct reference on disk: a source ``tree`` or an ``archive`` (sdist or wheel).
+
+    ``sha256`` is the archive's digest, ``commit`` the git commit; ``cache_key`` keys built
+    metadata and wheels (None for a folder in the project, which may change at any time);
+    ``direct_url`` is the PEP 610 ``direct_url.json`` an install of it records.
+    """
+
+    ref: DirectRef
+    tree: Path | None = None
+    archive: Path | None = None
+    sha256: str | None = None
+    commit: str | None = None
+    cache_key: str | None = None
+    direct_url: Mapping[str, Any]
+
+
+class DirectFetcher:
+    """Fetches direct references for one project.
+
+    ``root`` is the project folder (relative paths are relative to it), ``cache_dir`` pipfence's
+    cache (git clones go to ``git/``), ``environ`` the process environment (for ``${VAR}`` in
+    URLs and git's PATH/HOME). ``client`` downloads http(s) ``file`` URLs.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        cache_dir: Path,
+        environ: Mapping[str, str],
+        client: IndexReader,
+    ) -> None:
+        self._root = root
+        self._git_root = cache_dir / "git"
+        self._environ = environ
+        self._client = client
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def fetch(self, ref: DirectRef, tmp: Path, *, checkout_dir: Path | None = None) -> Fetched:
+        """Put ``ref`` on disk (downloads go to ``tmp``). A ``file`` archive is checked against
+        ``ref.hashes`` when the lock gave any (`HashMismatch`); a git ref that is not a full
+        commit hash is resolved to one. An editable git checkout goes to ``checkout_dir``."""
+        if ref.kind == "path":
+            return self._path(ref)
+        if ref.kind == "file":
+            return self._file(ref, tmp)
+        return self._git(ref, checkout_dir=checkout_dir if ref.editable else None)
+
+    def _local(self, location: str) -> Path:
+        if location.startswith("file:"):
+            parts = urlsplit(location)
+            path = Path(url2pathname(unquote(parts.path)))
+        else:
+            path = Path(location).expanduser()
+        return path if path.is_absolute() else (self._root / path)
+
+    def _path(self, ref: DirectRef) -> Fetched:
+        path = Path(os.path.abspath(self._local(ref.location)))  # noqa: PTH100 - keep links
+        if path.is_dir():
+            if not any((path / f).is_file() for f in ("pyproject.toml", "setup.py")):
+                raise UsageError(
+                    f"`{ref.name}` points at `{ref.location}`, which has neither pyproject.toml "
+                    "nor setup.py"
+                )
+            return Fetched(
+                ref=ref,
+                tree=path,
+                direct_url={"url": path.as_uri(), "dir_info": {"editable": True}}
+                if ref.editable
+                else {"url": path.as_uri(), "dir_info": {}},
+            )
+        if path.is_file() and path.name.endswith(_ARCHIVES):
+            return self._archive(ref, path, path.as_uri())
+        raise UsageError(f"`{ref.name}` points at `{ref.location}`, which does not exist")
+
+    def _archive(self, ref: DirectRef, path: Path, url: str) -> Fetched:
+        sha = file_sha256(path)
+        allowed = {h.lower().removeprefix("sha256:") for h in ref.hashes}
+        if allowed and sha not in allowed:
+            raise HashMismatch(
+                f"`{ref.name}` ({redact_url(ref.location)}) has sha256 {sha}, which "
+                "Pipfile.lock does not allow",
+                hint="if the file was replaced on purpose run `pipfence lock`",
+            )
+        return Fetched(
+            ref=ref,
+            archive=path,
+            sha256=sha,
+            cache_key=sha,
+            direct_url={
+                "url": url,
+                "archive_info": {"hash": f"sha256={sha}", "hashes": {"sha256": sha}},
+            },
+        )
+
+    def _file(self, ref: DirectRef, tmp: Path) -> Fetched:
+        location = ref.location
+        if not location.startswith(("http://", "https://")):
+            path = self._local(location)
+            if not path.is_file():
+                raise UsageError(f"`{ref.name}` points at `{location}`, which does not exist")
+            return self._archive(ref, path, Path(os.path.abspath(path)).as_uri())  # noqa: PTH100
+        url = expand_env(location, self._environ)
+        filename = urlsplit(url).path.rsplit("/", 1)[-1]
+        if not filename.endswith(_ARCHIVES):
+            raise UsageError(f"`{ref.name}`: `{redact_url(location)}` is not a wheel or an sdist")
+        origin = urlsplit(url)
+        source = Source(name=ref.name, url=f"{origin.scheme}://{origin.netloc}/")
+        file = DistFile(filename=filename, url=url)
+        path = self._client.download(source, source.url, file, tmp)
+        return self._archive(ref, path, redact_url(location))
+
+    # -- git --------------------------------------------------------------------------------
+
+    def _git_env(self, url: str) -> tuple[str, dict[str, str]]:
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+        env = {k: v for k, v in self._environ.items() if k in keep}
+        env.setdefault("PATH", os.defpath)
+        env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
+        plain = url.removeprefix("git+")
+        plain = plain.split("#", 1)[0]
+        if _ENV_VAR.search(plain):
+            expanded = expand_env(plain, self._environ)
+            env.update(
+                {
+                    "GIT_CONFIG_COUNT": "1",
+                    "GIT_CONFIG_KEY_0": f"url.{expanded}.insteadOf",
+                    "GIT_CONFIG_VALUE_0": plain,
+                }
+            )
+        return plain, env
+
+    def _run_git(self, args: list[str], env: Mapping[str, str], what: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=_GIT_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise InstallError("git is not installed; it is needed for git entries") from exc
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InstallError(f"Could not {what}: {exc}") from exc
+        if done.returncode != 0:
+            detail = _redact_text(done.stderr.strip()) or f"exit status {done.returncode}"
+            raise InstallError(f"Could not {what}: {detail}")
+        return done.stdout
+
+    def _database(self, ref: DirectRef, commit: str | None) -> tuple[Path, dict[str, str]]:
+        """A bare clone of the repository in the cache, fetched unless it has ``commit``."""
+        url, env = self._git_env(ref.location)
+        shown = redact_url(url)
+        db = self._git_root / "db" / hashlib.sha256(url.encode()).hexdigest()[:24]
+        if not (db / "HEAD").is_file():
+            staging = db.with_name(f".{db.name}.{secrets.token_hex(4)}")
+            staging.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._run_git(
+                    ["clone", "--bare", "--quiet", "--", url, str(staging)],
+                    env,
+                    f"clone `{shown}` for `{ref.name}`",
+                )
+                try:
+                    staging.rename(db)
+                except OSError:
+                    shutil.rmtree(staging, ignore_errors=True)  # a concurrent clone won
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            return db, env
+        if commit is not None and self._has_commit(db, env, commit):
+            return db, env
+        self._run_git(
+            [
+                "-C",
+                str(db),
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--tags",
+                "--",
+                url,
+                "+refs/heads/*:refs/heads/*",
+                "+HEAD:refs/pipfence/HEAD",
+            ],
+            env,
+            f"fetch `{shown}` for `{ref.name}`",
+        )
+        return db, env
+
+    def _has_commit(self, db: Path, env: Mapping[str, str], commit: str) -> bool:
+        try:
+            self._run_git(["-C", str(db), "cat-file", "-e", f"{commit}^{{commit}}"], env, "look")
+        except InstallError:
+            return False
+        return True
+
+    def resolve_commit(self, ref: DirectRef) -> tuple[str, Path, dict[str, str]]:
+        """The full commit hash ``ref.ref`` names (HEAD when None), with the clone."""
+        wanted = ref.ref
+        exact = wanted is not None and _COMMIT.match(wanted.lower()) is not None
+        db, env = self._database(ref, wanted.lower() if exact and wanted else None)
+        spec = wanted or "HEAD"
+        try:
+            out = self._run_git(
+                ["-C", str(db), "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
+                env,
+                f"find `{spec}` in `{redact_url(ref.location)}`",
+            )
+        except InstallError:
+            raise UsageError(
+                f"git ref `{spec}` of `{ref.name}` was not found in `{redact_url(ref.location)}`",
+                hint="check `ref` in the Pipfile",
+            ) from None
+        return out.strip(), db, env
+
+    def _git(self, ref: DirectRef, *, checkout_dir: Path | None) -> Fetched:
+        commit, db, env = self.resolve_commit(ref)
+        url = redact_url(ref.location.removeprefix("git+").split("#", 1)[0])
+        if checkout_dir is not None:
+            target = checkout_dir
+            if target.exists():
+                shutil.rmtree(target)
+        else:
+            target = self._git_root / "checkouts" / commit
+        if not (target / ".git").exists():
+            staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+            staging.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._run_git(
+                    ["clone", "--quiet", "--no-checkout", "--", str(db), str(staging)],
+                    env,
+                    f"check out `{ref.name}`",
+                )
+                self._run_git(
+                    ["-C", str(staging), "checkout", "--quiet", "--detach", commit],
+                    env,
+                    f"check out {commit} of `{ref.name}`",
+                )
+                try:
+                    staging.rename(target)
+                except OSError:
+                    if not target.exists():
+                        raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        tree = target / ref.subdirectory if ref.subdirectory else target
+        if not tree.is_dir():
+            raise UsageError(
+                f"`{ref.name}`: subdirectory `{ref.subdirectory}` does not exist at {commit}"
+            )
+        sub = hashlib.sha256((ref.subdirectory or "").encode()).hexdigest()[:8]
+        direct_url: dict[str, Any]
+        if ref.editable:
+            direct_url = {"url": tree.as_uri(), "dir_info": {"editable": True}}
+        else:
+            vcs_info: dict[str, Any] = {"vcs": "git", "commit_id": commit}
+            if ref.ref and ref.ref != commit:
+                vcs_info["requested_revision"] = ref.ref
+            direct_url = {"url": url, "vcs_info": vcs_info}
+            if ref.subdirectory:
+                direct_url["subdirectory"] = ref.subdirectory
+        return Fetched(
+            ref=ref,
+            tree=tree,
+            commit=commit,
+            cache_key=f"git-{commit}-{sub}",
+            direct_url=direct_url,
+        )
+
+    def checkout_head(self, checkout: Path) -> str | None:
+        """The commit an editable checkout is at, or None when it is not a git checkout."""
+        try:
+            out = self._run_git(
+                ["-C", str(checkout), "rev-parse", "HEAD"], self._git_env("")[1], "look"
+            )
+        except InstallError:
+            return None
+        return out.strip() or None
+
+
+def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
+    """The ``direct_url.json`` of an installed distribution, or None."""
+    try:
+        data = json.loads((dist_info / "direct_url.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+_USERINFO = re.compile(r"(://)[^/@\s]+@")
+
+
+def _redact_text(text: str) -> str:
+    return _USERINFO.sub(r"\1***@", text)
