@@ -234,12 +234,6 @@ def _published_update_setup(
     return pipfile, (project / "Pipfile.lock").read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PIPFENCE_PAGE_MAX_AGE=0 is ignored: the setting is read as `value or 600`, so 0 "
-    "falls back to the 600 s default and `update` re-locks from the cached page without "
-    "asking the index",
-)
 def test_update_picks_up_a_newly_published_version_with_page_max_age_zero(
     cli: RunPipfence, env: dict[str, str], pipfence_project: Path, public_index: PypiServer
 ) -> None:
@@ -264,12 +258,6 @@ def test_update_with_clear_picks_up_a_newly_published_version(
     assert installed(pipfence_project) == {"alpha": "1.1"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`pipfence update` (and `upgrade`) re-lock from project pages cached for up to "
-    "600 s without asking the index, so a version published since the last lock is not seen; "
-    "pipenv's `update` always sees it",
-)
 def test_update_picks_up_a_newly_published_version_by_default(
     cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
 ) -> None:
@@ -528,15 +516,6 @@ def test_credentials_in_an_index_url_are_never_written_or_shown(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`install PKG --index=http://user:pass@127.0.0.1:PORT/simple/` never uses the "
-    "credentials it was given: the new source's URL is templated first (as "
-    "`${12700_USERNAME}:${12700_PASSWORD}`, names that start with a digit, which neither a shell "
-    "nor pipfence's own ${VAR} expansion accepts), the lock then asks the index with the literal "
-    "template as user name, gets 403 and fails; nothing is written and the output never says "
-    "which variables to set",
-)
 def test_install_with_credentials_in_index_url_writes_a_template_and_names_the_variables(
     cli: RunPipfence,
     env: dict[str, str],

@@ -376,13 +376,6 @@ def test_a_file_gone_from_its_index_is_taken_elsewhere_only_by_hash_and_only_whe
         assert "/simple/internal/" not in public_index.requested_paths()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync trusts a project page cached (up to 600 s) by the lock: the file the page "
-    "still lists is gone from `private`, the download answers 404 and sync fails with exit 1 "
-    "instead of asking the index again and, with install_search_all_sources, taking the "
-    "identical file from `public`",
-)
 def test_search_all_sources_takes_the_file_elsewhere_right_after_the_lock(
     cli: RunPipfence,
     pipfence_project: Path,

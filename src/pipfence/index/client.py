@@ -109,13 +109,19 @@ class IndexClient:
     # --- project pages -----------------------------------------------------------------------
 
     def project_page(
-        self, source: Source, request_url: str, name: NormalizedName
+        self,
+        source: Source,
+        request_url: str,
+        name: NormalizedName,
+        *,
+        max_age: float | None = None,
     ) -> ProjectPage | None:
         """The project page of ``name`` on ``source`` (PEP 691 JSON preferred, PEP 503 HTML).
 
         GET ``{request_url}/{name}/``. A cached page younger than ``page_max_age`` is used
         without a request; an older one is revalidated (``If-None-Match`` /
-        ``If-Modified-Since``; 304 keeps it). Returns None when the index answers 404.
+        ``If-Modified-Since``; 304 keeps it). ``max_age`` overrides the settings' for this call
+        (0: always ask). Returns None when the index answers 404.
         Raises `IndexServerError` naming the source for 401/403, 5xx or 429 after retries,
         network and TLS failures, a body over ``max_page_bytes``, or a body that is not a
         project page.
@@ -127,7 +133,8 @@ class IndexClient:
         cached = self.cache.load_page(url) if self.cache is not None else None
         if cached is not None:
             age = now - cached.fetched_at
-            if 0 <= age < self.settings.page_max_age:
+            limit = self.settings.page_max_age if max_age is None else max_age
+            if 0 <= age < limit:
                 with contextlib.suppress(IndexServerError):
                     return self._parse(endpoint, name, what, cached)
                 cached = None

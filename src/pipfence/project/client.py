@@ -17,8 +17,12 @@ from pipfence.project.settings import Settings
 __all__ = ["client_settings", "open_client"]
 
 
-def client_settings(settings: Settings) -> ClientSettings:
-    """The index layer's settings from the environment (``PIPFENCE_TIMEOUT``, ``NETRC``, …)."""
+def client_settings(settings: Settings, *, fresh: bool = False) -> ClientSettings:
+    """The index layer's settings from the environment (``PIPFENCE_TIMEOUT``, ``NETRC``, …).
+
+    ``fresh`` revalidates every project page with the index (a conditional request), for the
+    commands whose point is to see new releases: `update`, `upgrade`, `install PKG`.
+    """
     env = settings.environ
     base = ClientSettings(cache_dir=settings.cache_dir / "index")
     timeout = _number(env.get("PIPFENCE_TIMEOUT"))
@@ -34,9 +38,14 @@ def client_settings(settings: Settings) -> ClientSettings:
         read_timeout=timeout or base.read_timeout,
         attempts=max(1, int(attempts)) if attempts else base.attempts,
         netrc_path=netrc if netrc.is_file() else None,
-        page_max_age=_number(env.get("PIPFENCE_PAGE_MAX_AGE")) or base.page_max_age,
+        page_max_age=0.0 if fresh else _first(env.get("PIPFENCE_PAGE_MAX_AGE"), base.page_max_age),
         ca_bundle=Path(bundle) if (bundle := env.get("REQUESTS_CA_BUNDLE")) else None,
     )
+
+
+def _first(value: str | None, default: float) -> float:
+    number = _number(value)
+    return default if number is None else number
 
 
 def _number(value: str | None) -> float | None:
@@ -52,10 +61,11 @@ def open_client(
     pipfile: Pipfile,
     *,
     clear: bool = False,
+    fresh: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> Iterator[IndexClient]:
     """An index client for this run; warns once per source that skips TLS verification."""
-    client = IndexClient(client_settings(settings), clock=time.time)
+    client = IndexClient(client_settings(settings, fresh=fresh), clock=time.time)
     try:
         if clear:
             client.clear_cache()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -25,6 +26,8 @@ class PipfileChange:
     text: str
     names: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Values for the placeholders written in place of credentials, for this run only.
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def _entry(requirement: Requirement, index: str | None) -> str | dict[str, Any]:
@@ -55,40 +58,43 @@ def _parse(argument: str) -> Requirement:
 
 
 def _variable_stem(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "INDEX"
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    # A variable name cannot start with a digit (a source named after an IP address).
+    return stem if stem[:1].isalpha() else f"INDEX_{stem}".rstrip("_")
 
 
-def _template_credentials(url: str, name: str) -> tuple[str, tuple[str, ...]]:
-    """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the names of
-    the variables the user must now set."""
+def _template_credentials(url: str, name: str) -> tuple[str, dict[str, str]]:
+    """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the
+    variables (name → value) the placeholders stand for."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
-        return url, ()
+        return url, {}
     userinfo, _, host = parts.netloc.rpartition("@")
     if "$" in userinfo:
-        return url, ()  # already a template
+        return url, {}  # already a template
     stem = _variable_stem(name)
-    names: tuple[str, ...]
+    values: dict[str, str]
     if ":" in userinfo:
-        names = (f"{stem}_USERNAME", f"{stem}_PASSWORD")
-        templated = f"${{{names[0]}}}:${{{names[1]}}}@{host}"
+        user, _, password = userinfo.partition(":")
+        values = {f"{stem}_USERNAME": unquote(user), f"{stem}_PASSWORD": unquote(password)}
     else:
-        names = (f"{stem}_TOKEN",)
-        templated = f"${{{names[0]}}}@{host}"
-    return urlunsplit(parts._replace(netloc=templated)), names
+        values = {f"{stem}_TOKEN": unquote(userinfo)}
+    templated = ":".join(f"${{{v}}}" for v in values) + f"@{host}"
+    return urlunsplit(parts._replace(netloc=templated)), values
 
 
 def _index_source(
     editor: PipfileEditor, pipfile: Pipfile, index: str
-) -> tuple[str, tuple[str, ...]]:
-    """The source name ``--index`` means, adding a ``[[source]]`` for a new URL."""
+) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """The source name ``--index`` means, adding a ``[[source]]`` for a new URL; notes for
+    the user; the credentials the URL carried (kept out of the Pipfile)."""
     fence = pipfile.fence()
     if "://" not in index:
-        return fence.source_named(index).name, ()
+        return fence.source_named(index).name, (), {}
     plain_url = _template_credentials(index, "x")[0] if "@" in index else index
     existing = fence.find_by_url(plain_url) or _find_by_host_path(pipfile, index)
     if existing is not None:
-        return existing.name, ()
+        return existing.name, (), {}
     name = generated_source_name(index, [s.name for s in pipfile.effective_sources])
     url, variables = _template_credentials(index, name)
     editor.add_source(Source(name=name, url=url, verify_ssl=url.startswith("https://")))
@@ -99,7 +105,7 @@ def _index_source(
             + " and ".join(f"`{v}`" for v in variables)
             + f" in the environment for source `{name}`."
         )
-    return name, tuple(notes)
+    return name, tuple(notes), variables
 
 
 def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
@@ -120,15 +126,16 @@ def add_packages(
     pinned to ``index`` (a source name or URL) when given."""
     editor = PipfileEditor(text)
     notes: tuple[str, ...] = ()
+    credentials: dict[str, str] = {}
     source_name = None
     if index is not None:
-        source_name, notes = _index_source(editor, pipfile, index)
+        source_name, notes, credentials = _index_source(editor, pipfile, index)
     names: list[str] = []
     for argument in arguments:
         requirement = _parse(argument)
         editor.set_package(table, requirement.name, _entry(requirement, source_name))
         names.append(requirement.name)
-    return PipfileChange(editor.text(), tuple(names), notes)
+    return PipfileChange(editor.text(), tuple(names), notes, credentials)
 
 
 def remove_packages(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipfence.errors import LockfileError, LockfileOutdated, PipfileError, UsageError
@@ -101,12 +102,18 @@ class Project:
             )
         return self._pipfile
 
-    def with_pipfile_text(self, text: str) -> Project:
+    def with_pipfile_text(
+        self, text: str, *, extra_environ: Mapping[str, str] | None = None
+    ) -> Project:
         """This project as it would be with ``text`` as its Pipfile, nothing written.
 
         Lets a command lock and install an edited Pipfile first and write it only when the
-        whole step has succeeded."""
-        edited = Project(self.pipfile_path, self.settings)
+        whole step has succeeded. ``extra_environ`` adds variables for this run only (values
+        for credential placeholders the edit wrote), without overriding the real ones."""
+        settings = self.settings
+        if extra_environ:
+            settings = replace(settings, environ={**extra_environ, **settings.environ})
+        edited = Project(self.pipfile_path, settings)
         edited._pipfile = Pipfile.parse(text, path=self._display(self.pipfile_path))
         edited._pending_text = text
         return edited

@@ -13,12 +13,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
 from packaging.markers import InvalidMarker
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import FenceError, HashMismatch, InstallError, LockfileError, UsageError
+from pipfence.errors import (
+    FenceError,
+    HashMismatch,
+    IndexServerError,
+    InstallError,
+    LockfileError,
+    UsageError,
+)
 from pipfence.index.client import IndexClient
 from pipfence.installer.build import wheel_metadata
 from pipfence.installer.cache import UnpackedCache, file_sha256
@@ -239,6 +247,7 @@ def _choose(
     sources: Sequence[Source],
     target: Target,
     requested: bool,
+    refresh: bool = False,
 ) -> _Choice:
     hashes = frozenset(h.removeprefix("sha256:").lower() for h in package.hashes)
     try:
@@ -247,7 +256,9 @@ def _choose(
         raise UsageError(f"Pipfile.lock pins `{wanted.name}` to an invalid version") from None
     mismatched: list[str] = []
     for source in sources:
-        page = client.project_page(source, urls[source.name], wanted.name)
+        page = client.project_page(
+            source, urls[source.name], wanted.name, max_age=0.0 if refresh else None
+        )
         if page is None:
             continue
         best: tuple[int, DistFile] | None = None
@@ -346,27 +357,34 @@ def sync(
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-sync") as pool:
-        choices = list(
-            pool.map(
-                lambda w: _choose(
-                    client,
-                    urls,
-                    w,
-                    package=wanted[w.name][1],
-                    sources=_sources_for(wanted[w.name][1], pipfile, search_all=search_all),
-                    target=target,
-                    requested=w.name in direct,
-                ),
-                fetch,
+
+        def choose(w: WantedDist, *, refresh: bool = False) -> _Choice:
+            return _choose(
+                client,
+                urls,
+                w,
+                package=wanted[w.name][1],
+                sources=_sources_for(wanted[w.name][1], pipfile, search_all=search_all),
+                target=target,
+                requested=w.name in direct,
+                refresh=refresh,
             )
-        )
+
+        def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
+            choice = choose(w)
+            try:
+                return choice, _download(client, urls, choice, dest, on_progress)
+            except IndexServerError as exc:
+                if exc.status != HTTPStatus.NOT_FOUND:
+                    raise
+            # The file is gone since the page was cached: ask the index(es) again.
+            choice = choose(w, refresh=True)
+            return choice, _download(client, urls, choice, dest, on_progress)
+
         with tempfile.TemporaryDirectory(prefix="pipfence-sync-", dir=_temp_root(cache)) as tmp:
-            paths = list(
-                pool.map(
-                    lambda c: _download(client, urls, c, Path(tmp), on_progress),
-                    choices,
-                )
-            )
+            fetched = list(pool.map(lambda w: fetch_one(w, Path(tmp)), fetch))
+            choices = [choice for choice, _path in fetched]
+            paths = [path for _choice, path in fetched]
             # Everything is downloaded and verified; sdists and direct references are built
             # now, still before the environment changes.
             items = list(

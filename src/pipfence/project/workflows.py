@@ -132,7 +132,7 @@ def install_packages(
     change = add_packages(
         project.pipfile_text(), project.pipfile, list(packages), table=table, index=index
     )
-    edited = project.with_pipfile_text(change.text)
+    edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
     report = lock(edited, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
     result = sync_lock(edited, client, report.lockfile, categories, python=python)

@@ -19,14 +19,16 @@ __all__ = ["client_session", "report_install"]
 
 @contextmanager
 def client_session(
-    project: Project, ui: UI, label: str, *, clear: bool = False
+    project: Project, ui: UI, label: str, *, clear: bool = False, fresh: bool = False
 ) -> Iterator[tuple[IndexClient, Counter]]:
     from pipfence.project.client import open_client
     from pipfence.project.workflows import project_lock
 
     with (
         project_lock(project),
-        open_client(project.settings, project.pipfile, clear=clear, warn=ui.warning) as client,
+        open_client(
+            project.settings, project.pipfile, clear=clear, fresh=fresh, warn=ui.warning
+        ) as client,
         counting_status(ui, label) as counter,
     ):
         yield client, counter

@@ -42,7 +42,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     project = _project_or_new(args)
     tables = tables_from_args(args)
-    with client_session(project, ui, "Installing") as (client, counter):
+    with client_session(project, ui, "Installing", fresh=bool(args.packages)) as (
+        client,
+        counter,
+    ):
         if args.packages:
             if tables and len(tables) > 1:
                 raise UsageError("add packages to one category at a time")

@@ -41,7 +41,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import lock_categories, update
 
     project = project_from_args(args)
-    with client_session(project, ui, "Updating", clear=args.clear) as (client, counter):
+    with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
+        client,
+        counter,
+    ):
         if args.outdated:
             current = project.read_lock()
             report = lock(project, client, LockOptions(pre=args.pre), on_fetch=counter, write=False)
