@@ -307,6 +307,25 @@ def test_lock_that_moves_a_package_or_a_source_is_refused(
     assert (pipfence_project / "Pipfile.lock").read_bytes() == edited
 
 
+def test_a_refused_lock_does_not_even_create_the_environment(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + source_table("private", private_index.simple_url)
+        + '[packages]\nalpha = "*"\n',
+    )
+    assert cli(["lock"]).returncode == 0
+    edit_lock(pipfence_project, _move_alpha_to_private)
+
+    result = cli(["sync"])
+    assert result.returncode == 1, out(result)
+    assert "`alpha`" in result.stderr
+    assert not (pipfence_project / ".venv").exists()
+
+
 # -- 7. install_search_all_sources ---------------------------------------------------------
 
 
