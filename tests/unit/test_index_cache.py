@@ -158,7 +158,14 @@ def test_corrupted_page_entry_evicted_and_refetched(
 ) -> None:
     client.project_page(SOURCE, REQUEST_URL, FOO)
     (entry,) = [p for p in (tmp_path / "cache" / "pages-v1").rglob("*") if p.is_file()]
-    entry.write_bytes(entry.read_bytes()[:-10])
+    (parsed,) = [p for p in (tmp_path / "cache" / "parsed-v1").rglob("*") if p.is_file()]
+    # A damaged parsed form alone falls back to the stored body: no request.
+    parsed.write_bytes(parsed.read_bytes()[:-10])
+    assert client.project_page(SOURCE, REQUEST_URL, FOO) is not None
+    assert len(server.requests) == 1
+    # Both damaged: the entry is evicted and the page fetched again.
+    for damaged in (entry, parsed):
+        damaged.write_bytes(damaged.read_bytes()[:-10])
     page = client.project_page(SOURCE, REQUEST_URL, FOO)
     assert page is not None
     assert len(page.files) == 1

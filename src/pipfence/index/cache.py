@@ -30,6 +30,7 @@ __all__ = ["CachedPage", "IndexCache", "page_key"]
 _PAGES = "pages-v1"
 _METADATA = "metadata-v1"
 _FILES = "files-v1"
+_PARSED = "parsed-v1"
 _CHUNK = 1024 * 1024
 _SHA256_HEX = 64
 
@@ -108,6 +109,37 @@ class IndexCache:
         data = json.dumps(header).encode() + b"\n" + page.body
         self._write(self._path(_PAGES, page_key(url)), data)
 
+    def page_digest(self, url: str) -> tuple[str, float] | None:
+        """(sha256 of the body, fetch time) of the cached page for ``url``, reading only its
+        header line; None when there is no usable entry."""
+        path = self._path(_PAGES, page_key(url))
+        try:
+            with path.open("rb") as handle:
+                header = json.loads(handle.readline())
+            return str(header["sha256"]), float(header["fetched_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def load_parsed(self, body_sha256: str) -> bytes | None:
+        """The parsed form stored for the page body with this sha256, or None."""
+        if not _is_sha256(body_sha256):
+            return None
+        path = self._path(_PARSED, body_sha256)
+        data = self._read(path)
+        if data is None:
+            return None
+        digest, _, blob = data.partition(b"\n")
+        if digest.decode("ascii", "replace") != hashlib.sha256(blob).hexdigest():
+            self._evict(path)
+            return None
+        return blob
+
+    def store_parsed(self, body_sha256: str, blob: bytes) -> None:
+        """Keep ``blob`` (a page's parsed form) for the page body with this sha256."""
+        if _is_sha256(body_sha256):
+            digest = hashlib.sha256(blob).hexdigest().encode()
+            self._write(self._path(_PARSED, body_sha256), digest + b"\n" + blob)
+
     # --- metadata ----------------------------------------------------------------------------
 
     def load_metadata(self, dist_sha256: str) -> bytes | None:
@@ -174,7 +206,7 @@ class IndexCache:
 
     def clear(self) -> None:
         """Remove every entry (``pipfence lock --clear``); other files under the root stay."""
-        for name in (_PAGES, _METADATA, _FILES):
+        for name in (_PAGES, _METADATA, _FILES, _PARSED):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
     def _path(self, kind: str, key: str) -> Path:

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import marshal
 import os
 import random
 import re
@@ -130,10 +131,18 @@ class IndexClient:
         url = f"{endpoint.url.rstrip('/')}/{name}/"
         what = f"the project page of `{name}`"
         now = self._clock()
+        limit = self.settings.page_max_age if max_age is None else max_age
+        if self.cache is not None:
+            # Fresh enough: the page's parsed form, without reading or parsing its body.
+            known = self.cache.page_digest(url)
+            if known is not None and 0 <= now - known[1] < limit:
+                blob = self.cache.load_parsed(known[0])
+                page = _page_from_blob(blob) if blob is not None else None
+                if page is not None and page.name == name:
+                    return page
         cached = self.cache.load_page(url) if self.cache is not None else None
         if cached is not None:
             age = now - cached.fetched_at
-            limit = self.settings.page_max_age if max_age is None else max_age
             if 0 <= age < limit:
                 with contextlib.suppress(IndexServerError):
                     return self._parse(endpoint, name, what, cached)
@@ -177,10 +186,15 @@ class IndexClient:
             self.cache.store_page(url, fresh)
         return page
 
-    @staticmethod
     def _parse(
-        endpoint: Endpoint, name: NormalizedName, what: str, cached: CachedPage
+        self, endpoint: Endpoint, name: NormalizedName, what: str, cached: CachedPage
     ) -> ProjectPage:
+        body_sha = hashlib.sha256(cached.body).hexdigest()
+        if self.cache is not None:
+            blob = self.cache.load_parsed(body_sha)
+            known = _page_from_blob(blob) if blob is not None else None
+            if known is not None and known.name == name:
+                return dataclasses.replace(known, etag=cached.etag)
         try:
             page = parse_project_page(cached.body, cached.content_type, cached.url, project=name)
         except ValueError as exc:
@@ -190,7 +204,10 @@ class IndexClient:
                 hint="check that the source URL is the index's simple API "
                 "(it often ends in /simple)",
             ) from exc
-        return dataclasses.replace(page, etag=cached.etag)
+        page = dataclasses.replace(page, etag=cached.etag)
+        if self.cache is not None:
+            self.cache.store_parsed(body_sha, _page_to_blob(page))
+        return page
 
     # --- core metadata -----------------------------------------------------------------------
 
@@ -484,3 +501,50 @@ def _place(cached: Path, target: Path) -> None:
         temp.replace(target)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+_BLOB_FORMAT = 1
+
+
+def _page_to_blob(page: ProjectPage) -> bytes:
+    """A parsed page as `marshal` data (builtin types only: loading it runs no code)."""
+    files = [
+        (
+            f.filename,
+            f.url,
+            dict(f.hashes),
+            f.requires_python,
+            f.yanked,
+            f.metadata if isinstance(f.metadata, bool) else dict(f.metadata),
+            f.size,
+        )
+        for f in page.files
+    ]
+    return marshal.dumps((_BLOB_FORMAT, str(page.name), list(page.versions), page.etag, files))
+
+
+def _page_from_blob(blob: bytes) -> ProjectPage | None:
+    """The page `_page_to_blob` stored, or None when the data is not such a page."""
+    try:
+        version, name, versions, etag, files = marshal.loads(blob)  # noqa: S302  # builtins only, from our own cache
+        if version != _BLOB_FORMAT:
+            return None
+        return ProjectPage(
+            name=NormalizedName(name),
+            versions=tuple(versions),
+            etag=etag,
+            files=tuple(
+                DistFile(
+                    filename=filename,
+                    url=url,
+                    hashes=hashes,
+                    requires_python=requires_python,
+                    yanked=yanked,
+                    metadata=metadata,
+                    size=size,
+                )
+                for filename, url, hashes, requires_python, yanked, metadata, size in files
+            ),
+        )
+    except (ValueError, TypeError, EOFError):
+        return None

@@ -10,6 +10,7 @@ project resolves to one version (resolvelib's documented extras recipe, as pip d
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -120,12 +121,36 @@ class Candidate:
         return _identifier(self.name, self.extras)
 
 
-@dataclass(frozen=True, slots=True)
 class _Release:
-    """A version's files: all of them, and those installable on the target, best first."""
+    """A version's files: all of them, and those installable on the target, best first.
 
-    all_files: tuple[DistFile, ...]
-    installable: tuple[DistFile, ...]
+    Which files are installable is worked out on first use: a project page lists every
+    version, and the resolver looks at a few of them.
+    """
+
+    __slots__ = ("_installable", "_target", "all_files")
+
+    def __init__(self, all_files: tuple[DistFile, ...], target: Target) -> None:
+        self.all_files = all_files
+        self._target = target
+        self._installable: tuple[DistFile, ...] | None = None
+
+    @property
+    def installable(self) -> tuple[DistFile, ...]:
+        if self._installable is None:
+            ranked: list[tuple[int, DistFile]] = []
+            for file in self.all_files:
+                parsed = parse_filename(file.filename)
+                if parsed is None or not self._target.allows_python(file.requires_python):
+                    continue
+                tags = parsed[2]
+                # An sdist ranks after every compatible wheel.
+                rank = len(self._target.tags) if tags is None else self._target.tag_rank(tags)
+                if rank is not None:
+                    ranked.append((rank, file))
+            ranked.sort(key=lambda entry: entry[0])
+            self._installable = tuple(file for _rank, file in ranked)
+        return self._installable
 
     def usable(self, *, allow_yanked: bool) -> tuple[DistFile, ...]:
         if allow_yanked:
@@ -219,7 +244,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Dependency]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> list[Candidate] | Callable[[], Iterator[Candidate]]:
         """Versions meeting every requirement on ``identifier``, newest first.
 
         A version is offered when it has a file that is installable on the target: a wheel
@@ -243,8 +268,15 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             if other != identifier and other in requirements
             for requirement in requirements[other]
         ]
-        matches = self._matching(name, extras, requirements_here, related)
-        return [candidate for candidate in matches if candidate.version not in rejected]
+
+        def matches() -> Iterator[Candidate]:
+            # A factory, so resolvelib walks versions newest first and stops early: only the
+            # versions it looks at have their files checked for this target.
+            for candidate in self._matching(name, extras, requirements_here, related):
+                if candidate.version not in rejected:
+                    yield candidate
+
+        return matches
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         # Pre-release policy is applied in find_matches only; a pinned pre-release satisfies
@@ -298,8 +330,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         """The newest candidate ``dependency`` alone would accept; asks the source for files."""
         if dependency.name == PYTHON:
             return None
-        matches = self._matching(dependency.name, dependency.extras, [dependency])
-        return matches[0] if matches else None
+        return next(self._matching(dependency.name, dependency.extras, [dependency]), None)
 
     def prefetch(self, candidate: Candidate) -> None:
         """Tell the source that ``candidate``'s metadata will be wanted (once per version)."""
@@ -361,63 +392,55 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         extras: frozenset[str],
         requirements: list[Dependency],
         related: Sequence[Dependency] = (),
-    ) -> list[Candidate]:
-        """Candidates meeting ``requirements``; ``related`` (same project, other extras) only
-        widen the yanked and pre-release rules."""
+    ) -> Iterator[Candidate]:
+        """Candidates meeting ``requirements``, newest first, computed as they are consumed;
+        ``related`` (same project, other extras) only widen the yanked and pre-release rules."""
         releases = self._releases_of(name)
         pins = {pin for requirement in (*requirements, *related) for pin in requirement.pins}
-        matches: list[Candidate] = []
-        for version, release in releases.items():
-            if not all(self._contains(r, version) for r in requirements):
-                continue
-            files = release.usable(allow_yanked=_pinned(version, pins))
-            if files:
-                matches.append(
-                    Candidate(
+        allow_pre = self._allow_prereleases(name) or any(
+            r.specifier.prereleases for r in (*requirements, *related)
+        )
+
+        def candidates(finals_only: bool) -> Iterator[Candidate]:
+            for version, release in releases.items():
+                if finals_only and version.is_prerelease:
+                    continue
+                if not all(self._contains(r, version) for r in requirements):
+                    continue
+                files = release.usable(allow_yanked=_pinned(version, pins))
+                if files:
+                    yield Candidate(
                         name=name,
                         version=version,
                         extras=extras,
                         files=files,
                         all_files=release.all_files,
                     )
-                )
-        allow_pre = self._allow_prereleases(name) or any(
-            r.specifier.prereleases for r in (*requirements, *related)
-        )
-        if not allow_pre:
-            finals = [c for c in matches if not c.version.is_prerelease]
-            # Only pre-releases match: take them rather than fail, as pip and packaging do.
-            if finals:
-                matches = finals
-        return matches
+
+        if allow_pre:
+            return candidates(finals_only=False)
+        finals = candidates(finals_only=True)
+        first = next(finals, None)
+        if first is not None:
+            return itertools.chain([first], finals)
+        # Only pre-releases match: take them rather than fail, as pip and packaging do.
+        return candidates(finals_only=False)
 
     def _releases_of(self, name: NormalizedName) -> dict[Version, _Release]:
         cached = self._releases.get(name)
         if cached is not None:
             return cached
-        grouped: dict[Version, list[tuple[int | None, DistFile]]] = {}
+        grouped: dict[Version, list[DistFile]] = {}
         for file in self._source.files(name):
-            parsed = parse_filename(file.filename)
+            parsed = _name_and_version(file.filename)
             # Files that are neither wheels nor sdists of this project are ignored, as pip does.
             if parsed is None or parsed[0] != name:
                 continue
-            _name, version, tags = parsed
-            # An sdist ranks after every compatible wheel.
-            rank = len(self._target.tags) if tags is None else self._target.tag_rank(tags)
-            if not self._target.allows_python(file.requires_python):
-                rank = None
-            grouped.setdefault(version, []).append((rank, file))
-        releases: dict[Version, _Release] = {}
-        for version in sorted(grouped, reverse=True):
-            entries = grouped[version]
-            installable = sorted(
-                ((rank, file) for rank, file in entries if rank is not None),
-                key=lambda entry: entry[0],
-            )
-            releases[version] = _Release(
-                all_files=tuple(file for _rank, file in entries),
-                installable=tuple(file for _rank, file in installable),
-            )
+            grouped.setdefault(parsed[1], []).append(file)
+        releases = {
+            version: _Release(tuple(grouped[version]), self._target)
+            for version in sorted(grouped, reverse=True)
+        }
         self._releases[name] = releases
         return releases
 
@@ -522,3 +545,36 @@ def _pinned(version: Version, pins: set[str] | frozenset[str]) -> bool:
 def _python_specifier(requires_python: str | None) -> SpecifierSet:
     # Only called when allows_python() said no, so the specifier parsed there.
     return SpecifierSet(requires_python or "")
+
+
+@functools.lru_cache(maxsize=8192)
+def _version_of(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(text: str) -> NormalizedName:
+    return canonical_name(text)
+
+
+def _name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """A distribution file's project and version, read cheaply from its name; the full check
+    (`parse_filename`, tags included) waits until the version is looked at."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-", 2)
+        if len(parts) < 3:  # noqa: PLR2004  # name, version, then the tags
+            return None
+        project, version = parts[0], parts[1]
+    elif filename.endswith(".tar.gz"):
+        project, _, version = filename[:-7].rpartition("-")
+    elif filename.endswith(".zip"):
+        project, _, version = filename[:-4].rpartition("-")
+    else:
+        return None
+    parsed = _version_of(version)
+    if not project or parsed is None:
+        return None
+    return _canonical(project), parsed
