@@ -533,18 +533,8 @@ def _page_from_blob(blob: bytes) -> ProjectPage | None:
             name=NormalizedName(name),
             versions=tuple(versions),
             etag=etag,
-            files=tuple(
-                DistFile(
-                    filename=filename,
-                    url=url,
-                    hashes=hashes,
-                    requires_python=requires_python,
-                    yanked=yanked,
-                    metadata=metadata,
-                    size=size,
-                )
-                for filename, url, hashes, requires_python, yanked, metadata, size in files
-            ),
+            # The blob's rows are DistFile's fields in order (see `_page_to_blob`).
+            files=tuple(map(DistFile._make, files)),
         )
     except (ValueError, TypeError, EOFError):
         return None
