@@ -182,6 +182,38 @@ def _plain(url: str) -> bool:
     )
 
 
+def _plain_absolute(url: str, hosts: dict[str, bool]) -> str | None:
+    """``url`` itself when it is an absolute https URL that needs no cleaning (what PyPI and
+    most indexes list in JSON pages), else None for `_Urls.resolve` to handle.
+
+    The same checks as `_plain`, without a function call per character class, and with the
+    host part judged once per page and host.
+    """
+    if not url.startswith("https://"):
+        return None
+    end = url.find("/", 8)
+    if end < 0:
+        return None
+    host = url[8:end]
+    ok = hosts.get(host)
+    if ok is None:
+        ok = bool(host) and not any(c in host for c in "@[]?#\\ ") and host.isascii()
+        hosts[host] = ok
+    reference = url.partition("#")[0]
+    if (
+        not ok
+        or not url.isascii()
+        or not url.isprintable()
+        or " " in url
+        or "\\" in url
+        or "/." in reference
+        or "//" in reference[end:]
+        or reference.endswith("?")
+    ):
+        return None
+    return url
+
+
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 §5.2.4 for an absolute path whose last segment is not a dot segment."""
     if "/." not in path:
@@ -224,9 +256,14 @@ def _keep(filename: str, name: NormalizedName) -> bool:
         project, _, version = filename[:-4].rpartition("-")
     else:
         return False
-    if not project or canonical_name(project) != name or not _valid_version(version):
+    if not project or _canonical(project) != name or not _valid_version(version):
         return False
     return all(parts) if filename.endswith(".whl") else True
+
+
+@lru_cache(maxsize=4096)
+def _canonical(project: str) -> NormalizedName:
+    return canonical_name(project)
 
 
 @lru_cache(maxsize=4096)
@@ -253,6 +290,12 @@ def _check_api_version(version: object) -> None:
 def _json_hashes(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
+    if len(value) == 1:
+        # The usual shape, {"sha256": "<hex>"}, without the general comprehension.
+        ((key, digest),) = value.items()
+        if type(key) is str and type(digest) is str:
+            digest = digest.strip()
+            return {key.lower(): digest.lower()} if digest else {}
     return {
         str(k).lower(): v.strip().lower()
         for k, v in value.items()
@@ -294,18 +337,23 @@ def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
     files: list[DistFile] = []
     seen: set[str] = set()
     urls = _Urls(page_url)
+    plain_hosts: dict[str, bool] = {}
     for entry in data["files"]:
-        if not isinstance(entry, dict):
+        if type(entry) is not dict:
             continue
         filename, url = entry.get("filename"), entry.get("url")
-        if not isinstance(filename, str) or not isinstance(url, str):
+        if type(filename) is not str or type(url) is not str:
             continue
         if filename in seen or not _keep(filename, name):
             continue
-        cleaned = urls.resolve(url)
-        if cleaned is None:
-            continue
-        absolute, _, fragment = cleaned
+        absolute = _plain_absolute(url, plain_hosts)
+        if absolute is not None:
+            absolute, _, fragment = absolute.partition("#")
+        else:
+            cleaned = urls.resolve(url)
+            if cleaned is None:
+                continue
+            absolute, _, fragment = cleaned
         hashes = _json_hashes(entry.get("hashes")) or _fragment_hashes(fragment)
         requires_python = entry.get("requires-python")
         if not isinstance(requires_python, str) or not requires_python.strip():

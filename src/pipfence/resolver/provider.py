@@ -41,7 +41,7 @@ PYTHON = NormalizedName("<python>")
 
 # Counting candidates for the preference stops here: beyond it "few" no longer matters, and
 # counting all versions of every open identifier in every round would cost O(n·versions).
-_COUNT_CAP = 50
+_COUNT_CAP = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
