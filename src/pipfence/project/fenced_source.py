@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Protocol, Self
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import FenceError, PackageNotFound, UsageError
-from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
+from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
 from pipfence.models.target import Target
@@ -89,6 +89,7 @@ class FencedSource:
         confusion_check: bool = True,
         workers: int = 32,
         on_fetch: Callable[[str], None] | None = None,
+        speculate: bool = True,
         sdist_metadata: SdistMetadata | None = None,
         direct: Mapping[NormalizedName, tuple[DistFile, CoreMetadata]] | None = None,
     ) -> None:
@@ -106,6 +107,7 @@ class FencedSource:
         self._parent_sources: dict[NormalizedName, set[str]] = {}
         self._pins = {name: fence.source_named(index) for name, index in fence.pins.items()}
         self._on_fetch = on_fetch
+        self._speculate = speculate
         self.origins: dict[NormalizedName, Origin] = {}
 
     def close(self) -> None:
@@ -124,13 +126,30 @@ class FencedSource:
         with self._lock:
             future = self._pages.get(key)
             if future is None:
-                future = self._pool.submit(
-                    self._client.project_page, source, self._urls[source.name], name
-                )
+                future = self._pool.submit(self._fetch_page, source, name)
                 self._pages[key] = future
                 if self._on_fetch is not None:
                     self._on_fetch(name)
         return future
+
+    def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
+        page = self._client.project_page(source, self._urls[source.name], name)
+        if page is not None and self._speculate and source == self._assigned(name):
+            self._speculate_on(name, source, page)
+        return page
+
+    def _assigned(self, name: NormalizedName) -> Source:
+        """The source the fence gives ``name`` before any parent's index is known."""
+        return self._pins.get(name) or self._fence.default
+
+    def _speculate_on(self, name: NormalizedName, source: Source, page: ProjectPage) -> None:
+        """Fetch the metadata of the version the resolver will most likely pick (the newest
+        final release with a wheel for the target), and so the pages of its dependencies:
+        the workers walk the dependency tree at network speed while the resolver catches up.
+        A wrong guess costs one metadata request; the resolver asks for what it needs."""
+        best = _likely_version(page.files, self._target)
+        if best is not None:
+            self._metadata_future(name, best[0], best[1], source=source)
 
     def _candidate_sources(self, name: NormalizedName) -> list[Source]:
         """The default first, then the non-default sources that ask or may serve ``name``."""
@@ -237,13 +256,15 @@ class FencedSource:
 
     # -- metadata ----------------------------------------------------------------------
 
-    def _fetch_metadata(self, name: NormalizedName, files: Sequence[DistFile]) -> CoreMetadata:
-        origin = self.origins[name]
-        url = self._urls[origin.source.name]
+    def _fetch_metadata(
+        self, name: NormalizedName, files: Sequence[DistFile], source: Source | None = None
+    ) -> CoreMetadata:
+        source = source or self.origins[name].source
+        url = self._urls[source.name]
         metadata = None
         for file in files:
             if file.is_wheel:
-                metadata = self._client.metadata(origin.source, url, file)
+                metadata = self._client.metadata(source, url, file)
                 if metadata is not None:
                     break
         if metadata is None:
@@ -254,8 +275,8 @@ class FencedSource:
                     f"`{name}` {files[0].filename}: pipfence cannot read its metadata here",
                     hint=f"pin a version of `{name}` that has wheels",
                 )
-            metadata = self._sdist_metadata(origin.source, url, sdist)
-        self._learn_dependencies(origin.source, metadata)
+            metadata = self._sdist_metadata(source, url, sdist)
+        self._learn_dependencies(source, metadata)
         return metadata
 
     def _learn_dependencies(self, source: Source, metadata: CoreMetadata) -> None:
@@ -275,13 +296,18 @@ class FencedSource:
         self.prefetch_pages(children)
 
     def _metadata_future(
-        self, name: NormalizedName, version: Version, files: Sequence[DistFile]
+        self,
+        name: NormalizedName,
+        version: Version,
+        files: Sequence[DistFile],
+        *,
+        source: Source | None = None,
     ) -> Future[CoreMetadata]:
         key = (name, str(version))
         with self._lock:
             future = self._metadata.get(key)
             if future is None:
-                future = self._pool.submit(self._fetch_metadata, name, tuple(files))
+                future = self._pool.submit(self._fetch_metadata, name, tuple(files), source)
                 self._metadata[key] = future
         return future
 
@@ -319,6 +345,45 @@ class FencedSource:
         # An sdist-only version is built only when the resolver really asks for it.
         if name in self.origins and name not in self._direct and any(f.is_wheel for f in files):
             self._metadata_future(name, version, files)
+
+
+def _likely_version(
+    files: Sequence[DistFile], target: Target
+) -> tuple[Version, tuple[DistFile, ...]] | None:
+    """The newest final version with a non-yanked wheel installable on ``target``, and its
+    wheels best first; None when there is none. Versions are read from file names cheaply and
+    only the newest ones are looked at closely."""
+    by_version: dict[str, list[DistFile]] = {}
+    for file in files:
+        if file.is_wheel and not file.yanked:
+            parts = file.filename.split("-", 2)
+            if len(parts) == 3:  # noqa: PLR2004  # name, version, the rest
+                by_version.setdefault(parts[1], []).append(file)
+    versions: list[tuple[Version, str]] = []
+    for text in by_version:
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease:
+            versions.append((version, text))
+    for version, text in sorted(versions, reverse=True)[:8]:
+        ranked: list[tuple[int, DistFile]] = []
+        for file in by_version[text]:
+            parsed = parse_filename(file.filename)
+            if (
+                parsed is None
+                or parsed[2] is None
+                or not target.allows_python(file.requires_python)
+            ):
+                continue
+            rank = target.tag_rank(parsed[2])
+            if rank is not None:
+                ranked.append((rank, file))
+        if ranked:
+            ranked.sort(key=lambda entry: entry[0])
+            return version, tuple(file for _rank, file in ranked)
+    return None
 
 
 def _sha256_file(path: Path) -> str:
