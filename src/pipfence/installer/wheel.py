@@ -59,44 +59,49 @@ class WheelInstall:
 
 
 class _EnvDestination(WheelDestination):
-    """An `installer` destination that writes only inside ``env`` and can undo itself."""
+    """An `installer` destination that writes only inside ``env`` and can undo itself.
+
+    Paths are plain strings on the per-file path: a large wheel has thousands of files and
+    `pathlib` objects cost more than the links themselves.
+    """
 
     def __init__(self, env: VirtualEnv, name: str, filename: str) -> None:
         self._env = env
         self._filename = filename
-        self._schemes = {k: Path(v) for k, v in env.scheme_dict(name).items()}
+        self._schemes = {k: str(v) for k, v in env.scheme_dict(name).items()}
+        self._root_prefix = str(env.root) + os.sep
         self._real_root = os.path.realpath(env.root)
-        self._ready_dirs: set[Path] = set()
-        self._made: set[Path] = set()
+        self._ready_dirs: set[str] = set()
+        self._made: set[str] = set()
         self._link = True
-        self.written: list[Path] = []
-        self.made_dirs: list[Path] = []
-        self.displaced: list[tuple[Path, Path]] = []
+        self.written: list[str] = []
+        self.made_dirs: list[str] = []
+        self.displaced: list[tuple[str, str]] = []
         self.dist_info: Path | None = None
 
     # -- where ----------------------------------------------------------------------------------
 
-    def _target(self, scheme: Scheme, path: str) -> Path:
+    def _target(self, scheme: Scheme, path: str) -> str:
         base = self._schemes[scheme]
-        target = os.path.abspath(os.path.join(base, path))  # noqa: PTH100,PTH118 - normalise only
-        if not target.startswith(str(base) + os.sep) or not self._env.contains(target):
+        target = os.path.normpath(os.path.join(base, path))  # noqa: PTH118 - hot loop
+        if not target.startswith(base + os.sep) or not target.startswith(self._root_prefix):
             raise ArchiveError(
                 f"Wheel `{self._filename}` would write `{path}` outside the environment"
             )
-        return Path(target)
+        return target
 
-    def _ready(self, target: Path) -> None:
+    def _ready(self, target: str) -> None:
         """Make the parent folder (recording what was made) and move an existing file aside."""
-        parent = target.parent
+        parent = os.path.dirname(target)  # noqa: PTH120 - hot loop
         if parent not in self._ready_dirs:
-            missing: list[Path] = []
+            missing: list[str] = []
             folder = parent
-            while not folder.is_dir():
+            while not os.path.isdir(folder):  # noqa: PTH112 - hot loop
                 missing.append(folder)
-                folder = folder.parent
+                folder = os.path.dirname(folder)  # noqa: PTH120 - hot loop
             for folder in reversed(missing):
                 try:
-                    folder.mkdir()
+                    os.mkdir(folder)  # noqa: PTH102 - hot loop
                 except FileExistsError:
                     continue  # made by a concurrent install
                 self.made_dirs.append(folder)
@@ -110,22 +115,23 @@ class _EnvDestination(WheelDestination):
             self._ready_dirs.add(parent)
         # A folder this install made holds only what it wrote, and no wheel names a file twice.
         if parent not in self._made and os.path.lexists(target):
-            if target.is_dir() and not target.is_symlink():
+            if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112,PTH114
                 raise InstallError(f"Cannot install `{target}`: a folder is in the way")
-            aside = target.with_name(f".{target.name}.{secrets.token_hex(4)}.pipfence-old")
-            target.rename(aside)
+            name = os.path.basename(target)  # noqa: PTH119
+            aside = os.path.join(parent, f".{name}.{secrets.token_hex(4)}.pipfence-old")  # noqa: PTH118
+            os.rename(target, aside)  # noqa: PTH104
             self.displaced.append((target, aside))
 
     # -- writing --------------------------------------------------------------------------------
 
-    def _write_stream(self, target: Path, stream: BinaryIO, executable: bool) -> tuple[str, int]:
+    def _write_stream(self, target: str, stream: BinaryIO, executable: bool) -> tuple[str, int]:
         self._ready(target)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
         self.written.append(target)
         with os.fdopen(fd, "wb") as out:
             return copyfileobj_with_hashing(stream, out, "sha256")
 
-    def _link_file(self, target: Path, file: CachedFile) -> None:
+    def _link_file(self, target: str, file: CachedFile) -> None:
         self._ready(target)
         if self._link:
             try:
@@ -195,25 +201,25 @@ class _EnvDestination(WheelDestination):
 
         with construct_record_file(list(records), prefix) as stream:
             self._write_stream(self._target(scheme, record_file_path), stream, executable=False)
-        self.dist_info = self._target(scheme, record_file_path).parent
+        self.dist_info = Path(self._target(scheme, record_file_path)).parent
 
     # -- ending ---------------------------------------------------------------------------------
 
     def commit(self) -> None:
         for _, aside in self.displaced:
-            aside.unlink(missing_ok=True)
+            Path(aside).unlink(missing_ok=True)
 
     def rollback(self) -> None:
         for path in reversed(self.written):
-            path.unlink(missing_ok=True)
+            Path(path).unlink(missing_ok=True)
         for target, aside in reversed(self.displaced):
             try:
-                aside.rename(target)
+                Path(aside).rename(target)
             except OSError:
                 continue
         for folder in reversed(self.made_dirs):
             try:
-                folder.rmdir()
+                Path(folder).rmdir()
             except OSError:
                 continue
 

@@ -371,6 +371,9 @@ def sync(
             )
 
         def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
+            cached = _from_unpacked_cache(cache, w, wanted[w.name][1], target, w.name in direct)
+            if cached is not None:
+                return cached
             choice = choose(w)
             try:
                 return choice, _download(client, urls, choice, dest, on_progress)
@@ -423,6 +426,40 @@ def sync(
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
     )
+
+
+def _from_unpacked_cache(
+    cache: UnpackedCache,
+    wanted: WantedDist,
+    package: LockedPackage,
+    target: Target,
+    requested: bool,
+) -> tuple[_Choice, Path] | None:
+    """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
+    already, fit for ``target``: installed from there with no page lookup or download (the
+    cache is keyed by the digest a verified download had)."""
+    for entry in package.hashes:
+        digest = entry.removeprefix("sha256:").lower()
+        unpacked = cache.get(digest)
+        if unpacked is None:
+            continue
+        parsed = parse_filename(unpacked.info.filename)
+        if (
+            parsed is None
+            or parsed[0] != wanted.name
+            or str(parsed[1]) != str(Version(wanted.version))
+            or parsed[2] is None
+            or target.tag_rank(parsed[2]) is None
+        ):
+            continue
+        file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
+        choice = _Choice(wanted, _CACHED, file, frozenset({digest}), requested)
+        return choice, unpacked.root / unpacked.info.filename
+    return None
+
+
+#: Stands for "the local wheel cache" where a choice names its source.
+_CACHED = Source(name="<cache>", url="file:///dev/null")
 
 
 def _wheel_for(
