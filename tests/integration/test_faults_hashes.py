@@ -426,6 +426,11 @@ def test_corrupted_cache_entry_is_evicted_and_refetched(
     assert corrupted, [str(p) for p in _cache_files(env)]
 
     subprocess.run(["rm", "-rf", str(pipfence_project / ".venv")], check=True)
+    if what == "download":
+        # An unpacked copy would be installed without looking at the download cache at all.
+        subprocess.run(
+            ["rm", "-rf", str(Path(env["PIPFENCE_CACHE_DIR"]) / "wheels-unpacked")], check=True
+        )
     fault_server.clear()
     again = cli(["sync"])
     assert again.returncode == 0, out(again)

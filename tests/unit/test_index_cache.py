@@ -252,3 +252,25 @@ def test_concurrent_writers_never_expose_partial_entries(tmp_path: Path) -> None
         thread.join()
     assert errors == []
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_identical_pages_on_two_indexes_keep_their_own_file_urls(tmp_path: Path) -> None:
+    """Two indexes serving byte-identical pages with relative links: each page's files
+    resolve against its own URL, even though the parsed form is cached by content."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": JSON}, content=BODY)
+
+    transport = httpx.Client(transport=httpx.MockTransport(handler))
+    client = IndexClient(
+        ClientSettings(cache_dir=tmp_path / "cache"), clock=Clock(), client=transport
+    )
+    first = Source(name="first", url="https://one.example/simple")
+    second = Source(name="second", url="https://two.example/simple")
+    for _ in range(2):  # fetched, then served from the cache
+        one = client.project_page(first, first.url, FOO)
+        two = client.project_page(second, second.url, FOO)
+        assert one is not None
+        assert two is not None
+        assert one.files[0].url == "https://one.example/simple/foo/foo-1.0.tar.gz"
+        assert two.files[0].url == "https://two.example/simple/foo/foo-1.0.tar.gz"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["CachedPage", "IndexCache", "page_key"]
+__all__ = ["CachedPage", "IndexCache", "page_key", "parsed_key"]
 
 _PAGES = "pages-v1"
 _METADATA = "metadata-v1"
@@ -57,6 +57,12 @@ def page_key(url: str) -> str:
     netloc = parts.netloc.rpartition("@")[2].lower()
     normal = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
     return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def parsed_key(final_url: str, body_sha256: str) -> str:
+    """The key of a page's parsed form: its body *and* the URL it was served from, since
+    relative file links resolve against that URL (two indexes may serve identical bodies)."""
+    return hashlib.sha256(f"{final_url}\n{body_sha256}".encode()).hexdigest()
 
 
 def _is_sha256(value: str) -> bool:
@@ -110,21 +116,23 @@ class IndexCache:
         self._write(self._path(_PAGES, page_key(url)), data)
 
     def page_digest(self, url: str) -> tuple[str, float] | None:
-        """(sha256 of the body, fetch time) of the cached page for ``url``, reading only its
+        """(`parsed_key` of the cached page for ``url``, its fetch time), reading only its
         header line; None when there is no usable entry."""
         path = self._path(_PAGES, page_key(url))
         try:
             with path.open("rb") as handle:
                 header = json.loads(handle.readline())
-            return str(header["sha256"]), float(header["fetched_at"])
+            return parsed_key(str(header["url"]), str(header["sha256"])), float(
+                header["fetched_at"]
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def load_parsed(self, body_sha256: str) -> bytes | None:
-        """The parsed form stored for the page body with this sha256, or None."""
-        if not _is_sha256(body_sha256):
+    def load_parsed(self, key: str) -> bytes | None:
+        """The parsed form stored under ``key`` (see `parsed_key`), or None."""
+        if not _is_sha256(key):
             return None
-        path = self._path(_PARSED, body_sha256)
+        path = self._path(_PARSED, key)
         data = self._read(path)
         if data is None:
             return None
@@ -134,11 +142,11 @@ class IndexCache:
             return None
         return blob
 
-    def store_parsed(self, body_sha256: str, blob: bytes) -> None:
-        """Keep ``blob`` (a page's parsed form) for the page body with this sha256."""
-        if _is_sha256(body_sha256):
+    def store_parsed(self, key: str, blob: bytes) -> None:
+        """Keep ``blob`` (a page's parsed form) under ``key`` (see `parsed_key`)."""
+        if _is_sha256(key):
             digest = hashlib.sha256(blob).hexdigest().encode()
-            self._write(self._path(_PARSED, body_sha256), digest + b"\n" + blob)
+            self._write(self._path(_PARSED, key), digest + b"\n" + blob)
 
     # --- metadata ----------------------------------------------------------------------------
 

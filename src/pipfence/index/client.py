@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
-from pipfence.index.cache import CachedPage, IndexCache
+from pipfence.index.cache import CachedPage, IndexCache, parsed_key
 from pipfence.index.http import ClientSettings, Endpoint, Http, check_complete, raw_chunks
 from pipfence.index.metadata import RangeFile, read_wheel_metadata
 from pipfence.index.simple import ACCEPT, parse_project_page
@@ -189,9 +189,9 @@ class IndexClient:
     def _parse(
         self, endpoint: Endpoint, name: NormalizedName, what: str, cached: CachedPage
     ) -> ProjectPage:
-        body_sha = hashlib.sha256(cached.body).hexdigest()
+        key = parsed_key(cached.url, hashlib.sha256(cached.body).hexdigest())
         if self.cache is not None:
-            blob = self.cache.load_parsed(body_sha)
+            blob = self.cache.load_parsed(key)
             known = _page_from_blob(blob) if blob is not None else None
             if known is not None and known.name == name:
                 return dataclasses.replace(known, etag=cached.etag)
@@ -206,7 +206,7 @@ class IndexClient:
             ) from exc
         page = dataclasses.replace(page, etag=cached.etag)
         if self.cache is not None:
-            self.cache.store_parsed(body_sha, _page_to_blob(page))
+            self.cache.store_parsed(key, _page_to_blob(page))
         return page
 
     # --- core metadata -----------------------------------------------------------------------
