@@ -305,11 +305,6 @@ def test_page_cut_short_without_content_length_is_a_parse_error_not_an_older_ver
             HTML,
             r"no (distribution )?files|lists no|no files",
             id="html-login-page",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a 200 HTML page with no links (a login page) gives only 'no version of "
-                "`payload` matches': the source is not named and the empty page not mentioned",
-            ),
         ),
         pytest.param(
             '{"meta": {"api-version": "2.0"}, "name": "payload", "files": []}',
@@ -342,11 +337,6 @@ def test_a_page_that_is_not_a_project_page_is_a_clear_error(
 # -- slow and silent servers -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PIPFENCE_TIMEOUT is only a per-read timeout: a server sending 1 byte/s holds "
-    "`pipfence lock` until the server itself gives up (no whole-request deadline)",
-)
 def test_trickling_page_fails_within_bounded_time(
     cli: RunPipfence,
     env: dict[str, str],

@@ -373,7 +373,7 @@ class IndexClient:
         hasher = hashlib.sha256()
         received = 0
         try:
-            for chunk in raw_chunks(response):
+            for chunk in raw_chunks(response, self.settings.read_timeout * 3):
                 hasher.update(chunk)
                 spool.write(chunk)
                 received += len(chunk)
@@ -438,7 +438,7 @@ class IndexClient:
             received = 0
             try:
                 with os.fdopen(fd, "wb") as out:
-                    for chunk in raw_chunks(response):
+                    for chunk in raw_chunks(response, self.settings.read_timeout * 3):
                         hasher.update(chunk)
                         out.write(chunk)
                         received += len(chunk)

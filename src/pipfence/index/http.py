@@ -408,7 +408,7 @@ class Http:
             self._too_large(endpoint, what, limit)
         chunks: list[bytes] = []
         total = 0
-        for chunk in response.iter_bytes():
+        for chunk in paced(response.iter_bytes(), self.settings.read_timeout * 3):
             total += len(chunk)
             if total > limit:
                 self._too_large(endpoint, what, limit)
@@ -609,8 +609,29 @@ def _content_length(response: httpx.Response) -> int | None:
     return int(value)
 
 
-def raw_chunks(response: httpx.Response) -> Iterator[bytes]:
-    """The body as sent (no ``Content-Encoding`` decoding), chunk by chunk.
+#: Slowest average a body may arrive at once its grace period is over (bytes a second).
+MIN_RATE = 1024
+
+
+def paced(chunks: Iterator[bytes], grace: float) -> Iterator[bytes]:
+    """``chunks``, raising `httpx.ReadTimeout` when, after ``grace`` seconds, the body has
+    come in slower than `MIN_RATE` on average. The read timeout catches a silent server;
+    this catches one that sends a byte now and then to hold a connection (and a lock) open.
+    """
+    started = time.monotonic()
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        elapsed = time.monotonic() - started
+        if elapsed > grace and received < elapsed * MIN_RATE:
+            msg = f"the body arrived at {received / elapsed:.0f} bytes/s"
+            raise httpx.ReadTimeout(msg)
+        yield chunk
+
+
+def raw_chunks(response: httpx.Response, grace: float = 90.0) -> Iterator[bytes]:
+    """The body as sent (no ``Content-Encoding`` decoding), chunk by chunk, at a pace of at
+    least `MIN_RATE` after ``grace`` seconds.
 
     A response whose body was already read (an in-memory response from a test transport)
     yields its content at once.
@@ -618,7 +639,7 @@ def raw_chunks(response: httpx.Response) -> Iterator[bytes]:
     if response.is_stream_consumed:
         yield response.content
         return
-    yield from response.iter_raw()
+    yield from paced(response.iter_raw(), grace)
 
 
 def check_complete(response: httpx.Response, received: int) -> None:

@@ -31,7 +31,7 @@ from typing import Protocol, Self
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import FenceError, PackageNotFound, UsageError
+from pipfence.errors import FenceError, IndexServerError, PackageNotFound, UsageError
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
@@ -178,6 +178,7 @@ class FencedSource:
             page = self._page(pinned, name).result()
             if page is None:
                 raise self._not_found(name, pinned, pinned=True)
+            _require_files(name, pinned, page)
             self._remember(name, Origin(pinned, f'pinned with index = "{pinned.name}"'))
             return page.files
         sources = self._candidate_sources(name)
@@ -188,6 +189,7 @@ class FencedSource:
         on_default = next((page for s, page in found if s == default), None)
         elsewhere = [s for s, _ in found if s != default]
         if on_default is not None:
+            _require_files(name, default, on_default)
             if elsewhere:
                 raise self._confusion(
                     name, default, elsewhere[0], via_parent=elsewhere[0].name in parents
@@ -345,6 +347,19 @@ class FencedSource:
         # An sdist-only version is built only when the resolver really asks for it.
         if name in self.origins and name not in self._direct and any(f.is_wheel for f in files):
             self._metadata_future(name, version, files)
+
+
+def _require_files(name: NormalizedName, source: Source, page: ProjectPage) -> None:
+    """A project page listing no files at all is no answer: often a login or error page
+    served with status 200, sometimes a project whose files were all deleted."""
+    if not page.files:
+        raise IndexServerError(
+            f"source `{source.name}` ({redact_url(source.url)}) answered with a page that lists "
+            f"no files for `{name}`",
+            source=source.name,
+            hint="check that the URL is the index's simple API and that pipfence may read it "
+            "(a sign-in page looks like this)",
+        )
 
 
 def _likely_version(
