@@ -314,3 +314,35 @@ def test_files_without_hashes_on_the_index_are_downloaded_and_hashed(
     )
     assert read_lock(pipfence_project)["default"]["nohash"]["hashes"] == expected
     assert "/files/" + sdist.name in fault_server.paths("GET")
+
+
+def test_a_per_source_mirror_keeps_the_lock_byte_identical(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    private_index: PypiServer,
+    fault_server: FaultServer,
+) -> None:
+    # The Pipfile names a source that does not answer; each machine mirrors it its own way.
+    for index in (public_index, private_index):
+        index.add_dist("tool", "1.0")
+    pipfile(pipfence_project, [("corp-pypi", fault_server.simple_url)], 'tool = "*"\n')
+    fault_server.route("/simple/tool/", Respond(500, "down"))
+
+    first = run_pipfence(
+        ["lock"], env={**pipfence_env, "PIPFENCE_MIRROR_CORP_PYPI": public_index.simple_url}
+    )
+    assert first.returncode == 0, first.stderr
+    via_public = (pipfence_project / "Pipfile.lock").read_bytes()
+    config = Path(pipfence_env["XDG_CONFIG_HOME"]) / "pipfence" / "mirrors.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[mirrors]\n"corp-pypi" = "{private_index.simple_url}"\n', encoding="utf-8")
+    second = run_pipfence(["lock"])
+    assert second.returncode == 0, second.stderr
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == via_public
+    assert fault_server.simple_url in via_public.decode()
+    assert public_index.simple_url not in via_public.decode()
+    assert asked_for(public_index, "tool")
+    assert asked_for(private_index, "tool")
+    assert fault_server.requests == []

@@ -23,6 +23,11 @@ ENVIRONMENT_VARIABLES = {
     "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
     "PIPENV_VERBOSE": "1 for verbose output",
     "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
+    "PIPFENCE_MIRROR_<SOURCE>": "mirror URL for one [[source]] (name upper-cased, - as _); "
+    "also ~/.config/pipfence/mirrors.toml [mirrors]",
+    "PIPFENCE_TIMEOUT": "seconds to wait for an index (connect and each read)",
+    "PIPFENCE_RETRIES": "attempts per request (first one included)",
+    "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",
     "NO_COLOR": "set to turn colour off",
 }
 

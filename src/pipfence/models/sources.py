@@ -128,12 +128,25 @@ def is_pypi_url(url: str) -> bool:
     return same_url(url, PYPI_SIMPLE_URL)
 
 
-def request_url(source: Source, environ: Mapping[str, str], *, pypi_mirror: str | None) -> str:
+def request_url(
+    source: Source,
+    environ: Mapping[str, str],
+    *,
+    pypi_mirror: str | None,
+    mirrors: Mapping[str, str] | None = None,
+) -> str:
     """The URL to send requests to for ``source``: mirror substituted, variables expanded.
 
+    ``mirrors`` maps a source name to a mirror of that source (set outside the Pipfile, per
+    machine); ``pypi_mirror`` replaces PyPI's URL. Either way the Pipfile and the lock keep
+    the source's own URL, and what a mirror serves is trusted only through the lock's hashes.
     The result may hold credentials: use it for requests only, never for display or storage.
     """
-    url = pypi_mirror if pypi_mirror and is_pypi_url(source.url) else source.url
+    url = source.url
+    if mirrors and source.name in mirrors:
+        url = mirrors[source.name]
+    elif pypi_mirror and is_pypi_url(source.url):
+        url = pypi_mirror
     return expand_env(url, environ, source=source.name)
 
 

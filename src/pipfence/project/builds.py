@@ -43,7 +43,7 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.sources import Fence, Source, request_url
+from pipfence.models.sources import Fence, Source
 from pipfence.models.target import Target
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project
@@ -433,7 +433,7 @@ def project_builds(
     pipfile = project.pipfile
     settings = project.settings
     default = pipfile.effective_sources[0]
-    url = request_url(default, settings.environ, pypi_mirror=settings.pypi_mirror)
+    url = settings.request_url(default)
 
     def find() -> Path:
         if python is not None:

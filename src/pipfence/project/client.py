@@ -11,7 +11,7 @@ from pathlib import Path
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.models.pipfile import Pipfile
-from pipfence.models.sources import redact_url, request_url
+from pipfence.models.sources import redact_url
 from pipfence.project.settings import Settings
 
 __all__ = ["client_settings", "open_client"]
@@ -71,7 +71,7 @@ def open_client(
             client.clear_cache()
         if warn is not None:
             for source in pipfile.effective_sources:
-                url = request_url(source, settings.environ, pypi_mirror=settings.pypi_mirror)
+                url = settings.request_url(source)
                 if IndexClient.skips_tls_verification(source, url):
                     warn(
                         f"source `{source.name}` ({redact_url(url)}) has verify_ssl = false: "

@@ -20,7 +20,7 @@ from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
-from pipfence.models.sources import redact_url, request_url
+from pipfence.models.sources import redact_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.direct import DirectFetcher, DirectRef
@@ -300,10 +300,7 @@ def lock(
     pipfile = project.pipfile
     fence = pipfile.fence()
     settings = project.settings
-    urls = {
-        s.name: request_url(s, settings.environ, pypi_mirror=settings.pypi_mirror)
-        for s in fence.sources
-    }
+    urls = {s.name: settings.request_url(s) for s in fence.sources}
     target = Target.current(
         pipfile.requires.get("python_version"), pipfile.requires.get("python_full_version")
     )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipfence.models.sources import Source, request_url
 
 __all__ = ["Settings", "env_flag"]
 
@@ -52,6 +56,12 @@ class Settings:
     cache_dir: Path
     verbose: bool = False
     quiet: bool = False
+    mirrors: Mapping[str, str] = field(default_factory=dict)
+
+    def request_url(self, source: Source) -> str:
+        """Where requests for ``source`` go: its per-source mirror, PyPI's mirror, or its own
+        URL, with ``${VAR}`` expanded (see `pipfence.models.sources.request_url`)."""
+        return _request_url(self, source)
 
     @classmethod
     def from_environ(
@@ -82,9 +92,51 @@ class Settings:
             python=env.get("PIPENV_PYTHON") or None,
             pypi_mirror=pypi_mirror or env.get("PIPENV_PYPI_MIRROR") or None,
             cache_dir=_cache_dir(env),
+            mirrors=_mirrors(env),
             verbose=verbose or env.get("PIPENV_VERBOSE", "") not in ("", "0"),
             quiet=quiet,
         )
+
+
+def _request_url(settings: Settings, source: Source) -> str:
+    return request_url(
+        source,
+        settings.environ,
+        pypi_mirror=settings.pypi_mirror,
+        mirrors={source.name: m}
+        if (m := settings.mirrors.get(mirror_variable(source.name)))
+        else None,
+    )
+
+
+#: ``PIPFENCE_MIRROR_<SOURCE>=URL`` sends a source's requests to a mirror on this machine.
+MIRROR_PREFIX = "PIPFENCE_MIRROR_"
+
+
+def mirror_variable(source_name: str) -> str:
+    """The variable that holds the mirror of source ``source_name`` (``corp-pypi`` →
+    ``PIPFENCE_MIRROR_CORP_PYPI``)."""
+    return MIRROR_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()
+
+
+def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
+    """Per-source mirrors from ``PIPFENCE_MIRROR_<SOURCE>`` variables and from the user's
+    ``pipfence/mirrors.toml`` (``[mirrors]`` table: source name = URL); variables win.
+    Keyed by the variable-safe form of the name, as `Settings.mirror_for` looks them up."""
+    found: dict[str, str] = {}
+    config_home = Path(env.get("XDG_CONFIG_HOME") or "~/.config").expanduser()
+    config = config_home / "pipfence" / "mirrors.toml"
+    try:
+        with config.open("rb") as handle:
+            table = tomllib.load(handle).get("mirrors", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        table = {}
+    if isinstance(table, Mapping):
+        for name, url in table.items():
+            if isinstance(url, str) and url:
+                found[mirror_variable(str(name))] = url
+    found.update({k: v for k, v in env.items() if k.startswith(MIRROR_PREFIX) and v})
+    return found
 
 
 def _workon_home(env: Mapping[str, str]) -> Path:

@@ -37,7 +37,7 @@ from pipfence.models.files import DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, lock_category
-from pipfence.models.sources import Source, redact_url, request_url, same_url
+from pipfence.models.sources import Source, redact_url, same_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
@@ -349,10 +349,7 @@ def sync(
         )
     search_all = pipfile.setting(SEARCH_ALL_SOURCES)
     settings = project.settings
-    urls = {
-        s.name: request_url(s, settings.environ, pypi_mirror=settings.pypi_mirror)
-        for s in pipfile.effective_sources
-    }
+    urls = {s.name: settings.request_url(s) for s in pipfile.effective_sources}
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
