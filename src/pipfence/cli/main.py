@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rm", action="store_true", help="remove the project's environment")
     parser.add_argument("--python", metavar="VERSION", help="Python to create the environment with")
+    parser.add_argument(
+        "--completion",
+        metavar="SHELL",
+        choices=("bash", "zsh", "fish"),
+        help='print a completion script (bash, zsh, fish): eval "$(pipfence --completion bash)"',
+    )
     _common(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, summary in COMMANDS.items():
@@ -118,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli import location
 
+    if args.completion:
+        from pipfence.cli.completion import completion_script
+
+        print(completion_script(parser, args.completion), end="")
+        return 0
     if args.where or args.venv or args.py or args.envs or args.rm:
         return location.run(args, ui)
     if args.command is None:
