@@ -7,7 +7,9 @@ import hashlib
 import io
 import json
 import random
+import sys
 import threading
+import types
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -675,3 +677,55 @@ def test_metadata_ranges_over_real_loopback(tmp_path: Path) -> None:
     assert meta.requires_dist == ("bar>=2",)
     assert seen[0] == "bytes=-65536"
     assert all(s is not None for s in seen)
+
+
+# --- keyring ----------------------------------------------------------------------------------
+
+
+class _FakeKeyring(types.ModuleType):
+    def __init__(self, password: str | None) -> None:
+        super().__init__("keyring")
+        self.password = password
+        self.asked: list[tuple[str, str | None]] = []
+
+    def get_credential(self, url: str, username: str | None) -> object:
+        self.asked.append((url, username))
+        if self.password is None:
+            return None
+        return types.SimpleNamespace(username=username or "kr-user", password=self.password)
+
+
+@pytest.mark.parametrize(
+    ("source_url", "expected_user"),
+    [("https://bob@pkgs.example/simple", "bob"), ("https://pkgs.example/simple", "kr-user")],
+)
+def test_keyring_supplies_the_password_for_the_source_only(
+    index: FakeIndex,
+    sleeps: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+    source_url: str,
+    expected_user: str,
+) -> None:
+    fake = _FakeKeyring("kr-secret")
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    index.route("https://pkgs.example/simple/foo/", json_page())
+    source = Source(name="corp", url=source_url)
+    client = make_client(index, sleeps)
+    client.project_page(source, source_url, FOO)
+    client.project_page(source, source_url, FOO)
+    header = index.requests[0].headers["authorization"]
+    assert base64.b64decode(header.split()[1]).decode() == f"{expected_user}:kr-secret"
+    assert fake.asked == [
+        ("https://pkgs.example/simple", expected_user if "@" in source_url else None)
+    ]
+
+
+def test_keyring_is_not_asked_when_the_url_has_a_password(
+    index: FakeIndex, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _FakeKeyring("kr-secret")
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    index.route("https://pkgs.example/simple/foo/", json_page())
+    url = "https://bob:pw@pkgs.example/simple"
+    make_client(index, sleeps).project_page(Source(name="corp", url=url), url, FOO)
+    assert fake.asked == []

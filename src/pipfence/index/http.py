@@ -103,6 +103,7 @@ class ClientSettings:
     proxy: str | None = None
     http2: bool = True
     user_agent: str = "pipfence"
+    keyring: bool = True
     temp_dir: Path | None = None
 
 
@@ -320,6 +321,7 @@ class Http:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wall_clock = wall_clock
         self._netrc = _load_netrc(settings.netrc_path)
+        self._keyring_cache: dict[tuple[str, str | None], Credentials | None] = {}
 
     def close(self) -> None:
         """Close the clients this object created (not those passed in)."""
@@ -560,6 +562,9 @@ class Http:
         from_url = credentials is not None
         if credentials is None:
             credentials = self._netrc_credentials(origin.host)
+        if origin == endpoint.origin and (credentials is None or not credentials.password):
+            # A user name without a password (or nothing at all): ask keyring, as pip does.
+            credentials = self._keyring_credentials(endpoint, credentials) or credentials
         if credentials is None:
             return None
         if origin.scheme == "http" and not origin.is_loopback:
@@ -572,6 +577,33 @@ class Http:
                 )
             return None
         return credentials.header()
+
+    def _keyring_credentials(
+        self, endpoint: Endpoint, known: Credentials | None
+    ) -> Credentials | None:
+        """Credentials for the source's own URL from `keyring`, when it is installed and
+        ``settings.keyring`` allows; looked up once per source."""
+        if not self.settings.keyring:
+            return None
+        key = (endpoint.url, known.username if known else None)
+        with self._lock:
+            if key in self._keyring_cache:
+                return self._keyring_cache[key]
+        found: Credentials | None = None
+        try:
+            import keyring  # optional, and slow to import
+        except ImportError:
+            keyring = None
+        if keyring is not None:
+            try:
+                credential = keyring.get_credential(endpoint.url, key[1])
+            except Exception:  # noqa: BLE001  # a broken backend must not break the run
+                credential = None
+            if credential is not None and credential.password:
+                found = Credentials(credential.username or key[1] or "", credential.password)
+        with self._lock:
+            self._keyring_cache[key] = found
+        return found
 
     def _netrc_credentials(self, host: str) -> Credentials | None:
         # Only an entry for this very host: netrc's `default` entry would send one password
