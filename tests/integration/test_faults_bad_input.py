@@ -1,0 +1,338 @@
+"""Bad input fails with exit 2, one error line naming the file, no traceback, nothing written
+and nothing asked of the index: malformed Pipfiles, corrupt locks, invalid package names, unknown
+index names and an impossible Python version, through lock, install and sync.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from support import RunPipfence
+    from support.dists import DistFactory
+    from support.faultserver import FaultServer
+
+pytestmark = pytest.mark.integration
+
+
+def out(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+@pytest.fixture
+def env(pipfence_env: dict[str, str]) -> dict[str, str]:
+    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_RETRIES": "1"}
+
+
+@pytest.fixture
+def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
+    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
+        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
+
+    default = env
+    return run
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(project)): p.read_bytes()
+        for p in sorted(project.rglob("*"))
+        if p.is_file()
+    }
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], filename: str) -> None:
+    assert result.returncode == 2, out(result)
+    assert "Traceback" not in result.stderr
+    assert "this is a bug" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, out(result)
+    assert all(line.startswith(("error:", "hint:")) for line in lines), out(result)
+    assert filename in errors[0], out(result)
+
+
+def source(url: str) -> str:
+    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "corp"\n\n'
+
+
+BAD_PIPFILES: dict[str, str] = {
+    "invalid-toml": '{src}[packages\npayload = "*"\n',
+    "unclosed-string": '{src}[packages]\npayload = "*\n',
+    "duplicate-key": '{src}[packages]\npayload = "*"\npayload = "==1.0"\n',
+    "packages-not-a-table": "packages = 3\n{src}",
+    "entry-wrong-type": "{src}[packages]\npayload = 3\n",
+    "entry-list": '{src}[packages]\npayload = ["*"]\n',
+    "bad-specifier": '{src}[packages]\npayload = ">>1"\n',
+    "bad-version-key": '{src}[packages]\npayload = {{version = "latest please"}}\n',
+    "bad-marker": '{src}[packages]\npayload = {{version = "*", markers = "python_version >>> 3"}}\n',
+    "index-not-a-string": '{src}[packages]\npayload = {{version = "*", index = 1}}\n',
+    "unknown-index": '{src}[packages]\npayload = {{version = "*", index = "nosuch"}}\n',
+    "source-without-url": '[[source]]\nname = "corp"\nverify_ssl = false\n\n[packages]\npayload = "*"\n',
+    "source-not-http": '[[source]]\nurl = "ftp://127.0.0.1/simple"\nverify_ssl = false\n'
+    'name = "corp"\n\n[packages]\npayload = "*"\n',
+    "duplicate-source-names": '{src}{src}[packages]\npayload = "*"\n',
+    "invalid-package-name": '{src}[packages]\n"../evil" = "*"\n',
+    "requires-not-a-table": 'requires = "3.11"\n{src}[packages]\npayload = "*"\n',
+    "python-version-garbage": '{src}[requires]\npython_version = "three"\n[packages]\npayload = "*"\n',
+    "not-utf8": "BINARY",
+}
+
+
+def _write_bad_pipfile(project: Path, case: str, url: str) -> bytes:
+    if case == "not-utf8":
+        data = b'[packages]\npayload = "\xff\xfe\x00*"\n'
+    else:
+        data = BAD_PIPFILES[case].format(src=source(url), url=url).encode()
+    (project / "Pipfile").write_bytes(data)
+    return data
+
+
+PIPFILE_BUGS = {
+    "source-not-http": "a source URL that is not http(s) is exit 1, not 2, and the message "
+    "does not name the Pipfile",
+    "python-version-garbage": '[requires] python_version = "three" crashes: unexpected '
+    "ValueError (exit 1, 'this is a bug')",
+}
+
+
+def _pipfile_case(case: str) -> Any:
+    if case in PIPFILE_BUGS:
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=PIPFILE_BUGS[case]))
+    return case
+
+
+@pytest.mark.parametrize("command", [["lock"], ["install"], ["sync"], ["install", "payload"]])
+@pytest.mark.parametrize("case", [_pipfile_case(c) for c in sorted(BAD_PIPFILES)])
+def test_malformed_pipfile_is_refused_with_nothing_written(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    case: str,
+    command: list[str],
+) -> None:
+    if case == "unknown-index" and command == ["install", "payload"]:
+        pytest.skip("`install payload` replaces the entry, and with it the unknown index")
+    fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
+    if command == ["sync"]:  # sync needs a lock: a good one, made before the Pipfile broke
+        (pipfence_project / "Pipfile").write_text(
+            source(fault_server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
+        )
+        assert cli(["lock"]).returncode == 0
+        fault_server.clear()
+    _write_bad_pipfile(pipfence_project, case, fault_server.simple_url)
+    before = snapshot(pipfence_project)
+    result = cli(command)
+    assert_refused(result, "Pipfile")
+    assert "Pipfile.lock: does not exist" not in result.stderr
+    assert snapshot(pipfence_project) == before
+    assert not (pipfence_project / ".venv").exists()
+    assert fault_server.requests == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='[requires] python_version = "2.5" is not diagnosed: lock fails with exit 1 "no '
+    'version of `payload` matches ... has no wheel for this platform", not a clear exit-2 error '
+    "about the Python version",
+)
+@pytest.mark.parametrize("command", [["lock"], ["install"]])
+def test_python_version_that_cannot_exist_is_a_clear_error(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    command: list[str],
+) -> None:
+    fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
+    (pipfence_project / "Pipfile").write_text(
+        source(fault_server.simple_url)
+        + '[requires]\npython_version = "2.5"\n\n[packages]\npayload = "*"\n',
+        encoding="utf-8",
+    )
+    before = snapshot(pipfence_project)
+    result = cli(command)
+    assert_refused(result, "2.5")
+    assert snapshot(pipfence_project) == before
+    assert not (pipfence_project / ".venv").exists()
+
+
+# -- corrupt locks ------------------------------------------------------------------------------
+
+
+def _good_lock(cli: RunPipfence, project: Path, server: FaultServer, factory: DistFactory) -> Any:
+    server.add_project("payload", [factory.wheel("payload", "1.0")])
+    (project / "Pipfile").write_text(
+        source(server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
+    )
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    return json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
+
+
+def _corrupt(case: str, good: Any) -> bytes:
+    text = json.dumps(good, indent=4) + "\n"
+    if case == "empty":
+        return b""
+    if case == "truncated":
+        return text[: len(text) // 2].encode()
+    if case == "not-json":
+        return b"this is not a lock\n"
+    if case == "not-utf8":
+        return b"\xff\xfe{\x00"
+    if case == "json-list":
+        return b"[]\n"
+    data = json.loads(text)
+    if case == "no-meta":
+        del data["_meta"]
+    elif case == "default-not-a-table":
+        data["default"] = ["payload==1.0"]
+    elif case == "hashes-not-a-list":
+        data["default"]["payload"]["hashes"] = "sha256:abc"
+    elif case == "hash-not-sha256":
+        data["default"]["payload"]["hashes"] = ["md5:d41d8cd98f00b204e9800998ecf8427e"]
+    elif case == "version-not-pinned":
+        data["default"]["payload"]["version"] = ">=1.0"
+    elif case == "version-garbage":
+        data["default"]["payload"]["version"] = "==not a version"
+    elif case == "entry-not-a-table":
+        data["default"]["payload"] = "==1.0"
+    elif case == "bad-package-name":
+        data["default"]["../evil"] = data["default"].pop("payload")
+    elif case == "sources-not-a-list":
+        data["_meta"]["sources"] = {"name": "corp"}
+    elif case == "bad-marker":
+        data["default"]["payload"]["markers"] = "python_version >>> '3'"
+    return (json.dumps(data, indent=4) + "\n").encode()
+
+
+CORRUPT_LOCKS = [
+    "empty",
+    "truncated",
+    "not-json",
+    "not-utf8",
+    "json-list",
+    "no-meta",
+    "default-not-a-table",
+    "hashes-not-a-list",
+    "hash-not-sha256",
+    "version-not-pinned",
+    "version-garbage",
+    "entry-not-a-table",
+    "bad-package-name",
+    "sources-not-a-list",
+    "bad-marker",
+]
+
+
+LOCK_BUGS = {
+    "hashes-not-a-list": '"hashes": "sha256:abc" (a string) crashes: unexpected ValueError',
+    "hash-not-sha256": '"hashes": ["md5:..."] crashes: unexpected ValueError',
+    "version-not-pinned": "exit 2 as it should, but the environment (.venv) is created before "
+    'the entry (version ">=1.0") is validated',
+    "version-garbage": "exit 2 as it should, but .venv is created before the invalid version is "
+    "found",
+    "bad-marker": "exit 2 as it should, but .venv is created before the invalid marker is found",
+    "bad-package-name": 'a lock entry named "../evil" is not refused: it is normalised to '
+    "`-/evil` and looked up on the index (exit 1)",
+}
+
+
+def _lock_case(case: str) -> Any:
+    if case in LOCK_BUGS:
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=LOCK_BUGS[case]))
+    return case
+
+
+@pytest.mark.parametrize("command", [["sync"], ["install", "--deploy"]])
+@pytest.mark.parametrize("case", [_lock_case(c) for c in CORRUPT_LOCKS])
+def test_corrupt_lock_is_refused_with_nothing_written(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    case: str,
+    command: list[str],
+) -> None:
+    good = _good_lock(cli, pipfence_project, fault_server, dist_factory)
+    (pipfence_project / "Pipfile.lock").write_bytes(_corrupt(case, good))
+    before = snapshot(pipfence_project)
+    fault_server.clear()
+    result = cli(command)
+    assert_refused(result, "Pipfile.lock")
+    assert snapshot(pipfence_project) == before
+    assert not list((pipfence_project / ".venv").glob("lib/python*/site-packages/payload*"))
+    assert [p for p in fault_server.paths() if p.startswith("/files/")] == []
+
+
+@pytest.mark.parametrize("case", CORRUPT_LOCKS)
+def test_lock_replaces_a_corrupt_lock_with_a_whole_new_one(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    case: str,
+) -> None:
+    """`lock` does not need the old lock: it writes a fresh, valid one (as pipenv does)."""
+    good = _good_lock(cli, pipfence_project, fault_server, dist_factory)
+    expected = (pipfence_project / "Pipfile.lock").read_bytes()
+    (pipfence_project / "Pipfile.lock").write_bytes(_corrupt(case, good))
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == expected
+
+
+# -- names on the command line --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "a b", "x/../../y", "/abs/path/name", "foo;rm -rf", "-", "pay load==1.0", "ä-pkg"],
+)
+def test_invalid_package_names_in_install_are_refused(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    name: str,
+) -> None:
+    fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
+    (pipfence_project / "Pipfile").write_text(
+        source(fault_server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
+    )
+    before = snapshot(pipfence_project)
+    result = cli(["install", name])
+    assert result.returncode == 2, out(result)
+    assert "Traceback" not in result.stderr
+    assert "this is a bug" not in result.stderr
+    assert snapshot(pipfence_project) == before
+    assert fault_server.requests == []
+
+
+@pytest.mark.parametrize("command", [["install", "payload", "--index=nosuch"], ["lock"]])
+def test_unknown_index_name_lists_the_valid_ones(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    command: list[str],
+) -> None:
+    packages = '[packages]\nother = {version = "*", index = "nosuch"}\n'
+    if command[0] == "install":
+        packages = "[packages]\n"
+    (pipfence_project / "Pipfile").write_text(
+        source(fault_server.simple_url) + packages, encoding="utf-8"
+    )
+    before = snapshot(pipfence_project)
+    result = cli(command)
+    assert result.returncode == 2, out(result)
+    assert "`nosuch`" in result.stderr
+    assert "`corp`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(pipfence_project) == before
+    assert fault_server.requests == []
