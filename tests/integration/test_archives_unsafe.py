@@ -306,15 +306,7 @@ def _sdist_cases(outside: Path) -> dict[str, Any]:
         "relative-symlink-out",
         "hardlink-to-outside",
         "dotdot-member",
-        pytest.param(
-            "absolute-member",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="installer/build.py unpack_sdist says absolute members are refused "
-                "(ArchiveError), but tarfile's `data` filter only strips the leading `/`: the "
-                "member lands inside the folder and the build then fails (exit 1), not exit 3",
-            ),
-        ),
+        "absolute-member",
         "fifo-member",
     ],
 )

@@ -93,22 +93,8 @@ def _write_bad_pipfile(project: Path, case: str, url: str) -> bytes:
     return data
 
 
-PIPFILE_BUGS = {
-    "source-not-http": "a source URL that is not http(s) is exit 1, not 2, and the message "
-    "does not name the Pipfile",
-    "python-version-garbage": '[requires] python_version = "three" crashes: unexpected '
-    "ValueError (exit 1, 'this is a bug')",
-}
-
-
-def _pipfile_case(case: str) -> Any:
-    if case in PIPFILE_BUGS:
-        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=PIPFILE_BUGS[case]))
-    return case
-
-
 @pytest.mark.parametrize("command", [["lock"], ["install"], ["sync"], ["install", "payload"]])
-@pytest.mark.parametrize("case", [_pipfile_case(c) for c in sorted(BAD_PIPFILES)])
+@pytest.mark.parametrize("case", sorted(BAD_PIPFILES))
 def test_malformed_pipfile_is_refused_with_nothing_written(
     cli: RunPipfence,
     pipfence_project: Path,
@@ -231,27 +217,8 @@ CORRUPT_LOCKS = [
 ]
 
 
-LOCK_BUGS = {
-    "hashes-not-a-list": '"hashes": "sha256:abc" (a string) crashes: unexpected ValueError',
-    "hash-not-sha256": '"hashes": ["md5:..."] crashes: unexpected ValueError',
-    "version-not-pinned": "exit 2 as it should, but the environment (.venv) is created before "
-    'the entry (version ">=1.0") is validated',
-    "version-garbage": "exit 2 as it should, but .venv is created before the invalid version is "
-    "found",
-    "bad-marker": "exit 2 as it should, but .venv is created before the invalid marker is found",
-    "bad-package-name": 'a lock entry named "../evil" is not refused: it is normalised to '
-    "`-/evil` and looked up on the index (exit 1)",
-}
-
-
-def _lock_case(case: str) -> Any:
-    if case in LOCK_BUGS:
-        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=LOCK_BUGS[case]))
-    return case
-
-
 @pytest.mark.parametrize("command", [["sync"], ["install", "--deploy"]])
-@pytest.mark.parametrize("case", [_lock_case(c) for c in CORRUPT_LOCKS])
+@pytest.mark.parametrize("case", list(CORRUPT_LOCKS))
 def test_corrupt_lock_is_refused_with_nothing_written(
     cli: RunPipfence,
     pipfence_project: Path,

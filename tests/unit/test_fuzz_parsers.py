@@ -14,7 +14,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from packaging.markers import InvalidMarker, UndefinedComparison
+from packaging.markers import InvalidMarker
 
 from pipfence.errors import LockfileError, PipfileError
 from pipfence.index.simple import parse_project_page
@@ -297,22 +297,12 @@ def test_fuzz_marker_evaluation_raises_only_invalid_marker(marker: str, extras: 
         result = _TARGET.evaluate(marker, extras)
     except InvalidMarker:
         return
-    except UndefinedComparison:
-        # Known bug, pinned by test_marker_with_an_undefined_comparison_is_an_invalid_marker;
-        # tolerated here so the fuzzer keeps looking for other crashes.
-        return
     assert isinstance(result, bool)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Target.evaluate lets packaging's UndefinedComparison (a ValueError, not "
-    'InvalidMarker) escape for markers like `python_version ~= ""`; a lock or Requires-Dist '
-    "carrying one crashes sync/lock with 'unexpected ... this is a bug'",
-)
 @pytest.mark.parametrize("marker", ['python_version~=""', 'python_full_version ~= "x"'])
 def test_marker_with_an_undefined_comparison_is_an_invalid_marker(marker: str) -> None:
-    with contextlib.suppress(InvalidMarker):
+    with pytest.raises(InvalidMarker):
         _TARGET.evaluate(marker)
 
 

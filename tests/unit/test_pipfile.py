@@ -106,7 +106,7 @@ def test_misspelled_index_names_line_and_valid_names() -> None:
         ),
         ("[packages]\nx = 3\n", 2, "must be a string or an inline table"),
         ('[[source]]\nname = "x"\n', 1, "a [[source]] needs a `url`"),
-        ("[requires]\npython_version = 3.11\n", 2, "python_version must be a string"),
+        ("[requires]\npython_version = 3.11\n", 2, "python_version must be a version string"),
         ('packages = "x"\n', None, "[packages] must be a table"),
     ],
 )

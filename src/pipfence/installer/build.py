@@ -173,6 +173,13 @@ def unpack_sdist(archive: Path, dest: Path) -> Path:
             _unzip(archive, dest)
         else:
             with tarfile.open(archive) as tar:
+                for member in tar.getmembers():
+                    parts = member.name.replace("\\", "/").split("/")
+                    if member.name.startswith(("/", "\\")) or ".." in parts:
+                        raise ArchiveError(
+                            f"Source distribution `{name}` has a member `{member.name}` "
+                            "outside its folder"
+                        )
                 tar.extractall(dest, filter="data")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ArchiveError(f"Source distribution `{name}` cannot be unpacked: {exc}") from exc

@@ -23,6 +23,9 @@ from pipfence.models.sources import Source
 __all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta"]
 
 PIPFILE_SPEC = 6
+# Names that could not be a path, a URL or an option: a lock is data from a file a person
+# (or an attacker) may have edited.
+_SAFE_NAME = re.compile(r"^(?!.*\.\.)[^\s/\\:@#?-][^\s/\\:@#?]*$")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
@@ -137,6 +140,9 @@ class Lockfile:
             for name, entry in packages.items():
                 if not isinstance(entry, Mapping):
                     msg = f"entry `{category}.{name}` must be an object"
+                    raise ValueError(msg)
+                if not _SAFE_NAME.match(name):
+                    msg = f"`{name}` in `{category}` is not a valid package name"
                     raise ValueError(msg)
                 entries[name] = LockedPackage.from_dict(name, entry)
             categories[category] = entries

@@ -250,9 +250,12 @@ class Pipfile:
             categories[table] = specs
         requires = _table(data, "requires", path, lines)
         for key in ("python_version", "python_full_version"):
-            if key in requires and not isinstance(requires[key], str):
+            value = requires.get(key)
+            if value is not None and (
+                not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+){0,2}", value.strip())
+            ):
                 raise PipfileError(
-                    f'[requires] {key} must be a string such as "3.11"',
+                    f'[requires] {key} must be a version string such as "3.11"',
                     path=path,
                     line=lines.key("requires", key),
                     key=key,
@@ -332,6 +335,15 @@ def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tu
             source = Source.from_dict(table)
         except ValueError as exc:
             raise PipfileError(str(exc), path=path, line=line, key="url") from None
+        scheme = source.url.partition(":")[0].lower()
+        if scheme not in ("http", "https", "file"):
+            raise PipfileError(
+                f"source `{source.name}` has a URL with scheme `{scheme}`; "
+                "a package index is reached over https (or http, file)",
+                path=path,
+                line=line,
+                key="url",
+            )
         if any(s.name == source.name for s in sources):
             raise PipfileError(
                 f"two [[source]] tables are named `{source.name}`",

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker, default_environment
+from packaging.markers import (
+    InvalidMarker,
+    Marker,
+    UndefinedComparison,
+    UndefinedEnvironmentName,
+    default_environment,
+)
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags, interpreter_name
 from packaging.utils import canonicalize_name
@@ -118,8 +124,12 @@ class Target:
         names: list[str] = [canonicalize_name(extra) for extra in extras] or [""]
         for extra in names:
             environment["extra"] = extra
-            if parsed.evaluate(environment):
-                return True
+            try:
+                if parsed.evaluate(environment):
+                    return True
+            except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+                # e.g. `python_version ~= ""`: a marker that cannot be evaluated is invalid.
+                raise InvalidMarker(str(exc)) from exc
         return False
 
     def allows_python(self, requires_python: str | None) -> bool:

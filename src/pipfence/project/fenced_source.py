@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Self
 
+from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
@@ -293,7 +294,13 @@ class FencedSource:
                 with self._lock:
                     self._parent_sources.setdefault(child, set()).add(source.name)
             marker = requirement.marker
-            if marker is None or ("extra" not in str(marker) and self._target.evaluate(marker)):
+            try:
+                needed = marker is None or (
+                    "extra" not in str(marker) and self._target.evaluate(marker)
+                )
+            except InvalidMarker:
+                needed = False  # the resolver reports it; this is only a prefetch
+            if needed:
                 children.append(child)
         self.prefetch_pages(children)
 

@@ -8,6 +8,7 @@ verified against the lock's hashes before the environment changes.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 
-from packaging.markers import InvalidMarker
+from packaging.markers import InvalidMarker, Marker
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
@@ -77,6 +78,50 @@ class _Choice:
     file: DistFile
     hashes: frozenset[str]
     requested: bool
+
+
+_HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+
+
+def _is_pin(version: object) -> bool:
+    if not isinstance(version, str) or not version.startswith("=="):
+        return False
+    try:
+        Version(version.lstrip("="))
+    except InvalidVersion:
+        return False
+    return True
+
+
+def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
+    """Refuse malformed entries in the categories to install (`LockfileError`, exit 2) before
+    anything is created: hashes that are not a list of ``sha256:<hex>``, versions that are not
+    ``==<version>``, markers that do not parse."""
+    for category, package in lock.packages(list(categories)):
+        where = f"`{package.name}` in `{category}`"
+        hashes = package.data.get("hashes", [])
+        if not isinstance(hashes, list) or not all(
+            isinstance(h, str) and _HASH.match(h) for h in hashes
+        ):
+            raise LockfileError(
+                f"{where} has hashes that are not a list of `sha256:<hex>` strings",
+                hint="run `pipfence lock` to make a new lock",
+            )
+        version = package.data.get("version")
+        if version is not None and not _is_pin(version):
+            raise LockfileError(
+                f"{where} has version {version!r}; a lock pins `==<version>`",
+                hint="run `pipfence lock` to make a new lock",
+            )
+        markers = package.data.get("markers")
+        if markers:
+            try:
+                Marker(str(markers))
+            except InvalidMarker:
+                raise LockfileError(
+                    f"{where} has an invalid marker: {markers}",
+                    hint="run `pipfence lock` to make a new lock",
+                ) from None
 
 
 def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:

@@ -25,7 +25,13 @@ from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import open_or_create_env, unpacked_cache
 from pipfence.project.lock import LockOptions, LockReport, lock
 from pipfence.project.project import Project
-from pipfence.project.sync import SyncOptions, SyncReport, check_lock_against_pipfile, sync
+from pipfence.project.sync import (
+    SyncOptions,
+    SyncReport,
+    check_lock_against_pipfile,
+    check_lock_entries,
+    sync,
+)
 
 __all__ = [
     "InstallResult",
@@ -77,7 +83,8 @@ def sync_lock(
     remove_extraneous: bool = False,
     on_progress: Callable[[str], None] | None = None,
 ) -> SyncReport:
-    # A lock the fence refuses must not even create the environment.
+    # A lock the fence refuses, or a malformed one, must not even create the environment.
+    check_lock_entries(lockfile, categories)
     check_lock_against_pipfile(project.pipfile, lockfile, categories)
     cache = unpacked_cache(project)
     env, created = open_or_create_env(project, python=python, cache=cache)

@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -470,7 +470,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                     extras_used.update(needed)
                 elif not self._applies(requirement, ()):
                     continue
-            except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+            except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
                 self._warn(f"{where}: ignored requirement {text!r} ({exc})")
                 continue
             if requirement.url:
