@@ -123,16 +123,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> subprocess.Co
 
 # -- SIGINT ----------------------------------------------------------------------------------
 
-PROMPT = pytest.param(
-    "prompt",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason="SIGINT is not acted on while a worker thread waits on the network: the "
-        "ThreadPoolExecutor shutdown(wait=True) (fenced_source.py, sync.py) and the interpreter's "
-        "exit join wait for the in-flight request and its retries, so pipfence keeps running "
-        "until the server gives up",
-    ),
-)
+PROMPT = "prompt"
 
 
 @pytest.mark.parametrize("when", [PROMPT, "eventually"])

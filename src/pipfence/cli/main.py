@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,6 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         ui.info("interrupted")
+        if threading.active_count() > 1:
+            # Every write has been undone or finished while the stack unwound; what is left
+            # are worker threads blocked on the network, which the interpreter would join.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_FAILURE

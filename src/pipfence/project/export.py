@@ -22,6 +22,7 @@ from pipfence.models.files import ProjectPage, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source, is_pypi_url, redact_url, request_url
+from pipfence.project.concurrency import worker_pool
 
 __all__ = [
     "PylockExport",
@@ -316,7 +317,6 @@ def fetch_pages(
     fence holds for exports too), concurrently; and, per source used, its (expanded request
     URL, URL as written) for `pylock_document`. Raises what `IndexClient.project_page` raises.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
     wanted: dict[NormalizedName, Source] = {
         canonical_name(name): package_source(package, lock)
@@ -327,7 +327,7 @@ def fetch_pages(
         source.name: (request_url(source, environ, pypi_mirror=pypi_mirror), source.url)
         for source in {s.name: s for s in wanted.values()}.values()
     }
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-export") as pool:
+    with worker_pool("pipfence-export", 16) as pool:
         futures = {
             key: pool.submit(client.project_page, source, url_for[source.name][0], key)
             for key, source in wanted.items()

@@ -117,8 +117,12 @@ class FencedSource:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            # Stopped (Ctrl-C) or failed: do not wait for requests still in flight.
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- pages -------------------------------------------------------------------------
 

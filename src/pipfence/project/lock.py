@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile
 from pipfence.models.sources import redact_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
+from pipfence.project.concurrency import worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.fenced_source import FencedSource, IndexReader, Origin
 from pipfence.project.project import Project
@@ -101,7 +101,7 @@ def _direct_packages(
 
     if not refs:
         return {}
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pipfence-direct") as pool:
+    with worker_pool("pipfence-direct", 8) as pool:
         return dict(zip(refs, pool.map(one, refs.values()), strict=True))
 
 

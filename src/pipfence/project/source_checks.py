@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import netrc
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -28,6 +27,7 @@ from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import LOCK_CATEGORY, Pipfile
 from pipfence.models.sources import PYPI_SOURCE, Source, is_pypi_url, redact_url, request_url
+from pipfence.project.concurrency import worker_pool
 from pipfence.project.export import package_source
 
 __all__ = ["Exposure", "SourceCheck", "audit_exposure", "check_sources", "pin_line"]
@@ -123,7 +123,7 @@ def check_sources(
     owned = http is None
     client = http or Http(quick)
     try:
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pipfence-check") as pool:
+        with worker_pool("pipfence-check", 8) as pool:
             futures = [
                 pool.submit(
                     _check,
@@ -276,7 +276,7 @@ def audit_exposure(
         if pypi:
             asked.append(f"PyPI ({redact_url(pypi_url)})")
         on_ask(f"asking {' and '.join(asked)} about {len(others)} name(s) from other sources")
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-audit") as pool:
+    with worker_pool("pipfence-audit", 16) as pool:
         on_default = {
             key: pool.submit(client.project_page, default, default_url, key) for key in others
         }

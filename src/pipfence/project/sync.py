@@ -12,7 +12,6 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -41,6 +40,7 @@ from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.models.sources import Source, redact_url, same_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
+from pipfence.project.concurrency import worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
 
@@ -398,7 +398,7 @@ def sync(
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipfence-sync") as pool:
+    with worker_pool("pipfence-sync", 16) as pool:
 
         def choose(w: WantedDist, *, refresh: bool = False) -> _Choice:
             return _choose(
