@@ -14,7 +14,7 @@ from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
 
-__all__ = ["find_python", "open_or_create_env", "unpacked_cache"]
+__all__ = ["check_python", "find_python", "open_or_create_env", "unpacked_cache"]
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 
@@ -85,6 +85,16 @@ def _wanted_python(project: Project, requested: str | None) -> str | None:
     requires = project.pipfile.requires
     value = requires.get("python_full_version") or requires.get("python_version")
     return str(value) if value else None
+
+
+def check_python(project: Project, *, python: str | None = None) -> None:
+    """Fail early (`UsageError`, exit 2) when the environment is still to be made and no
+    interpreter for the project's Python exists, before any lock work is spent."""
+    if (project.venv_path() / "pyvenv.cfg").is_file():
+        return
+    find_python(
+        _wanted_python(project, python), path=project.settings.environ.get("PATH", os.defpath)
+    )
 
 
 def open_or_create_env(

@@ -22,7 +22,7 @@ from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
-from pipfence.project.environment import open_or_create_env, unpacked_cache
+from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
 from pipfence.project.lock import LockOptions, LockReport, lock
 from pipfence.project.project import Project
 from pipfence.project.sync import (
@@ -114,6 +114,7 @@ def install(
     with ``deploy``), then sync."""
     lockfile = project.read_lock()
     report = None
+    check_python(project, python=python)
     if deploy:
         lockfile = project.require_current_lock()
     elif lockfile is None or not project.lock_state(lockfile).current:
@@ -141,6 +142,7 @@ def install_packages(
     change = add_packages(
         project.pipfile_text(), project.pipfile, list(packages), table=table, index=index
     )
+    check_python(project, python=python)
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
     report = lock(edited, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
