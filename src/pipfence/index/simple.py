@@ -13,13 +13,10 @@ import html
 import json
 import re
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from packaging.version import InvalidVersion, Version
-
-from pipfence.models.files import DistFile, ProjectPage
+from pipfence.models.files import DistFile, ProjectPage, name_and_version
 from pipfence.models.names import NormalizedName, canonical_name
 
 __all__ = [
@@ -245,34 +242,14 @@ def _keep(filename: str, name: NormalizedName) -> bool:
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
         # name-version(-build)?-python-abi-platform; a build tag starts with a digit.
-        if len(parts) not in _WHEEL_PARTS or (
-            len(parts) == max(_WHEEL_PARTS) and not parts[2][:1].isdigit()
+        if (
+            len(parts) not in _WHEEL_PARTS
+            or (len(parts) == max(_WHEEL_PARTS) and not parts[2][:1].isdigit())
+            or not all(parts)
         ):
             return False
-        project, version = parts[0], parts[1]
-    elif filename.endswith(".tar.gz"):
-        project, _, version = filename[:-7].rpartition("-")
-    elif filename.endswith(".zip"):
-        project, _, version = filename[:-4].rpartition("-")
-    else:
-        return False
-    if not project or _canonical(project) != name or not _valid_version(version):
-        return False
-    return all(parts) if filename.endswith(".whl") else True
-
-
-@lru_cache(maxsize=4096)
-def _canonical(project: str) -> NormalizedName:
-    return canonical_name(project)
-
-
-@lru_cache(maxsize=4096)
-def _valid_version(version: str) -> bool:
-    try:
-        Version(version)
-    except InvalidVersion:
-        return False
-    return True
+    found = name_and_version(filename)
+    return found is not None and found[0] == name
 
 
 # --- PEP 691 JSON -------------------------------------------------------------------------------

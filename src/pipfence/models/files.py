@@ -14,7 +14,14 @@ from packaging.version import InvalidVersion, Version
 
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
 
-__all__ = ["CoreMetadata", "DistFile", "ProjectPage", "parse_filename"]
+__all__ = [
+    "CoreMetadata",
+    "DistFile",
+    "ProjectPage",
+    "name_and_version",
+    "parse_filename",
+    "version_of",
+]
 
 
 _NO_HASHES: Mapping[str, str] = MappingProxyType({})
@@ -65,11 +72,38 @@ _WHEEL_PARTS = (5, 6)
 
 
 @functools.lru_cache(maxsize=8192)
-def _version(text: str) -> Version | None:
+def version_of(text: str) -> Version | None:
+    """``text`` as a `Version`, None when it is not one; memoised, since a project page
+    repeats each version in every one of its files' names."""
     try:
         return Version(text)
     except InvalidVersion:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(text: str) -> NormalizedName:
+    return canonical_name(text)
+
+
+def name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """A wheel's or sdist's project and version, read cheaply from its name (no tags, no
+    other checks: `parse_filename` does the whole job); None when they cannot be read."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-", 2)
+        if len(parts) < 3:  # noqa: PLR2004  # name, version, then the tags
+            return None
+        project, version = parts[0], parts[1]
+    elif filename.endswith(".tar.gz"):
+        project, _, version = filename[:-7].rpartition("-")
+    elif filename.endswith(".zip"):
+        project, _, version = filename[:-4].rpartition("-")
+    else:
+        return None
+    parsed = version_of(version)
+    if not project or parsed is None:
+        return None
+    return _canonical(project), parsed
 
 
 @functools.lru_cache(maxsize=4096)
@@ -94,7 +128,7 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
             len(parts) > min(_WHEEL_PARTS) and not parts[2][:1].isdigit()
         ):
             return None
-        version = _version(parts[1])
+        version = version_of(parts[1])
         tags = _tags("-".join(parts[-3:]))
         if version is None or tags is None or not is_valid_name(parts[0]):
             return None

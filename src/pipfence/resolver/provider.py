@@ -10,7 +10,6 @@ project resolves to one version (resolvelib's documented extras recipe, as pip d
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider
 
 from pipfence.errors import IntegrityError
-from pipfence.models.files import CoreMetadata, DistFile, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, name_and_version, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:
@@ -432,7 +431,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             return cached
         grouped: dict[Version, list[DistFile]] = {}
         for file in self._source.files(name):
-            parsed = _name_and_version(file.filename)
+            parsed = name_and_version(file.filename)
             # Files that are neither wheels nor sdists of this project are ignored, as pip does.
             if parsed is None or parsed[0] != name:
                 continue
@@ -545,36 +544,3 @@ def _pinned(version: Version, pins: set[str] | frozenset[str]) -> bool:
 def _python_specifier(requires_python: str | None) -> SpecifierSet:
     # Only called when allows_python() said no, so the specifier parsed there.
     return SpecifierSet(requires_python or "")
-
-
-@functools.lru_cache(maxsize=8192)
-def _version_of(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _canonical(text: str) -> NormalizedName:
-    return canonical_name(text)
-
-
-def _name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
-    """A distribution file's project and version, read cheaply from its name; the full check
-    (`parse_filename`, tags included) waits until the version is looked at."""
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-", 2)
-        if len(parts) < 3:  # noqa: PLR2004  # name, version, then the tags
-            return None
-        project, version = parts[0], parts[1]
-    elif filename.endswith(".tar.gz"):
-        project, _, version = filename[:-7].rpartition("-")
-    elif filename.endswith(".zip"):
-        project, _, version = filename[:-4].rpartition("-")
-    else:
-        return None
-    parsed = _version_of(version)
-    if not project or parsed is None:
-        return None
-    return _canonical(project), parsed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipfence.cli.commands._options import tables_from_args
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 
@@ -20,19 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="lock only these Pipfile tables (comma or space separated)",
     )
     parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
-
-
-def tables_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The Pipfile tables a command is restricted to by ``--dev-only`` / ``--categories``."""
-    if getattr(args, "dev_only", False):
-        return ["dev-packages"]
-    categories = getattr(args, "categories", None)
-    if categories:
-        names = [c for c in categories.replace(",", " ").split() if c]
-        return [
-            "packages" if n == "default" else "dev-packages" if n == "develop" else n for n in names
-        ]
-    return None
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
