@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+from typing import Protocol
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.version import InvalidVersion, Version
@@ -69,6 +70,14 @@ class SyncReport:
     removed: tuple[str, ...]
     kept: int
     seconds: float
+
+
+class ProgressSink(Protocol):
+    """Told how many items a stage has, then of each one done (from any thread)."""
+
+    def __call__(self, item: str, /) -> None: ...
+
+    def expect(self, total: int, label: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +354,7 @@ def sync(
     env: VirtualEnv,
     created: bool = False,
     cache: UnpackedCache,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressSink | None = None,
 ) -> SyncReport:
     """Install ``lock``'s categories into ``env``: nothing changes until every needed file is
     downloaded and matches a locked sha256; then replaced versions are removed and all new
@@ -398,6 +407,8 @@ def sync(
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
+    if on_progress is not None:
+        on_progress.expect(len(fetch) + len(fetch_direct), "Fetching")
     with worker_pool("pipfence-sync", 16) as pool:
 
         def choose(w: WantedDist, *, refresh: bool = False) -> _Choice:
@@ -415,6 +426,8 @@ def sync(
         def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
             cached = _from_unpacked_cache(cache, w, wanted[w.name][1], target, w.name in direct)
             if cached is not None:
+                if on_progress is not None:
+                    on_progress(cached[0].file.filename)
                 return cached
             choice = choose(w)
             try:

@@ -26,6 +26,7 @@ from pipfence.project.environment import check_python, open_or_create_env, unpac
 from pipfence.project.lock import LockOptions, LockReport, lock
 from pipfence.project.project import Project
 from pipfence.project.sync import (
+    ProgressSink,
     SyncOptions,
     SyncReport,
     check_lock_against_pipfile,
@@ -81,7 +82,7 @@ def sync_lock(
     *,
     python: str | None = None,
     remove_extraneous: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressSink | None = None,
 ) -> SyncReport:
     # A lock the fence refuses, or a malformed one, must not even create the environment.
     check_lock_entries(lockfile, categories)
