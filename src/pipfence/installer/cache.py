@@ -148,6 +148,21 @@ class UnpackedCache:
         except (OSError, ValueError, KeyError, TypeError, ArchiveError):
             return None
 
+    def intact(self, unpacked: UnpackedWheel) -> bool:
+        """Whether every file of the entry is still there at the size its manifest recorded
+        (a cheap check, one stat a file; an edit that keeps a file's size is not seen). An
+        entry that fails it is removed, so the wheel is unpacked again from a verified file."""
+        for file in unpacked.files:
+            try:
+                if os.stat(os.path.join(file.tree, file.path)).st_size != file.size:  # noqa: PTH116,PTH118
+                    break
+            except OSError:
+                break
+        else:
+            return True
+        shutil.rmtree(unpacked.root, ignore_errors=True)
+        return False
+
     def unpack(self, wheel: Path, *, sha256: str | None = None) -> UnpackedWheel:
         """The entry for ``wheel``, unpacking and verifying it first when it is not cached.
 

@@ -496,7 +496,7 @@ def _from_unpacked_cache(
     for entry in package.hashes:
         digest = entry.removeprefix("sha256:").lower()
         unpacked = cache.get(digest)
-        if unpacked is None:
+        if unpacked is None or not cache.intact(unpacked):
             continue
         parsed = parse_filename(unpacked.info.filename)
         if (
