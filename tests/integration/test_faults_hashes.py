@@ -273,11 +273,6 @@ def test_metadata_file_not_matching_its_listed_hash_stops_the_lock(
     assert "/simple/evil-dep/" not in fault_server.paths()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync installs a wheel whose METADATA (Requires-Dist: helper) disagrees with the "
-    "PEP 658 metadata file the lock was resolved from; nothing compares them, exit 0",
-)
 @pytest.mark.parametrize(
     ("attribute", "cache"),
     [("data-core-metadata", "shared"), ("data-dist-info-metadata", "fresh")],

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
@@ -25,6 +26,7 @@ from pipfence.errors import (
     HashMismatch,
     IndexServerError,
     InstallError,
+    IntegrityError,
     LockfileError,
     UsageError,
 )
@@ -34,9 +36,9 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, uninstall
-from pipfence.models.files import DistFile, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
-from pipfence.models.names import NormalizedName
+from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.models.sources import Source, redact_url, same_url
 from pipfence.models.target import Target
@@ -445,6 +447,14 @@ def sync(
             paths = [path for _choice, path in fetched]
             # Everything is downloaded and verified; sdists and direct references are built
             # now, still before the environment changes.
+            # A wheel whose own metadata needs what the lock does not list was resolved
+            # from metadata that lied about it (a PEP 658 file, say): refuse it.
+            locked = {w.name for w, _p in wanted.values()} | {
+                canonical_name(p.name) for _c, p in lock.packages()
+            }
+            for choice, path in zip(choices, paths, strict=True):
+                if choice.file.is_wheel:
+                    _check_requirements(choice, path, cache, target, locked)
             items = list(
                 pool.map(
                     lambda pc: _wheel_for(builds, pc[0], pc[1], target, Path(tmp)),
@@ -481,6 +491,37 @@ def sync(
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
     )
+
+
+def _check_requirements(
+    choice: _Choice, path: Path, cache: UnpackedCache, target: Target, locked: set[NormalizedName]
+) -> None:
+    """Refuse (`IntegrityError`, exit 3) a wheel whose METADATA requires, on this target,
+    a project the lock does not list."""
+    digest = _sha_of(choice)
+    unpacked = cache.get(digest) if digest else None
+    try:
+        if unpacked is not None:
+            folder = Path(unpacked.files[0].tree) / unpacked.info.dist_info
+            metadata = CoreMetadata.parse((folder / "METADATA").read_bytes())
+        else:
+            metadata = wheel_metadata(path)
+    except (OSError, ValueError, IndexError):
+        return  # unreadable metadata is the installer's to refuse, with its own message
+    for text in metadata.requires_dist:
+        try:
+            requirement = Requirement(text)
+            needed = requirement.marker is None or target.evaluate(requirement.marker)
+        except (InvalidRequirement, InvalidMarker):
+            continue
+        if needed and canonical_name(requirement.name) not in locked:
+            raise IntegrityError(
+                f"`{choice.file.filename}` requires `{requirement.name}`, which Pipfile.lock does "
+                f"not list: the metadata the lock was resolved from does not match the wheel "
+                f"served by `{choice.source.name}`",
+                hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
+                "changes nothing, the index serves inconsistent metadata",
+            )
 
 
 def _from_unpacked_cache(
