@@ -125,16 +125,7 @@ def test_malformed_pipfile_is_refused_with_nothing_written(
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(
-            ["lock"],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason='[requires] python_version = "2.5" is not diagnosed by `lock` (which may '
-                'resolve for a Python it does not have): it fails with exit 1 "no version of '
-                '`payload` matches ... no wheel for this platform", not an exit-2 error about '
-                "the Python version",
-            ),
-        ),
+        ["lock"],
         ["install"],
     ],
 )

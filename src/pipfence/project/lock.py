@@ -340,7 +340,11 @@ def lock(
                 direct={name: (d.file, d.metadata) for name, d in direct.items()},
             )
         )
-        resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
+        try:
+            resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
+        except ResolutionError as exc:
+            _explain_missing_python(project, exc)
+            raise
         for table, resolution in resolutions.items():
             warnings.extend(w for w in resolution.warnings if w not in warnings)
             entries = _category(
@@ -385,6 +389,25 @@ def _newline_of(project: Project) -> str:
     except FileNotFoundError:
         return "\n"
     return "\r\n" if b"\r\n" in existing else "\n"
+
+
+def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
+    """When nothing resolves and the Python the Pipfile asks for is not installed here either,
+    say that (exit 2) rather than only that no version matched: it is the likelier cause."""
+    from pipfence.project.environment import find_python
+
+    requires = project.pipfile.requires
+    wanted = requires.get("python_full_version") or requires.get("python_version")
+    if not wanted:
+        return
+    try:
+        find_python(str(wanted), path=project.settings.environ.get("PATH"))
+    except UsageError:
+        raise UsageError(
+            f"nothing resolves for Python {wanted}, which [requires] asks for and which is not "
+            f"installed here ({failure})",
+            hint=f"check [requires] in the Pipfile, or install Python {wanted}",
+        ) from failure
 
 
 def _resolve_tables(
