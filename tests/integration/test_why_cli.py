@@ -10,6 +10,7 @@ import pytest
 
 if TYPE_CHECKING:
     from support import RunPipfence
+    from support.dists import DistFactory
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
@@ -68,3 +69,25 @@ def test_why_unknown_package(run_pipfence: RunPipfence, project: Path, env: dict
     result = run_pipfence(["why", "nope"], env=env)
     assert result.returncode == 1
     assert "`nope` is not in Pipfile.lock" in result.stderr
+
+
+def test_why_a_path_entry_names_its_location_not_an_index(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    env: dict[str, str],
+    public_index: PypiServer,
+    dist_factory: DistFactory,
+) -> None:
+    tree = dist_factory.source_tree("localpkg", "0.1")
+    (pipfence_project / "Pipfile").write_text(
+        f'[[source]]\nurl = "{public_index.simple_url}"\nverify_ssl = false\nname = "public"\n\n'
+        f'[packages]\nlocalpkg = {{path = "{tree}"}}\n',
+        encoding="utf-8",
+    )
+    assert run_pipfence(["lock"], env=env).returncode == 0
+    result = run_pipfence(["why", "localpkg", "--json"], env=env)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["rule"] == "direct"
+    assert "a path entry" in found["reason"]
+    assert str(tree) in found["reason"]

@@ -30,7 +30,7 @@ __all__ = ["MAX_CHAINS", "Explanation", "Link", "PipfileEntry", "explain"]
 MAX_CHAINS = 20
 _MAX_DEPTH = 40
 
-Rule = Literal["pinned", "default", "parent"]
+Rule = Literal["pinned", "default", "parent", "direct"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +139,22 @@ def explain(
             "run `pipfence install` to create it"
         )
     rule, reason = _rule(entries, source, default, chains, lock)
+    if not package.is_named:
+        kind, where = next(
+            (
+                (k, package.data[k])
+                for k in ("path", "file", "git", "hg", "svn", "bzr")
+                if k in package.data
+            ),
+            ("direct", "?"),
+        )
+        rule, reason = (
+            "direct",
+            (
+                f"a {kind} entry: it comes from {where}, not from an index, so no fence "
+                "rule applies (its own dependencies are fenced like any other)"
+            ),
+        )
     pinned = {e.index for e in entries if e.index}
     if pinned and source.name not in pinned:
         notes.append(

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             )
     else:
         ui.result("  Pipfile entry: none (a dependency of other packages)")
-    ui.result(f"  index:         {found.source.name} ({redact_url(found.source.url)})")
+    if found.rule != "direct":
+        ui.result(f"  index:         {found.source.name} ({redact_url(found.source.url)})")
     ui.result(f"  because:       {found.reason}")
     if found.chains is not None and found.chains:
         ui.result("  reached by:")
