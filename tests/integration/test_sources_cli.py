@@ -109,3 +109,23 @@ def test_sources_audit_finds_exposed_names(
     assert found["internal-a"]["on_pypi"] is True
     assert found["internal-c"]["on_pypi"] is False
     assert found["internal-c"]["exposed"] is True
+
+
+def test_sources_check_goes_to_a_per_source_mirror(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+) -> None:
+    # The Pipfile's URL does not answer; this machine mirrors the source elsewhere.
+    (pipfence_project / "Pipfile").write_text(
+        f'[[source]]\nurl = "http://127.0.0.1:{closed_port()}/simple/"\nverify_ssl = false\n'
+        'name = "corp-idx"\n\n[packages]\n',
+        encoding="utf-8",
+    )
+    env = {**pipfence_env, "PIPFENCE_MIRROR_CORP_IDX": public_index.simple_url}
+    result = run_pipfence(["sources", "--json", "--timeout", "5"], env=env)
+    assert result.returncode == 0, result.stderr
+    (check,) = json.loads(result.stdout)
+    assert check["ok"] is True
+    assert public_index.requested_paths()

@@ -312,6 +312,7 @@ def fetch_pages(
     *,
     environ: Mapping[str, str],
     pypi_mirror: str | None,
+    mirrors: Mapping[str, str] | None = None,
 ) -> tuple[dict[NormalizedName, ProjectPage | None], dict[str, tuple[str, str]]]:
     """Each index package's project page, fetched only from the package's own source (the
     fence holds for exports too), concurrently; and, per source used, its (expanded request
@@ -324,7 +325,10 @@ def fetch_pages(
         if package.is_named
     }
     url_for = {
-        source.name: (request_url(source, environ, pypi_mirror=pypi_mirror), source.url)
+        source.name: (
+            request_url(source, environ, pypi_mirror=pypi_mirror, mirrors=mirrors),
+            source.url,
+        )
         for source in {s.name: s for s in wanted.values()}.values()
     }
     with worker_pool("pipfence-export", 16) as pool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,11 @@ class Settings:
     quiet: bool = False
     mirrors: Mapping[str, str] = field(default_factory=dict)
 
+    def source_mirrors(self, sources: Iterable[Source]) -> dict[str, str]:
+        """Source name → its per-source mirror, for those of ``sources`` that have one."""
+        found = {s.name: self.mirrors.get(mirror_variable(s.name)) for s in sources}
+        return {name: url for name, url in found.items() if url}
+
     def request_url(self, source: Source) -> str:
         """Where requests for ``source`` go: its per-source mirror, PyPI's mirror, or its own
         URL, with ``${VAR}`` expanded (see `pipfence.models.sources.request_url`)."""
@@ -103,9 +108,7 @@ def _request_url(settings: Settings, source: Source) -> str:
         source,
         settings.environ,
         pypi_mirror=settings.pypi_mirror,
-        mirrors={source.name: m}
-        if (m := settings.mirrors.get(mirror_variable(source.name)))
-        else None,
+        mirrors=settings.source_mirrors([source]),
     )
 
 

@@ -111,6 +111,7 @@ def check_sources(
     environ: Mapping[str, str],
     pypi_mirror: str | None,
     settings: ClientSettings,
+    mirrors: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     http: Http | None = None,
 ) -> list[SourceCheck]:
@@ -132,6 +133,7 @@ def check_sources(
                     default=position == 0,
                     environ=environ,
                     pypi_mirror=pypi_mirror,
+                    mirrors=mirrors,
                     netrc_hosts=netrc_hosts,
                 )
                 for position, source in enumerate(sources)
@@ -149,13 +151,18 @@ def _check(
     default: bool,
     environ: Mapping[str, str],
     pypi_mirror: str | None,
+    mirrors: Mapping[str, str] | None,
     netrc_hosts: frozenset[str],
 ) -> SourceCheck:
     shown = redact_url(source.url)
     mirror = redact_url(pypi_mirror) if pypi_mirror and is_pypi_url(source.url) else None
+    if mirrors and source.name in mirrors:
+        mirror = redact_url(mirrors[source.name])
     base = SourceCheck(source=source, default=default, shown_url=shown, mirror=mirror)
     try:
-        endpoint = Endpoint.of(source, request_url(source, environ, pypi_mirror=pypi_mirror))
+        endpoint = Endpoint.of(
+            source, request_url(source, environ, pypi_mirror=pypi_mirror, mirrors=mirrors)
+        )
     except (UsageError, IndexServerError) as exc:
         return replace(base, problem=str(exc))
     credentials = (
@@ -244,6 +251,7 @@ def audit_exposure(
     *,
     environ: Mapping[str, str],
     pypi_mirror: str | None,
+    mirrors: Mapping[str, str] | None = None,
     ask_pypi: bool = True,
     on_ask: Callable[[str], None] | None = None,
 ) -> list[Exposure]:
@@ -268,7 +276,7 @@ def audit_exposure(
         entry[1].append(category)
     if not others:
         return []
-    default_url = request_url(default, environ, pypi_mirror=pypi_mirror)
+    default_url = request_url(default, environ, pypi_mirror=pypi_mirror, mirrors=mirrors)
     pypi = ask_pypi and not is_pypi_url(default.url)
     pypi_url = request_url(PYPI_SOURCE, environ, pypi_mirror=pypi_mirror) if pypi else ""
     if on_ask is not None:

@@ -107,7 +107,12 @@ def _pylock(
     settings = project.settings
     with open_client(settings, project.pipfile, warn=ui.warning) as client:
         pages, url_for = fetch_pages(
-            client, lock, packages, environ=settings.environ, pypi_mirror=settings.pypi_mirror
+            client,
+            lock,
+            packages,
+            environ=settings.environ,
+            pypi_mirror=settings.pypi_mirror,
+            mirrors=settings.source_mirrors(lock.meta.sources),
         )
     export = pylock_document(
         lock, packages, pages, url_for=url_for, created_by=f"pipfence {__version__}"

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         sources,
         environ=settings.environ,
         pypi_mirror=settings.pypi_mirror,
+        mirrors=settings.source_mirrors(sources),
         settings=client_settings(settings),
         timeout=args.timeout,
     )
@@ -97,6 +98,7 @@ def _audit(args: argparse.Namespace, ui: UI) -> int:
             lock,
             environ=settings.environ,
             pypi_mirror=settings.pypi_mirror,
+            mirrors=settings.source_mirrors(lock.meta.sources),
             ask_pypi=not args.no_pypi,
             on_ask=ui.info,
         )
