@@ -84,9 +84,9 @@ def test_routing_lost_names_packages_off_the_first_source() -> None:
 
 
 def page(name: str, *files: tuple[str, str]) -> ProjectPage:
-    return ProjectPage(
-        name=canonical_name(name),
-        files=tuple(
+    return ProjectPage.of_files(
+        canonical_name(name),
+        (
             DistFile(filename=f, url=f"https://files.example/{f}", hashes={"sha256": h})
             for f, h in files
         ),
@@ -102,9 +102,9 @@ def test_pylock_records_index_and_matched_files() -> None:
             ("app-1.0.tar.gz", "bb"),
             ("app-1.1-py3-none-any.whl", "zz"),
         ),
-        "internal": ProjectPage(
-            name=canonical_name("internal"),
-            files=(
+        "internal": ProjectPage.of_files(
+            canonical_name("internal"),
+            (
                 DistFile(
                     filename="internal-2.0-py3-none-any.whl",
                     url="https://private.example/s3cr3t/files/internal-2.0-py3-none-any.whl",

@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import marshal
 import os
 import random
 import re
@@ -34,7 +33,7 @@ from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, Integr
 from pipfence.index.cache import CachedPage, IndexCache, parsed_key
 from pipfence.index.http import ClientSettings, Endpoint, Http, check_complete, raw_chunks
 from pipfence.index.metadata import RangeFile, read_wheel_metadata
-from pipfence.index.simple import ACCEPT, parse_project_page
+from pipfence.index.simple import ACCEPT, dump_page, load_page, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
@@ -137,7 +136,7 @@ class IndexClient:
             known = self.cache.page_digest(url)
             if known is not None and 0 <= now - known[1] < limit:
                 blob = self.cache.load_parsed(known[0])
-                page = _page_from_blob(blob) if blob is not None else None
+                page = load_page(blob) if blob is not None else None
                 if page is not None and page.name == name:
                     return page
         cached = self.cache.load_page(url) if self.cache is not None else None
@@ -192,7 +191,7 @@ class IndexClient:
         key = parsed_key(cached.url, hashlib.sha256(cached.body).hexdigest())
         if self.cache is not None:
             blob = self.cache.load_parsed(key)
-            known = _page_from_blob(blob) if blob is not None else None
+            known = load_page(blob) if blob is not None else None
             if known is not None and known.name == name:
                 return dataclasses.replace(known, etag=cached.etag)
         try:
@@ -205,8 +204,9 @@ class IndexClient:
                 "(it often ends in /simple)",
             ) from exc
         page = dataclasses.replace(page, etag=cached.etag)
-        if self.cache is not None:
-            self.cache.store_parsed(key, _page_to_blob(page))
+        blob = dump_page(page) if self.cache is not None else None
+        if self.cache is not None and blob is not None:
+            self.cache.store_parsed(key, blob)
         return page
 
     # --- core metadata -----------------------------------------------------------------------
@@ -501,40 +501,3 @@ def _place(cached: Path, target: Path) -> None:
         temp.replace(target)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-_BLOB_FORMAT = 1
-
-
-def _page_to_blob(page: ProjectPage) -> bytes:
-    """A parsed page as `marshal` data (builtin types only: loading it runs no code)."""
-    files = [
-        (
-            f.filename,
-            f.url,
-            dict(f.hashes),
-            f.requires_python,
-            f.yanked,
-            f.metadata if isinstance(f.metadata, bool) else dict(f.metadata),
-            f.size,
-        )
-        for f in page.files
-    ]
-    return marshal.dumps((_BLOB_FORMAT, str(page.name), list(page.versions), page.etag, files))
-
-
-def _page_from_blob(blob: bytes) -> ProjectPage | None:
-    """The page `_page_to_blob` stored, or None when the data is not such a page."""
-    try:
-        version, name, versions, etag, files = marshal.loads(blob)  # noqa: S302  # builtins only, from our own cache
-        if version != _BLOB_FORMAT:
-            return None
-        return ProjectPage(
-            name=NormalizedName(name),
-            versions=tuple(versions),
-            etag=etag,
-            # The blob's rows are DistFile's fields in order (see `_page_to_blob`).
-            files=tuple(map(DistFile._make, files)),
-        )
-    except (ValueError, TypeError, EOFError):
-        return None

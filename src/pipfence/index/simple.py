@@ -11,18 +11,21 @@ import contextlib
 import hashlib
 import html
 import json
+import marshal
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from pipfence.models.files import DistFile, ProjectPage, name_and_version
+from pipfence.models.files import DistFile, ProjectPage, Releases, version_of
 from pipfence.models.names import NormalizedName, canonical_name
 
 __all__ = [
     "ACCEPT",
     "HTML_TYPES",
     "JSON_TYPES",
+    "dump_page",
+    "load_page",
     "parse_project_page",
 ]
 
@@ -72,10 +75,11 @@ def parse_project_page(
     ``project`` is the project the page was asked for; when omitted it is taken from the JSON
     ``name`` or the last segment of ``page_url``.
 
-    Files are kept in page order; a file is skipped when its name is not a wheel or sdist of the
-    project, when its URL is not http(s), or when its filename repeats an earlier one. Stored URLs
-    carry neither a fragment nor user-info; hashes come from the JSON ``hashes`` or from a URL
-    fragment such as ``#sha256=…`` (PEP 503).
+    Files are grouped by version (`ProjectPage.releases`), in page order within a version, and
+    a version's files are only made when it is asked for. A file is skipped when its name is not
+    a wheel or sdist of the project, when its URL is not http(s), or when its filename repeats
+    an earlier one. Stored URLs carry neither a fragment nor user-info; hashes come from the
+    JSON ``hashes`` or from a URL fragment such as ``#sha256=…`` (PEP 503).
 
     Raises `ValueError` for a content type that is neither PEP 691 JSON nor HTML, for a JSON
     body that is not the PEP 691 shape, or for an API major version other than 1. Nothing else
@@ -233,23 +237,184 @@ def _fragment_hashes(fragment: str) -> dict[str, str]:
     return {}
 
 
-def _keep(filename: str, name: NormalizedName) -> bool:
-    """Whether ``filename`` is a wheel or sdist of ``name`` with a valid version.
+def _wheel_shape(filename: str) -> bool:
+    """Whether a ``.whl`` name has the parts a wheel name has: name-version(-build)?-python-abi-
+    platform, none empty, a build tag starting with a digit. Other names pass."""
+    if not filename.endswith(".whl"):
+        return True
+    parts = filename[:-4].split("-")
+    return (
+        len(parts) in _WHEEL_PARTS
+        and (len(parts) == min(_WHEEL_PARTS) or parts[2][:1].isdigit())
+        and all(parts)
+    )
 
-    The same rules as `parse_filename` without building the wheel's tag set, which is most of
-    its cost on a page with thousands of files.
+
+def _group(rows: Iterable[object], name: NormalizedName) -> dict[str, bytes]:
+    """Sort raw file rows (PEP 691 file dicts) by the version their file names carry.
+
+    Only the name is looked at here: one pass that slices each name at its version, then one
+    check per distinct ``name-version`` prefix that it is this project's and a valid version.
+    Each group is kept as `marshal` data (compact, and what the cache stores); `_Builder`
+    makes files of it when the version is asked for.
     """
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        # name-version(-build)?-python-abi-platform; a build tag starts with a digit.
-        if (
-            len(parts) not in _WHEEL_PARTS
-            or (len(parts) == max(_WHEEL_PARTS) and not parts[2][:1].isdigit())
-            or not all(parts)
-        ):
-            return False
-    found = name_and_version(filename)
-    return found is not None and found[0] == name
+    by_prefix: dict[str, list[object]] = {}
+    for entry in rows:
+        if type(entry) is not dict:
+            continue
+        filename = entry.get("filename")
+        if type(filename) is not str:
+            continue
+        if filename.endswith(".whl"):
+            first = filename.find("-")
+            second = filename.find("-", first + 1) if first > 0 else -1
+            if second < 0:
+                continue
+            prefix = filename[:second]
+        elif filename.endswith(".tar.gz"):
+            prefix = filename[:-7]
+        elif filename.endswith(".zip"):
+            prefix = filename[:-4]
+        else:
+            continue
+        group = by_prefix.get(prefix)
+        if group is None:
+            by_prefix[prefix] = group = []
+        group.append(entry)
+    by_version: dict[str, list[object]] = {}
+    for prefix, group in by_prefix.items():
+        project, dash, version = prefix.rpartition("-")
+        if not dash or not project or version_of(version) is None:
+            continue
+        if canonical_name(project) != name:
+            continue
+        known = by_version.get(version)
+        if known is None:
+            by_version[version] = group
+        else:
+            known.extend(group)
+    return {version: marshal.dumps(group) for version, group in by_version.items()}
+
+
+class _Builder:
+    """Makes the `DistFile` tuples of one version's rows (see `Releases`).
+
+    Rows are PEP 691 file dicts; the HTML parser writes its links in the same shape. A row is
+    skipped when its name is not a well-formed wheel or sdist name, when its URL is not
+    http(s), or when its file name repeats an earlier one.
+    """
+
+    __slots__ = ("_hosts", "_urls")
+
+    def __init__(self, base: str) -> None:
+        self._urls = _Urls(base)
+        self._hosts: dict[str, bool] = {}
+
+    @property
+    def base(self) -> str:
+        return self._urls.base
+
+    def __call__(self, raw: object) -> tuple[DistFile, ...]:
+        try:
+            rows = marshal.loads(raw) if isinstance(raw, bytes) else raw  # noqa: S302  # our own data
+        except (ValueError, EOFError, TypeError):
+            return ()
+        if not isinstance(rows, list):
+            return ()
+        files: list[DistFile] = []
+        seen: set[str] = set()
+        for entry in rows:
+            if type(entry) is not dict:
+                continue
+            filename, url = entry.get("filename"), entry.get("url")
+            if type(filename) is not str or type(url) is not str:
+                continue
+            if filename in seen or not _wheel_shape(filename):
+                continue
+            file = self._file(entry, filename, url)
+            if file is not None:
+                seen.add(filename)
+                files.append(file)
+        return tuple(files)
+
+    def _file(self, entry: dict[str, Any], filename: str, url: str) -> DistFile | None:
+        absolute = _plain_absolute(url, self._hosts)
+        if absolute is not None:
+            absolute, _, fragment = absolute.partition("#")
+        else:
+            cleaned = self._urls.resolve(url)
+            if cleaned is None:
+                return None
+            absolute, _, fragment = cleaned
+        hashes = _json_hashes(entry.get("hashes")) or _fragment_hashes(fragment)
+        requires_python = entry.get("requires-python")
+        if not isinstance(requires_python, str) or not requires_python.strip():
+            requires_python = None
+        size = entry.get("size")
+        return DistFile(
+            filename=filename,
+            url=absolute,
+            hashes=hashes,
+            requires_python=requires_python.strip() if requires_python else None,
+            yanked=_json_yanked(entry.get("yanked")),
+            metadata=_json_metadata(entry),
+            size=size if type(size) is int and size >= 0 else None,
+        )
+
+
+def _page(
+    name: NormalizedName,
+    rows: Iterable[object],
+    base: str,
+    versions: tuple[str, ...] = (),
+) -> ProjectPage:
+    return ProjectPage(
+        name=name, releases=Releases(_group(rows, name), _Builder(base)), versions=versions
+    )
+
+
+_BLOB_FORMAT = 2
+
+
+def dump_page(page: ProjectPage) -> bytes | None:
+    """A parsed page as `marshal` data (builtin types only: loading it runs no code), or None
+    for a page that was not parsed here (its groups are not raw rows)."""
+    releases = page.releases
+    if not isinstance(releases, Releases) or not isinstance(releases.build, _Builder):
+        return None
+    return marshal.dumps(
+        (
+            _BLOB_FORMAT,
+            str(page.name),
+            list(page.versions),
+            page.etag,
+            releases.build.base,
+            dict(releases.raw),
+        )
+    )
+
+
+def load_page(blob: bytes) -> ProjectPage | None:
+    """The page `dump_page` stored, or None when the data is not such a page."""
+    try:
+        fmt, name, versions, etag, base, raw = marshal.loads(blob)  # noqa: S302  # builtins only, from our own cache
+    except (ValueError, TypeError, EOFError):
+        return None
+    if (
+        fmt != _BLOB_FORMAT
+        or not isinstance(name, str)
+        or not isinstance(base, str)
+        or not isinstance(raw, dict)
+        or not isinstance(versions, list)
+        or not all(isinstance(k, str) and isinstance(v, bytes) for k, v in raw.items())
+    ):
+        return None
+    return ProjectPage(
+        name=NormalizedName(name),
+        releases=Releases(raw, _Builder(base)),
+        versions=tuple(v for v in versions if isinstance(v, str)),
+        etag=etag if isinstance(etag, str) else None,
+    )
 
 
 # --- PEP 691 JSON -------------------------------------------------------------------------------
@@ -311,50 +476,13 @@ def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
         project = json_name
     name = _project_name(project, page_url)
 
-    files: list[DistFile] = []
-    seen: set[str] = set()
-    urls = _Urls(page_url)
-    plain_hosts: dict[str, bool] = {}
-    for entry in data["files"]:
-        if type(entry) is not dict:
-            continue
-        filename, url = entry.get("filename"), entry.get("url")
-        if type(filename) is not str or type(url) is not str:
-            continue
-        if filename in seen or not _keep(filename, name):
-            continue
-        absolute = _plain_absolute(url, plain_hosts)
-        if absolute is not None:
-            absolute, _, fragment = absolute.partition("#")
-        else:
-            cleaned = urls.resolve(url)
-            if cleaned is None:
-                continue
-            absolute, _, fragment = cleaned
-        hashes = _json_hashes(entry.get("hashes")) or _fragment_hashes(fragment)
-        requires_python = entry.get("requires-python")
-        if not isinstance(requires_python, str) or not requires_python.strip():
-            requires_python = None
-        size = entry.get("size")
-        seen.add(filename)
-        files.append(
-            DistFile(
-                filename=filename,
-                url=absolute,
-                hashes=hashes,
-                requires_python=requires_python.strip() if requires_python else None,
-                yanked=_json_yanked(entry.get("yanked")),
-                metadata=_json_metadata(entry),
-                size=size if type(size) is int and size >= 0 else None,
-            )
-        )
     raw_versions = data.get("versions")
     versions = (
         tuple(v for v in raw_versions if isinstance(v, str))
         if isinstance(raw_versions, list)
         else ()
     )
-    return ProjectPage(name=name, files=tuple(files), versions=versions)
+    return _page(name, data["files"], page_url, versions)
 
 
 # --- PEP 503 HTML -------------------------------------------------------------------------------
@@ -440,8 +568,7 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
     name = _project_name(project, page_url)
     urls = _Urls(page_url)
     seen_base = False
-    files: list[DistFile] = []
-    seen: set[str] = set()
+    rows: list[dict[str, object]] = []
     for tag, attributes in _tags(text):
         if tag == "meta":
             if attributes.get("name", "").lower() == "pypi:repository-version":
@@ -460,19 +587,15 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
         if cleaned is None:
             continue
         absolute, filename, fragment = cleaned
-        if filename in seen or not _keep(filename, name):
-            continue
-        seen.add(filename)
-        requires_python = attributes.get("data-requires-python", "").strip()
         yanked_reason = attributes.get("data-yanked")
-        files.append(
-            DistFile(
-                filename=filename,
-                url=absolute,
-                hashes=_fragment_hashes(fragment),
-                requires_python=requires_python or None,
-                yanked=False if yanked_reason is None else (yanked_reason or True),
-                metadata=_html_metadata(attributes),
-            )
+        # The row a PEP 691 page would have for this link (see `_Builder`).
+        rows.append(
+            {
+                "filename": filename,
+                "url": f"{absolute}#{fragment}" if fragment else absolute,
+                "requires-python": attributes.get("data-requires-python"),
+                "yanked": False if yanked_reason is None else yanked_reason,
+                "core-metadata": _html_metadata(attributes),
+            }
         )
-    return ProjectPage(name=name, files=tuple(files))
+    return _page(name, rows, page_url)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
@@ -18,9 +18,12 @@ __all__ = [
     "CoreMetadata",
     "DistFile",
     "ProjectPage",
+    "Releases",
+    "group_by_version",
     "name_and_version",
     "parse_filename",
     "version_of",
+    "version_text",
 ]
 
 
@@ -58,14 +61,99 @@ class DistFile(NamedTuple):
         return bool(self.metadata)
 
 
+class Releases(Mapping[str, tuple[DistFile, ...]]):
+    """A project page's files grouped by the version text their names carry, each group made
+    into `DistFile` tuples only when first asked for.
+
+    A page of a long-lived project lists tens of thousands of files and a resolution looks at
+    the files of a few versions, so the parser only sorts raw entries into groups and ``build``
+    turns one group into files on demand (memoised). Keys are version texts as written in the
+    file names, in the order the page first lists them; two keys may spell the same version
+    (``1.0`` and ``1.00``). Building a group twice from two threads is harmless: both results
+    are equal and the last one is kept.
+    """
+
+    __slots__ = ("_built", "build", "raw")
+
+    def __init__(
+        self, raw: Mapping[str, object], build: Callable[[object], tuple[DistFile, ...]]
+    ) -> None:
+        self.raw = raw
+        self.build = build
+        self._built: dict[str, tuple[DistFile, ...]] = {}
+
+    def __getitem__(self, key: str) -> tuple[DistFile, ...]:
+        built = self._built.get(key)
+        if built is None:
+            built = self.build(self.raw[key])
+            self._built[key] = built
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+
+def group_by_version(files: Iterable[DistFile]) -> dict[str, tuple[DistFile, ...]]:
+    """Ready-made files grouped by the version text of their names (files whose names carry
+    none are dropped), for pages built in memory rather than parsed."""
+    grouped: dict[str, list[DistFile]] = {}
+    for file in files:
+        text = version_text(file.filename)
+        if text is not None:
+            grouped.setdefault(text, []).append(file)
+    return {text: tuple(group) for text, group in grouped.items()}
+
+
+def version_text(filename: str) -> str | None:
+    """The version part of a wheel's or sdist's name as written, or None."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-", 2)
+        return parts[1] if len(parts) == 3 else None  # noqa: PLR2004  # name, version, tags
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            project, dash, version = filename[: -len(suffix)].rpartition("-")
+            return version if project and dash else None
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProjectPage:
-    """A project's page on one index: its name and files (PEP 503 / PEP 691)."""
+    """A project's page on one index: its name and files (PEP 503 / PEP 691).
+
+    ``releases`` maps each version text to its files (see `Releases`); ``files`` lists them
+    all, which builds every group — callers that want one version use `release`.
+    """
 
     name: NormalizedName
-    files: tuple[DistFile, ...]
+    releases: Mapping[str, Sequence[DistFile]]
     versions: tuple[str, ...] = ()
     etag: str | None = None
+
+    @classmethod
+    def of_files(
+        cls, name: NormalizedName, files: Iterable[DistFile], **fields: Any
+    ) -> ProjectPage:
+        """A page over ready-made files (tests, sources built in memory)."""
+        return cls(name=name, releases=group_by_version(files), **fields)
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        return tuple(file for group in self.releases.values() for file in group)
+
+    def release(self, version: Version) -> tuple[DistFile, ...]:
+        """The files of ``version`` (however their names spell it)."""
+        return tuple(
+            file
+            for text in self.releases
+            if version_of(text) == version
+            for file in self.releases[text]
+        )
 
 
 _WHEEL_PARTS = (5, 6)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.errors import PackageNotFound, UsageError
-from pipfence.models.files import ProjectPage, parse_filename
+from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source, is_pypi_url, redact_url, request_url
@@ -266,12 +266,10 @@ def _files(
     wheels: list[dict[str, Any]] = []
     sdist: dict[str, Any] | None = None
     matched: set[str] = set()
-    for file in page.files if page is not None else ():
+    for file in _locked_version_files(page, package.version):
         digest = file.sha256
         parsed = parse_filename(file.filename)
         if digest not in locked or parsed is None or parsed[0] != key:
-            continue
-        if str(parsed[1]) != package.version and parsed[1].public != package.version:
             continue
         entry: dict[str, Any] = {"name": file.filename, "url": _written(file.url, source, url_for)}
         if file.size is not None:
@@ -286,6 +284,17 @@ def _files(
             matched.add(str(digest))
     wheels.sort(key=lambda w: str(w["name"]))
     return wheels, sdist, len(locked - matched)
+
+
+def _locked_version_files(page: ProjectPage | None, locked: str | None) -> list[DistFile]:
+    """The page's files of the locked version (written as the lock writes it, local label
+    or not)."""
+    files: list[DistFile] = []
+    for text, group in page.releases.items() if page is not None else ():
+        version = version_of(text)
+        if version is not None and locked in {str(version), version.public}:
+            files.extend(group)
+    return files
 
 
 def _written(url: str, source: Source, url_for: Mapping[str, tuple[str, str]]) -> str:

@@ -30,10 +30,17 @@ from typing import Protocol, Self
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from pipfence.errors import FenceError, IndexServerError, PackageNotFound, UsageError
-from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
+from pipfence.models.files import (
+    CoreMetadata,
+    DistFile,
+    ProjectPage,
+    group_by_version,
+    parse_filename,
+    version_of,
+)
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
 from pipfence.models.target import Target
@@ -152,7 +159,7 @@ class FencedSource:
         final release with a wheel for the target), and so the pages of its dependencies:
         the workers walk the dependency tree at network speed while the resolver catches up.
         A wrong guess costs one metadata request; the resolver asks for what it needs."""
-        best = _likely_version(page.files, self._target)
+        best = _likely_version(page.releases, self._target)
         if best is not None:
             self._metadata_future(name, best[0], best[1], source=source)
 
@@ -175,9 +182,9 @@ class FencedSource:
             for source in [pinned] if pinned else self._candidate_sources(name):
                 self._page(source, name)
 
-    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+    def releases(self, name: NormalizedName) -> Mapping[str, Sequence[DistFile]]:
         if name in self._direct:
-            return (self._direct[name][0],)
+            return group_by_version((self._direct[name][0],))
         pinned = self._pins.get(name)
         if pinned is not None:
             page = self._page(pinned, name).result()
@@ -185,7 +192,7 @@ class FencedSource:
                 raise self._not_found(name, pinned, pinned=True)
             _require_files(name, pinned, page)
             self._remember(name, Origin(pinned, f'pinned with index = "{pinned.name}"'))
-            return page.files
+            return page.releases
         sources = self._candidate_sources(name)
         futures = [(s, self._page(s, name)) for s in sources]
         found = [(s, page) for s, future in futures if (page := future.result()) is not None]
@@ -200,7 +207,7 @@ class FencedSource:
                     name, default, elsewhere[0], via_parent=elsewhere[0].name in parents
                 )
             self._remember(name, Origin(default, "the default source"))
-            return on_default.files
+            return on_default.releases
         from_parent = [(s, page) for s, page in found if s.name in parents]
         if from_parent:
             source, page = from_parent[0]
@@ -210,7 +217,7 @@ class FencedSource:
                     source, f"required by a package from `{source.name}`, absent from the default"
                 ),
             )
-            return page.files
+            return page.releases
         raise self._not_found(name, default, pinned=False, elsewhere=elsewhere)
 
     def _remember(self, name: NormalizedName, origin: Origin) -> None:
@@ -363,7 +370,7 @@ class FencedSource:
 def _require_files(name: NormalizedName, source: Source, page: ProjectPage) -> None:
     """A project page listing no files at all is no answer: often a login or error page
     served with status 200, sometimes a project whose files were all deleted."""
-    if not page.files:
+    if not any(page.releases.values()):
         raise IndexServerError(
             f"source `{source.name}` ({redact_url(source.url)}) answered with a page that lists "
             f"no files for `{name}`",
@@ -374,28 +381,22 @@ def _require_files(name: NormalizedName, source: Source, page: ProjectPage) -> N
 
 
 def _likely_version(
-    files: Sequence[DistFile], target: Target
+    releases: Mapping[str, Sequence[DistFile]], target: Target
 ) -> tuple[Version, tuple[DistFile, ...]] | None:
     """The newest final version with a non-yanked wheel installable on ``target``, and its
-    wheels best first; None when there is none. Versions are read from file names cheaply and
-    only the newest ones are looked at closely."""
-    by_version: dict[str, list[DistFile]] = {}
-    for file in files:
-        if file.is_wheel and not file.yanked:
-            parts = file.filename.split("-", 2)
-            if len(parts) == 3:  # noqa: PLR2004  # name, version, the rest
-                by_version.setdefault(parts[1], []).append(file)
+    wheels best first; None when there is none. Only the newest versions' files are looked at
+    (and so made, see `Releases`)."""
     versions: list[tuple[Version, str]] = []
-    for text in by_version:
-        try:
-            version = Version(text)
-        except InvalidVersion:
-            continue
-        if not version.is_prerelease:
+    for text in releases:
+        version = version_of(text)
+        if version is not None and not version.is_prerelease:
             versions.append((version, text))
-    for version, text in sorted(versions, reverse=True)[:8]:
+    versions.sort(key=lambda entry: entry[0], reverse=True)
+    for version, text in versions[:8]:
         ranked: list[tuple[int, DistFile]] = []
-        for file in by_version[text]:
+        for file in releases[text]:
+            if not file.is_wheel or file.yanked:
+                continue
             parsed = parse_filename(file.filename)
             if (
                 parsed is None

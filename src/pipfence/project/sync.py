@@ -318,9 +318,9 @@ def _choose(
         if page is None:
             continue
         best: tuple[int, DistFile] | None = None
-        for file in page.files:
+        for file in page.release(version):
             parsed = parse_filename(file.filename)
-            if parsed is None or parsed[0] != wanted.name or parsed[1] != version:
+            if parsed is None or parsed[0] != wanted.name:
                 continue
             if file.sha256 and file.sha256.lower() not in hashes:
                 mismatched.append(file.filename)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import Version
 
 from pipfence.errors import PackageNotFound
-from pipfence.models.files import CoreMetadata, DistFile
+from pipfence.models.files import CoreMetadata, DistFile, group_by_version
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:
@@ -76,14 +76,15 @@ class InMemorySource:
             projects[name] = tuple(files)
         return cls(projects=projects, metadata_by_version=metadata)
 
-    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+    def releases(self, name: NormalizedName) -> Mapping[str, Sequence[DistFile]]:
         self.files_asked.append(name)
         self.calls.append(("files", name, None))
         try:
-            return self.projects[name]
+            files = self.projects[name]
         except KeyError:
             msg = f"Package `{name}` was not found on the in-memory index"
             raise PackageNotFound(msg) from None
+        return group_by_version(files)
 
     def metadata(
         self, name: NormalizedName, version: Version, files: Sequence[DistFile]

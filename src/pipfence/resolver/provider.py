@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider
 
 from pipfence.errors import IntegrityError
-from pipfence.models.files import CoreMetadata, DistFile, name_and_version, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, parse_filename, version_of
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:
@@ -123,16 +123,26 @@ class Candidate:
 class _Release:
     """A version's files: all of them, and those installable on the target, best first.
 
-    Which files are installable is worked out on first use: a project page lists every
-    version, and the resolver looks at a few of them.
+    Both are worked out on first use: a project page lists every version, and the resolver
+    looks at a few of them (the source may not even have made the others' files yet).
     """
 
-    __slots__ = ("_installable", "_target", "all_files")
+    __slots__ = ("_all", "_groups", "_installable", "_keys", "_target")
 
-    def __init__(self, all_files: tuple[DistFile, ...], target: Target) -> None:
-        self.all_files = all_files
+    def __init__(
+        self, groups: Mapping[str, Sequence[DistFile]], keys: list[str], target: Target
+    ) -> None:
+        self._groups = groups
+        self._keys = keys
         self._target = target
+        self._all: tuple[DistFile, ...] | None = None
         self._installable: tuple[DistFile, ...] | None = None
+
+    @property
+    def all_files(self) -> tuple[DistFile, ...]:
+        if self._all is None:
+            self._all = tuple(file for key in self._keys for file in self._groups[key])
+        return self._all
 
     @property
     def installable(self) -> tuple[DistFile, ...]:
@@ -160,7 +170,7 @@ class _Release:
 class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     """Answers resolvelib's questions from a `PackageSource`, for one `Target`.
 
-    Costs: ``source.files`` once per project, ``source.metadata`` once per pinned version
+    Costs: ``source.releases`` once per project, ``source.metadata`` once per pinned version
     (both cached here); ``get_preference`` is O(requirements of the identifier) plus a
     candidate count capped at a constant. Ignored metadata entries are collected in
     ``warnings``.
@@ -429,15 +439,15 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         cached = self._releases.get(name)
         if cached is not None:
             return cached
-        grouped: dict[Version, list[DistFile]] = {}
-        for file in self._source.files(name):
-            parsed = name_and_version(file.filename)
-            # Files that are neither wheels nor sdists of this project are ignored, as pip does.
-            if parsed is None or parsed[0] != name:
-                continue
-            grouped.setdefault(parsed[1], []).append(file)
+        groups = self._source.releases(name)
+        # Keys are version texts; two may spell one version (`1.0`, `1.00`).
+        grouped: dict[Version, list[str]] = {}
+        for text in groups:
+            version = version_of(text)
+            if version is not None:
+                grouped.setdefault(version, []).append(text)
         releases = {
-            version: _Release(tuple(grouped[version]), self._target)
+            version: _Release(groups, grouped[version], self._target)
             for version in sorted(grouped, reverse=True)
         }
         self._releases[name] = releases

@@ -2,7 +2,7 @@
 
     project ──wires──► index.IndexClient ─┐ (satisfies PackageSource structurally)
                                           ▼
-    resolver.resolve() ─► PipfenceProvider ─► PackageSource.files / metadata / prefetch
+    resolver.resolve() ─► PipfenceProvider ─► PackageSource.releases / metadata / prefetch
 
 The resolver knows nothing of HTTP, URLs or which index a name is fenced to: the object passed
 in as the source already answers for exactly one index per name. Nothing in `index/` imports
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from packaging.version import Version
 
@@ -31,11 +31,14 @@ class PackageSource(Protocol):
     `prefetch`, but `files` and `metadata` return only once their answer is complete.
     """
 
-    def files(self, name: NormalizedName) -> Sequence[DistFile]:
-        """Every distribution file of project ``name`` on the one index the fence allows.
+    def releases(self, name: NormalizedName) -> Mapping[str, Sequence[DistFile]]:
+        """Every distribution file of project ``name`` on the one index the fence allows,
+        grouped by the version text of the file names (`pipfence.models.files.Releases`).
 
-        Files of every version, yanked ones included (the resolver applies PEP 592); file
-        names that are neither wheels nor sdists are skipped by the resolver. Raises
+        Files of every version, yanked ones included (the resolver applies PEP 592); keys
+        that are not PEP 440 versions are skipped by the resolver, and a group's files are
+        looked at only when its version is a candidate (so a source may build them lazily).
+        Raises
         `pipfence.errors.PackageNotFound` when the index has no such project, and
         `pipfence.errors.IndexServerError` when the index cannot be used. The resolver asks
         at most once per name and never for a name it does not need.
