@@ -28,6 +28,7 @@ ENVIRONMENT_VARIABLES = {
     "PIPFENCE_TIMEOUT": "seconds to wait for an index (connect and each read)",
     "PIPFENCE_RETRIES": "attempts per request (first one included)",
     "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",
+    "PIPFENCE_AUDIT_URL": "base URL of an OSV-compatible API for `check` (like --service-url)",
     "NO_COLOR": "set to turn colour off",
 }
 

@@ -3,24 +3,48 @@
 pip-audit is an optional extra (``pip install pipfence[audit]``); `vulnerability_service`
 returns None when it is not importable. Only packages whose source is PyPI are looked up: the
 vulnerability databases describe PyPI projects, and a name from a private source must not
-leave the fence (it would be sent to PyPI or OSV). Those are reported as skipped.
+leave the fence (it would be sent to PyPI or OSV). Those are reported as skipped — also when
+the service is a private OSV mirror.
+
+The OSV service can be pointed at any OSV-compatible API (``--service-url`` or
+``PIPFENCE_AUDIT_URL``, e.g. a company's own mirror): pipfence posts to ``<URL>/v1/query``.
+Credentials written in that URL are taken out of it and sent as HTTP basic auth, so neither
+the requests pip-audit makes nor any error it raises carries them; the URL is shown redacted.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import inspect
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import IndexServerError
+from pipfence.errors import IndexServerError, UsageError
 from pipfence.models.lockfile import Lockfile
-from pipfence.models.sources import is_pypi_url
+from pipfence.models.sources import expand_env, is_pypi_url, redact_url
 from pipfence.project.export import package_source, selected_packages
 
-__all__ = ["AuditReport", "Vulnerability", "audit_lock", "vulnerability_service"]
+__all__ = [
+    "AUDIT_URL_VARIABLE",
+    "AuditReport",
+    "Vulnerability",
+    "VulnerabilityService",
+    "audit_lock",
+    "osv_query_url",
+    "vulnerability_service",
+]
+
+#: The environment variable that points `pipfence check` at an OSV-compatible API.
+AUDIT_URL_VARIABLE = "PIPFENCE_AUDIT_URL"
+#: The OSV API's query endpoint, relative to the API's base URL.
+OSV_QUERY_PATH = "/v1/query"
+_LABELS = {"pypi": "PyPI", "osv": "OSV"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,17 +68,123 @@ class AuditReport:
     skipped: tuple[tuple[str, str], ...] = ()
 
 
-def vulnerability_service(name: str = "pypi", timeout: float = 30.0) -> Any | None:
-    """pip-audit's PyPI (or ``osv``) vulnerability service, or None without pip-audit."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VulnerabilityService:
+    """pip-audit's service (``backend``), with the name and redacted URL it is shown by.
+
+    ``secrets`` are the credentials of a service URL: they are scrubbed from every message.
+    """
+
+    name: str
+    url: str | None = None
+    backend: Any = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def __str__(self) -> str:
+        label = _LABELS.get(self.name, self.name)
+        return f"{label} at {self.url}" if self.url else label
+
+
+def osv_query_url(url: str) -> str:
+    """The query endpoint of the OSV-compatible API at ``url``: ``<url>/v1/query``, or ``url``
+    itself when it already ends in ``/v1/query``. Raises `UsageError` for anything but an
+    http(s) URL with a host (the message shows the URL redacted)."""
+    try:
+        parts = urlsplit(url.strip())
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError(
+            f"the vulnerability service URL `{redact_url(url)}` is not an http(s) URL",
+            hint="give the base URL of an OSV-compatible API, e.g. https://osv.example",
+        )
+    path = parts.path.rstrip("/")
+    if not path.endswith(OSV_QUERY_PATH):
+        path += OSV_QUERY_PATH
+    return urlunsplit(parts._replace(path=path, fragment=""))
+
+
+def vulnerability_service(
+    name: str | None = None,
+    *,
+    url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    cache_dir: Path | None = None,
+) -> VulnerabilityService | None:
+    """pip-audit's PyPI or OSV vulnerability service, or None without pip-audit.
+
+    ``name`` is ``"pypi"`` or ``"osv"``; None means ``osv`` when ``url`` is given, else
+    ``pypi``. ``url`` is the base of an OSV-compatible API (``${VAR}`` expanded from
+    ``environ``); it cannot be combined with ``pypi``, whose address is fixed in pip-audit.
+    ``cache_dir`` is pip-audit's HTTP cache (None: pip-audit's own choice).
+    Raises `UsageError` for a bad URL or a pip-audit too old to take one.
+    """
+    if name is None:
+        name = "osv" if url else "pypi"
+    query_url: str | None = None
+    shown: str | None = None
+    credentials: tuple[str, str] | None = None
+    if url:
+        if name != "osv":
+            raise UsageError(
+                f"a vulnerability service URL is for `--service osv`, not `--service {name}`",
+                hint=f"unset {AUDIT_URL_VARIABLE} (or drop --service-url) to use PyPI's service",
+            )
+        expanded = osv_query_url(expand_env(url, environ or {}))
+        shown = redact_url(expanded)
+        query_url, credentials = _split_credentials(expanded)
     try:
         module = importlib.import_module("pip_audit._service")
     except ImportError:
         return None
-    kind = module.OsvService if name == "osv" else module.PyPIService
-    return kind(cache_dir=None, timeout=timeout)
+    if query_url is None:
+        kind = module.OsvService if name == "osv" else module.PyPIService
+        return VulnerabilityService(name=name, backend=kind(cache_dir=cache_dir, timeout=timeout))
+    if "osv_url" not in inspect.signature(module.OsvService).parameters:
+        raise UsageError(
+            "the installed pip-audit cannot query another OSV service than the public one",
+            hint='pip install "pip-audit>=2.10"',
+        )
+    backend = module.OsvService(cache_dir=cache_dir, timeout=timeout, osv_url=query_url)
+    secrets: tuple[str, ...] = ()
+    if credentials is not None:
+        backend.session.auth = credentials  # a requests session: sent as HTTP basic auth
+        secrets = tuple(s for s in credentials if s)
+    return VulnerabilityService(name=name, url=shown, backend=backend, secrets=secrets)
 
 
-def audit_lock(service: Any, lock: Lockfile, categories: Sequence[str]) -> AuditReport:
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its user-info, and that user-info as (user, password). Refuses to send
+    credentials over plain http to anything but a loopback host."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise UsageError(
+            f"credentials in the vulnerability service URL `{redact_url(url)}` would be sent "
+            "over plain http",
+            hint="use an https URL",
+        )
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def audit_lock(
+    service: VulnerabilityService, lock: Lockfile, categories: Sequence[str]
+) -> AuditReport:
     """Ask ``service`` (see `vulnerability_service`) about every locked PyPI package of
     ``categories``. Raises `IndexServerError` when the service fails."""
     interface = importlib.import_module("pip_audit._service.interface")
@@ -76,11 +206,24 @@ def audit_lock(service: Any, lock: Lockfile, categories: Sequence[str]) -> Audit
             continue
         dependency = interface.ResolvedDependency(name=name, version=version)
         try:
-            _dep, results = service.query(dependency)
-        except Exception as exc:  # pip-audit raises its own ServiceError tree
+            answered, results = service.backend.query(dependency)
+        except Exception as exc:  # pip-audit raises its own ServiceError tree, or requests'
+            status = _status(exc)
             raise IndexServerError(
-                f"the vulnerability service failed for `{name}`: {exc}", source="pip-audit"
+                f"the vulnerability service {service} failed for `{name}`: "
+                + _scrub(_reason(exc), service.secrets),
+                source=service.name,
+                status=status,
+                hint=(
+                    "the service URL must be the base of an OSV-compatible API "
+                    f"(pipfence posts to <URL>{OSV_QUERY_PATH})"
+                    if status == 404 and service.url  # noqa: PLR2004
+                    else None
+                ),
             ) from exc
+        if answered.is_skipped():
+            skipped.append((name, f"not known to {service}"))
+            continue
         checked += 1
         found.extend(
             Vulnerability(
@@ -94,3 +237,53 @@ def audit_lock(service: Any, lock: Lockfile, categories: Sequence[str]) -> Audit
             for result in results
         )
     return AuditReport(vulnerabilities=tuple(found), checked=checked, skipped=tuple(skipped))
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes (explicit or implicit), outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:  # noqa: PLR2004
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _status(exc: BaseException) -> int | None:
+    for item in _chain(exc):
+        status = getattr(getattr(item, "response", None), "status_code", None)
+        if isinstance(status, int):
+            return status
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line saying why the service failed, from pip-audit's and requests' errors."""
+    chain = _chain(exc)
+    for item in chain:
+        response = getattr(item, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return f"HTTP {status} {getattr(response, 'reason', '') or ''}".strip()
+    for item in chain:  # the outermost error that says what kind of failure it was
+        kinds = {cls.__name__ for cls in type(item).__mro__}
+        if "JSONDecodeError" in kinds:
+            return "the answer is not JSON"
+        if "SSLError" in kinds:
+            return "TLS failure"
+        if "Timeout" in kinds or "TimeoutError" in kinds:
+            return "no answer in time"
+        if "ConnectionError" in kinds:
+            return "cannot connect"
+    for item in chain:
+        text = " ".join(str(item).split())
+        if text:
+            return text
+    return type(exc).__name__
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if len(secret) > 2:  # noqa: PLR2004
+            text = text.replace(secret, "***")
+    return text

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import EXIT_FAILURE, LockfileError, UsageError
+from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
 
@@ -18,22 +19,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--categories", default=None, help="only these categories (comma or space separated)"
     )
     parser.add_argument(
-        "--service", choices=("pypi", "osv"), default="pypi", help="vulnerability database"
+        "--service",
+        choices=("pypi", "osv"),
+        default=None,
+        help="vulnerability database (default: pypi, or osv when a service URL is set)",
+    )
+    parser.add_argument(
+        "--service-url",
+        metavar="URL",
+        default=None,
+        help="base URL of an OSV-compatible API to ask instead of the public OSV "
+        "(default: $PIPFENCE_AUDIT_URL); ${VAR} is expanded, credentials are sent as basic "
+        "auth and never shown",
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.audit import audit_lock, vulnerability_service
+    from pipfence.project.audit import AUDIT_URL_VARIABLE, audit_lock, vulnerability_service
     from pipfence.project.export import lock_categories_for
 
-    service = vulnerability_service(args.service)
+    settings = settings_from_args(args)
+    service = vulnerability_service(
+        args.service,
+        url=args.service_url or settings.environ.get(AUDIT_URL_VARIABLE) or None,
+        environ=settings.environ,
+        cache_dir=settings.cache_dir / "pip-audit",
+    )
     if service is None:
         raise UsageError(
             "`pipfence check` needs pip-audit, which is not installed",
             hint="pip install pipfence[audit]",
         )
-    project = project_from_args(args)
+    project = Project.find(settings)
     lock = project.read_lock()
     if lock is None:
         raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
@@ -51,9 +69,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                             "id": v.id,
                             "aliases": list(v.aliases),
                             "fix_versions": list(v.fix_versions),
+                            "description": v.description,
                         }
                         for v in report.vulnerabilities
                     ],
+                    "service": {"name": service.name, "url": service.url},
                     "checked": report.checked,
                     "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
                 },
@@ -69,9 +89,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.detail(f"skipped {name}: {reason}")
         if report.skipped:
             ui.info(
-                f"{len(report.skipped)} package(s) not looked up (not from PyPI: their names "
-                "stay inside the fence); -v lists them"
+                f"{len(report.skipped)} package(s) not looked up (names from sources other "
+                "than PyPI stay inside the fence); -v lists them and why"
             )
-        if not report.vulnerabilities:
-            ui.success(f"No known vulnerabilities in {report.checked} packages.")
+        if report.vulnerabilities:
+            count = len(report.vulnerabilities)
+            ui.info(
+                f"{count} known vulnerabilit{'y' if count == 1 else 'ies'} in "
+                f"{report.checked} packages ({service})."
+            )
+        else:
+            ui.success(f"No known vulnerabilities in {report.checked} packages ({service}).")
     return EXIT_FAILURE if report.vulnerabilities else 0
