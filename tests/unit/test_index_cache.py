@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -15,6 +16,7 @@ import pytest
 from pipfence.index.cache import CachedPage, IndexCache, page_key
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
+from pipfence.index.simple import dump_page, parse_project_page
 from pipfence.models.files import DistFile
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
@@ -157,18 +159,30 @@ def test_corrupted_page_entry_evicted_and_refetched(
     client: IndexClient, server: Server, tmp_path: Path
 ) -> None:
     client.project_page(SOURCE, REQUEST_URL, FOO)
-    (entry,) = [p for p in (tmp_path / "cache" / "pages-v1").rglob("*") if p.is_file()]
-    (parsed,) = [p for p in (tmp_path / "cache" / "parsed-v1").rglob("*") if p.is_file()]
-    # A damaged parsed form alone falls back to the stored body: no request.
-    parsed.write_bytes(parsed.read_bytes()[:-10])
-    assert client.project_page(SOURCE, REQUEST_URL, FOO) is not None
-    assert len(server.requests) == 1
-    # Both damaged: the entry is evicted and the page fetched again.
-    for damaged in (entry, parsed):
-        damaged.write_bytes(damaged.read_bytes()[:-10])
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v2").rglob("*") if p.is_file()]
+    # The entry holds the parsed page, not the body the index sent.
+    assert BODY not in entry.read_bytes()
+    entry.write_bytes(entry.read_bytes()[:-10])
     page = client.project_page(SOURCE, REQUEST_URL, FOO)
     assert page is not None
     assert len(page.files) == 1
+    assert len(server.requests) == 2
+    assert "if-none-match" not in server.requests[1].headers
+
+
+def test_cache_entry_of_another_project_is_not_used(
+    client: IndexClient, server: Server, tmp_path: Path
+) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    cache = IndexCache(tmp_path / "cache")
+    entry = cache.load_page(PAGE_URL)
+    assert entry is not None
+    # The entry for foo's URL now holds a parsed page of `bar` (say, copied over by hand).
+    bar = parse_project_page(BODY.replace(b"foo", b"bar"), JSON, PAGE_URL.replace("foo", "bar"))
+    cache.store_page(PAGE_URL, dataclasses.replace(entry, body=dump_page(bar) or b""))
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert page is not None
+    assert [f.filename for f in page.files] == ["foo-1.0.tar.gz"]
     assert len(server.requests) == 2
     assert "if-none-match" not in server.requests[1].headers
 

@@ -2,7 +2,8 @@
 
 Layout under the root the caller gives::
 
-    pages-v1/<aa>/<sha256 of page URL>     a header line (JSON) then the page body
+    pages-v2/<aa>/<sha256 of page URL>     a header line (JSON) then the page (the client
+                                           stores its parsed form)
     metadata-v1/<aa>/<sha256 of the dist>  a line with the body's sha256, then core metadata
     files-v1/<aa>/<sha256 of the file>     the distribution file itself
 
@@ -25,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["CachedPage", "IndexCache", "page_key", "parsed_key"]
+__all__ = ["CachedPage", "IndexCache", "page_key"]
 
-_PAGES = "pages-v1"
+_PAGES = "pages-v2"
 _METADATA = "metadata-v1"
 _FILES = "files-v1"
-_PARSED = "parsed-v1"
+#: Folders of earlier layouts, removed by `IndexCache.clear`.
+_OLD = ("pages-v1", "parsed-v1")
 _CHUNK = 1024 * 1024
 _SHA256_HEX = 64
 
@@ -57,12 +59,6 @@ def page_key(url: str) -> str:
     netloc = parts.netloc.rpartition("@")[2].lower()
     normal = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
     return hashlib.sha256(normal.encode()).hexdigest()
-
-
-def parsed_key(final_url: str, body_sha256: str) -> str:
-    """The key of a page's parsed form: its body *and* the URL it was served from, since
-    relative file links resolve against that URL (two indexes may serve identical bodies)."""
-    return hashlib.sha256(f"{final_url}\n{body_sha256}".encode()).hexdigest()
 
 
 def _is_sha256(value: str) -> bool:
@@ -114,39 +110,6 @@ class IndexCache:
         }
         data = json.dumps(header).encode() + b"\n" + page.body
         self._write(self._path(_PAGES, page_key(url)), data)
-
-    def page_digest(self, url: str) -> tuple[str, float] | None:
-        """(`parsed_key` of the cached page for ``url``, its fetch time), reading only its
-        header line; None when there is no usable entry."""
-        path = self._path(_PAGES, page_key(url))
-        try:
-            with path.open("rb") as handle:
-                header = json.loads(handle.readline())
-            return parsed_key(str(header["url"]), str(header["sha256"])), float(
-                header["fetched_at"]
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def load_parsed(self, key: str) -> bytes | None:
-        """The parsed form stored under ``key`` (see `parsed_key`), or None."""
-        if not _is_sha256(key):
-            return None
-        path = self._path(_PARSED, key)
-        data = self._read(path)
-        if data is None:
-            return None
-        digest, _, blob = data.partition(b"\n")
-        if digest.decode("ascii", "replace") != hashlib.sha256(blob).hexdigest():
-            self._evict(path)
-            return None
-        return blob
-
-    def store_parsed(self, key: str, blob: bytes) -> None:
-        """Keep ``blob`` (a page's parsed form) under ``key`` (see `parsed_key`)."""
-        if _is_sha256(key):
-            digest = hashlib.sha256(blob).hexdigest().encode()
-            self._write(self._path(_PARSED, key), digest + b"\n" + blob)
 
     # --- metadata ----------------------------------------------------------------------------
 
@@ -214,7 +177,7 @@ class IndexCache:
 
     def clear(self) -> None:
         """Remove every entry (``pipfence lock --clear``); other files under the root stay."""
-        for name in (_PAGES, _METADATA, _FILES, _PARSED):
+        for name in (_PAGES, _METADATA, _FILES, *_OLD):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
     def _path(self, kind: str, key: str) -> Path:

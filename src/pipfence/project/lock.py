@@ -340,6 +340,10 @@ def lock(
                 direct={name: (d.file, d.metadata) for name, d in direct.items()},
             )
         )
+        # Every top-level page is fetched at once; the workers then walk each one's
+        # dependencies (see FencedSource) while the resolver starts on the first.
+        top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
+        source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
         try:
             resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
         except ResolutionError as exc:
