@@ -114,6 +114,11 @@ class IndexClient:
         false`` on an https URL): the caller's cue to warn."""
         return Endpoint.of(source, request_url).skips_tls_verification
 
+    @property
+    def requests_sent(self) -> dict[str, int]:
+        """Requests sent so far per source name (see `Http.sent`)."""
+        return self._http.sent
+
     def clear_cache(self) -> None:
         """Empty the on-disk cache (``lock --clear``); nothing when there is none."""
         if self.cache is not None:

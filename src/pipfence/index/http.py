@@ -322,6 +322,14 @@ class Http:
         self._wall_clock = wall_clock
         self._netrc = _load_netrc(settings.netrc_path)
         self._keyring_cache: dict[tuple[str, str | None], Credentials | None] = {}
+        self._sent: dict[str, int] = {}
+
+    @property
+    def sent(self) -> dict[str, int]:
+        """How many requests went to each source (by name) so far, redirects and retries
+        included."""
+        with self._lock:
+            return dict(self._sent)
 
     def close(self) -> None:
         """Close the clients this object created (not those passed in)."""
@@ -524,6 +532,8 @@ class Http:
                 self._insecure() if self.uses_insecure_client(endpoint, url) else self._verified()
             )
             request = client.build_request("GET", url, headers=request_headers)
+            with self._lock:
+                self._sent[endpoint.name] = self._sent.get(endpoint.name, 0) + 1
             response = client.send(request, stream=True, follow_redirects=False)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or location is None:

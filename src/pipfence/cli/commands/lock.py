@@ -39,8 +39,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             LockOptions(pre=args.pre, tables=tables_from_args(args)),
             on_fetch=counter,
         )
+        sent = client.requests_sent
     for warning in report.warnings:
         ui.detail(f"note: {warning}")
+    ui.detail(
+        f"{sum(sent.values())} requests"
+        + (f" ({', '.join(f'{name}: {n}' for name, n in sorted(sent.items()))})" if sent else "")
+    )
     sources = sorted({o.source.name for o in report.origins.values()})
     ui.success(
         f"Locked {report.packages} packages from {', '.join(sources) or 'no source'} "
