@@ -22,7 +22,7 @@ from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile
 from pipfence.models.sources import redact_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
-from pipfence.project.concurrency import worker_pool
+from pipfence.project.concurrency import paused_gc, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.fenced_source import FencedSource, IndexReader, Origin
 from pipfence.project.project import Project
@@ -320,6 +320,7 @@ def lock(
     own_specs = {table: _table_specs(pipfile, table) for table in tables}
     builds = project_builds(project, client)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(paused_gc())
         tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
         direct = _direct_packages(
             project,
