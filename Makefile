@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_ISOLATED := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: demo test test-online lint fuzz bench clean venv deps-test deps-lint
 
@@ -43,7 +44,7 @@ fuzz: deps-test
 	$(PIP_ISOLATED) PIPFENCE_FUZZ=1 $(BIN)/python -m pytest tests/unit -k fuzz $(PYTEST_ARGS)
 
 bench: deps-test
-	$(PIP_ISOLATED) $(BIN)/python bench/run.py
+	$(PIP_ISOLATED) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

@@ -1,7 +1,9 @@
 """Benchmark pipfence side by side with pipenv and uv, reported as ratios.
 
 What it measures, per workload (a folder holding a ``Pipfile`` plus ``requirements.in`` and
-``requirements-dev.in`` that declare the same dependencies):
+``requirements-dev.in`` that declare the same dependencies; ``small``, ``medium`` and ``large``
+come from the shared workloads folder, ``stress`` (about 300 locked packages) from
+``bench/workloads/``):
 
 * ``lock-cold``: resolve with a fresh, empty cache. pipfence and pipenv run ``lock`` on the
   Pipfile (both categories); uv, which cannot read Pipfiles, runs ``uv pip compile
@@ -17,10 +19,13 @@ machine's pip/uv configuration; wall time comes from ``time.perf_counter`` aroun
 peak memory from ``os.wait4``'s ``ru_maxrss`` (the largest single process of the command's tree,
 KiB on Linux). Tools alternate within each repetition, their order rotated per repetition, and
 the report gives medians and ratios. A failing or timed-out command is recorded, never fatal.
+pipfence locks with ``-v``, whose ``N requests`` line gives the number of requests it sent.
 pipenv and uv are installed by the benchmark into a throw-away virtualenv outside the repository.
 
-Results: a markdown table on stdout and in ``bench/results/<timestamp>.md``, raw timings in
-``bench/results/latest.json``, and a PNG plot when matplotlib can be installed in the tools venv.
+Results: a markdown table on stdout and in ``bench/results/<timestamp>.md`` (with "how cost
+grows": pipfence's time and requests against the number of locked packages), raw timings in
+``bench/results/latest.json``, and a PNG plot of time (and pipfence's requests) against packages
+when matplotlib can be installed in the tools venv.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -46,10 +52,13 @@ from pathlib import Path
 
 TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
 OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "startup")
-WORKLOADS: tuple[str, ...] = ("small", "medium", "large")
+WORKLOADS: tuple[str, ...] = ("small", "medium", "large", "stress")
+LOCK_OPS: tuple[str, ...] = ("lock-cold", "lock-warm")
 STARTUP_INNER = 5  # start-up is short: each repetition times it this many times
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
+OWN_WORKLOADS = REPO / "bench" / "workloads"
+WORKLOAD_FILES = ("Pipfile", "requirements.in", "requirements-dev.in")
 STRIPPED_PIP_VARS = (
     "PIP_FIND_LINKS",
     "PIP_INDEX_URL",
@@ -60,7 +69,13 @@ STRIPPED_PIP_VARS = (
     "PIP_REQUIRE_VIRTUALENV",
 )
 STRIPPED_PREFIXES = ("UV_", "PIPENV_", "PIPFENCE_")
+# Besides the tools' own configuration: PYTHONDONTWRITEBYTECODE would make every run of an
+# editable pipfence recompile its sources, which is not what a user's machine does.
+STRIPPED_VARS = frozenset(
+    {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", *STRIPPED_PIP_VARS}
+)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+REQUESTS_LINE = re.compile(r"^\W*(\d+) requests?\b", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------- running commands
@@ -168,9 +183,7 @@ def isolated_env() -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in STRIPPED_PIP_VARS
-        and not key.startswith(STRIPPED_PREFIXES)
-        and key not in {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME"}
+        if key not in STRIPPED_VARS and not key.startswith(STRIPPED_PREFIXES)
     }
     env.update(
         PIP_CONFIG_FILE=os.devnull,
@@ -220,7 +233,7 @@ def tools_dir() -> Path:
     return cache / "pipfence-bench" / "tools"
 
 
-def prepare_tools(refresh: bool) -> Toolbox:
+def prepare_tools(refresh: bool, tools: list[str]) -> Toolbox:
     """Create (once) the throw-away venv holding pipenv, uv and, if possible, matplotlib."""
     env = isolated_env()
     venv = tools_dir()
@@ -249,11 +262,41 @@ def prepare_tools(refresh: bool) -> Toolbox:
         plot_ok=plot_ok,
         versions={},
     )
-    for name in TOOLS:
+    for name in tools:
         code, text = _capture([str(getattr(toolbox, name)), "--version"], env)
         toolbox.versions[name] = text.splitlines()[-1] if code == 0 and text else f"? ({text})"
     toolbox.versions["python"] = platform.python_version()
     return toolbox
+
+
+def script_python(script: Path) -> str:
+    """The interpreter of a console script (its ``#!`` line), else the one running this."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        first = script.read_bytes()[:512].split(b"\n", 1)[0].decode()
+        if first.startswith("#!") and (python := first[2:].strip()) and Path(python).exists():
+            return python
+    return sys.executable
+
+
+def precompile_pipfence(toolbox: Toolbox) -> str:
+    """Compile pipfence's package to bytecode once, before any timing.
+
+    An editable install's sources are only compiled when some run may write ``__pycache__``;
+    doing it up front keeps that one-off cost out of every tool's first measurement.
+    """
+    env = isolated_env()
+    python = script_python(toolbox.pipfence)
+    probe = "import os, pipfence; print(os.path.dirname(pipfence.__file__))"
+    code, text = _capture([python, "-c", probe], env)
+    if code != 0 or not text:
+        return f"pipfence not precompiled: cannot find its package ({text[-200:]})"
+    package = text.splitlines()[-1]
+    code, text = _capture([python, "-m", "compileall", "-q", package], env, timeout=300)
+    if code != 0:
+        return f"pipfence not precompiled: compileall failed ({text[-200:]})"
+    with contextlib.suppress(ValueError):
+        package = str(Path(package).relative_to(REPO))
+    return f"pipfence's package ({package}) was compiled to bytecode once before timing."
 
 
 def pipfence_sync_flags(toolbox: Toolbox) -> list[str] | None:
@@ -344,8 +387,10 @@ def lock_steps(slot: Slot, toolbox: Toolbox) -> list[Step]:
     if slot.tool == "uv":
         argv = [str(toolbox.uv), "pip", "compile", "requirements.in", "requirements-dev.in"]
         argv += ["-o", "out.txt", "--python-version", "3.11", "--generate-hashes"]
+    elif slot.tool == "pipfence":
+        argv = [str(toolbox.pipfence), "lock", "-v"]  # -v: the "N requests" line
     else:
-        argv = [str(getattr(toolbox, slot.tool)), "lock"]
+        argv = [str(toolbox.pipenv), "lock"]
     return [Step(argv, slot.project, env)]
 
 
@@ -377,6 +422,16 @@ def startup_step(tool: str, toolbox: Toolbox, cwd: Path) -> Step:
     return Step([str(getattr(toolbox, tool)), "--version"], cwd, env)
 
 
+def count_requests(log: Path) -> int | None:
+    """The request count pipfence's ``lock -v`` printed (its last ``N requests`` line)."""
+    try:
+        text = ANSI.sub("", (log.parent / f"{log.name}-step0.err").read_text(errors="replace"))
+    except OSError:
+        return None
+    found = REQUESTS_LINE.findall(text)
+    return int(found[-1]) if found else None
+
+
 def count_packages(slot: Slot) -> int | None:
     """Distinct package names of a lock (Pipfile.lock default+develop, or uv's pins)."""
     path = slot.project / lock_output(slot.tool)
@@ -406,11 +461,13 @@ class Measurement:
     peak_mib: float
     ok: bool
     error: str | None
+    requests: int | None = None  # pipfence locks only
 
 
 @dataclass
 class Bench:
     toolbox: Toolbox
+    tools: tuple[str, ...]
     runs: int
     timeout: float
     tmp: Path
@@ -419,12 +476,31 @@ class Bench:
     packages: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def record(self, workload: str, op: str, tool: str, rep: int, outcome: Outcome) -> None:
+    def record(
+        self,
+        workload: str,
+        op: str,
+        tool: str,
+        rep: int,
+        outcome: Outcome,
+        *,
+        requests: int | None = None,
+    ) -> None:
         entry = Measurement(
-            workload, op, tool, rep, outcome.seconds, outcome.peak_mib, outcome.ok, outcome.error
+            workload,
+            op,
+            tool,
+            rep,
+            outcome.seconds,
+            outcome.peak_mib,
+            outcome.ok,
+            outcome.error,
+            requests,
         )
         self.measurements.append(entry)
         status = f"{outcome.seconds:8.2f}s {outcome.peak_mib:7.1f} MiB"
+        if requests is not None:
+            status += f" {requests:6d} requests"
         if not outcome.ok:
             status += f"  FAILED ({outcome.error})"
         print(f"  [{workload} {op} run {rep + 1}] {tool:8} {status}", file=sys.stderr)
@@ -436,7 +512,7 @@ def rotated(items: tuple[str, ...], rep: int) -> tuple[str, ...]:
 
 
 def bench_startup(bench: Bench) -> None:
-    tools = ("python", *TOOLS)
+    tools = ("python", *bench.tools)
     for rep in range(bench.runs):
         for tool in rotated(tools, rep):
             for inner in range(STARTUP_INNER):
@@ -449,7 +525,8 @@ def timed_lock(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> No
     log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
     outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
     slot.locked = outcome.ok
-    bench.record(workload, op, slot.tool, rep, outcome)
+    requests = count_requests(log) if slot.tool == "pipfence" and outcome.ok else None
+    bench.record(workload, op, slot.tool, rep, outcome, requests=requests)
     if outcome.ok and (count := count_packages(slot)) is not None:
         bench.packages.setdefault(workload, {})[slot.tool] = count
 
@@ -489,7 +566,7 @@ def slot_for(bench: Bench, slots: dict[str, Slot], workload: Path, rep: int, too
 def bench_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
     name = workload.name
     for rep in range(bench.runs):
-        order = rotated(TOOLS, rep)
+        order = rotated(bench.tools, rep)
         slots: dict[str, Slot] = {}
         if "lock-cold" in ops:
             for tool in order:
@@ -519,6 +596,7 @@ class Cell:
     ok: int
     total: int
     error: str | None
+    requests: float | None = None  # median request count (pipfence locks)
 
 
 def summarize(measurements: list[Measurement], workload: str, op: str, tool: str) -> Cell | None:
@@ -527,13 +605,19 @@ def summarize(measurements: list[Measurement], workload: str, op: str, tool: str
         return None
     good = [m for m in picked if m.ok]
     errors = [m.error for m in picked if not m.ok]
+    counts = [m.requests for m in good if m.requests is not None]
     return Cell(
         median=statistics.median(m.seconds for m in good) if good else None,
         peak=max(m.peak_mib for m in good) if good else None,
         ok=len(good),
         total=len(picked),
         error=errors[-1] if errors else None,
+        requests=statistics.median(counts) if counts else None,
     )
+
+
+def fmt_seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
 
 def fmt_time(cell: Cell | None) -> str:
@@ -541,7 +625,7 @@ def fmt_time(cell: Cell | None) -> str:
         return "-"
     if cell.median is None:
         return "FAIL: " + (cell.error or "?").replace("|", "/")[:120]
-    text = f"{cell.median:.3f}" if cell.median < 1 else f"{cell.median:.2f}"
+    text = fmt_seconds(cell.median)
     if cell.ok < cell.total:
         text += f" ({cell.ok}/{cell.total} ok)"
     return text
@@ -555,6 +639,10 @@ def fmt_ratio(top: Cell | None, bottom: Cell | None) -> str:
 
 def fmt_peak(cell: Cell | None) -> str:
     return "-" if cell is None or cell.peak is None else f"{cell.peak:.0f}"
+
+
+def fmt_requests(cell: Cell | None) -> str:
+    return "-" if cell is None or cell.requests is None else f"{cell.requests:g}"
 
 
 def package_label(bench: Bench, workload: str) -> str:
@@ -577,33 +665,138 @@ def table_rows(bench: Bench, workloads: list[str], ops: list[str]) -> list[dict[
     keys = [("-", "startup")] if "startup" in ops else []
     keys += [(w, op) for w in workloads for op in ops if op != "startup"]
     for workload, op in keys:
-        cells = {t: summarize(bench.measurements, workload, op, t) for t in TOOLS}
+        cells = {t: summarize(bench.measurements, workload, op, t) for t in bench.tools}
         if all(c is None for c in cells.values()):
             continue
         rows.append({"workload": workload, "op": op, "cells": cells})
     return rows
 
 
-def render_markdown(bench: Bench, rows: list[dict[str, object]], started: str) -> str:
-    header = [
-        "workload",
-        "packages",
-        "operation",
-        "pipfence s",
-        "pipenv s",
-        "uv s",
-        "pipfence/uv",
-        "pipenv/pipfence",
-        "pipfence MiB",
-        "pipenv MiB",
-        "uv MiB",
+def growth_exponent(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of log(value) against log(packages): 1 is linear growth."""
+    usable = [(math.log(n), math.log(v)) for n, v in points if n > 0 and v > 0]
+    if len({x for x, _ in usable}) < 2 or len(usable) != len(points):
+        return None
+    mean_x = statistics.fmean(x for x, _ in usable)
+    mean_y = statistics.fmean(y for _, y in usable)
+    spread = sum((x - mean_x) ** 2 for x, _ in usable)
+    return sum((x - mean_x) * (y - mean_y) for x, y in usable) / spread
+
+
+def linear_fit(points: list[tuple[int, float]]) -> tuple[float, float, float] | None:
+    """Least-squares ``value = fixed + per_package * packages``: (fixed, per_package, R²).
+
+    Needs three workloads of different sizes (two always fit exactly)."""
+    if len({n for n, _ in points}) < 3:
+        return None
+    fit = statistics.linear_regression([n for n, _ in points], [v for _, v in points])
+    mean = statistics.fmean(v for _, v in points)
+    total = sum((v - mean) ** 2 for _, v in points)
+    residual = sum((v - fit.intercept - fit.slope * n) ** 2 for n, v in points)
+    return fit.intercept, fit.slope, (1 - residual / total) if total else 1.0
+
+
+def render_growth(bench: Bench, workloads: list[str], ops: list[str]) -> list[str]:
+    """Per operation: time (and pipfence's requests) against the packages of each workload."""
+    sized = sorted(
+        ((n, w) for w in workloads if (n := package_count(bench, w)) is not None),
+        key=lambda item: item[0],
+    )
+    if not sized:
+        return []
+    lines = [
+        "## How cost grows",
+        "",
+        (
+            "Median time and pipfence's median request count against the number of locked "
+            "packages, smallest workload first. Per package = median / packages. Exponent = "
+            "least-squares slope of log(median) against log(packages) over these workloads: "
+            "1 is linear growth, 0 is flat, 2 is quadratic. Fit = least-squares line "
+            "fixed + per-package cost (with R², from three workloads up): a line that fits "
+            "with R² near 1 means cost grows linearly with the packages."
+        ),
     ]
+    with_requests = "pipfence" in bench.tools
+    for op in (o for o in ops if o != "startup"):
+        cells = {
+            (w, t): summarize(bench.measurements, w, op, t) for _, w in sized for t in bench.tools
+        }
+        if all(c is None for c in cells.values()):
+            continue
+        header = ["workload", "packages"]
+        for tool in bench.tools:
+            header += [f"{tool} s", f"{tool} ms/pkg"]
+        if with_requests and op in LOCK_OPS:
+            header += ["pipfence requests", "requests/pkg"]
+        lines += ["", f"### {op}", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        for packages, workload in sized:
+            values = [workload, str(packages)]
+            for tool in bench.tools:
+                cell = cells[(workload, tool)]
+                median = cell.median if cell else None
+                values += [
+                    fmt_time(cell),
+                    "-" if median is None else f"{1000 * median / packages:.1f}",
+                ]
+            if with_requests and op in LOCK_OPS:
+                cell = cells[(workload, "pipfence")]
+                count = cell.requests if cell else None
+                values += [
+                    fmt_requests(cell),
+                    "-" if count is None else f"{count / packages:.2f}",
+                ]
+            lines.append("| " + " | ".join(values) + " |")
+        exponents, fits = [], []
+        for tool in bench.tools:
+            points = [
+                (n, c.median)
+                for n, w in sized
+                if (c := cells[(w, tool)]) is not None and c.median is not None
+            ]
+            if (slope := growth_exponent(points)) is not None:
+                exponents.append(f"{tool} time {slope:.2f}")
+            if (fit := linear_fit(points)) is not None:
+                fixed, per_package, r2 = fit
+                fits.append(f"{tool} {fixed:.2f} s + {1000 * per_package:.1f} ms/pkg (R² {r2:.3f})")
+        if with_requests and op in LOCK_OPS:
+            points = [
+                (n, c.requests)
+                for n, w in sized
+                if (c := cells[(w, "pipfence")]) is not None and c.requests is not None
+            ]
+            if (slope := growth_exponent(points)) is not None:
+                exponents.append(f"pipfence requests {slope:.2f}")
+            if any(v for _, v in points) and (fit := linear_fit(points)) is not None:
+                fixed, per_package, r2 = fit
+                fits.append(f"pipfence requests {fixed:.0f} + {per_package:.2f}/pkg (R² {r2:.3f})")
+        if exponents:
+            lines += ["", "Exponent: " + ", ".join(exponents) + "."]
+        if fits:
+            lines += ["", "Fit: " + "; ".join(fits) + "."]
+    return [*lines, ""]
+
+
+def render_markdown(
+    bench: Bench, rows: list[dict[str, object]], workloads: list[str], ops: list[str], started: str
+) -> str:
+    tools = bench.tools
+    ratios = [
+        (a, b) for a, b in (("pipfence", "uv"), ("pipenv", "pipfence")) if {a, b} <= set(tools)
+    ]
+    show_requests = "pipfence" in tools and any(op in LOCK_OPS for op in ops)
+    header = ["workload", "packages", "operation", *(f"{t} s" for t in tools)]
+    if show_requests:
+        header.append("pipfence requests")
+    header += [f"{a}/{b}" for a, b in ratios]
+    header += [f"{t} MiB" for t in tools]
     lines = [
         f"# pipfence benchmark, {started}",
         "",
         (
             f"{bench.runs} repetition(s), medians of successful runs; peak = max RSS of the largest "
-            "single process of a command, over its runs."
+            "single process of a command, over its runs; pipfence requests = median of the "
+            "request counts its `lock -v` printed."
         ),
         "",
         "| " + " | ".join(header) + " |",
@@ -616,23 +809,19 @@ def render_markdown(bench: Bench, rows: list[dict[str, object]], started: str) -
         if op == "startup":
             base = summarize(bench.measurements, "-", "startup", "python")
             op = f"startup (--version; python -c pass {fmt_time(base)} s)"
-        pf, pe, uv = cells["pipfence"], cells["pipenv"], cells["uv"]
         values = [
             workload,
             package_label(bench, workload) if workload != "-" else "-",
             op,
-            fmt_time(pf),
-            fmt_time(pe),
-            fmt_time(uv),
-            fmt_ratio(pf, uv),
-            fmt_ratio(pe, pf),
-            fmt_peak(pf),
-            fmt_peak(pe),
-            fmt_peak(uv),
+            *(fmt_time(cells[t]) for t in tools),
         ]
+        if show_requests:
+            values.append(fmt_requests(cells["pipfence"]))
+        values += [fmt_ratio(cells[a], cells[b]) for a, b in ratios]
+        values += [fmt_peak(cells[t]) for t in tools]
         lines.append("| " + " | ".join(values) + " |")
+    lines += ["", *render_growth(bench, workloads, ops)]
     lines += [
-        "",
         "Tool versions: " + ", ".join(f"{k} {v}" for k, v in bench.toolbox.versions.items()),
     ]
     lines += ["", "Notes:", *(f"- {note}" for note in bench.notes), ""]
@@ -640,30 +829,62 @@ def render_markdown(bench: Bench, rows: list[dict[str, object]], started: str) -
 
 
 PLOT_SCRIPT = """
-import json, sys
+import json, math, sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 data = json.load(open(sys.argv[1]))
-series = {}
+times, requests = {}, {}
 for row in data["summary"]:
     if row["op"] == "startup" or row["packages"] is None:
         continue
     for tool, cell in row["tools"].items():
         if cell and cell["median"] is not None:
-            series.setdefault((tool, row["op"]), []).append((row["packages"], cell["median"]))
-fig, ax = plt.subplots(figsize=(8, 5))
-for (tool, op), points in sorted(series.items()):
+            times.setdefault((tool, row["op"]), []).append((row["packages"], cell["median"]))
+        if cell and cell.get("requests") is not None:
+            requests.setdefault(row["op"], []).append((row["packages"], cell["requests"]))
+def minor_label(value, _):
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
+colors = {"pipfence": "tab:blue", "pipenv": "tab:orange", "uv": "tab:green"}
+styles = {"lock-cold": "-", "lock-warm": "--", "sync": ":"}
+fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
+for (tool, op), points in sorted(times.items()):
     points.sort()
-    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{tool} {op}")
-ax.set_xlabel("packages in the lock")
-ax.set_ylabel("median seconds")
-ax.set_yscale("log")
-ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-ax.grid(True, which="both", alpha=0.3)
-ax.legend(fontsize="small")
-ax.set_title("pipfence vs pipenv vs uv")
+    left.plot(
+        [p[0] for p in points], [p[1] for p in points], marker="o", label=f"{tool} {op}",
+        color=colors.get(tool), linestyle=styles.get(op, "-."),
+    )
+left.set_xlabel("packages in the lock")
+left.set_ylabel("median seconds")
+left.set_xscale("log")
+left.set_yscale("log")
+for axis in (left.xaxis, left.yaxis):
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor_label))
+left.grid(True, which="both", alpha=0.3)
+left.legend(fontsize="x-small", ncol=3, loc="best")
+left.set_title("time against packages (log-log)")
+for op, points in sorted(requests.items()):
+    points.sort()
+    right.plot(
+        [p[0] for p in points], [p[1] for p in points], marker="o", label=f"pipfence {op}",
+        color=colors["pipfence"], linestyle=styles.get(op, "-."),
+    )
+right.set_xlabel("packages in the lock")
+right.set_ylabel("median requests")
+right.set_xlim(left=0)
+right.set_ylim(bottom=0)
+right.grid(True, alpha=0.3)
+if requests:
+    right.legend(fontsize="small")
+else:
+    right.text(0.5, 0.5, "no pipfence lock measured", ha="center", transform=right.transAxes)
+right.set_title("pipfence's requests against packages")
+fig.suptitle(f"pipfence vs pipenv vs uv, {data['runs']} run(s), {data['started']}")
 fig.tight_layout()
 fig.savefig(sys.argv[2], dpi=120)
 """
@@ -709,6 +930,9 @@ def write_results(bench: Bench, workloads: list[str], ops: list[str], started: s
         "started": started,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "versions": bench.toolbox.versions,
+        "tools": list(bench.tools),
+        "workloads": workloads,
+        "ops": ops,
         "runs": bench.runs,
         "timeout": bench.timeout,
         "packages": bench.packages,
@@ -723,7 +947,7 @@ def write_results(bench: Bench, workloads: list[str], ops: list[str], started: s
         bench.notes.append(f"plot: {png_path.relative_to(REPO)}")
     data["notes"] = bench.notes
     json_path.write_text(json.dumps(data, indent=2) + "\n")
-    markdown = render_markdown(bench, rows, started)
+    markdown = render_markdown(bench, rows, workloads, ops, started)
     (RESULTS / f"{stamp}.md").write_text(markdown)
     print(markdown)
     print(f"written: {RESULTS / f'{stamp}.md'} and {json_path}", file=sys.stderr)
@@ -738,48 +962,101 @@ def workloads_root() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "bench-workloads"
 
 
+def split_list(values: list[str]) -> list[str]:
+    """``a,b c`` -> ``[a, b, c]``: lists may be comma- or space-separated, or both."""
+    items = [item.strip() for value in values for item in value.split(",")]
+    return list(dict.fromkeys(item for item in items if item))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated names")
-    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ",".join(OPS))
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        default=list(WORKLOADS),
+        metavar="NAME",
+        help=(
+            f"workload names or folders (default: {' '.join(WORKLOADS)}); a name is looked up in "
+            "bench/workloads/, then in $BENCH_WORKLOADS or ../shared/bench-workloads"
+        ),
+    )
+    parser.add_argument(
+        "--tools",
+        nargs="+",
+        default=list(TOOLS),
+        metavar="TOOL",
+        help=f"tools to time (default: {' '.join(TOOLS)})",
+    )
+    parser.add_argument(
+        "--ops", nargs="+", default=list(OPS), metavar="OP", help=f"default: {' '.join(OPS)}"
+    )
     parser.add_argument("--runs", type=int, default=3, help="repetitions (medians are reported)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per command")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds allowed per command; past it the command is killed and counts as failed",
+    )
     parser.add_argument("--refresh-tools", action="store_true", help="upgrade pipenv/uv first")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = parser.parse_args(argv)
-    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    args.ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+    args.workloads = split_list(args.workloads)
+    args.ops = split_list(args.ops)
+    args.tools = split_list(args.tools)
     if unknown := sorted(set(args.ops) - set(OPS)):
-        parser.error(f"unknown --ops: {', '.join(unknown)}")
+        parser.error(f"unknown --ops: {', '.join(unknown)} (known: {', '.join(OPS)})")
+    if unknown := sorted(set(args.tools) - set(TOOLS)):
+        parser.error(f"unknown --tools: {', '.join(unknown)} (known: {', '.join(TOOLS)})")
+    if not args.workloads or not args.ops or not args.tools:
+        parser.error("--workloads, --ops and --tools each need at least one value")
+    args.tools = [tool for tool in TOOLS if tool in args.tools]  # fixed column order
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return args
 
 
+def find_workload(name: str) -> Path:
+    """A workload folder: a path as given, else the name under bench/workloads/ or the shared
+    workloads folder."""
+    if os.sep in name or name.startswith("."):
+        return Path(name).resolve()
+    candidates = [OWN_WORKLOADS / name, workloads_root() / name]
+    return next((c for c in candidates if (c / "Pipfile").is_file()), candidates[-1])
+
+
 def resolve_workloads(names: list[str]) -> list[Path]:
-    root = workloads_root()
-    found = []
+    found: dict[str, Path] = {}
     for name in names:
-        folder = root / name
-        missing = [
-            f
-            for f in ("Pipfile", "requirements.in", "requirements-dev.in")
-            if not (folder / f).is_file()
-        ]
+        folder = find_workload(name)
+        missing = [f for f in WORKLOAD_FILES if not (folder / f).is_file()]
         if missing:
             raise SystemExit(f"workload {folder} lacks {', '.join(missing)} (set BENCH_WORKLOADS?)")
-        found.append(folder)
-    return found
+        if folder.name in found and found[folder.name] != folder:
+            raise SystemExit(
+                f"two workloads are named {folder.name}: {found[folder.name]}, {folder}"
+            )
+        found[folder.name] = folder
+    return list(found.values())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workloads = resolve_workloads(args.workloads)
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    toolbox = prepare_tools(args.refresh_tools)
+    toolbox = prepare_tools(args.refresh_tools, args.tools)
     tmp = Path(tempfile.mkdtemp(prefix="pipfence-bench-"))
-    sync_flags = pipfence_sync_flags(toolbox) if "sync" in args.ops else None
-    bench = Bench(toolbox, args.runs, args.timeout, tmp, sync_flags)
+    wants_sync = "sync" in args.ops and "pipfence" in args.tools
+    sync_flags = pipfence_sync_flags(toolbox) if wants_sync else None
+    if "sync" in args.ops and "pipfence" not in args.tools:
+        sync_flags = []  # nothing to probe: pipfence is not timed
+    bench = Bench(toolbox, tuple(args.tools), args.runs, args.timeout, tmp, sync_flags)
+    print(
+        f"workloads: {', '.join(str(w) for w in workloads)}; tools: {', '.join(args.tools)}; "
+        f"ops: {', '.join(args.ops)}; {args.runs} run(s)",
+        file=sys.stderr,
+    )
+    if "pipfence" in args.tools:
+        bench.notes.append(precompile_pipfence(toolbox))
     bench.notes += [
         (
             "uv cannot read Pipfiles: it compiles requirements.in + requirements-dev.in (the same "
