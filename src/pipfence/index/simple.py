@@ -8,12 +8,13 @@ Nothing here does I/O. `parse_project_page` turns the bytes an index answered in
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html
 import json
 import marshal
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -250,19 +251,19 @@ def _wheel_shape(filename: str) -> bool:
     )
 
 
-def _group(rows: Iterable[object], name: NormalizedName) -> dict[str, bytes]:
-    """Sort raw file rows (PEP 691 file dicts) by the version their file names carry.
+def _group(
+    rows: Iterable[tuple[object, Any]], name: NormalizedName, pack: Callable[[list[Any]], bytes]
+) -> dict[str, bytes]:
+    """Sort file rows by the version their file names carry; ``rows`` are (file name, row)
+    pairs, a row being a PEP 691 file object as JSON bytes or as a dict.
 
     Only the name is looked at here: one pass that slices each name at its version, then one
     check per distinct ``name-version`` prefix that it is this project's and a valid version.
-    Each group is kept as `marshal` data (compact, and what the cache stores); `_Builder`
+    ``pack`` makes each group one JSON array (compact, and what the cache stores); `_Builder`
     makes files of it when the version is asked for.
     """
-    by_prefix: dict[str, list[object]] = {}
-    for entry in rows:
-        if type(entry) is not dict:
-            continue
-        filename = entry.get("filename")
+    by_prefix: dict[str, list[Any]] = {}
+    for filename, row in rows:
         if type(filename) is not str:
             continue
         if filename.endswith(".whl"):
@@ -280,8 +281,8 @@ def _group(rows: Iterable[object], name: NormalizedName) -> dict[str, bytes]:
         group = by_prefix.get(prefix)
         if group is None:
             by_prefix[prefix] = group = []
-        group.append(entry)
-    by_version: dict[str, list[object]] = {}
+        group.append(row)
+    by_version: dict[str, list[Any]] = {}
     for prefix, group in by_prefix.items():
         project, dash, version = prefix.rpartition("-")
         if not dash or not project or version_of(version) is None:
@@ -293,7 +294,16 @@ def _group(rows: Iterable[object], name: NormalizedName) -> dict[str, bytes]:
             by_version[version] = group
         else:
             known.extend(group)
-    return {version: marshal.dumps(group) for version, group in by_version.items()}
+    return {version: pack(group) for version, group in by_version.items()}
+
+
+def _pack_raw(rows: list[Any]) -> bytes:
+    """JSON objects, each still the bytes the index sent, as one JSON array."""
+    return b"[" + b",".join(rows) + b"]"
+
+
+def _pack_dicts(rows: list[Any]) -> bytes:
+    return json.dumps(rows, separators=(",", ":")).encode()
 
 
 class _Builder:
@@ -316,8 +326,8 @@ class _Builder:
 
     def __call__(self, raw: object) -> tuple[DistFile, ...]:
         try:
-            rows = marshal.loads(raw) if isinstance(raw, bytes) else raw  # noqa: S302  # our own data
-        except (ValueError, EOFError, TypeError):
+            rows = json.loads(raw) if isinstance(raw, bytes) else raw
+        except (ValueError, RecursionError):
             return ()
         if not isinstance(rows, list):
             return ()
@@ -364,16 +374,14 @@ class _Builder:
 
 def _page(
     name: NormalizedName,
-    rows: Iterable[object],
+    groups: dict[str, bytes],
     base: str,
     versions: tuple[str, ...] = (),
 ) -> ProjectPage:
-    return ProjectPage(
-        name=name, releases=Releases(_group(rows, name), _Builder(base)), versions=versions
-    )
+    return ProjectPage(name=name, releases=Releases(groups, _Builder(base)), versions=versions)
 
 
-_BLOB_FORMAT = 2
+_BLOB_FORMAT = 3
 
 
 def dump_page(page: ProjectPage) -> bytes | None:
@@ -459,7 +467,44 @@ def _json_yanked(value: object) -> bool | str:
     return value is True
 
 
+@functools.cache
+def _fast_decoders() -> tuple[Any, Any]:
+    """msgspec decoders for a well-formed PEP 691 page: one that keeps each file object as the
+    bytes it was sent as, one that reads only the file names (imported on first use)."""
+    import msgspec  # only commands that read pages pay for it
+
+    # defstruct, not class bodies: this module's annotations are strings that msgspec would
+    # have to resolve against module globals, where msgspec is not.
+    files = msgspec.defstruct(
+        "Files",
+        [
+            ("files", list[msgspec.Raw]),
+            ("name", object, None),
+            ("versions", object, None),
+            ("meta", object, None),
+        ],
+    )
+    named = msgspec.defstruct("Named", [("filename", object, None)])
+    names = msgspec.defstruct("Names", [("files", list[named])])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(files), msgspec.json.Decoder(names)
+
+
 def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
+    """A PEP 691 page. The common, well-formed page is split into its file objects without
+    decoding them (msgspec, two passes in C); any page that pass rejects takes the
+    general path below, which checks each part and says what is wrong."""
+    raw_decoder, names_decoder = _fast_decoders()
+    try:
+        page = raw_decoder.decode(body)
+        names = names_decoder.decode(body).files
+    except (ValueError, RecursionError):
+        return _parse_json_slowly(body, page_url, project)
+    rows: Iterable[tuple[object, Any]] = zip((n.filename for n in names), page.files, strict=True)
+    head = (page.meta, page.name, page.versions)
+    return _json_page(head, rows, pack=_pack_raw, page_url=page_url, project=project)
+
+
+def _parse_json_slowly(body: bytes, page_url: str, project: str | None) -> ProjectPage:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -468,21 +513,32 @@ def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         msg = "the JSON project page lacks a `files` list (PEP 691)"
         raise ValueError(msg)
-    meta = data.get("meta")
+    rows = ((e.get("filename"), e) for e in data["files"] if type(e) is dict)
+    head = (data.get("meta"), data.get("name"), data.get("versions"))
+    return _json_page(head, rows, pack=_pack_dicts, page_url=page_url, project=project)
+
+
+def _json_page(
+    head: tuple[object, object, object],
+    rows: Iterable[tuple[object, Any]],
+    *,
+    pack: Callable[[list[Any]], bytes],
+    page_url: str,
+    project: str | None,
+) -> ProjectPage:
+    """The page from its decoded parts: ``head`` is its ``meta``, ``name`` and ``versions``."""
+    meta, json_name, raw_versions = head
     if isinstance(meta, dict):
         _check_api_version(meta.get("api-version"))
-    json_name = data.get("name")
     if project is None and isinstance(json_name, str):
         project = json_name
     name = _project_name(project, page_url)
-
-    raw_versions = data.get("versions")
     versions = (
         tuple(v for v in raw_versions if isinstance(v, str))
         if isinstance(raw_versions, list)
         else ()
     )
-    return _page(name, data["files"], page_url, versions)
+    return _page(name, _group(rows, name, pack), page_url, versions)
 
 
 # --- PEP 503 HTML -------------------------------------------------------------------------------
@@ -598,4 +654,4 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
                 "core-metadata": _html_metadata(attributes),
             }
         )
-    return _page(name, rows, page_url)
+    return _page(name, _group(((r["filename"], r) for r in rows), name, _pack_dicts), page_url)
