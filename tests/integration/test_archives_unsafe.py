@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import stat
-import subprocess
 import tarfile
 import warnings
 import zipfile
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from support.dists import build_sdist, metadata_text, record_line
+from support.project import dist_infos, one_source_pipfile, out, read_lock, write_pipfile
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -35,10 +34,6 @@ NAME, VERSION = "payload", "1.0"
 INFO = f"{NAME}-{VERSION}.dist-info"
 WHEEL_NAME = f"{NAME}-{VERSION}-py3-none-any.whl"
 WHEEL_TEXT = "Wheel-Version: 1.0\nGenerator: hostile\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 @pytest.fixture
@@ -68,19 +63,6 @@ def assert_outside_untouched(outside: Path, tmp_path: Path) -> None:
 @pytest.fixture
 def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_RETRIES": "1"}
-
-
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
-
-
-def installed_names(project: Path) -> list[str]:
-    return sorted(p.name for p in (project / ".venv").glob("lib/python*/site-packages/*.dist-info"))
 
 
 def zip_bytes(entries: list[tuple[str | zipfile.ZipInfo, bytes]], trailer: bytes = b"") -> bytes:
@@ -129,11 +111,7 @@ def serve_and_lock(
     """Serve the files and lock; the lock bytes, or None when the lock refused the archive
     already (exit 3 naming it, no lock written)."""
     server.add_project(NAME, files)
-    (project / "Pipfile").write_text(
-        f'[[source]]\nurl = "{server.simple_url}"\nverify_ssl = false\nname = "corp"\n\n'
-        f'[packages]\n{NAME} = "*"\n',
-        encoding="utf-8",
-    )
+    write_pipfile(project, one_source_pipfile(server.simple_url, f'{NAME} = "*"\n'))
     result = cli(["lock"])
     if result.returncode == 3:
         assert any(name in result.stderr for name in files), out(result)
@@ -141,8 +119,7 @@ def serve_and_lock(
         assert not (project / "Pipfile.lock").exists()
         return None
     assert result.returncode == 0, out(result)
-    lock = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    assert lock["default"][NAME]["hashes"] == sorted(
+    assert read_lock(project)["default"][NAME]["hashes"] == sorted(
         f"sha256:{hashlib.sha256(data).hexdigest()}" for data in files.values()
     )
     return (project / "Pipfile.lock").read_bytes()
@@ -232,7 +209,7 @@ def test_hostile_wheel_is_refused_and_writes_nothing_outside(
         assert WHEEL_NAME in result.stderr, out(result)
         assert "Traceback" not in result.stderr
         assert "this is a bug" not in result.stderr
-        assert not any(n.startswith(f"{NAME}-") for n in installed_names(pipfence_project))
+        assert not any(n.startswith(f"{NAME}-") for n in dist_infos(pipfence_project))
         assert (pipfence_project / "Pipfile.lock").read_bytes() == lock
         assert_outside_untouched(outside, tmp_path)
     assert not list((pipfence_project / ".venv").rglob("escaped*"))
@@ -338,7 +315,7 @@ def test_hostile_sdist_is_refused_and_writes_nothing_outside(
         assert not (pipfence_project / "Pipfile.lock").exists()
         assert (pipfence_project / "Pipfile").read_bytes() == pipfile
         assert_outside_untouched(outside, tmp_path)
-    assert not any(n.startswith(f"{NAME}-") for n in installed_names(pipfence_project))
+    assert not any(n.startswith(f"{NAME}-") for n in dist_infos(pipfence_project))
 
 
 def test_symlink_entry_in_a_wheel_is_installed_as_a_plain_file_at_most(
@@ -377,5 +354,5 @@ def test_plain_trailing_data_after_the_archive_is_tolerated(
     assert lock is not None
     result = cli(["sync"])
     assert result.returncode == 0, out(result)
-    assert f"{NAME}-{VERSION}.dist-info" in installed_names(pipfence_project)
+    assert f"{NAME}-{VERSION}.dist-info" in dist_infos(pipfence_project)
     assert_outside_untouched(outside, tmp_path)

@@ -3,43 +3,21 @@ path, file and git entries, and failing builds."""
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from support.dists import dist_filename_stem, write_source_tree
+from support.dists import dist_filename_stem, pack_sdist, write_source_tree
+from support.project import pipfile_text, read_lock, write_pipfile
 
 if TYPE_CHECKING:
     from support import RunPipfence
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
-
-
-def pipfile(project: Path, sources: list[tuple[str, str]], packages: str) -> None:
-    tables = "".join(
-        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-        for name, url in sources
-    )
-    (project / "Pipfile").write_text(f"{tables}[packages]\n{packages}\n", encoding="utf-8")
-
-
-def read_lock(project: Path) -> dict[str, dict[str, dict[str, object]]]:
-    data: dict[str, dict[str, dict[str, object]]] = json.loads(
-        (project / "Pipfile.lock").read_text(encoding="utf-8")
-    )
-    return data
-
-
-@pytest.fixture
-def env(pipfence_env: dict[str, str]) -> dict[str, str]:
-    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
 
 
 def venv_python(project: Path) -> str:
@@ -57,22 +35,6 @@ def dist_info(project: Path, name: str) -> Path:
     found = list((project / ".venv").glob(f"lib/python*/site-packages/{name}-*.dist-info"))
     assert len(found) == 1, found
     return found[0]
-
-
-def pack_sdist(tree: Path, dest: Path) -> Path:
-    """A reproducible sdist of ``tree`` (its folder name is the sdist's stem)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    target = dest / f"{tree.name}.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tf:
-        for path in sorted(p for p in tree.rglob("*") if p.is_file()):
-            info = tarfile.TarInfo(f"{tree.name}/{path.relative_to(tree).as_posix()}")
-            data = path.read_bytes()
-            info.size = len(data)
-            info.mode = 0o644
-            tf.addfile(info, io.BytesIO(data))
-    target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-    return target
 
 
 def custom_sdist(
@@ -109,7 +71,9 @@ def test_sdist_only_package_locks_and_installs_and_is_built_once(
         "sdonly", "1.0", requires=["helper>=1"], files={"sdonly/v.py": "V = 7\n"}
     )
     public_index.add_dist("helper", "1.0")
-    pipfile(pipfence_project, [("public", public_index.simple_url)], 'sdonly = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("public", public_index.simple_url)], 'sdonly = "*"\n')
+    )
 
     result = run_pipfence(["lock"], env=env)
     assert result.returncode == 0, result.stderr
@@ -152,7 +116,9 @@ def test_build_requirements_come_from_the_default_source_only(
         backend_prefix="import buildhelper\nassert buildhelper.OK == 1\n",
     )
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'needsbuild = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
+    )
 
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr
@@ -182,13 +148,16 @@ def test_failing_build_is_reported_and_leaves_the_environment_alone(
             "    raise SystemExit('error: the C compiler exploded')\n"
         ),
     )
-    pipfile(pipfence_project, [("public", public_index.simple_url)], 'good = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("public", public_index.simple_url)], 'good = "*"\n')
+    )
     assert run_pipfence(["install"], env=env).returncode == 0
 
-    pipfile(
+    write_pipfile(
         pipfence_project,
-        [("public", public_index.simple_url)],
-        'good = "*"\nother = "*"\nbroken = "*"\n',
+        pipfile_text(
+            [("public", public_index.simple_url)], 'good = "*"\nother = "*"\nbroken = "*"\n'
+        ),
     )
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 1, result.stderr
@@ -218,10 +187,12 @@ def test_editable_path_entry(
         files={"mylib/value.py": "VALUE = 1\n"},
     )
     tree = tree.rename(tree.with_name("mylib"))
-    pipfile(
+    write_pipfile(
         pipfence_project,
-        [("public", public_index.simple_url)],
-        'mylib = {path = "./libs/mylib", editable = true}\n',
+        pipfile_text(
+            [("public", public_index.simple_url)],
+            'mylib = {path = "./libs/mylib", editable = true}\n',
+        ),
     )
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr
@@ -251,10 +222,12 @@ def test_file_entry_is_locked_with_its_hash_and_installed(
     sdist = custom_sdist(
         pipfence_project / "dist", tmp_path / "scratch", "fromfile", "2.0", requires=["helper"]
     )
-    pipfile(
+    write_pipfile(
         pipfence_project,
-        [("public", public_index.simple_url)],
-        'fromfile = {file = "./dist/fromfile-2.0.tar.gz"}\n',
+        pipfile_text(
+            [("public", public_index.simple_url)],
+            'fromfile = {file = "./dist/fromfile-2.0.tar.gz"}\n',
+        ),
     )
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr
@@ -295,10 +268,11 @@ def test_git_entry_is_locked_to_its_commit_and_installed(
     _git("commit", "--quiet", "-m", "one", cwd=repo)
     first = _git("rev-parse", "HEAD", cwd=repo)
     url = repo.as_uri()
-    pipfile(
+    write_pipfile(
         pipfence_project,
-        [("public", public_index.simple_url)],
-        f'gitpkg = {{git = "{url}", ref = "main"}}\n',
+        pipfile_text(
+            [("public", public_index.simple_url)], f'gitpkg = {{git = "{url}", ref = "main"}}\n'
+        ),
     )
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from support.project import one_source_pipfile, out, read_lock, source_table
+
 if TYPE_CHECKING:
     from support import RunPipfence
     from support.dists import DistFactory
@@ -20,22 +22,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
 @pytest.fixture
 def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_RETRIES": "1"}
-
-
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
 
 
 def snapshot(project: Path) -> dict[str, bytes]:
@@ -55,10 +44,6 @@ def assert_refused(result: subprocess.CompletedProcess[str], filename: str) -> N
     assert len(errors) == 1, out(result)
     assert all(line.startswith(("error:", "hint:")) for line in lines), out(result)
     assert filename in errors[0], out(result)
-
-
-def source(url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "corp"\n\n'
 
 
 BAD_PIPFILES: dict[str, str] = {
@@ -88,7 +73,7 @@ def _write_bad_pipfile(project: Path, case: str, url: str) -> bytes:
     if case == "not-utf8":
         data = b'[packages]\npayload = "\xff\xfe\x00*"\n'
     else:
-        data = BAD_PIPFILES[case].format(src=source(url), url=url).encode()
+        data = BAD_PIPFILES[case].format(src=source_table("corp", url), url=url).encode()
     (project / "Pipfile").write_bytes(data)
     return data
 
@@ -108,7 +93,7 @@ def test_malformed_pipfile_is_refused_with_nothing_written(
     fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
     if command == ["sync"]:  # sync needs a lock: a good one, made before the Pipfile broke
         (pipfence_project / "Pipfile").write_text(
-            source(fault_server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
+            one_source_pipfile(fault_server.simple_url), encoding="utf-8"
         )
         assert cli(["lock"]).returncode == 0
         fault_server.clear()
@@ -138,7 +123,7 @@ def test_python_version_that_cannot_exist_is_a_clear_error(
 ) -> None:
     fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
     (pipfence_project / "Pipfile").write_text(
-        source(fault_server.simple_url)
+        source_table("corp", fault_server.simple_url)
         + '[requires]\npython_version = "2.5"\n\n[packages]\npayload = "*"\n',
         encoding="utf-8",
     )
@@ -154,12 +139,10 @@ def test_python_version_that_cannot_exist_is_a_clear_error(
 
 def _good_lock(cli: RunPipfence, project: Path, server: FaultServer, factory: DistFactory) -> Any:
     server.add_project("payload", [factory.wheel("payload", "1.0")])
-    (project / "Pipfile").write_text(
-        source(server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
-    )
+    (project / "Pipfile").write_text(one_source_pipfile(server.simple_url), encoding="utf-8")
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
-    return json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
+    return read_lock(project)
 
 
 def _corrupt(case: str, good: Any) -> bytes:
@@ -271,7 +254,7 @@ def test_invalid_package_names_in_install_are_refused(
 ) -> None:
     fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
     (pipfence_project / "Pipfile").write_text(
-        source(fault_server.simple_url) + '[packages]\npayload = "*"\n', encoding="utf-8"
+        one_source_pipfile(fault_server.simple_url), encoding="utf-8"
     )
     before = snapshot(pipfence_project)
     result = cli(["install", name])
@@ -293,7 +276,7 @@ def test_unknown_index_name_lists_the_valid_ones(
     if command[0] == "install":
         packages = "[packages]\n"
     (pipfence_project / "Pipfile").write_text(
-        source(fault_server.simple_url) + packages, encoding="utf-8"
+        source_table("corp", fault_server.simple_url) + packages, encoding="utf-8"
     )
     before = snapshot(pipfence_project)
     result = cli(command)

@@ -7,16 +7,14 @@ assert it received zero requests during lock and sync.
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
-import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from support.dists import build_wheel
 from support.faultserver import FaultServer, Respond
+from support.project import installed, out, read_lock, source_table
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -24,34 +22,6 @@ if TYPE_CHECKING:
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
-
-SEED = {"pip", "setuptools", "wheel"}
-
-
-def source_table(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
-def installed(project: Path) -> dict[str, str]:
-    found = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    if not found:
-        return {}
-    dists = importlib.metadata.distributions(path=[str(found[0])])
-    return {d.metadata["Name"].lower(): d.version for d in dists if d.metadata["Name"] not in SEED}
-
-
-@pytest.fixture
-def env(pipfence_env: dict[str, str]) -> dict[str, str]:
-    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
 
 
 def hostile(fault_server: FaultServer, dist_factory: DistFactory, *names: str) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import importlib.metadata
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -20,62 +18,31 @@ import pytest
 
 from support.dists import build_wheel, metadata_text
 from support.faultserver import Respond, Truncate
+from support.project import (
+    edit_lock,
+    fresh_cache,
+    installed,
+    out,
+    pipfile_text,
+    read_lock,
+    site_packages,
+    source_table,
+    write_pipfile,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from support import RunPipfence
     from support.dists import DistFactory
     from support.faultserver import FaultServer
 
 pytestmark = pytest.mark.integration
 
-SEED = {"pip", "setuptools", "wheel"}
-
 
 # -- helpers -------------------------------------------------------------------------------
 
 
-def source_table(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
-def edit_lock(project: Path, change: Callable[[dict[str, Any]], None]) -> bytes:
-    data = read_lock(project)
-    change(data)
-    (project / "Pipfile.lock").write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
-    return (project / "Pipfile.lock").read_bytes()
-
-
-def site_packages(project: Path) -> Path | None:
-    found = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    return found[0] if found else None
-
-
-def installed(project: Path) -> dict[str, str]:
-    site = site_packages(project)
-    if site is None:
-        return {}
-    dists = importlib.metadata.distributions(path=[str(site)])
-    return {d.metadata["Name"].lower(): d.version for d in dists if d.metadata["Name"] not in SEED}
-
-
-def dist_infos(project: Path) -> list[str]:
-    site = site_packages(project)
-    return [] if site is None else sorted(p.name for p in site.glob("*.dist-info"))
 
 
 def html_page(name: str, links: list[tuple[str, str, dict[str, str]]]) -> str:
@@ -102,25 +69,8 @@ def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_RETRIES": "2"}
 
 
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
-
-
-def fresh_cache(env: dict[str, str], tmp_path: Path, name: str = "other-cache") -> dict[str, str]:
-    cache = tmp_path / name
-    cache.mkdir(exist_ok=True)
-    return {**env, "PIPFENCE_CACHE_DIR": str(cache)}
-
-
 def lock_project(cli: RunPipfence, project: Path, server: FaultServer, packages: str) -> bytes:
-    (project / "Pipfile").write_text(
-        source_table("corp", server.simple_url) + "[packages]\n" + packages, encoding="utf-8"
-    )
+    write_pipfile(project, pipfile_text([("corp", server.simple_url)], packages))
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
     return (project / "Pipfile.lock").read_bytes()

@@ -36,6 +36,7 @@ from support.faultserver import (
     Trickle,
     Truncate,
 )
+from support.project import one_source_pipfile, out, read_lock, write_pipfile
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -50,19 +51,8 @@ JSON = "application/vnd.pypi.simple.v1+json"
 # -- helpers -------------------------------------------------------------------------------
 
 
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
-def write_pipfile(project: Path, url: str, packages: str = 'payload = "*"\n') -> bytes:
-    text = f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "corp"\n\n[packages]\n{packages}'
-    (project / "Pipfile").write_text(text, encoding="utf-8")
-    return text.encode()
-
-
 def locked_version(project: Path, name: str = "payload") -> str:
-    data = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    version: str = data["default"][name]["version"]
+    version: str = read_lock(project)["default"][name]["version"]
     return version
 
 
@@ -104,15 +94,6 @@ def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
-
-
 def assert_failed_cleanly(
     result: subprocess.CompletedProcess[str], project: Path, pipfile: bytes
 ) -> None:
@@ -150,7 +131,7 @@ def test_transient_page_failure_then_success_locks(
     elif first == "truncate":
         first = Truncate(page, sent=len(page) // 2, content_type=HTML)
     fault_server.route("/simple/payload/", first, Respond(200, page, content_type=HTML))
-    write_pipfile(pipfence_project, fault_server.simple_url)
+    write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
 
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
@@ -163,7 +144,7 @@ def test_retry_after_is_honoured(
 ) -> None:
     page = html_page(fault_server, "payload", [dist_factory.wheel("payload", "1.0")])
     fault_server.route("/simple/payload/", RetryAfter(1), Respond(200, page, content_type=HTML))
-    write_pipfile(pipfence_project, fault_server.simple_url)
+    write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
 
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
@@ -223,7 +204,7 @@ def test_persistent_page_failure_fails_bounded_naming_the_source(
     elif behaviour == "truncate":
         behaviour = Truncate(page, sent=len(page) // 2, content_type=HTML)
     fault_server.route("/simple/payload/", behaviour)
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
 
     result = cli(["lock"], timeout=60)
     assert_failed_cleanly(result, pipfence_project, pipfile)
@@ -246,7 +227,7 @@ def test_truncated_fresh_page_never_falls_back_to_the_cached_older_one(
     make_page = json_page if content_type == JSON else html_page
     old = make_page(fault_server, "payload", [dist_factory.wheel("payload", "1.0")])
     fault_server.route("/simple/payload/", Respond(200, old, content_type=content_type))
-    write_pipfile(pipfence_project, fault_server.simple_url)
+    write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     first = cli(["lock"])
     assert first.returncode == 0, out(first)
     old_lock = (pipfence_project / "Pipfile.lock").read_bytes()
@@ -277,7 +258,7 @@ def test_page_cut_short_without_content_length_is_a_parse_error_not_an_older_ver
     """A JSON page whose announced length matches its (cut) body: invalid JSON, exit 1."""
     body = json_page(fault_server, "payload", [dist_factory.wheel("payload", "1.0")])
     fault_server.route("/simple/payload/", Respond(200, body[: len(body) // 2], content_type=JSON))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     result = cli(["lock"])
     assert_failed_cleanly(result, pipfence_project, pipfile)
     assert "payload" in result.stderr
@@ -326,7 +307,7 @@ def test_a_page_that_is_not_a_project_page_is_a_clear_error(
     """Not "package not found": the index answered 200 with something that is not a
     usable project page, and the message says so, naming the source."""
     fault_server.route("/simple/payload/", Respond(200, body, content_type=content_type))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     result = cli(["lock"])
     assert_failed_cleanly(result, pipfence_project, pipfile)
     assert "`payload`" in result.stderr or "payload" in result.stderr
@@ -347,7 +328,7 @@ def test_trickling_page_fails_within_bounded_time(
     """One byte a second never trips a 2 s read timeout; a whole-request deadline must."""
     page = html_page(fault_server, "payload", [dist_factory.wheel("payload", "1.0")])
     fault_server.route("/simple/payload/", Trickle(page, interval=1.0, limit=14, content_type=HTML))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     started = time.monotonic()
     result = cli(
         ["lock"], env={**env, "PIPFENCE_TIMEOUT": "2", "PIPFENCE_RETRIES": "1"}, timeout=90
@@ -361,7 +342,7 @@ def test_silent_server_times_out_naming_the_source(
     cli: RunPipfence, env: dict[str, str], pipfence_project: Path, fault_server: FaultServer
 ) -> None:
     fault_server.route("/simple/payload/", Hang(30))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     started = time.monotonic()
     result = cli(
         ["lock"], env={**env, "PIPFENCE_TIMEOUT": "2", "PIPFENCE_RETRIES": "2"}, timeout=90
@@ -408,7 +389,9 @@ def unaccepting_port() -> Iterator[int]:
 def test_connect_that_never_completes_times_out(
     cli: RunPipfence, env: dict[str, str], pipfence_project: Path, unaccepting_port: int
 ) -> None:
-    pipfile = write_pipfile(pipfence_project, f"http://127.0.0.1:{unaccepting_port}/simple/")
+    pipfile = write_pipfile(
+        pipfence_project, one_source_pipfile(f"http://127.0.0.1:{unaccepting_port}/simple/")
+    )
     started = time.monotonic()
     result = cli(
         ["lock"], env={**env, "PIPFENCE_TIMEOUT": "2", "PIPFENCE_RETRIES": "2"}, timeout=90
@@ -425,7 +408,9 @@ def test_closed_port_names_the_index(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    pipfile = write_pipfile(pipfence_project, f"http://127.0.0.1:{port}/simple/")
+    pipfile = write_pipfile(
+        pipfence_project, one_source_pipfile(f"http://127.0.0.1:{port}/simple/")
+    )
     for command in (["lock"], ["install"]):
         result = cli(command, env={**env, "PIPFENCE_RETRIES": "2"}, timeout=60)
         assert_failed_cleanly(result, pipfence_project, pipfile)
@@ -440,7 +425,7 @@ def test_redirect_loop_is_a_bounded_error(
 ) -> None:
     fault_server.route("/simple/payload/", Redirect("/simple/payload/again/"))
     fault_server.route("/simple/payload/again/", Redirect("/simple/payload/"))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     result = cli(["lock"], timeout=60)
     assert_failed_cleanly(result, pipfence_project, pipfile)
     assert "redirect" in result.stderr.lower()
@@ -460,7 +445,7 @@ def test_cross_origin_redirect_drops_the_credentials(
         other.route("/simple/payload/", Respond(200, page, content_type=HTML))
         fault_server.route("/simple/payload/", Redirect(other.url("/simple/payload/")))
         url = fault_server.simple_url.replace("http://", "http://${IDX_USER}:${IDX_PASS}@")
-        write_pipfile(pipfence_project, url)
+        write_pipfile(pipfence_project, one_source_pipfile(url))
         secret_env = {**env, "IDX_USER": "alice", "IDX_PASS": "canary-redirect-pw"}
         result = cli(["lock"], env=secret_env)
         synced = cli(["sync"], env=secret_env)
@@ -538,7 +523,9 @@ def test_https_to_http_redirect_is_refused(
     target[0] = fault_server.url("/")
     page = html_page(fault_server, "payload", [dist_factory.wheel("payload", "1.0")])
     fault_server.route("/simple/payload/", Respond(200, page, content_type=HTML))
-    pipfile = write_pipfile(pipfence_project, f"https://127.0.0.1:{redirector.port}/simple/")
+    pipfile = write_pipfile(
+        pipfence_project, one_source_pipfile(f"https://127.0.0.1:{redirector.port}/simple/")
+    )
     result = cli(["lock"], env={**env, "PIPFENCE_RETRIES": "1"})
     assert_failed_cleanly(result, pipfence_project, pipfile)
     assert "https to plain http" in result.stderr or "downgrade" in result.stderr, out(result)
@@ -585,7 +572,7 @@ def test_huge_page_is_cut_at_the_cap_with_bounded_memory(
         fault_server.route("/simple/payload/", Respond(200, body, content_type=HTML))
     else:
         fault_server.route("/simple/payload/", Stream(total))
-    pipfile = write_pipfile(pipfence_project, fault_server.simple_url)
+    pipfile = write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
     result, usage = _run_measured(
         [sys.executable, "-m", "pipfence", "lock"],
         cwd=pipfence_project,

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def env(pipfence_env: dict[str, str]) -> dict[str, str]:
-    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
-
-
-@pytest.fixture
 def installed(
     run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer, env: dict[str, str]
 ) -> Path:

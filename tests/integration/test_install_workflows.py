@@ -8,8 +8,6 @@ environment holds afterwards.
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import re
 import shutil
 import tomllib
@@ -18,58 +16,29 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    import subprocess
+from support.project import (
+    dist_infos,
+    installed,
+    out,
+    read_lock,
+    site_packages,
+    source_table,
+    write_pipfile,
+)
 
+if TYPE_CHECKING:
     from support import RunPipfence
     from support.dists import DistFactory
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
 
-SEED = {"pip", "setuptools", "wheel"}
-
 
 # -- helpers -------------------------------------------------------------------------------
 
 
-def source_table(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
-def write_pipfile(project: Path, text: str) -> bytes:
-    (project / "Pipfile").write_text(text, encoding="utf-8")
-    return (project / "Pipfile").read_bytes()
-
-
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
 def read_pipfile(project: Path) -> dict[str, Any]:
     return tomllib.loads((project / "Pipfile").read_text(encoding="utf-8"))
-
-
-def site_packages(project: Path) -> Path:
-    found = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    assert len(found) == 1, found
-    return found[0]
-
-
-def installed(project: Path, *, seed: bool = False) -> dict[str, str]:
-    """name -> version of every distribution in the project's environment (pip & co. aside)."""
-    if not (project / ".venv").exists():
-        return {}
-    dists = importlib.metadata.distributions(path=[str(site_packages(project))])
-    found = {d.metadata["Name"].lower(): d.version for d in dists}
-    return found if seed else {k: v for k, v in found.items() if k not in SEED}
-
-
-def dist_infos(project: Path) -> list[str]:
-    if not (project / ".venv").exists():
-        return []
-    return sorted(p.name for p in site_packages(project).glob("*.dist-info"))
 
 
 def snapshot(project: Path) -> tuple[bytes | None, bytes | None, list[str]]:
@@ -80,10 +49,6 @@ def snapshot(project: Path) -> tuple[bytes | None, bytes | None, list[str]]:
         return path.read_bytes() if path.exists() else None
 
     return read("Pipfile"), read("Pipfile.lock"), dist_infos(project)
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def locked_versions(project: Path, category: str) -> dict[str, str]:

@@ -13,11 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from support.faultserver import Hang, Trickle
+from support.project import SEED_PACKAGES, dist_infos, out, read_lock, site_packages, source_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,42 +30,23 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SEED = {"pip", "setuptools", "wheel"}
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
-def source_table(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
-def site_packages(project: Path) -> Path | None:
-    found = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    return found[0] if found else None
-
-
-def dist_infos(project: Path) -> list[str]:
-    site = site_packages(project)
-    return [] if site is None else sorted(p.name for p in site.glob("*.dist-info"))
-
 
 def installed(project: Path) -> dict[str, str]:
+    """Name -> version read from the dist-info folder names (so names are escaped as there,
+    as `locked` writes them; `support.project.installed` reads METADATA instead)."""
     return {
         name.lower(): version
         for name, version in (
             entry.removesuffix(".dist-info").rsplit("-", 1) for entry in dist_infos(project)
         )
-        if name.lower() not in SEED
+        if name.lower() not in SEED_PACKAGES
     }
 
 
 def locked(project: Path) -> dict[str, str]:
-    data = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
     return {
         name.replace("-", "_"): entry["version"].removeprefix("==")
-        for name, entry in data["default"].items()
+        for name, entry in read_lock(project)["default"].items()
     }
 
 
@@ -80,15 +62,6 @@ def listing(project: Path) -> list[str]:
 @pytest.fixture
 def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_TIMEOUT": "30"}
-
-
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
 
 
 def start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:

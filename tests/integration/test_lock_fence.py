@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from support.faultserver import Hang, Respond
+from support.project import pipfile_text, read_lock, write_pipfile
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -18,23 +18,6 @@ if TYPE_CHECKING:
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
-
-
-def pipfile(project: Path, sources: list[tuple[str, str]], packages: str, extra: str = "") -> None:
-    tables = "".join(
-        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-        for name, url in sources
-    )
-    (project / "Pipfile").write_text(
-        f"{tables}[packages]\n{packages}\n[dev-packages]\n{extra}", encoding="utf-8"
-    )
-
-
-def read_lock(project: Path) -> dict[str, dict[str, dict[str, object]]]:
-    data: dict[str, dict[str, dict[str, object]]] = json.loads(
-        (project / "Pipfile.lock").read_text(encoding="utf-8")
-    )
-    return data
 
 
 def asked_for(index: PypiServer, name: str) -> list[str]:
@@ -49,7 +32,9 @@ def test_lock_writes_hashes_versions_and_verifies(
     public_index.add_sdist("app", "1.1", requires=["helper>=2"])
     public_index.add_dist("helper", "1.5")
     public_index.add_dist("helper", "2.0")
-    pipfile(pipfence_project, [("public", public_index.simple_url)], 'app = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("public", public_index.simple_url)], 'app = "*"\n')
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 0, result.stderr
@@ -74,8 +59,9 @@ def test_unpinned_package_never_comes_from_the_second_index(
     public_index.add_dist("tool", "1.0")
     private_index.add_dist("tool", "9.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(
-        pipfence_project, sources, 'tool = "*"\n', "[pipenv]\npipfence_confusion_check = false\n"
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'tool = "*"\n\n[pipenv]\npipfence_confusion_check = false\n'),
     )
 
     result = run_pipfence(["lock"])
@@ -93,7 +79,7 @@ def test_name_on_default_and_on_a_private_source_stops_the_lock(
     public_index.add_dist("tool", "99.0")
     private_index.add_dist("tool", "1.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'tool = "*"\n')
+    write_pipfile(pipfence_project, pipfile_text(sources, 'tool = "*"\n'))
 
     result = run_pipfence(["lock"])
     assert result.returncode == 1
@@ -112,7 +98,10 @@ def test_pinned_package_only_from_its_index(
     private_index.add_dist("internal-lib", "1.0", requires=["six"])
     public_index.add_dist("six", "1.16.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'internal-lib = {version = "*", index = "private"}\n'),
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 0, result.stderr
@@ -127,10 +116,11 @@ def test_pinned_package_only_from_its_index(
 def test_misspelled_index_name_fails_listing_valid_names(
     run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
 ) -> None:
-    pipfile(
+    write_pipfile(
         pipfence_project,
-        [("public", public_index.simple_url)],
-        'tool = {version = "*", index = "pubic"}\n',
+        pipfile_text(
+            [("public", public_index.simple_url)], 'tool = {version = "*", index = "pubic"}\n'
+        ),
     )
     result = run_pipfence(["lock"])
     assert result.returncode == 2
@@ -149,7 +139,10 @@ def test_transitive_private_dependency_is_taken_from_its_parents_index(
     private_index.add_dist("internal-app", "1.0", requires=["internal-core"])
     private_index.add_dist("internal-core", "2.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'internal-app = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'internal-app = {version = "*", index = "private"}\n'),
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 0, result.stderr
@@ -167,7 +160,10 @@ def test_transitive_private_dependency_on_both_indexes_stops_the_lock(
     private_index.add_dist("internal-core", "2.0")
     public_index.add_dist("internal-core", "99.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'internal-app = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'internal-app = {version = "*", index = "private"}\n'),
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 1
@@ -185,7 +181,7 @@ def test_transitive_name_only_on_another_source_names_it(
     public_index.add_dist("app", "1.0", requires=["secret-sauce"])
     private_index.add_dist("secret-sauce", "1.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    pipfile(pipfence_project, sources, 'app = "*"\n')
+    write_pipfile(pipfence_project, pipfile_text(sources, 'app = "*"\n'))
 
     result = run_pipfence(["lock"])
     assert result.returncode == 1
@@ -201,7 +197,9 @@ def test_alternative_default_without_pypi_never_contacts_pypi(
     fault_server: FaultServer,
 ) -> None:
     private_index.add_dist("tool", "1.0")
-    pipfile(pipfence_project, [("corp", private_index.simple_url)], 'tool = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("corp", private_index.simple_url)], 'tool = "*"\n')
+    )
     # Anything sent to PyPI would go to the mirror: the mirror must hear nothing.
     env = {**pipfence_env, "PIPENV_PYPI_MIRROR": fault_server.simple_url}
     result = run_pipfence(["lock"], env=env)
@@ -219,7 +217,7 @@ def test_mirror_lock_is_byte_identical_and_records_pypi(
 ) -> None:
     for index in (public_index, private_index):
         index.add_dist("tool", "1.0")
-    pipfile(pipfence_project, [], 'tool = "*"\n')
+    write_pipfile(pipfence_project, pipfile_text([], 'tool = "*"\n'))
     (pipfence_project / "Pipfile").write_text('[packages]\ntool = "*"\n', encoding="utf-8")
 
     first = run_pipfence(["lock", "--pypi-mirror", public_index.simple_url])
@@ -259,7 +257,10 @@ def test_failing_pinned_index_fails_without_fallback(
     fault_server.route("/simple/internal-lib/", behaviour)
     url = fault_server.simple_url.replace("http://", "http://${IDX_USER}:${IDX_TOKEN}@")
     sources = [("public", public_index.simple_url), ("private", url)]
-    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'internal-lib = {version = "*", index = "private"}\n'),
+    )
     env = {
         **pipfence_env,
         "IDX_USER": "alice",
@@ -286,7 +287,10 @@ def test_timeout_on_pinned_index_fails_naming_it(
 ) -> None:
     fault_server.route("/simple/internal-lib/", Hang(10))
     sources = [("public", public_index.simple_url), ("private", fault_server.simple_url)]
-    pipfile(pipfence_project, sources, 'internal-lib = {version = "*", index = "private"}\n')
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(sources, 'internal-lib = {version = "*", index = "private"}\n'),
+    )
     env = {**pipfence_env, "PIPFENCE_TIMEOUT": "1", "PIPFENCE_RETRIES": "1"}
 
     result = run_pipfence(["lock"], env=env)
@@ -305,7 +309,9 @@ def test_files_without_hashes_on_the_index_are_downloaded_and_hashed(
     wheel = dist_factory.wheel("nohash", "1.0")
     sdist = dist_factory.sdist("nohash", "1.0")
     fault_server.add_project("nohash", [wheel, sdist], hashes=False)
-    pipfile(pipfence_project, [("corp", fault_server.simple_url)], 'nohash = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("corp", fault_server.simple_url)], 'nohash = "*"\n')
+    )
 
     result = run_pipfence(["lock"])
     assert result.returncode == 0, result.stderr
@@ -327,7 +333,9 @@ def test_a_per_source_mirror_keeps_the_lock_byte_identical(
     # The Pipfile names a source that does not answer; each machine mirrors it its own way.
     for index in (public_index, private_index):
         index.add_dist("tool", "1.0")
-    pipfile(pipfence_project, [("corp-pypi", fault_server.simple_url)], 'tool = "*"\n')
+    write_pipfile(
+        pipfence_project, pipfile_text([("corp-pypi", fault_server.simple_url)], 'tool = "*"\n')
+    )
     fault_server.route("/simple/tool/", Respond(500, "down"))
 
     first = run_pipfence(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,17 +24,15 @@ from packaging.markers import Marker
 
 import support
 from support.indexes import PypiServer
+from support.pipenv import pipenv_environ, run_pipenv
+from support.project import SEED_PACKAGES, out, read_lock, source_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.integration
 
-PIPENV_TIMEOUT = 240.0
 SECTIONS = ("default", "develop")
-# A closed loopback port: any request that would leave 127.0.0.1 is refused at once.
-DEAD_PROXY = "http://127.0.0.1:9"
-SEED_PACKAGES = {"pip", "setuptools", "wheel"}
 
 LockSection = dict[str, dict[str, Any]]
 
@@ -62,15 +59,7 @@ class Tools:
         return support.run_pipfence(args, project, self.pipfence_env)
 
     def pipenv(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pipenv", *args],
-            cwd=project,
-            env=self.pipenv_env,
-            capture_output=True,
-            text=True,
-            timeout=PIPENV_TIMEOUT,
-            check=False,
-        )
+        return run_pipenv(project, self.pipenv_env, *args)
 
 
 @dataclass(frozen=True)
@@ -128,14 +117,10 @@ def _populate(indexes: Indexes) -> None:
     private.add_dist("internal-lib", "1.1", requires=["six>=1.15"])
 
 
-def _source(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
 def single_source_pipfile(indexes: Indexes) -> str:
     """One source; a chain app -> helper -> leaf, a package with extras and markers, a dev tool."""
     return (
-        _source("public", indexes.public.simple_url)
+        source_table("public", indexes.public.simple_url)
         + "[packages]\n"
         + 'app = "*"\n'
         + 'web = {version = "*", extras = ["fast"], markers = "python_version >= \'3.8\'"}\n'
@@ -147,8 +132,8 @@ def single_source_pipfile(indexes: Indexes) -> str:
 def two_source_pipfile(indexes: Indexes) -> str:
     """A second source with one package pinned to it whose dependency comes from the default."""
     return (
-        _source("public", indexes.public.simple_url)
-        + _source("private", indexes.private.simple_url)
+        source_table("public", indexes.public.simple_url)
+        + source_table("private", indexes.private.simple_url)
         + "[packages]\n"
         + 'app = "*"\n'
         + 'internal-lib = {version = "*", index = "private"}\n'
@@ -171,41 +156,12 @@ def copy_project(source: Path, target: Path) -> Path:
     return target
 
 
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
-def output(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
 def lock_with(tools: Tools, project: Path, tool: str) -> Locked:
     result = (
         tools.pipfence(project, "lock") if tool == "pipfence" else tools.pipenv(project, "lock")
     )
-    assert result.returncode == 0, output(result)
+    assert result.returncode == 0, out(result)
     return Locked(project, read_lock(project))
-
-
-def pipenv_environ(pipfence_env: dict[str, str], root: Path) -> dict[str, str]:
-    env = {key: value for key, value in pipfence_env.items() if key != "PYTHONPATH"}
-    env.update(
-        {
-            "PIPENV_YES": "1",
-            "PIPENV_NOSPIN": "1",
-            "PIPENV_VENV_IN_PROJECT": "1",
-            "PIPENV_IGNORE_VIRTUALENVS": "1",
-            "PIPENV_DONT_LOAD_ENV": "1",
-            "PIPENV_VERBOSITY": "-1",
-            "PIPENV_CACHE_DIR": str(root / "pipenv-cache"),
-            "HTTP_PROXY": DEAD_PROXY,
-            "HTTPS_PROXY": DEAD_PROXY,
-            "http_proxy": DEAD_PROXY,
-            "https_proxy": DEAD_PROXY,
-        }
-    )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +240,7 @@ def test_pipenv_verify_accepts_pipfence_locks(
 ) -> None:
     for locked in (fence_single, fence_two):
         result = tools.pipenv(locked.project, "verify")
-        assert result.returncode == 0, output(result)
+        assert result.returncode == 0, out(result)
         assert "up-to-date" in result.stdout + result.stderr
 
     # The same check fails once the Pipfile changes: verify really compares the hash.
@@ -304,9 +260,9 @@ def test_pipenv_sync_installs_the_pipfence_lock(
     indexes.public.clear_log()
 
     synced = tools.pipenv(project, "sync", "--dev")
-    assert synced.returncode == 0, output(synced)
+    assert synced.returncode == 0, out(synced)
     listed = tools.pipenv(project, "run", "python", "-c", _LIST_DISTRIBUTIONS)
-    assert listed.returncode == 0, output(listed)
+    assert listed.returncode == 0, out(listed)
     installed = {
         name.lower(): version
         for name, version in json.loads(listed.stdout.strip().splitlines()[-1]).items()
@@ -429,10 +385,10 @@ def test_pipfence_verifies_and_relocks_pipenv_locks(
     for locked in (pipenv_single, pipenv_two):
         project = copy_project(locked.project, tmp_path / locked.project.name)
         verified = tools.pipfence(project, "verify")
-        assert verified.returncode == 0, output(verified)
+        assert verified.returncode == 0, out(verified)
 
         relocked = tools.pipfence(project, "lock")
-        assert relocked.returncode == 0, output(relocked)
+        assert relocked.returncode == 0, out(relocked)
         again = Locked(project, read_lock(project))
         for section in SECTIONS:
             assert again.versions(section) == locked.versions(section), section

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from support.faultserver import FaultServer, Hang, Respond
+from support.project import one_source_pipfile, out, write_pipfile
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 CANARY = "canary-Pw-7f3e9b"
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def needles(user: str, password: str) -> list[bytes]:
@@ -82,23 +79,8 @@ def env(pipfence_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def cli(run_pipfence: RunPipfence, env: dict[str, str]) -> RunPipfence:
-    def run(args: Any, cwd: Any = None, env: Any = None, **kwargs: Any) -> Any:
-        return run_pipfence(args, cwd=cwd, env=default if env is None else env, **kwargs)
-
-    default = env
-    return run
-
-
 def templated(url: str) -> str:
     return url.replace("http://", "http://${IDX_USER}:${IDX_PASS}@")
-
-
-def write_pipfile(project: Path, url: str, packages: str) -> bytes:
-    text = f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "corp"\n\n[packages]\n{packages}'
-    (project / "Pipfile").write_text(text, encoding="utf-8")
-    return text.encode()
 
 
 class CmdlineWatch:
@@ -157,7 +139,7 @@ def test_canary_never_leaks_across_lock_sync_install_and_reports(
     authenticated_index.add_dist("payload", "1.0", requires=["buildme"])
     authenticated_index.add_sdist("buildme", "1.0")
     pipfile = write_pipfile(
-        pipfence_project, templated(authenticated_index.simple_url), 'payload = "*"\n'
+        pipfence_project, one_source_pipfile(templated(authenticated_index.simple_url))
     )
     secret_env = {**env, "IDX_USER": user, "IDX_PASS": password}
     secrets = needles(user, password)
@@ -257,7 +239,7 @@ def test_canary_never_leaks_on_failure(
     verbose: bool,
 ) -> None:
     canary_server.route("/simple/payload/", behaviour)
-    write_pipfile(pipfence_project, templated(canary_server.simple_url), 'payload = "*"\n')
+    write_pipfile(pipfence_project, one_source_pipfile(templated(canary_server.simple_url)))
     secret_env = {**env, "IDX_USER": "alice", "IDX_PASS": CANARY}
     flag = ["--verbose"] if verbose else []
     results = [cli([*flag, command], env=secret_env, timeout=60) for command in ("lock", "install")]
@@ -283,7 +265,7 @@ def test_canary_never_leaks_when_sync_download_fails(
 ) -> None:
     wheel = dist_factory.wheel("payload", "1.0")
     canary_server.add_project("payload", [wheel])
-    write_pipfile(pipfence_project, templated(canary_server.simple_url), 'payload = "*"\n')
+    write_pipfile(pipfence_project, one_source_pipfile(templated(canary_server.simple_url)))
     secret_env = {**env, "IDX_USER": "alice", "IDX_PASS": CANARY}
     locked = cli(["lock"], env=secret_env)
     assert locked.returncode == 0, out(locked)
@@ -307,8 +289,7 @@ def test_credentials_are_refused_over_plain_http_to_a_remote_host_without_leakin
     test network guard would block the connection anyway: nothing may be attempted)."""
     write_pipfile(
         pipfence_project,
-        "http://${IDX_USER}:${IDX_PASS}@example.invalid/simple/",
-        'payload = "*"\n',
+        one_source_pipfile("http://${IDX_USER}:${IDX_PASS}@example.invalid/simple/"),
     )
     secret_env = {**env, "IDX_USER": "alice", "IDX_PASS": CANARY}
     result = cli(["--verbose", "lock"], env=secret_env)

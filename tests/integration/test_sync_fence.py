@@ -10,8 +10,6 @@ would have been replaced stay. The environment is inside the project
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +18,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from support.dists import build_wheel
+from support.project import (
+    dist_infos,
+    edit_lock,
+    fresh_cache,
+    installed,
+    out,
+    read_lock,
+    site_packages,
+    source_table,
+    write_pipfile,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,52 +40,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SEED = {"pip", "setuptools", "wheel"}
-
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def source_table(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
-def write_pipfile(project: Path, text: str) -> None:
-    (project / "Pipfile").write_text(text, encoding="utf-8")
-
-
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
-def edit_lock(project: Path, change: Callable[[dict[str, Any]], None]) -> bytes:
-    data = read_lock(project)
-    change(data)
-    (project / "Pipfile.lock").write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
-    return (project / "Pipfile.lock").read_bytes()
-
-
-def site_packages(project: Path) -> Path:
-    found = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    assert len(found) == 1, found
-    return found[0]
-
-
-def installed(project: Path) -> dict[str, str]:
-    """name -> version of every distribution in the project's environment but pip & co."""
-    if not (project / ".venv").exists():
-        return {}
-    dists = importlib.metadata.distributions(path=[str(site_packages(project))])
-    return {d.metadata["Name"].lower(): d.version for d in dists if d.metadata["Name"] not in SEED}
-
-
-def dist_infos(project: Path) -> list[str]:
-    return sorted(p.name for p in site_packages(project).glob("*.dist-info"))
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def sha256_of(path: Path) -> str:
@@ -85,13 +50,6 @@ def sha256_of(path: Path) -> str:
 
 def downloads(index: PypiServer) -> list[str]:
     return [p for p in index.requested_paths() if p.startswith("/packages/")]
-
-
-def fresh_cache(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """`env` with an empty pipfence cache, as on another machine that syncs the same lock."""
-    cache = tmp_path / "another-cache"
-    cache.mkdir(exist_ok=True)
-    return {**env, "PIPFENCE_CACHE_DIR": str(cache)}
 
 
 def install_then_lock(cli: RunPipfence, project: Path, first: str, second: str) -> list[str]:

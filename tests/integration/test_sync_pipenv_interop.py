@@ -8,10 +8,6 @@ a closed loopback port, so nothing that is not for 127.0.0.1 can leave the machi
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,15 +17,13 @@ from packaging.markers import Marker
 
 import support
 from support.indexes import PypiServer
+from support.pipenv import pipenv_environ, run_pipenv
+from support.project import installed, out, read_lock, source_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.integration
-
-PIPENV_TIMEOUT = 240.0
-DEAD_PROXY = "http://127.0.0.1:9"
-SEED = {"pip", "setuptools", "wheel"}
 
 
 @dataclass(frozen=True)
@@ -64,12 +58,8 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
         yield Indexes(public, private)
 
 
-def _source(name: str, url: str) -> str:
-    return f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "{name}"\n\n'
-
-
 def _sources(indexes: Indexes) -> str:
-    return _source("public", indexes.public.simple_url) + _source(
+    return source_table("public", indexes.public.simple_url) + source_table(
         "private", indexes.private.simple_url
     )
 
@@ -79,51 +69,7 @@ def fence_env(root: Path) -> dict[str, str]:
 
 
 def pipenv_env(root: Path) -> dict[str, str]:
-    env = support.pipfence_environ(root / "pipenv-env")
-    env.pop("PYTHONPATH", None)
-    env.update(
-        {
-            "PIPENV_YES": "1",
-            "PIPENV_NOSPIN": "1",
-            "PIPENV_VENV_IN_PROJECT": "1",
-            "PIPENV_IGNORE_VIRTUALENVS": "1",
-            "PIPENV_DONT_LOAD_ENV": "1",
-            "PIPENV_VERBOSITY": "-1",
-            "PIPENV_CACHE_DIR": str(root / "pipenv-cache"),
-            "HTTP_PROXY": DEAD_PROXY,
-            "HTTPS_PROXY": DEAD_PROXY,
-            "http_proxy": DEAD_PROXY,
-            "https_proxy": DEAD_PROXY,
-        }
-    )
-    return env
-
-
-def pipenv(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipenv", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PIPENV_TIMEOUT,
-        check=False,
-    )
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
-def read_lock(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / "Pipfile.lock").read_text(encoding="utf-8"))
-    return data
-
-
-def installed(project: Path) -> dict[str, str]:
-    (site,) = sorted((project / ".venv").glob("lib/python*/site-packages"))
-    dists = importlib.metadata.distributions(path=[str(site)])
-    return {d.metadata["Name"].lower(): d.version for d in dists if d.metadata["Name"] not in SEED}
+    return pipenv_environ(support.pipfence_environ(root / "pipenv-env"), root)
 
 
 def expected_from_lock(lock: dict[str, Any], categories: tuple[str, ...]) -> dict[str, str]:
@@ -149,7 +95,7 @@ def test_pipfence_sync_installs_what_pipenv_locked(indexes: Indexes, tmp_path: P
         + 'tester = "*"\n',
         encoding="utf-8",
     )
-    locked = pipenv(project, pipenv_env(tmp_path), "lock")
+    locked = run_pipenv(project, pipenv_env(tmp_path), "lock")
     assert locked.returncode == 0, out(locked)
     lock_bytes = (project / "Pipfile.lock").read_bytes()
     lock = read_lock(project)
@@ -207,9 +153,9 @@ def test_pipenv_sync_installs_what_pipfence_install_wrote(indexes: Indexes, tmp_
     for name in ("Pipfile", "Pipfile.lock"):
         (other / name).write_bytes((project / name).read_bytes())
     penv = pipenv_env(tmp_path)
-    verified = pipenv(other, penv, "verify")
+    verified = run_pipenv(other, penv, "verify")
     assert verified.returncode == 0, out(verified)
-    synced = pipenv(other, penv, "sync", "--dev")
+    synced = run_pipenv(other, penv, "sync", "--dev")
     assert synced.returncode == 0, out(synced)
     assert installed(other) == expected
     assert (other / "Pipfile.lock").read_bytes() == (project / "Pipfile.lock").read_bytes()

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def env(pipfence_env: dict[str, str]) -> dict[str, str]:
-    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
-
-
-@pytest.fixture
 def project(pipfence_project: Path, public_index: PypiServer, private_index: PypiServer) -> Path:
     public_index.add_dist("app", "1.0", requires=["helper>=2"])
     public_index.add_dist("helper", "2.0")

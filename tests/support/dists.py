@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict, Unpack
 
 from packaging.requirements import Requirement
 from packaging.tags import parse_tag
@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Dist",
     "DistFactory",
+    "DistOptions",
+    "WheelOptions",
     "build_many",
     "build_sdist",
     "build_wheel",
     "dist_filename_stem",
     "metadata_text",
+    "pack_sdist",
     "record_line",
     "write_source_tree",
 ]
@@ -216,66 +219,11 @@ def record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def _package_files(
-    name: str, version: str, files: Mapping[str, str | bytes] | None
-) -> dict[str, bytes]:
-    entries: dict[str, bytes] = {
-        f"{_import_name(name)}/__init__.py": f'__version__ = "{version}"\n'.encode()
-    }
-    for path, content in (files or {}).items():
-        entries[path] = content.encode() if isinstance(content, str) else content
-    return entries
-
-
 def _wheel_text(tag: str) -> str:
     purelib = "true" if tag.endswith("-none-any") else "false"
     lines = ["Wheel-Version: 1.0", "Generator: pipfence-tests", f"Root-Is-Purelib: {purelib}"]
     lines.extend(f"Tag: {t}" for t in sorted(str(t) for t in parse_tag(tag)))
     return "\n".join(lines) + "\n"
-
-
-def build_wheel(
-    dest_dir: Path | str,
-    name: str,
-    version: str,
-    *,
-    requires: Sequence[str] = (),
-    extras: Mapping[str, Sequence[str]] | None = None,
-    requires_python: str | None = None,
-    files: Mapping[str, str | bytes] | None = None,
-    tag: str = "py3-none-any",
-    summary: str | None = None,
-) -> Path:
-    """Write `{name}-{version}-{tag}.whl` into dest_dir and return its path.
-
-    The wheel holds `{import_name}/__init__.py` (plus `files`, which may override it) and a
-    dist-info directory with METADATA, WHEEL and a RECORD whose hashes and sizes are correct.
-    The bytes depend only on the arguments, so equal specs give equal sha256 digests.
-    """
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    stem = dist_filename_stem(name, version)
-    info = f"{stem}.dist-info"
-    entries = _package_files(name, version, files)
-    entries[f"{info}/METADATA"] = metadata_text(
-        name,
-        version,
-        requires=requires,
-        extras=extras,
-        requires_python=requires_python,
-        summary=summary,
-    ).encode()
-    entries[f"{info}/WHEEL"] = _wheel_text(tag).encode()
-    record = [record_line(path, data) for path, data in entries.items()]
-    record.append(f"{info}/RECORD,,")
-    entries[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    target = dest / f"{stem}-{tag}.whl"
-    with zipfile.ZipFile(target, "w") as zf:
-        for path, data in entries.items():
-            zinfo = zipfile.ZipInfo(path, _ZIP_EPOCH)
-            zinfo.external_attr = 0o644 << 16
-            zf.writestr(zinfo, data, zipfile.ZIP_DEFLATED)
-    return target
 
 
 def _toml_string(value: str) -> str:
@@ -286,111 +234,41 @@ def _toml_list(values: Iterable[str]) -> str:
     return "[" + ", ".join(_toml_string(v) for v in values) + "]"
 
 
-def _pyproject_text(
-    name: str,
-    version: str,
-    requires: Sequence[str],
-    extras: Mapping[str, Sequence[str]] | None,
-    requires_python: str | None,
-) -> str:
-    lines = [
-        "[build-system]",
-        "requires = []",
-        'build-backend = "_backend"',
-        'backend-path = ["."]',
-        "",
-        "[project]",
-        f"name = {_toml_string(name)}",
-        f"version = {_toml_string(version)}",
-        f"dependencies = {_toml_list(requires)}",
-    ]
-    if requires_python is not None:
-        lines.append(f"requires-python = {_toml_string(requires_python)}")
-    if extras:
-        lines.extend(["", "[project.optional-dependencies]"])
-        lines.extend(f"{_toml_string(k)} = {_toml_list(v)}" for k, v in extras.items())
-    return "\n".join(lines) + "\n"
-
-
-def write_source_tree(
-    dest_dir: Path | str,
-    name: str,
-    version: str,
-    *,
-    requires: Sequence[str] = (),
-    extras: Mapping[str, Sequence[str]] | None = None,
-    requires_python: str | None = None,
-    files: Mapping[str, str | bytes] | None = None,
-    summary: str | None = None,
-) -> Path:
-    """Write an unpacked project into dest_dir/{name}-{version} and return that directory.
-
-    It has PKG-INFO, a pyproject.toml with static `[project]` metadata and an in-tree backend
-    (`_backend.py`, `backend-path = ["."]`, no build requirements), so pip, `build` or
-    `pyproject_hooks` can build, sdist or install it editable with no network access.
-    """
-    root = Path(dest_dir) / f"{name}-{version}"
-    root.mkdir(parents=True, exist_ok=True)
-    texts = {
-        "PKG-INFO": metadata_text(
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            summary=summary,
-        ),
-        "pyproject.toml": _pyproject_text(name, version, requires, extras, requires_python),
-        "_backend.py": BACKEND_SOURCE,
-    }
-    for rel, text in texts.items():
-        (root / rel).write_text(text, encoding="utf-8")
-    for rel, data in _package_files(name, version, files).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def build_sdist(
-    dest_dir: Path | str,
-    name: str,
-    version: str,
-    *,
-    requires: Sequence[str] = (),
-    extras: Mapping[str, Sequence[str]] | None = None,
-    requires_python: str | None = None,
-    files: Mapping[str, str | bytes] | None = None,
-    summary: str | None = None,
-) -> Path:
-    """Write `{name}-{version}.tar.gz` (a `write_source_tree` project) and return its path."""
+def pack_sdist(tree: Path, dest_dir: Path | str) -> Path:
+    """Pack every file under `tree` into dest_dir/{tree.name}.tar.gz, below a `{tree.name}/`
+    folder, and return its path; the bytes depend only on the files' paths and contents."""
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    stem = dist_filename_stem(name, version)
-    target = dest / f"{stem}.tar.gz"
-    with tempfile.TemporaryDirectory() as scratch:
-        root = write_source_tree(
-            scratch,
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-            summary=summary,
-        )
-        members = sorted(p for p in root.rglob("*") if p.is_file())
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tf:
-            for path in members:
-                info = tarfile.TarInfo(f"{stem}/{path.relative_to(root).as_posix()}")
-                data = path.read_bytes()
-                info.size = len(data)
-                info.mtime = _TAR_MTIME
-                info.mode = 0o644
-                tf.addfile(info, io.BytesIO(data))
-        target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    target = dest / f"{tree.name}.tar.gz"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tf:
+        for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+            info = tarfile.TarInfo(f"{tree.name}/{path.relative_to(tree).as_posix()}")
+            data = path.read_bytes()
+            info.size = len(data)
+            info.mtime = _TAR_MTIME
+            info.mode = 0o644
+            tf.addfile(info, io.BytesIO(data))
+    target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
     return target
+
+
+class DistOptions(TypedDict, total=False):
+    """What the builders below take besides a name and a version; all optional."""
+
+    requires: Sequence[str]
+    """Requirement strings (Requires-Dist)."""
+    extras: Mapping[str, Sequence[str]] | None
+    """Extra name -> its requirements (Provides-Extra and marked Requires-Dist)."""
+    requires_python: str | None
+    files: Mapping[str, str | bytes] | None
+    """Path -> content of more package files; may replace `{import_name}/__init__.py`."""
+    summary: str | None
+
+
+class WheelOptions(DistOptions, total=False):
+    tag: str
+    """The wheel's compatibility tag, `py3-none-any` by default."""
 
 
 @dataclass(frozen=True)
@@ -407,36 +285,130 @@ class Dist:
     tag: str = "py3-none-any"
     summary: str | None = field(default=None, compare=False)
 
+    @property
+    def stem(self) -> str:
+        return dist_filename_stem(self.name, self.version)
+
+    def metadata(self) -> str:
+        """Core metadata: METADATA in the wheel, PKG-INFO in the source tree."""
+        return metadata_text(
+            self.name,
+            self.version,
+            requires=self.requires,
+            extras=self.extras,
+            requires_python=self.requires_python,
+            summary=self.summary,
+        )
+
+    def package_files(self) -> dict[str, bytes]:
+        """`{import_name}/__init__.py` setting `__version__`, then `files`."""
+        entries = {
+            f"{_import_name(self.name)}/__init__.py": f'__version__ = "{self.version}"\n'.encode()
+        }
+        for path, content in (self.files or {}).items():
+            entries[path] = content.encode() if isinstance(content, str) else content
+        return entries
+
+    def pyproject(self) -> str:
+        """pyproject.toml: the in-tree backend, no build requirements, static `[project]`."""
+        lines = [
+            "[build-system]",
+            "requires = []",
+            'build-backend = "_backend"',
+            'backend-path = ["."]',
+            "",
+            "[project]",
+            f"name = {_toml_string(self.name)}",
+            f"version = {_toml_string(self.version)}",
+            f"dependencies = {_toml_list(self.requires)}",
+        ]
+        if self.requires_python is not None:
+            lines.append(f"requires-python = {_toml_string(self.requires_python)}")
+        if self.extras:
+            lines.extend(["", "[project.optional-dependencies]"])
+            lines.extend(f"{_toml_string(k)} = {_toml_list(v)}" for k, v in self.extras.items())
+        return "\n".join(lines) + "\n"
+
+    def wheel(self, dest_dir: Path | str) -> Path:
+        """`build_wheel` for this spec."""
+        dest = Path(dest_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        info = f"{self.stem}.dist-info"
+        entries = self.package_files()
+        entries[f"{info}/METADATA"] = self.metadata().encode()
+        entries[f"{info}/WHEEL"] = _wheel_text(self.tag).encode()
+        record = [record_line(path, data) for path, data in entries.items()]
+        record.append(f"{info}/RECORD,,")
+        entries[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+        target = dest / f"{self.stem}-{self.tag}.whl"
+        with zipfile.ZipFile(target, "w") as zf:
+            for path, data in entries.items():
+                zinfo = zipfile.ZipInfo(path, _ZIP_EPOCH)
+                zinfo.external_attr = 0o644 << 16
+                zf.writestr(zinfo, data, zipfile.ZIP_DEFLATED)
+        return target
+
+    def source_tree(self, dest_dir: Path | str) -> Path:
+        """`write_source_tree` for this spec."""
+        root = Path(dest_dir) / f"{self.name}-{self.version}"
+        root.mkdir(parents=True, exist_ok=True)
+        texts = {
+            "PKG-INFO": self.metadata(),
+            "pyproject.toml": self.pyproject(),
+            "_backend.py": BACKEND_SOURCE,
+        }
+        for rel, text in texts.items():
+            (root / rel).write_text(text, encoding="utf-8")
+        for rel, data in self.package_files().items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return root
+
+    def sdist(self, dest_dir: Path | str) -> Path:
+        """`build_sdist` for this spec."""
+        with tempfile.TemporaryDirectory() as scratch:
+            root = self.source_tree(scratch)
+            return pack_sdist(root.rename(root.with_name(self.stem)), dest_dir)
+
     def build(self, dest_dir: Path | str) -> list[Path]:
         built: list[Path] = []
         if self.kind in {"wheel", "both"}:
-            built.append(
-                build_wheel(
-                    dest_dir,
-                    self.name,
-                    self.version,
-                    requires=self.requires,
-                    extras=self.extras,
-                    requires_python=self.requires_python,
-                    files=self.files,
-                    tag=self.tag,
-                    summary=self.summary,
-                )
-            )
+            built.append(self.wheel(dest_dir))
         if self.kind in {"sdist", "both"}:
-            built.append(
-                build_sdist(
-                    dest_dir,
-                    self.name,
-                    self.version,
-                    requires=self.requires,
-                    extras=self.extras,
-                    requires_python=self.requires_python,
-                    files=self.files,
-                    summary=self.summary,
-                )
-            )
+            built.append(self.sdist(dest_dir))
         return built
+
+
+def build_wheel(
+    dest_dir: Path | str, name: str, version: str, **options: Unpack[WheelOptions]
+) -> Path:
+    """Write `{name}-{version}-{tag}.whl` into dest_dir and return its path.
+
+    The wheel holds `{import_name}/__init__.py` (plus `files`, which may override it) and a
+    dist-info directory with METADATA, WHEEL and a RECORD whose hashes and sizes are correct.
+    The bytes depend only on the arguments, so equal specs give equal sha256 digests.
+    """
+    return Dist(name, version, **options).wheel(dest_dir)
+
+
+def write_source_tree(
+    dest_dir: Path | str, name: str, version: str, **options: Unpack[DistOptions]
+) -> Path:
+    """Write an unpacked project into dest_dir/{name}-{version} and return that directory.
+
+    It has PKG-INFO, a pyproject.toml with static `[project]` metadata and an in-tree backend
+    (`_backend.py`, `backend-path = ["."]`, no build requirements), so pip, `build` or
+    `pyproject_hooks` can build, sdist or install it editable with no network access.
+    """
+    return Dist(name, version, **options).source_tree(dest_dir)
+
+
+def build_sdist(
+    dest_dir: Path | str, name: str, version: str, **options: Unpack[DistOptions]
+) -> Path:
+    """Write `{name}-{version}.tar.gz` (a `write_source_tree` project) and return its path."""
+    return Dist(name, version, kind="sdist", **options).sdist(dest_dir)
 
 
 def build_many(dest_dir: Path | str, specs: Iterable[Dist]) -> list[Path]:
@@ -450,67 +422,14 @@ class DistFactory:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def wheel(
-        self,
-        name: str,
-        version: str,
-        *,
-        requires: Sequence[str] = (),
-        extras: Mapping[str, Sequence[str]] | None = None,
-        requires_python: str | None = None,
-        files: Mapping[str, str | bytes] | None = None,
-        tag: str = "py3-none-any",
-    ) -> Path:
-        return build_wheel(
-            self.root,
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-            tag=tag,
-        )
+    def wheel(self, name: str, version: str, **options: Unpack[WheelOptions]) -> Path:
+        return build_wheel(self.root, name, version, **options)
 
-    def sdist(
-        self,
-        name: str,
-        version: str,
-        *,
-        requires: Sequence[str] = (),
-        extras: Mapping[str, Sequence[str]] | None = None,
-        requires_python: str | None = None,
-        files: Mapping[str, str | bytes] | None = None,
-    ) -> Path:
-        return build_sdist(
-            self.root,
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-        )
+    def sdist(self, name: str, version: str, **options: Unpack[DistOptions]) -> Path:
+        return build_sdist(self.root, name, version, **options)
 
-    def source_tree(
-        self,
-        name: str,
-        version: str,
-        *,
-        requires: Sequence[str] = (),
-        extras: Mapping[str, Sequence[str]] | None = None,
-        requires_python: str | None = None,
-        files: Mapping[str, str | bytes] | None = None,
-    ) -> Path:
-        return write_source_tree(
-            self.root / "src",
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-        )
+    def source_tree(self, name: str, version: str, **options: Unpack[DistOptions]) -> Path:
+        return write_source_tree(self.root / "src", name, version, **options)
 
     def many(self, specs: Iterable[Dist]) -> list[Path]:
         return build_many(self.root, specs)

@@ -40,7 +40,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Self
+from typing import TYPE_CHECKING, NamedTuple, Self, Unpack
 
 from packaging.utils import canonicalize_name
 
@@ -48,10 +48,10 @@ from support import isolated_environ
 from support.dists import build_many, build_sdist, build_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
     from types import TracebackType
 
-    from support.dists import Dist
+    from support.dists import Dist, DistOptions, WheelOptions
 
 __all__ = ["AccessRecord", "PypiServer", "PypiServerError"]
 
@@ -246,49 +246,13 @@ class PypiServer:
             shutil.copyfile(source, target)
         return target
 
-    def add_dist(
-        self,
-        name: str,
-        version: str,
-        *,
-        requires: Sequence[str] = (),
-        extras: Mapping[str, Sequence[str]] | None = None,
-        requires_python: str | None = None,
-        files: Mapping[str, str | bytes] | None = None,
-        tag: str = "py3-none-any",
-    ) -> Path:
+    def add_dist(self, name: str, version: str, **options: Unpack[WheelOptions]) -> Path:
         """Build a wheel straight into the served directory."""
-        return build_wheel(
-            self.package_dir,
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-            tag=tag,
-        )
+        return build_wheel(self.package_dir, name, version, **options)
 
-    def add_sdist(
-        self,
-        name: str,
-        version: str,
-        *,
-        requires: Sequence[str] = (),
-        extras: Mapping[str, Sequence[str]] | None = None,
-        requires_python: str | None = None,
-        files: Mapping[str, str | bytes] | None = None,
-    ) -> Path:
+    def add_sdist(self, name: str, version: str, **options: Unpack[DistOptions]) -> Path:
         """Build an sdist straight into the served directory."""
-        return build_sdist(
-            self.package_dir,
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            files=files,
-        )
+        return build_sdist(self.package_dir, name, version, **options)
 
     def add_many(self, specs: Iterable[Dist]) -> list[Path]:
         return build_many(self.package_dir, specs)
