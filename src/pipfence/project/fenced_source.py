@@ -372,7 +372,7 @@ class FencedSource:
 def _require_files(name: NormalizedName, source: Source, page: ProjectPage) -> None:
     """A project page listing no files at all is no answer: often a login or error page
     served with status 200, sometimes a project whose files were all deleted."""
-    if not any(page.releases.values()):
+    if not page.releases:
         raise IndexServerError(
             f"source `{source.name}` ({redact_url(source.url)}) answered with a page that lists "
             f"no files for `{name}`",

@@ -223,7 +223,8 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         infos = list(information[identifier])
         pinned = any(info.requirement.pins for info in infos)
         depth = self._depth(identifier, infos)
-        count = sum(1 for _ in itertools.islice(candidates[identifier], _COUNT_CAP))
+        del candidates
+        count = self._count_matching(identifier, [info.requirement for info in infos])
         return (identifier != PYTHON, not pinned, count, depth, identifier)
 
     def narrow_requirement_selection(
@@ -434,6 +435,21 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             return itertools.chain([first], finals)
         # Only pre-releases match: take them rather than fail, as pip and packaging do.
         return candidates(finals_only=False)
+
+    def _count_matching(self, identifier: str, requirements: list[Dependency]) -> int:
+        """How many versions the requirements admit, up to `_COUNT_CAP`: the version numbers
+        only, so counting never makes any version's files (a candidate's files are looked
+        at when it is tried)."""
+        name, _extras = _split_identifier(identifier)
+        if name == PYTHON:
+            return 1
+        count = 0
+        for version in self._releases_of(name):
+            if all(self._contains(r, version) for r in requirements):
+                count += 1
+                if count >= _COUNT_CAP:
+                    break
+        return count
 
     def _releases_of(self, name: NormalizedName) -> dict[Version, _Release]:
         cached = self._releases.get(name)
