@@ -137,13 +137,19 @@ class FencedSource:
 
     def _page(self, source: Source, name: NormalizedName) -> Future[ProjectPage | None]:
         key = (source.name, name)
+        # Most asks find the page already asked for: a dict read needs no lock, and taking
+        # one the workers also take costs the resolver a GIL hand-over (milliseconds) each.
+        future = self._pages.get(key)
+        if future is not None:
+            return future
         with self._lock:
             future = self._pages.get(key)
-            if future is None:
-                future = self._pool.submit(self._fetch_page, source, name)
-                self._pages[key] = future
-                if self._on_fetch is not None:
-                    self._on_fetch(name)
+            if future is not None:
+                return future
+            future = self._pool.submit(self._fetch_page, source, name)
+            self._pages[key] = future
+        if self._on_fetch is not None:
+            self._on_fetch(name)
         return future
 
     def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
@@ -223,8 +229,7 @@ class FencedSource:
         raise self._not_found(name, default, pinned=False, elsewhere=elsewhere)
 
     def _remember(self, name: NormalizedName, origin: Origin) -> None:
-        with self._lock:
-            self.origins[name] = origin
+        self.origins[name] = origin  # one dict store: atomic, no lock needed
 
     def _not_found(
         self,
@@ -326,6 +331,9 @@ class FencedSource:
         source: Source | None = None,
     ) -> Future[CoreMetadata]:
         key = (name, str(version))
+        future = self._metadata.get(key)  # see `_page`
+        if future is not None:
+            return future
         with self._lock:
             future = self._metadata.get(key)
             if future is None:

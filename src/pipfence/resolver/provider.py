@@ -57,6 +57,9 @@ class Dependency:
     specifier: SpecifierSet = field(default_factory=SpecifierSet, compare=False)
     # Compared and hashed instead of the SpecifierSet, whose hash is recomputed on every call.
     specifier_text: str = field(init=False, repr=False)
+    # Versions this requirement pins exactly with ``==`` or ``===`` (no wildcards); the
+    # resolver asks on every round, so it is worked out once.
+    pins: frozenset[str] = field(init=False, repr=False, compare=False)
     text: str = field(default="", compare=False)
     marker: str | None = field(default=None, compare=False)
     display_name: str = field(default="", compare=False)
@@ -64,6 +67,12 @@ class Dependency:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "specifier_text", str(self.specifier))
+        pins = frozenset(
+            spec.version
+            for spec in self.specifier
+            if spec.operator in {"==", "==="} and not spec.version.endswith(".*")
+        )
+        object.__setattr__(self, "pins", pins)
 
     @classmethod
     def from_requirement(cls, requirement: Requirement, text: str | None = None) -> Dependency:
@@ -88,15 +97,6 @@ class Dependency:
             return f"Python{self.specifier}"
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
         return f"{self.display_name or self.name}{extras}{self.specifier}"
-
-    @property
-    def pins(self) -> frozenset[str]:
-        """Versions this requirement pins exactly with ``==`` or ``===`` (no wildcards)."""
-        return frozenset(
-            spec.version
-            for spec in self.specifier
-            if spec.operator in {"==", "==="} and not spec.version.endswith(".*")
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +193,8 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         # resolvelib re-checks every pin against every requirement each round; the answers
         # never change, and specifier matching dominates the profile without this memo.
         self._contained: dict[tuple[str, Version], bool] = {}
+        self._counts: dict[tuple[NormalizedName, frozenset[str]], int] = {}
+        self._satisfied: dict[tuple[int, int], tuple[Dependency, Candidate, bool]] = {}
         self._warnings: dict[str, None] = {}  # an ordered set: backtracking repeats questions
 
     @property
@@ -291,7 +293,17 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         # Pre-release policy is applied in find_matches only; a pinned pre-release satisfies
         # a later requirement whose range contains it, as in pip.
-        return self._contains(requirement, candidate.version)
+        if not requirement.specifier_text:
+            return True
+        # resolvelib re-checks every pin against every requirement on every round (about
+        # 180k calls for 300 packages) with the same objects: answer by identity, keeping
+        # both objects referenced so that their ids stay theirs.
+        key = (id(requirement), id(candidate))
+        known = self._satisfied.get(key)
+        if known is None:
+            known = (requirement, candidate, self._contains(requirement, candidate.version))
+            self._satisfied[key] = known
+        return known[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Dependency]:
         """The candidate's requirements for the target, and prefetch hints for them.
@@ -443,12 +455,18 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         name, _extras = _split_identifier(identifier)
         if name == PYTHON:
             return 1
-        count = 0
-        for version in self._releases_of(name):
-            if all(self._contains(r, version) for r in requirements):
-                count += 1
-                if count >= _COUNT_CAP:
-                    break
+        # resolvelib asks for every open identifier on every round: the answer depends only
+        # on the project and the set of specifiers, so it is kept.
+        key = (name, frozenset(r.specifier_text for r in requirements))
+        count = self._counts.get(key)
+        if count is None:
+            count = 0
+            for version in self._releases_of(name):
+                if all(self._contains(r, version) for r in requirements):
+                    count += 1
+                    if count >= _COUNT_CAP:
+                        break
+            self._counts[key] = count
         return count
 
     def _releases_of(self, name: NormalizedName) -> dict[Version, _Release]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,6 +78,10 @@ class Resolution:
     graph: Mapping[NormalizedName | None, tuple[NormalizedName, ...]]
     skipped: tuple[Requirement, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Filled on the first `roots` call: every package's roots, found in one walk per root.
+    _roots: dict[NormalizedName, frozenset[NormalizedName]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def children(self, name: NormalizedName | None) -> tuple[NormalizedName, ...]:
         """Names ``name`` requires (the direct requirements for None)."""
@@ -106,8 +110,17 @@ class Resolution:
 
         This is what a caller needs to put a package in the category (``default``,
         ``develop``, …) of the Pipfile entries that brought it in."""
-        direct = set(self.children(None))
-        found = {n for n in self.ancestors(name) if n is not None and n in direct}
-        if name in direct:
-            found.add(name)
-        return frozenset(found)
+        if not self._roots:
+            found: dict[NormalizedName, set[NormalizedName]] = {}
+            for root in self.children(None):
+                stack = [root]
+                seen: set[NormalizedName] = set()
+                while stack:
+                    current = stack.pop()
+                    if current in seen:
+                        continue
+                    seen.add(current)
+                    found.setdefault(current, set()).add(root)
+                    stack.extend(self.children(current))
+            self._roots.update({n: frozenset(roots) for n, roots in found.items()})
+        return self._roots.get(name, frozenset())
