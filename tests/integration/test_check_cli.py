@@ -360,3 +360,27 @@ def test_check_without_pip_audit_says_how_to_get_it(
         "error: `pipfence check` needs pip-audit, which is not installed",
         "hint: pip install pipfence[audit]",
     ]
+
+
+def test_netrc_credentials_never_reach_the_vulnerability_service(
+    run_pipfence: RunPipfence,
+    project: Path,
+    env: dict[str, str],
+    osv: OsvServer,
+    tmp_path: Path,
+) -> None:
+    # A netrc `default` entry (and one for the service's own host) would be sent by requests
+    # to any host it talks to; pipfence never hands index credentials to the service.
+    netrc = tmp_path / "netrc"
+    netrc.write_text(
+        "machine 127.0.0.1 login hostuser password host-S3cret\n"
+        "default login anyuser password default-S3cret\n",
+        encoding="utf-8",
+    )
+    netrc.chmod(0o600)
+    result = run_pipfence(
+        ["check"], env={**with_url(env, osv.base_url), "NETRC": str(netrc), "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 1, out(result)
+    assert osv.asked() == [("app", "1.0"), ("helper", "2.0")]
+    assert [q.authorization for q in osv.queries] == [None, None]

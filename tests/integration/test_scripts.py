@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,13 +26,3 @@ def test_scripts_table(run_pipfence: RunPipfence, pipfence_project: Path) -> Non
         "test     pytest -q",
         "serve    python -m http.server",
     ]
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("pip_audit") is not None, reason="pip-audit is installed"
-)
-def test_check_without_pip_audit(run_pipfence: RunPipfence, pipfence_project: Path) -> None:
-    (pipfence_project / "Pipfile").write_text("[packages]\n", encoding="utf-8")
-    result = run_pipfence(["check"])
-    assert result.returncode == 2
-    assert "pip install pipfence[audit]" in result.stderr

@@ -142,7 +142,8 @@ def vulnerability_service(
         return None
     if query_url is None:
         kind = module.OsvService if name == "osv" else module.PyPIService
-        return VulnerabilityService(name=name, backend=kind(cache_dir=cache_dir, timeout=timeout))
+        backend = _without_netrc(kind(cache_dir=cache_dir, timeout=timeout))
+        return VulnerabilityService(name=name, backend=backend)
     if "osv_url" not in inspect.signature(module.OsvService).parameters:
         raise UsageError(
             "the installed pip-audit cannot query another OSV service than the public one",
@@ -153,7 +154,27 @@ def vulnerability_service(
     if credentials is not None:
         backend.session.auth = credentials  # a requests session: sent as HTTP basic auth
         secrets = tuple(s for s in credentials if s)
+    else:
+        _without_netrc(backend)
     return VulnerabilityService(name=name, url=shown, backend=backend, secrets=secrets)
+
+
+def _without_netrc(backend: Any) -> Any:
+    """``backend`` with its requests session kept from reading ``~/.netrc``.
+
+    requests sends a netrc entry for the service's host — or the file's ``default`` entry,
+    which pipfence never uses for indexes — to whatever host it talks to, the public
+    vulnerability services included. A session-wide auth that leaves requests as they are
+    stops that (requests only reads netrc when no auth is set); proxies from the
+    environment still apply."""
+    session = getattr(backend, "session", None)
+    if session is not None and session.auth is None:
+        session.auth = _unchanged
+    return backend
+
+
+def _unchanged(request: Any) -> Any:
+    return request
 
 
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
