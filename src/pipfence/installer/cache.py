@@ -138,15 +138,24 @@ class UnpackedCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Entries never change once made, so one read of a manifest serves the whole run
+        # (a sync looks an entry up while fetching, checking and installing).
+        self._known: dict[str, UnpackedWheel] = {}
 
     def get(self, sha256: str) -> UnpackedWheel | None:
         """The complete entry for ``sha256``, or None when there is none (or it is unreadable)."""
-        entry = self.root / _checked_digest(sha256)
+        digest = _checked_digest(sha256)
+        known = self._known.get(digest)
+        if known is not None:
+            return known
+        entry = self.root / digest
         try:
             data = json.loads((entry / _MANIFEST).read_bytes())
-            return _from_manifest(entry, sha256, data)
+            found = _from_manifest(entry, sha256, data)
         except (OSError, ValueError, KeyError, TypeError, ArchiveError):
             return None
+        self._known[digest] = found
+        return found
 
     def intact(self, unpacked: UnpackedWheel) -> bool:
         """Whether every file of the entry is still there at the size its manifest recorded
@@ -160,6 +169,7 @@ class UnpackedCache:
                 break
         else:
             return True
+        self._known.pop(unpacked.sha256, None)
         shutil.rmtree(unpacked.root, ignore_errors=True)
         return False
 

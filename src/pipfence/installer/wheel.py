@@ -96,23 +96,34 @@ class _EnvDestination(WheelDestination):
         if parent not in self._ready_dirs:
             missing: list[str] = []
             folder = parent
-            while not os.path.isdir(folder):  # noqa: PTH112 - hot loop
+            while folder not in self._ready_dirs and not os.path.isdir(folder):  # noqa: PTH112 - hot loop
                 missing.append(folder)
                 folder = os.path.dirname(folder)  # noqa: PTH120 - hot loop
+            if folder not in self._ready_dirs:
+                # The nearest folder that was already there may be (or sit under) a symlink
+                # leading out of the environment; folders made below it here cannot be.
+                real = os.path.realpath(folder)
+                if real != self._real_root and not real.startswith(self._real_root + os.sep):
+                    raise ArchiveError(
+                        f"Wheel `{self._filename}` would write into `{parent}`, which leads "
+                        "outside the environment"
+                    )
+                self._ready_dirs.add(folder)
             for folder in reversed(missing):
                 try:
                     os.mkdir(folder)  # noqa: PTH102 - hot loop
                 except FileExistsError:
-                    continue  # made by a concurrent install
-                self.made_dirs.append(folder)
-                self._made.add(folder)
-            real = os.path.realpath(parent)
-            if real != self._real_root and not real.startswith(self._real_root + os.sep):
-                raise ArchiveError(
-                    f"Wheel `{self._filename}` would write into `{parent}`, which leads outside "
-                    "the environment"
-                )
-            self._ready_dirs.add(parent)
+                    # Made by a concurrent install: a real folder or a symlink, see above.
+                    real = os.path.realpath(folder)
+                    if real != self._real_root and not real.startswith(self._real_root + os.sep):
+                        raise ArchiveError(
+                            f"Wheel `{self._filename}` would write into `{parent}`, which "
+                            "leads outside the environment"
+                        ) from None
+                else:
+                    self.made_dirs.append(folder)
+                    self._made.add(folder)
+                self._ready_dirs.add(folder)
         # A folder this install made holds only what it wrote, and no wheel names a file twice.
         if parent not in self._made and os.path.lexists(target):
             if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112,PTH114

@@ -92,6 +92,8 @@ class _Choice:
 
 
 _HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+# A PEP 508 requirement's name, as `Requirement` reads it (PEP 508's identifier).
+_LEADING_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=\s*(?:$|[\[(;<>=!~@\s]))")
 
 
 def _is_pin(version: object) -> bool:
@@ -509,6 +511,11 @@ def _check_requirements(
     except (OSError, ValueError, IndexError):
         return  # unreadable metadata is the installer's to refuse, with its own message
     for text in metadata.requires_dist:
+        # Most requirements name a locked project: the name alone settles those, and the
+        # full PEP 508 parse (the costly part) is left for the rest.
+        lead = _LEADING_NAME.match(text)
+        if lead is not None and canonical_name(lead.group(0)) in locked:
+            continue
         try:
             requirement = Requirement(text)
             needed = requirement.marker is None or target.evaluate(requirement.marker)
