@@ -1,17 +1,19 @@
 """Installing wheels into an environment, uninstalling them, and installing many at once.
 
 Every install goes through the unpacked-wheel cache: the wheel is checked and unpacked (once,
-verified against RECORD; see `pipfence.installer.cache`), then `installer.install` drives the
-installation from that tree into `_EnvDestination`, which hard-links each file into the
+verified against RECORD; see `pipfence.installer.cache`), then `_install_unpacked` (the steps
+of `installer.install`) drives the installation from that tree into `_EnvDestination`, which
+hard-links each file into the
 environment (copying across filesystems), rewrites ``#!python`` shebangs, generates entry point
 scripts and writes RECORD for the installed layout. Without a persistent cache, a private one
 inside the environment is used for that one install and removed afterwards.
 
 The destination never writes outside the environment: every target is checked against its
-scheme folder (``..`` cannot climb out), every parent folder's real path against the
-environment's real path (a symlinked folder cannot lead out), and an existing file is moved
-aside rather than written through (a symlink cannot redirect a write). When an install fails,
-everything it wrote is removed, folders it made are pruned, and files it displaced come back.
+scheme folder (``..`` cannot climb out), the real path of the nearest folder that existed
+before against the environment's real path (a symlinked folder cannot lead out), and an
+existing file is moved aside rather than written through (a symlink cannot redirect a write).
+When an install fails, everything it wrote is removed, folders it made are pruned, and files
+it displaced come back.
 """
 
 from __future__ import annotations
@@ -26,18 +28,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-import installer
 from installer.destinations import WheelDestination
 from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.scripts import InvalidScript, Script
-from installer.utils import Scheme, construct_record_file, copyfileobj_with_hashing, fix_shebang
+from installer.utils import (
+    SCHEME_NAMES,
+    Scheme,
+    construct_record_file,
+    copyfileobj_with_hashing,
+    fix_shebang,
+    parse_entrypoints,
+    parse_metadata_file,
+)
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
 from pipfence.installer.archive import check_entry_point_name
-from pipfence.installer.cache import CachedFile, UnpackedCache
+from pipfence.installer.cache import CachedFile, UnpackedCache, UnpackedWheel
 from pipfence.installer.plan import InstalledDist
 
 if TYPE_CHECKING:
@@ -235,6 +244,59 @@ class _EnvDestination(WheelDestination):
                 continue
 
 
+def _install_unpacked(
+    unpacked: UnpackedWheel, destination: _EnvDestination, additional: Mapping[str, bytes]
+) -> None:
+    """`installer.install` for a verified cache entry: the same steps and the same RECORD,
+    without re-parsing each file's RECORD row or working out its scheme with
+    `posixpath.commonpath` (most of the cost of a wheel with thousands of files).
+
+    Entry-point scripts first, then every file (a ``.data/<scheme>/`` file to that scheme,
+    everything else to the root scheme WHEEL names; nothing inside a ``__pycache__``
+    folder), then ``additional`` dist-info files, then RECORD. Raises `ArchiveError` for a
+    WHEEL or ``.data`` layout `installer` would refuse.
+    """
+    info = unpacked.info
+    source = unpacked.source()
+    wheel = parse_metadata_file(source.read_dist_info("WHEEL"))
+    version = wheel["Wheel-Version"]
+    if not (version and version.startswith("1.")):
+        raise ArchiveError(f"Wheel `{info.filename}` has Wheel-Version {version}; 1.x is needed")
+    root = Scheme("purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib")
+    record_path = f"{info.dist_info}/RECORD"
+    records: list[tuple[Scheme, RecordEntry]] = []
+    if "entry_points.txt" in source.dist_info_filenames:
+        for name, module, attr, section in parse_entrypoints(
+            source.read_dist_info("entry_points.txt")
+        ):
+            record = destination.write_script(name=name, module=module, attr=attr, section=section)
+            records.append((Scheme("scripts"), record))
+    data_prefix = info.data_dir + "/"
+    for file in unpacked.files:
+        path = file.path
+        if path == record_path or ("__pycache__" in path and "__pycache__" in path.split("/")[:-1]):
+            continue  # RECORD is written last; bytecode folders are never installed
+        scheme, target = root, path
+        if path.startswith(data_prefix):
+            name, _, rest = path[len(data_prefix) :].partition("/")
+            if name not in SCHEME_NAMES or not rest:
+                raise ArchiveError(
+                    f"Wheel `{info.filename}` has `{path}`, which is not in a valid .data subfolder"
+                )
+            scheme, target = Scheme(name), rest
+        # The destination links a CachedFile in place of reading it as a stream.
+        stream = cast("BinaryIO", file)
+        records.append((scheme, destination.write_file(scheme, target, stream, file.executable)))
+    for filename, contents in additional.items():
+        with io.BytesIO(contents) as stream:
+            record = destination.write_file(
+                root, f"{info.dist_info}/{filename}", stream, is_executable=False
+            )
+        records.append((root, record))
+    records.append((root, RecordEntry(record_path, None, None)))
+    destination.finalize_installation(scheme=root, record_file_path=record_path, records=records)
+
+
 def install_wheel(
     wheel_path: Path,
     env: VirtualEnv,
@@ -271,7 +333,7 @@ def install_wheel(
         if direct_url is not None:
             metadata["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
         try:
-            installer.install(unpacked.source(), destination, metadata)
+            _install_unpacked(unpacked, destination, metadata)
         except BaseException as exc:
             destination.rollback()
             if isinstance(exc, PipfenceError):
