@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import pytest
+
+from support.project import out
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -172,10 +173,6 @@ def project(
     locked = run_pipfence(["lock"], env=env)
     assert locked.returncode == 0, locked.stderr
     return pipfence_project
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def with_url(env: dict[str, str], url: str) -> dict[str, str]:

@@ -1,0 +1,64 @@
+"""What `pipfence lock` asks the index for, counted by the index's own access log.
+
+`lock --verbose` reports the requests it sent per source; this holds that report to the server's
+log, and checks the shape of the work: one page per project, metadata reads for the versions
+picked, and nothing at all for a warm lock within the page max-age.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.project import one_source_pipfile, out, read_lock, write_pipfile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support import RunPipfence
+    from support.indexes import PypiServer
+
+pytestmark = pytest.mark.integration
+
+REPORT = re.compile(r"^(\d+) requests(?: \((.*)\))?$", re.MULTILINE)
+
+
+def reported(stderr: str) -> tuple[int, str | None]:
+    found = REPORT.search(stderr)
+    assert found is not None, stderr
+    return int(found.group(1)), found.group(2)
+
+
+def test_verbose_lock_reports_the_requests_the_index_saw(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("app", "1.0", requires=["lib-a", "lib-b"])
+    public_index.add_dist("lib-a", "2.0", requires=["lib-c"])
+    public_index.add_dist("lib-b", "3.0")
+    public_index.add_dist("lib-c", "4.0")
+    public_index.add_dist("tool", "5.0")
+    write_pipfile(
+        pipfence_project,
+        one_source_pipfile(public_index.simple_url, 'app = "*"\ntool = "*"\n', name="corp"),
+    )
+    public_index.clear_log()
+
+    cold = run_pipfence(["lock", "-v"])
+    assert cold.returncode == 0, out(cold)
+    seen = public_index.requested_paths()
+    count, per_source = reported(cold.stderr)
+    assert count == len(seen)
+    assert per_source == f"corp: {count}"
+    # One page per project, each asked once; the rest are metadata reads of the five wheels.
+    pages = sorted(p for p in seen if p.startswith("/simple/"))
+    assert pages == [f"/simple/{n}/" for n in ("app", "lib-a", "lib-b", "lib-c", "tool")]
+    assert len(seen) - len(pages) >= len(pages)
+    assert set(read_lock(pipfence_project)["default"]) == {"app", "lib-a", "lib-b", "lib-c", "tool"}
+
+    public_index.clear_log()
+    warm = run_pipfence(["lock", "-v"])
+    assert warm.returncode == 0, out(warm)
+    assert reported(warm.stderr) == (0, None)
+    assert public_index.requested_paths() == []
