@@ -1,6 +1,6 @@
 """The index client: project pages, core metadata and verified downloads from one source at a time.
 
-    project ──► IndexClient ──► Http (pooled httpx, auth, redirects, retries) ──► the index
+    project ──► IndexClient ──► Http (libcurl or httpx, auth, redirects, retries) ──► the index
                     │
                     ├── simple.parse_project_page   (pure)
                     ├── metadata.read_wheel_metadata over RangeFile (range requests)
@@ -37,6 +37,7 @@ from pipfence.index.http import (
     Endpoint,
     Http,
     Reply,
+    Response,
     check_complete,
     raw_chunks,
 )
@@ -207,7 +208,7 @@ class IndexClient:
     ) -> ProjectPage:
         try:
             return parse_project_page(
-                reply.body, reply.headers.get("content-type", ""), final_url, project=name
+                reply.body, reply.headers.get("content-type") or "", final_url, project=name
             )
         except ValueError as exc:
             raise IndexServerError(
@@ -338,7 +339,7 @@ class IndexClient:
                 tail.close()
 
     def _tail_or_whole(
-        self, endpoint: Endpoint, file: DistFile, response: httpx.Response, url: str
+        self, endpoint: Endpoint, file: DistFile, response: Response, url: str
     ) -> _Tail | IO[bytes] | None:
         if response.status_code == 200:  # noqa: PLR2004 - Range ignored: this is the whole wheel
             return self._spool(endpoint, file, response)
@@ -353,7 +354,7 @@ class IndexClient:
     def _range(self, endpoint: Endpoint, file: DistFile, url: str, start: int, end: int) -> bytes:
         what = f"bytes {start}-{end - 1} of `{file.filename}`"
 
-        def consume(response: httpx.Response, _url: str) -> bytes:
+        def consume(response: Response, _url: str) -> bytes:
             span = _content_range(response.headers.get("content-range"))
             if response.status_code != 206 or span is None or span[0] != start:  # noqa: PLR2004
                 raise IndexServerError(
@@ -372,7 +373,7 @@ class IndexClient:
             consume=consume,
         )
 
-    def _spool(self, endpoint: Endpoint, file: DistFile, response: httpx.Response) -> IO[bytes]:
+    def _spool(self, endpoint: Endpoint, file: DistFile, response: Response) -> IO[bytes]:
         """The whole response body in a temporary file, its sha256 checked against the page."""
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - returned open
             max_size=_SPOOL_IN_MEMORY,
@@ -439,7 +440,7 @@ class IndexClient:
                     _place(cached, target)
                     return target
 
-        def consume(response: httpx.Response, _url: str) -> tuple[Path, str]:
+        def consume(response: Response, _url: str) -> tuple[Path, str]:
             fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
             temp = Path(name)
             hasher = hashlib.sha256()

@@ -2,10 +2,12 @@
 
 Every request of the index layer goes through `Http`. What it guarantees:
 
-- One shared, thread-safe `httpx.Client` (HTTP/2, pooled) for verified TLS, and a second one,
-  used only for the host of a source with ``verify_ssl = false``.
-- URLs handed to httpx never contain user-info: credentials travel only in an ``Authorization``
-  header added here, so no httpx message, log line or exception can show them.
+- One shared, thread-safe transport: libcurl (`pipfence.index.curl`, HTTP/2 multiplexed, bodies
+  received in C) when pycurl is installed, else an `httpx.Client` (HTTP/2, pooled) for verified
+  TLS and a second one used only for the host of a source with ``verify_ssl = false``.
+- URLs handed to the transport never contain user-info: credentials travel only in an
+  ``Authorization`` header added here, so no transport message, log line or exception can show
+  them.
 - Credentials from a source URL are sent only to that URL's origin (scheme, host, port);
   `.netrc` credentials (from a path the caller gives) only to the host they are listed for.
   Neither is sent over plain http, except to a loopback host.
@@ -21,11 +23,13 @@ Every request of the index layer goes through `Http`. What it guarantees:
 from __future__ import annotations
 
 import base64
+import importlib.util
 import ipaddress
 import logging
 import netrc
 import random
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pipfence.errors import IndexServerError
@@ -41,6 +45,8 @@ from pipfence.models.sources import Source, redact_url
 
 if TYPE_CHECKING:
     import httpx
+
+    from pipfence.index.curl import CurlFailure, CurlTransport
 else:
 
     class _LazyHttpx:
@@ -61,6 +67,8 @@ __all__ = [
     "Http",
     "Origin",
     "Reply",
+    "Response",
+    "SlowBody",
     "Truncated",
     "build_http_client",
     "check_complete",
@@ -79,6 +87,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class ClientSettings:
     """Everything the index layer would otherwise read from the environment.
 
+    ``transport`` is ``"auto"`` (libcurl when pycurl is installed, else httpx) or ``"httpx"``.
     ``cache_dir`` None disables the on-disk cache; ``page_max_age`` is how long (seconds) a
     cached project page is used without asking the index again. ``attempts`` counts the first
     try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means httpx's default
@@ -105,6 +114,7 @@ class ClientSettings:
     user_agent: str = "pipfence"
     keyring: bool = True
     temp_dir: Path | None = None
+    transport: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +218,46 @@ class Endpoint:
         return not self.verify_tls and self.origin.scheme == "https"
 
 
+class HeaderLookup(Protocol):
+    """Response headers: case-insensitive lookup (httpx's `Headers`, or libcurl's)."""
+
+    def get(self, key: str, default: None = None) -> str | None: ...
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+
+class Response(Protocol):
+    """An open response as `Http.stream`'s ``consume`` sees it, from either transport."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def reason_phrase(self) -> str: ...
+    @property
+    def headers(self) -> HeaderLookup: ...
+    @property
+    def num_bytes_downloaded(self) -> int: ...
+    @property
+    def is_stream_consumed(self) -> bool: ...
+    @property
+    def content(self) -> bytes: ...
+    def iter_bytes(self) -> Iterator[bytes]: ...
+    def iter_raw(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """A response read in full: status, headers, body, and the final credential-free URL."""
 
     status: int
-    headers: httpx.Headers
+    headers: HeaderLookup
     body: bytes
     url: str
+
+
+class SlowBody(Exception):
+    """A body arriving slower than `MIN_RATE` once its grace period is over: retried."""
 
 
 class Truncated(Exception):
@@ -321,6 +363,14 @@ class Http:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wall_clock = wall_clock
         self._netrc = _load_netrc(settings.netrc_path)
+        # libcurl, unless a test passed httpx clients, httpx was asked for, or pycurl is missing.
+        self._use_curl = (
+            client is None
+            and insecure_client is None
+            and settings.transport != "httpx"
+            and importlib.util.find_spec("pycurl") is not None
+        )
+        self._curl: CurlTransport | None = None
         self._keyring_cache: dict[tuple[str, str | None], Credentials | None] = {}
         self._sent: dict[str, int] = {}
 
@@ -332,7 +382,10 @@ class Http:
             return dict(self._sent)
 
     def close(self) -> None:
-        """Close the clients this object created (not those passed in)."""
+        """Close the transport and clients this object created (not those passed in)."""
+        if self._curl is not None:
+            self._curl.close()
+            self._curl = None
         for client in self._owned:
             client.close()
         self._owned.clear()
@@ -367,7 +420,7 @@ class Http:
         in messages ("the project page of `foo`").
         """
 
-        def read(response: httpx.Response, final_url: str) -> Reply:
+        def read(response: Response, final_url: str) -> Reply:
             body = self.read_body(response, endpoint, what=what, limit=limit)
             return Reply(response.status_code, response.headers, body, final_url)
 
@@ -379,15 +432,15 @@ class Http:
         url: str,
         *,
         what: str,
-        consume: Callable[[httpx.Response, str], _T],
+        consume: Callable[[Response, str], _T],
         headers: Mapping[str, str] | None = None,
         accept: Collection[int] = (200,),
     ) -> _T:
         """GET ``url`` and hand the open response (status in ``accept``) and its final
         credential-free URL to ``consume``, with retries.
 
-        ``consume`` may be called once per attempt: it must start afresh each time. An httpx
-        transport error or `Truncated` raised while it reads is retried; anything else it
+        ``consume`` may be called once per attempt: it must start afresh each time. A transport
+        error, `SlowBody` or `Truncated` raised while it reads is retried; anything else it
         raises propagates unchanged.
         """
         attempts = max(1, self.settings.attempts)
@@ -408,9 +461,7 @@ class Http:
                 self._sleep(self._delay(attempt, retry.retry_after))
         raise AssertionError  # pragma: no cover - the loop always returns or raises
 
-    def read_body(
-        self, response: httpx.Response, endpoint: Endpoint, *, what: str, limit: int
-    ) -> bytes:
+    def read_body(self, response: Response, endpoint: Endpoint, *, what: str, limit: int) -> bytes:
         """The whole (decoded) body, refusing more than ``limit`` bytes; `Truncated` when
         fewer bytes arrived than ``Content-Length`` promised."""
         declared = _content_length(response)
@@ -437,6 +488,14 @@ class Http:
             return False
 
     # --- internals ---------------------------------------------------------------------
+
+    def _transport(self) -> CurlTransport:
+        with self._lock:
+            if self._curl is None:
+                from pipfence.index.curl import CurlTransport
+
+                self._curl = CurlTransport(self.settings)
+            return self._curl
 
     def _verified(self) -> httpx.Client:
         with self._lock:
@@ -467,7 +526,7 @@ class Http:
         *,
         headers: Mapping[str, str] | None,
         accept: Collection[int],
-        consume: Callable[[httpx.Response, str], _T],
+        consume: Callable[[Response, str], _T],
     ) -> _T:
         try:
             response, final_url = self._open(endpoint, url, what, headers or {})
@@ -481,17 +540,44 @@ class Http:
         except Truncated as exc:
             message = f"the download of {what} from source {endpoint.label} was truncated: {exc}"
             raise _Retry(message) from exc
+        except SlowBody as exc:
+            message = f"source {endpoint.label} timed out for {what}: {exc}"
+            raise _Retry(message) from exc
+        except Exception as exc:
+            if self._use_curl:
+                if _is_curl_failure(exc):
+                    self._curl_failure(endpoint, what, exc)  # type: ignore[arg-type]  # checked just above
+                raise
+            self._httpx_failure(endpoint, what, exc)
+
+    def _curl_failure(self, endpoint: Endpoint, what: str, exc: CurlFailure) -> NoReturn:
+        if exc.kind == "tls":
+            raise _tls_failure(endpoint, what, exc) from exc
+        if exc.kind == "timeout":
+            raise _Retry(f"source {endpoint.label} timed out for {what}") from exc
+        if exc.kind == "connect":
+            raise _Retry(f"could not connect to source {endpoint.label} for {what}: {exc}") from exc
+        if exc.kind == "truncated":
+            message = f"the download of {what} from source {endpoint.label} was truncated: {exc}"
+            raise _Retry(message) from exc
+        if exc.kind == "broken":
+            message = f"the connection to source {endpoint.label} broke during {what}: {exc}"
+            raise _Retry(message) from exc
+        raise IndexServerError(
+            f"could not fetch {what} from source {endpoint.label}: {exc}",
+            source=endpoint.name,
+        ) from exc
+
+    def _httpx_failure(self, endpoint: Endpoint, what: str, error: Exception) -> NoReturn:
+        """Map an httpx error to a retry or an `IndexServerError`; re-raise anything else."""
+        try:
+            raise error
         except httpx.TimeoutException as exc:
             message = f"source {endpoint.label} timed out for {what}"
             raise _Retry(message) from exc
         except httpx.ConnectError as exc:
             if _is_tls_error(exc):
-                raise IndexServerError(
-                    f"TLS verification failed for source {endpoint.label} ({what}): {exc}",
-                    source=endpoint.name,
-                    hint="fix the server's certificate or give pipfence its CA bundle; "
-                    "set `verify_ssl = false` on this source only if you trust the network",
-                ) from exc
+                raise _tls_failure(endpoint, what, exc) from exc
             message = f"could not connect to source {endpoint.label} for {what}: {exc}"
             raise _Retry(message) from exc
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
@@ -503,7 +589,7 @@ class Http:
                 source=endpoint.name,
             ) from exc
 
-    def _refuse(self, endpoint: Endpoint, what: str, response: httpx.Response) -> NoReturn:
+    def _refuse(self, endpoint: Endpoint, what: str, response: Response) -> NoReturn:
         status = response.status_code
         text = f"HTTP {status} {response.reason_phrase}".rstrip()
         message = f"source {endpoint.label} answered {text} for {what}"
@@ -520,7 +606,7 @@ class Http:
 
     def _open(
         self, endpoint: Endpoint, url: str, what: str, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response, str]:
+    ) -> tuple[Response, str]:
         """Send the GET and follow redirects by hand; the response is open (streaming)."""
         url, _ = _strip_userinfo(url)
         for _ in range(self.settings.max_redirects + 1):
@@ -528,13 +614,10 @@ class Http:
             authorization = self._authorization(endpoint, url)
             if authorization is not None:
                 request_headers["Authorization"] = authorization
-            client = (
-                self._insecure() if self.uses_insecure_client(endpoint, url) else self._verified()
-            )
-            request = client.build_request("GET", url, headers=request_headers)
+            insecure = self.uses_insecure_client(endpoint, url)
             with self._lock:
                 self._sent[endpoint.name] = self._sent.get(endpoint.name, 0) + 1
-            response = client.send(request, stream=True, follow_redirects=False)
+            response = self._send(url, request_headers, insecure=insecure)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or location is None:
                 return response, url
@@ -545,6 +628,13 @@ class Http:
             f"{self.settings.max_redirects} times for {what}",
             source=endpoint.name,
         )
+
+    def _send(self, url: str, headers: Mapping[str, str], *, insecure: bool) -> Response:
+        if self._use_curl:
+            return self._transport().open(url, headers, verify=not insecure)
+        client = self._insecure() if insecure else self._verified()
+        request = client.build_request("GET", url, headers=headers)
+        return client.send(request, stream=True, follow_redirects=False)
 
     def _redirect_target(self, endpoint: Endpoint, what: str, url: str, location: str) -> str:
         try:
@@ -623,7 +713,7 @@ class Http:
         login, _account, password = self._netrc.hosts[host]
         return Credentials(login or "", password or "")
 
-    def _retry_after(self, response: httpx.Response) -> float | None:
+    def _retry_after(self, response: Response) -> float | None:
         value = response.headers.get("retry-after")
         if value is None:
             return None
@@ -644,7 +734,21 @@ class Http:
         return min(base + jitter, self.settings.max_retry_after)
 
 
-def _content_length(response: httpx.Response) -> int | None:
+def _tls_failure(endpoint: Endpoint, what: str, exc: Exception) -> IndexServerError:
+    return IndexServerError(
+        f"TLS verification failed for source {endpoint.label} ({what}): {exc}",
+        source=endpoint.name,
+        hint="fix the server's certificate or give pipfence its CA bundle; "
+        "set `verify_ssl = false` on this source only if you trust the network",
+    )
+
+
+def _is_curl_failure(exc: BaseException) -> bool:
+    curl = sys.modules.get("pipfence.index.curl")
+    return curl is not None and isinstance(exc, curl.CurlFailure)
+
+
+def _content_length(response: Response) -> int | None:
     value = response.headers.get("content-length")
     if value is None or not value.strip().isdigit():
         return None
@@ -656,7 +760,7 @@ MIN_RATE = 1024
 
 
 def paced(chunks: Iterator[bytes], grace: float) -> Iterator[bytes]:
-    """``chunks``, raising `httpx.ReadTimeout` when, after ``grace`` seconds, the body has
+    """``chunks``, raising `SlowBody` when, after ``grace`` seconds, the body has
     come in slower than `MIN_RATE` on average. The read timeout catches a silent server;
     this catches one that sends a byte now and then to hold a connection (and a lock) open.
     """
@@ -667,11 +771,11 @@ def paced(chunks: Iterator[bytes], grace: float) -> Iterator[bytes]:
         elapsed = time.monotonic() - started
         if elapsed > grace and received < elapsed * MIN_RATE:
             msg = f"the body arrived at {received / elapsed:.0f} bytes/s"
-            raise httpx.ReadTimeout(msg)
+            raise SlowBody(msg)
         yield chunk
 
 
-def raw_chunks(response: httpx.Response, grace: float = 90.0) -> Iterator[bytes]:
+def raw_chunks(response: Response, grace: float = 90.0) -> Iterator[bytes]:
     """The body as sent (no ``Content-Encoding`` decoding), chunk by chunk, at a pace of at
     least `MIN_RATE` after ``grace`` seconds.
 
@@ -684,7 +788,7 @@ def raw_chunks(response: httpx.Response, grace: float = 90.0) -> Iterator[bytes]
     yield from paced(response.iter_raw(), grace)
 
 
-def check_complete(response: httpx.Response, received: int) -> None:
+def check_complete(response: Response, received: int) -> None:
     """Raise `Truncated` when fewer bytes arrived than ``Content-Length`` promised.
 
     ``received`` counts the bytes the caller read (raw, or decoded without a

@@ -40,6 +40,7 @@ def client_settings(settings: Settings, *, fresh: bool = False) -> ClientSetting
         netrc_path=netrc if netrc.is_file() else None,
         page_max_age=0.0 if fresh else _first(env.get("PIPFENCE_PAGE_MAX_AGE"), base.page_max_age),
         ca_bundle=Path(bundle) if (bundle := env.get("REQUESTS_CA_BUNDLE")) else None,
+        transport="httpx" if env.get("PIPFENCE_HTTP", "").lower() == "httpx" else "auto",
     )
 
 
