@@ -62,3 +62,30 @@ def test_verbose_lock_reports_the_requests_the_index_saw(
     assert warm.returncode == 0, out(warm)
     assert reported(warm.stderr) == (0, None)
     assert public_index.requested_paths() == []
+
+
+def test_httpx_fallback_sends_the_same_requests_and_writes_the_same_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+) -> None:
+    pytest.importorskip("pycurl")  # without it both runs would use httpx
+    public_index.add_dist("app", "1.0", requires=["lib-a>=1", "lib-b"])
+    public_index.add_dist("lib-a", "1.5", requires=["lib-b<3"])
+    public_index.add_dist("lib-a", "2.0")
+    public_index.add_dist("lib-b", "2.0")
+    public_index.add_dist("lib-b", "3.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    locks: list[str] = []
+    logs: list[list[str]] = []
+    for transport in ("", "httpx"):
+        public_index.clear_log()
+        env = {**pipfence_env, "PIPFENCE_HTTP": transport}
+        result = run_pipfence(["lock", "--clear", "-v"], env=env)
+        assert result.returncode == 0, out(result)
+        logs.append(sorted(public_index.requested_paths()))
+        locks.append((pipfence_project / "Pipfile.lock").read_text())
+    assert logs[0] == logs[1]
+    assert locks[0] == locks[1]
+    assert set(read_lock(pipfence_project)["default"]) == {"app", "lib-a", "lib-b"}
