@@ -89,3 +89,26 @@ def test_httpx_fallback_sends_the_same_requests_and_writes_the_same_lock(
     assert logs[0] == logs[1]
     assert locks[0] == locks[1]
     assert set(read_lock(pipfence_project)["default"]) == {"app", "lib-a", "lib-b"}
+
+
+def test_a_lock_of_wheels_loads_no_installer_build_or_httpx_code(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+) -> None:
+    pytest.importorskip("pycurl")  # without it, httpx is the transport
+    public_index.add_dist("app", "1.0", requires=["lib"])
+    public_index.add_dist("lib", "2.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    result = run_pipfence(["lock"], env={**pipfence_env, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, out(result)
+    loaded = {
+        line.rpartition("|")[2].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pipfence.project.lock" in loaded
+    assert "pipfence.index.curl" in loaded
+    # Each costs 15-70 ms of start-up; a lock with nothing to build needs none of them.
+    assert {"installer", "pyproject_hooks", "httpx", "urllib.request"} & loaded == set()

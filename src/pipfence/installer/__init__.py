@@ -12,17 +12,49 @@ Imports only `pipfence.models`, `pipfence.errors`, the standard library and `ins
 
 from __future__ import annotations
 
-from pipfence.installer.cache import UnpackedCache, UnpackedWheel
-from pipfence.installer.plan import (
-    PROTECTED,
-    InstalledDist,
-    Replacement,
-    SyncPlan,
-    WantedDist,
-    plan_sync,
-)
-from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
-from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipfence.installer.cache import UnpackedCache, UnpackedWheel
+    from pipfence.installer.plan import (
+        PROTECTED,
+        InstalledDist,
+        Replacement,
+        SyncPlan,
+        WantedDist,
+        plan_sync,
+    )
+    from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
+    from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
+
+#: Where each name lives: a submodule is imported when one of its names is first used, so a
+#: command that only locks never pays for the `installer` package.
+_HOME = {
+    "UnpackedCache": "cache",
+    "UnpackedWheel": "cache",
+    "PROTECTED": "plan",
+    "InstalledDist": "plan",
+    "Replacement": "plan",
+    "SyncPlan": "plan",
+    "WantedDist": "plan",
+    "plan_sync": "plan",
+    "VirtualEnv": "venv",
+    "bundled_pip_wheel": "venv",
+    "WheelInstall": "wheel",
+    "install_many": "wheel",
+    "install_wheel": "wheel",
+    "uninstall": "wheel",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "PROTECTED",

@@ -24,14 +24,22 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pyproject_hooks import (
-    BackendUnavailable,
-    BuildBackendHookCaller,
-    HookMissing,
-    UnsupportedOperation,
-)
+if TYPE_CHECKING:
+    import pyproject_hooks
+else:
+
+    class _LazyHooks:
+        """pyproject_hooks, imported when a backend is first used (about 20 ms a lock of
+        wheels only should not pay)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pyproject_hooks as module
+
+            return getattr(module, name)
+
+    pyproject_hooks = _LazyHooks()
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.models.files import CoreMetadata
@@ -253,7 +261,7 @@ class Backend:
         self._verbose = verbose
         self._on_output = on_output
         try:
-            self._hooks = BuildBackendHookCaller(
+            self._hooks = pyproject_hooks.BuildBackendHookCaller(
                 str(tree),
                 system.backend,
                 backend_path=list(system.backend_path) or None,
@@ -309,13 +317,13 @@ class Backend:
             return hook()
         except _HookFailed as exc:
             raise self._fail(what, f"exit status {exc.returncode}", exc.output) from None
-        except BackendUnavailable as exc:
+        except pyproject_hooks.BackendUnavailable as exc:
             raise self._fail(
                 what,
                 f"backend `{self.system.backend}` cannot be imported",
                 getattr(exc, "traceback", "") or "",
             ) from None
-        except UnsupportedOperation as exc:
+        except pyproject_hooks.UnsupportedOperation as exc:
             raise self._fail(what, "the backend does not support it", exc.traceback) from None
 
     def requires_for_build(self, kind: Literal["wheel", "editable"] = "wheel") -> list[str]:
@@ -355,7 +363,7 @@ class Backend:
         path. Raises `InstallError` when the backend does not support editable installs."""
         try:
             return self._built(out, "build_editable", self._hooks.build_editable)
-        except HookMissing:
+        except pyproject_hooks.HookMissing:
             raise InstallError(
                 f"`{self.name}` cannot be installed editable: its build backend "
                 f"`{self.system.backend}` has no PEP 660 `build_editable` hook",

@@ -23,12 +23,9 @@ import secrets
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
-
-from installer.sources import WheelSource
+from typing import Any
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer.archive import (
@@ -88,48 +85,6 @@ class UnpackedWheel:
     @property
     def tree(self) -> Path:
         return self.root / _TREE
-
-    def source(self) -> WheelSource:
-        """An `installer` wheel source reading this entry; its streams are `CachedFile`s."""
-        return _UnpackedSource(self)
-
-
-class _UnpackedSource(WheelSource):
-    """`installer.sources.WheelSource` over a cache entry.
-
-    ``get_contents`` yields `CachedFile` objects in place of streams: the destination in
-    `pipfence.installer.wheel` links them (or opens them when it must rewrite a shebang). The
-    RECORD was validated when the entry was made, so ``validate_record`` has nothing to do.
-    """
-
-    def __init__(self, unpacked: UnpackedWheel) -> None:
-        super().__init__(distribution=unpacked.info.distribution, version=unpacked.info.version)
-        self._unpacked = unpacked
-
-    @property
-    def dist_info_dir(self) -> str:
-        return self._unpacked.info.dist_info
-
-    @property
-    def data_dir(self) -> str:
-        return self._unpacked.info.data_dir
-
-    @property
-    def dist_info_filenames(self) -> list[str]:
-        prefix = self.dist_info_dir + "/"
-        return [f.path[len(prefix) :] for f in self._unpacked.files if f.path.startswith(prefix)]
-
-    def read_dist_info(self, filename: str) -> str:
-        return (self._unpacked.tree / self.dist_info_dir / filename).read_text(encoding="utf-8")
-
-    def validate_record(self) -> None:
-        return
-
-    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
-        for file in self._unpacked.files:
-            # The destination recognises CachedFile and links it instead of reading a stream;
-            # installer's core passes the object through untouched.
-            yield (file.path, file.hash, str(file.size)), cast("BinaryIO", file), file.executable
 
 
 class UnpackedCache:

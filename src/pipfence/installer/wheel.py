@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ from installer.destinations import WheelDestination
 from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.scripts import InvalidScript, Script
+from installer.sources import WheelSource
 from installer.utils import (
     SCHEME_NAMES,
     Scheme,
@@ -55,6 +56,44 @@ if TYPE_CHECKING:
     from pipfence.installer.venv import VirtualEnv
 
 __all__ = ["WheelInstall", "install_many", "install_wheel", "uninstall"]
+
+
+class UnpackedSource(WheelSource):
+    """`installer.sources.WheelSource` over a cache entry.
+
+    ``get_contents`` yields `CachedFile` objects in place of streams: the destination in
+    `pipfence.installer.wheel` links them (or opens them when it must rewrite a shebang). The
+    RECORD was validated when the entry was made, so ``validate_record`` has nothing to do.
+    """
+
+    def __init__(self, unpacked: UnpackedWheel) -> None:
+        super().__init__(distribution=unpacked.info.distribution, version=unpacked.info.version)
+        self._unpacked = unpacked
+
+    @property
+    def dist_info_dir(self) -> str:
+        return self._unpacked.info.dist_info
+
+    @property
+    def data_dir(self) -> str:
+        return self._unpacked.info.data_dir
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        prefix = self.dist_info_dir + "/"
+        return [f.path[len(prefix) :] for f in self._unpacked.files if f.path.startswith(prefix)]
+
+    def read_dist_info(self, filename: str) -> str:
+        return (self._unpacked.tree / self.dist_info_dir / filename).read_text(encoding="utf-8")
+
+    def validate_record(self) -> None:
+        return
+
+    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+        for file in self._unpacked.files:
+            # The destination recognises CachedFile and links it instead of reading a stream;
+            # installer's core passes the object through untouched.
+            yield (file.path, file.hash, str(file.size)), cast("BinaryIO", file), file.executable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,7 +296,7 @@ def _install_unpacked(
     WHEEL or ``.data`` layout `installer` would refuse.
     """
     info = unpacked.info
-    source = unpacked.source()
+    source = UnpackedSource(unpacked)
     wheel = parse_metadata_file(source.read_dist_info("WHEEL"))
     version = wheel["Wheel-Version"]
     if not (version and version.startswith("1.")):

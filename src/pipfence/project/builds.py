@@ -40,7 +40,6 @@ from pipfence.installer.build import (
 )
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import WheelInstall, install_many
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Fence, Source
@@ -340,6 +339,9 @@ class Builds:
                 f"({', '.join(texts)}) cannot be resolved from `{self._default.name}`: {exc}",
                 hint=exc.hint,
             ) from exc
+        # Imported here: `installer` costs a lock that builds nothing about 20 ms.
+        from pipfence.installer.wheel import WheelInstall, install_many
+
         with temp_dir(self._temp, "pipfence-build-deps-") as tmp:
             items: list[WheelInstall] = []
             for key, package in sorted(resolution.packages.items()):

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
@@ -188,6 +187,8 @@ class DirectFetcher:
     def _local(self, location: str) -> Path:
         if location.startswith("file:"):
             parts = urlsplit(location)
+            from urllib.request import url2pathname  # with http.client: 15 ms a lock skips
+
             path = Path(url2pathname(unquote(parts.path)))
         else:
             path = Path(location).expanduser()
