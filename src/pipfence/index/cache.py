@@ -20,11 +20,14 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 __all__ = ["CachedPage", "IndexCache", "page_key"]
 
@@ -70,6 +73,7 @@ class IndexCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[Path] = set()  # made (or found) by this object
 
     # --- pages -----------------------------------------------------------------------------
 
@@ -177,6 +181,7 @@ class IndexCache:
 
     def clear(self) -> None:
         """Remove every entry (``pipfence lock --clear``); other files under the root stay."""
+        self._folders.clear()
         for name in (_PAGES, _METADATA, _FILES, *_OLD):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
@@ -190,20 +195,24 @@ class IndexCache:
         except OSError:
             return None
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to ``path`` atomically (a unique temporary name, then a rename)."""
+        folder = path.parent
+        temp = folder / f".tmp-{secrets.token_hex(8)}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            if folder not in self._folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o600)
         except OSError:
             return  # a cache that cannot be written is only a slower run
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            Path(name).replace(path)
+            temp.replace(path)
         except OSError:
             with contextlib.suppress(OSError):
-                Path(name).unlink()
+                temp.unlink()
 
     @staticmethod
     def _evict(path: Path) -> None:

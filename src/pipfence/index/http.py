@@ -79,6 +79,7 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MiB = 1024 * 1024
+_UNKNOWN = object()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -372,6 +373,7 @@ class Http:
         )
         self._curl: CurlTransport | None = None
         self._keyring_cache: dict[tuple[str, str | None], Credentials | None] = {}
+        self._keyring_lock = threading.Lock()
         self._sent: dict[str, int] = {}
 
     @property
@@ -686,22 +688,26 @@ class Http:
         if not self.settings.keyring:
             return None
         key = (endpoint.url, known.username if known else None)
-        with self._lock:
+        found = self._keyring_cache.get(key, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]  # the sentinel was ruled out
+        # One lookup at a time: the first requests of a lock start together, and each would
+        # otherwise import keyring (or search sys.path for it) and ask its backend.
+        with self._keyring_lock:
             if key in self._keyring_cache:
                 return self._keyring_cache[key]
-        found: Credentials | None = None
-        try:
-            import keyring  # optional, and slow to import
-        except ImportError:
-            keyring = None
-        if keyring is not None:
+            found = None
             try:
-                credential = keyring.get_credential(endpoint.url, key[1])
-            except Exception:  # noqa: BLE001  # a broken backend must not break the run
-                credential = None
-            if credential is not None and credential.password:
-                found = Credentials(credential.username or key[1] or "", credential.password)
-        with self._lock:
+                import keyring  # optional, and slow to import
+            except ImportError:
+                keyring = None
+            if keyring is not None:
+                try:
+                    credential = keyring.get_credential(endpoint.url, key[1])
+                except Exception:  # noqa: BLE001  # a broken backend must not break the run
+                    credential = None
+                if credential is not None and credential.password:
+                    found = Credentials(credential.username or key[1] or "", credential.password)
             self._keyring_cache[key] = found
         return found
 
