@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -166,3 +167,32 @@ def test_libcurl_codes_map_to_how_http_treats_them(code: int, text: str, kind: s
     failure = curl.CurlFailure.of(code, text)
     assert failure.kind == kind
     assert str(failure) == text
+
+
+def test_a_pycurl_that_cannot_load_falls_back_to_httpx(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pipfence.index.curl", None)  # import now fails
+    fault_server.route("/simple/", Respond(200, b"via httpx"))
+    with Http(ClientSettings(attempts=1)) as http:
+        reply = http.get(endpoint(fault_server), fault_server.simple_url, what="the root", limit=99)
+        assert http._curl is None
+    assert reply.body == b"via httpx"
+
+
+def test_status_lines_without_a_reason_get_the_standard_phrase() -> None:
+    transport = curl.CurlTransport(ClientSettings())
+    try:
+        response = curl.CurlResponse(transport)
+        for line in (b"HTTP/1.1 100 Continue\r\n", b"\r\n", b"HTTP/2 404 \r\n"):
+            response.on_header(line)
+        response.on_header(b"Content-Type: text/html\r\n")
+        response.on_header(b"Vary: Accept\r\n")
+        response.on_header(b"vary: Accept-Encoding\r\n")
+        response.on_header(b"\r\n")
+        response.wait_ready()
+    finally:
+        transport.close()
+    assert (response.status_code, response.reason_phrase) == (404, "Not Found")
+    assert response.headers.get("VARY") == "Accept, Accept-Encoding"
+    assert "content-type" in response.headers

@@ -44,6 +44,9 @@ _NOTIFY = 256 * 1024
 _HIGH_WATER = 8 * 1024 * 1024
 #: libcurl's receive buffer: larger reads mean fewer calls into Python per body.
 _BUFFER_SIZE = 512 * 1024
+#: CURLOPT_SUPPRESS_CONNECT_HEADERS (pycurl has no name for it): a proxy's answer to CONNECT
+#: must not reach the header callback, or its blank line would pass for the end of the headers.
+_SUPPRESS_CONNECT_HEADERS = 265
 #: How long the I/O thread sleeps when libcurl has no socket to watch yet (seconds).
 _IDLE_POLL = 0.05
 
@@ -143,7 +146,9 @@ class CurlResponse:
                 self.status_code = int(parts[1])
             except (IndexError, ValueError):
                 self.status_code = 0
-            self.reason_phrase = parts[2] if len(parts) > 2 else _phrase(self.status_code)  # noqa: PLR2004
+            # HTTP/2 and later send no reason phrase: use the standard one.
+            reason = parts[2].strip() if len(parts) > 2 else ""  # noqa: PLR2004
+            self.reason_phrase = reason or _phrase(self.status_code)
             self.headers = Headers()
         elif not text:
             if 100 <= self.status_code < 200:  # noqa: PLR2004 - an interim response; the real one follows
@@ -266,6 +271,7 @@ class CurlTransport:
             raise CurlFailure("other", str(exc.args[-1] if exc.args else exc)) from None
         with self._lock:  # posted under the lock: never after "stop"
             if self._closed:
+                response.handle.close()
                 msg = "the HTTP transport is closed"
                 raise CurlFailure("cancelled", msg)
             if self._thread is None:
@@ -308,6 +314,7 @@ class CurlTransport:
         easy.setopt(pycurl.FOLLOWLOCATION, 0)
         easy.setopt(pycurl.NOSIGNAL, 1)
         easy.setopt(pycurl.PROXY, settings.proxy or "")  # "" also ignores *_proxy variables
+        easy.setopt(_SUPPRESS_CONNECT_HEADERS, 1)
         easy.setopt(pycurl.USERAGENT, settings.user_agent)
         easy.setopt(
             pycurl.HTTP_VERSION,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeGuard, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pipfence.errors import IndexServerError
@@ -364,7 +364,8 @@ class Http:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wall_clock = wall_clock
         self._netrc = _load_netrc(settings.netrc_path)
-        # libcurl, unless a test passed httpx clients, httpx was asked for, or pycurl is missing.
+        # libcurl, unless a test passed httpx clients, httpx was asked for, or pycurl is missing
+        # (or cannot load: `_transport` then switches to httpx).
         self._use_curl = (
             client is None
             and insecure_client is None
@@ -491,12 +492,18 @@ class Http:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _transport(self) -> CurlTransport:
+    def _transport(self) -> CurlTransport | None:
+        """The libcurl transport, made on first use; None (and httpx from then on) when pycurl
+        is installed but cannot be loaded."""
         with self._lock:
-            if self._curl is None:
-                from pipfence.index.curl import CurlTransport
+            if self._curl is None and self._use_curl:
+                try:
+                    from pipfence.index.curl import CurlTransport
 
-                self._curl = CurlTransport(self.settings)
+                    self._curl = CurlTransport(self.settings)
+                except (ImportError, OSError) as exc:
+                    _log.debug("pycurl cannot be used (%s); using httpx", exc)
+                    self._use_curl = False
             return self._curl
 
     def _verified(self) -> httpx.Client:
@@ -546,11 +553,11 @@ class Http:
             message = f"source {endpoint.label} timed out for {what}: {exc}"
             raise _Retry(message) from exc
         except Exception as exc:
-            if self._use_curl:
-                if _is_curl_failure(exc):
-                    self._curl_failure(endpoint, what, exc)  # type: ignore[arg-type]  # checked just above
-                raise
-            self._httpx_failure(endpoint, what, exc)
+            if _is_curl_failure(exc):
+                self._curl_failure(endpoint, what, exc)
+            if "httpx" in sys.modules:  # an httpx error can only come from a loaded httpx
+                self._httpx_failure(endpoint, what, exc)
+            raise
 
     def _curl_failure(self, endpoint: Endpoint, what: str, exc: CurlFailure) -> NoReturn:
         if exc.kind == "tls":
@@ -632,8 +639,9 @@ class Http:
         )
 
     def _send(self, url: str, headers: Mapping[str, str], *, insecure: bool) -> Response:
-        if self._use_curl:
-            return self._transport().open(url, headers, verify=not insecure)
+        transport = self._transport() if self._use_curl else None
+        if transport is not None:
+            return transport.open(url, headers, verify=not insecure)
         client = self._insecure() if insecure else self._verified()
         request = client.build_request("GET", url, headers=headers)
         return client.send(request, stream=True, follow_redirects=False)
@@ -749,7 +757,7 @@ def _tls_failure(endpoint: Endpoint, what: str, exc: Exception) -> IndexServerEr
     )
 
 
-def _is_curl_failure(exc: BaseException) -> bool:
+def _is_curl_failure(exc: BaseException) -> TypeGuard[CurlFailure]:
     curl = sys.modules.get("pipfence.index.curl")
     return curl is not None and isinstance(exc, curl.CurlFailure)
 
