@@ -6,8 +6,12 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
+import ssl
+import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +21,9 @@ from pipfence.index.http import ClientSettings, Endpoint, Http
 from pipfence.models.sources import Source
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from support.faultserver import FaultServer
 
 pycurl = pytest.importorskip("pycurl")
@@ -196,3 +203,63 @@ def test_status_lines_without_a_reason_get_the_standard_phrase() -> None:
     assert (response.status_code, response.reason_phrase) == (404, "Not Found")
     assert response.headers.get("VARY") == "Accept, Accept-Encoding"
     assert "content-type" in response.headers
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An https server on 127.0.0.1 with a self-signed certificate; yields its URL and the
+    certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {made.stderr[-300:]!r}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"secure")
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/simple/", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tls_is_verified_against_the_ca_bundle_unless_the_source_opts_out(
+    tls_server: tuple[str, Path],
+) -> None:
+    url, cert = tls_server
+    checked = Source(name="corp", url=url)
+    unchecked = Source(name="lab", url=url, verify_ssl=False)
+    with Http(ClientSettings(attempts=1)) as http, pytest.raises(IndexServerError) as failure:
+        http.get(Endpoint.of(checked, url), url, what="the root", limit=99)
+    assert "TLS verification failed for source `corp`" in str(failure.value)
+    assert failure.value.hint is not None
+    assert "verify_ssl = false" in failure.value.hint
+    with Http(ClientSettings(attempts=1, ca_bundle=cert)) as http:
+        assert http.get(Endpoint.of(checked, url), url, what="the root", limit=99).body == b"secure"
+    with Http(ClientSettings(attempts=1)) as http:
+        assert http.get(Endpoint.of(unchecked, url), url, what="the root", limit=99).body == b"secure"
