@@ -262,4 +262,6 @@ def test_tls_is_verified_against_the_ca_bundle_unless_the_source_opts_out(
     with Http(ClientSettings(attempts=1, ca_bundle=cert)) as http:
         assert http.get(Endpoint.of(checked, url), url, what="the root", limit=99).body == b"secure"
     with Http(ClientSettings(attempts=1)) as http:
-        assert http.get(Endpoint.of(unchecked, url), url, what="the root", limit=99).body == b"secure"
+        assert (
+            http.get(Endpoint.of(unchecked, url), url, what="the root", limit=99).body == b"secure"
+        )
