@@ -56,38 +56,46 @@ elif platform.machine().lower() in ("arm64", "aarch64"):
     kind = "win-arm64"
 else:
     kind = "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
-print(json.dumps({
+info = {
     "paths": rel,
     "python": os.path.join(rel["scripts"], exe),
     "version": "%d.%d.%d" % sys.version_info[:3],
     "script_kind": kind,
-}))
+}
 """
 
-# Creates the venv at argv[1] with prompt argv[2], then describes it (one interpreter start).
+# Defines pip_wheels(): the pip wheels bundled with the running interpreter (ensurepip's, or
+# the distribution's WHEEL_PKG_DIR).
+_PIP_WHEELS = r"""
+def pip_wheels():
+    import glob, os, sysconfig
+    dirs = []
+    try:
+        import ensurepip
+        dirs.append(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))
+    except ImportError:
+        pass
+    extra = sysconfig.get_config_var("WHEEL_PKG_DIR")
+    if extra:
+        dirs.append(extra)
+    return [os.path.abspath(p) for d in dirs for p in glob.glob(os.path.join(d, "pip-*.whl"))]
+"""
+
+_DESCRIBE_SCRIPT = _SCHEME_SCRIPT + "print(json.dumps(info))\n"
+
+# Creates the venv at argv[1] with prompt argv[2], then describes it and lists the bundled pip
+# wheels: one interpreter start for all three.
 _CREATE_SCRIPT = (
     r"""
 import sys, venv
 venv.main(["--without-pip", "--prompt", sys.argv[2], sys.argv[1]])
 """
     + _SCHEME_SCRIPT
+    + _PIP_WHEELS
+    + 'info["pip_wheels"] = pip_wheels()\nprint(json.dumps(info))\n'
 )
 
-_BUNDLED_PIP_SCRIPT = r"""
-import glob, os, sysconfig
-dirs = []
-try:
-    import ensurepip
-    dirs.append(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))
-except ImportError:
-    pass
-extra = sysconfig.get_config_var("WHEEL_PKG_DIR")
-if extra:
-    dirs.append(extra)
-for d in dirs:
-    for path in glob.glob(os.path.join(d, "pip-*.whl")):
-        print(os.path.abspath(path))
-"""
+_BUNDLED_PIP_SCRIPT = _PIP_WHEELS + 'print("\\n".join(pip_wheels()))\n'
 
 
 def _run(args: list[str], what: str) -> str:
@@ -174,7 +182,7 @@ class VirtualEnv:
             return cls._from_scheme(root, cached)
         python = _find_python(root)
         scheme = _parse_scheme(
-            _run([str(python), "-I", "-S", "-c", _SCHEME_SCRIPT], f"query `{python}`")
+            _run([str(python), "-I", "-S", "-c", _DESCRIBE_SCRIPT], f"query `{python}`")
         )
         with contextlib.suppress(OSError):
             _write_scheme_file(root / SCHEME_FILE, scheme, cfg_hash)
@@ -220,7 +228,8 @@ class VirtualEnv:
     ) -> VirtualEnv:
         """Create a virtual environment at ``path`` for interpreter ``python``; return it.
 
-        One subprocess runs ``venv --without-pip`` in a hidden sibling folder, then the folder is
+        One subprocess runs ``venv --without-pip`` in a hidden sibling folder (and, in the same
+        interpreter start, describes it and lists its bundled pip wheels), then the folder is
         renamed into place, so a crash leaves no half-made environment at ``path``. With
         ``seed_pip`` the pip wheel (``pip_wheel``, else the interpreter's bundled one, see
         `bundled_pip_wheel`) is installed by pipfence's own wheel installer, far faster than
@@ -231,13 +240,6 @@ class VirtualEnv:
         root = Path(os.path.abspath(path))  # noqa: PTH100 - keep symlinked parents as given
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise InstallError(f"Cannot create a virtual environment at `{root}`: it exists")
-        if seed_pip and pip_wheel is None:
-            pip_wheel = bundled_pip_wheel(python)
-            if pip_wheel is None:
-                raise InstallError(
-                    f"`{python}` has no bundled pip wheel to seed the environment with",
-                    hint="pass a pip wheel, or create the environment without pip",
-                )
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = root.parent / f".{root.name}.{secrets.token_hex(4)}.pipfence-tmp"
         try:
@@ -247,6 +249,9 @@ class VirtualEnv:
                     f"create a virtual environment with `{python}`",
                 )
             )
+            bundled = _newest_pip(scheme.pop("pip_wheels", None) or [])
+            if seed_pip and pip_wheel is None:
+                pip_wheel = _required_pip(python, bundled)
             _relocate(staging, root)
             _write_scheme_file(staging / SCHEME_FILE, scheme, _sha256(staging / "pyvenv.cfg"))
             if root.exists():
@@ -335,8 +340,23 @@ def bundled_pip_wheel(python: Path) -> Path | None:
     """The newest pip wheel shipped with ``python`` (``ensurepip/_bundled`` or the distro's
     ``WHEEL_PKG_DIR``), or None when it has none. Costs one subprocess."""
     out = _run([str(python), "-I", "-S", "-c", _BUNDLED_PIP_SCRIPT], f"query `{python}`")
+    return _newest_pip(out.splitlines())
+
+
+def _required_pip(python: Path, bundled: Path | None) -> Path:
+    if bundled is None:
+        raise InstallError(
+            f"`{python}` has no bundled pip wheel to seed the environment with",
+            hint="pass a pip wheel, or create the environment without pip",
+        )
+    return bundled
+
+
+def _newest_pip(paths: list[str]) -> Path | None:
     best: tuple[Any, Path] | None = None
-    for line in out.splitlines():
+    for line in paths:
+        if not isinstance(line, str) or not line.strip():
+            continue
         wheel = Path(line.strip())
         try:
             name, version, _, _ = parse_wheel_filename(wheel.name)

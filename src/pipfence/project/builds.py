@@ -46,7 +46,6 @@ from pipfence.models.sources import Fence, Source
 from pipfence.models.target import Target
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project
-from pipfence.resolver.resolve import resolve
 
 __all__ = ["Builds", "check_built", "project_builds"]
 
@@ -331,6 +330,8 @@ class Builds:
                 confusion_check=False,
                 sdist_metadata=self._nested_sdist_metadata(depth),
             ) as source:
+                from pipfence.resolver.resolve import resolve  # only when building
+
                 resolution = resolve(requirements, source, target)
         except PipfenceError as exc:
             exc.add_note(f"while resolving the build requirements of `{name}`")

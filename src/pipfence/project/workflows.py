@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
@@ -23,7 +24,6 @@ from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
-from pipfence.project.lock import LockOptions, LockReport, lock
 from pipfence.project.project import Project
 from pipfence.project.sync import (
     ProgressSink,
@@ -33,6 +33,9 @@ from pipfence.project.sync import (
     check_lock_entries,
     sync,
 )
+
+if TYPE_CHECKING:
+    from pipfence.project.lock import LockReport
 
 __all__ = [
     "InstallResult",
@@ -54,6 +57,20 @@ def project_lock(project: Project) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / f"{key}.lock")):
         yield
+
+
+def _lock(
+    project: Project,
+    client: IndexClient,
+    *,
+    pre: bool,
+    on_fetch: Callable[[str], None] | None,
+) -> LockReport:
+    """Lock without writing; the resolver is imported only by commands that lock (a sync of a
+    current lock never does)."""
+    from pipfence.project.lock import LockOptions, lock
+
+    return lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +136,7 @@ def install(
     if deploy:
         lockfile = project.require_current_lock()
     elif lockfile is None or not project.lock_state(lockfile).current:
-        report = lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+        report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
     result = sync_lock(project, client, lockfile, categories, python=python)
     if report is not None:
@@ -145,7 +162,7 @@ def install_packages(
     )
     check_python(project, python=python)
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
-    report = lock(edited, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+    report = _lock(edited, client, pre=pre, on_fetch=on_fetch)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
     result = sync_lock(edited, client, report.lockfile, categories, python=python)
     project.write_pipfile(change.text)
@@ -166,7 +183,7 @@ def uninstall_packages(
         project.pipfile_text(), project.pipfile, list(packages), tables=list(tables)
     )
     edited = project.with_pipfile_text(change.text)
-    report = lock(edited, client, LockOptions(), on_fetch=on_fetch, write=False)
+    report = _lock(edited, client, pre=False, on_fetch=on_fetch)
     env_path = project.venv_path()
     if (env_path / "pyvenv.cfg").is_file():
         env = VirtualEnv.open(env_path)
@@ -193,7 +210,7 @@ def update(
 ) -> InstallResult:
     """`pipfence update`: re-lock from the indexes (keeping every ``index`` pin, which comes
     from the Pipfile), then sync unless ``write_only`` (`upgrade`)."""
-    report = lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+    report = _lock(project, client, pre=pre, on_fetch=on_fetch)
     result = None
     if not write_only:
         result = sync_lock(project, client, report.lockfile, categories, python=python)
