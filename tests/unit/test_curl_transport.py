@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 pycurl = pytest.importorskip("pycurl")
 
 from pipfence.index import curl  # noqa: E402 - only with pycurl installed
-from support.faultserver import Hang, Reset, Respond, Truncate  # noqa: E402
+from support.faultserver import Hang, Reset, Respond, Trickle, Truncate  # noqa: E402
 
 BIG = random.Random(7).randbytes(24 * 1024 * 1024)
 
@@ -265,3 +265,18 @@ def test_tls_is_verified_against_the_ca_bundle_unless_the_source_opts_out(
         assert (
             http.get(Endpoint.of(unchecked, url), url, what="the root", limit=99).body == b"secure"
         )
+
+
+def test_a_trickling_body_reaches_its_reader_in_pieces(fault_server: FaultServer) -> None:
+    fault_server.route("/slow", Trickle(b"abcdef", interval=0.3, limit=5))
+    transport = curl.CurlTransport(ClientSettings())
+    try:
+        response = transport.open(fault_server.url("/slow"), {}, verify=True)
+        pieces = list(response.iter_raw())
+        response.close()
+    finally:
+        transport.close()
+    assert b"".join(pieces) == b"abcdef"
+    # Without the reader's periodic turn the whole body would come as one piece at the end,
+    # and a pace check (`paced`) could never stop a body that trickles forever.
+    assert len(pieces) >= 3

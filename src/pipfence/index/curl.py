@@ -40,6 +40,8 @@ __all__ = ["CurlFailure", "CurlResponse", "CurlTransport", "Headers"]
 
 #: A reader waiting for body bytes is woken once this many have arrived (or the body ended).
 _NOTIFY = 256 * 1024
+#: A waiting reader gets what has arrived (maybe nothing) at least this often (seconds).
+_TICK = 0.5
 #: A transfer is paused while this many received bytes wait for their reader.
 _HIGH_WATER = 8 * 1024 * 1024
 #: libcurl's receive buffer: larger reads mean fewer calls into Python per body.
@@ -195,12 +197,17 @@ class CurlResponse:
                 raise self._error
 
     def iter_raw(self) -> Iterator[bytes]:
+        """The body in chunks of at least `_NOTIFY` bytes, except that every `_TICK` seconds
+        whatever has arrived is handed over, possibly nothing (``b""``): a reader that checks
+        the pace of a trickling body (see `pipfence.index.http.paced`) gets to run."""
         while True:
             with self._cond:
                 while not self._done and self._buffered < _NOTIFY:
                     self._waiting = True
-                    self._cond.wait()
+                    woke = self._cond.wait(_TICK)
                     self._waiting = False
+                    if not woke:
+                        break
                 chunks, self._chunks, self._buffered = self._chunks, [], 0
                 resume, self._paused = self._paused, False
                 done, error = self._done, self._error
@@ -212,6 +219,8 @@ class CurlResponse:
                 if error is not None:
                     raise error
                 return
+            else:
+                yield b""
 
     def iter_bytes(self) -> Iterator[bytes]:
         return self.iter_raw()
