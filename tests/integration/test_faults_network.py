@@ -13,10 +13,8 @@ import html
 import json
 import re
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from support.faultserver import (
     Truncate,
 )
 from support.project import one_source_pipfile, out, read_lock, write_pipfile
+from support.tls import self_signed, tls_server
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -471,19 +470,7 @@ class _TlsRedirector:
 @pytest.fixture
 def tls_redirector(tmp_path: Path) -> Iterator[tuple[_TlsRedirector, list[str]]]:
     """An https server on 127.0.0.1 (self-signed) that redirects every GET to `target[0]`."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    made = subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )  # fmt: skip
-    if made.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {made.stderr[-300:]!r}")
+    cert, key = self_signed(tmp_path)
     target: list[str] = [""]
 
     class Handler(BaseHTTPRequestHandler):
@@ -496,19 +483,8 @@ def tls_redirector(tmp_path: Path) -> Iterator[tuple[_TlsRedirector, list[str]]]
         def log_message(self, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+    with tls_server(Handler, cert, key) as server:
         yield _TlsRedirector(server.server_address[1], server), target
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_https_to_http_redirect_is_refused(

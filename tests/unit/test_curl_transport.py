@@ -6,12 +6,9 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
-import ssl
-import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,6 +27,7 @@ pycurl = pytest.importorskip("pycurl")
 
 from pipfence.index import curl  # noqa: E402 - only with pycurl installed
 from support.faultserver import Hang, Reset, Respond, Trickle, Truncate  # noqa: E402
+from support.tls import self_signed, tls_server  # noqa: E402
 
 BIG = random.Random(7).randbytes(24 * 1024 * 1024)
 
@@ -206,22 +204,10 @@ def test_status_lines_without_a_reason_get_the_standard_phrase() -> None:
 
 
 @pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def tls_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """An https server on 127.0.0.1 with a self-signed certificate; yields its URL and the
     certificate."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    made = subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )  # fmt: skip
-    if made.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {made.stderr[-300:]!r}")
+    cert, key = self_signed(tmp_path)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -233,25 +219,14 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+    with tls_server(Handler, cert, key) as server:
         yield f"https://127.0.0.1:{server.server_address[1]}/simple/", cert
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_tls_is_verified_against_the_ca_bundle_unless_the_source_opts_out(
-    tls_server: tuple[str, Path],
+    tls_index: tuple[str, Path],
 ) -> None:
-    url, cert = tls_server
+    url, cert = tls_index
     checked = Source(name="corp", url=url)
     unchecked = Source(name="lab", url=url, verify_ssl=False)
     with Http(ClientSettings(attempts=1)) as http, pytest.raises(IndexServerError) as failure:
