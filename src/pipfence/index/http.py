@@ -91,8 +91,8 @@ class ClientSettings:
     ``transport`` is ``"auto"`` (libcurl when pycurl is installed, else httpx) or ``"httpx"``.
     ``cache_dir`` None disables the on-disk cache; ``page_max_age`` is how long (seconds) a
     cached project page is used without asking the index again. ``attempts`` counts the first
-    try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means httpx's default
-    certificates. ``temp_dir`` is where a wheel downloaded whole for its metadata is spooled
+    try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means the system's
+    certificates (the paths Python's `ssl` uses by default). ``temp_dir`` is where a wheel downloaded whole for its metadata is spooled
     (None: the platform default).
     """
 
