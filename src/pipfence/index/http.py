@@ -92,8 +92,8 @@ class ClientSettings:
     ``cache_dir`` None disables the on-disk cache; ``page_max_age`` is how long (seconds) a
     cached project page is used without asking the index again. ``attempts`` counts the first
     try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means the system's
-    certificates (the paths Python's `ssl` uses by default). ``temp_dir`` is where a wheel downloaded whole for its metadata is spooled
-    (None: the platform default).
+    certificates (the paths Python's `ssl` uses by default). ``temp_dir`` is where a wheel
+    downloaded whole for its metadata is spooled (None: the platform default).
     """
 
     cache_dir: Path | None = None
