@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pipfence.errors import UsageError
+from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import (
     PYPI_SIMPLE_URL,
     PYPI_SOURCE,
-    Fence,
     Source,
     expand_env,
     generated_source_name,

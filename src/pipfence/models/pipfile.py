@@ -19,9 +19,11 @@ from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import PipfileError
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
-from pipfence.models.sources import PYPI_SOURCE, Fence, Source
+from pipfence.models.fence import Fence
+from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = [
+    "CONFUSION_CHECK_SETTING",
     "LOCK_CATEGORY",
     "MARKER_KEYS",
     "RESERVED_TABLES",
@@ -32,6 +34,9 @@ __all__ = [
 ]
 
 #: Tables that are not package categories.
+#: The ``[pipenv]`` setting that turns the dependency-confusion stop off (rule 3's last case).
+CONFUSION_CHECK_SETTING = "pipfence_confusion_check"
+
 RESERVED_TABLES = frozenset({"source", "requires", "scripts", "pipfile", "pipenv"})
 
 #: Pipfile table → category name in Pipfile.lock.
@@ -291,7 +296,9 @@ class Pipfile:
         sources = self.effective_sources
         names = {s.name for s in sources}
         pins: dict[NormalizedName, str] = {}
+        named: set[NormalizedName] = set()
         for table, spec in self.iter_specs():
+            named.add(spec.key)
             if spec.index is None:
                 continue
             if spec.index not in names:
@@ -310,7 +317,12 @@ class Pipfile:
                     line=spec.line,
                     key=spec.name,
                 )
-        return Fence(sources, pins)
+        return Fence(
+            sources,
+            pins,
+            frozenset(named),
+            confusion_check=self.setting(CONFUSION_CHECK_SETTING, default=True),
+        )
 
     def setting(self, key: str, default: bool = False) -> bool:
         """A boolean ``[pipenv]`` setting (pipenv accepts strings such as "true" too)."""

@@ -1,11 +1,8 @@
-"""Sources (package indexes) and the fence: which one index each package may come from.
-
-The rules, from pipenv's index-restricted packages and tightened here:
+"""Sources (package indexes): their tables, URLs and names. Which source a package may come
+from is the fence's (`pipfence.models.fence`).
 
 - ``[[source]]`` tables in file order; the first is the *default source*. A Pipfile without any
   source gets PyPI (`PYPI_SOURCE`).
-- A package entry with ``index = "NAME"`` comes only from that source; every other package, direct
-  or transitive, comes only from the default source.
 - URLs keep their ``${VAR}`` placeholders everywhere except in the request itself: `request_url`
   expands them, and substitutes a PyPI mirror, at the moment of use.
 - Every URL shown to a person goes through `redact_url`.
@@ -26,7 +23,6 @@ from pipfence.models.names import NormalizedName
 __all__ = [
     "PYPI_SIMPLE_URL",
     "PYPI_SOURCE",
-    "Fence",
     "Source",
     "expand_env",
     "generated_source_name",
@@ -182,48 +178,3 @@ def generated_source_name(url: str, taken: Iterable[str]) -> str:
         return base
     digest = hashlib.sha256(_normalise(url).encode()).hexdigest()[:8]
     return f"{base}-{digest}"
-
-
-@dataclass(frozen=True, slots=True)
-class Fence:
-    """Which source each package name may come from.
-
-    ``sources`` in Pipfile order (the first is the default); ``pins`` maps a normalised name to
-    the source name its Pipfile entry gives in ``index=``.
-    """
-
-    sources: tuple[Source, ...]
-    pins: Mapping[NormalizedName, str]
-
-    def __post_init__(self) -> None:
-        if not self.sources:
-            msg = "a fence needs at least one source"
-            raise ValueError(msg)
-
-    @property
-    def default(self) -> Source:
-        """The source every package without ``index=`` comes from."""
-        return self.sources[0]
-
-    def source_named(self, name: str) -> Source:
-        """The source called ``name``; `UsageError` listing the valid names otherwise."""
-        for source in self.sources:
-            if source.name == name:
-                return source
-        valid = ", ".join(f"`{s.name}`" for s in self.sources)
-        raise UsageError(
-            f"no source is named `{name}`; the Pipfile's sources are {valid}",
-            hint="use one of those names in `index=`, or add a [[source]] with that name",
-        )
-
-    def source_for(self, name: NormalizedName) -> Source:
-        """The one source that ``name`` may be fetched from."""
-        pin = self.pins.get(name)
-        return self.source_named(pin) if pin is not None else self.default
-
-    def find_by_url(self, url: str) -> Source | None:
-        """The source whose URL is ``url`` (trailing slash and case of host ignored), if any."""
-        for source in self.sources:
-            if same_url(source.url, url):
-                return source
-        return None

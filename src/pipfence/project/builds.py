@@ -42,7 +42,8 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.sources import Fence, Source
+from pipfence.models.fence import Fence
+from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project

@@ -42,7 +42,8 @@ from pipfence.models.files import (
     version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.sources import Fence, Source, is_pypi_url, redact_url
+from pipfence.models.fence import Fence
+from pipfence.models.sources import Source, is_pypi_url, redact_url
 from pipfence.models.target import Target
 from pipfence.project.concurrency import few_malloc_arenas
 

@@ -1,0 +1,460 @@
+"""The fence: which package index may hear a name, and which one a package is taken from.
+
+One pure policy, asked by everything that touches an index (lock, builds, sync, export, why,
+``sources``). No I/O: callers fetch what `Fence.sources_to_ask` names and hand the answers to
+`Fence.decide`.
+
+The rules (the seed's index-restricted packages, made exact):
+
+1. A name the Pipfile pins with ``index = "X"`` (in any category) is asked of X alone and taken
+   from X; no other index ever hears it.
+2. A name the Pipfile lists without ``index`` is asked of the default source (the first
+   ``[[source]]``) alone. When the default lacks it, the error shows the line that would pin it
+   elsewhere; the other sources are not asked.
+3. A name the Pipfile does not list (a dependency) is asked of the default, and also of every
+   non-default source X that served a package declaring it (X already knows the name):
+
+   - only on the default → default; only on X → X (recorded as ``"index": "X"``);
+   - on both, and every file X lists for it is on the default with the same sha256 (X mirrors
+     the default) → default;
+   - on both as different files → `FenceError`, or the default's copy when the confusion check
+     is off (``[pipenv] pipfence_confusion_check = false``).
+
+   A page that lists no files counts as absent.
+4. Build requirements follow 1–3, the package being built standing as their parent.
+5. A lock is checked against 1–3 before an install fetches anything (`Fence.check_lock`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pipfence.errors import FenceError, IndexServerError, PackageNotFound, UsageError
+from pipfence.models.files import DistFile, version_of
+from pipfence.models.names import NormalizedName
+from pipfence.models.sources import Source, redact_url, same_url
+
+if TYPE_CHECKING:
+    from pipfence.models.lockfile import Lockfile
+
+__all__ = [
+    "AllowedHashes",
+    "Decision",
+    "Fence",
+    "Listing",
+    "Parent",
+    "Rule",
+]
+
+
+class Rule(enum.StrEnum):
+    """Why a package was taken from the source it was taken from."""
+
+    PINNED = "pinned"  # index = "X" in the Pipfile
+    NAMED = "named"  # listed in the Pipfile without index: the default
+    DEFAULT = "default"  # a dependency, found on the default only
+    PARENT_ONLY = "parent-only"  # a dependency found only on its parent's source
+    MIRROR = "mirror"  # a dependency on both, the parent's source mirroring the default
+    CHECK_OFF = "check-off"  # on both as different files, the confusion check off
+
+
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """A package that declared a dependency, and the source it was taken from."""
+
+    name: NormalizedName
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The one source a name is taken from, and the rule that chose it."""
+
+    source: Source
+    rule: Rule
+    parents: tuple[Parent, ...] = ()
+
+    def explain(self) -> str:
+        """The rule in words, for `pipfence why` and ``lock --verbose``."""
+        where = f"`{self.source.name}`"
+        via = ", ".join(f"`{p.name}`" for p in self.parents) or "a package"
+        match self.rule:
+            case Rule.PINNED:
+                return f'pinned with index = "{self.source.name}" in the Pipfile'
+            case Rule.NAMED:
+                return f"named in the Pipfile without an index: the default source {where}"
+            case Rule.DEFAULT:
+                return f"a dependency: the default source {where}"
+            case Rule.PARENT_ONLY:
+                return f"a dependency of {via}, found only on {where}, where they came from"
+            case Rule.MIRROR:
+                return (
+                    f"a dependency of {via}: the default source {where}, which serves the "
+                    "same files as their source"
+                )
+            case Rule.CHECK_OFF:
+                return (
+                    f"a dependency of {via}: the default source {where} "
+                    "(pipfence_confusion_check = false)"
+                )
+
+
+class Listing:
+    """What one index answered for one name, as the fence compares it: the sha256 digests of
+    each version's files (None for a file listed without one). Built over a page's releases
+    and reduced only when compared, so the common one-source case costs nothing."""
+
+    __slots__ = ("_digests", "_releases")
+
+    def __init__(self, releases: Mapping[str, Sequence[DistFile]]) -> None:
+        self._releases = releases
+        self._digests: dict[str, frozenset[str | None]] | None = None
+
+    @classmethod
+    def of(cls, versions: Mapping[str, Iterable[str | None]]) -> Listing:
+        """A listing from ``version → sha256 digests`` (tests, and pages built in memory)."""
+        releases = {
+            version: [
+                DistFile(
+                    filename=f"x-{version}-{n}.tar.gz",
+                    url="",
+                    hashes={"sha256": digest} if digest else {},
+                )
+                for n, digest in enumerate(digests)
+            ]
+            for version, digests in versions.items()
+        }
+        return cls(releases)
+
+    @property
+    def present(self) -> bool:
+        """Whether the index lists any file for the name (an empty page is no answer)."""
+        return any(self._releases.values())
+
+    def digests(self) -> Mapping[str, frozenset[str | None]]:
+        """Version (normalised) → the sha256 of each of its files."""
+        if self._digests is None:
+            found: dict[str, set[str | None]] = {}
+            for text, files in self._releases.items():
+                parsed = version_of(text)
+                key = str(parsed) if parsed is not None else text
+                group = found.setdefault(key, set())
+                group.update(f.sha256.lower() if f.sha256 else None for f in files)
+            self._digests = {k: frozenset(v) for k, v in found.items() if v}
+        return self._digests
+
+    def mirrors(self, default: Listing) -> bool:
+        """Whether every file this index lists is on ``default`` for the same version with the
+        same sha256: it serves a copy of the default's files, nothing of its own. A file
+        without a sha256 cannot be compared, so it is never taken for a copy."""
+        theirs = default.digests()
+        for version, digests in self.digests().items():
+            if None in digests or not digests <= theirs.get(version, frozenset()):
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedHashes:
+    """The sha256 digests a lock entry allows, normalised once (lower-case hex, no prefix)."""
+
+    digests: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> AllowedHashes:
+        """From a lock's ``hashes`` list (``sha256:<hex>``); entries of other algorithms are
+        left out (a lock written by pipfence or pipenv records only sha256)."""
+        digests = set()
+        for entry in entries:
+            algorithm, sep, digest = entry.partition(":")
+            if not sep:
+                algorithm, digest = "sha256", entry
+            if algorithm.lower() == "sha256" and digest:
+                digests.add(digest.strip().lower())
+        return cls(frozenset(digests))
+
+    def __bool__(self) -> bool:
+        return bool(self.digests)
+
+    def __contains__(self, digest: object) -> bool:
+        return isinstance(digest, str) and digest.lower() in self.digests
+
+    def to_lock(self) -> list[str]:
+        """The sorted ``sha256:<hex>`` list a lock records."""
+        return [f"sha256:{d}" for d in sorted(self.digests)]
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Which index may hear each name and which one each package comes from.
+
+    ``sources`` in Pipfile order (the first is the default); ``pins`` maps a name to the source
+    its Pipfile entry names in ``index =``; ``named`` holds every name the Pipfile lists (in
+    any table), pinned or not. ``confusion_check`` is ``[pipenv] pipfence_confusion_check``.
+    """
+
+    sources: tuple[Source, ...]
+    pins: Mapping[NormalizedName, str] = field(default_factory=dict)
+    named: frozenset[NormalizedName] = frozenset()
+    confusion_check: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            msg = "a fence needs at least one source"
+            raise ValueError(msg)
+
+    @property
+    def default(self) -> Source:
+        """The source every name without ``index=`` comes from."""
+        return self.sources[0]
+
+    def source_named(self, name: str) -> Source:
+        """The source called ``name``; `UsageError` listing the valid names otherwise."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        valid = ", ".join(f"`{s.name}`" for s in self.sources)
+        raise UsageError(
+            f"no source is named `{name}`; the Pipfile's sources are {valid}",
+            hint="use one of those names in `index=`, or add a [[source]] with that name",
+        )
+
+    def find_by_url(self, url: str) -> Source | None:
+        """The source whose URL is ``url`` (trailing slash and case of host ignored), if any."""
+        return next((s for s in self.sources if same_url(s.url, url)), None)
+
+    def source_for(self, name: NormalizedName) -> Source:
+        """The source a name comes from before any parent is known: its pin, else the default."""
+        pin = self.pins.get(name)
+        return self.source_named(pin) if pin is not None else self.default
+
+    def is_dependency(self, name: NormalizedName) -> bool:
+        """Whether the Pipfile leaves ``name`` to rule 3 (it does not list it)."""
+        return name not in self.named and name not in self.pins
+
+    # -- rules 1-3 ---------------------------------------------------------------------------
+
+    def sources_to_ask(
+        self, name: NormalizedName, parents: Iterable[Parent] = ()
+    ) -> tuple[Source, ...]:
+        """The sources that may hear ``name``, the one to prefer first: its pin; the default
+        for a name the Pipfile lists; for a dependency, the default and then each non-default
+        source a parent came from, in Pipfile order."""
+        pin = self.pins.get(name)
+        if pin is not None:
+            return (self.source_named(pin),)
+        if not self.is_dependency(name):
+            return (self.default,)
+        via = {p.source for p in parents}
+        return (self.default, *(s for s in self.sources[1:] if s.name in via))
+
+    def decide(
+        self,
+        name: NormalizedName,
+        answers: Mapping[str, Listing | None],
+        parents: Sequence[Parent] = (),
+    ) -> Decision:
+        """The source ``name`` is taken from, given what each source `sources_to_ask` named
+        answered (None: no such project; an empty `Listing`: a page listing no files).
+
+        Raises `PackageNotFound` when no asked source has it, `FenceError` when the default
+        and a parent's source serve different files under the name (dependency confusion),
+        `IndexServerError` when the only answer was a page listing no files."""
+        asked = self.sources_to_ask(name, parents)
+        missing = [s.name for s in asked if s.name not in answers]
+        if missing:
+            msg = f"decide({name!r}) needs the answers of {missing}"
+            raise ValueError(msg)
+        found = [s for s in asked if (a := answers[s.name]) is not None and a.present]
+        pin = self.pins.get(name)
+        if pin is not None:
+            if not found:
+                raise self._not_found(name, asked[0], answers, pinned=True)
+            return Decision(asked[0], Rule.PINNED)
+        default = self.default
+        if not self.is_dependency(name):
+            if not found:
+                raise self._not_found(name, default, answers, pinned=False)
+            return Decision(default, Rule.NAMED)
+        relevant = tuple(p for p in parents if p.source != default.name)
+        if not found:
+            raise self._not_found(name, default, answers, pinned=False, parents=relevant)
+        if found[0] != default:
+            source = found[0]
+            first = answers[source.name]
+            assert first is not None
+            for other in found[1:]:
+                listing = answers[other.name]
+                assert listing is not None
+                if not (listing.mirrors(first) and first.mirrors(listing)):
+                    raise self._confusion(name, other, relevant, against=source)
+            via = tuple(p for p in relevant if p.source == source.name)
+            return Decision(source, Rule.PARENT_ONLY, via)
+        on_default = answers[default.name]
+        assert on_default is not None  # found[0] is the default
+        differing = []
+        for other in found[1:]:
+            listing = answers[other.name]
+            assert listing is not None
+            if not listing.mirrors(on_default):
+                differing.append(other)
+        if not differing:
+            return Decision(default, Rule.MIRROR if found[1:] else Rule.DEFAULT, relevant)
+        if not self.confusion_check:
+            return Decision(default, Rule.CHECK_OFF, relevant)
+        raise self._confusion(name, differing[0], relevant)
+
+    def _not_found(
+        self,
+        name: NormalizedName,
+        source: Source,
+        answers: Mapping[str, Listing | None],
+        *,
+        pinned: bool,
+        parents: Sequence[Parent] = (),
+    ) -> IndexServerError:
+        where = f"source `{source.name}` ({redact_url(source.url)})"
+        empty = [s for s, a in answers.items() if a is not None and not a.present]
+        if empty and len(answers) == 1:
+            return IndexServerError(
+                f"{where} answered with a page that lists no files for `{name}`",
+                source=source.name,
+                hint="check that the URL is the index's simple API and that pipfence may read "
+                "it (a sign-in page looks like this)",
+            )
+        if pinned:
+            return PackageNotFound(
+                f"Package `{name}` was not found on {where}, the index its Pipfile entry names",
+                source=source.name,
+                hint="pipfence looks for it on no other index; check the name or the index",
+            )
+        via_sources = list(dict.fromkeys(p.source for p in parents))
+        required = ""
+        if parents:
+            required = " (required by " + ", ".join(f"`{p.name}`" for p in parents) + ")"
+        also = "".join(f" nor on `{s}`" for s in via_sources)
+        others = [s.name for s in self.sources[1:] if s.name not in via_sources]
+        hint = None
+        if others:
+            choice = others[0] if len(others) == 1 else "|".join(others)
+            hint = (
+                "pipfence asked no other source; if one of them has it, pin it there in the "
+                f'Pipfile: {name} = {{version = "*", index = "{choice}"}}'
+            )
+        return PackageNotFound(
+            f"Package `{name}`{required} was not found on the default {where}{also}",
+            source=source.name,
+            hint=hint,
+        )
+
+    def _confusion(
+        self,
+        name: NormalizedName,
+        other: Source,
+        parents: Sequence[Parent],
+        *,
+        against: Source | None = None,
+    ) -> FenceError:
+        first = against or self.default
+        role = "source" if against is not None else "default source"
+        via = [p for p in parents if p.source == other.name]
+        parent_text = ", ".join(f"`{p.name}`" for p in via) or "a package"
+        return FenceError(
+            f"`{name}` is on the {role} `{first.name}` and on `{other.name}` "
+            f"(where {parent_text}, which requires it, came from) as different files: which one "
+            "is meant is ambiguous (dependency confusion)",
+            hint=(
+                f'settle it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
+                f'or {name} = {{version = "*", index = "{first.name}"}}'
+            ),
+        )
+
+    # -- rule 5 ------------------------------------------------------------------------------
+
+    def fetch_sources(self, index: str | None, *, search_all: bool) -> tuple[Source, ...]:
+        """Where an install may download a locked package's files: its lock ``index`` (the
+        default when it has none); under ``install_search_all_sources`` every source after
+        it, each file still accepted only by the lock's hash."""
+        own = self.source_named(index) if index is not None else self.default
+        if not search_all:
+            return (own,)
+        return (own, *(s for s in self.sources if s != own))
+
+    def check_lock(self, lock: Lockfile, categories: Sequence[str]) -> None:
+        """Refuse (`FenceError`) a lock whose sources or any entry's ``index`` — direct or
+        transitive — the rules would not give, before anything is fetched.
+
+        A lock records no dependency edges, so a transitive entry taken from a non-default
+        source X is accepted only when the Pipfile pins some package to X (rule 3 reaches X
+        only through a package that came from it)."""
+        sources = {s.name: s for s in self.sources}
+        for locked in lock.meta.sources:
+            mine = sources.get(locked.name)
+            if mine is not None and not same_url(mine.url, locked.url):
+                raise FenceError(
+                    f"Pipfile.lock says source `{locked.name}` is {redact_url(locked.url)}, "
+                    f"but the Pipfile says {redact_url(mine.url)}",
+                    hint="run `pipfence lock` to make a lock from the Pipfile's sources",
+                )
+        pinned_sources = set(self.pins.values())
+        default = self.default.name
+        for _category, package in lock.packages(list(categories)):
+            if not package.is_named:
+                continue
+            index = package.index
+            if index is not None and index not in sources:
+                raise FenceError(
+                    f"Pipfile.lock takes `{package.name}` from index `{index}`, "
+                    "which is not a source in the Pipfile",
+                    hint="run `pipfence lock` again",
+                )
+            taken = index or default
+            key = package.key
+            pin = self.pins.get(key)
+            if pin is not None and taken != pin:
+                raise FenceError(
+                    f"Pipfile.lock takes `{package.name}` from index `{taken}`, "
+                    f"but the Pipfile pins it to `{pin}`",
+                    hint="run `pipfence lock` again",
+                )
+            if pin is None and key in self.named and taken != default:
+                raise FenceError(
+                    f"Pipfile.lock takes `{package.name}` from index `{taken}`, but the Pipfile "
+                    f"gives it no index, so it may only come from `{default}`",
+                    hint="run `pipfence lock` again, or pin it with `index =` in the Pipfile",
+                )
+            if pin is None and taken != default and taken not in pinned_sources:
+                raise FenceError(
+                    f"Pipfile.lock takes `{package.name}` from index `{taken}`, but no package "
+                    f"the Pipfile pins comes from `{taken}`, so no rule can send it there; "
+                    f"it may only come from `{default}`",
+                    hint="run `pipfence lock` again",
+                )
+
+    def check_dependency_edges(
+        self,
+        lock_sources: Mapping[NormalizedName, str],
+        requires: Mapping[NormalizedName, Iterable[NormalizedName]],
+    ) -> None:
+        """Refuse a lock whose transitive entry from a non-default source X is required by no
+        locked package from X (rule 3), judged from the verified files' own metadata.
+
+        ``lock_sources`` maps each locked name to its source; ``requires`` maps each to the
+        names its metadata requires."""
+        default = self.default.name
+        declared_by: dict[NormalizedName, set[str]] = {}
+        for parent, children in requires.items():
+            for child in children:
+                declared_by.setdefault(child, set()).add(lock_sources.get(parent, default))
+        for name, taken in sorted(lock_sources.items()):
+            if taken == default or name in self.pins or not self.is_dependency(name):
+                continue
+            if taken not in declared_by.get(name, ()):
+                raise FenceError(
+                    f"Pipfile.lock takes `{name}` from index `{taken}`, but no package from "
+                    f"`{taken}` requires it, so it may only come from `{default}`",
+                    hint="run `pipfence lock` again",
+                )
