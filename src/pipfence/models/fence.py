@@ -21,8 +21,8 @@ The rules (the seed's index-restricted packages, made exact):
      is off (``[pipenv] pipfence_confusion_check = false``).
 
    A page that lists no files counts as absent.
-4. Build requirements follow 1–3, the package being built standing as their parent.
-5. A lock is checked against 1–3 before an install fetches anything (`Fence.check_lock`).
+4. Build requirements follow 1-3, the package being built standing as their parent.
+5. A lock is checked against 1-3 before an install fetches anything (`Fence.check_lock`).
 """
 
 from __future__ import annotations
@@ -126,13 +126,14 @@ class Listing:
                 for n, digest in enumerate(digests)
             ]
             for version, digests in versions.items()
+            if digests
         }
         return cls(releases)
 
     @property
     def present(self) -> bool:
         """Whether the index lists any file for the name (an empty page is no answer)."""
-        return any(self._releases.values())
+        return bool(self._releases)  # a version is listed only with its files
 
     def digests(self) -> Mapping[str, frozenset[str | None]]:
         """Version (normalised) → the sha256 of each of its files."""
@@ -268,7 +269,12 @@ class Fence:
         if missing:
             msg = f"decide({name!r}) needs the answers of {missing}"
             raise ValueError(msg)
-        found = [s for s in asked if (a := answers[s.name]) is not None and a.present]
+        listed = {
+            s.name: answer
+            for s in asked
+            if (answer := answers[s.name]) is not None and answer.present
+        }
+        found = [s for s in asked if s.name in listed]
         pin = self.pins.get(name)
         if pin is not None:
             if not found:
@@ -282,30 +288,23 @@ class Fence:
         relevant = tuple(p for p in parents if p.source != default.name)
         if not found:
             raise self._not_found(name, default, answers, pinned=False, parents=relevant)
-        if found[0] != default:
-            source = found[0]
-            first = answers[source.name]
-            assert first is not None
-            for other in found[1:]:
-                listing = answers[other.name]
-                assert listing is not None
-                if not (listing.mirrors(first) and first.mirrors(listing)):
-                    raise self._confusion(name, other, relevant, against=source)
-            via = tuple(p for p in relevant if p.source == source.name)
-            return Decision(source, Rule.PARENT_ONLY, via)
-        on_default = answers[default.name]
-        assert on_default is not None  # found[0] is the default
-        differing = []
+        first = found[0]
         for other in found[1:]:
-            listing = answers[other.name]
-            assert listing is not None
-            if not listing.mirrors(on_default):
-                differing.append(other)
-        if not differing:
-            return Decision(default, Rule.MIRROR if found[1:] else Rule.DEFAULT, relevant)
-        if not self.confusion_check:
-            return Decision(default, Rule.CHECK_OFF, relevant)
-        raise self._confusion(name, differing[0], relevant)
+            # Against the default: a copy of the default's files is no rival. Between two
+            # parents' sources (the default lacking it): only identical listings agree.
+            agree = listed[other.name].mirrors(listed[first.name]) and (
+                first == default or listed[first.name].mirrors(listed[other.name])
+            )
+            if not agree:
+                if not self.confusion_check:
+                    return Decision(first, Rule.CHECK_OFF, relevant)
+                raise self._confusion(
+                    name, other, relevant, against=None if first == default else first
+                )
+        if first != default:
+            via = tuple(p for p in relevant if p.source == first.name)
+            return Decision(first, Rule.PARENT_ONLY, via)
+        return Decision(default, Rule.MIRROR if found[1:] else Rule.DEFAULT, relevant)
 
     def _not_found(
         self,

@@ -18,8 +18,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import PipfileError
-from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
 from pipfence.models.fence import Fence
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
 from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = [

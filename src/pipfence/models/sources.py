@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.errors import UsageError
-from pipfence.models.names import NormalizedName
 
 __all__ = [
     "PYPI_SIMPLE_URL",

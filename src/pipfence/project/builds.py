@@ -1,12 +1,14 @@
-"""Building sdists and source trees in isolation, with build requirements fenced to the default
-source, and the results cached by what was built.
+"""Building sdists and source trees in isolation, with build requirements fenced by the project's
+own fence (its pins, and the package being built standing as their parent), and the results
+cached by what was built.
 
     Builds.sdist_metadata(source, file)   lock: an sdist-only version's metadata
     Builds.sdist_wheel(archive, sha256)   sync: a wheel built from a verified sdist
     Builds.tree_metadata / tree_wheel     path, file and git entries
 
-    source tree ──► BuildSystem ──► resolve(requires) on the default source only (FencedSource)
-                                    └─► download (page hash) ─► VirtualEnv.create + install_many
+    source tree ──► BuildSystem ──► resolve(requires) through FencedSource (the project's fence)
+                                    └─► download from each one's source (page hash checked)
+                                        ─► VirtualEnv.create + install_many
                 ──► Backend hooks (installer.build) in that throw-away environment
 
 Cache layout under ``<cache>/builds``: ``<key>/METADATA`` and ``<key>/wheels/*.whl``, where the
@@ -30,7 +32,7 @@ from typing import Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from pipfence.errors import InstallError, IntegrityError, PipfenceError, UsageError
+from pipfence.errors import FenceError, InstallError, IntegrityError, PipfenceError, UsageError
 from pipfence.installer.build import (
     Backend,
     BuildSystem,
@@ -40,9 +42,9 @@ from pipfence.installer.build import (
 )
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
+from pipfence.models.fence import Fence, Parent
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.fence import Fence
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
@@ -56,8 +58,11 @@ _MAX_DEPTH = 3  # sdists among build requirements are built too, up to this dept
 class Builds:
     """Builds for one command run.
 
-    ``client`` downloads build requirements (and sdists) from ``default`` through
-    ``default_url`` (its request URL, credentials expanded; never passed to a build).
+    ``client`` downloads build requirements (and sdists) from the sources ``fence`` gives them,
+    through ``request_urls`` (source name → request URL, credentials expanded; never passed to
+    a build). A build requirement is fenced like any name of the lock: its Pipfile pin, else
+    rule 3 with the package being built as its parent (so a private sdist's build requirement
+    is asked of its private source too, and a different public copy stops the build).
     ``python`` finds the interpreter build environments are made from (called once, on the
     first build): the project environment's for installs, so built wheels fit it. ``environ``
     is the process environment; only its allow-listed part reaches a backend.
@@ -68,8 +73,8 @@ class Builds:
         self,
         client: IndexReader,
         *,
-        default: Source,
-        default_url: str,
+        fence: Fence,
+        request_urls: Mapping[str, str],
         cache_dir: Path,
         python: Callable[[], Path],
         environ: Mapping[str, str],
@@ -77,8 +82,8 @@ class Builds:
         verbose: bool = False,
     ) -> None:
         self._client = client
-        self._default = default
-        self._default_url = default_url
+        self._fence = fence
+        self._urls = request_urls
         self._root = cache_dir / "builds"
         self._temp = cache_dir / "tmp"
         self._find_python = python
@@ -153,10 +158,15 @@ class Builds:
         with temp_dir(self._temp, "pipfence-sdist-") as tmp:
             path = self._client.download(source, request_url, file, Path(tmp))
             sha = file_sha256(path)
-            return self.archive_metadata(path, sha, name=_name_of(file.filename))
+            return self.archive_metadata(
+                path, sha, name=_name_of(file.filename), source=source.name
+            )
 
-    def archive_metadata(self, archive: Path, sha256: str, *, name: str) -> CoreMetadata:
-        """Core metadata of a verified sdist or wheel on disk, cached by ``sha256``."""
+    def archive_metadata(
+        self, archive: Path, sha256: str, *, name: str, source: str | None = None
+    ) -> CoreMetadata:
+        """Core metadata of a verified sdist or wheel on disk, cached by ``sha256``; ``source``
+        is where it came from (None: a file entry, fenced as from the default)."""
         if archive.name.endswith(".whl"):
             return wheel_metadata(archive)
         key = sha256.lower()
@@ -166,22 +176,48 @@ class Builds:
                 return cached
             with temp_dir(self._temp, "pipfence-unpack-") as tmp:
                 tree = unpack_sdist(archive, Path(tmp) / "src")
-                metadata, raw = self._prepare_metadata(tree, name=name, depth=0)
+                metadata, raw = self._prepare_metadata(
+                    tree, name=name, depth=0, source=source or self._fence.default.name
+                )
             self._store_metadata(key, raw)
             return metadata
 
     def sdist_wheel(
-        self, archive: Path, sha256: str, *, name: str, target: Target, dest: Path
+        self,
+        archive: Path,
+        sha256: str,
+        *,
+        name: str,
+        target: Target,
+        dest: Path,
+        source: str | None = None,
     ) -> Path:
         """A wheel built from a verified sdist (or file-entry archive), for ``target``; built
         wheels are cached by the sdist's sha256, so a second sync does not rebuild. The
-        returned path is a copy in ``dest``."""
+        returned path is a copy in ``dest``. ``source`` is the source the lock gives the
+        package (None: a file entry, fenced as from the default)."""
         if archive.name.endswith(".whl"):
             return archive
-        return self._archive_wheel(archive, sha256, name=name, target=target, dest=dest, depth=0)
+        return self._archive_wheel(
+            archive,
+            sha256,
+            name=name,
+            target=target,
+            dest=dest,
+            depth=0,
+            source=source or self._fence.default.name,
+        )
 
     def _archive_wheel(
-        self, archive: Path, sha256: str, *, name: str, target: Target, dest: Path, depth: int
+        self,
+        archive: Path,
+        sha256: str,
+        *,
+        name: str,
+        target: Target,
+        dest: Path,
+        depth: int,
+        source: str,
     ) -> Path:
         key = sha256.lower()
         with self._locked(key):
@@ -190,7 +226,7 @@ class Builds:
                 with temp_dir(self._temp, "pipfence-unpack-") as tmp:
                     tree = unpack_sdist(archive, Path(tmp) / "src")
                     built = self._build(
-                        tree, "wheel", name=name, out=Path(tmp) / "out", depth=depth
+                        tree, "wheel", name=name, out=Path(tmp) / "out", depth=depth, source=source
                     )
                     cached = self._store_wheel(key, built)
         dest.mkdir(parents=True, exist_ok=True)
@@ -206,7 +242,10 @@ class Builds:
                 return cached
         with temp_dir(self._temp, "pipfence-tree-") as tmp:
             metadata, raw = self._prepare_metadata(
-                _clean_copy(tree, Path(tmp) / "src"), name=name, depth=0
+                _clean_copy(tree, Path(tmp) / "src"),
+                name=name,
+                depth=0,
+                source=self._fence.default.name,
             )
         if key is not None:
             self._store_metadata(key, raw)
@@ -231,17 +270,19 @@ class Builds:
                     with temp_dir(self._temp, "pipfence-tree-") as tmp:
                         copy = _clean_copy(tree, Path(tmp) / "src")
                         built = self._build(
-                            copy, "wheel", name=name, out=Path(tmp) / "out", depth=0
+                            copy, "wheel", name=name, out=Path(tmp) / "out", depth=0, source=None
                         )
                         cached = self._store_wheel(key, built)
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cached, dest / cached.name)
             return dest / cached.name
         if editable:
-            return self._build(tree, "editable", name=name, out=dest, depth=0)
+            return self._build(tree, "editable", name=name, out=dest, depth=0, source=None)
         with temp_dir(self._temp, "pipfence-tree-") as tmp:
             copy = _clean_copy(tree, Path(tmp) / "src")
-            built = self._build(copy, "wheel", name=name, out=Path(tmp) / "out", depth=0)
+            built = self._build(
+                copy, "wheel", name=name, out=Path(tmp) / "out", depth=0, source=None
+            )
             dest.mkdir(parents=True, exist_ok=True)
             final = dest / built.name
             shutil.copyfile(built, final)
@@ -249,40 +290,58 @@ class Builds:
 
     # -- mechanics --------------------------------------------------------------------------
 
-    def _prepare_metadata(self, tree: Path, *, name: str, depth: int) -> tuple[CoreMetadata, bytes]:
-        with self._environment(tree, "wheel", name=name, depth=depth) as backend:
+    def _prepare_metadata(
+        self, tree: Path, *, name: str, depth: int, source: str | None
+    ) -> tuple[CoreMetadata, bytes]:
+        with self._environment(tree, "wheel", name=name, depth=depth, source=source) as backend:
             out = tree.parent / f".pipfence-metadata-{secrets.token_hex(4)}"
             metadata = backend.prepare_metadata(out)
             raw = next(out.glob("*.dist-info/METADATA")).read_bytes()
         return metadata, raw
 
     def _build(
-        self, tree: Path, kind: Literal["wheel", "editable"], *, name: str, out: Path, depth: int
+        self,
+        tree: Path,
+        kind: Literal["wheel", "editable"],
+        *,
+        name: str,
+        out: Path,
+        depth: int,
+        source: str | None,
     ) -> Path:
-        with self._environment(tree, kind, name=name, depth=depth) as backend:
+        with self._environment(tree, kind, name=name, depth=depth, source=source) as backend:
             if kind == "editable":
                 return backend.build_editable(out)
             return backend.build_wheel(out)
 
     @contextlib.contextmanager
     def _environment(
-        self, tree: Path, kind: Literal["wheel", "editable"], *, name: str, depth: int
+        self,
+        tree: Path,
+        kind: Literal["wheel", "editable"],
+        *,
+        name: str,
+        depth: int,
+        source: str | None,
     ) -> Iterator[Backend]:
         """A backend for ``tree`` in a fresh environment holding its build requirements:
-        ``[build-system] requires`` first, then what ``get_requires_for_build_*`` adds."""
+        ``[build-system] requires`` first, then what ``get_requires_for_build_*`` adds.
+        ``source`` is where the package being built came from (None: the default), the
+        parent its build requirements are fenced under."""
         if depth > _MAX_DEPTH:
             raise InstallError(
                 f"Cannot build `{name}`: its build requirements need sdists built "
                 f"{_MAX_DEPTH} levels deep",
-                hint="make wheels of the build requirements available on the default source",
+                hint="make wheels of the build requirements available on their source",
             )
         system = BuildSystem.of(tree, name=name)
         with temp_dir(self._temp, "pipfence-build-env-") as tmp:
             env = VirtualEnv.create(Path(tmp) / "env", self.python)
             target = Target.current(env.python_version)
             installed: dict[NormalizedName, str] = {}
+            parent = Parent(canonical_name(name), source or self._fence.default.name)
             self._install_requirements(
-                system.requires, env, target, installed, name=name, depth=depth
+                system.requires, env, target, installed, parent=parent, depth=depth
             )
             backend = Backend(
                 tree, system, env.python, self._environ, name=name, verbose=self._verbose
@@ -290,7 +349,7 @@ class Builds:
             extra = backend.requires_for_build(kind)
             if extra:
                 self._install_requirements(
-                    [*system.requires, *extra], env, target, installed, name=name, depth=depth
+                    [*system.requires, *extra], env, target, installed, parent=parent, depth=depth
                 )
             yield backend
 
@@ -301,9 +360,12 @@ class Builds:
         target: Target,
         installed: dict[NormalizedName, str],
         *,
-        name: str,
+        parent: Parent,
         depth: int,
     ) -> None:
+        """Resolve ``texts`` under the project's fence, ``parent`` (the package being built)
+        standing as the parent of each, and install them into ``env``."""
+        name = parent.name
         requirements: list[Requirement] = []
         for text in texts:
             try:
@@ -315,30 +377,34 @@ class Builds:
             if requirement.url:
                 raise InstallError(
                     f"Cannot build `{name}`: build requirement `{text}` is a direct URL; "
-                    f"pipfence takes build requirements only from `{self._default.name}`"
+                    "pipfence takes build requirements only from the Pipfile's sources"
                 )
             requirements.append(requirement)
         if not requirements:
             return
-        # The build's own fence: the default source alone, whatever the Pipfile pins.
-        fence = Fence((self._default,), {})
+        seeded = {canonical_name(r.name): (parent,) for r in requirements}
         try:
             with FencedSource(
                 self._client,
-                fence,
-                {self._default.name: self._default_url},
+                self._fence,
+                self._urls,
                 target,
-                confusion_check=False,
                 sdist_metadata=self._nested_sdist_metadata(depth),
+                parents=seeded,
             ) as source:
                 from pipfence.resolver.resolve import resolve  # only when building
 
                 resolution = resolve(requirements, source, target)
+                source.verify(resolution)
+                origins = {key: source.origins[key].source for key in resolution.packages}
+        except FenceError as exc:
+            exc.add_note(f"while resolving the build requirements of `{name}`")
+            raise
         except PipfenceError as exc:
             exc.add_note(f"while resolving the build requirements of `{name}`")
             raise InstallError(
                 f"Cannot build `{name}`: its build requirements "
-                f"({', '.join(texts)}) cannot be resolved from `{self._default.name}`: {exc}",
+                f"({', '.join(texts)}) cannot be resolved: {exc}",
                 hint=exc.hint,
             ) from exc
         # Imported here: `installer` costs a lock that builds nothing about 20 ms.
@@ -353,7 +419,8 @@ class Builds:
                 if key in installed:
                     continue  # a different version is already in; the backend asked again
                 file = package.files[0]
-                path = self._client.download(self._default, self._default_url, file, Path(tmp))
+                where = origins[key]
+                path = self._client.download(where, self._urls[where.name], file, Path(tmp))
                 sha = file_sha256(path)
                 if not file.is_wheel:
                     path = self._archive_wheel(
@@ -363,6 +430,7 @@ class Builds:
                         target=target,
                         dest=Path(tmp) / "built",
                         depth=depth + 1,
+                        source=where.name,
                     )
                     sha = file_sha256(path)
                 items.append(WheelInstall(path=path, sha256=sha))
@@ -388,12 +456,34 @@ class Builds:
                         return cached
                     tree = unpack_sdist(path, Path(tmp) / "src")
                     metadata, raw = self._prepare_metadata(
-                        tree, name=_name_of(file.filename), depth=depth + 1
+                        tree, name=_name_of(file.filename), depth=depth + 1, source=source.name
                     )
                 self._store_metadata(key, raw)
                 return metadata
 
         return read
+
+
+class _RequestUrls(Mapping[str, str]):
+    """Source name → request URL, each expanded on first use: a build that needs only the
+    default never asks for a variable that only another source's URL uses."""
+
+    def __init__(self, sources: Sequence[Source], expand: Callable[[Source], str]) -> None:
+        self._sources = {s.name: s for s in sources}
+        self._expand = expand
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        url = self._done.get(name)
+        if url is None:
+            url = self._done[name] = self._expand(self._sources[name])
+        return url
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 def _name_of(filename: str) -> str:
@@ -430,14 +520,14 @@ def project_builds(
     python: Path | None = None,
     wheel_cache: UnpackedCache | None = None,
 ) -> Builds:
-    """The builds of one command on ``project``: build requirements from its default source
+    """The builds of one command on ``project``: build requirements fenced by its Pipfile
     (mirror and credentials applied to requests only), cache in the project's cache folder,
     built with ``python`` or, when None, the project environment's interpreter (the Python
     the project asks for when it has no environment yet)."""
     pipfile = project.pipfile
     settings = project.settings
-    default = pipfile.effective_sources[0]
-    url = settings.request_url(default)
+    fence = pipfile.fence()
+    urls = _RequestUrls(fence.sources, settings.request_url)
 
     def find() -> Path:
         if python is not None:
@@ -458,8 +548,8 @@ def project_builds(
 
     return Builds(
         client,
-        default=default,
-        default_url=url,
+        fence=fence,
+        request_urls=urls,
         cache_dir=settings.cache_dir,
         python=find,
         environ=settings.environ,

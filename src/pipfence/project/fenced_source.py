@@ -1,20 +1,17 @@
-"""The resolver's `PackageSource` over the index client, with the fence applied per name.
+"""The resolver's `PackageSource` over the index client; every decision of which index may hear
+a name, and which one a package is taken from, is the fence's (`pipfence.models.fence.Fence`).
 
-    resolver ──files/metadata/prefetch──► FencedSource ──► IndexClient ──► one index per name
+    resolver ──releases/metadata/prefetch──► FencedSource ──► IndexClient
+                                                 │
+                                  Fence.sources_to_ask / decide (pure)
 
-Which index answers for a name:
-
-- a name with ``index = "X"`` in the Pipfile: X only; no other index ever hears the name;
-- a name required by a package that came from a non-default source X and not pinned itself:
-  X and the default are both asked; found on X only → taken from X (and recorded); found on
-  both → `FenceError` (the classic dependency-confusion set-up), asking for an explicit pin;
-- every other name: the default source. When the check is on, the other declared sources
-  that are not PyPI are asked too, and a name they also serve stops the lock (the attacker
-  publishes a private name on the public default). PyPI as a second source is never asked:
-  a private default that mirrors PyPI would otherwise clash on every name.
-
-A name missing from its index raises `PackageNotFound`; when another declared source has it,
-the hint shows the Pipfile line that pins it there.
+`releases` asks exactly the sources `Fence.sources_to_ask` names (given the parents known so
+far) and takes the page `Fence.decide` chooses. A dependency's parents are learned from the
+metadata the resolver reads; `verify` re-checks every decision against the final graph, so a
+parent learned late still has its source asked. Prefetching never widens that: a page is
+prefetched only from a source the fence would ask, and a dependency declared by metadata from a
+non-default source (perhaps of a version the resolver never uses) reaches the default only when
+the resolver itself asks for it.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Self
 
@@ -32,7 +28,8 @@ from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from pipfence.errors import FenceError, IndexServerError, PackageNotFound, UsageError
+from pipfence.errors import FenceError, UsageError
+from pipfence.models.fence import Decision, Fence, Listing, Parent
 from pipfence.models.files import (
     CoreMetadata,
     DistFile,
@@ -42,12 +39,12 @@ from pipfence.models.files import (
     version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.fence import Fence
-from pipfence.models.sources import Source, is_pypi_url, redact_url
+from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.project.concurrency import few_malloc_arenas
+from pipfence.resolver.resolution import Resolution
 
-__all__ = ["FencedSource", "IndexReader", "Origin", "SdistMetadata"]
+__all__ = ["FencedSource", "IndexReader", "SdistMetadata"]
 
 #: Reads an sdist's core metadata by building it (see `pipfence.project.builds.Builds`):
 #: ``(source, request_url, sdist file) -> CoreMetadata``.
@@ -68,24 +65,17 @@ class IndexReader(Protocol):
     ) -> Path: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a name was taken from and by which rule (for the lock and `pipfence why`)."""
-
-    source: Source
-    rule: str
-
-
 class FencedSource:
-    """Answers the resolver for each name from the one index the fence allows.
+    """Answers the resolver for each name from the one index the fence gives it.
 
     ``request_urls`` maps a source name to the URL requests go to (mirror substituted and
-    credentials expanded by the caller). ``confusion_check`` turns the both-places check on.
-    ``sdist_metadata`` reads a version's metadata from its sdist, and is called only when no
-    wheel of that version is usable; without it such a version is a `UsageError`. ``direct``
-    holds the path, file and git entries, already built: each name answers with its one
-    stand-in file and metadata, and no index hears it; their dependencies are fenced as
-    those of a package from the default source.
+    credentials expanded by the caller). ``sdist_metadata`` reads a version's metadata from
+    its sdist, and is called only when no wheel of that version is usable; without it such a
+    version is a `UsageError`. ``direct`` holds the path, file and git entries, already built:
+    each name answers with its one stand-in file and metadata, and no index hears it; their
+    dependencies are fenced as those of a package from the default source. ``parents`` seeds
+    the parents of names the resolver is given directly (a build's requirements, whose parent
+    is the package being built).
     Thread-safe: pages and metadata are fetched on a pool of ``workers`` threads.
     """
 
@@ -96,12 +86,12 @@ class FencedSource:
         request_urls: Mapping[str, str],
         target: Target,
         *,
-        confusion_check: bool = True,
         workers: int = 32,
         on_fetch: Callable[[str], None] | None = None,
         speculate: bool = True,
         sdist_metadata: SdistMetadata | None = None,
         direct: Mapping[NormalizedName, tuple[DistFile, CoreMetadata]] | None = None,
+        parents: Mapping[NormalizedName, Sequence[Parent]] | None = None,
     ) -> None:
         self._client = client
         self._direct = dict(direct or {})
@@ -109,17 +99,20 @@ class FencedSource:
         self._fence = fence
         self._urls = request_urls
         self._target = target
-        self._check = confusion_check
         few_malloc_arenas()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-fetch")
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage | None]] = {}
         self._metadata: dict[tuple[str, str], Future[CoreMetadata]] = {}
-        self._parent_sources: dict[NormalizedName, set[str]] = {}
-        self._pins = {name: fence.source_named(index) for name, index in fence.pins.items()}
+        # Parents learned from metadata the resolver read (resolver thread only).
+        # Each value is replaced whole (never mutated), so the workers can read it unlocked.
+        self._parents: dict[NormalizedName, tuple[Parent, ...]] = {
+            name: tuple(dict.fromkeys(seeded)) for name, seeded in (parents or {}).items()
+        }
         self._on_fetch = on_fetch
         self._speculate = speculate
-        self.origins: dict[NormalizedName, Origin] = {}
+        #: name → the fence's decision for it (the source it was taken from, and why).
+        self.origins: dict[NormalizedName, Decision] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -155,126 +148,77 @@ class FencedSource:
 
     def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
         page = self._client.project_page(source, self._urls[source.name], name)
-        if page is not None and self._speculate and source == self._assigned(name):
+        if page is not None and self._speculate and source == self._fence.default:
             self._speculate_on(name, source, page)
         return page
-
-    def _assigned(self, name: NormalizedName) -> Source:
-        """The source the fence gives ``name`` before any parent's index is known."""
-        return self._pins.get(name) or self._fence.default
 
     def _speculate_on(self, name: NormalizedName, source: Source, page: ProjectPage) -> None:
         """Fetch the metadata of the version the resolver will most likely pick (the newest
         final release with a wheel for the target), and so the pages of its dependencies:
         the workers walk the dependency tree at network speed while the resolver catches up.
-        A wrong guess costs one metadata request; the resolver asks for what it needs."""
+        A wrong guess costs one metadata request; the resolver asks for what it needs. Only
+        on the default source: a guess at an unused version of a private package must not
+        send its dependencies' names to the default."""
         best = _likely_version(page.releases, self._target)
         if best is not None:
             self._metadata_future(name, best[0], best[1], source=source)
 
-    def _candidate_sources(self, name: NormalizedName) -> list[Source]:
-        """The default first, then the non-default sources that ask or may serve ``name``."""
-        default = self._fence.default
-        extra = [self._fence.source_named(n) for n in sorted(self._parent_sources.get(name, ()))]
-        if self._check:
-            extra.extend(
-                s for s in self._fence.sources[1:] if not is_pypi_url(s.url) and s not in extra
-            )
-        return [default, *[s for s in extra if s != default]]
+    def _parents_of(self, name: NormalizedName) -> tuple[Parent, ...]:
+        return self._parents.get(name, ())
 
     def prefetch_pages(self, names: Sequence[NormalizedName]) -> None:
         """Start fetching the project pages the resolver will ask for."""
         for name in names:
-            if name in self._direct:
-                continue
-            pinned = self._pins.get(name)
-            for source in [pinned] if pinned else self._candidate_sources(name):
-                self._page(source, name)
+            if name not in self._direct:
+                for source in self._fence.sources_to_ask(name, self._parents_of(name)):
+                    self._page(source, name)
+
+    def _answers(
+        self, name: NormalizedName, asked: Sequence[Source]
+    ) -> tuple[dict[str, ProjectPage | None], dict[str, Listing | None]]:
+        futures = [(s, self._page(s, name)) for s in asked]
+        pages = {s.name: future.result() for s, future in futures}
+        listings = {n: Listing(p.releases) if p is not None else None for n, p in pages.items()}
+        return pages, listings
 
     def releases(self, name: NormalizedName) -> Mapping[str, Sequence[DistFile]]:
         if name in self._direct:
             return group_by_version((self._direct[name][0],))
-        pinned = self._pins.get(name)
-        if pinned is not None:
-            page = self._page(pinned, name).result()
-            if page is None:
-                raise self._not_found(name, pinned, pinned=True)
-            _require_files(name, pinned, page)
-            self._remember(name, Origin(pinned, f'pinned with index = "{pinned.name}"'))
-            return page.releases
-        sources = self._candidate_sources(name)
-        futures = [(s, self._page(s, name)) for s in sources]
-        found = [(s, page) for s, future in futures if (page := future.result()) is not None]
-        default = self._fence.default
-        parents = self._parent_sources.get(name, set())
-        on_default = next((page for s, page in found if s == default), None)
-        elsewhere = [s for s, _ in found if s != default]
-        if on_default is not None:
-            _require_files(name, default, on_default)
-            if elsewhere:
-                raise self._confusion(
-                    name, default, elsewhere[0], via_parent=elsewhere[0].name in parents
+        parents = self._parents_of(name)
+        asked = self._fence.sources_to_ask(name, parents)
+        pages, listings = self._answers(name, asked)
+        decision = self._fence.decide(name, listings, parents)
+        self.origins[name] = decision  # one dict store: atomic, no lock needed
+        page = pages[decision.source.name]
+        return page.releases if page is not None else {}  # the fence took a page it has
+
+    def verify(self, resolution: Resolution) -> None:
+        """Check every dependency's decision against the resolution's final graph: a parent
+        from a non-default source learned after the name was decided has its source asked now,
+        and a parent the resolver dropped no longer counts. Raises what `Fence.decide` raises
+        (`FenceError`, `PackageNotFound`); nothing is written then."""
+        fence = self._fence
+        for name, package in resolution.packages.items():
+            if name in self._direct or not fence.is_dependency(name):
+                continue
+            parents = tuple(
+                Parent(parent, self._source_of(parent).name) for parent in package.parents
+            )
+            asked = fence.sources_to_ask(name, parents)
+            _pages, listings = self._answers(name, asked)
+            decision = fence.decide(name, listings, parents)
+            before = self.origins.get(name)
+            if before is not None and before.source != decision.source:
+                raise FenceError(
+                    f"`{name}` was resolved from `{before.source.name}`, but its final "
+                    f"dependents put it on `{decision.source.name}`",
+                    hint="run `pipfence lock` again; if it persists, pin it with `index =`",
                 )
-            self._remember(name, Origin(default, "the default source"))
-            return on_default.releases
-        from_parent = [(s, page) for s, page in found if s.name in parents]
-        if from_parent:
-            source, page = from_parent[0]
-            self._remember(
-                name,
-                Origin(
-                    source, f"required by a package from `{source.name}`, absent from the default"
-                ),
-            )
-            return page.releases
-        raise self._not_found(name, default, pinned=False, elsewhere=elsewhere)
+            self.origins[name] = decision
 
-    def _remember(self, name: NormalizedName, origin: Origin) -> None:
-        self.origins[name] = origin  # one dict store: atomic, no lock needed
-
-    def _not_found(
-        self,
-        name: NormalizedName,
-        source: Source,
-        *,
-        pinned: bool,
-        elsewhere: Sequence[Source] = (),
-    ) -> PackageNotFound:
-        where = f"source `{source.name}` ({redact_url(source.url)})"
-        if pinned:
-            return PackageNotFound(
-                f"Package `{name}` was not found on {where}, the index its Pipfile entry names",
-                source=source.name,
-                hint="pipfence looks for it on no other index; check the name or the index",
-            )
-        if elsewhere:
-            other = elsewhere[0]
-            line = f'{name} = {{version = "*", index = "{other.name}"}}'
-            return PackageNotFound(
-                f"Package `{name}` was not found on the default {where}; "
-                f"source `{other.name}` has it",
-                source=source.name,
-                hint=f"pin it there in the Pipfile: {line}",
-            )
-        return PackageNotFound(f"Package `{name}` was not found on {where}", source=source.name)
-
-    def _confusion(
-        self, name: NormalizedName, default: Source, other: Source, *, via_parent: bool
-    ) -> FenceError:
-        reason = (
-            f"it is required by a package from `{other.name}`"
-            if via_parent
-            else f"source `{other.name}` serves it too"
-        )
-        return FenceError(
-            f"`{name}` exists on the default source `{default.name}` and on `{other.name}`; "
-            f"{reason}, so which one is meant is ambiguous (dependency confusion)",
-            hint=(
-                f'pin it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
-                f'(or index = "{default.name}"); '
-                "or set pipfence_confusion_check = false in [pipenv]"
-            ),
-        )
+    def _source_of(self, name: NormalizedName) -> Source:
+        decided = self.origins.get(name)
+        return decided.source if decided is not None else self._fence.default
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -298,20 +242,17 @@ class FencedSource:
                     hint=f"pin a version of `{name}` that has wheels",
                 )
             metadata = self._sdist_metadata(source, url, sdist)
-        self._learn_dependencies(source, metadata)
+        self._prefetch_children(name, source, metadata, asked=False)
         return metadata
 
-    def _learn_dependencies(self, source: Source, metadata: CoreMetadata) -> None:
+    def _children(self, metadata: CoreMetadata) -> list[NormalizedName]:
+        """The names ``metadata`` requires on the target (extras' dependencies left out)."""
         children: list[NormalizedName] = []
         for text in metadata.requires_dist:
             try:
                 requirement = Requirement(text)
             except InvalidRequirement:
                 continue
-            child = canonical_name(requirement.name)
-            if source != self._fence.default and child not in self._pins:
-                with self._lock:
-                    self._parent_sources.setdefault(child, set()).add(source.name)
             marker = requirement.marker
             try:
                 needed = marker is None or (
@@ -320,8 +261,35 @@ class FencedSource:
             except InvalidMarker:
                 needed = False  # the resolver reports it; this is only a prefetch
             if needed:
-                children.append(child)
-        self.prefetch_pages(children)
+                children.append(canonical_name(requirement.name))
+        return children
+
+    def _prefetch_children(
+        self, name: NormalizedName, source: Source, metadata: CoreMetadata, *, asked: bool
+    ) -> None:
+        """Start the pages of ``metadata``'s dependencies on the sources the fence would ask.
+        Until the resolver has ``asked`` for this metadata, a dependency declared by a
+        package from a non-default source is fetched only from that source."""
+        parent = Parent(name, source.name)
+        hold_back = not asked and source != self._fence.default
+        for child in self._children(metadata):
+            if child in self._direct:
+                continue
+            for where in self._fence.sources_to_ask(child, (*self._parents_of(child), parent)):
+                if hold_back and where == self._fence.default and self._fence.is_dependency(child):
+                    continue
+                self._page(where, child)
+
+    def _learn_parents(self, name: NormalizedName, source: Source, metadata: CoreMetadata) -> None:
+        parent = Parent(name, source.name)
+        for text in metadata.requires_dist:
+            try:
+                child = canonical_name(Requirement(text).name)
+            except InvalidRequirement:
+                continue
+            known = self._parents.get(child, ())
+            if parent not in known:
+                self._parents[child] = (*known, parent)
 
     def _metadata_future(
         self,
@@ -347,9 +315,14 @@ class FencedSource:
     ) -> CoreMetadata:
         if name in self._direct:
             metadata = self._direct[name][1]
-            self._learn_dependencies(self._fence.default, metadata)
-            return metadata
-        return self._metadata_future(name, version, files).result()
+            source = self._fence.default
+        else:
+            source = self.origins[name].source
+            metadata = self._metadata_future(name, version, files, source=source).result()
+        self._learn_parents(name, source, metadata)
+        if source != self._fence.default:
+            self._prefetch_children(name, source, metadata, asked=True)
+        return metadata
 
     def sha256_of(self, name: NormalizedName, files: Sequence[DistFile]) -> dict[str, str]:
         """filename → sha256 for ``files`` of ``name``; a file whose index gave no hash is
@@ -358,13 +331,11 @@ class FencedSource:
         missing = [f for f in files if not f.sha256]
         if not missing:
             return known
-        origin = self.origins[name]
-        url = self._urls[origin.source.name]
+        source = self.origins[name].source
+        url = self._urls[source.name]
         with tempfile.TemporaryDirectory(prefix="pipfence-hash-") as tmp:
             futures = {
-                f.filename: self._pool.submit(
-                    self._client.download, origin.source, url, f, Path(tmp)
-                )
+                f.filename: self._pool.submit(self._client.download, source, url, f, Path(tmp))
                 for f in missing
             }
             for filename, future in futures.items():
@@ -374,21 +345,9 @@ class FencedSource:
 
     def prefetch(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> None:
         # An sdist-only version is built only when the resolver really asks for it.
-        if name in self.origins and name not in self._direct and any(f.is_wheel for f in files):
-            self._metadata_future(name, version, files)
-
-
-def _require_files(name: NormalizedName, source: Source, page: ProjectPage) -> None:
-    """A project page listing no files at all is no answer: often a login or error page
-    served with status 200, sometimes a project whose files were all deleted."""
-    if not page.releases:
-        raise IndexServerError(
-            f"source `{source.name}` ({redact_url(source.url)}) answered with a page that lists "
-            f"no files for `{name}`",
-            source=source.name,
-            hint="check that the URL is the index's simple API and that pipfence may read it "
-            "(a sign-in page looks like this)",
-        )
+        decided = self.origins.get(name)
+        if decided is not None and name not in self._direct and any(f.is_wheel for f in files):
+            self._metadata_future(name, version, files, source=decided.source)
 
 
 def _likely_version(

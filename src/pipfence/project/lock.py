@@ -15,6 +15,7 @@ from packaging.specifiers import SpecifierSet
 
 from pipfence.errors import ResolutionError, UsageError
 from pipfence.installer.build import temp_dir
+from pipfence.models.fence import Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
@@ -24,15 +25,13 @@ from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import paused_gc, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef
-from pipfence.project.fenced_source import FencedSource, IndexReader, Origin
+from pipfence.project.fenced_source import FencedSource, IndexReader
 from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
 from pipfence.resolver.resolve import resolve
 
 __all__ = ["LockOptions", "LockReport", "lock", "requires_python_marker"]
 
-#: The ``[pipenv]`` setting that turns the both-places (dependency confusion) check off.
-CONFUSION_CHECK_SETTING = "pipfence_confusion_check"
 _MINOR_AND_MICRO = 2  # dots in a version that names a micro release
 
 
@@ -51,7 +50,7 @@ class LockReport:
     lockfile: Lockfile
     packages: int
     seconds: float
-    origins: Mapping[NormalizedName, Origin]
+    origins: Mapping[NormalizedName, Decision]
     warnings: tuple[str, ...] = ()
 
 
@@ -246,7 +245,7 @@ def _entry(
     hashes: Mapping[str, str],
     /,
     spec: PackageSpec | None,
-    origin: Origin | None,
+    origin: Decision | None,
     default_source: str,
     *,
     environment: str | None = None,
@@ -335,7 +334,6 @@ def lock(
                 fence,
                 urls,
                 target,
-                confusion_check=pipfile.setting(CONFUSION_CHECK_SETTING, default=True),
                 on_fetch=on_fetch,
                 sdist_metadata=builds.sdist_metadata,
                 direct={name: (d.file, d.metadata) for name, d in direct.items()},
@@ -437,11 +435,8 @@ def _resolve_tables(
             merged.setdefault(spec.key, spec)
     if not clash:
         try:
-            together = resolve(
-                [_requirement(s) for s in merged.values()],
-                source,
-                target,
-                allow_prereleases=allow_pre,
+            together = _fenced_resolve(
+                [_requirement(s) for s in merged.values()], source, target, allow_pre
             )
         except ResolutionError:
             pass
@@ -450,10 +445,20 @@ def _resolve_tables(
     resolutions: dict[str, Resolution] = {}
     for table, own in own_specs.items():
         specs = own if table == "packages" else _merge(default_specs, own)
-        resolutions[table] = resolve(
-            [_requirement(s) for s in specs], source, target, allow_prereleases=allow_pre
+        resolutions[table] = _fenced_resolve(
+            [_requirement(s) for s in specs], source, target, allow_pre
         )
     return resolutions
+
+
+def _fenced_resolve(
+    requirements: Sequence[Requirement], source: FencedSource, target: Target, allow_pre: bool
+) -> Resolution:
+    """`resolve`, then every dependency's index checked against the final graph (the fence's
+    rule 3 judged by the parents the resolution kept)."""
+    resolution = resolve(requirements, source, target, allow_prereleases=allow_pre)
+    source.verify(resolution)
+    return resolution
 
 
 def _merge(first: Iterable[PackageSpec], second: Iterable[PackageSpec]) -> list[PackageSpec]:
@@ -499,5 +504,5 @@ def _category(
         if canonical_name(requirement.name) in specs:
             unmarked = Requirement(str(requirement))
             unmarked.marker = None
-            add(resolve([unmarked], source, target, allow_prereleases=allow_pre))
+            add(_fenced_resolve([unmarked], source, target, allow_pre))
     return entries

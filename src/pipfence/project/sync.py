@@ -22,7 +22,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
-    FenceError,
     HashMismatch,
     IndexServerError,
     InstallError,
@@ -39,8 +38,8 @@ from pipfence.installer.wheel import WheelInstall, install_many, uninstall
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.pipfile import Pipfile, lock_category
-from pipfence.models.sources import Source, redact_url, same_url
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.sources import Source, redact_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import worker_pool
@@ -138,48 +137,9 @@ def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
 
 
 def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:
-    """Refuse a lock whose sources or indexes disagree with the Pipfile (`FenceError`).
-
-    A lock edited to move a package to another index, or whose source of a name has another
-    URL than the Pipfile's source of that name, would otherwise send the install elsewhere.
-    """
-    fence = pipfile.fence()
-    sources = {s.name: s for s in pipfile.effective_sources}
-    for locked in lock.meta.sources:
-        mine = sources.get(locked.name)
-        if mine is None:
-            continue
-        if not same_url(mine.url, locked.url):
-            raise FenceError(
-                f"Pipfile.lock says source `{locked.name}` is {redact_url(locked.url)}, "
-                f"but the Pipfile says {redact_url(mine.url)}",
-                hint="run `pipfence lock` to make a lock from the Pipfile's sources",
-            )
-    tables = {lock_category(t): t for t in pipfile.categories}
-    for category, package in lock.packages(list(categories)):
-        index = package.index
-        if index is not None and index not in sources:
-            raise FenceError(
-                f"Pipfile.lock takes `{package.name}` from index `{index}`, "
-                "which is not a source in the Pipfile",
-                hint="run `pipfence lock` again",
-            )
-        table = tables.get(category)
-        spec = pipfile.categories.get(table, {}).get(package.key) if table else None
-        pinned = fence.pins.get(package.key)
-        expected = pinned if pinned is not None else None
-        if spec is not None and expected is None and index not in (None, fence.default.name):
-            raise FenceError(
-                f"Pipfile.lock takes `{package.name}` from index `{index}`, but the Pipfile "
-                f"gives it no index, so it may only come from `{fence.default.name}`",
-                hint="run `pipfence lock` again, or pin it with `index =` in the Pipfile",
-            )
-        if expected is not None and index != expected:
-            raise FenceError(
-                f"Pipfile.lock takes `{package.name}` from index `{index or fence.default.name}`, "
-                f"but the Pipfile pins it to `{expected}`",
-                hint="run `pipfence lock` again",
-            )
+    """Refuse a lock whose sources or any entry's index the Pipfile's fence would not give
+    (`FenceError`), before anything is fetched: see `pipfence.models.fence.Fence.check_lock`."""
+    pipfile.fence().check_lock(lock, categories)
 
 
 def _wanted(
@@ -285,15 +245,6 @@ def _direct_satisfied(
 def _editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:
     """Where an editable git entry is checked out: ``<env>/src/<name>``, as pipenv does."""
     return env.root / "src" / ref.key
-
-
-def _sources_for(package: LockedPackage, pipfile: Pipfile, *, search_all: bool) -> list[Source]:
-    sources = pipfile.effective_sources
-    named = {s.name: s for s in sources}
-    own = named[package.index] if package.index in named else sources[0]
-    if not search_all:
-        return [own]
-    return [own, *[s for s in sources if s != own]]
 
 
 def _choose(
@@ -406,6 +357,7 @@ def sync(
             seconds=time.monotonic() - started,
         )
     search_all = pipfile.setting(SEARCH_ALL_SOURCES)
+    fence = pipfile.fence()
     settings = project.settings
     urls = {s.name: settings.request_url(s) for s in pipfile.effective_sources}
     fetch = [w for w in plan.to_fetch if w.name not in refs]
@@ -421,7 +373,7 @@ def sync(
                 urls,
                 w,
                 package=wanted[w.name][1],
-                sources=_sources_for(wanted[w.name][1], pipfile, search_all=search_all),
+                sources=list(fence.fetch_sources(wanted[w.name][1].index, search_all=search_all)),
                 target=target,
                 requested=w.name in direct,
                 refresh=refresh,
@@ -459,7 +411,14 @@ def sync(
                     _check_requirements(choice, path, cache, target, locked)
             items = list(
                 pool.map(
-                    lambda pc: _wheel_for(builds, pc[0], pc[1], target, Path(tmp)),
+                    lambda pc: _wheel_for(
+                        builds,
+                        pc[0],
+                        pc[1],
+                        target=target,
+                        tmp=Path(tmp),
+                        package=wanted[pc[1].wanted.name][1],
+                    ),
                     zip(paths, choices, strict=True),
                 )
             )
@@ -566,15 +525,27 @@ _CACHED = Source(name="<cache>", url="file:///dev/null")
 
 
 def _wheel_for(
-    builds: Builds, path: Path, choice: _Choice, target: Target, tmp: Path
+    builds: Builds,
+    path: Path,
+    choice: _Choice,
+    *,
+    target: Target,
+    tmp: Path,
+    package: LockedPackage,
 ) -> WheelInstall:
     """The wheel to install for a downloaded file: itself, or one built from the sdist (its
-    sha256 was verified against the lock; the built wheel's is not in the lock)."""
+    sha256 was verified against the lock; the built wheel's is not in the lock), its build
+    requirements fenced with the lock's source of ``package`` as their parent."""
     if choice.file.is_wheel:
         return WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
     sha = _sha_of(choice) or file_sha256(path)
     wheel = builds.sdist_wheel(
-        path, sha, name=choice.wanted.name, target=target, dest=tmp / "built" / sha[:16]
+        path,
+        sha,
+        name=choice.wanted.name,
+        target=target,
+        dest=tmp / "built" / sha[:16],
+        source=package.index,
     )
     return WheelInstall(path=wheel, requested=choice.requested)
 
