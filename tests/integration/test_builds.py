@@ -97,7 +97,76 @@ def test_sdist_only_package_locks_and_installs_and_is_built_once(
     assert wheels[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
 
 
-def test_build_requirements_come_from_the_default_source_only(
+def test_a_private_sdists_build_requirement_on_both_indexes_stops_the_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # Rule 4: a build requirement of a package from `private` is asked of `private` too; a
+    # different public copy under the name is dependency confusion, and nothing is built.
+    public_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
+    private_index.add_dist("buildhelper", "9.0", files={"buildhelper/__init__.py": "OK = 9\n"})
+    custom_sdist(
+        private_index.package_dir,
+        tmp_path / "scratch",
+        "needsbuild",
+        "1.0",
+        build_requires=["buildhelper"],
+    )
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    write_pipfile(
+        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
+    )
+
+    result = run_pipfence(["install"], env=env)
+    assert result.returncode == 1, result.stderr
+    assert "`buildhelper` is on the default source `public` and on `private`" in result.stderr
+    assert "`needsbuild`" in result.stderr
+    assert 'buildhelper = {version = "*", index = "private"}' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_a_build_requirement_pinned_in_the_pipfile_comes_from_its_pin(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # The critical case: `acme-build` pinned to `private`; the public copy (whose code would
+    # run during the build) is never asked for, let alone downloaded.
+    public_index.add_dist("acme-build", "99.0", files={"acme_build/__init__.py": "OK = 99\n"})
+    private_index.add_dist("acme-build", "1.0", files={"acme_build/__init__.py": "OK = 1\n"})
+    custom_sdist(
+        private_index.package_dir,
+        tmp_path / "scratch",
+        "needsbuild",
+        "1.0",
+        build_requires=["acme-build"],
+        backend_prefix="import acme_build\nassert acme_build.OK == 1\n",
+    )
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(
+            sources,
+            'needsbuild = {version = "*", index = "private"}\n'
+            'acme-build = {version = "*", index = "private"}\n',
+        ),
+    )
+
+    result = run_pipfence(["install"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert run_in_venv(pipfence_project, "import needsbuild; print('ok')") == "ok"
+    assert not any("acme" in p for p in public_index.requested_paths())
+
+
+def test_a_build_requirement_only_on_the_default_comes_from_the_default(
     run_pipfence: RunPipfence,
     pipfence_project: Path,
     public_index: PypiServer,
@@ -106,7 +175,6 @@ def test_build_requirements_come_from_the_default_source_only(
     tmp_path: Path,
 ) -> None:
     public_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
-    private_index.add_dist("buildhelper", "9.0", files={"buildhelper/__init__.py": "OK = 9\n"})
     custom_sdist(
         private_index.package_dir,
         tmp_path / "scratch",
@@ -122,10 +190,10 @@ def test_build_requirements_come_from_the_default_source_only(
 
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr
-    assert read_lock(pipfence_project)["default"]["needsbuild"]["version"] == "==1.0"
     assert run_in_venv(pipfence_project, "import needsbuild; print('ok')") == "ok"
-    assert any("/buildhelper" in p for p in public_index.requested_paths())
-    assert not any("buildhelper" in p for p in private_index.requested_paths())
+    assert any("/packages/buildhelper" in p for p in public_index.requested_paths())
+    # Asked of `private` (where `needsbuild` came from), found absent there.
+    assert any("/buildhelper" in p for p in private_index.requested_paths())
     assert "buildhelper" not in read_lock(pipfence_project)["default"]
 
 

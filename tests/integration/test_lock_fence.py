@@ -70,21 +70,42 @@ def test_unpinned_package_never_comes_from_the_second_index(
     assert asked_for(private_index, "tool") == []
 
 
-def test_name_on_default_and_on_a_private_source_stops_the_lock(
+def test_a_name_the_pipfile_lists_is_asked_of_the_default_alone(
     run_pipfence: RunPipfence,
     pipfence_project: Path,
     public_index: PypiServer,
     private_index: PypiServer,
 ) -> None:
+    # Rule 2: listed without `index`, so the default alone may hear it, whatever the
+    # other sources serve under the name (the lock used to ask every secondary).
     public_index.add_dist("tool", "99.0")
     private_index.add_dist("tool", "1.0")
     sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
     write_pipfile(pipfence_project, pipfile_text(sources, 'tool = "*"\n'))
 
     result = run_pipfence(["lock"])
+    assert result.returncode == 0, result.stderr
+    assert read_lock(pipfence_project)["default"]["tool"]["version"] == "==99.0"
+    assert private_index.requested_paths() == []
+
+
+def test_a_listed_name_missing_from_the_default_shows_the_pin_without_asking_others(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    public_index.add_dist("six", "1.16.0")
+    private_index.add_dist("tool", "1.0")
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    write_pipfile(pipfence_project, pipfile_text(sources, 'tool = "*"\n'))
+
+    result = run_pipfence(["lock"])
     assert result.returncode == 1
-    assert "`tool` exists on the default source `public` and on `private`" in result.stderr
+    assert "`tool` was not found on the default source `public`" in result.stderr
     assert 'tool = {version = "*", index = "private"}' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert private_index.requested_paths() == []
     assert not (pipfence_project / "Pipfile.lock").exists()
 
 
