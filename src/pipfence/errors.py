@@ -10,6 +10,7 @@ escaping to the CLI is a bug.
     ├── LockfileError               missing or unreadable Pipfile.lock          exit 2
     │   └── LockfileOutdated        lock hash does not match the Pipfile        exit 1
     ├── FenceError                  a package would leave the index it is fenced to
+    │   └── LockFenceError          a lock takes a package from another index   exit 3
     ├── IndexServerError            network or HTTP failure talking to a source
     │   └── PackageNotFound         no project page on the package's source
     ├── ResolutionError             no set of versions satisfies the requirements
@@ -28,6 +29,7 @@ __all__ = [
     "IndexServerError",
     "InstallError",
     "IntegrityError",
+    "LockFenceError",
     "LockfileError",
     "LockfileOutdated",
     "PackageNotFound",
@@ -115,6 +117,13 @@ class LockfileOutdated(LockfileError):
 
 class FenceError(PipfenceError):
     """A package would come from an index the project did not assign it to."""
+
+
+class LockFenceError(FenceError):
+    """A lock takes a package from an index the fence would not give it (an edited or stale
+    lock): refused at install before anything is fetched, as an integrity failure."""
+
+    exit_code = EXIT_INTEGRITY
 
 
 class IndexServerError(PipfenceError):

@@ -99,6 +99,11 @@ def test_sources_audit_finds_exposed_names(
     assert "internal-c (from `private`): EXPOSED, not pinned" in result.stdout
     assert '[packages] internal-c = {version = "*", index = "private"}' in result.stdout
     assert any("internal-c" in p for p in public_index.requested_paths())
+    # The audit says which names it sent beyond the fence, and where.
+    assert (
+        f"sending to `public` ({public_index.simple_url}) the names from other sources: "
+        "internal-a, internal-c"
+    ) in result.stderr
 
     # PyPI is asked through the mirror when one is set: here the public index stands in.
     mirrored = run_pipfence(

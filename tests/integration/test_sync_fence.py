@@ -236,7 +236,7 @@ def test_lock_that_moves_a_package_or_a_source_is_refused(
     private_index.clear_log()
 
     result = cli(["sync"])
-    assert result.returncode == 1, out(result)
+    assert result.returncode == 3, out(result)
     for name in names:
         assert name in result.stderr, name
     assert "Traceback" not in result.stderr
@@ -262,7 +262,7 @@ def test_a_refused_lock_does_not_even_create_the_environment(
     edit_lock(pipfence_project, _move_alpha_to_private)
 
     result = cli(["sync"])
-    assert result.returncode == 1, out(result)
+    assert result.returncode == 3, out(result)
     assert "`alpha`" in result.stderr
     assert not (pipfence_project / ".venv").exists()
 
@@ -409,3 +409,55 @@ def test_two_commands_at_once_on_one_project_are_serialised(
     assert check.returncode == 0, out(check)
     imported = cli(["run", "python", "-c", "import alpha, beta, gamma"])
     assert imported.returncode == 0, out(imported)
+
+
+# -- 8. transitive entries checked against the fence ------------------------------------------
+
+
+def test_a_transitive_package_moved_to_a_source_nothing_pinned_requires_is_refused(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    # `private` has a pinned package (so the lock may use it), and a byte-identical copy of
+    # `helper`: the edited lock's hashes still match, but no package from `private` requires
+    # `helper`, so rule 3 can never send it there. Judged from the wheels' own metadata.
+    public_index.add_dist("app", "1.0", requires=["helper"])
+    helper = public_index.add_dist("helper", "1.0")
+    private_index.add(helper)
+    private_index.add_dist("internal", "1.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + source_table("private", private_index.simple_url)
+        + '[packages]\napp = "*"\ninternal = {version = "*", index = "private"}\n',
+    )
+    assert cli(["lock"]).returncode == 0
+    edit_lock(pipfence_project, lambda data: data["default"]["helper"].update(index="private"))
+
+    result = cli(["sync"])
+    assert result.returncode == 3, out(result)
+    assert "`helper` from index `private`" in result.stderr
+    assert "no package from `private` requires it" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert installed(pipfence_project) == {}
+
+
+def test_a_transitive_package_from_its_parents_source_installs(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    private_index.add_dist("internal", "1.0", requires=["internal-core"])
+    private_index.add_dist("internal-core", "1.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + source_table("private", private_index.simple_url)
+        + '[packages]\ninternal = {version = "*", index = "private"}\n',
+    )
+    assert cli(["lock"]).returncode == 0
+    assert read_lock(pipfence_project)["default"]["internal-core"]["index"] == "private"
+    public_index.clear_log()
+
+    result = cli(["sync"])
+    assert result.returncode == 0, out(result)
+    assert installed(pipfence_project) == {"internal": "1.0", "internal-core": "1.0"}
+    assert any("internal_core" in p for p in downloads(private_index))
+    assert public_index.requested_paths() == []

@@ -32,7 +32,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipfence.errors import FenceError, IndexServerError, PackageNotFound, UsageError
+from pipfence.errors import (
+    FenceError,
+    IndexServerError,
+    LockFenceError,
+    PackageNotFound,
+    UsageError,
+)
 from pipfence.models.files import DistFile, version_of
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source, redact_url, same_url
@@ -393,7 +399,7 @@ class Fence:
         for locked in lock.meta.sources:
             mine = sources.get(locked.name)
             if mine is not None and not same_url(mine.url, locked.url):
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock says source `{locked.name}` is {redact_url(locked.url)}, "
                     f"but the Pipfile says {redact_url(mine.url)}",
                     hint="run `pipfence lock` to make a lock from the Pipfile's sources",
@@ -405,7 +411,7 @@ class Fence:
                 continue
             index = package.index
             if index is not None and index not in sources:
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock takes `{package.name}` from index `{index}`, "
                     "which is not a source in the Pipfile",
                     hint="run `pipfence lock` again",
@@ -414,19 +420,19 @@ class Fence:
             key = package.key
             pin = self.pins.get(key)
             if pin is not None and taken != pin:
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock takes `{package.name}` from index `{taken}`, "
                     f"but the Pipfile pins it to `{pin}`",
                     hint="run `pipfence lock` again",
                 )
             if pin is None and key in self.named and taken != default:
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock takes `{package.name}` from index `{taken}`, but the Pipfile "
                     f"gives it no index, so it may only come from `{default}`",
                     hint="run `pipfence lock` again, or pin it with `index =` in the Pipfile",
                 )
             if pin is None and taken != default and taken not in pinned_sources:
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock takes `{package.name}` from index `{taken}`, but no package "
                     f"the Pipfile pins comes from `{taken}`, so no rule can send it there; "
                     f"it may only come from `{default}`",
@@ -452,7 +458,7 @@ class Fence:
             if taken == default or name in self.pins or not self.is_dependency(name):
                 continue
             if taken not in declared_by.get(name, ()):
-                raise FenceError(
+                raise LockFenceError(
                     f"Pipfile.lock takes `{name}` from index `{taken}`, but no package from "
                     f"`{taken}` requires it, so it may only come from `{default}`",
                     hint="run `pipfence lock` again",

@@ -280,10 +280,12 @@ def audit_exposure(
     pypi = ask_pypi and not is_pypi_url(default.url)
     pypi_url = request_url(PYPI_SOURCE, environ, pypi_mirror=pypi_mirror) if pypi else ""
     if on_ask is not None:
+        # The audit is the one command that sends names beyond the fence: say which, where.
         asked = [f"`{default.name}` ({redact_url(default.url)})"]
         if pypi:
             asked.append(f"PyPI ({redact_url(pypi_url)})")
-        on_ask(f"asking {' and '.join(asked)} about {len(others)} name(s) from other sources")
+        names = ", ".join(others[key][0] for key in sorted(others))
+        on_ask(f"sending to {' and '.join(asked)} the names from other sources: {names}")
     with worker_pool("pipfence-audit", 16) as pool:
         on_default = {
             key: pool.submit(client.project_page, default, default_url, key) for key in others

@@ -35,6 +35,7 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, uninstall
+from pipfence.models.fence import Fence
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
@@ -436,6 +437,27 @@ def sync(
                     fetch_direct,
                 )
             )
+            # `items` begins with one wheel per choice, in the same order.
+            fetched_files = {
+                choice.wanted.name: (choice, path, item)
+                for choice, path, item in zip(choices, paths, items, strict=False)
+            }
+
+            def read_metadata(key: NormalizedName) -> CoreMetadata | None:
+                if key in fetched_files:
+                    choice, path, item = fetched_files[key]
+                    if choice.file.is_wheel:
+                        return _wheel_core_metadata(choice, path, cache)
+                    return wheel_metadata(item.path)
+                have = installed.get(key)
+                if have is None:
+                    return None
+                try:
+                    return CoreMetadata.parse((have.dist_info / "METADATA").read_bytes())
+                except (OSError, ValueError):
+                    return None
+
+            _check_lock_edges(fence, wanted, read_metadata)
             for replacement in plan.replace:
                 uninstall(replacement.installed, env)
             for extraneous in plan.remove:
@@ -459,15 +481,8 @@ def _check_requirements(
 ) -> None:
     """Refuse (`IntegrityError`, exit 3) a wheel whose METADATA requires, on this target,
     a project the lock does not list."""
-    digest = _sha_of(choice)
-    unpacked = cache.get(digest) if digest else None
-    try:
-        if unpacked is not None:
-            folder = Path(unpacked.files[0].tree) / unpacked.info.dist_info
-            metadata = CoreMetadata.parse((folder / "METADATA").read_bytes())
-        else:
-            metadata = wheel_metadata(path)
-    except (OSError, ValueError, IndexError):
+    metadata = _wheel_core_metadata(choice, path, cache)
+    if metadata is None:
         return  # unreadable metadata is the installer's to refuse, with its own message
     for text in metadata.requires_dist:
         # Most requirements name a locked project: the name alone settles those, and the
@@ -488,6 +503,44 @@ def _check_requirements(
                 hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
                 "changes nothing, the index serves inconsistent metadata",
             )
+
+
+def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> CoreMetadata | None:
+    """A downloaded (or cached) wheel's own METADATA; None when it cannot be read."""
+    digest = _sha_of(choice)
+    unpacked = cache.get(digest) if digest else None
+    try:
+        if unpacked is not None:
+            folder = Path(unpacked.files[0].tree) / unpacked.info.dist_info
+            return CoreMetadata.parse((folder / "METADATA").read_bytes())
+        return wheel_metadata(path)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _check_lock_edges(
+    fence: Fence,
+    wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
+    read_metadata: Callable[[NormalizedName], CoreMetadata | None],
+) -> None:
+    """Refuse a lock that takes a transitive package from a non-default source X when no
+    locked package from X requires it (the fence's rule 3, judged from the verified files'
+    own metadata: a lock records no edges). Reads metadata only when such an entry exists."""
+    default = fence.default.name
+    taken = {key: package.index or default for key, (_w, package) in wanted.items()}
+    via = {src for key, src in taken.items() if src != default and fence.is_dependency(key)}
+    if not via:
+        return
+    requires: dict[NormalizedName, set[NormalizedName]] = {}
+    for key, src in taken.items():
+        metadata = read_metadata(key) if src in via else None
+        if metadata is not None:
+            requires[key] = {
+                canonical_name(lead.group(0))
+                for text in metadata.requires_dist
+                if (lead := _LEADING_NAME.match(text)) is not None
+            }
+    fence.check_dependency_edges(taken, requires)
 
 
 def _from_unpacked_cache(
