@@ -139,7 +139,9 @@ class Listing:
     @property
     def present(self) -> bool:
         """Whether the index lists any file for the name (an empty page is no answer)."""
-        return bool(self._releases)  # a version is listed only with its files
+        # Groups are built on demand and may drop rows they cannot use: stop at the first
+        # group with a file (usually the first one built).
+        return any(self._releases[version] for version in self._releases)
 
     def digests(self) -> Mapping[str, frozenset[str | None]]:
         """Version (normalised) → the sha256 of each of its files."""

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
+from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName, canonical_name
@@ -215,7 +216,7 @@ class DirectFetcher:
 
     def _archive(self, ref: DirectRef, path: Path, url: str) -> Fetched:
         sha = file_sha256(path)
-        allowed = {h.lower().removeprefix("sha256:") for h in ref.hashes}
+        allowed = AllowedHashes.of(ref.hashes)
         if allowed and sha not in allowed:
             raise HashMismatch(
                 f"`{ref.name}` ({redact_url(ref.location)}) has sha256 {sha}, which "

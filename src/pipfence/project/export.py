@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.errors import PackageNotFound, UsageError
+from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
@@ -262,7 +263,7 @@ def _files(
     source: Source,
     url_for: Mapping[str, tuple[str, str]],
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
-    locked = {h.removeprefix("sha256:") for h in package.hashes if h.startswith("sha256:")}
+    locked = set(AllowedHashes.of(package.hashes).digests)
     wheels: list[dict[str, Any]] = []
     sdist: dict[str, Any] | None = None
     matched: set[str] = set()

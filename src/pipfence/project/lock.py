@@ -15,7 +15,7 @@ from packaging.specifiers import SpecifierSet
 
 from pipfence.errors import ResolutionError, UsageError
 from pipfence.installer.build import temp_dir
-from pipfence.models.fence import Decision
+from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
@@ -251,7 +251,7 @@ def _entry(
     environment: str | None = None,
 ) -> LockedPackage:
     data: dict[str, Any] = {
-        "hashes": sorted({f"sha256:{digest}" for digest in hashes.values()}),
+        "hashes": AllowedHashes.of(hashes.values()).to_lock(),
         "version": f"=={package.version}",
     }
     source = origin.source.name if origin else default_source

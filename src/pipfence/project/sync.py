@@ -35,7 +35,7 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, uninstall
-from pipfence.models.fence import Fence
+from pipfence.models.fence import AllowedHashes, Fence
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
@@ -239,7 +239,7 @@ def _direct_satisfied(
     archive = info.get("archive_info")
     hashes = archive.get("hashes") if isinstance(archive, dict) else None
     sha = hashes.get("sha256") if isinstance(hashes, dict) else None
-    allowed = {h.lower().removeprefix("sha256:") for h in ref.hashes}
+    allowed = AllowedHashes.of(ref.hashes)
     return isinstance(sha, str) and (not allowed or sha in allowed)
 
 
@@ -259,7 +259,7 @@ def _choose(
     requested: bool,
     refresh: bool = False,
 ) -> _Choice:
-    hashes = frozenset(h.removeprefix("sha256:").lower() for h in package.hashes)
+    hashes = AllowedHashes.of(package.hashes).digests
     try:
         version = Version(wanted.version)
     except InvalidVersion:
@@ -553,8 +553,7 @@ def _from_unpacked_cache(
     """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
     already, fit for ``target``: installed from there with no page lookup or download (the
     cache is keyed by the digest a verified download had)."""
-    for entry in package.hashes:
-        digest = entry.removeprefix("sha256:").lower()
+    for digest in sorted(AllowedHashes.of(package.hashes).digests):
         unpacked = cache.get(digest)
         if unpacked is None or not cache.intact(unpacked):
             continue
