@@ -103,8 +103,9 @@ class Decision:
                 )
             case Rule.CHECK_OFF:
                 return (
-                    f"a dependency of {via}: the default source {where} "
-                    "(pipfence_confusion_check = false)"
+                    f"a dependency of {via}, served as different files by more than one "
+                    f"source: taken from {where}, the default when it has it, else the first "
+                    "in Pipfile order (pipfence_confusion_check = false)"
                 )
 
 
@@ -181,8 +182,9 @@ class AllowedHashes:
             algorithm, sep, digest = entry.partition(":")
             if not sep:
                 algorithm, digest = "sha256", entry
-            if algorithm.lower() == "sha256" and digest:
-                digests.add(digest.strip().lower())
+            digest = digest.strip()
+            if algorithm.strip().lower() == "sha256" and digest:
+                digests.add(digest.lower())
         return cls(frozenset(digests))
 
     def __bool__(self) -> bool:
