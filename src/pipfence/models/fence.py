@@ -326,11 +326,17 @@ class Fence:
         parents: Sequence[Parent] = (),
     ) -> IndexServerError:
         where = f"source `{source.name}` ({redact_url(source.url)})"
-        empty = [s for s, a in answers.items() if a is not None and not a.present]
-        if empty and len(answers) == 1:
+        empty = [
+            s for s in self.sources if (a := answers.get(s.name)) is not None and not a.present
+        ]
+        if empty:
+            # Likelier a sign-in or error page than a project with no files: say so.
+            blank = empty[0]
+            others = "; no other source asked has it" if len(answers) > 1 else ""
             return IndexServerError(
-                f"{where} answered with a page that lists no files for `{name}`",
-                source=source.name,
+                f"source `{blank.name}` ({redact_url(blank.url)}) answered with a page that "
+                f"lists no files for `{name}`{others}",
+                source=blank.name,
                 hint="check that the URL is the index's simple API and that pipfence may read "
                 "it (a sign-in page looks like this)",
             )
