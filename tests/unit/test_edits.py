@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from pipfence.errors import PipfileError, UsageError
@@ -87,3 +89,276 @@ def test_remove_packages() -> None:
     assert NormalizedName("requests") not in Pipfile.parse(change.text).categories["packages"]
     with pytest.raises(UsageError, match="`absent` not found"):
         remove_packages(BASE, Pipfile.parse(BASE), ["absent"], tables=["packages"])
+
+
+# -- an edit keeps every key of an existing entry that the command does not change --------------
+
+SOURCES = """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[[source]]
+url = "https://private.example/simple/"
+verify_ssl = true
+name = "private"
+
+"""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """`install ARGUMENTS [--index INDEX]` into `table` turns `before` into `after`; both are
+    the Pipfile after its `[[source]]` tables."""
+
+    before: str
+    arguments: list[str]
+    index: str | None
+    after: str
+    table: str = "packages"
+
+
+KEEP_KEYS = {
+    "inline-index-kept-without-specifier": Edit(
+        '[packages]\nacme = {version = "*", index = "private"}\n',
+        ["acme"],
+        None,
+        '[packages]\nacme = {version = "*", index = "private"}\n',
+    ),
+    "inline-index-kept-specifier-replaces-version": Edit(
+        '[packages]\nacme = {version = "*", index = "private"}\n',
+        ["acme>=1"],
+        None,
+        '[packages]\nacme = {version = ">=1", index = "private"}\n',
+    ),
+    "string-version-kept-without-specifier": Edit(
+        '[packages]\nacme = "==1.0"  # tested with 1.0 only\nother = "*"\n',
+        ["acme"],
+        None,
+        '[packages]\nacme = "==1.0"  # tested with 1.0 only\nother = "*"\n',
+    ),
+    "inline-version-kept-without-specifier": Edit(
+        '[packages]\nacme = {version = "<3", index = "private"}\n',
+        ["acme"],
+        None,
+        '[packages]\nacme = {version = "<3", index = "private"}\n',
+    ),
+    "markers-kept": Edit(
+        '[packages]\nacme = {version = "*", markers = "sys_platform == \'linux\'"}\n',
+        ["acme>=2"],
+        None,
+        '[packages]\nacme = {version = ">=2", markers = "sys_platform == \'linux\'"}\n',
+    ),
+    "marker-given-replaces-markers-keeps-index": Edit(
+        '[packages]\nacme = {version = ">=1", index = "private", markers = "os_name == \'nt\'"}\n',
+        ["acme; sys_platform == 'linux'"],
+        None,
+        '[packages]\nacme = {version = ">=1", index = "private", '
+        'markers = "sys_platform == \\"linux\\""}\n',
+    ),
+    "marker-given-replaces-marker-shorthand": Edit(
+        '[packages]\nacme = {version = "*", sys_platform = "== \'win32\'", index = "private"}\n',
+        ["acme; os_name == 'nt'"],
+        None,
+        '[packages]\nacme = {version = "*", index = "private", markers = "os_name == \\"nt\\""}\n',
+    ),
+    "extras-added-to-existing": Edit(
+        '[packages]\nacme = {version = "*", extras = ["socks"], index = "private"}\n',
+        ["acme[http2,socks]"],
+        None,
+        '[packages]\nacme = {version = "*", extras = ["socks", "http2"], index = "private"}\n',
+    ),
+    "extras-already-there-change-nothing": Edit(
+        '[packages]\nacme = {version = "*", extras = ["Socks"], index = "private"}\n',
+        ["acme[socks]"],
+        None,
+        '[packages]\nacme = {version = "*", extras = ["Socks"], index = "private"}\n',
+    ),
+    "extras-as-one-string-become-a-list": Edit(
+        '[packages]\nacme = {version = "*", extras = "socks", index = "private"}\n',
+        ["acme[http2]"],
+        None,
+        '[packages]\nacme = {version = "*", extras = ["socks", "http2"], index = "private"}\n',
+    ),
+    "editable-path-kept": Edit(
+        '[packages]\nacme = {path = "./acme", editable = true}\n',
+        ["acme"],
+        None,
+        '[packages]\nacme = {path = "./acme", editable = true}\n',
+    ),
+    "git-ref-subdirectory-kept": Edit(
+        "[packages]\n"
+        'acme = {git = "https://git.example/acme.git", ref = "v1.2", subdirectory = "py"}\n',
+        ["acme"],
+        None,
+        "[packages]\n"
+        'acme = {git = "https://git.example/acme.git", ref = "v1.2", subdirectory = "py"}\n',
+    ),
+    "other-keys-kept": Edit(
+        '[packages]\nacme = {version = "*", index = "private", os_name = "!= \'nt\'", '
+        "no_binary = true}\n",
+        ["acme==1.0"],
+        None,
+        '[packages]\nacme = {version = "==1.0", index = "private", os_name = "!= \'nt\'", '
+        "no_binary = true}\n",
+    ),
+    "inline-without-version-gets-one": Edit(
+        '[packages]\nacme = {index = "private"}\n',
+        ["acme~=1.0"],
+        None,
+        '[packages]\nacme = {index = "private", version = "~=1.0"}\n',
+    ),
+    "index-option-replaces-index-keeps-the-rest": Edit(
+        '[packages]\nacme = {version = ">=1", index = "pypi", markers = "os_name == \'nt\'"}\n',
+        ["acme"],
+        "private",
+        '[packages]\nacme = {version = ">=1", index = "private", markers = "os_name == \'nt\'"}\n',
+    ),
+    "index-option-by-url-on-a-string-entry-keeps-its-version-and-comment": Edit(
+        '[packages]\n# the vendor build\nacme = "<2"  # 2.0 drops py3.11\nother = "*"\n',
+        ["acme"],
+        "https://private.example/simple",
+        '[packages]\n# the vendor build\nacme = {version = "<2", index = "private"}  '
+        '# 2.0 drops py3.11\nother = "*"\n',
+    ),
+    "name-matched-normalised-spelling-kept": Edit(
+        '[packages]\nfoo-bar = {version = "*", index = "private"}\n',
+        ["Foo_Bar>=2"],
+        None,
+        '[packages]\nfoo-bar = {version = ">=2", index = "private"}\n',
+    ),
+    "comments-around-inline-entry-survive": Edit(
+        "[packages]\n"
+        "# internal, never from PyPI\n"
+        'acme = {version = "*", index = "private"}  # see SECURITY.md\n'
+        "# end of the internal ones\n"
+        'requests = "*"\n',
+        ["acme[cli]"],
+        None,
+        "[packages]\n"
+        "# internal, never from PyPI\n"
+        'acme = {version = "*", index = "private", extras = ["cli"]}  # see SECURITY.md\n'
+        "# end of the internal ones\n"
+        'requests = "*"\n',
+    ),
+    "sub-table-stays-a-sub-table": Edit(
+        "[packages]\n"
+        'requests = "*"\n\n'
+        "# the internal client\n"
+        "[packages.acme]\n"
+        'version = "*"\n'
+        'index = "private"  # never from PyPI\n'
+        "editable = false\n\n"
+        "[dev-packages]\n"
+        'pytest = "*"\n',
+        ["acme>=2"],
+        None,
+        "[packages]\n"
+        'requests = "*"\n\n'
+        "# the internal client\n"
+        "[packages.acme]\n"
+        'version = ">=2"\n'
+        'index = "private"  # never from PyPI\n'
+        "editable = false\n\n"
+        "[dev-packages]\n"
+        'pytest = "*"\n',
+    ),
+    "sub-table-gets-new-keys-at-its-end": Edit(
+        '[packages.acme]\nversion = "*"\nindex = "private"\n\n[dev-packages]\n',
+        ["acme[cli]; python_version >= '3.11'"],
+        None,
+        "[packages.acme]\n"
+        'version = "*"\n'
+        'index = "private"\n'
+        'extras = ["cli"]\n'
+        'markers = "python_version >= \\"3.11\\""\n\n'
+        "[dev-packages]\n",
+    ),
+    "sub-table-apart-from-its-table": Edit(
+        '[packages]\nrequests = "*"\n\n[dev-packages]\npytest = "*"\n\n'
+        '[packages.acme]\nversion = "*"\nindex = "private"\n',
+        ["acme==1.0", "new"],
+        None,
+        '[packages]\nrequests = "*"\nnew = "*"\n\n[dev-packages]\npytest = "*"\n\n'
+        '[packages.acme]\nversion = "==1.0"\nindex = "private"\n',
+    ),
+    "other-table-takes-the-pin": Edit(
+        '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\npytest = "*"\n',
+        ["acme[test]"],
+        None,
+        '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\npytest = "*"\n'
+        'acme = {version = "*", extras = ["test"], index = "private"}\n',
+        table="dev-packages",
+    ),
+    "other-table-takes-the-pin-of-a-sub-table": Edit(
+        '[dev-packages]\npytest = "*"\n\n[packages.acme]\nversion = "*"\nindex = "private"\n',
+        ["acme"],
+        None,
+        '[dev-packages]\npytest = "*"\nacme = {version = "*", index = "private"}\n\n'
+        '[packages.acme]\nversion = "*"\nindex = "private"\n',
+        table="dev-packages",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", KEEP_KEYS.values(), ids=KEEP_KEYS.keys())
+def test_install_keeps_the_keys_it_does_not_change(edit: Edit) -> None:
+    before = SOURCES + edit.before
+    change = add_packages(
+        before, Pipfile.parse(before), edit.arguments, table=edit.table, index=edit.index
+    )
+    assert change.text == SOURCES + edit.after
+    Pipfile.parse(change.text).fence()  # still one valid Pipfile, one index per name
+
+
+def test_install_refuses_a_second_index_for_a_pinned_name() -> None:
+    text = SOURCES + '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\n'
+    with pytest.raises(UsageError, match="pinned to index `private` in \\[packages\\]"):
+        add_packages(text, Pipfile.parse(text), ["acme"], table="dev-packages", index="pypi")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """`uninstall NAMES` from `tables` turns `before` into `after` (after the sources)."""
+
+    before: str
+    names: list[str]
+    tables: list[str]
+    after: str
+
+
+REMOVALS = {
+    "pin-moves-to-the-entry-left-in-another-table": Removal(
+        '[packages]\nacme = {version = "*", index = "private"}\nother = "*"\n\n'
+        '[dev-packages]\nacme = ">=1"  # the test extra\n',
+        ["acme"],
+        ["packages"],
+        '[packages]\nother = "*"\n\n'
+        '[dev-packages]\nacme = {version = ">=1", index = "private"}  # the test extra\n',
+    ),
+    "pin-moves-into-a-sub-table-left": Removal(
+        '[packages]\nacme = {version = "*", index = "private"}\n\n'
+        '[dev-packages.acme]\nversion = "*"\nmarkers = "os_name == \'posix\'"\n',
+        ["ACME"],
+        ["packages"],
+        "[packages]\n\n"
+        '[dev-packages.acme]\nversion = "*"\nmarkers = "os_name == \'posix\'"\n'
+        'index = "private"\n',
+    ),
+    "sub-table-apart-from-its-table-is-removed": Removal(
+        '[packages]\nrequests = "*"\n\n[dev-packages]\npytest = "*"  # runner\n\n'
+        '[packages.acme]\nversion = "*"\nindex = "private"\n',
+        ["acme"],
+        ["packages"],
+        '[packages]\nrequests = "*"\n\n[dev-packages]\npytest = "*"  # runner\n\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("removal", REMOVALS.values(), ids=REMOVALS.keys())
+def test_uninstall_keeps_the_pin_and_the_other_entries(removal: Removal) -> None:
+    before = SOURCES + removal.before
+    change = remove_packages(before, Pipfile.parse(before), removal.names, tables=removal.tables)
+    assert change.text == SOURCES + removal.after
+    Pipfile.parse(change.text).fence()

@@ -77,3 +77,46 @@ def test_added_source_is_followed_by_a_blank_line() -> None:
     editor = PipfileEditor(TEXT)
     editor.add_source(Source(name="corp", url="https://corp.example/simple"))
     assert 'name = "corp"\n\n[packages]' in editor.text()
+
+
+APART = """\
+[packages]
+requests = "*"
+
+[dev-packages]
+pytest = "*"  # runner
+
+[packages.acme]
+version = "*"
+index = "private"  # never from PyPI
+"""
+
+
+def test_a_table_whose_parts_are_apart_is_edited_in_its_parts() -> None:
+    editor = PipfileEditor(APART)
+    editor.set_package("packages", "flask", "*")
+    assert editor.text() == APART.replace('requests = "*"\n', 'requests = "*"\nflask = "*"\n')
+    assert editor.remove_package("packages", "ACME")
+    assert editor.text() == (
+        '[packages]\nrequests = "*"\nflask = "*"\n\n[dev-packages]\npytest = "*"  # runner\n\n'
+    )
+
+
+def test_update_package_edits_a_sub_table_apart_from_its_table() -> None:
+    editor = PipfileEditor(APART)
+    assert editor.update_package("packages", "Acme", version=">=2", extras=["cli"]) is False
+    assert editor.text() == APART.replace(
+        'version = "*"\nindex = "private"  # never from PyPI\n',
+        'version = ">=2"\nindex = "private"  # never from PyPI\nextras = ["cli"]\n',
+    )
+
+
+def test_update_package_keeps_a_dotted_entry_dotted() -> None:
+    text = '[packages]\nacme.version = "*"  # why\nacme.index = "private"\nb = "*"\n'
+    editor = PipfileEditor(text)
+    assert editor.update_package("packages", "Acme", version="==1.0") is False
+    assert editor.update_package("packages", "new", index="private") is True
+    assert editor.text() == (
+        '[packages]\nacme.version = "==1.0"  # why\nacme.index = "private"\nb = "*"\n'
+        'new = {version = "*", index = "private"}\n'
+    )

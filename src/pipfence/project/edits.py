@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
-from pipfence.models.names import canonical_name
+from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
@@ -28,20 +27,6 @@ class PipfileChange:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: Values for the placeholders written in place of credentials, for this run only.
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-def _entry(requirement: Requirement, index: str | None) -> str | dict[str, Any]:
-    version = str(requirement.specifier) or "*"
-    if index is None and not requirement.extras and requirement.marker is None:
-        return version
-    value: dict[str, Any] = {"version": version}
-    if requirement.extras:
-        value["extras"] = sorted(requirement.extras)
-    if requirement.marker is not None:
-        value["markers"] = str(requirement.marker)
-    if index is not None:
-        value["index"] = index
-    return value
 
 
 def _parse(argument: str) -> Requirement:
@@ -122,35 +107,106 @@ def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
 def add_packages(
     text: str, pipfile: Pipfile, arguments: list[str], *, table: str, index: str | None
 ) -> PipfileChange:
-    """The Pipfile with each requirement in ``arguments`` added to (or replaced in) ``table``,
-    pinned to ``index`` (a source name or URL) when given."""
+    """The Pipfile with each requirement in ``arguments`` added to ``table``, or merged into
+    the entry already there, pinned to ``index`` (a source name or URL) when given.
+
+    An entry already in ``table`` (matched by normalised name, its spelling kept) changes
+    only in what the command gives: a version specifier replaces ``version``, ``index``
+    replaces ``index``, extras are added, a marker replaces the markers; every other key
+    (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
+    comments stay. A name has one index across the Pipfile: a new entry without ``index``
+    takes the pin the name has in another table, and an ``index`` other than that pin is
+    refused.
+    """
     editor = PipfileEditor(text)
-    notes: tuple[str, ...] = ()
+    notes: list[str] = []
     credentials: dict[str, str] = {}
     source_name = None
     if index is not None:
-        source_name, notes, credentials = _index_source(editor, pipfile, index)
+        source_name, index_notes, credentials = _index_source(editor, pipfile, index)
+        notes.extend(index_notes)
     names: list[str] = []
     for argument in arguments:
         requirement = _parse(argument)
-        editor.set_package(table, requirement.name, _entry(requirement, source_name))
+        key = canonical_name(requirement.name)
+        pinned = _pins_elsewhere(pipfile, key, table)
+        entry_index = source_name
+        clash = next(((t, i) for t, i in pinned.items() if i != source_name), None)
+        if source_name is not None and clash is not None:
+            where, pin = clash
+            raise UsageError(
+                f"`{requirement.name}` is pinned to index `{pin}` in [{where}]; a package "
+                f"comes from one index, so it cannot be pinned to `{source_name}` in [{table}]",
+                hint=f"leave out `--index`, or change the pin in [{where}] first",
+            )
+        existing = pipfile.categories.get(table, {}).get(key)
+        if source_name is None and existing is None and pinned:
+            where, entry_index = next(iter(pinned.items()))
+            notes.append(
+                f"Pinned `{requirement.name}` in [{table}] to index `{entry_index}`, "
+                f"as in [{where}]."
+            )
+        editor.update_package(
+            table,
+            requirement.name,
+            version=str(requirement.specifier) or None,
+            index=entry_index,
+            extras=requirement.extras,
+            markers=None if requirement.marker is None else str(requirement.marker),
+        )
         names.append(requirement.name)
-    return PipfileChange(editor.text(), tuple(names), notes, credentials)
+    return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
+
+
+def _pins_elsewhere(pipfile: Pipfile, key: NormalizedName, table: str) -> dict[str, str]:
+    """Table → ``index`` of the entries for ``key`` outside ``table`` that have one."""
+    return {
+        other: spec.index
+        for other, specs in pipfile.categories.items()
+        if other != table and (spec := specs.get(key)) is not None and spec.index is not None
+    }
 
 
 def remove_packages(
     text: str, pipfile: Pipfile, names: list[str], *, tables: list[str]
 ) -> PipfileChange:
-    """The Pipfile without ``names`` in ``tables``; `UsageError` when none of them is there."""
+    """The Pipfile without ``names`` in ``tables``; `UsageError` when none of them is there.
+
+    An index pin goes only with the last entry that states it: when a removed entry had an
+    ``index`` and the name stays in another table without one, that entry takes the pin,
+    so the package does not fall back to the default source.
+    """
     editor = PipfileEditor(text)
-    removed = [
-        name
-        for name in names
-        for table in tables
-        if canonical_name(name) in pipfile.categories.get(table, {})
-        and editor.remove_package(table, name)
-    ]
+    removed: list[str] = []
+    notes: list[str] = []
+    for name in names:
+        key = canonical_name(name)
+        gone = [
+            table
+            for table in tables
+            if key in pipfile.categories.get(table, {}) and editor.remove_package(table, name)
+        ]
+        if not gone:
+            continue
+        removed.append(name)
+        notes.extend(_keep_pin(editor, pipfile, key, gone))
     if not removed:
         listed = ", ".join(f"`{n}`" for n in names)
         raise UsageError(f"{listed} not found in [{'], ['.join(tables)}] of the Pipfile")
-    return PipfileChange(editor.text(), tuple(dict.fromkeys(removed)))
+    return PipfileChange(editor.text(), tuple(dict.fromkeys(removed)), tuple(notes))
+
+
+def _keep_pin(
+    editor: PipfileEditor, pipfile: Pipfile, key: NormalizedName, gone: list[str]
+) -> list[str]:
+    """Move the pin of the removed entries for ``key`` (tables ``gone``) to those left."""
+    entries = {t: specs[key] for t, specs in pipfile.categories.items() if key in specs}
+    pin = next((entries[t].index for t in gone if entries[t].index is not None), None)
+    left = {t: spec for t, spec in entries.items() if t not in gone}
+    if pin is None or not left or any(spec.index is not None for spec in left.values()):
+        return []
+    notes = []
+    for table, spec in left.items():
+        editor.update_package(table, spec.name, index=pin)
+        notes.append(f"Pinned `{spec.name}` in [{table}] to index `{pin}`, as it was.")
+    return notes

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import AoT, InlineTable, Table
 
 from pipfence.models.names import canonical_name
+from pipfence.models.pipfile import MARKER_KEYS
 from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = ["PipfileEditor"]
@@ -39,10 +42,48 @@ class PipfileEditor:
         else:
             section[name] = item
 
+    def update_package(
+        self,
+        table: str,
+        name: str,
+        *,
+        version: str | None = None,
+        index: str | None = None,
+        extras: Iterable[str] = (),
+        markers: str | None = None,
+    ) -> bool:
+        """Merge a change into the entry of ``[table]`` whose normalised name matches ``name``,
+        or add a new entry; whether the entry is new.
+
+        Only what is given changes: ``version`` and ``index`` replace theirs, ``extras`` are
+        added to the entry's, ``markers`` replaces the entry's environment condition (the
+        ``markers`` key and any shorthand such as ``sys_platform``). Every other key, the
+        entry's spelling, place, form (string, inline table or ``[table.name]`` sub-table)
+        and comments stay. A string entry stays a string while only its version changes.
+        A new entry's version is ``version`` or ``*``.
+        """
+        section = self._table(table)
+        change = _Change(version, index, sorted(extras), markers)
+        existing = _find(section, name)
+        if existing is None:
+            section[name] = _new_entry(change)
+            return True
+        current = section[existing]
+        if not isinstance(current, str):
+            _merge(section, existing, current, change)
+        elif index is not None or change.extras or markers is not None:
+            entry = tomlkit.inline_table()
+            entry["version"] = str(current)
+            section[existing] = entry
+            _merge(section, existing, entry, change)
+        elif version is not None and version != current:
+            section[existing] = version
+        return False
+
     def remove_package(self, table: str, name: str) -> bool:
         """Remove ``name`` (any spelling) from ``[table]``; whether it was there."""
         section = self._doc.get(table)
-        if not isinstance(section, Table):
+        if not isinstance(section, (Table, OutOfOrderTableProxy)):
             return False
         existing = _find(section, name)
         if existing is None:
@@ -72,18 +113,107 @@ class PipfileEditor:
         rest = self._doc.as_string()
         self._doc = tomlkit.parse(doc.as_string() + ("" if rest.startswith("\n") else "\n") + rest)
 
-    def _table(self, name: str) -> Table:
+    def _table(self, name: str) -> Table | OutOfOrderTableProxy:
+        """``[name]``; a table whose parts are apart in the file (``[packages.x]`` after
+        ``[dev-packages]``) is edited through tomlkit's proxy, which writes to the parts."""
         section = self._doc.get(name)
-        if isinstance(section, Table):
+        if isinstance(section, (Table, OutOfOrderTableProxy)):
             return section
         table = tomlkit.table()
         self._doc.append(name, table)
         return table
 
 
-def _find(section: Table, name: str) -> str | None:
+def _find(section: Table | OutOfOrderTableProxy, name: str) -> str | None:
     key = canonical_name(name)
     return next((k for k in section if canonical_name(str(k)) == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What a command changes in one entry; None (or no extras) leaves that part alone."""
+
+    version: str | None
+    index: str | None
+    extras: list[str]
+    markers: str | None
+
+
+def _new_entry(change: _Change) -> str | InlineTable:
+    version = change.version or "*"
+    if change.index is None and not change.extras and change.markers is None:
+        return version
+    entry = tomlkit.inline_table()
+    entry["version"] = version
+    if change.extras:
+        entry["extras"] = change.extras
+    if change.markers is not None:
+        entry["markers"] = change.markers
+    if change.index is not None:
+        entry["index"] = change.index
+    return entry
+
+
+def _merge(section: Table | OutOfOrderTableProxy, key: str, entry: Any, change: _Change) -> None:
+    """Apply ``change`` to ``entry``, the inline table or sub-table at ``section[key]``, key by
+    key: the keys not named keep their value, order and comments; new keys go at the end."""
+    values: dict[str, Any] = {}
+    deleted: list[str] = []
+    if change.version is not None and entry.get("version") != change.version:
+        values["version"] = change.version
+    extras = _merged_extras(entry.get("extras"), change.extras)
+    if extras is not None:
+        values["extras"] = extras
+    if change.markers is not None:
+        deleted = [k for k in entry if k in MARKER_KEYS]
+        if entry.get("markers") != change.markers:
+            values["markers"] = change.markers
+    if change.index is not None and entry.get("index") != change.index:
+        values["index"] = change.index
+    if isinstance(entry, InlineTable) and (deleted or any(k not in entry for k in values)):
+        # tomlkit leaves stray spaces around a key added to or deleted from a parsed inline
+        # table; one written afresh from the kept keys and values renders cleanly.
+        section[key] = _rebuilt(entry, values, deleted)
+        return
+    for name in deleted:
+        del entry[name]
+    for name, value in values.items():
+        entry[name] = value
+
+
+def _merged_extras(present: Any, extras: list[str]) -> list[str] | None:
+    """The new ``extras`` value, or None when it stays (an array gets the new extras appended
+    in place, keeping its layout)."""
+    if not extras:
+        return None
+    if present is None:
+        return extras
+    listed = [present] if isinstance(present, str) else list(present)
+    known = {canonical_name(str(e)) for e in listed}
+    new = [e for e in extras if canonical_name(e) not in known]
+    if not new:
+        return None
+    if isinstance(present, str):
+        return [str(present), *new]
+    present.extend(new)
+    return None
+
+
+def _rebuilt(entry: InlineTable, values: Mapping[str, Any], deleted: list[str]) -> Any:
+    """``entry`` with ``values`` set (new keys at the end) and ``deleted`` left out; every
+    other key and value is written as it was."""
+    parts: list[str] = []
+    for key, item in entry.value.body:
+        if key is None or key.key in deleted:
+            continue
+        value = tomlkit.item(values[key.key]) if key.key in values else item
+        parts.append(f"{key.as_string().strip()} = {value.as_string()}")
+    parts.extend(
+        f"{name} = {tomlkit.item(value).as_string()}"
+        for name, value in values.items()
+        if name not in entry
+    )
+    return tomlkit.parse(f"entry = {{{', '.join(parts)}}}\n")["entry"]
 
 
 def _inline(value: Mapping[str, Any]) -> InlineTable:
