@@ -557,12 +557,6 @@ def test_i_sync_refuses_a_transitive_entry_moved_to_another_index_before_fetchin
     assert (pipfence_project / "Pipfile.lock").read_bytes() == edited
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a transitive entry moved to a source that has some pin passes Fence.check_lock "
-    "(a lock records no edges); sync's edge check (check_dependency_edges) runs only after "
-    "every download, so `six` is asked of `private` and downloaded from it before the refusal",
-)
 def test_i_sync_refuses_a_transitive_entry_moved_to_a_source_that_has_a_pin(
     cli: RunPipfence,
     pipfence_project: Path,

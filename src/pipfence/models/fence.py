@@ -332,10 +332,10 @@ class Fence:
         if empty:
             # Likelier a sign-in or error page than a project with no files: say so.
             blank = empty[0]
-            others = "; no other source asked has it" if len(answers) > 1 else ""
+            elsewhere = "; no other source asked has it" if len(answers) > 1 else ""
             return IndexServerError(
                 f"source `{blank.name}` ({redact_url(blank.url)}) answered with a page that "
-                f"lists no files for `{name}`{others}",
+                f"lists no files for `{name}`{elsewhere}",
                 source=blank.name,
                 hint="check that the URL is the index's simple API and that pipfence may read "
                 "it (a sign-in page looks like this)",
@@ -449,27 +449,49 @@ class Fence:
                     hint="run `pipfence lock` again",
                 )
 
-    def check_dependency_edges(
+    def suspects(self, lock_sources: Mapping[NormalizedName, str]) -> frozenset[NormalizedName]:
+        """The locked names rule 3 alone can have put on a non-default source: dependencies
+        the Pipfile does not list, taken from a source other than the default. ``lock_sources``
+        maps each locked name to its source."""
+        default = self.default.name
+        return frozenset(
+            name
+            for name, taken in lock_sources.items()
+            if taken != default and self.is_dependency(name)
+        )
+
+    def justified(
         self,
         lock_sources: Mapping[NormalizedName, str],
         requires: Mapping[NormalizedName, Iterable[NormalizedName]],
-    ) -> None:
-        """Refuse a lock whose transitive entry from a non-default source X is required by no
-        locked package from X (rule 3), judged from the verified files' own metadata.
-
-        ``lock_sources`` maps each locked name to its source; ``requires`` maps each to the
-        names its metadata requires."""
+    ) -> frozenset[NormalizedName]:
+        """The `suspects` that a locked package from the same source requires, by the
+        metadata known so far (``requires``: locked name → the names it requires)."""
         default = self.default.name
         declared_by: dict[NormalizedName, set[str]] = {}
         for parent, children in requires.items():
             for child in children:
                 declared_by.setdefault(child, set()).add(lock_sources.get(parent, default))
-        for name, taken in sorted(lock_sources.items()):
-            if taken == default or name in self.pins or not self.is_dependency(name):
-                continue
-            if taken not in declared_by.get(name, ()):
-                raise LockFenceError(
-                    f"Pipfile.lock takes `{name}` from index `{taken}`, but no package from "
-                    f"`{taken}` requires it, so it may only come from `{default}`",
-                    hint="run `pipfence lock` again",
-                )
+        return frozenset(
+            name
+            for name in self.suspects(lock_sources)
+            if lock_sources[name] in declared_by.get(name, ())
+        )
+
+    def check_dependency_edges(
+        self,
+        lock_sources: Mapping[NormalizedName, str],
+        requires: Mapping[NormalizedName, Iterable[NormalizedName]],
+    ) -> None:
+        """Refuse (`LockFenceError`) a lock whose transitive entry from a non-default source X
+        is required by no locked package from X (rule 3), judged from the verified files' own
+        metadata, since a lock records no edges. ``requires`` must hold every locked package
+        from the suspects' sources."""
+        ok = self.justified(lock_sources, requires)
+        for name in sorted(self.suspects(lock_sources) - ok):
+            taken = lock_sources[name]
+            raise LockFenceError(
+                f"Pipfile.lock takes `{name}` from index `{taken}`, but no package from "
+                f"`{taken}` requires it, so it may only come from `{self.default.name}`",
+                hint="run `pipfence lock` again",
+            )

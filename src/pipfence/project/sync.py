@@ -397,7 +397,39 @@ def sync(
             return choice, _download(client, urls, choice, dest, on_progress)
 
         with tempfile.TemporaryDirectory(prefix="pipfence-sync-", dir=_temp_root(cache)) as tmp:
-            fetched = list(pool.map(lambda w: fetch_one(w, Path(tmp)), fetch))
+
+            def metadata_of(key: NormalizedName) -> CoreMetadata | None:
+                """A locked package's own metadata: of its verified file when this sync
+                fetched it (an sdist built for the purpose), else of its installed copy."""
+                if key in done:
+                    choice, path = done[key]
+                    if choice.file.is_wheel:
+                        return _wheel_core_metadata(choice, path, cache)
+                    item = _wheel_for(
+                        builds, path, choice, target=target, tmp=Path(tmp), package=wanted[key][1]
+                    )
+                    return wheel_metadata(item.path)
+                have = installed.get(key)
+                if have is None:
+                    return None
+                try:
+                    return CoreMetadata.parse((have.dist_info / "METADATA").read_bytes())
+                except (OSError, ValueError):
+                    return None
+
+            done: dict[NormalizedName, tuple[_Choice, Path]] = {}
+            _fetch_in_fence_order(
+                fence,
+                wanted,
+                fetch,
+                fetch=lambda batch: {
+                    c.wanted.name: (c, p)
+                    for c, p in pool.map(lambda w: fetch_one(w, Path(tmp)), batch)
+                },
+                done=done,
+                metadata_of=metadata_of,
+            )
+            fetched = [done[w.name] for w in fetch]
             choices = [choice for choice, _path in fetched]
             paths = [path for _choice, path in fetched]
             # Everything is downloaded and verified; sdists and direct references are built
@@ -437,27 +469,6 @@ def sync(
                     fetch_direct,
                 )
             )
-            # `items` begins with one wheel per choice, in the same order.
-            fetched_files = {
-                choice.wanted.name: (choice, path, item)
-                for choice, path, item in zip(choices, paths, items, strict=False)
-            }
-
-            def read_metadata(key: NormalizedName) -> CoreMetadata | None:
-                if key in fetched_files:
-                    choice, path, item = fetched_files[key]
-                    if choice.file.is_wheel:
-                        return _wheel_core_metadata(choice, path, cache)
-                    return wheel_metadata(item.path)
-                have = installed.get(key)
-                if have is None:
-                    return None
-                try:
-                    return CoreMetadata.parse((have.dist_info / "METADATA").read_bytes())
-                except (OSError, ValueError):
-                    return None
-
-            _check_lock_edges(fence, wanted, read_metadata)
             for replacement in plan.replace:
                 uninstall(replacement.installed, env)
             for extraneous in plan.remove:
@@ -518,28 +529,51 @@ def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> C
         return None
 
 
-def _check_lock_edges(
+def _fetch_in_fence_order(
     fence: Fence,
     wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
-    read_metadata: Callable[[NormalizedName], CoreMetadata | None],
+    to_fetch: Sequence[WantedDist],
+    *,
+    fetch: Callable[[Sequence[WantedDist]], Mapping[NormalizedName, tuple[_Choice, Path]]],
+    done: dict[NormalizedName, tuple[_Choice, Path]],
+    metadata_of: Callable[[NormalizedName], CoreMetadata | None],
 ) -> None:
-    """Refuse a lock that takes a transitive package from a non-default source X when no
-    locked package from X requires it (the fence's rule 3, judged from the verified files'
-    own metadata: a lock records no edges). Reads metadata only when such an entry exists."""
+    """Fetch ``to_fetch`` into ``done``, a transitive entry the lock takes from a non-default
+    source X only once a locked package from X (fetched and verified, or installed) is seen to
+    require it: the fence's rule 3 judged from the packages' own metadata, since a lock records
+    no edges. A lock that moved a package there is refused (`LockFenceError`) before its name
+    reaches X. Metadata is read only when the lock has such an entry."""
     default = fence.default.name
     taken = {key: package.index or default for key, (_w, package) in wanted.items()}
-    via = {src for key, src in taken.items() if src != default and fence.is_dependency(key)}
-    if not via:
+    suspects = fence.suspects(taken)
+    if not suspects:
+        done.update(fetch(to_fetch))
         return
+    via = {taken[name] for name in suspects}
     requires: dict[NormalizedName, set[NormalizedName]] = {}
-    for key, src in taken.items():
-        metadata = read_metadata(key) if src in via else None
+
+    def learn(key: NormalizedName) -> None:
+        metadata = metadata_of(key) if taken[key] in via else None
         if metadata is not None:
             requires[key] = {
                 canonical_name(lead.group(0))
                 for text in metadata.requires_dist
                 if (lead := _LEADING_NAME.match(text)) is not None
             }
+
+    fetching = {w.name for w in to_fetch}
+    for key in taken.keys() - fetching:
+        learn(key)  # kept: installed already
+    ready = [w for w in to_fetch if w.name not in suspects]
+    pending = [w for w in to_fetch if w.name in suspects]
+    while ready:
+        batch = fetch(ready)
+        done.update(batch)
+        for key in batch:
+            learn(key)
+        ok = fence.justified(taken, requires)
+        ready = [w for w in pending if w.name in ok]
+        pending = [w for w in pending if w.name not in ok]
     fence.check_dependency_edges(taken, requires)
 
 
