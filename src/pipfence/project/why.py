@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipfence.errors import PipfenceError
+from pipfence.models.fence import Fence
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
@@ -121,7 +122,6 @@ def explain(
         if spec.key == key
     )
     source = package_source(package, lock)
-    default = lock.meta.sources[0]
     notes: list[str] = []
     chains: tuple[tuple[Link, ...], ...] | None = None
     more = 0
@@ -138,7 +138,9 @@ def explain(
             "the environment does not exist, so the chains are unknown; "
             "run `pipfence install` to create it"
         )
-    rule, reason = _rule(entries, source, default, chains, lock)
+    rule, reason = _rule(
+        key, source, fence=pipfile.fence(), entries=entries, chains=chains, lock=lock
+    )
     if not package.is_named:
         kind, where = next(
             (
@@ -176,15 +178,22 @@ def explain(
 
 
 def _rule(
-    entries: tuple[PipfileEntry, ...],
+    key: NormalizedName,
     source: Source,
-    default: Source,
+    *,
+    fence: Fence,
+    entries: tuple[PipfileEntry, ...],
     chains: tuple[tuple[Link, ...], ...] | None,
     lock: Lockfile,
 ) -> tuple[Rule, str]:
-    pinned = next((e for e in entries if e.index), None)
-    if pinned is not None:
-        return "pinned", f'pinned in the Pipfile: [{pinned.table}] has index = "{pinned.index}"'
+    """The fence rule that gives ``key`` the lock's ``source``, in words: the policy's pins and
+    its named/dependency split decide which rule it is."""
+    default = fence.default
+    pin = fence.pins.get(key)
+    if pin is not None:
+        table = next((e.table for e in entries if e.index == pin), None)
+        where = f"[{table}] has" if table else "the Pipfile has"
+        return "pinned", f'pinned in the Pipfile: {where} index = "{pin}"'
     if source.name != default.name:
         parents = sorted(
             {
@@ -198,9 +207,14 @@ def _rule(
             f"required by a package from `{source.name}`{via} and absent from the default "
             f"source `{default.name}`, so the lock took it from `{source.name}`"
         )
+    if not fence.is_dependency(key):
+        return "default", (
+            f"listed in the Pipfile without index =, so it comes only from the default source "
+            f"`{default.name}` (the first [[source]]), and no other source hears its name"
+        )
     return "default", (
-        f"not pinned with index =, so it comes from the default source `{default.name}` "
-        "(the first [[source]])"
+        f"a dependency the Pipfile does not list: it comes from the default source "
+        f"`{default.name}` (the first [[source]])"
     )
 
 
