@@ -197,6 +197,38 @@ def test_a_build_requirement_only_on_the_default_comes_from_the_default(
     assert "buildhelper" not in read_lock(pipfence_project)["default"]
 
 
+def test_a_build_requirement_only_on_the_packages_own_source_comes_from_it(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # Rule 3 for a build: the requirement is asked of the default and of `private`, where
+    # `needsbuild` came from; only `private` has it, so it is taken from there.
+    public_index.add_dist("six", "1.16.0")
+    private_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
+    custom_sdist(
+        private_index.package_dir,
+        tmp_path / "scratch",
+        "needsbuild",
+        "1.0",
+        build_requires=["buildhelper"],
+        backend_prefix="import buildhelper\nassert buildhelper.OK == 1\n",
+    )
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    write_pipfile(
+        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
+    )
+
+    result = run_pipfence(["install"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert run_in_venv(pipfence_project, "import needsbuild; print('ok')") == "ok"
+    assert any("/packages/buildhelper" in p for p in private_index.requested_paths())
+    assert not any("/packages/buildhelper" in p for p in public_index.requested_paths())
+
+
 def test_failing_build_is_reported_and_leaves_the_environment_alone(
     run_pipfence: RunPipfence,
     pipfence_project: Path,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-__all__ = ["few_malloc_arenas", "paused_gc", "worker_pool"]
+__all__ = ["few_malloc_arenas", "map_all", "paused_gc", "worker_pool"]
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 _arenas_limited = False
 
@@ -76,3 +80,17 @@ def worker_pool(prefix: str, workers: int) -> Iterator[ThreadPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def map_all(pool: ThreadPoolExecutor, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``fn`` over ``items`` on ``pool``, results in order. When one fails, the queued calls are
+    cancelled and the running ones waited for before the first failure is raised, so nothing
+    still writes into a folder the caller is about to remove (`pool.map` raises at once)."""
+    futures = [pool.submit(fn, item) for item in items]
+    try:
+        return [future.result() for future in futures]
+    except Exception:
+        for future in futures:
+            future.cancel()
+        concurrent.futures.wait(futures)
+        raise

@@ -106,9 +106,10 @@ class FencedSource:
         self._metadata: dict[tuple[str, str], Future[CoreMetadata]] = {}
         # Parents learned from metadata the resolver read (resolver thread only).
         # Each value is replaced whole (never mutated), so the workers can read it unlocked.
-        self._parents: dict[NormalizedName, tuple[Parent, ...]] = {
+        self._seeded = {
             name: tuple(dict.fromkeys(seeded)) for name, seeded in (parents or {}).items()
         }
+        self._parents: dict[NormalizedName, tuple[Parent, ...]] = dict(self._seeded)
         self._on_fetch = on_fetch
         self._speculate = speculate
         #: name → the fence's decision for it (the source it was taken from, and why).
@@ -201,7 +202,7 @@ class FencedSource:
         for name, package in resolution.packages.items():
             if name in self._direct or not fence.is_dependency(name):
                 continue
-            parents = tuple(
+            parents = self._seeded.get(name, ()) + tuple(
                 Parent(parent, self._source_of(parent).name) for parent in package.parents
             )
             asked = fence.sources_to_ask(name, parents)

@@ -43,7 +43,7 @@ from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, redact_url
 from pipfence.models.target import Target
 from pipfence.project.builds import Builds, check_built, project_builds
-from pipfence.project.concurrency import worker_pool
+from pipfence.project.concurrency import map_all, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
 
@@ -396,7 +396,9 @@ def sync(
             choice = choose(w, refresh=True)
             return choice, _download(client, urls, choice, dest, on_progress)
 
-        with tempfile.TemporaryDirectory(prefix="pipfence-sync-", dir=_temp_root(cache)) as tmp:
+        with tempfile.TemporaryDirectory(
+            prefix="pipfence-sync-", dir=_temp_root(cache), ignore_cleanup_errors=True
+        ) as tmp:
 
             def metadata_of(key: NormalizedName) -> CoreMetadata | None:
                 """A locked package's own metadata: of its verified file when this sync
@@ -424,7 +426,7 @@ def sync(
                 fetch,
                 fetch=lambda batch: {
                     c.wanted.name: (c, p)
-                    for c, p in pool.map(lambda w: fetch_one(w, Path(tmp)), batch)
+                    for c, p in map_all(pool, lambda w: fetch_one(w, Path(tmp)), batch)
                 },
                 done=done,
                 metadata_of=metadata_of,
@@ -443,7 +445,8 @@ def sync(
                 if choice.file.is_wheel:
                     _check_requirements(choice, path, cache, target, locked)
             items = list(
-                pool.map(
+                map_all(
+                    pool,
                     lambda pc: _wheel_for(
                         builds,
                         pc[0],
@@ -456,7 +459,8 @@ def sync(
                 )
             )
             items.extend(
-                pool.map(
+                map_all(
+                    pool,
                     lambda ref: _direct_wheel(
                         fetcher,
                         builds,
