@@ -230,6 +230,63 @@ def test_c_a_dependency_identical_on_the_private_index_comes_from_the_default(
     assert file_gets(private_index, "six") == []
 
 
+def test_c_copies_of_the_private_files_beside_a_hostile_newer_version_stop_the_lock(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    # The attacker put byte-identical copies of the private `acme-core` 1.0 on the default,
+    # beside a hostile 99.0: the default would be chosen (99.0), which `private` has no copy
+    # of, so the lock stops instead of taking it.
+    core = private_index.add_dist("acme-core", "1.0")
+    public_index.add(core)
+    public_index.add_dist("acme-core", "99.0")
+    private_index.add_dist("acme-app", "1.0", requires=["acme-core"])
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(
+            two_sources(public_index.simple_url, private_index.simple_url),
+            'acme-app = {version = "*", index = "private"}\n',
+        ),
+    )
+
+    result = cli(["lock"])
+    assert result.returncode == 1, out(result)
+    assert "`acme-core` is on the default source `public` and on `private`" in result.stderr
+    assert "`private` has no identical copy of 99.0, the version chosen" in result.stderr
+    assert 'acme-core = {version = "*", index = "private"}' in result.stderr
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_c_a_lagging_private_default_and_the_public_secondary_agree_on_the_version_chosen(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    # The seed's set-up: a private default that mirrors the public index (here behind it by
+    # one release), the public index as a secondary for one pinned package. The dependency is
+    # taken from the default at the default's newest, which the public index has identically.
+    six = public_index.add_dist("six", "1.16.0")
+    public_index.add_dist("six", "1.17.0")
+    private_index.add(six)
+    public_index.add_dist("tool", "1.0", requires=["six"])
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(
+            [("corp", private_index.simple_url), ("pypi", public_index.simple_url)],
+            'tool = {version = "*", index = "pypi"}\n',
+        ),
+    )
+
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    default = read_lock(pipfence_project)["default"]
+    assert default["six"]["version"] == "==1.16.0"
+    assert default["six"].get("index", "corp") == "corp"
+
+
 # -- d. an empty 200 page from the parent's source counts as absent ------------------------
 
 _EMPTY_SIX_PAGE = (
@@ -303,6 +360,10 @@ def test_e_confusion_check_off_takes_the_defaults_copy(
     assert (default["acme-app"]["version"], default["acme-app"]["index"]) == ("==1.0", "private")
     assert file_gets(private_index, "six") == []
     assert heard(public_index, "acme-app") == []
+    # Taken, but not silently: the lock says what the check would have stopped.
+    assert (
+        "`six` was taken from `public` although `private` serves other files under the name"
+    ) in result.stderr
 
 
 def test_e_confusion_check_on_stops_the_lock_naming_everything_and_writes_nothing(

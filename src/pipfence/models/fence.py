@@ -82,6 +82,10 @@ class Decision:
     source: Source
     rule: Rule
     parents: tuple[Parent, ...] = ()
+    #: Other sources that also list the name: for `Rule.MIRROR` (and a dependency found on two
+    #: parents' sources) each must hold a copy of the version chosen (`Fence.confirm`); for
+    #: `Rule.CHECK_OFF` they serve other files, which the lock reports as a warning.
+    others: tuple[str, ...] = ()
 
     def explain(self) -> str:
         """The rule in words, for `pipfence why` and ``lock --verbose``."""
@@ -149,22 +153,33 @@ class Listing:
         if self._digests is None:
             found: dict[str, set[str | None]] = {}
             for text, files in self._releases.items():
-                parsed = version_of(text)
-                key = str(parsed) if parsed is not None else text
-                group = found.setdefault(key, set())
+                group = found.setdefault(_version_key(text), set())
                 group.update(f.sha256.lower() if f.sha256 else None for f in files)
             self._digests = {k: frozenset(v) for k, v in found.items() if v}
         return self._digests
 
-    def mirrors(self, default: Listing) -> bool:
-        """Whether every file this index lists is on ``default`` for the same version with the
-        same sha256: it serves a copy of the default's files, nothing of its own. A file
-        without a sha256 cannot be compared, so it is never taken for a copy."""
-        theirs = default.digests()
-        for version, digests in self.digests().items():
-            if None in digests or not digests <= theirs.get(version, frozenset()):
-                return False
-        return True
+    def copy_of(self, other: Listing, version: str) -> bool:
+        """Whether this index's files for ``version`` are copies of ``other``'s: at least one,
+        each with a sha256 that ``other`` lists for the same version. A file without a sha256
+        cannot be compared, so it is never taken for a copy."""
+        key = _version_key(version)
+        mine = self.digests().get(key, frozenset())
+        return bool(mine) and None not in mine and mine <= other.digests().get(key, frozenset())
+
+    def shares_a_copy(self, other: Listing) -> bool:
+        """Whether some version this index lists is a copy of ``other``'s (see `copy_of`):
+        without one, no version the resolver could choose would be the same bytes on both."""
+        return any(self.copy_of(other, version) for version in self.digests())
+
+    def newest(self) -> str | None:
+        """The highest version listed (for messages)."""
+        parsed = [(v, k) for k in self.digests() if (v := version_of(k)) is not None]
+        return str(max(parsed)[1]) if parsed else None
+
+
+def _version_key(text: str) -> str:
+    parsed = version_of(text)
+    return str(parsed) if parsed is not None else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,22 +314,52 @@ class Fence:
         if not found:
             raise self._not_found(name, default, answers, pinned=False, parents=relevant)
         first = found[0]
+        others = tuple(s.name for s in found[1:])
         for other in found[1:]:
-            # Against the default: a copy of the default's files is no rival. Between two
-            # parents' sources (the default lacking it): only identical listings agree.
-            agree = listed[other.name].mirrors(listed[first.name]) and (
-                first == default or listed[first.name].mirrors(listed[other.name])
-            )
-            if not agree:
+            # On both: the default's copy (or the first parent source's) is taken only if the
+            # other holds a byte-identical copy of the version chosen (`confirm`); with no
+            # version copied at all, no choice can be, so stop now.
+            if not listed[other.name].shares_a_copy(listed[first.name]):
                 if not self.confusion_check:
-                    return Decision(first, Rule.CHECK_OFF, relevant)
+                    return Decision(first, Rule.CHECK_OFF, relevant, others)
                 raise self._confusion(
-                    name, other, relevant, against=None if first == default else first
+                    name,
+                    other,
+                    relevant,
+                    against=None if first == default else first,
+                    answers=listed,
                 )
         if first != default:
             via = tuple(p for p in relevant if p.source == first.name)
-            return Decision(first, Rule.PARENT_ONLY, via)
-        return Decision(default, Rule.MIRROR if found[1:] else Rule.DEFAULT, relevant)
+            return Decision(first, Rule.PARENT_ONLY, via, others)
+        return Decision(default, Rule.MIRROR if others else Rule.DEFAULT, relevant, others)
+
+    def confirm(
+        self,
+        name: NormalizedName,
+        decision: Decision,
+        version: str,
+        answers: Mapping[str, Listing | None],
+    ) -> None:
+        """Check the version the resolver chose against the other sources that list ``name``
+        (`Decision.others`): each must hold a byte-identical copy of it, else `FenceError`
+        (dependency confusion), unless the confusion check is off."""
+        if decision.rule == Rule.CHECK_OFF or not self.confusion_check:
+            return
+        taken = answers.get(decision.source.name)
+        if taken is None:
+            return
+        for other in decision.others:
+            theirs = answers.get(other)
+            if theirs is not None and not theirs.copy_of(taken, version):
+                raise self._confusion(
+                    name,
+                    self.source_named(other),
+                    decision.parents,
+                    against=None if decision.source == self.default else decision.source,
+                    answers={k: v for k, v in answers.items() if v is not None},
+                    chosen=version,
+                )
 
     def _not_found(
         self,
@@ -372,15 +417,30 @@ class Fence:
         parents: Sequence[Parent],
         *,
         against: Source | None = None,
+        answers: Mapping[str, Listing] | None = None,
+        chosen: str | None = None,
     ) -> FenceError:
         first = against or self.default
         role = "source" if against is not None else "default source"
         via = [p for p in parents if p.source == other.name]
         parent_text = ", ".join(f"`{p.name}`" for p in via) or "a package"
+        listed = answers or {}
+
+        newest = [
+            f"{version} on `{source.name}`"
+            for source in (first, other)
+            if (listing := listed.get(source.name)) is not None
+            and (version := listing.newest()) is not None
+        ]
+        versions = f" (newest: {', '.join(newest)})" if len(newest) == 2 else ""  # noqa: PLR2004
+        if chosen is not None:
+            what = f"`{other.name}` has no identical copy of {chosen}, the version chosen"
+        else:
+            what = "no version is the same file on both"
         return FenceError(
-            f"`{name}` is on the {role} `{first.name}` and on `{other.name}` "
-            f"(where {parent_text}, which requires it, came from) as different files: which one "
-            "is meant is ambiguous (dependency confusion)",
+            f"`{name}` is on the {role} `{first.name}` and on `{other.name}` (where "
+            f"{parent_text}, which requires it, came from), and {what}{versions}: which one is "
+            "meant is ambiguous (dependency confusion)",
             hint=(
                 f'settle it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
                 f'or {name} = {{version = "*", index = "{first.name}"}}'

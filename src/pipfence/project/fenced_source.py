@@ -29,7 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from pipfence.errors import FenceError, UsageError
-from pipfence.models.fence import Decision, Fence, Listing, Parent
+from pipfence.models.fence import Decision, Fence, Listing, Parent, Rule
 from pipfence.models.files import (
     CoreMetadata,
     DistFile,
@@ -196,8 +196,10 @@ class FencedSource:
     def verify(self, resolution: Resolution) -> None:
         """Check every dependency's decision against the resolution's final graph: a parent
         from a non-default source learned after the name was decided has its source asked now,
-        and a parent the resolver dropped no longer counts. Raises what `Fence.decide` raises
-        (`FenceError`, `PackageNotFound`); nothing is written then."""
+        a parent the resolver dropped no longer counts, and a name on two sources is taken only
+        if the other holds a byte-identical copy of the version chosen (`Fence.confirm`).
+        Raises what `Fence.decide` raises (`FenceError`, `PackageNotFound`); nothing is written
+        then."""
         fence = self._fence
         for name, package in resolution.packages.items():
             if name in self._direct or not fence.is_dependency(name):
@@ -208,6 +210,7 @@ class FencedSource:
             asked = fence.sources_to_ask(name, parents)
             _pages, listings = self._answers(name, asked)
             decision = fence.decide(name, listings, parents)
+            fence.confirm(name, decision, str(package.version), listings)
             before = self.origins.get(name)
             if before is not None and before.source != decision.source:
                 raise FenceError(
@@ -216,6 +219,17 @@ class FencedSource:
                     hint="run `pipfence lock` again; if it persists, pin it with `index =`",
                 )
             self.origins[name] = decision
+
+    def warnings(self) -> list[str]:
+        """One sentence per name taken although another source serves other files under it
+        (only with ``pipfence_confusion_check = false``), for the lock to show."""
+        return [
+            f"`{name}` was taken from `{decision.source.name}` although "
+            + ", ".join(f"`{other}`" for other in decision.others)
+            + " serves other files under the name (pipfence_confusion_check = false)"
+            for name, decision in sorted(self.origins.items())
+            if decision.rule == Rule.CHECK_OFF
+        ]
 
     def _source_of(self, name: NormalizedName) -> Source:
         decided = self.origins.get(name)

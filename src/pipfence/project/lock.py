@@ -52,6 +52,8 @@ class LockReport:
     seconds: float
     origins: Mapping[NormalizedName, Decision]
     warnings: tuple[str, ...] = ()
+    #: What the fence let through only because its confusion check is off: always shown.
+    fence_warnings: tuple[str, ...] = ()
 
 
 def _requirement(spec: PackageSpec) -> Requirement:
@@ -362,6 +364,7 @@ def lock(
             categories[lock_category(table)] = entries
             total.update(NormalizedName(n) for n in entries)
         origins = dict(source.origins)
+        fence_warnings = source.warnings()
 
     meta = Meta(
         hash=pipfile_hash(pipfile.data),
@@ -383,6 +386,7 @@ def lock(
         seconds=time.monotonic() - started,
         origins=origins,
         warnings=tuple(warnings),
+        fence_warnings=tuple(fence_warnings),
     )
 
 

@@ -42,6 +42,8 @@ def report_install(
         for note in result.change.notes:
             ui.info(note)
     if result.lock is not None:
+        for warning in result.lock.fence_warnings:
+            ui.warning(warning)
         ui.info(f"Locked {result.lock.packages} packages in {result.lock.seconds:.2f}s")
     if result.sync is not None:
         sync = result.sync

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             on_fetch=counter,
         )
         sent = client.requests_sent
+    for warning in report.fence_warnings:
+        ui.warning(warning)
     for warning in report.warnings:
         ui.detail(f"note: {warning}")
     ui.detail(
