@@ -650,3 +650,40 @@ def test_i_sync_refuses_a_transitive_entry_moved_to_a_source_that_has_a_pin(
     assert "Traceback" not in result.stderr
     assert heard(private_index, "six") == []
     assert "six" not in installed(pipfence_project)
+
+
+def test_i_sync_refuses_a_private_dependency_moved_to_the_default(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    # The lock took `acme-core` from `private` (only there). An edit moves it to the default,
+    # to a hostile 99.0 with that file's real hash: the default is where dependencies come
+    # from, but `acme-app` from `private` requires it and `private` has another `acme-core`,
+    # so the lock would never have taken the default's; sync refuses before installing.
+    private_index.add_dist("acme-app", "1.0", requires=["acme-core"])
+    private_index.add_dist("acme-core", "1.0")
+    write_pipfile(
+        pipfence_project,
+        pipfile_text(
+            two_sources(public_index.simple_url, private_index.simple_url),
+            'acme-app = {version = "*", index = "private"}\n',
+        ),
+    )
+    assert cli(["lock"]).returncode == 0
+    assert read_lock(pipfence_project)["default"]["acme-core"]["index"] == "private"
+    hostile = public_index.add_dist("acme-core", "99.0")
+
+    def move(data: dict[str, Any]) -> None:
+        entry = data["default"]["acme-core"]
+        del entry["index"]
+        entry["version"] = "==99.0"
+        entry["hashes"] = [f"sha256:{sha256_of(hostile)}"]
+
+    edit_lock(pipfence_project, move)
+    result = cli(["sync"])
+    assert result.returncode == 3, out(result)
+    assert "Pipfile.lock takes `acme-core` from the default source `public`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "acme-core" not in installed(pipfence_project)

@@ -22,10 +22,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
+    FenceError,
     HashMismatch,
     IndexServerError,
     InstallError,
     IntegrityError,
+    LockFenceError,
     LockfileError,
     UsageError,
 )
@@ -35,7 +37,7 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, uninstall
-from pipfence.models.fence import AllowedHashes, Fence
+from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
@@ -430,6 +432,7 @@ def sync(
                 },
                 done=done,
                 metadata_of=metadata_of,
+                listing=lambda source, name: _listing(client, urls, source, name),
             )
             fetched = [done[w.name] for w in fetch]
             choices = [choice for choice, _path in fetched]
@@ -533,6 +536,13 @@ def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> C
         return None
 
 
+def _listing(
+    client: IndexClient, urls: Mapping[str, str], source: Source, name: NormalizedName
+) -> Listing | None:
+    page = client.project_page(source, urls[source.name], name)
+    return Listing(page.releases) if page is not None else None
+
+
 def _fetch_in_fence_order(
     fence: Fence,
     wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
@@ -541,23 +551,30 @@ def _fetch_in_fence_order(
     fetch: Callable[[Sequence[WantedDist]], Mapping[NormalizedName, tuple[_Choice, Path]]],
     done: dict[NormalizedName, tuple[_Choice, Path]],
     metadata_of: Callable[[NormalizedName], CoreMetadata | None],
+    listing: Callable[[Source, NormalizedName], Listing | None],
 ) -> None:
-    """Fetch ``to_fetch`` into ``done``, a transitive entry the lock takes from a non-default
-    source X only once a locked package from X (fetched and verified, or installed) is seen to
-    require it: the fence's rule 3 judged from the packages' own metadata, since a lock records
-    no edges. A lock that moved a package there is refused (`LockFenceError`) before its name
-    reaches X. Metadata is read only when the lock has such an entry."""
+    """Fetch ``to_fetch`` into ``done`` and check the lock's entries against the fence's rule
+    3, judged from the packages' own metadata, since a lock records no edges:
+
+    - a transitive entry the lock takes from a non-default source X is fetched only once a
+      locked package from X (fetched and verified, or installed) is seen to require it; a lock
+      that moved a package there is refused (`LockFenceError`) before its name reaches X;
+    - a transitive entry the lock takes from the default that a package from X requires is
+      decided again as the lock would (X asked too, its copy of the locked version compared):
+      a lock that moved a private package's dependency to the default is refused before
+      anything is installed.
+
+    Nothing of this runs (no metadata read) when every entry comes from the default."""
     default = fence.default.name
     taken = {key: package.index or default for key, (_w, package) in wanted.items()}
-    suspects = fence.suspects(taken)
-    if not suspects:
+    if all(source == default for source in taken.values()):
         done.update(fetch(to_fetch))
         return
-    via = {taken[name] for name in suspects}
+    suspects = fence.suspects(taken)
     requires: dict[NormalizedName, set[NormalizedName]] = {}
 
     def learn(key: NormalizedName) -> None:
-        metadata = metadata_of(key) if taken[key] in via else None
+        metadata = metadata_of(key) if taken[key] != default else None
         if metadata is not None:
             requires[key] = {
                 canonical_name(lead.group(0))
@@ -579,6 +596,26 @@ def _fetch_in_fence_order(
         ready = [w for w in pending if w.name in ok]
         pending = [w for w in pending if w.name not in ok]
     fence.check_dependency_edges(taken, requires)
+    parents: dict[NormalizedName, list[Parent]] = {}
+    for parent, children in requires.items():
+        for child in children:
+            if taken.get(child) == default and fence.is_dependency(child):
+                parents.setdefault(child, []).append(Parent(parent, taken[parent]))
+    for child, its in sorted(parents.items()):
+        answers = {s.name: listing(s, child) for s in fence.sources_to_ask(child, its)}
+        where = f"Pipfile.lock takes `{child}` from the default source `{default}`"
+        try:
+            decision = fence.decide(child, answers, its)
+            fence.confirm(child, decision, wanted[child][0].version, answers)
+        except (FenceError, IndexServerError) as exc:
+            raise LockFenceError(f"{where}, which the fence does not allow: {exc}") from exc
+        if decision.source.name != default:
+            raise LockFenceError(
+                f"{where}, but only `{decision.source.name}`, where "
+                + ", ".join(f"`{p.name}`" for p in its)
+                + " came from, has it",
+                hint="run `pipfence lock` again",
+            )
 
 
 def _from_unpacked_cache(
