@@ -15,8 +15,10 @@ The rules (the seed's index-restricted packages, made exact):
    non-default source X that served a package declaring it (X already knows the name):
 
    - only on the default → default; only on X → X (recorded as ``"index": "X"``);
-   - on both, and every file X lists for it is on the default with the same sha256 (X mirrors
-     the default) → default;
+   - on both, and X's files for the version chosen are byte-identical to the default's (the
+     same sha256 digests; X mirrors the default) → default; checked in two steps: `decide`
+     stops at once when no version is identical on both, `confirm` checks the version the
+     resolver chose;
    - on both as different files → `FenceError`, or the default's copy when the confusion check
      is off (``[pipenv] pipfence_confusion_check = false``).
 
@@ -31,6 +33,8 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_version
 
 from pipfence.errors import (
     FenceError,
@@ -99,11 +103,21 @@ class Decision:
             case Rule.DEFAULT:
                 return f"a dependency: the default source {where}"
             case Rule.PARENT_ONLY:
-                return f"a dependency of {via}, found only on {where}, where they came from"
+                mine = [p.name for p in self.parents if p.source == self.source.name]
+                names = ", ".join(f"`{n}`" for n in mine) or via
+                also = (
+                    " (" + ", ".join(f"`{o}`" for o in self.others) + " has the same files)"
+                    if self.others
+                    else ""
+                )
+                return (
+                    f"a dependency of {names}, not on the default source: taken from {where}, "
+                    f"where they came from{also}"
+                )
             case Rule.MIRROR:
                 return (
-                    f"a dependency of {via}: the default source {where}, which serves the "
-                    "same files as their source"
+                    f"a dependency of {via}: the default source {where}, whose files of the "
+                    "version chosen are byte-identical on their source"
                 )
             case Rule.CHECK_OFF:
                 return (
@@ -118,11 +132,12 @@ class Listing:
     each version's files (None for a file listed without one). Built over a page's releases
     and reduced only when compared, so the common one-source case costs nothing."""
 
-    __slots__ = ("_digests", "_releases")
+    __slots__ = ("_digests", "_releases", "_spelled")
 
     def __init__(self, releases: Mapping[str, Sequence[DistFile]]) -> None:
         self._releases = releases
         self._digests: dict[str, frozenset[str | None]] | None = None
+        self._spelled: dict[str, str] = {}  # version key → the first spelling the page used
 
     @classmethod
     def of(cls, versions: Mapping[str, Iterable[str | None]]) -> Listing:
@@ -153,33 +168,42 @@ class Listing:
         if self._digests is None:
             found: dict[str, set[str | None]] = {}
             for text, files in self._releases.items():
-                group = found.setdefault(_version_key(text), set())
+                key = _version_key(text)
+                self._spelled.setdefault(key, text)
+                group = found.setdefault(key, set())
                 group.update(f.sha256.lower() if f.sha256 else None for f in files)
             self._digests = {k: frozenset(v) for k, v in found.items() if v}
         return self._digests
 
     def copy_of(self, other: Listing, version: str) -> bool:
-        """Whether this index's files for ``version`` are copies of ``other``'s: at least one,
-        each with a sha256 that ``other`` lists for the same version. A file without a sha256
-        cannot be compared, so it is never taken for a copy."""
+        """Whether this index's files for ``version`` are byte-identical to ``other``'s: the
+        same non-empty set of sha256 digests on both sides (a file either side lists without
+        a sha256 cannot be compared, so it never counts as identical)."""
         key = _version_key(version)
         mine = self.digests().get(key, frozenset())
-        return bool(mine) and None not in mine and mine <= other.digests().get(key, frozenset())
+        theirs = other.digests().get(key, frozenset())
+        return bool(mine) and None not in mine and mine == theirs
+
+    def copied_versions(self, other: Listing) -> frozenset[str]:
+        """The versions whose files are byte-identical on both (see `copy_of`)."""
+        return frozenset(v for v in self.digests() if self.copy_of(other, v))
 
     def shares_a_copy(self, other: Listing) -> bool:
-        """Whether some version this index lists is a copy of ``other``'s (see `copy_of`):
-        without one, no version the resolver could choose would be the same bytes on both."""
-        return any(self.copy_of(other, version) for version in self.digests())
+        """Whether some version is byte-identical on both: without one, no version the
+        resolver could choose would be the same bytes on both."""
+        return bool(self.copied_versions(other))
 
     def newest(self) -> str | None:
         """The highest version listed (for messages)."""
         parsed = [(v, k) for k in self.digests() if (v := version_of(k)) is not None]
-        return str(max(parsed)[1]) if parsed else None
+        return self._spelled.get(max(parsed)[1], max(parsed)[1]) if parsed else None
 
 
 def _version_key(text: str) -> str:
-    parsed = version_of(text)
-    return str(parsed) if parsed is not None else text
+    """A version as the resolver groups it (PEP 440 equality: ``1.0`` is ``1.0.0``)."""
+    if version_of(text) is None:
+        return text
+    return canonicalize_version(text, strip_trailing_zero=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,11 +339,14 @@ class Fence:
             raise self._not_found(name, default, answers, pinned=False, parents=relevant)
         first = found[0]
         others = tuple(s.name for s in found[1:])
+        # On several sources: the first's copy (the default's, when it has one) is taken only
+        # if every other holds byte-identical files of the version chosen (`confirm`); when no
+        # version is identical on all of them, no choice can be, so stop now.
+        common: frozenset[str] | None = None
         for other in found[1:]:
-            # On both: the default's copy (or the first parent source's) is taken only if the
-            # other holds a byte-identical copy of the version chosen (`confirm`); with no
-            # version copied at all, no choice can be, so stop now.
-            if not listed[other.name].shares_a_copy(listed[first.name]):
+            copied = listed[other.name].copied_versions(listed[first.name])
+            common = copied if common is None else common & copied
+            if not common:
                 if not self.confusion_check:
                     return Decision(first, Rule.CHECK_OFF, relevant, others)
                 raise self._confusion(
@@ -330,8 +357,7 @@ class Fence:
                     answers=listed,
                 )
         if first != default:
-            via = tuple(p for p in relevant if p.source == first.name)
-            return Decision(first, Rule.PARENT_ONLY, via, others)
+            return Decision(first, Rule.PARENT_ONLY, relevant, others)
         return Decision(default, Rule.MIRROR if others else Rule.DEFAULT, relevant, others)
 
     def confirm(
@@ -346,12 +372,14 @@ class Fence:
         (dependency confusion), unless the confusion check is off."""
         if decision.rule == Rule.CHECK_OFF or not self.confusion_check:
             return
-        taken = answers.get(decision.source.name)
-        if taken is None:
-            return
+        missing = [n for n in (decision.source.name, *decision.others) if answers.get(n) is None]
+        if missing:
+            msg = f"confirm({name!r}) needs the answers of {missing}"
+            raise ValueError(msg)
+        taken = answers[decision.source.name]
         for other in decision.others:
-            theirs = answers.get(other)
-            if theirs is not None and not theirs.copy_of(taken, version):
+            theirs = answers[other]
+            if theirs is not None and taken is not None and not theirs.copy_of(taken, version):
                 raise self._confusion(
                     name,
                     self.source_named(other),
