@@ -166,6 +166,51 @@ def test_a_build_requirement_pinned_in_the_pipfile_comes_from_its_pin(
     assert not any("acme" in p for p in public_index.requested_paths())
 
 
+def test_a_cached_build_never_serves_a_project_with_another_fence(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    private_index: PypiServer,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # Two projects share one cache. The first pins the build helper to `public`, the second
+    # to `private`: the second must build with its own helper, not reuse the first's wheel.
+    public_index.add_dist("acme-build", "99.0", files={"acme_build/__init__.py": "OK = 99\n"})
+    private_index.add_dist("acme-build", "1.0", files={"acme_build/__init__.py": "OK = 1\n"})
+    record = (
+        "import acme_build, os\n"
+        "_here = os.path.dirname(os.path.abspath(__file__))\n"
+        "with open(os.path.join(_here, 'needsbuild', 'helper.py'), 'w') as _f:\n"
+        "    _f.write(f'OK = {acme_build.OK}\\n')\n"
+    )
+    custom_sdist(
+        private_index.package_dir,
+        tmp_path / "scratch",
+        "needsbuild",
+        "1.0",
+        build_requires=["acme-build"],
+        backend_prefix=record,
+    )
+    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
+    second = tmp_path / "second"
+    second.mkdir()
+    for project, helper in ((pipfence_project, "public"), (second, "private")):
+        write_pipfile(
+            project,
+            pipfile_text(
+                sources,
+                'needsbuild = {version = "*", index = "private"}\n'
+                f'acme-build = {{version = "*", index = "{helper}"}}\n',
+            ),
+        )
+        result = run_pipfence(["install"], env=env, cwd=project)
+        assert result.returncode == 0, result.stderr
+
+    assert run_in_venv(pipfence_project, "import needsbuild.helper as h; print(h.OK)") == "99"
+    assert run_in_venv(second, "import needsbuild.helper as h; print(h.OK)") == "1"
+
+
 def test_a_build_requirement_only_on_the_default_comes_from_the_default(
     run_pipfence: RunPipfence,
     pipfence_project: Path,

@@ -30,6 +30,8 @@ The rules (the seed's index-restricted packages, made exact):
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -284,6 +286,23 @@ class Fence:
     def is_dependency(self, name: NormalizedName) -> bool:
         """Whether the Pipfile leaves ``name`` to rule 3 (it does not list it)."""
         return name not in self.named and name not in self.pins
+
+    def build_identity(self, parent: str) -> str:
+        """A short digest of everything that decides where a build's requirements come from
+        when the package being built came from source ``parent``: the sources (names and URLs
+        as written, placeholders unexpanded), the pins, the confusion check. Builds are cached
+        under it, so a wheel built under one project's fence never serves another's. Which
+        names the Pipfile lists without a pin is left out: it changes with every package added,
+        and decides only whether a parent's source is asked too, never lets a source in that
+        the pins and sources do not."""
+        data = {
+            "sources": [[s.name, s.url] for s in self.sources],
+            "pins": sorted(self.pins.items()),
+            "check": self.confusion_check,
+            "parent": parent,
+        }
+        encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
 
     # -- rules 1-3 ---------------------------------------------------------------------------
 

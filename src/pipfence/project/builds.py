@@ -12,7 +12,9 @@ cached by what was built.
                 ──► Backend hooks (installer.build) in that throw-away environment
 
 Cache layout under ``<cache>/builds``: ``<key>/METADATA`` and ``<key>/wheels/*.whl``, where the
-key is the sdist's (or archive's) sha256, or ``git-<commit>[-<subdirectory hash>]`` for a
+key is ``<base>-<fence identity>``: the fence its build requirements were resolved under
+(`Fence.build_identity`), after a base that is the sdist's (or archive's) sha256, or
+``git-<commit>[-<subdirectory hash>]`` for a
 checkout. A source tree on disk (a ``path`` entry) is never cached: it can change at any time.
 Build environments live in ``<cache>/tmp`` and are removed when the build ends.
 """
@@ -104,6 +106,13 @@ class Builds:
 
     # -- cache ------------------------------------------------------------------------------
 
+    def _key(self, base: str, source: str | None) -> str:
+        """The cache key of a build of ``base`` (an archive's sha256, a commit): also the
+        fence its build requirements were resolved under, so one project's build (its
+        requirements taken from where its Pipfile says) never stands in for another's."""
+        identity = self._fence.build_identity(source or self._fence.default.name)
+        return f"{base.lower()}-{identity}"
+
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
         with self._lock:
@@ -152,7 +161,7 @@ class Builds:
         """Core metadata of the sdist ``file`` on ``source``: from the cache by its sha256,
         else downloaded (verified against the page's hash) and prepared by its backend."""
         if file.sha256:
-            cached = self._cached_metadata(file.sha256.lower())
+            cached = self._cached_metadata(self._key(file.sha256, source.name))
             if cached is not None:
                 return cached
         with temp_dir(self._temp, "pipfence-sdist-") as tmp:
@@ -169,7 +178,7 @@ class Builds:
         is where it came from (None: a file entry, fenced as from the default)."""
         if archive.name.endswith(".whl"):
             return wheel_metadata(archive)
-        key = sha256.lower()
+        key = self._key(sha256, source)
         with self._locked(key):
             cached = self._cached_metadata(key)
             if cached is not None:
@@ -219,7 +228,7 @@ class Builds:
         depth: int,
         source: str,
     ) -> Path:
-        key = sha256.lower()
+        key = self._key(sha256, source)
         with self._locked(key):
             cached = self._cached_wheel(key, target)
             if cached is None:
@@ -236,6 +245,7 @@ class Builds:
 
     def tree_metadata(self, tree: Path, *, name: str, key: str | None = None) -> CoreMetadata:
         """Core metadata of a source tree; cached under ``key`` when given (a git commit)."""
+        key = self._key(key, None) if key is not None else None
         if key is not None:
             cached = self._cached_metadata(key)
             if cached is not None:
@@ -263,6 +273,7 @@ class Builds:
     ) -> Path:
         """A wheel of a source tree (an editable one, PEP 660, when ``editable``: built in
         place, so it points at ``tree``); cached under ``key`` when given and not editable."""
+        key = self._key(key, None) if key is not None else None
         if key is not None and not editable:
             with self._locked(key):
                 cached = self._cached_wheel(key, target)
@@ -440,7 +451,7 @@ class Builds:
     def _nested_sdist_metadata(self, depth: int) -> SdistMetadata:
         def read(source: Source, request_url: str, file: DistFile) -> CoreMetadata:
             if file.sha256:
-                cached = self._cached_metadata(file.sha256.lower())
+                cached = self._cached_metadata(self._key(file.sha256, source.name))
                 if cached is not None:
                     return cached
             if depth + 1 > _MAX_DEPTH:
@@ -449,7 +460,7 @@ class Builds:
                 )
             with temp_dir(self._temp, "pipfence-sdist-") as tmp:
                 path = self._client.download(source, request_url, file, Path(tmp))
-                key = file_sha256(path)
+                key = self._key(file_sha256(path), source.name)
                 with self._locked(key):
                     cached = self._cached_metadata(key)
                     if cached is not None:
