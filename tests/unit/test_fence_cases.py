@@ -33,7 +33,8 @@ The call's inputs and outcomes:
 - ``confirm``: the inputs of ``decide`` plus ``ask.version``, the version the resolver chose.
   ``decide`` runs as above and must give a decision, which ``expected.decision = {source, rule,
   others}`` states; ``confirm`` then checks ``version`` against the same answers. Outcome:
-  ``ok = true``, or an error (which is then confirm's, never decide's).
+  ``ok = true``, or an error (which is then confirm's, never decide's). A confirm given too few
+  answers (a `ValueError`, not a policy outcome) is tested directly below the table.
 - ``fetch_sources``: ``ask.index`` (omitted: None), ``ask.search_all``; outcome ``sources``.
 - ``check_lock``: ``ask.categories``; ``[lock]`` is a Pipfile.lock in its JSON layout (its
   ``_meta.sources`` default to the case's sources); outcome ``ok = true``.
@@ -457,11 +458,29 @@ def test_copy_of_identical_both_ways() -> None:
         assert default.copy_of(copy, version)
 
 
-def test_copy_of_takes_a_subset_of_the_files_but_not_a_superset() -> None:
+def test_copy_of_refuses_a_subset_or_a_superset_of_the_files() -> None:
+    # byte-identical: the same set of files both ways, so neither side may add one (a hostile
+    # wheel beside copied sdists) nor leave one out (a cache holding only the wheel)
     default = _of(v1_0=["a", "b"])
     subset = _of(v1_0=["b"])
-    assert subset.copy_of(default, "1.0")
+    assert not subset.copy_of(default, "1.0")
     assert not default.copy_of(subset, "1.0")
+    assert _of(v1_0=["b", "a"]).copy_of(default, "1.0")  # the order of the files is no matter
+
+
+def test_copy_of_is_symmetric() -> None:
+    listings = [
+        _of(v1_0=["a"]),
+        _of(v1_0=["a", "b"]),
+        _of(v1_0=["b"], v2_0=["c"]),
+        Listing.of({"1.0": [_digest("a"), None]}),
+        Listing.of({"1.0.0": [_digest("a")]}),
+        Listing.of({}),
+    ]
+    for one in listings:
+        for other in listings:
+            for version in ("1.0", "2.0"):
+                assert one.copy_of(other, version) == other.copy_of(one, version)
 
 
 def test_copy_of_judges_the_version_asked_alone() -> None:
@@ -510,18 +529,28 @@ def test_copy_of_reads_a_version_spelled_another_way_as_the_same() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="Listing keys a version by str(Version), which keeps trailing zeros: 1.0 and 1.0.0 are "
-    "two versions to the fence but one (PEP 440 equal) to the resolver, which groups a page's "
-    "files by Version",
-    raises=AssertionError,
-    strict=True,
-)
 def test_copy_of_reads_1_0_and_1_0_0_as_one_version() -> None:
+    # the resolver groups a page's files by Version, and Version("1.0") == Version("1.0.0")
     digest = _digest("a")
     default = Listing.of({"1.0": [digest]})
     assert Listing.of({"1.0": [digest]}).copy_of(default, "1.0.0")
     assert Listing.of({"1.0.0": [digest]}).copy_of(default, "1.0")
+    assert Listing.of({"1": [digest]}).copy_of(default, "1.0.0.0")
+    assert Listing.of({"1.0.0.post1": [digest]}).copy_of(
+        Listing.of({"1.post1": [digest]}), "1.0.post1"
+    )
+    assert not Listing.of({"1.0.1": [digest]}).copy_of(default, "1.0")  # 1.0.1 is another
+
+
+def test_copy_of_groups_one_pages_spellings_of_a_version() -> None:
+    # a page whose sdist says 1.0 and whose wheel says 1.0.0 lists one version with two files:
+    # a side holding only one of them is not identical
+    a, b = _digest("sdist"), _digest("wheel")
+    page = Listing.of({"1.0": [a], "1.0.0": [b]})
+    assert Listing.of({"1.0": [a, b]}).copy_of(page, "1.0")
+    assert page.copy_of(Listing.of({"1": [b, a]}), "1.0.0")
+    assert not Listing.of({"1.0": [a]}).copy_of(page, "1.0")
+    assert not page.copy_of(Listing.of({"1.0.0": [b]}), "1.0.0")
 
 
 def test_copy_of_compares_a_version_that_is_not_pep440_as_written() -> None:
@@ -538,6 +567,20 @@ def test_copy_of_a_version_listed_without_files_is_no_copy() -> None:
     assert not Listing.of({}).copy_of(default, "1.0")
 
 
+def test_copied_versions_are_the_identical_versions_of_both() -> None:
+    default = _of(v1_0=["a"], v2_0=["b", "c"], v3_0=["d"], v99_0=["hostile"])
+    private = _of(v1_0=["a"], v2_0=["b"], v3_0=["d"], v4_0=["private"])
+    copied = private.copied_versions(default)
+    assert copied == default.copied_versions(private)
+    assert len(copied) == 2  # 1.0 and 3.0: 2.0 is a subset, 4.0 and 99.0 one side's only
+    assert all(private.copy_of(default, v) and default.copy_of(private, v) for v in copied)
+    assert not private.copy_of(default, "2.0")
+    assert _of(v1_0=["a"]).copied_versions(_of(v1_0=["b"])) == frozenset()
+    assert Listing.of({}).copied_versions(default) == frozenset()
+    spelled = Listing.of({"1.0.0": [_digest("a")]}).copied_versions(_of(v1_0=["a"]))
+    assert len(spelled) == 1
+
+
 def test_shares_a_copy_needs_one_version_copied() -> None:
     default = _of(v1_0=["a"], v2_0=["b"], v99_0=["hostile"])
     assert _of(v1_0=["a"]).shares_a_copy(default)
@@ -546,6 +589,8 @@ def test_shares_a_copy_needs_one_version_copied() -> None:
     assert default.shares_a_copy(_of(v1_0=["a"]))  # 2.0 and 99.0 are not: still one
     assert not _of(v2_0=["evil"], v3_0=["a"]).shares_a_copy(default)
     assert not _of(v1_0=["a", "evil"]).shares_a_copy(default)
+    assert not _of(v1_0=["a", "b"]).shares_a_copy(_of(v1_0=["a"]))  # one file more: none
+    assert not _of(v1_0=["a"]).shares_a_copy(_of(v1_0=["a", "b"]))  # one file fewer: none
 
 
 def test_shares_a_copy_never_through_files_without_sha256_or_versions_without_files() -> None:
@@ -574,9 +619,13 @@ def test_newest_orders_versions_as_pep440() -> None:
     assert _of(v1_0_post1=["a"], v1_0=["b"]).newest() == "1.0.post1"
 
 
-def test_newest_normalises_the_spelling() -> None:
-    assert Listing.of({"1.00": [_digest("a")]}).newest() == "1.0"
-    assert Listing.of({"v2.0": [_digest("a")], "1.0": [_digest("b")]}).newest() == "2.0"
+def test_newest_keeps_the_pages_spelling() -> None:
+    assert Listing.of({"1.00": [_digest("a")]}).newest() == "1.00"
+    assert Listing.of({"v2.0": [_digest("a")], "1.0": [_digest("b")]}).newest() == "v2.0"
+    assert Listing.of({"1.0.0": [_digest("a")]}).newest() == "1.0.0"
+    # one version spelled two ways: the spelling the page used first
+    assert Listing.of({"1.0.0": [_digest("a")], "1.0": [_digest("b")]}).newest() == "1.0.0"
+    assert Listing.of({"0.9": [_digest("a")], "1.0": [_digest("b")]}).newest() == "1.0"
 
 
 def test_newest_skips_non_pep440_versions_and_versions_without_files() -> None:
@@ -601,15 +650,29 @@ def test_listing_over_a_pages_files() -> None:
         }
     )
     assert page.present
-    assert page.digests() == {"1.0": frozenset({digest, None})}
+    assert list(page.digests().values()) == [frozenset({digest, None})]  # one version, two files
     assert not page.copy_of(Listing.of({"1.0": [digest]}), "1.0")  # the md5-only wheel
-    assert Listing.of({"1.0": [digest]}).copy_of(page, "1.0")
+    # nor the other way: the page's wheel is a file the other side does not list
+    assert not Listing.of({"1.0": [digest]}).copy_of(page, "1.0")
     assert not page.shares_a_copy(Listing.of({"1.0": [digest]}))
+    wheel = hashlib.sha256(b"the wheel").hexdigest()
+    hashed = Listing(
+        {
+            "1.0.0": [
+                DistFile(filename="x-1.0.0.tar.gz", url="", hashes={"sha256": digest}),
+                DistFile(filename="x-1.0.0-py3-none-any.whl", url="", hashes={"sha256": wheel}),
+            ]
+        }
+    )
+    assert Listing.of({"1.0": [wheel, digest.upper()]}).copy_of(hashed, "1.0")
+    assert hashed.copy_of(Listing.of({"1.0": [wheel, digest]}), "1.0.0")
 
 
 # -- Decision.explain ----------------------------------------------------------------------------
 
+_PYPI = Source(name="pypi", url="https://pypi.org/simple")
 _PRIVATE = Source(name="private", url="https://private.example/simple")
+_CORP = Source(name="corp", url="https://corp.example/pypi/simple")
 _VIA = (Parent(canonical_name("acme-app"), "private"),)
 _NAMES_PARENTS = {Rule.PARENT_ONLY, Rule.MIRROR, Rule.CHECK_OFF}
 
@@ -634,3 +697,77 @@ def test_explain_names_every_parent() -> None:
     parents = (*_VIA, Parent(canonical_name("acme-cli"), "private"))
     text = Decision(_PRIVATE, Rule.PARENT_ONLY, parents).explain()
     assert "`acme-app`, `acme-cli`" in text
+
+
+def test_explain_parent_only_names_its_sources_parents_and_the_others() -> None:
+    corp = Parent(canonical_name("corp-auth"), "corp")
+    text = Decision(_PRIVATE, Rule.PARENT_ONLY, (corp, *_VIA), ("corp",)).explain()
+    assert "a dependency of `acme-app`, not on the default source" in text
+    assert "`corp-auth`" not in text
+    assert "(`corp` has the same files)" in text
+    alone = Decision(_PRIVATE, Rule.PARENT_ONLY, _VIA).explain()
+    assert "has the same files" not in alone
+    # no parent came from the source taken: every parent is named rather than none
+    assert "`corp-auth`" in Decision(_PRIVATE, Rule.PARENT_ONLY, (corp,)).explain()
+
+
+def test_explain_mirror_says_the_version_chosen_is_byte_identical() -> None:
+    text = Decision(_PYPI, Rule.MIRROR, _VIA, ("private",)).explain()
+    assert "a dependency of `acme-app`: the default source `pypi`" in text
+    assert "byte-identical" in text
+
+
+# -- Fence.confirm's inputs ----------------------------------------------------------------------
+
+_IDNA = canonical_name("idna")
+_SHARED = canonical_name("shared-util")
+
+
+def _three_sources(*, confusion_check: bool = True) -> Fence:
+    pins = {canonical_name("acme-app"): "private", canonical_name("corp-auth"): "corp"}
+    return Fence((_PYPI, _PRIVATE, _CORP), pins, frozenset(pins), confusion_check=confusion_check)
+
+
+def test_confirm_refuses_a_missing_answer_of_the_other_source() -> None:
+    fence = _three_sources()
+    listing = _of(v3_7=["idna-3.7.tar.gz"])
+    decision = fence.decide(_IDNA, {"pypi": listing, "private": listing}, _VIA)
+    assert (decision.rule, decision.others) == (Rule.MIRROR, ("private",))
+    fence.confirm(_IDNA, decision, "3.7", {"pypi": listing, "private": listing})
+    with pytest.raises(ValueError, match="private"):
+        fence.confirm(_IDNA, decision, "3.7", {"pypi": listing})
+    with pytest.raises(ValueError, match="private"):
+        fence.confirm(_IDNA, decision, "3.7", {"pypi": listing, "private": None})
+
+
+def test_confirm_refuses_a_missing_answer_of_the_source_taken() -> None:
+    fence = _three_sources()
+    listing = _of(v3_7=["idna-3.7.tar.gz"])
+    decision = fence.decide(_IDNA, {"pypi": listing, "private": listing}, _VIA)
+    with pytest.raises(ValueError, match="pypi"):
+        fence.confirm(_IDNA, decision, "3.7", {"private": listing})
+    with pytest.raises(ValueError, match="pypi"):
+        fence.confirm(_IDNA, decision, "3.7", {"pypi": None, "private": listing})
+
+
+def test_confirm_refuses_a_missing_answer_between_parents_sources() -> None:
+    fence = _three_sources()
+    listing = _of(v1_0=["shared-util-1.0.tar.gz"])
+    parents = (*_VIA, Parent(canonical_name("corp-auth"), "corp"))
+    decision = fence.decide(_SHARED, {"pypi": None, "private": listing, "corp": listing}, parents)
+    assert (decision.source, decision.rule, decision.others) == (
+        _PRIVATE,
+        Rule.PARENT_ONLY,
+        ("corp",),
+    )
+    fence.confirm(_SHARED, decision, "1.0", {"private": listing, "corp": listing})
+    with pytest.raises(ValueError, match="corp"):
+        fence.confirm(_SHARED, decision, "1.0", {"pypi": None, "private": listing})
+
+
+def test_confirm_with_the_check_off_needs_no_answer() -> None:
+    listing = _of(v3_7=["idna-3.7.tar.gz"])
+    off = _three_sources(confusion_check=False)
+    decision = off.decide(_IDNA, {"pypi": listing, "private": listing}, _VIA)
+    assert decision.rule == Rule.MIRROR
+    off.confirm(_IDNA, decision, "3.7", {})  # nothing is compared, so nothing is needed
