@@ -771,3 +771,26 @@ def test_confirm_with_the_check_off_needs_no_answer() -> None:
     decision = off.decide(_IDNA, {"pypi": listing, "private": listing}, _VIA)
     assert decision.rule == Rule.MIRROR
     off.confirm(_IDNA, decision, "3.7", {})  # nothing is compared, so nothing is needed
+
+
+def test_confirm_with_the_check_off_returns_the_sources_it_let_through() -> None:
+    # The lock warns about these: the default's 3.7 taken although `private`'s 3.7 differs.
+    off = _three_sources(confusion_check=False)
+    default = _of(v3_6=["idna-3.6.tar.gz"], v3_7=["idna-3.7.tar.gz"])
+    private = _of(v3_6=["idna-3.6.tar.gz"], v3_7=["idna-3.7.tar.gz (private build)"])
+    decision = off.decide(_IDNA, {"pypi": default, "private": private}, _VIA)
+    assert (decision.rule, decision.others) == (Rule.MIRROR, ("private",))
+    answers = {"pypi": default, "private": private}
+    assert off.confirm(_IDNA, decision, "3.7", answers) == ("private",)
+    assert off.confirm(_IDNA, decision, "3.6", answers) == ()
+    on = _three_sources()
+    assert on.confirm(_IDNA, on.decide(_IDNA, answers, _VIA), "3.6", answers) == ()
+
+
+def test_a_check_off_decision_names_only_the_sources_that_differ() -> None:
+    off = _three_sources(confusion_check=False)
+    default = _of(v3_7=["idna-3.7.tar.gz"])
+    parents = (*_VIA, Parent(canonical_name("corp-auth"), "corp"))
+    answers = {"pypi": default, "private": default, "corp": _of(v3_7=["idna-3.7 (corp)"])}
+    decision = off.decide(_IDNA, answers, parents)
+    assert (decision.rule, decision.others) == (Rule.CHECK_OFF, ("corp",))

@@ -362,18 +362,33 @@ class Fence:
         # if every other holds byte-identical files of the version chosen (`confirm`); when no
         # version is identical on all of them, no choice can be, so stop now.
         common: frozenset[str] | None = None
-        for other in found[1:]:
+        for position, other in enumerate(found[1:]):
             copied = listed[other.name].copied_versions(listed[first.name])
             common = copied if common is None else common & copied
             if not common:
                 if not self.confusion_check:
-                    return Decision(first, Rule.CHECK_OFF, relevant, others)
+                    rivals = tuple(
+                        s.name
+                        for s in found[1:]
+                        if not listed[s.name].shares_a_copy(listed[first.name])
+                    )
+                    return Decision(first, Rule.CHECK_OFF, relevant, rivals or others)
+                # Name all the sources only when this one agrees with the first on some
+                # version, and the others are what leave no version in common.
+                compared = found[: position + 2]
+                what = (
+                    "no version is the same file on all of "
+                    + ", ".join(f"`{s.name}`" for s in compared)
+                    if copied
+                    else None
+                )
                 raise self._confusion(
                     name,
                     other,
                     relevant,
                     against=None if first == default else first,
                     answers=listed,
+                    what=what,
                 )
         if first != default:
             return Decision(first, Rule.PARENT_ONLY, relevant, others)
@@ -385,28 +400,37 @@ class Fence:
         decision: Decision,
         version: str,
         answers: Mapping[str, Listing | None],
-    ) -> None:
+    ) -> tuple[str, ...]:
         """Check the version the resolver chose against the other sources that list ``name``
-        (`Decision.others`): each must hold a byte-identical copy of it, else `FenceError`
-        (dependency confusion), unless the confusion check is off."""
-        if decision.rule == Rule.CHECK_OFF or not self.confusion_check:
-            return
-        missing = [n for n in (decision.source.name, *decision.others) if answers.get(n) is None]
-        if missing:
-            msg = f"confirm({name!r}) needs the answers of {missing}"
-            raise ValueError(msg)
-        taken = answers[decision.source.name]
+        (`Decision.others`): each must hold byte-identical files of it, else `FenceError`
+        (dependency confusion). With the confusion check off nothing is raised: the sources
+        that differ are returned instead, for the lock to warn about."""
+        if decision.rule == Rule.CHECK_OFF:
+            return ()
+        if self.confusion_check:
+            needed = (decision.source.name, *decision.others)
+            missing = [n for n in needed if answers.get(n) is None]
+            if missing:
+                msg = f"confirm({name!r}) needs the answers of {missing}"
+                raise ValueError(msg)
+        taken = answers.get(decision.source.name)
+        differing: list[str] = []
         for other in decision.others:
-            theirs = answers[other]
-            if theirs is not None and taken is not None and not theirs.copy_of(taken, version):
-                raise self._confusion(
-                    name,
-                    self.source_named(other),
-                    decision.parents,
-                    against=None if decision.source == self.default else decision.source,
-                    answers={k: v for k, v in answers.items() if v is not None},
-                    chosen=version,
-                )
+            theirs = answers.get(other)
+            if theirs is None or taken is None or theirs.copy_of(taken, version):
+                continue
+            if not self.confusion_check:
+                differing.append(other)
+                continue
+            raise self._confusion(
+                name,
+                self.source_named(other),
+                decision.parents,
+                against=None if decision.source == self.default else decision.source,
+                answers={k: v for k, v in answers.items() if v is not None},
+                chosen=version,
+            )
+        return tuple(differing)
 
     def _not_found(
         self,
@@ -466,6 +490,7 @@ class Fence:
         against: Source | None = None,
         answers: Mapping[str, Listing] | None = None,
         chosen: str | None = None,
+        what: str | None = None,
     ) -> FenceError:
         first = against or self.default
         role = "source" if against is not None else "default source"
@@ -480,7 +505,9 @@ class Fence:
             and (version := listing.newest()) is not None
         ]
         versions = f" (newest: {', '.join(newest)})" if len(newest) == 2 else ""  # noqa: PLR2004
-        if chosen is not None:
+        if what is not None:
+            pass
+        elif chosen is not None:
             what = f"`{other.name}` has no identical copy of {chosen}, the version chosen"
         else:
             what = "no version is the same file on both"

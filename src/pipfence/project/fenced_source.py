@@ -114,6 +114,9 @@ class FencedSource:
         self._speculate = speculate
         #: name → the fence's decision for it (the source it was taken from, and why).
         self.origins: dict[NormalizedName, Decision] = {}
+        # name → (source taken, sources with other files of the version chosen): what the
+        # check, being off, let through at `verify`.
+        self._let_through: dict[NormalizedName, tuple[str, tuple[str, ...]]] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -210,7 +213,9 @@ class FencedSource:
             asked = fence.sources_to_ask(name, parents)
             _pages, listings = self._answers(name, asked)
             decision = fence.decide(name, listings, parents)
-            fence.confirm(name, decision, str(package.version), listings)
+            differing = fence.confirm(name, decision, str(package.version), listings)
+            if differing:
+                self._let_through[name] = (decision.source.name, differing)
             before = self.origins.get(name)
             if before is not None and before.source != decision.source:
                 raise FenceError(
@@ -223,12 +228,15 @@ class FencedSource:
     def warnings(self) -> list[str]:
         """One sentence per name taken although another source serves other files under it
         (only with ``pipfence_confusion_check = false``), for the lock to show."""
+        found = dict(self._let_through)
+        for name, decision in self.origins.items():
+            if decision.rule == Rule.CHECK_OFF:
+                found[name] = (decision.source.name, decision.others)
         return [
-            f"`{name}` was taken from `{decision.source.name}` although "
-            + ", ".join(f"`{other}`" for other in decision.others)
+            f"`{name}` was taken from `{source}` although "
+            + ", ".join(f"`{other}`" for other in others)
             + " serves other files under the name (pipfence_confusion_check = false)"
-            for name, decision in sorted(self.origins.items())
-            if decision.rule == Rule.CHECK_OFF
+            for name, (source, others) in sorted(found.items())
         ]
 
     def _source_of(self, name: NormalizedName) -> Source:
