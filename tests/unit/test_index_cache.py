@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipfence.index.cache import CachedPage, IndexCache, page_key
+from pipfence.index.cache import CachedPage, IndexCache, metadata_key, page_key
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.index.simple import dump_page, parse_project_page
@@ -289,3 +289,33 @@ def test_identical_pages_on_two_indexes_keep_their_own_file_urls(tmp_path: Path)
         assert two is not None
         assert one.files[0].url == "https://one.example/simple/foo/foo-1.0.tar.gz"
         assert two.files[0].url == "https://two.example/simple/foo/foo-1.0.tar.gz"
+
+
+def test_files_fetched_with_credentials_are_found_only_by_the_same_scope(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    data = tmp_path / "wheel"
+    data.write_bytes(b"private wheel")
+    digest = hashlib.sha256(b"private wheel").hexdigest()
+    cache.store_file(digest, data, "scope-a")
+    assert cache.load_file(digest, "scope-a") is not None
+    assert cache.holds_file(digest, "scope-a")
+    for other in (None, "scope-b"):
+        assert cache.load_file(digest, other) is None
+        assert not cache.holds_file(digest, other)
+    cache.store_file(digest, data)  # fetched without credentials too: public now
+    assert cache.load_file(digest, "scope-b") is not None
+    assert cache.holds_file(digest)
+
+
+def test_metadata_key_names_source_scope_and_both_hashes() -> None:
+    wheel, meta = "ab" * 32, "cd" * 32
+    base = metadata_key("https://a.example/simple", None, wheel, meta)
+    assert base == metadata_key("HTTPS://user@A.example/simple", None, wheel.upper(), meta)
+    others = {
+        metadata_key("https://b.example/simple", None, wheel, meta),
+        metadata_key("https://a.example/simple", "scope", wheel, meta),
+        metadata_key("https://a.example/simple", None, wheel, None),
+        metadata_key("https://a.example/simple", None, wheel, "ef" * 32),
+    }
+    assert base not in others
+    assert len(others) == 4
