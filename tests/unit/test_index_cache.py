@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import random
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipfence.index.cache import CachedPage, IndexCache, page_key
+from pipfence.index.cache import CachedPage, IndexCache, metadata_key, page_key
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.index.simple import dump_page, parse_project_page
@@ -159,7 +158,7 @@ def test_corrupted_page_entry_evicted_and_refetched(
     client: IndexClient, server: Server, tmp_path: Path
 ) -> None:
     client.project_page(SOURCE, REQUEST_URL, FOO)
-    (entry,) = [p for p in (tmp_path / "cache" / "pages-v2").rglob("*") if p.is_file()]
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v3").rglob("*") if p.is_file()]
     # The entry holds the parsed page, not the body the index sent.
     assert BODY not in entry.read_bytes()
     entry.write_bytes(entry.read_bytes()[:-10])
@@ -174,12 +173,13 @@ def test_cache_entry_of_another_project_is_not_used(
     client: IndexClient, server: Server, tmp_path: Path
 ) -> None:
     client.project_page(SOURCE, REQUEST_URL, FOO)
-    cache = IndexCache(tmp_path / "cache")
-    entry = cache.load_page(PAGE_URL)
-    assert entry is not None
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v3").rglob("*") if p.is_file()]
     # The entry for foo's URL now holds a parsed page of `bar` (say, copied over by hand).
     bar = parse_project_page(BODY.replace(b"foo", b"bar"), JSON, PAGE_URL.replace("foo", "bar"))
-    cache.store_page(PAGE_URL, dataclasses.replace(entry, body=dump_page(bar) or b""))
+    blob = dump_page(bar) or b""
+    header = json.loads(entry.read_bytes().partition(b"\n")[0])
+    header["sha256"] = hashlib.sha256(blob).hexdigest()
+    entry.write_bytes(json.dumps(header).encode() + b"\n" + blob)
     page = client.project_page(SOURCE, REQUEST_URL, FOO)
     assert page is not None
     assert [f.filename for f in page.files] == ["foo-1.0.tar.gz"]
@@ -198,7 +198,8 @@ def test_downloads_content_addressed(client: IndexClient, server: Server, tmp_pa
     assert path.read_bytes() == data
     assert len(server.requests) == 1
     # A corrupted cache entry is evicted and the file fetched again.
-    (entry,) = [p for p in (tmp_path / "cache" / "files-v1").rglob("*") if p.is_file()]
+    # Fetched with the source's credentials: kept where only those credentials find it.
+    (entry,) = [p for p in (tmp_path / "cache" / "private-files-v1").rglob("*") if p.is_file()]
     entry.unlink()  # break any hard link before corrupting
     entry.write_bytes(b"corrupt")
     path = client.download(SOURCE, REQUEST_URL, file, tmp_path / "c", [digest])
@@ -234,7 +235,7 @@ def test_cache_unit_roundtrip_and_corruption(tmp_path: Path) -> None:
     assert cache.load_page(PAGE_URL) == page
     cache.store_metadata("cd" * 32, b"Name: x")
     assert cache.load_metadata("cd" * 32) == b"Name: x"
-    meta = tmp_path / "metadata-v1" / "cd" / ("cd" * 32)
+    meta = tmp_path / "metadata-v2" / "cd" / ("cd" * 32)
     meta.write_bytes(meta.read_bytes() + b"tail")
     assert cache.load_metadata("cd" * 32) is None
     assert not meta.exists()
@@ -288,3 +289,33 @@ def test_identical_pages_on_two_indexes_keep_their_own_file_urls(tmp_path: Path)
         assert two is not None
         assert one.files[0].url == "https://one.example/simple/foo/foo-1.0.tar.gz"
         assert two.files[0].url == "https://two.example/simple/foo/foo-1.0.tar.gz"
+
+
+def test_files_fetched_with_credentials_are_found_only_by_the_same_scope(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    data = tmp_path / "wheel"
+    data.write_bytes(b"private wheel")
+    digest = hashlib.sha256(b"private wheel").hexdigest()
+    cache.store_file(digest, data, "scope-a")
+    assert cache.load_file(digest, "scope-a") is not None
+    assert cache.holds_file(digest, "scope-a")
+    for other in (None, "scope-b"):
+        assert cache.load_file(digest, other) is None
+        assert not cache.holds_file(digest, other)
+    cache.store_file(digest, data)  # fetched without credentials too: public now
+    assert cache.load_file(digest, "scope-b") is not None
+    assert cache.holds_file(digest)
+
+
+def test_metadata_key_names_source_scope_and_both_hashes() -> None:
+    wheel, meta = "ab" * 32, "cd" * 32
+    base = metadata_key("https://a.example/simple", None, wheel, meta)
+    assert base == metadata_key("HTTPS://user@A.example/simple", None, wheel.upper(), meta)
+    others = {
+        metadata_key("https://b.example/simple", None, wheel, meta),
+        metadata_key("https://a.example/simple", "scope", wheel, meta),
+        metadata_key("https://a.example/simple", None, wheel, None),
+        metadata_key("https://a.example/simple", None, wheel, "ef" * 32),
+    }
+    assert base not in others
+    assert len(others) == 4

@@ -1,17 +1,26 @@
-"""The on-disk cache of the index layer: pages (revalidated) and files by sha256 (immutable).
+"""The on-disk cache of the index layer: pages (revalidated), metadata and files.
 
 Layout under the root the caller gives::
 
-    pages-v2/<aa>/<sha256 of page URL>     a header line (JSON) then the page (the client
-                                           stores its parsed form)
-    metadata-v1/<aa>/<sha256 of the dist>  a line with the body's sha256, then core metadata
-    files-v1/<aa>/<sha256 of the file>     the distribution file itself
+    pages-v3/<aa>/<page key>                 a header line (JSON) then the page (the client
+                                             stores its parsed form)
+    metadata-v2/<aa>/<metadata key>          a line with the body's sha256, then core metadata
+    files-v2/<aa>/<sha256 of the file>       a file fetched without credentials
+    private-files-v1/<aa>/<scoped key>       a file fetched with credentials
 
-Keys are hashes of credential-free URLs or of content, so no key holds a secret. Every write is
-a temporary file in the destination folder and `os.replace`, so processes sharing the cache
-never see half a file. An entry that cannot be read or whose bytes do not match their hash is
-deleted and reported as a miss. Nothing here knows the time: callers pass ``fetched_at`` in and
-compare ages themselves.
+Everything an index said is scoped by who asked: ``scope`` is None for a request sent
+without credentials, else a hash of the credentials and their origins (see
+`pipfence.index.http.Http.credential_scope`), so an answer given to one set of credentials is
+never served to a request without them or with others. Metadata is also keyed by the source
+that served it (`metadata_key`): one index's metadata is never taken for another's, whatever
+wheel hash both claim. A file fetched without credentials is public and shared by content;
+one fetched with credentials is found only by the same scope.
+
+Keys are hashes of credential-free URLs, scopes or content, so no key holds a secret. Every
+write is a temporary file in the destination folder and `os.replace`, so processes sharing
+the cache never see half a file. An entry that cannot be read or whose bytes do not match
+their hash is deleted and reported as a miss. Nothing here knows the time: callers pass
+``fetched_at`` in and compare ages themselves.
 """
 
 from __future__ import annotations
@@ -29,13 +38,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
-__all__ = ["CachedPage", "IndexCache", "page_key"]
+__all__ = ["CachedPage", "IndexCache", "metadata_key", "page_key"]
 
-_PAGES = "pages-v2"
-_METADATA = "metadata-v1"
-_FILES = "files-v1"
-#: Folders of earlier layouts, removed by `IndexCache.clear`.
-_OLD = ("pages-v1", "parsed-v1")
+_PAGES = "pages-v3"
+_METADATA = "metadata-v2"
+_FILES = "files-v2"
+_PRIVATE_FILES = "private-files-v1"
+#: Folders of earlier layouts, removed by `IndexCache.clear`. Their entries were not scoped by
+#: credentials or source, so they are never read.
+_OLD = ("pages-v1", "parsed-v1", "pages-v2", "metadata-v1", "files-v1")
 _CHUNK = 1024 * 1024
 _SHA256_HEX = 64
 
@@ -55,13 +66,36 @@ class CachedPage:
     fetched_at: float = 0.0
 
 
-def page_key(url: str) -> str:
-    """The cache key of the page at ``url``: sha256 of the URL with user-info removed and the
-    scheme and host lower-cased."""
+def _normal_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2].lower()
-    normal = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
+
+
+def _scoped(key: str, scope: str | None) -> str:
+    if scope is None:
+        return key
+    return hashlib.sha256(f"{key}\0{scope}".encode()).hexdigest()
+
+
+def page_key(url: str, scope: str | None = None) -> str:
+    """The cache key of the page at ``url`` as fetched by ``scope``: sha256 of the URL with
+    user-info removed and the scheme and host lower-cased, then of that and the scope."""
+    return _scoped(hashlib.sha256(_normal_url(url).encode()).hexdigest(), scope)
+
+
+def metadata_key(
+    source_url: str, scope: str | None, dist_sha256: str, metadata_sha256: str | None
+) -> str:
+    """The cache key of a wheel's core metadata as the source at ``source_url`` (its
+    credential-free request URL, so a mirror is a source of its own) served it to ``scope``:
+    for the wheel the page lists with ``dist_sha256`` and, when the page gives it and the
+    bytes were checked against it, the metadata file's own ``metadata_sha256`` (PEP 658/714).
+    """
+    text = "\0".join(
+        (_normal_url(source_url), scope or "", dist_sha256.lower(), (metadata_sha256 or "").lower())
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _is_sha256(value: str) -> bool:
@@ -77,9 +111,10 @@ class IndexCache:
 
     # --- pages -----------------------------------------------------------------------------
 
-    def load_page(self, url: str) -> CachedPage | None:
-        """The cached page for ``url``, or None (missing, unreadable or corrupted)."""
-        path = self._path(_PAGES, page_key(url))
+    def load_page(self, url: str, scope: str | None = None) -> CachedPage | None:
+        """The page cached for ``url`` as fetched by ``scope``, or None (missing, unreadable
+        or corrupted)."""
+        path = self._path(_PAGES, page_key(url, scope))
         data = self._read(path)
         if data is None:
             return None
@@ -102,8 +137,8 @@ class IndexCache:
             return None
         return page
 
-    def store_page(self, url: str, page: CachedPage) -> None:
-        """Store ``page`` as the entry for ``url`` (replacing any)."""
+    def store_page(self, url: str, page: CachedPage, scope: str | None = None) -> None:
+        """Store ``page`` as the entry for ``url`` fetched by ``scope`` (replacing any)."""
         header = {
             "url": page.url,
             "content_type": page.content_type,
@@ -113,54 +148,75 @@ class IndexCache:
             "sha256": hashlib.sha256(page.body).hexdigest(),
         }
         data = json.dumps(header).encode() + b"\n" + page.body
-        self._write(self._path(_PAGES, page_key(url)), data)
+        self._write(self._path(_PAGES, page_key(url, scope)), data)
 
     # --- metadata ----------------------------------------------------------------------------
 
-    def load_metadata(self, dist_sha256: str) -> bytes | None:
-        """Core metadata cached for the distribution file with this sha256, or None."""
-        if not _is_sha256(dist_sha256):
+    def load_metadata(self, key: str, metadata_sha256: str | None = None) -> bytes | None:
+        """Core metadata cached under ``key`` (see `metadata_key`), or None; with
+        ``metadata_sha256``, only bytes that have that digest."""
+        if not _is_sha256(key):
             return None
-        path = self._path(_METADATA, dist_sha256)
+        path = self._path(_METADATA, key)
         data = self._read(path)
         if data is None:
             return None
         digest, _, body = data.partition(b"\n")
-        if digest.decode("ascii", "replace") != hashlib.sha256(body).hexdigest():
+        actual = hashlib.sha256(body).hexdigest()
+        if digest.decode("ascii", "replace") != actual or (
+            metadata_sha256 is not None and actual != metadata_sha256.lower()
+        ):
             self._evict(path)
             return None
         return body
 
-    def store_metadata(self, dist_sha256: str, data: bytes) -> None:
-        """Cache the core metadata of the distribution file with this sha256."""
-        if not _is_sha256(dist_sha256):
+    def store_metadata(self, key: str, data: bytes) -> None:
+        """Cache core metadata under ``key`` (see `metadata_key`)."""
+        if not _is_sha256(key):
             return
         digest = hashlib.sha256(data).hexdigest().encode()
-        self._write(self._path(_METADATA, dist_sha256), digest + b"\n" + data)
+        self._write(self._path(_METADATA, key), digest + b"\n" + data)
 
     # --- distribution files ------------------------------------------------------------------
 
-    def load_file(self, sha256: str) -> Path | None:
-        """The cached file whose content has this sha256, verified now; None otherwise."""
+    def load_file(self, sha256: str, scope: str | None = None) -> Path | None:
+        """A cached file whose content has this sha256, verified now, that ``scope`` may
+        have: one fetched with its credentials, or one fetched without any; None otherwise."""
         if not _is_sha256(sha256):
             return None
-        path = self._path(_FILES, sha256)
-        try:
-            with path.open("rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        except OSError:
-            return None
-        if digest != sha256:
+        paths = [self._path(_FILES, sha256)]
+        if scope is not None:
+            paths.insert(0, self._path(_PRIVATE_FILES, _scoped(sha256, scope)))
+        for path in paths:
+            try:
+                with path.open("rb") as handle:
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            except OSError:
+                continue
+            if digest == sha256:
+                return path
             self._evict(path)
-            return None
-        return path
+        return None
 
-    def store_file(self, sha256: str, source: Path) -> None:
+    def holds_file(self, sha256: str, scope: str | None = None) -> bool:
+        """Whether ``scope`` may have the file with this sha256 from the cache (as
+        `load_file`, without reading it): what lets a copy kept elsewhere (an unpacked wheel)
+        be used without asking the index."""
+        if not _is_sha256(sha256):
+            return False
+        if self._path(_FILES, sha256).is_file():
+            return True
+        return scope is not None and self._path(_PRIVATE_FILES, _scoped(sha256, scope)).is_file()
+
+    def store_file(self, sha256: str, source: Path, scope: str | None = None) -> None:
         """Cache a copy of ``source``, whose content the caller has verified to have this
-        sha256. A hard link when possible, a copy otherwise."""
+        sha256, as fetched by ``scope``. A hard link when possible, a copy otherwise."""
         if not _is_sha256(sha256):
             return
-        target = self._path(_FILES, sha256)
+        if scope is None:
+            target = self._path(_FILES, sha256)
+        else:
+            target = self._path(_PRIVATE_FILES, _scoped(sha256, scope))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-")) / "file"
@@ -182,7 +238,7 @@ class IndexCache:
     def clear(self) -> None:
         """Remove every entry (``pipfence lock --clear``); other files under the root stay."""
         self._folders.clear()
-        for name in (_PAGES, _METADATA, _FILES, *_OLD):
+        for name in (_PAGES, _METADATA, _FILES, _PRIVATE_FILES, *_OLD):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
     def _path(self, kind: str, key: str) -> Path:

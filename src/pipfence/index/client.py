@@ -4,7 +4,8 @@
                     │
                     ├── simple.parse_project_page   (pure)
                     ├── metadata.read_wheel_metadata over RangeFile (range requests)
-                    └── IndexCache                  (pages revalidated, files by sha256)
+                    └── IndexCache                  (pages revalidated, files by sha256;
+                                                     everything scoped by the credentials sent)
 
 Every method takes the `Source` to name in messages and its ``request_url``: the URL with
 ``${VAR}`` expanded (and a PyPI mirror substituted) by the caller, which may hold credentials.
@@ -31,7 +32,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
-from pipfence.index.cache import CachedPage, IndexCache
+from pipfence.index.cache import CachedPage, IndexCache, metadata_key
 from pipfence.index.http import (
     ClientSettings,
     Endpoint,
@@ -150,8 +151,10 @@ class IndexClient:
         what = f"the project page of `{name}`"
         now = self._clock()
         limit = self.settings.page_max_age if max_age is None else max_age
-        # The cache keeps a page in its parsed form (see `dump_page`), never the raw body.
-        cached = self.cache.load_page(url) if self.cache is not None else None
+        # The cache keeps a page in its parsed form (see `dump_page`), never the raw body, and
+        # only for requests made with the same credentials (none, or these).
+        scope = self._http.credential_scope(endpoint) if self.cache is not None else None
+        cached = self.cache.load_page(url, scope) if self.cache is not None else None
         known = None
         if cached is not None and cached.content_type == _PARSED_PAGE:
             known = load_page(cached.body)
@@ -199,7 +202,7 @@ class IndexClient:
                 fetched_at=now,
             )
         if self.cache is not None and fresh.body:
-            self.cache.store_page(url, fresh)
+            self.cache.store_page(url, fresh, scope)
         return dataclasses.replace(page, etag=fresh.etag)
 
     @staticmethod
@@ -224,11 +227,13 @@ class IndexClient:
         """The core metadata of a wheel; None for an sdist (or any file that is not a wheel).
 
         An sdist's metadata needs a PEP 517 build, which is the caller's job: download it with
-        `download` and build it. For a wheel, in order: the cache (by the wheel's sha256); the
-        PEP 658/714 ``{url}.metadata`` file when the page offers one (its sha256 checked when
-        given); else HTTP range requests for only the zip's central directory and METADATA;
-        else, when the server ignores ``Range``, the whole wheel (its sha256 checked when the
-        page gives one).
+        `download` and build it. For a wheel, in order: the cache; the PEP 658/714
+        ``{url}.metadata`` file when the page offers one (its sha256 checked when given);
+        else HTTP range requests for only the zip's central directory and METADATA; else,
+        when the server ignores ``Range``, the whole wheel (its sha256 checked when the page
+        gives one). The cache keys metadata by the source's request URL, the credentials
+        sent, the wheel's sha256 the page lists and the metadata file's own sha256 (when the
+        bytes were checked against it): what one index said is never taken for another's.
 
         Raises `IndexServerError` for network/HTTP failures, `HashMismatch` when the metadata
         file or wheel does not match the page's hash, `ArchiveError` for an unreadable wheel or
@@ -241,12 +246,20 @@ class IndexClient:
         name, version, _tags = parsed
         endpoint = Endpoint.of(source, request_url)
         dist_sha256 = file.sha256
+        keys: list[tuple[str, str | None]] = []
         if self.cache is not None and dist_sha256:
-            data = self.cache.load_metadata(dist_sha256)
-            if data is not None:
-                with contextlib.suppress(IntegrityError):
-                    return self._check_metadata(endpoint, file, data, name)
+            scope = self._http.credential_scope(endpoint, file.url)
+            promised = _metadata_sha256(file)
+            if promised is not None:
+                keys.append((metadata_key(endpoint.url, scope, dist_sha256, promised), promised))
+            keys.append((metadata_key(endpoint.url, scope, dist_sha256, None), None))
+            for key, digest in keys:
+                data = self.cache.load_metadata(key, digest)
+                if data is not None:
+                    with contextlib.suppress(IntegrityError):
+                        return self._check_metadata(endpoint, file, data, name)
         data = self._metadata_file(endpoint, file) if file.has_metadata_file else None
+        verified = data is not None and _metadata_sha256(file) is not None
         if data is None:
             data = self._wheel_metadata(endpoint, file, name)
         result = self._check_metadata(endpoint, file, data, name)
@@ -255,8 +268,8 @@ class IndexClient:
                 f"the metadata of `{file.filename}` from source {endpoint.label} says version "
                 f"{result.version}, not {version}"
             )
-        if self.cache is not None and dist_sha256:
-            self.cache.store_metadata(dist_sha256, data)
+        if self.cache is not None and keys:
+            self.cache.store_metadata(keys[0 if verified else -1][0], data)
         return result
 
     @staticmethod
@@ -288,7 +301,7 @@ class IndexClient:
         )
         if reply.status == 404:  # noqa: PLR2004 - promised but missing: read the wheel instead
             return None
-        expected = file.metadata.get("sha256") if isinstance(file.metadata, Mapping) else None
+        expected = _metadata_sha256(file)
         if expected:
             got = hashlib.sha256(reply.body).hexdigest()
             if got != expected.lower():
@@ -433,9 +446,12 @@ class IndexClient:
             allowed = {file.sha256.lower()}
         target = dest_dir / filename
         dest_dir.mkdir(parents=True, exist_ok=True)
+        # A file fetched with credentials is reused only for the same credentials, even when
+        # the lock's hash would verify it: without them the index would not have served it.
+        scope = self._http.credential_scope(endpoint, file.url) if self.cache is not None else None
         if self.cache is not None:
             for digest in sorted(allowed):
-                cached = self.cache.load_file(digest)
+                cached = self.cache.load_file(digest, scope)
                 if cached is not None:
                     _place(cached, target)
                     return target
@@ -471,8 +487,18 @@ class IndexClient:
             )
         temp.replace(target)
         if self.cache is not None:
-            self.cache.store_file(digest, target)
+            self.cache.store_file(digest, target, scope)
         return target
+
+    def holds_file(self, source: Source, request_url: str, sha256: str) -> bool:
+        """Whether the cache holds the file with this sha256 for a request to ``source`` with
+        the credentials it has now (fetched without credentials, or with these): the
+        caller's leave to use its own copy of that file (an unpacked wheel) without asking
+        the index. False without a cache."""
+        if self.cache is None:
+            return False
+        endpoint = Endpoint.of(source, request_url)
+        return self.cache.holds_file(sha256.lower(), self._http.credential_scope(endpoint))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -483,6 +509,14 @@ class _Tail:
     start: int
     size: int
     body: bytes
+
+
+def _metadata_sha256(file: DistFile) -> str | None:
+    """The sha256 the page gives for the file's PEP 658/714 metadata file, lower-cased."""
+    if not isinstance(file.metadata, Mapping):
+        return None
+    digest = file.metadata.get("sha256")
+    return digest.strip().lower() if digest else None
 
 
 def _content_range(value: str | None) -> tuple[int, int] | None:

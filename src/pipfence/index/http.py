@@ -23,6 +23,7 @@ Every request of the index layer goes through `Http`. What it guarantees:
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib.util
 import ipaddress
 import logging
@@ -479,6 +480,30 @@ class Http:
             chunks.append(chunk)
         check_complete(response, total)
         return b"".join(chunks)
+
+    def credential_scope(self, endpoint: Endpoint, *urls: str) -> str | None:
+        """Who a request to ``endpoint`` (and to ``urls``, e.g. a file on another host) is
+        made as: None when no credentials would be sent to any of their origins, else a
+        sha256 over each origin and the credentials sent to it.
+
+        It keys cached answers, so that an answer given to one set of credentials is never
+        reused for a request made without them or with others (RFC 9111 §3.5). The secret is
+        hashed with a fixed prefix and its origin; it is never stored or shown. Raises what a
+        request would raise for credentials that may not be sent (plain http).
+        """
+        parts: set[str] = set()
+        for url in (endpoint.url, *urls):
+            try:
+                origin = Origin.of(url)
+            except ValueError:
+                continue
+            header = self._authorization(endpoint, url)
+            if header is not None:
+                parts.add(f"{origin.scheme}://{origin.host}:{origin.port}\0{header}")
+        if not parts:
+            return None
+        text = "\0\0".join(["pipfence-credential-scope-v1", *sorted(parts)])
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def uses_insecure_client(self, endpoint: Endpoint, url: str) -> bool:
         """Whether a request for ``url`` on behalf of ``endpoint`` skips TLS verification:

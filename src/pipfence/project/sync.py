@@ -7,11 +7,12 @@ verified against the lock's hashes before the environment changes.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
@@ -382,8 +384,19 @@ def sync(
                 refresh=refresh,
             )
 
+        def granted(w: WantedDist, digest: str) -> Source | None:
+            """The source whose cached copy of the file with ``digest`` this run may use:
+            one fetched without credentials, or with the ones that source has now."""
+            package = wanted[w.name][1]
+            for source in fence.fetch_sources(package.index, search_all=search_all):
+                if client.holds_file(source, urls[source.name], digest):
+                    return source
+            return None
+
         def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
-            cached = _from_unpacked_cache(cache, w, wanted[w.name][1], target, w.name in direct)
+            cached = _from_unpacked_cache(
+                cache, w, wanted[w.name][1], target, w.name in direct, granted=granted
+            )
             if cached is not None:
                 if on_progress is not None:
                     on_progress(cached[0].file.filename)
@@ -439,14 +452,17 @@ def sync(
             paths = [path for _choice, path in fetched]
             # Everything is downloaded and verified; sdists and direct references are built
             # now, still before the environment changes.
-            # A wheel whose own metadata needs what the lock does not list was resolved
-            # from metadata that lied about it (a PEP 658 file, say): refuse it.
-            locked = {w.name for w, _p in wanted.values()} | {
-                canonical_name(p.name) for _c, p in lock.packages()
-            }
-            for choice, path in zip(choices, paths, strict=True):
-                if choice.file.is_wheel:
-                    _check_requirements(choice, path, cache, target, locked)
+            # A wheel whose own metadata needs what the lock does not give (a project it does
+            # not list, or a version outside the wheel's specifier) was resolved from metadata
+            # that lied about it (a PEP 658 file, say): refuse it.
+            _check_wheels_against_lock(
+                [(c, p) for c, p in fetched if c.file.is_wheel],
+                cache=cache,
+                target=target,
+                lock=lock,
+                wanted=wanted,
+                requested_extras=_requested_extras(lock, pipfile),
+            )
             items = list(
                 map_all(
                     pool,
@@ -494,33 +510,137 @@ def sync(
     )
 
 
-def _check_requirements(
-    choice: _Choice, path: Path, cache: UnpackedCache, target: Target, locked: set[NormalizedName]
+def _requested_extras(lock: Lockfile, pipfile: Pipfile) -> dict[NormalizedName, set[str]]:
+    """The extras the lock's entries and the Pipfile's lines ask of each package."""
+    extras: dict[NormalizedName, set[str]] = {}
+    for _category, package in lock.packages():
+        listed = package.data.get("extras")
+        if isinstance(listed, list):
+            extras.setdefault(package.key, set()).update(str(e) for e in listed)
+    for _table, spec in pipfile.iter_specs():
+        if spec.extras:
+            extras.setdefault(spec.key, set()).update(spec.extras)
+    return extras
+
+
+@functools.lru_cache(maxsize=1024)
+def _specifier(text: str) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _check_wheels_against_lock(
+    fetched: Sequence[tuple[_Choice, Path]],
+    *,
+    cache: UnpackedCache,
+    target: Target,
+    lock: Lockfile,
+    wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
+    requested_extras: Mapping[NormalizedName, set[str]],
 ) -> None:
-    """Refuse (`IntegrityError`, exit 3) a wheel whose METADATA requires, on this target,
-    a project the lock does not list."""
-    metadata = _wheel_core_metadata(choice, path, cache)
-    if metadata is None:
-        return  # unreadable metadata is the installer's to refuse, with its own message
-    for text in metadata.requires_dist:
-        # Most requirements name a locked project: the name alone settles those, and the
-        # full PEP 508 parse (the costly part) is left for the rest.
-        lead = _LEADING_NAME.match(text)
-        if lead is not None and canonical_name(lead.group(0)) in locked:
-            continue
-        try:
-            requirement = Requirement(text)
-            needed = requirement.marker is None or target.evaluate(requirement.marker)
-        except (InvalidRequirement, InvalidMarker):
-            continue
-        if needed and canonical_name(requirement.name) not in locked:
-            raise IntegrityError(
-                f"`{choice.file.filename}` requires `{requirement.name}`, which Pipfile.lock does "
-                f"not list: the metadata the lock was resolved from does not match the wheel "
-                f"served by `{choice.source.name}`",
-                hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
-                "changes nothing, the index serves inconsistent metadata",
-            )
+    """Refuse (`IntegrityError`, exit 3) a wheel whose own METADATA requires, on ``target``
+    and with the extras asked of it (by the lock, the Pipfile, or another wheel being
+    installed), a project the lock does not list or a version the lock does not pin."""
+    versions: dict[NormalizedName, Version | None] = {}
+    for _category, package in lock.packages():
+        pinned = package.version
+        versions.setdefault(package.key, _version_or_none(pinned))
+    for key, (w, _package) in wanted.items():
+        versions[key] = _version_or_none(w.version)
+    read = [(c, _wheel_core_metadata(c, p, cache)) for c, p in fetched]
+    extras = {key: set(value) for key, value in requested_extras.items()}
+    # Extras one wheel asks of another (`b[x]`): they widen what b must bring.
+    for choice, metadata in read:
+        for text in () if metadata is None else metadata.requires_dist:
+            if "[" not in text:
+                continue
+            requirement = _requirement(text)
+            if requirement is None or not requirement.extras:
+                continue
+            own = extras.get(choice.wanted.name, ())
+            if _applies(requirement, target, own):
+                extras.setdefault(canonical_name(requirement.name), set()).update(
+                    requirement.extras
+                )
+    for choice, metadata in read:
+        if metadata is None:
+            continue  # unreadable metadata is the installer's to refuse, with its own message
+        own = extras.get(choice.wanted.name, set())
+        for text in metadata.requires_dist:
+            problem = _unmet(text, target=target, extras=own, versions=versions)
+            if problem is not None:
+                raise IntegrityError(
+                    f"`{choice.file.filename}` from source `{choice.source.name}` requires "
+                    f"{problem}: the metadata the lock was resolved from does not match the "
+                    "wheel itself",
+                    hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
+                    "changes nothing, the index serves inconsistent metadata",
+                )
+
+
+def _version_or_none(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _applies(requirement: Requirement, target: Target, extras: Collection[str]) -> bool:
+    try:
+        return requirement.marker is None or target.evaluate(requirement.marker, extras)
+    except InvalidMarker:
+        return False
+
+
+def _unmet(
+    text: str,
+    *,
+    target: Target,
+    extras: Collection[str],
+    versions: Mapping[NormalizedName, Version | None],
+) -> str | None:
+    """What the lock lacks for one Requires-Dist line (a phrase for the message), or None.
+
+    Most lines name a locked project with at most a version specifier: the leading name and
+    a cached `SpecifierSet` settle those, and the full PEP 508 parse (the costly part) is
+    left for lines with markers, extras, URLs or unlocked names."""
+    lead = _LEADING_NAME.match(text)
+    if lead is not None:
+        name = canonical_name(lead.group(0))
+        rest = text[lead.end() :].strip()
+        if name in versions and not any(c in rest for c in ";[@"):
+            if rest.startswith("(") and rest.endswith(")"):
+                rest = rest[1:-1].strip()
+            specifier = _specifier(rest) if rest else SpecifierSet()
+            if specifier is not None:
+                return _version_unmet(text, name, specifier, versions[name])
+    requirement = _requirement(text)
+    if requirement is None or not _applies(requirement, target, extras):
+        return None
+    name = canonical_name(requirement.name)
+    if name not in versions:
+        return f"`{requirement}`, which Pipfile.lock does not list"
+    return _version_unmet(text, name, requirement.specifier, versions[name])
+
+
+def _version_unmet(
+    text: str, name: NormalizedName, specifier: SpecifierSet, locked: Version | None
+) -> str | None:
+    if locked is None or not specifier or specifier.contains(locked, prereleases=True):
+        return None
+    return f"`{text.strip()}`, but Pipfile.lock pins `{name}` to {locked}"
 
 
 def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> CoreMetadata | None:
@@ -624,10 +744,14 @@ def _from_unpacked_cache(
     package: LockedPackage,
     target: Target,
     requested: bool,
+    *,
+    granted: Callable[[WantedDist, str], Source | None],
 ) -> tuple[_Choice, Path] | None:
     """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
     already, fit for ``target``: installed from there with no page lookup or download (the
-    cache is keyed by the digest a verified download had)."""
+    cache is keyed by the digest a verified download had). Only when ``granted`` names the
+    source whose cached download of that digest this run may use: a wheel a source served
+    to other credentials than the ones this run has is fetched (and so authorised) again."""
     for digest in sorted(AllowedHashes.of(package.hashes).digests):
         unpacked = cache.get(digest)
         if unpacked is None or not cache.intact(unpacked):
@@ -641,14 +765,13 @@ def _from_unpacked_cache(
             or target.tag_rank(parsed[2]) is None
         ):
             continue
+        source = granted(wanted, digest)
+        if source is None:
+            continue
         file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
-        choice = _Choice(wanted, _CACHED, file, frozenset({digest}), requested)
+        choice = _Choice(wanted, source, file, frozenset({digest}), requested)
         return choice, unpacked.root / unpacked.info.filename
     return None
-
-
-#: Stands for "the local wheel cache" where a choice names its source.
-_CACHED = Source(name="<cache>", url="file:///dev/null")
 
 
 def _wheel_for(
