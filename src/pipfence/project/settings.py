@@ -132,7 +132,7 @@ def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
     try:
         with config.open("rb") as handle:
             table = tomllib.load(handle).get("mirrors", {})
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, tomllib.TOMLDecodeError, RecursionError):
         table = {}
     if isinstance(table, Mapping):
         for name, url in table.items():
