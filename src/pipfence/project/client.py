@@ -12,6 +12,7 @@ from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import redact_url
+from pipfence.project.files import require_cache_dir
 from pipfence.project.settings import Settings
 
 __all__ = ["client_settings", "open_client"]
@@ -56,7 +57,9 @@ def open_client(
     fresh: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> Iterator[IndexClient]:
-    """An index client for this run; warns once per source that skips TLS verification."""
+    """An index client for this run; warns once per source that skips TLS verification.
+    `UsageError` when the cache folder cannot be written (see `require_cache_dir`)."""
+    require_cache_dir(settings.cache_dir)
     client = IndexClient(client_settings(settings, fresh=fresh), clock=time.time)
     try:
         if clear:

@@ -24,6 +24,7 @@ from pipfence.models.names import canonical_name, is_valid_name, shown
 from pipfence.models.pipfile import LOCK_CATEGORY, RESERVED_TABLES, lock_category
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
+from pipfence.project.files import require_cache_dir
 from pipfence.project.project import Project
 from pipfence.project.sync import (
     ProgressSink,
@@ -54,6 +55,7 @@ __all__ = [
 def project_lock(project: Project) -> Iterator[None]:
     """Serialise pipfence commands on one project."""
     key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
+    require_cache_dir(project.settings.cache_dir)
     folder = project.settings.cache_dir / "project-locks"
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / f"{key}.lock")):
