@@ -76,3 +76,21 @@ def test_corrupt_locks_name_the_file_and_line(text: str, fragment: str, line: in
     assert message.startswith("proj/Pipfile.lock" + (f":{line}:" if line else ":"))
     assert fragment in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"_meta": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}", "nested too deeply"),
+        ('{"_meta": {}, "default": {"\\u017fecret": {}}}', "`\\u017fecret` in `default`"),
+        ('{"_meta": {}, "default": {"caf\\u00e9": {}}}', "`caf\\xe9` in `default`"),
+        ('{"_meta": {}, "default": {"x\\n": {}}}', "`x\\n` in `default`"),
+        ('{"_meta": {}, "default": {"../x": {}}}', "`../x` in `default`"),
+    ],
+)
+def test_deep_or_non_pep508_locks_are_lockfile_errors(text: str, fragment: str) -> None:
+    with pytest.raises(LockfileError) as info:
+        Lockfile.parse(text)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
