@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 
 import pytest
@@ -16,13 +17,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.markers import InvalidMarker
 
-from pipfence.errors import LockfileError, PipfileError
+from pipfence.errors import LockfileError, PipfileError, UsageError
 from pipfence.index.simple import parse_project_page
 from pipfence.models.files import CoreMetadata, parse_filename
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name, is_valid_name
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.target import Target
+from pipfence.project.settings import MAX_SECONDS, parse_count, parse_seconds
 
 _FUZZ = os.environ.get("PIPFENCE_FUZZ") == "1"
 settings.register_profile(
@@ -42,12 +44,23 @@ fuzz = settings(PROFILE)
 
 # -- strategies ------------------------------------------------------------------------------
 
+# Seeds for bad input the CLI once answered with "this is a bug": names that Unicode case
+# folding took for ASCII (LONG S, KELVIN SIGN), a key with a trailing newline, specifiers with
+# empty clauses and a 200,000-comma one, and JSON / TOML nested 100,000 levels deep.
+LONG_S = "\u017fecret"
+KELVIN = "\u212aelvin"
+COMMAS = ">=1" + "," * 200_000
+DEEP_TOML = "[" * 100_000 + "]" * 100_000
+DEEP_JSON = '{"a": ' * 100_000 + "1" + "}" * 100_000
+
 NAMES = st.sampled_from(
-    ["payload", "Pay_Load", "a", "../x", "a b", "", "é", "x" * 300, "requests", "-x-"]
-)
+    ["payload", "Pay_Load", "a", "../x", "a b", "", "é", "x" * 300, "requests", "-x-",
+     LONG_S, KELVIN, "payload\n", "\u0130x"]
+)  # fmt: skip
 SPEC = st.sampled_from(
-    ["*", "==1.0", ">=1,<2", "===>1", ">>1", "", "~=1", "==1.*", "latest", "1.0", "!=", "@"]
-)
+    ["*", "==1.0", ">=1,<2", "===>1", ">>1", "", "~=1", "==1.*", "latest", "1.0", "!=", "@",
+     ">=1,,", ",", ",>=1", ">=1,,<2", COMMAS]
+)  # fmt: skip
 SCALAR = st.one_of(
     st.none(),
     st.booleans(),
@@ -101,6 +114,8 @@ TOML_LINE = st.one_of(
         ]
     ),
     st.builds(lambda k, v: f"{json.dumps(k)} = {v}", st.text(max_size=12), TOML_VALUE),
+    st.builds(lambda k, v: f"{json.dumps(k)} = {v}", NAMES, TOML_VALUE),
+    st.builds(lambda k, v: f"{k} = {json.dumps(v)}", NAMES.filter(str.isidentifier), SPEC),
     st.builds(lambda k, v: f"{k} = {v}", NAMES.filter(lambda n: n.isidentifier()), TOML_VALUE),
     st.text(max_size=30),
 )
@@ -116,7 +131,7 @@ JSON_VALUE = st.recursive(
                     ["_meta", "default", "develop", "hash", "sha256", "pipfile-spec", "requires",
                      "sources", "name", "url", "verify_ssl", "hashes", "version", "index",
                      "markers", "extras", "git", "ref", "path", "file", "editable",
-                     "python_version", "payload", "../evil"]
+                     "python_version", "payload", "../evil", LONG_S, KELVIN, "payload\n"]
                 ),
                 st.text(max_size=8),
             ),
@@ -224,18 +239,93 @@ PAGE_BODY = st.one_of(
 @given(PIPFILE_TEXT)
 @example('[requires]\npython_version = "three"\n')
 @example('[packages]\npayload = {version = "*", index = 1}\n')
+@example(f'[packages]\n"{LONG_S}" = "*"\n')
+@example(f'[packages]\n"{KELVIN}" = "*"\n')
+@example('[packages]\n"payload\\n" = "*"\n')
+@example('[packages]\npayload = ">=1,,"\n')
+@example(f'[packages]\npayload = "{COMMAS}"\n')
+@example('[packages]\npayload = {version = "*", extras = ["a b"]}\n')
+@example(f"[packages]\npayload = {DEEP_TOML}\n")
+@example("[packages]\npayload = " + "{a=" * 100_000 + "1" + "}" * 100_000 + "\n")
 def test_fuzz_pipfile_parse_raises_only_pipfile_error(text: str) -> None:
-    with contextlib.suppress(PipfileError):
-        Pipfile.parse(text)
+    try:
+        pipfile = Pipfile.parse(text)
+    except PipfileError:
+        return
+    # What the Pipfile accepts, the resolver's requirement parser accepts too.
+    for _table, spec in pipfile.iter_specs():
+        assert is_valid_name(spec.name)
+        assert spec.requirement().name == spec.name
 
 
 @fuzz
 @given(LOCK_TEXT)
 @example('{"_meta": {}, "default": {"payload": {"version": "==1.0", "hashes": "sha256:abc"}}}')
 @example('{"_meta": {}, "default": {"payload": {"version": "==1.0", "hashes": ["md5:0"]}}}')
+@example('{"_meta": {}, "default": {"\\u017fecret": {"version": "==1.0"}}}')
+@example('{"_meta": {}, "default": {"caf\\u00e9": {"version": "==1.0"}}}')
+@example('{"_meta": {}, "default": {"payload\\n": {"version": "==1.0"}}}')
+@example(DEEP_JSON)
+@example('{"_meta": ' + DEEP_JSON + "}")
+@example("[" * 100_000 + "]" * 100_000)
 def test_fuzz_lockfile_parse_raises_only_lockfile_error(text: str) -> None:
-    with contextlib.suppress(LockfileError):
-        Lockfile.parse(text)
+    try:
+        lock = Lockfile.parse(text)
+    except LockfileError:
+        return
+    for _category, package in lock.packages():
+        assert is_valid_name(package.name)
+
+
+NUMBER_TEXT = st.one_of(
+    st.sampled_from(
+        ["nan", "NaN", "-nan", "inf", "-inf", "infinity", "1e400", "-1", "0", "-0", "0.0", "1",
+         "2.5", "86400", "86401", "1e300", "1_000", " 3 ", "", "\u0663", "0x10", "ten"]
+    ),
+    st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(2**70), 2**70).map(str),
+)  # fmt: skip
+
+
+@fuzz
+@given(NUMBER_TEXT, st.booleans())
+@example("nan", False)
+@example("inf", True)
+@example("-1", False)
+def test_fuzz_seconds_setting_is_finite_and_in_range(text: str, zero: bool) -> None:
+    try:
+        seconds = parse_seconds(text, "PIPFENCE_TIMEOUT", zero=zero)
+    except UsageError as exc:
+        message = str(exc)
+    else:
+        message = ""
+    if message:
+        assert "PIPFENCE_TIMEOUT" in message
+        assert "\n" not in message
+        return
+    assert math.isfinite(seconds)
+    assert seconds <= MAX_SECONDS
+    assert seconds >= 0 if zero else seconds > 0
+
+
+@fuzz
+@given(NUMBER_TEXT)
+@example("nan")
+@example("-1")
+@example("1e400")
+def test_fuzz_count_setting_is_a_whole_number_in_range(text: str) -> None:
+    try:
+        count = parse_count(text, "PIPFENCE_RETRIES", minimum=1, maximum=100)
+    except UsageError as exc:
+        message = str(exc)
+    else:
+        message = ""
+    if message:
+        assert "PIPFENCE_RETRIES" in message
+        assert "\n" not in message
+        return
+    assert 1 <= count <= 100
 
 
 @fuzz

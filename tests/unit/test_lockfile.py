@@ -54,7 +54,7 @@ def test_hashes_are_written_sorted_and_keys_sorted() -> None:
 
 def test_non_ascii_is_escaped() -> None:
     lock = Lockfile.parse(LOCK.read_text(encoding="utf-8"))
-    assert "café" in lock.categories["develop"]
+    assert lock.categories["develop"]["cafe"].markers == "platform_release == 'café'"
     assert "\\u00e9" in lock.to_json()
 
 
@@ -76,3 +76,21 @@ def test_corrupt_locks_name_the_file_and_line(text: str, fragment: str, line: in
     assert message.startswith("proj/Pipfile.lock" + (f":{line}:" if line else ":"))
     assert fragment in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"_meta": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}", "nested too deeply"),
+        ('{"_meta": {}, "default": {"\\u017fecret": {}}}', "`\\u017fecret` in `default`"),
+        ('{"_meta": {}, "default": {"caf\\u00e9": {}}}', "`caf\\xe9` in `default`"),
+        ('{"_meta": {}, "default": {"x\\n": {}}}', "`x\\n` in `default`"),
+        ('{"_meta": {}, "default": {"../x": {}}}', "`../x` in `default`"),
+    ],
+)
+def test_deep_or_non_pep508_locks_are_lockfile_errors(text: str, fragment: str) -> None:
+    with pytest.raises(LockfileError) as info:
+        Lockfile.parse(text)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)

@@ -108,6 +108,17 @@ def test_misspelled_index_names_line_and_valid_names() -> None:
         ('[[source]]\nname = "x"\n', 1, "a [[source]] needs a `url`"),
         ("[requires]\npython_version = 3.11\n", 2, "python_version must be a version string"),
         ('packages = "x"\n', None, "[packages] must be a table"),
+        ('[packages]\n"\u017fecret" = "*"\n', 2, "`\\u017fecret` is not a valid package name"),
+        ('[packages]\n"\u212aelvin" = "*"\n', 2, "`\\u212aelvin` is not a valid package name"),
+        ('[packages]\n"x\\n" = "*"\n', None, "`x\\n` is not a valid package name"),
+        ('[packages]\nx = ">=1,,"\n', 2, "`>=1,,` is not a valid version specifier"),
+        ('[packages]\nx = ">=1,,<2"\n', 2, "`>=1,,<2` is not a valid version specifier"),
+        ('[packages]\nx = ",>=1"\n', 2, "`,>=1` is not a valid version specifier"),
+        ('[packages]\nx = ">=1' + "," * 200_000 + '"\n', 2, "200003 characters long"),
+        ('[packages]\nx = {extras = ["a b"]}\n', 2, "`a b` in `extras` of `x`"),
+        ('[packages]\nx = {extras = ["\u017f"]}\n', 2, "`\\u017f` in `extras` of `x`"),
+        ("[packages]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n", None, "nested too deeply"),
+        ("[packages]\nx = " + "{a=" * 100_000 + "1" + "}" * 100_000 + "\n", None, "too deeply"),
     ],
 )
 def test_bad_pipfiles_fail_with_file_line_and_key(
@@ -119,6 +130,24 @@ def test_bad_pipfiles_fail_with_file_line_and_key(
     assert message.startswith(f"proj/Pipfile:{line}:" if line else "proj/Pipfile:")
     assert fragment in message
     assert "\n" not in message
+
+
+def test_every_accepted_entry_parses_as_a_requirement() -> None:
+    pipfile = parse(
+        '[packages]\nA = ">=1,<2"\n"b.c_d" = {version = "==1.*", extras = ["x-y"], '
+        "markers = \"os_name == 'posix'\", sys_platform = \"!= 'win32'\"}\n"
+    )
+    for _table, spec in pipfile.iter_specs():
+        assert spec.requirement().name == spec.name
+
+
+def test_a_long_comma_run_is_refused_fast() -> None:
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(PipfileError, match="characters long"):
+        parse('[packages]\nx = "' + "," * 200_000 + '"\n')
+    assert time.perf_counter() - started < 1.0
 
 
 def test_hash_ignores_scripts_comments_and_pipenv_settings() -> None:

@@ -143,6 +143,10 @@ class BuildSystem:
             raise InstallError(
                 f"Cannot build {label}: its pyproject.toml is invalid: {exc}"
             ) from exc
+        except RecursionError:
+            raise InstallError(
+                f"Cannot build {label}: its pyproject.toml is invalid: nested too deeply"
+            ) from None
         table = data.get("build-system")
         if table is None:
             return cls(requires=LEGACY_REQUIRES, backend=LEGACY_BACKEND)

@@ -17,15 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipfence.errors import LockfileError
-from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 from pipfence.models.sources import Source
 
 __all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta"]
 
 PIPFILE_SPEC = 6
-# Names that could not be a path, a URL or an option: a lock is data from a file a person
-# (or an attacker) may have edited.
-_SAFE_NAME = re.compile(r"^(?!.*\.\.)[^\s/\\:@#?-][^\s/\\:@#?]*$")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
@@ -134,15 +131,17 @@ class Lockfile:
             if category == "_meta":
                 continue
             if not isinstance(packages, Mapping):
-                msg = f"category `{category}` must be an object"
+                msg = f"category `{shown(category)}` must be an object"
                 raise ValueError(msg)
             entries: dict[str, LockedPackage] = {}
             for name, entry in packages.items():
-                if not isinstance(entry, Mapping):
-                    msg = f"entry `{category}.{name}` must be an object"
+                # A PEP 508 name, as in the Pipfile: never a path, a URL or an option (a lock
+                # is data from a file a person, or an attacker, may have edited).
+                if not is_valid_name(name):
+                    msg = f"`{shown(name)}` in `{shown(category)}` is not a valid package name"
                     raise ValueError(msg)
-                if not _SAFE_NAME.match(name):
-                    msg = f"`{name}` in `{category}` is not a valid package name"
+                if not isinstance(entry, Mapping):
+                    msg = f"entry `{shown(category)}.{name}` must be an object"
                     raise ValueError(msg)
                 entries[name] = LockedPackage.from_dict(name, entry)
             categories[category] = entries
@@ -164,6 +163,9 @@ class Lockfile:
             raise LockfileError(
                 f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, hint=hint
             ) from None
+        except RecursionError:
+            # The decoder recurses once per nested array or object.
+            raise LockfileError("its JSON is nested too deeply", path=path, hint=hint) from None
         if not isinstance(data, Mapping):
             raise LockfileError("it is not a JSON object", path=path, hint=hint)
         newline = "\r\n" if "\r\n" in text else "\n"

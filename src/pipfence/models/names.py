@@ -5,20 +5,33 @@ from __future__ import annotations
 import re
 from typing import NewType
 
-__all__ = ["NormalizedName", "canonical_name", "is_valid_name"]
+__all__ = ["NormalizedName", "canonical_name", "is_valid_name", "shown"]
 
 NormalizedName = NewType("NormalizedName", str)
 
-# PEP 508 names: ASCII letters and digits, with `.`, `_`, `-` allowed inside.
-_VALID = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# PEP 508 names: ASCII letters and digits, with `.`, `_`, `-` allowed inside; the pattern of
+# `packaging.utils.canonicalize_name(validate=True)`. `re.ASCII` matters: without it IGNORECASE
+# lets LATIN SMALL LETTER LONG S (U+017F) match `s` and KELVIN SIGN match `k`; `fullmatch`
+# keeps `$` from accepting a trailing newline. So every name passing here parses as a
+# requirement too.
+_VALID = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE | re.ASCII)
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
 def is_valid_name(name: str) -> bool:
     """Whether ``name`` is a valid distribution name (PEP 508 §Names)."""
-    return bool(_VALID.match(name))
+    return _VALID.fullmatch(name) is not None
 
 
 def canonical_name(name: str) -> NormalizedName:
     """The PEP 503 normalised form: lower case, runs of ``-_.`` become one ``-``."""
     return NormalizedName(_SEPARATORS.sub("-", name).lower())
+
+
+def shown(text: str) -> str:
+    """``text`` as an error message may quote it: as is when it is printable ASCII, else with
+    Python's escapes (``\\u017fecret`` for a name with a long s, ``\\n`` for a newline), so a
+    look-alike letter is visible and a message stays on one line."""
+    if text.isascii() and text.isprintable():
+        return text
+    return ascii(text)[1:-1]

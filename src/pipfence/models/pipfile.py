@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
-from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = [
@@ -61,6 +62,10 @@ MARKER_KEYS = frozenset(
 
 _VCS_KEYS = ("git", "hg", "svn", "bzr")
 
+#: The longest version specifier an entry may have: real ones are tens of characters, and a
+#: bound keeps a hostile Pipfile from costing time in the specifier parsers.
+MAX_SPECIFIER_LENGTH = 1000
+
 
 def lock_category(table: str) -> str:
     """The Pipfile.lock category for Pipfile table ``table``."""
@@ -97,11 +102,30 @@ class PackageSpec:
         """The version constraint (empty for ``*``)."""
         return SpecifierSet("" if self.version in ("*", "") else self.version)
 
+    def requirement(self) -> Requirement:
+        """The PEP 508 requirement this entry asks the resolver for (name, extras, version,
+        markers). `from_entry` has checked that it parses."""
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        version = "" if self.version == "*" else self.version
+        marker = f"; {self.markers}" if self.markers else ""
+        return Requirement(f"{self.name}{extras}{version}{marker}")
+
     @classmethod
     def from_entry(cls, name: str, value: Any, *, line: int | None = None) -> PackageSpec:
         """Parse one entry. Raises `ValueError` with a message that names the problem."""
+        spec = cls._from_entry(name, value, line=line)
+        try:
+            spec.requirement()
+        except InvalidRequirement as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else "it does not parse"
+            msg = f"the entry for `{name}` is not a valid requirement ({shown(reason)})"
+            raise ValueError(msg) from None
+        return spec
+
+    @classmethod
+    def _from_entry(cls, name: str, value: Any, *, line: int | None) -> PackageSpec:
         if not is_valid_name(name):
-            msg = f"`{name}` is not a valid package name"
+            msg = f"`{shown(name)}` is not a valid package name"
             raise ValueError(msg)
         key = canonical_name(name)
         if isinstance(value, str):
@@ -123,6 +147,10 @@ class PackageSpec:
         if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
             msg = f"`extras` of `{name}` must be a list of strings"
             raise ValueError(msg)
+        for extra in extras:
+            if not is_valid_name(extra):
+                msg = f"`{shown(extra)}` in `extras` of `{name}` is not a valid extra name"
+                raise ValueError(msg)
         vcs = next((k for k in _VCS_KEYS if k in value), None)
         return cls(
             name=name,
@@ -157,13 +185,22 @@ def _version(text: str) -> str:
     text = text.strip()
     if text in ("", "*"):
         return "*"
+    if len(text) > MAX_SPECIFIER_LENGTH:
+        msg = (
+            f"the version specifier is {len(text)} characters long (at most {MAX_SPECIFIER_LENGTH})"
+        )
+        raise ValueError(msg)
+    # SpecifierSet skips empty clauses (`>=1,,`); a PEP 508 requirement does not.
+    if any(not clause.strip() for clause in text.split(",")):
+        msg = f"`{shown(text)}` is not a valid version specifier (an empty clause between commas)"
+        raise ValueError(msg)
     try:
         SpecifierSet(text)
     except InvalidSpecifier:
         try:
             Version(text)
         except InvalidVersion:
-            msg = f"`{text}` is not a valid version specifier"
+            msg = f"`{shown(text)}` is not a valid version specifier"
             raise ValueError(msg) from None
         # pipenv reads a bare version as an exact pin.
         return f"=={text}"
@@ -218,6 +255,9 @@ class Pipfile:
             line = _toml_error_line(str(exc))
             reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
             raise PipfileError(f"invalid TOML: {reason}", path=path, line=line) from None
+        except RecursionError:
+            # tomllib recurses once per nested array or inline table.
+            raise PipfileError("invalid TOML: nested too deeply", path=path) from None
         return cls.from_dict(data, path=path, text=text)
 
     @classmethod
@@ -233,7 +273,9 @@ class Pipfile:
                 continue
             if not isinstance(entries, Mapping):
                 raise PipfileError(
-                    f"[{table}] must be a table of packages", path=path, line=lines.table(table)
+                    f"[{shown(table)}] must be a table of packages",
+                    path=path,
+                    line=lines.table(table),
                 )
             specs: dict[NormalizedName, PackageSpec] = {}
             for name, value in entries.items():
@@ -242,7 +284,7 @@ class Pipfile:
                     spec = PackageSpec.from_entry(name, value, line=line)
                 except ValueError as exc:
                     raise PipfileError(
-                        f"{exc} in [{table}]", path=path, line=line, key=name
+                        f"{exc} in [{shown(table)}]", path=path, line=line, key=name
                     ) from None
                 if spec.key in specs:
                     raise PipfileError(

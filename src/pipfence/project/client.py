@@ -12,6 +12,7 @@ from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import redact_url
+from pipfence.project.files import require_cache_dir
 from pipfence.project.settings import Settings
 
 __all__ = ["client_settings", "open_client"]
@@ -25,8 +26,7 @@ def client_settings(settings: Settings, *, fresh: bool = False) -> ClientSetting
     """
     env = settings.environ
     base = ClientSettings(cache_dir=settings.cache_dir / "index")
-    timeout = _number(env.get("PIPFENCE_TIMEOUT"))
-    attempts = _number(env.get("PIPFENCE_RETRIES"))
+    timeout = settings.timeout
     netrc = (
         Path(env["NETRC"])
         if env.get("NETRC")
@@ -36,24 +36,16 @@ def client_settings(settings: Settings, *, fresh: bool = False) -> ClientSetting
         base,
         connect_timeout=timeout or base.connect_timeout,
         read_timeout=timeout or base.read_timeout,
-        attempts=max(1, int(attempts)) if attempts else base.attempts,
+        attempts=settings.retries or base.attempts,
         netrc_path=netrc if netrc.is_file() else None,
-        page_max_age=0.0 if fresh else _first(env.get("PIPFENCE_PAGE_MAX_AGE"), base.page_max_age),
+        page_max_age=0.0 if fresh else _first(settings.page_max_age, base.page_max_age),
         ca_bundle=Path(bundle) if (bundle := env.get("REQUESTS_CA_BUNDLE")) else None,
         transport="httpx" if env.get("PIPFENCE_HTTP", "").lower() == "httpx" else "auto",
     )
 
 
-def _first(value: str | None, default: float) -> float:
-    number = _number(value)
-    return default if number is None else number
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 @contextlib.contextmanager
@@ -65,7 +57,9 @@ def open_client(
     fresh: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> Iterator[IndexClient]:
-    """An index client for this run; warns once per source that skips TLS verification."""
+    """An index client for this run; warns once per source that skips TLS verification.
+    `UsageError` when the cache folder cannot be written (see `require_cache_dir`)."""
+    require_cache_dir(settings.cache_dir)
     client = IndexClient(client_settings(settings, fresh=fresh), clock=time.time)
     try:
         if clear:

@@ -10,12 +10,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
-from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.names import NormalizedName, canonical_name, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
 
 __all__ = ["PipfileChange", "add_packages", "remove_packages"]
+
+#: The longest requirement `install` accepts on its command line (real ones are tens of
+#: characters; the bound keeps a hostile argument from costing time in packaging's parser).
+MAX_REQUIREMENT_LENGTH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +34,20 @@ class PipfileChange:
 
 
 def _parse(argument: str) -> Requirement:
+    if len(argument) > MAX_REQUIREMENT_LENGTH:
+        raise UsageError(
+            f"a requirement of {len(argument)} characters is too long "
+            f"(at most {MAX_REQUIREMENT_LENGTH})"
+        )
     try:
         requirement = Requirement(argument)
     except InvalidRequirement as exc:
-        raise UsageError(f"`{argument}` is not a valid requirement: {exc}") from None
+        # packaging's message goes on with the requirement and a caret line: keep its first.
+        reason = str(exc).splitlines()[0] if str(exc) else "it does not parse"
+        raise UsageError(
+            f"`{shown(argument)}` is not a valid requirement: {shown(reason)}",
+            hint='write it as NAME, NAME[extra], NAME>=1.0 or "NAME; marker" (PEP 508)',
+        ) from None
     if requirement.url:
         raise UsageError(
             f"`{argument}` is a direct URL; pipfence adds packages from the Pipfile's sources",

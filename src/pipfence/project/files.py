@@ -1,4 +1,5 @@
-"""Atomic file writes: a temp file in the same folder, fsync, rename; the file's mode kept."""
+"""Atomic file writes (a temp file in the same folder, fsync, rename; the file's mode kept),
+and the check that the cache folder can be written."""
 
 from __future__ import annotations
 
@@ -8,7 +9,31 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+from pipfence.errors import UsageError
+
+__all__ = ["atomic_write", "require_cache_dir"]
+
+
+def require_cache_dir(path: Path) -> None:
+    """Create the cache folder ``path`` if needed and check that a file can be made in it;
+    `UsageError` naming the folder and the cause otherwise.
+
+    pipfence does not carry on without its cache: the folder also holds the lock files that
+    keep two runs on one project apart and the temporary folders of builds, so a read-only or
+    misplaced cache is reported before anything else happens (as uv does; pip instead warns
+    and runs uncached).
+    """
+    hint = "set PIPFENCE_CACHE_DIR to a folder you can write, or fix this one's permissions"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"the cache folder `{path}` is not a folder", hint=hint)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=path)
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        cause = (exc.strerror or type(exc).__name__).lower()
+        raise UsageError(f"the cache folder `{path}` cannot be used: {cause}", hint=hint) from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

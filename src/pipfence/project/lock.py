@@ -57,10 +57,7 @@ class LockReport:
 
 
 def _requirement(spec: PackageSpec) -> Requirement:
-    extras = f"[{','.join(spec.extras)}]" if spec.extras else ""
-    version = "" if spec.version == "*" else spec.version
-    marker = f"; {spec.markers}" if spec.markers else ""
-    return Requirement(f"{spec.name}{extras}{version}{marker}")
+    return spec.requirement()
 
 
 def _table_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -9,9 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipfence.errors import UsageError
+from pipfence.models.names import shown
 from pipfence.models.sources import Source, request_url
 
-__all__ = ["Settings", "env_flag"]
+__all__ = ["MAX_SECONDS", "Settings", "env_flag", "parse_count", "parse_seconds"]
+
+#: The longest wait any timeout or age setting may ask for: a day.
+MAX_SECONDS = 86400.0
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", ""})
@@ -57,6 +63,10 @@ class Settings:
     verbose: bool = False
     quiet: bool = False
     mirrors: Mapping[str, str] = field(default_factory=dict)
+    #: ``PIPFENCE_TIMEOUT``, ``PIPFENCE_RETRIES``, ``PIPFENCE_PAGE_MAX_AGE``; None: unset.
+    timeout: float | None = None
+    retries: int | None = None
+    page_max_age: float | None = None
 
     def source_mirrors(self, sources: Iterable[Source]) -> dict[str, str]:
         """Source name → its per-source mirror, for those of ``sources`` that have one."""
@@ -81,16 +91,21 @@ class Settings:
         """Read pipenv's variables (``PIPENV_PIPFILE``, ``PIPENV_VENV_IN_PROJECT``,
         ``WORKON_HOME``, ``PIPENV_PYPI_MIRROR``, …) and ``PIPFENCE_CACHE_DIR``.
 
-        ``pypi_mirror`` from the command line wins over ``PIPENV_PYPI_MIRROR``.
+        ``pypi_mirror`` from the command line wins over ``PIPENV_PYPI_MIRROR``. A numeric
+        variable that is set (not empty) to something other than a number in its range is a
+        `UsageError` naming it: a typo must not silently mean the default.
         """
         env = dict(os.environ if environ is None else environ)
         pipfile = env.get("PIPENV_PIPFILE")
-        max_depth = env.get("PIPENV_MAX_DEPTH", "10")
+        max_depth = env.get("PIPENV_MAX_DEPTH") or "10"
+        timeout = env.get("PIPFENCE_TIMEOUT")
+        retries = env.get("PIPFENCE_RETRIES")
+        page_max_age = env.get("PIPFENCE_PAGE_MAX_AGE")
         return cls(
             environ=env,
             cwd=cwd or Path.cwd(),
             pipfile=Path(pipfile).expanduser().absolute() if pipfile else None,
-            max_depth=int(max_depth) if max_depth.isdigit() else 10,
+            max_depth=parse_count(max_depth, "PIPENV_MAX_DEPTH", minimum=0, maximum=1000),
             venv_in_project=env_flag(env, "VENV_IN_PROJECT"),
             workon_home=_workon_home(env),
             custom_venv_name=env.get("PIPENV_CUSTOM_VENV_NAME") or None,
@@ -100,7 +115,41 @@ class Settings:
             mirrors=_mirrors(env),
             verbose=verbose or env.get("PIPENV_VERBOSE", "") not in ("", "0"),
             quiet=quiet,
+            timeout=parse_seconds(timeout, "PIPFENCE_TIMEOUT") if timeout else None,
+            retries=parse_count(retries, "PIPFENCE_RETRIES", minimum=1, maximum=100)
+            if retries
+            else None,
+            page_max_age=parse_seconds(page_max_age, "PIPFENCE_PAGE_MAX_AGE", zero=True)
+            if page_max_age
+            else None,
         )
+
+
+def parse_seconds(value: str, what: str, *, zero: bool = False) -> float:
+    """``value`` as a number of seconds for setting ``what`` (a variable or an option): finite,
+    above 0 (or 0 itself with ``zero``) and at most `MAX_SECONDS`; `UsageError` otherwise."""
+    lowest = "from 0" if zero else "above 0"
+    problem = f"{what} must be a number of seconds {lowest} up to {MAX_SECONDS:.0f}"
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{problem}, not `{shown(value)}`") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        raise UsageError(f"{problem}, not `{shown(value)}`")
+    if number > MAX_SECONDS:
+        raise UsageError(f"{problem}, not `{shown(value)}`")
+    return number
+
+
+def parse_count(value: str, what: str, *, minimum: int, maximum: int) -> int:
+    """``value`` as a whole number from ``minimum`` to ``maximum`` for setting ``what``;
+    `UsageError` otherwise."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not minimum <= int(text) <= maximum:
+        raise UsageError(
+            f"{what} must be a whole number from {minimum} to {maximum}, not `{shown(value)}`"
+        )
+    return int(text)
 
 
 def _request_url(settings: Settings, source: Source) -> str:
@@ -132,7 +181,7 @@ def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
     try:
         with config.open("rb") as handle:
             table = tomllib.load(handle).get("mirrors", {})
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, tomllib.TOMLDecodeError, RecursionError):
         table = {}
     if isinstance(table, Mapping):
         for name, url in table.items():

@@ -55,9 +55,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     lock = project.read_lock()
     if lock is None:
         raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
-    report = audit_lock(
-        service, lock, lock_categories_for(dev=args.dev, categories=args.categories)
-    )
+    categories = lock_categories_for(dev=args.dev, categories=args.categories)
+    if args.categories:
+        from pipfence.project.workflows import check_tables
+
+        check_tables(project, categories, lock=lock)
+    report = audit_lock(service, lock, categories)
     if args.json:
         ui.result(
             json.dumps(

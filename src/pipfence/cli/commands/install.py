@@ -34,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import install, install_packages, lock_categories
+    from pipfence.project.workflows import (
+        check_tables,
+        install,
+        install_packages,
+        lock_categories,
+    )
 
     if args.system:
         raise UsageError(
@@ -42,6 +47,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     project = _project_or_new(args)
     tables = tables_from_args(args)
+    if tables:
+        check_tables(project, tables, new=bool(args.packages))
     with client_session(project, ui, "Installing", fresh=bool(args.packages)) as (
         client,
         counter,

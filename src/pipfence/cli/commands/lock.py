@@ -27,8 +27,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.progress import counting_status
     from pipfence.project.client import open_client
     from pipfence.project.lock import LockOptions, lock
+    from pipfence.project.workflows import check_tables
 
     project = project_from_args(args)
+    tables = tables_from_args(args)
+    if tables:
+        check_tables(project, tables)
     with (
         open_client(project.settings, project.pipfile, clear=args.clear, warn=ui.warning) as client,
         counting_status(ui, "Locking") as counter,
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         report = lock(
             project,
             client,
-            LockOptions(pre=args.pre, tables=tables_from_args(args)),
+            LockOptions(pre=args.pre, tables=tables),
             on_fetch=counter,
         )
         sent = client.requests_sent

@@ -65,6 +65,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     categories = lock_categories_for(
         dev=args.dev, dev_only=args.dev_only, categories=args.categories
     )
+    if args.categories:
+        from pipfence.project.workflows import check_tables
+
+        check_tables(project, categories, lock=lock)
     packages = selected_packages(lock, categories)
     if args.format == "pylock":
         return _pylock(args, ui, project, lock, packages)

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-check", action="store_true", help="list the sources only")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (check)"
+        "--timeout", default=None, metavar="SECONDS", help="per request (check; default 10)"
     )
     parser.add_argument(
         "--no-pypi", action="store_true", help="audit: ask the default source only, not PyPI"
@@ -38,8 +38,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return _audit(args, ui)
     from pipfence.models.sources import redact_url
     from pipfence.project.client import client_settings
+    from pipfence.project.settings import parse_seconds
     from pipfence.project.source_checks import check_sources
 
+    timeout = 10.0 if args.timeout is None else parse_seconds(args.timeout, "--timeout")
     project = project_from_args(args)
     sources = project.pipfile.effective_sources
     settings = project.settings
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         pypi_mirror=settings.pypi_mirror,
         mirrors=settings.source_mirrors(sources),
         settings=client_settings(settings),
-        timeout=args.timeout,
+        timeout=timeout,
     )
     if args.json:
         ui.result(json.dumps([c.to_dict() for c in checks], indent=4))

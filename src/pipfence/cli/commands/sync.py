@@ -33,7 +33,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise LockfileError(
             "does not exist", hint="run `pipfence lock` first, or `pipfence install`"
         )
-    categories = lock_categories(project, dev=args.dev, tables=tables_from_args(args))
+    categories = lock_categories(
+        project, dev=args.dev, tables=tables_from_args(args), lock=lockfile
+    )
     with client_session(project, ui, "Installing") as (client, counter):
         report = sync_lock(
             project,

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import uninstall_all, uninstall_packages
+    from pipfence.project.workflows import check_tables, uninstall_all, uninstall_packages
 
     project = project_from_args(args)
     if args.all:
@@ -32,7 +32,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             removed = uninstall_all(project)
         ui.success(f"Removed {len(removed)} packages from the environment")
         return 0
-    tables = tables_from_args(args) or (["dev-packages"] if args.dev else ["packages"])
+    chosen = tables_from_args(args)
+    if chosen:
+        check_tables(project, chosen)
+    tables = chosen or (["dev-packages"] if args.dev else ["packages"])
     packages = list(args.packages)
     if args.all_dev:
         tables = ["dev-packages"]

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import lock_categories, update
 
     project = project_from_args(args)
+    categories = lock_categories(project, dev=args.dev, tables=tables_from_args(args))
     with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
         client,
         counter,
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         result = update(
             project,
             client,
-            categories=lock_categories(project, dev=args.dev, tables=tables_from_args(args)),
+            categories=categories,
             pre=args.pre,
             python=python_from_args(args),
             write_only=_write_only(args),
