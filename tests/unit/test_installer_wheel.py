@@ -406,7 +406,7 @@ def test_cache_unpacks_once_and_links_into_each_env(
         real_unpack(wheel, staging)
 
     monkeypatch.setattr(cache_module, "_unpack_into", counting)
-    cache = UnpackedCache(tmp_path / "cache")
+    cache = UnpackedCache(tmp_path / "cache", link_mode="hardlink")
     wheel = build_wheel(tmp_path / "w", "linked", "1.0", files={"linked/data.txt": "payload"})
     digest = file_sha256(wheel)
     first_env = VirtualEnv.create(tmp_path / "one", PYTHON)
@@ -438,7 +438,7 @@ def test_cache_falls_back_to_copying_when_links_fail(
         raise OSError(errno.EXDEV, "cross-device link")
 
     monkeypatch.setattr(os, "link", no_link)
-    cache = UnpackedCache(tmp_path / "cache")
+    cache = UnpackedCache(tmp_path / "cache", link_mode="hardlink")
     dist = install_wheel(build_wheel(tmp_path / "w", "copied", "1"), env, cache=cache)
     installed = env.purelib / "copied" / "__init__.py"
     assert installed.stat().st_nlink == 1

@@ -3,10 +3,11 @@
 Every install goes through the unpacked-wheel cache: the wheel is checked and unpacked (once,
 verified against RECORD; see `pipfence.installer.cache`), then `_install_unpacked` (the steps
 of `installer.install`) drives the installation from that tree into `_EnvDestination`, which
-hard-links each file into the
-environment (copying across filesystems), rewrites ``#!python`` shebangs, generates entry point
-scripts and writes RECORD for the installed layout. Without a persistent cache, a private one
-inside the environment is used for that one install and removed afterwards.
+places each file into the environment as the cache's link mode says (a clone, a copy or a
+hard link; see `pipfence.installer.cache.LinkMode`), rewrites ``#!python`` shebangs,
+generates entry point scripts and writes RECORD for the installed layout. Without a persistent
+cache, a private one inside the environment is used for that one install (hard-linked: it is
+removed afterwards, so nothing else shares the files).
 
 The destination never writes outside the environment: every target is checked against its
 scheme folder (``..`` cannot climb out), the real path of the nearest folder that existed
@@ -47,7 +48,7 @@ from installer.utils import (
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
 from pipfence.installer.archive import check_entry_point_name
-from pipfence.installer.cache import CachedFile, UnpackedCache, UnpackedWheel
+from pipfence.installer.cache import CachedFile, LinkMode, UnpackedCache, UnpackedWheel, place_file
 from pipfence.installer.plan import InstalledDist
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class _EnvDestination(WheelDestination):
     `pathlib` objects cost more than the links themselves.
     """
 
-    def __init__(self, env: VirtualEnv, name: str, filename: str) -> None:
+    def __init__(self, env: VirtualEnv, name: str, filename: str, link_mode: LinkMode) -> None:
         self._env = env
         self._filename = filename
         self._schemes = {k: str(v) for k, v in env.scheme_dict(name).items()}
@@ -121,7 +122,7 @@ class _EnvDestination(WheelDestination):
         self._real_root = os.path.realpath(env.root)
         self._ready_dirs: set[str] = set()
         self._made: set[str] = set()
-        self._link = True
+        self._mode: LinkMode = link_mode
         self.written: list[str] = []
         self.made_dirs: list[str] = []
         self.displaced: list[tuple[str, str]] = []
@@ -192,19 +193,11 @@ class _EnvDestination(WheelDestination):
 
     def _link_file(self, target: str, file: CachedFile) -> None:
         self._ready(target)
-        if self._link:
-            try:
-                os.link(os.path.join(file.tree, file.path), target)  # noqa: PTH118 - hot loop
-            except FileNotFoundError:
-                raise
-            except OSError:
-                # Another filesystem or no hard links here: copy from now on.
-                self._link = False
-            else:
-                self.written.append(target)
-                return
-        with file.source.open("rb") as src:
-            self._write_stream(target, src, file.executable)
+        source = os.path.join(file.tree, file.path)  # noqa: PTH118 - hot loop
+        # A mode that cannot work here (no reflinks, another filesystem) falls back to a
+        # copy, which is kept for the rest of this wheel.
+        self._mode = place_file(source, target, self._mode, executable=file.executable)
+        self.written.append(target)
 
     def write_file(
         self,
@@ -361,11 +354,11 @@ def install_wheel(
     private: Path | None = None
     if cache is None:
         private = env.root / f".pipfence-unpack-{secrets.token_hex(4)}"
-        cache = UnpackedCache(private)
+        cache = UnpackedCache(private, link_mode="hardlink")
     try:
         unpacked = cache.unpack(wheel_path, sha256=sha256)
         info = unpacked.info
-        destination = _EnvDestination(env, info.distribution, info.filename)
+        destination = _EnvDestination(env, info.distribution, info.filename, cache.link_mode)
         metadata = {"INSTALLER": f"{installer_name}\n".encode()}
         if requested:
             metadata["REQUESTED"] = b""

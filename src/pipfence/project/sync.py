@@ -586,10 +586,11 @@ def _from_unpacked_cache(
 ) -> tuple[_Choice, Path] | None:
     """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
     already, fit for ``target``: installed from there with no page lookup or download (the
-    cache is keyed by the digest a verified download had)."""
+    cache is keyed by the digest a verified download had). An entry whose files changed since
+    they were written is unpacked again from its kept wheel (sha256 checked) first."""
     for digest in sorted(AllowedHashes.of(package.hashes).digests):
-        unpacked = cache.get(digest)
-        if unpacked is None or not cache.intact(unpacked):
+        unpacked = cache.verified(digest)
+        if unpacked is None:
             continue
         parsed = parse_filename(unpacked.info.filename)
         if (
@@ -602,7 +603,7 @@ def _from_unpacked_cache(
             continue
         file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
         choice = _Choice(wanted, _CACHED, file, frozenset({digest}), requested)
-        return choice, unpacked.root / unpacked.info.filename
+        return choice, unpacked.wheel
     return None
 
 
