@@ -125,6 +125,14 @@ def serve_and_lock(
     return (project / "Pipfile.lock").read_bytes()
 
 
+def assert_environment_intact(project: Path) -> None:
+    """The environment's interpreter and pyvenv.cfg are still its own."""
+    venv = project / ".venv"
+    assert "home = /tmp/evil" not in (venv / "pyvenv.cfg").read_text()
+    for name in ("python", "python3"):
+        assert not (venv / "bin" / name).read_bytes().startswith(b"#!/bin/sh"), name
+
+
 def symlink_info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
@@ -170,6 +178,16 @@ def _wheel_cases(outside: Path) -> dict[str, bytes]:
             [], trailer=b"PK\x05\x06" + b"\x00" * 18 + b"junk" * 64
         ),
         "backslash-path": wheel_bytes([(f"{NAME}\\..\\..\\escaped.py", b"EVIL = 1\n")]),
+        "scripts-python": wheel_bytes([(f"{NAME}-{VERSION}.data/scripts/python", b"#!/bin/sh\n")]),
+        "data-bin-python3": wheel_bytes(
+            [(f"{NAME}-{VERSION}.data/data/bin/python3", b"#!/bin/sh\n")]
+        ),
+        "data-pyvenv-cfg": wheel_bytes(
+            [(f"{NAME}-{VERSION}.data/data/pyvenv.cfg", b"home = /tmp/evil\n")]
+        ),
+        "entry-point-python": wheel_bytes(
+            [], entry_points=f"[console_scripts]\npython = {NAME}:main\n"
+        ),
     }
 
 
@@ -184,6 +202,10 @@ CASES = [
     "entry-point-absolute",
     "trailing-fake-end-record",
     "backslash-path",
+    "scripts-python",
+    "data-bin-python3",
+    "data-pyvenv-cfg",
+    "entry-point-python",
 ]
 
 
@@ -205,6 +227,7 @@ def test_hostile_wheel_is_refused_and_writes_nothing_outside(
     for command in (["sync"], ["install"]):
         result = cli(command)
         assert_outside_untouched(outside, tmp_path)
+        assert_environment_intact(pipfence_project)
         assert result.returncode == 3, f"{command}: {out(result)}"
         assert WHEEL_NAME in result.stderr, out(result)
         assert "Traceback" not in result.stderr

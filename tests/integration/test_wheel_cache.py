@@ -120,3 +120,24 @@ def test_an_unknown_link_mode_is_refused(
     assert "PIPFENCE_LINK_MODE" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".venv").exists()
+
+
+def test_a_wheel_overwriting_another_distributions_file_is_reported(
+    cli: RunPipfence, public_index: PypiServer, pipfence_project: Path
+) -> None:
+    public_index.add_dist("first", "1.0", files={"shared/module.py": "OWNER = 'first'\n"})
+    public_index.add_dist("second", "1.0", files={"shared/module.py": "OWNER = 'second'\n"})
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'first = "*"\n'))
+    result = cli(["install"])
+    assert result.returncode == 0, out(result)
+    assert "warning" not in result.stderr
+
+    result = cli(["install", "second"])
+    assert result.returncode == 0, out(result)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, out(result)
+    assert "second-1.0-py3-none-any.whl" in warnings[0]
+    assert "`first`" in warnings[0]
+    assert "shared/module.py" in warnings[0]
+    module = site_packages(pipfence_project) / "shared" / "module.py"
+    assert module.read_text() == "OWNER = 'second'\n"

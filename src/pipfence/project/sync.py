@@ -72,6 +72,7 @@ class SyncReport:
     removed: tuple[str, ...]
     kept: int
     seconds: float
+    warnings: tuple[str, ...] = ()
 
 
 class ProgressSink(Protocol):
@@ -364,6 +365,7 @@ def sync(
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
+    warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
     if on_progress is not None:
         on_progress.expect(len(fetch) + len(fetch_direct), "Fetching")
     with worker_pool("pipfence-sync", 16) as pool:
@@ -473,7 +475,7 @@ def sync(
                 uninstall(replacement.installed, env)
             for extraneous in plan.remove:
                 uninstall(extraneous, env)
-            install_many(items, env, cache=cache)
+            install_many(items, env, cache=cache, on_warning=warnings.append)
     return SyncReport(
         env=env,
         created=created,
@@ -484,6 +486,7 @@ def sync(
         removed=tuple(d.name for d in plan.remove),
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
+        warnings=tuple(warnings),
     )
 
 
