@@ -22,6 +22,8 @@ escaping to the CLI is a bug.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ArchiveError",
     "FenceError",
@@ -37,6 +39,7 @@ __all__ = [
     "PipfileError",
     "ResolutionError",
     "UsageError",
+    "printable",
 ]
 
 EXIT_OK = 0
@@ -46,15 +49,34 @@ EXIT_INTEGRITY = 3
 EXIT_INTERRUPTED = 130
 
 
+#: Terminal escape sequences (CSI, OSC, and the two-byte ones), then single characters a
+#: terminal acts on: C0 controls but tab and newline, DEL, C1 controls, and the bidirectional
+#: overrides that make text read other than it is stored.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print: escape sequences removed, other control characters shown as
+    ``?``. Everything a server (or an archive) says goes through this before it reaches a
+    message; every `PipfenceError` applies it to its message and hint as well."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub("?", _ESCAPE_SEQUENCE.sub("", text))
+
+
 class PipfenceError(Exception):
     """Base of every error pipfence raises on purpose."""
 
     exit_code: int = EXIT_FAILURE
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else printable(hint)
 
     def __str__(self) -> str:
         return self.message

@@ -12,6 +12,8 @@ import base64
 import hashlib
 import io
 import stat
+import subprocess
+import sys
 import tarfile
 import warnings
 import zipfile
@@ -125,6 +127,14 @@ def serve_and_lock(
     return (project / "Pipfile.lock").read_bytes()
 
 
+def assert_environment_intact(project: Path) -> None:
+    """The environment's interpreter and pyvenv.cfg are still its own."""
+    venv = project / ".venv"
+    assert "home = /tmp/evil" not in (venv / "pyvenv.cfg").read_text()
+    for name in ("python", "python3"):
+        assert not (venv / "bin" / name).read_bytes().startswith(b"#!/bin/sh"), name
+
+
 def symlink_info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
@@ -170,6 +180,16 @@ def _wheel_cases(outside: Path) -> dict[str, bytes]:
             [], trailer=b"PK\x05\x06" + b"\x00" * 18 + b"junk" * 64
         ),
         "backslash-path": wheel_bytes([(f"{NAME}\\..\\..\\escaped.py", b"EVIL = 1\n")]),
+        "scripts-python": wheel_bytes([(f"{NAME}-{VERSION}.data/scripts/python", b"#!/bin/sh\n")]),
+        "data-bin-python3": wheel_bytes(
+            [(f"{NAME}-{VERSION}.data/data/bin/python3", b"#!/bin/sh\n")]
+        ),
+        "data-pyvenv-cfg": wheel_bytes(
+            [(f"{NAME}-{VERSION}.data/data/pyvenv.cfg", b"home = /tmp/evil\n")]
+        ),
+        "entry-point-python": wheel_bytes(
+            [], entry_points=f"[console_scripts]\npython = {NAME}:main\n"
+        ),
     }
 
 
@@ -184,6 +204,10 @@ CASES = [
     "entry-point-absolute",
     "trailing-fake-end-record",
     "backslash-path",
+    "scripts-python",
+    "data-bin-python3",
+    "data-pyvenv-cfg",
+    "entry-point-python",
 ]
 
 
@@ -205,6 +229,7 @@ def test_hostile_wheel_is_refused_and_writes_nothing_outside(
     for command in (["sync"], ["install"]):
         result = cli(command)
         assert_outside_untouched(outside, tmp_path)
+        assert_environment_intact(pipfence_project)
         assert result.returncode == 3, f"{command}: {out(result)}"
         assert WHEEL_NAME in result.stderr, out(result)
         assert "Traceback" not in result.stderr
@@ -356,3 +381,60 @@ def test_plain_trailing_data_after_the_archive_is_tolerated(
     assert result.returncode == 0, out(result)
     assert f"{NAME}-{VERSION}.dist-info" in dist_infos(pipfence_project)
     assert_outside_untouched(outside, tmp_path)
+
+
+def test_a_local_header_that_disagrees_with_the_central_directory_is_an_integrity_error(
+    cli: RunPipfence, tmp_path: Path, pipfence_project: Path, fault_server: FaultServer
+) -> None:
+    data = wheel_bytes([(f"{NAME}/core.py", b"VALUE = 2\n")])
+    # The local header of payload/core.py names another file than the central directory.
+    spot = data.index(f"{NAME}/core.py".encode())  # the local header comes first
+    data = data[:spot] + f"{NAME}/evil.py".encode() + data[spot + len(f"{NAME}/core.py") :]
+    lock = serve_and_lock(cli, pipfence_project, fault_server, {WHEEL_NAME: data})
+    assert lock is not None
+    result = cli(["sync"])
+    assert result.returncode == 3, out(result)
+    assert WHEEL_NAME in result.stderr
+    assert "corrupt zip" in result.stderr
+    assert "this is a bug" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the error, and maybe a hint
+    assert not any(n.startswith(f"{NAME}-") for n in dist_infos(pipfence_project))
+
+
+def test_a_member_larger_than_its_record_size_is_refused_before_it_is_written(
+    cli: RunPipfence,
+    env: dict[str, str],
+    tmp_path: Path,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+) -> None:
+    """300 MiB of zeros (300 KiB deflated) whose RECORD row says 10 bytes: nothing near that
+    size may be written. The file-size limit (64 MiB) makes a write past it fail outright."""
+    big = bytes(300 * 1024 * 1024)
+    small = b"VALUE = 2\n"
+    row = record_line(f"{NAME}/core.py", small)
+    data = wheel_bytes([(f"{NAME}/core.py", big)], record_override={f"{NAME}/core.py": row})
+    del big
+    lock = serve_and_lock(cli, pipfence_project, fault_server, {WHEEL_NAME: data})
+    assert lock is not None
+
+    limited = (
+        "import resource, runpy, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))\n"
+        "sys.argv = ['pipfence', 'sync']\n"
+        "runpy.run_module('pipfence', run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", limited],
+        cwd=pipfence_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3, out(result)
+    assert f"{NAME}/core.py" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(n.startswith(f"{NAME}-") for n in dist_infos(pipfence_project))

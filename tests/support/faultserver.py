@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Behaviour",
+    "Endless",
     "FaultServer",
     "Hang",
     "RecordedRequest",
@@ -70,16 +71,18 @@ class Behaviour(Protocol):
 
 @dataclass(frozen=True)
 class Respond:
-    """A complete response; `headers` override the defaults."""
+    """A complete response; `headers` override the defaults, `reason` the reason phrase (sent
+    as latin-1 bytes, whatever it holds)."""
 
     status: int = 200
     body: bytes | str = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = "text/plain; charset=utf-8"
+    reason: str | None = None
 
     def serve(self, handler: _Handler) -> None:
         data = _as_bytes(self.body)
-        handler.start(self.status, self.content_type, len(data), self.headers)
+        handler.start(self.status, self.content_type, len(data), self.headers, reason=self.reason)
         if handler.command != "HEAD":
             handler.send_bytes(data)
 
@@ -164,6 +167,34 @@ class Trickle:
         handler.close_connection = True
 
 
+@dataclass
+class Endless:
+    """`prefix`, then zeros with no Content-Length (the body ends when the connection closes)
+    until the client stops reading or `limit` bytes were sent; `sent` counts what went out."""
+
+    prefix: bytes = b""
+    limit: int = 512 * 1024 * 1024
+    content_type: str = "application/octet-stream"
+    sent: int = 0
+
+    def serve(self, handler: _Handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", self.content_type)
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        chunk = bytes(256 * 1024)
+        data = self.prefix
+        try:
+            while self.sent < self.limit and not handler.server.owner.stopping.is_set():
+                handler.wfile.write(data)
+                self.sent += len(data)
+                data = chunk
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
 @dataclass(frozen=True)
 class Hang:
     """Read the request and never answer; close after `limit` seconds or when the server stops."""
@@ -241,9 +272,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def start(
-        self, status: int, content_type: str, length: int, headers: Mapping[str, str]
+        self,
+        status: int,
+        content_type: str,
+        length: int,
+        headers: Mapping[str, str],
+        *,
+        reason: str | None = None,
     ) -> None:
-        self.send_response(status)
+        self.send_response(status, reason)
         lowered = {k.lower() for k in headers}
         if "content-type" not in lowered:
             self.send_header("Content-Type", content_type)

@@ -11,7 +11,7 @@ import sys
 import threading
 import types
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -729,3 +729,52 @@ def test_keyring_is_not_asked_when_the_url_has_a_password(
     url = "https://bob:pw@pkgs.example/simple"
     make_client(index, sleeps).project_page(Source(name="corp", url=url), url, FOO)
     assert fake.asked == []
+
+
+# -- download size caps ----------------------------------------------------------------------------
+
+
+def _endless(_request: httpx.Request) -> httpx.Response:
+    def body() -> Iterator[bytes]:
+        while True:
+            yield bytes(64 * 1024)
+
+    return httpx.Response(200, content=body())  # a stream: no Content-Length
+
+
+def test_download_without_size_or_length_stops_at_the_limit(
+    index: FakeIndex, sleeps: list[float], tmp_path: Path
+) -> None:
+    index.route(FILE.url, _endless)
+    client = make_client(index, sleeps, max_download_bytes=1024 * 1024)
+    with pytest.raises(IntegrityError, match="more than the 1048576 bytes pipfence accepts"):
+        client.download(PRIVATE, PRIVATE_URL, FILE, tmp_path, [DATA_SHA])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_stops_at_the_pages_size(
+    index: FakeIndex, sleeps: list[float], tmp_path: Path
+) -> None:
+    index.route(FILE.url, _endless)
+    sized = DistFile(filename=FILE.filename, url=FILE.url, size=len(DATA))
+    with pytest.raises(IntegrityError, match=f"more than the {len(DATA)} bytes the project page"):
+        make_client(index, sleeps).download(PRIVATE, PRIVATE_URL, sized, tmp_path, [DATA_SHA])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_refuses_a_content_length_over_the_pages_size_unread(
+    index: FakeIndex, sleeps: list[float], tmp_path: Path
+) -> None:
+    index.route(FILE.url, httpx.Response(200, content=DATA + b"more"))
+    sized = DistFile(filename=FILE.filename, url=FILE.url, size=len(DATA))
+    with pytest.raises(IntegrityError, match=f"announced as {len(DATA) + 4} bytes"):
+        make_client(index, sleeps).download(PRIVATE, PRIVATE_URL, sized, tmp_path, [DATA_SHA])
+
+
+def test_download_of_exactly_the_pages_size_passes(
+    index: FakeIndex, sleeps: list[float], tmp_path: Path
+) -> None:
+    index.route(FILE.url, httpx.Response(200, content=DATA))
+    sized = DistFile(filename=FILE.filename, url=FILE.url, size=len(DATA))
+    path = make_client(index, sleeps).download(PRIVATE, PRIVATE_URL, sized, tmp_path, [DATA_SHA])
+    assert path.read_bytes() == DATA

@@ -24,7 +24,7 @@ from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer import archive as archive_module
 from pipfence.installer import cache as cache_module
 from pipfence.installer import wheel as wheel_module
-from pipfence.installer.cache import UnpackedCache, file_sha256
+from pipfence.installer.cache import LinkMode, UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
 from support.dists import build_wheel
@@ -406,7 +406,7 @@ def test_cache_unpacks_once_and_links_into_each_env(
         real_unpack(wheel, staging)
 
     monkeypatch.setattr(cache_module, "_unpack_into", counting)
-    cache = UnpackedCache(tmp_path / "cache")
+    cache = UnpackedCache(tmp_path / "cache", link_mode="hardlink")
     wheel = build_wheel(tmp_path / "w", "linked", "1.0", files={"linked/data.txt": "payload"})
     digest = file_sha256(wheel)
     first_env = VirtualEnv.create(tmp_path / "one", PYTHON)
@@ -438,7 +438,7 @@ def test_cache_falls_back_to_copying_when_links_fail(
         raise OSError(errno.EXDEV, "cross-device link")
 
     monkeypatch.setattr(os, "link", no_link)
-    cache = UnpackedCache(tmp_path / "cache")
+    cache = UnpackedCache(tmp_path / "cache", link_mode="hardlink")
     dist = install_wheel(build_wheel(tmp_path / "w", "copied", "1"), env, cache=cache)
     installed = env.purelib / "copied" / "__init__.py"
     assert installed.stat().st_nlink == 1
@@ -522,3 +522,81 @@ def test_install_many_rolls_back_on_failure(env: VirtualEnv, tmp_path: Path) -> 
 
 def test_install_many_of_nothing(env: VirtualEnv) -> None:
     assert install_many([], env) == []
+
+
+# -- link modes and the stat check ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["clone", "copy", "hardlink"])
+def test_each_link_mode_installs_the_cached_bytes(
+    tmp_path: Path, mode: LinkMode, env: VirtualEnv
+) -> None:
+    cache = UnpackedCache(tmp_path / "cache", link_mode=mode)
+    wheel = build_wheel(tmp_path / "w", "moded", "1.0", files={"moded/data.txt": "payload"})
+    install_wheel(wheel, env, cache=cache)
+    installed = env.purelib / "moded" / "data.txt"
+    (cached,) = (tmp_path / "cache").glob("*/tree/moded/data.txt")
+    assert installed.read_text() == "payload"
+    assert (installed.stat().st_ino == cached.stat().st_ino) == (mode == "hardlink")
+
+
+def test_place_file_falls_back_to_a_copy_when_cloning_is_not_supported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    def no_clone(*_args: object) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "ioctl", no_clone)
+    source = tmp_path / "source"
+    source.write_bytes(b"bytes" * 1000)
+    used = cache_module.place_file(str(source), str(tmp_path / "target"), "clone", executable=True)
+    assert used == "copy"
+    assert (tmp_path / "target").read_bytes() == b"bytes" * 1000
+    assert os.stat(tmp_path / "target").st_mode & 0o100
+
+
+def test_a_changed_cache_file_is_unpacked_again_from_the_kept_wheel(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "kept", "1.0", files={"kept/data.txt": "original"})
+    first = UnpackedCache(tmp_path / "cache").unpack(wheel)
+    wheel.unlink()  # only the copy kept in the entry is left
+    cached = first.tree / "kept" / "data.txt"
+    before = cached.stat().st_mtime_ns
+    cached.write_text("EDITED!!")  # same size, same inode
+    # Another mtime, as any edit after the clock's next tick has (set: the test is quicker).
+    os.utime(cached, ns=(before, before + 10_000_000))
+    again = UnpackedCache(tmp_path / "cache").verified(first.sha256)
+    assert again is not None
+    assert (again.tree / "kept" / "data.txt").read_text() == "original"
+
+
+def test_a_changed_entry_whose_kept_wheel_changed_too_is_dropped(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "kept", "1.0", files={"kept/data.txt": "original"})
+    first = UnpackedCache(tmp_path / "cache").unpack(wheel)
+    wheel.unlink()
+    cached = first.tree / "kept" / "data.txt"
+    before = cached.stat().st_mtime_ns
+    cached.write_text("EDITED!!")
+    os.utime(cached, ns=(before, before + 10_000_000))
+    with first.wheel.open("r+b") as handle:
+        handle.write(b"XX")
+    assert UnpackedCache(tmp_path / "cache").verified(first.sha256) is None
+    assert not first.root.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("python", True),
+        ("python3", True),
+        ("python3.11", True),
+        ("pythonw", True),
+        ("Python3", True),
+        ("python-argcomplete-check-easy-install-script", False),
+        ("pythonista", False),
+        ("ipython", False),
+    ],
+)
+def test_interpreter_names(name: str, refused: bool) -> None:
+    assert bool(wheel_module._INTERPRETER.match(name)) is refused

@@ -7,7 +7,7 @@ import sys
 import traceback
 from typing import TextIO
 
-from pipfence.errors import PipfenceError
+from pipfence.errors import PipfenceError, printable
 
 __all__ = ["UI"]
 
@@ -55,7 +55,7 @@ class UI:
             print(self._paint(_DIM, text), file=self.err)
 
     def warning(self, text: str) -> None:
-        print(f"{self._paint(_YELLOW, 'warning:')} {text}", file=self.err)
+        print(f"{self._paint(_YELLOW, 'warning:')} {printable(text)}", file=self.err)
 
     def error(self, error: PipfenceError) -> None:
         """One line for the error, a ``hint:`` line when there is advice, the cause chain

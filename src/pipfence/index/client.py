@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, NoReturn, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key
@@ -40,6 +40,7 @@ from pipfence.index.http import (
     Reply,
     Response,
     check_complete,
+    content_length,
     raw_chunks,
 )
 from pipfence.index.metadata import RangeFile, read_wheel_metadata
@@ -395,10 +396,13 @@ class IndexClient:
         hasher = hashlib.sha256()
         received = 0
         try:
+            cap = self._size_cap(endpoint, file, response)
             for chunk in raw_chunks(response, self.settings.read_timeout * 3):
+                received += len(chunk)
+                if received > cap[0]:
+                    self._oversized(endpoint, file, cap)
                 hasher.update(chunk)
                 spool.write(chunk)
-                received += len(chunk)
             check_complete(response, received)
         except BaseException:
             spool.close()
@@ -457,6 +461,7 @@ class IndexClient:
                     return target
 
         def consume(response: Response, _url: str) -> tuple[Path, str]:
+            cap = self._size_cap(endpoint, file, response)
             fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
             temp = Path(name)
             hasher = hashlib.sha256()
@@ -464,9 +469,11 @@ class IndexClient:
             try:
                 with os.fdopen(fd, "wb") as out:
                     for chunk in raw_chunks(response, self.settings.read_timeout * 3):
+                        received += len(chunk)
+                        if received > cap[0]:
+                            self._oversized(endpoint, file, cap)
                         hasher.update(chunk)
                         out.write(chunk)
-                        received += len(chunk)
                 check_complete(response, received)
             except BaseException:
                 temp.unlink(missing_ok=True)
@@ -499,6 +506,32 @@ class IndexClient:
             return False
         endpoint = Endpoint.of(source, request_url)
         return self.cache.holds_file(sha256.lower(), self._http.credential_scope(endpoint))
+
+    def _size_cap(self, endpoint: Endpoint, file: DistFile, response: Response) -> tuple[int, str]:
+        """How many bytes the body of ``file`` may have, and who said so: the project page's
+        ``size`` (PEP 700), else the ``Content-Length``, else ``max_download_bytes``. A
+        ``Content-Length`` over the page's size or the limit is refused at once."""
+        declared = content_length(response)
+        if file.size is not None:
+            cap = (file.size, "the project page lists")
+        elif declared is not None:
+            cap = (declared, "its Content-Length announced")
+        else:
+            cap = (self.settings.max_download_bytes, "pipfence accepts for one file")
+        if declared is not None and declared > min(cap[0], self.settings.max_download_bytes):
+            raise IntegrityError(
+                f"`{file.filename}` from source {endpoint.label} is announced as {declared} "
+                f"bytes, more than the {cap[0]} bytes {cap[1]}; refusing it"
+            )
+        return cap
+
+    @staticmethod
+    def _oversized(endpoint: Endpoint, file: DistFile, cap: tuple[int, str]) -> NoReturn:
+        raise IntegrityError(
+            f"`{file.filename}` from source {endpoint.label} sent more than the {cap[0]} bytes "
+            f"{cap[1]}; the download was stopped there",
+            hint="the index serves something other than the file it lists",
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

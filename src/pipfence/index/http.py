@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeGuard, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from pipfence.errors import IndexServerError
+from pipfence.errors import IndexServerError, printable
 from pipfence.models.sources import Source, redact_url
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ __all__ = [
     "Truncated",
     "build_http_client",
     "check_complete",
+    "content_length",
     "raw_chunks",
 ]
 
@@ -95,6 +96,8 @@ class ClientSettings:
     try. ``netrc_path`` None means no netrc. ``ca_bundle`` None means the system's
     certificates (the paths Python's `ssl` uses by default). ``temp_dir`` is where a wheel
     downloaded whole for its metadata is spooled (None: the platform default).
+    ``max_download_bytes`` caps a distribution file whose size neither the project page
+    (PEP 700 ``size``) nor a ``Content-Length`` gives.
     """
 
     cache_dir: Path | None = None
@@ -109,6 +112,7 @@ class ClientSettings:
     max_redirects: int = 10
     max_page_bytes: int = 64 * MiB
     max_metadata_bytes: int = 16 * MiB
+    max_download_bytes: int = 4096 * MiB
     netrc_path: Path | None = None
     ca_bundle: Path | None = None
     proxy: str | None = None
@@ -468,7 +472,7 @@ class Http:
     def read_body(self, response: Response, endpoint: Endpoint, *, what: str, limit: int) -> bytes:
         """The whole (decoded) body, refusing more than ``limit`` bytes; `Truncated` when
         fewer bytes arrived than ``Content-Length`` promised."""
-        declared = _content_length(response)
+        declared = content_length(response)
         if declared is not None and declared > limit and "content-encoding" not in response.headers:
             self._too_large(endpoint, what, limit)
         chunks: list[bytes] = []
@@ -625,7 +629,7 @@ class Http:
 
     def _refuse(self, endpoint: Endpoint, what: str, response: Response) -> NoReturn:
         status = response.status_code
-        text = f"HTTP {status} {response.reason_phrase}".rstrip()
+        text = f"HTTP {status} {printable(response.reason_phrase)}".rstrip()
         message = f"source {endpoint.label} answered {text} for {what}"
         if status in {401, 403}:
             raise IndexServerError(
@@ -787,7 +791,8 @@ def _is_curl_failure(exc: BaseException) -> TypeGuard[CurlFailure]:
     return curl is not None and isinstance(exc, curl.CurlFailure)
 
 
-def _content_length(response: Response) -> int | None:
+def content_length(response: Response) -> int | None:
+    """The response's ``Content-Length``; None when it has none (or not a number)."""
     value = response.headers.get("content-length")
     if value is None or not value.strip().isdigit():
         return None
@@ -833,7 +838,7 @@ def check_complete(response: Response, received: int) -> None:
     ``received`` counts the bytes the caller read (raw, or decoded without a
     ``Content-Encoding``); with an encoding the raw count is httpx's.
     """
-    declared = _content_length(response)
+    declared = content_length(response)
     if declared is None:
         return
     if "content-encoding" in response.headers:

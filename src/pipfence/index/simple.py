@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from pipfence.errors import printable
 from pipfence.models.files import DistFile, ProjectPage, Releases, version_of
 from pipfence.models.names import NormalizedName, canonical_name
 
@@ -92,7 +93,7 @@ def parse_project_page(
         return _parse_json(body, page_url, project)
     if media_type in HTML_TYPES:
         return _parse_html(_decode(body, params), page_url, project)
-    shown = media_type or "no content type"
+    shown = printable(media_type) or "no content type"
     msg = f"the index answered `{shown}`, which is not a simple-API project page"
     raise ValueError(msg)
 

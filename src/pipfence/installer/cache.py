@@ -1,20 +1,30 @@
-"""The unpacked-wheel cache: every wheel unpacked once, verified, then linked into environments.
+"""The unpacked-wheel cache: every wheel unpacked once, verified, then placed into environments.
 
 Layout, keyed by the wheel file's sha256::
 
     <root>/<sha256>/manifest.json   identity, dist-info folder, and every file with its RECORD
-                                    hash, size and executable bit (written last)
+                                    hash, size, executable bit, and the size, mtime_ns and
+                                    inode it had once written (the manifest is written last)
     <root>/<sha256>/tree/...        the wheel's files, exactly as the archive names them
+    <root>/<sha256>/<filename>.whl  the verified wheel itself, to unpack again from
 
 An entry is built in ``<root>/.tmp-*`` and renamed into place, so readers only ever see
 complete entries; when two processes unpack the same wheel at once, the first rename wins and
 the other discards its copy. The archive checks (`pipfence.installer.archive`) run before
 anything is written, and every file's hash and size are compared with RECORD while it is
 written: a cached tree is a verified tree.
+
+Before an entry is used (once per run), every file's size, mtime_ns and inode are compared
+with the manifest (`UnpackedCache.verified`): a file edited in place (through a hard link from
+an environment, or inside the cache) or replaced has another mtime or inode, and the entry is
+unpacked again from its wheel, whose sha256 is checked first. An edit that also puts the old
+mtime back is not seen by this check; the link modes (`LinkMode`) say how far an environment's
+files are its own.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -22,10 +32,12 @@ import re
 import secrets
 import shutil
 import stat
+import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer.archive import (
@@ -40,9 +52,26 @@ from pipfence.installer.archive import (
 )
 from pipfence.models.names import NormalizedName
 
-__all__ = ["CachedFile", "UnpackedCache", "UnpackedWheel", "file_sha256"]
+__all__ = [
+    "LINK_MODES",
+    "CachedFile",
+    "LinkMode",
+    "UnpackedCache",
+    "UnpackedWheel",
+    "file_sha256",
+    "place_file",
+]
 
-_FORMAT = 1
+#: How a cached file becomes an environment's file:
+#:   ``clone``    a copy-on-write clone (reflink) where the filesystem can make one (btrfs, XFS,
+#:                bcachefs, ...), else a copy: the environment's file is its own either way;
+#:   ``copy``     a plain copy (in the kernel where it can);
+#:   ``hardlink`` the cache's own file: fastest, no disk used, but an edit made in place in one
+#:                environment reaches the cache and every environment linked to the same file.
+LinkMode = Literal["clone", "copy", "hardlink"]
+LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
+
+_FORMAT = 2
 _MANIFEST = "manifest.json"
 _TREE = "tree"
 _CHUNK = 1 << 20
@@ -60,13 +89,17 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CachedFile:
-    """One verified file of an unpacked wheel: ``path`` in the archive, under ``tree`` on disk."""
+    """One verified file of an unpacked wheel: ``path`` in the archive, under ``tree`` on disk.
+
+    ``mtime_ns`` and ``inode`` are what the file had when it was written into the cache."""
 
     path: str
     tree: str
     hash: str
     size: int
     executable: bool
+    mtime_ns: int = 0
+    inode: int = 0
 
     @property
     def source(self) -> Path:
@@ -86,19 +119,33 @@ class UnpackedWheel:
     def tree(self) -> Path:
         return self.root / _TREE
 
+    @property
+    def wheel(self) -> Path:
+        """The wheel the entry was unpacked from, kept beside its tree."""
+        return self.root / self.info.filename
+
 
 class UnpackedCache:
     """Unpacked wheels under ``root``, keyed by sha256. Safe to share between threads and
-    processes; entries are never modified once made."""
+    processes; an entry is never modified once made, only removed and made again.
 
-    def __init__(self, root: Path) -> None:
+    ``link_mode`` says how installs place cached files into an environment (see `LinkMode`).
+    """
+
+    def __init__(self, root: Path, *, link_mode: LinkMode = "clone") -> None:
+        if link_mode not in LINK_MODES:
+            msg = f"unknown link mode {link_mode!r}"
+            raise ValueError(msg)
         self.root = root
-        # Entries never change once made, so one read of a manifest serves the whole run
-        # (a sync looks an entry up while fetching, checking and installing).
+        self.link_mode: LinkMode = link_mode
+        # A manifest is read once a run (a sync looks an entry up while fetching, checking and
+        # installing), and an entry's files are compared with it once a run.
         self._known: dict[str, UnpackedWheel] = {}
+        self._checked: set[str] = set()
 
     def get(self, sha256: str) -> UnpackedWheel | None:
-        """The complete entry for ``sha256``, or None when there is none (or it is unreadable)."""
+        """The complete entry for ``sha256``, or None when there is none (or it is unreadable).
+        Its files are not checked: see `verified`."""
         digest = _checked_digest(sha256)
         known = self._known.get(digest)
         if known is not None:
@@ -106,30 +153,40 @@ class UnpackedCache:
         entry = self.root / digest
         try:
             data = json.loads((entry / _MANIFEST).read_bytes())
-            found = _from_manifest(entry, sha256, data)
+            found = _from_manifest(entry, digest, data)
         except (OSError, ValueError, KeyError, TypeError, ArchiveError):
             return None
         self._known[digest] = found
         return found
 
     def intact(self, unpacked: UnpackedWheel) -> bool:
-        """Whether every file of the entry is still there at the size its manifest recorded
-        (a cheap check, one stat a file; an edit that keeps a file's size is not seen). An
-        entry that fails it is removed, so the wheel is unpacked again from a verified file."""
+        """Whether every file of the entry still has the size, mtime_ns and inode its manifest
+        recorded (one stat a file, once a run). An edit in place changes the mtime, a
+        replacement the inode; an edit that also restores the mtime is not seen."""
+        if unpacked.sha256 in self._checked:
+            return True
         for file in unpacked.files:
             try:
-                if os.stat(os.path.join(file.tree, file.path)).st_size != file.size:  # noqa: PTH116,PTH118
-                    break
+                st = os.stat(os.path.join(file.tree, file.path))  # noqa: PTH116,PTH118 - hot loop
             except OSError:
-                break
-        else:
-            return True
-        self._known.pop(unpacked.sha256, None)
-        shutil.rmtree(unpacked.root, ignore_errors=True)
-        return False
+                return False
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != (file.size, file.mtime_ns, file.inode):
+                return False
+        self._checked.add(unpacked.sha256)
+        return True
+
+    def verified(self, sha256: str) -> UnpackedWheel | None:
+        """The entry for ``sha256`` with every file as it was written: an entry that fails
+        `intact` is removed and unpacked again from its kept wheel (when that still has this
+        sha256). None when there is no usable entry."""
+        found = self.get(sha256)
+        if found is None or self.intact(found):
+            return found
+        return self._redo(found, None)
 
     def unpack(self, wheel: Path, *, sha256: str | None = None) -> UnpackedWheel:
-        """The entry for ``wheel``, unpacking and verifying it first when it is not cached.
+        """The entry for ``wheel``, unpacking and verifying it first when it is not cached (or
+        its cached files changed since).
 
         ``sha256`` is the wheel's digest when the caller already knows it (it verified the
         download); otherwise it is computed. Raises `ArchiveError` for an unsafe or corrupt
@@ -139,7 +196,40 @@ class UnpackedCache:
         digest = _checked_digest(sha256 if sha256 is not None else file_sha256(wheel))
         found = self.get(digest)
         if found is not None:
-            return found
+            if self.intact(found):
+                return found
+            redone = self._redo(found, wheel)
+            if redone is not None:
+                return redone
+        return self._make(wheel, digest)
+
+    def _redo(self, damaged: UnpackedWheel, wheel: Path | None) -> UnpackedWheel | None:
+        """Remove a damaged entry and unpack it again: from ``wheel`` (a file the caller
+        verified) when it exists, else from the entry's kept wheel once its sha256 matches."""
+        digest = damaged.sha256
+        self._known.pop(digest, None)
+        self._checked.discard(digest)
+        holding = self.root / f".tmp-{digest[:16]}-{secrets.token_hex(6)}"
+        source = None
+        if wheel is not None and not wheel.is_relative_to(damaged.root) and wheel.is_file():
+            source = wheel
+        try:
+            if source is None:
+                # Moved out before the entry goes, and hashed: a damaged copy is never used.
+                try:
+                    holding.mkdir()
+                    kept = holding / damaged.info.filename
+                    damaged.wheel.rename(kept)
+                except OSError:
+                    pass
+                else:
+                    source = kept if file_sha256(kept) == digest else None
+            shutil.rmtree(damaged.root, ignore_errors=True)
+            return None if source is None else self._make(source, digest)
+        finally:
+            shutil.rmtree(holding, ignore_errors=True)
+
+    def _make(self, wheel: Path, digest: str) -> UnpackedWheel:
         final = self.root / digest
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -167,6 +257,82 @@ class UnpackedCache:
         return result
 
 
+#: FICLONE from <linux/fs.h>: make the destination share the source's extents (reflink).
+_FICLONE = 0x40049409
+#: errno values that mean "no clone here" (another filesystem, or one without reflinks).
+_NO_CLONE = frozenset(
+    {errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS, errno.EPERM}
+)
+
+
+def place_file(source: str, target: str, mode: LinkMode, *, executable: bool) -> LinkMode:
+    """Make ``target`` (which must not exist) hold ``source``'s bytes as ``mode`` says, and
+    return the mode that worked: ``clone`` falls back to ``copy``, ``hardlink`` to ``copy``
+    (another filesystem, or one without hard links). A copy gets its own permissions
+    (``executable`` or not, under the umask), as an unpacked file would."""
+    if mode == "hardlink":
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            mode = "copy"
+        else:
+            return "hardlink"
+    fd_in = os.open(source, os.O_RDONLY)
+    try:
+        fd_out = os.open(
+            target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
+        )
+        try:
+            if mode == "clone" and not _clone(fd_in, fd_out):
+                mode = "copy"
+            if mode == "copy":
+                _copy(fd_in, fd_out)
+        except BaseException:
+            os.close(fd_out)
+            os.unlink(target)  # noqa: PTH108 - hot loop
+            raise
+        os.close(fd_out)
+    finally:
+        os.close(fd_in)
+    return mode
+
+
+def _clone(fd_in: int, fd_out: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    try:
+        fcntl.ioctl(fd_out, _FICLONE, fd_in)
+    except OSError as exc:
+        if exc.errno in _NO_CLONE:
+            return False
+        raise
+    return True
+
+
+def _copy(fd_in: int, fd_out: int) -> None:
+    """Copy in the kernel (``copy_file_range``, which itself shares extents on filesystems
+    that can), else through a buffer."""
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        try:
+            while copy_range(fd_in, fd_out, 1 << 30):
+                pass
+        except OSError as exc:
+            if exc.errno not in _NO_CLONE:
+                raise
+            os.lseek(fd_in, 0, os.SEEK_SET)
+            os.lseek(fd_out, 0, os.SEEK_SET)
+            os.ftruncate(fd_out, 0)
+        else:
+            return
+    while chunk := os.read(fd_in, _CHUNK):
+        os.write(fd_out, chunk)
+
+
 def _checked_digest(sha256: str) -> str:
     digest = sha256.lower()
     if not _SHA256.match(digest):
@@ -185,9 +351,10 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
         version=str(data["version"]),
         dist_info=str(data["dist_info"]),
     )
+    check_member_name(info.filename, filename=info.filename)
     tree = str(entry / _TREE)
     files = []
-    for path, hash_, size, executable in data["files"]:
+    for path, hash_, size, executable, mtime_ns, inode in data["files"]:
         check_member_name(path, filename=info.filename)
         files.append(
             CachedFile(
@@ -196,6 +363,8 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
                 hash=str(hash_),
                 size=int(size),
                 executable=bool(executable),
+                mtime_ns=int(mtime_ns),
+                inode=int(inode),
             )
         )
     return UnpackedWheel(root=entry, sha256=sha256, info=info, files=tuple(files))
@@ -203,50 +372,80 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
 
 def _unpack_into(wheel: Path, staging: Path) -> None:
     """Check ``wheel``, write its files under ``staging/tree`` verifying each against RECORD,
-    then write the manifest."""
+    keep the wheel beside them, then write the manifest."""
     filename = wheel.name
     try:
         zf = zipfile.ZipFile(wheel)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise ArchiveError(f"`{filename}` is not a readable zip archive: {exc}") from exc
-    with zf:
-        info = check_wheel(zf, filename)
-        record_path = f"{info.dist_info}/RECORD"
-        records = record_table(zf.read(record_path), filename)
-        tree = Path(os.path.abspath(staging / _TREE))  # noqa: PTH100 - normalise only
-        made: set[Path] = set()
-        files: list[list[Any]] = []
-        for member in zf.infolist():
-            name = member.filename
-            if name.endswith("/") or name == record_path or is_signature(name, info.dist_info):
-                continue
-            row = records.get(name)
-            if row is None:
-                raise ArchiveError(f"Wheel `{filename}`: `{name}` is not listed in its RECORD")
-            hasher, expected = new_hasher(row[0], name, filename)
-            mode = member.external_attr >> 16
-            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
-            target = Path(os.path.abspath(tree / name))  # noqa: PTH100 - normalise only
-            if not str(target).startswith(str(tree) + os.sep):
-                raise ArchiveError(f"Wheel `{filename}` has an entry `{name}` outside its root")
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            size = 0
-            fd = os.open(
-                target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
+    try:
+        with zf:
+            manifest = _unpack_members(zf, filename, staging)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        # A local header that disagrees with the central directory, a bad CRC, a broken
+        # deflate stream: the archive is corrupt or crafted.
+        raise ArchiveError(f"Wheel `{filename}` is a corrupt zip archive: {exc}") from exc
+    except NotImplementedError as exc:
+        raise ArchiveError(f"Wheel `{filename}` uses an unsupported zip feature: {exc}") from exc
+    try:
+        os.link(wheel, staging / filename)
+    except OSError:
+        shutil.copyfile(wheel, staging / filename)
+    with (staging / _MANIFEST).open("w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, separators=(",", ":"))
+
+
+def _unpack_members(zf: zipfile.ZipFile, filename: str, staging: Path) -> dict[str, Any]:
+    """Check the wheel, write its files under ``staging/tree`` verifying each against RECORD
+    (never more bytes than its zip entry lists); return the manifest."""
+    info = check_wheel(zf, filename)
+    record_path = f"{info.dist_info}/RECORD"
+    records = record_table(zf.read(record_path), filename)
+    tree = Path(os.path.abspath(staging / _TREE))  # noqa: PTH100 - normalise only
+    made: set[Path] = set()
+    files: list[list[Any]] = []
+    for member in zf.infolist():
+        name = member.filename
+        if name.endswith("/") or name == record_path or is_signature(name, info.dist_info):
+            continue
+        row = records.get(name)
+        if row is None:
+            raise ArchiveError(f"Wheel `{filename}`: `{name}` is not listed in its RECORD")
+        hasher, expected = new_hasher(row[0], name, filename)
+        mode = member.external_attr >> 16
+        executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+        target = Path(os.path.abspath(tree / name))  # noqa: PTH100 - normalise only
+        if not str(target).startswith(str(tree) + os.sep):
+            raise ArchiveError(f"Wheel `{filename}` has an entry `{name}` outside its root")
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        # The RECORD size, when it gives one, must be the zip's; no more than that many
+        # bytes are ever written, whatever the stream inflates to.
+        limit = member.file_size
+        if row[1] and row[1] != str(limit):
+            raise ArchiveError(
+                f"Wheel `{filename}`: `{name}` does not match the hash or size its RECORD lists"
             )
-            with os.fdopen(fd, "wb") as out, zf.open(member) as stream:
-                while chunk := stream.read(_CHUNK):
-                    hasher.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            record_hash = check_hash(hasher, expected, size, row[1], member=name, filename=filename)
-            head, _, tail = name.rpartition("/")
-            if head == info.dist_info and tail in GENERATED_METADATA:
-                continue
-            files.append([name, record_hash, size, executable])
-    manifest = {
+        size = 0
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+        with os.fdopen(fd, "wb") as out, zf.open(member) as stream:
+            while chunk := stream.read(min(_CHUNK, limit - size + 1)):
+                size += len(chunk)
+                if size > limit:
+                    raise ArchiveError(
+                        f"Wheel `{filename}`: `{name}` holds more than the {limit} bytes "
+                        "its zip entry lists"
+                    )
+                hasher.update(chunk)
+                out.write(chunk)
+        record_hash = check_hash(hasher, expected, size, row[1], member=name, filename=filename)
+        head, _, tail = name.rpartition("/")
+        if head == info.dist_info and tail in GENERATED_METADATA:
+            continue
+        st = os.stat(target)  # noqa: PTH116 - hot loop
+        files.append([name, record_hash, size, executable, st.st_mtime_ns, st.st_ino])
+    return {
         "format": _FORMAT,
         "filename": filename,
         "name": info.name,
@@ -255,5 +454,3 @@ def _unpack_into(wheel: Path, staging: Path) -> None:
         "dist_info": info.dist_info,
         "files": files,
     }
-    with (staging / _MANIFEST).open("w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, separators=(",", ":"))

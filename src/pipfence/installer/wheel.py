@@ -3,17 +3,20 @@
 Every install goes through the unpacked-wheel cache: the wheel is checked and unpacked (once,
 verified against RECORD; see `pipfence.installer.cache`), then `_install_unpacked` (the steps
 of `installer.install`) drives the installation from that tree into `_EnvDestination`, which
-hard-links each file into the
-environment (copying across filesystems), rewrites ``#!python`` shebangs, generates entry point
-scripts and writes RECORD for the installed layout. Without a persistent cache, a private one
-inside the environment is used for that one install and removed afterwards.
+places each file into the environment as the cache's link mode says (a clone, a copy or a
+hard link; see `pipfence.installer.cache.LinkMode`), rewrites ``#!python`` shebangs,
+generates entry point scripts and writes RECORD for the installed layout. Without a persistent
+cache, a private one inside the environment is used for that one install (hard-linked: it is
+removed afterwards, so nothing else shares the files).
 
-The destination never writes outside the environment: every target is checked against its
-scheme folder (``..`` cannot climb out), the real path of the nearest folder that existed
-before against the environment's real path (a symlinked folder cannot lead out), and an
-existing file is moved aside rather than written through (a symlink cannot redirect a write).
-When an install fails, everything it wrote is removed, folders it made are pruned, and files
-it displaced come back.
+The destination never writes outside the environment, nor over the environment's own
+interpreter (``python``, ``python3``, ``python3.X`` in the scripts folder) or ``pyvenv.cfg``:
+every target is checked against its scheme folder (``..`` cannot climb out), the real path of
+the nearest folder that existed before against the environment's real path (a symlinked folder
+cannot lead out), and an existing file is moved aside rather than written through (a symlink
+cannot redirect a write). When an install fails, everything it wrote is removed, folders it
+made are pruned, and files it displaced come back. A file it displaced that another installed
+distribution's RECORD lists is reported (one warning line a wheel).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import csv
 import io
 import json
 import os
+import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +51,7 @@ from installer.utils import (
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
 from pipfence.installer.archive import check_entry_point_name
-from pipfence.installer.cache import CachedFile, UnpackedCache, UnpackedWheel
+from pipfence.installer.cache import CachedFile, LinkMode, UnpackedCache, UnpackedWheel, place_file
 from pipfence.installer.plan import InstalledDist
 
 if TYPE_CHECKING:
@@ -56,6 +60,9 @@ if TYPE_CHECKING:
     from pipfence.installer.venv import VirtualEnv
 
 __all__ = ["WheelInstall", "install_many", "install_wheel", "uninstall"]
+
+#: The names an environment's interpreter goes by in its scripts folder; no wheel may write them.
+_INTERPRETER = re.compile(r"^python(\d+(\.\d+)?)?w?(\.exe)?$", re.IGNORECASE)
 
 
 class UnpackedSource(WheelSource):
@@ -113,15 +120,17 @@ class _EnvDestination(WheelDestination):
     `pathlib` objects cost more than the links themselves.
     """
 
-    def __init__(self, env: VirtualEnv, name: str, filename: str) -> None:
+    def __init__(self, env: VirtualEnv, name: str, filename: str, link_mode: LinkMode) -> None:
         self._env = env
         self._filename = filename
         self._schemes = {k: str(v) for k, v in env.scheme_dict(name).items()}
         self._root_prefix = str(env.root) + os.sep
+        self._own_cfg = os.path.normcase(os.path.join(env.root, "pyvenv.cfg"))  # noqa: PTH118
+        self._own_scripts = os.path.normcase(self._schemes["scripts"])
         self._real_root = os.path.realpath(env.root)
         self._ready_dirs: set[str] = set()
         self._made: set[str] = set()
-        self._link = True
+        self._mode: LinkMode = link_mode
         self.written: list[str] = []
         self.made_dirs: list[str] = []
         self.displaced: list[tuple[str, str]] = []
@@ -135,6 +144,13 @@ class _EnvDestination(WheelDestination):
         if not target.startswith(base + os.sep) or not target.startswith(self._root_prefix):
             raise ArchiveError(
                 f"Wheel `{self._filename}` would write `{path}` outside the environment"
+            )
+        folded = os.path.normcase(target)
+        head, name = os.path.split(folded)
+        if folded == self._own_cfg or (head == self._own_scripts and _INTERPRETER.match(name)):
+            shown = os.path.relpath(target, self._env.root)
+            raise ArchiveError(
+                f"Wheel `{self._filename}` would replace the environment's own `{shown}`"
             )
         return target
 
@@ -192,19 +208,11 @@ class _EnvDestination(WheelDestination):
 
     def _link_file(self, target: str, file: CachedFile) -> None:
         self._ready(target)
-        if self._link:
-            try:
-                os.link(os.path.join(file.tree, file.path), target)  # noqa: PTH118 - hot loop
-            except FileNotFoundError:
-                raise
-            except OSError:
-                # Another filesystem or no hard links here: copy from now on.
-                self._link = False
-            else:
-                self.written.append(target)
-                return
-        with file.source.open("rb") as src:
-            self._write_stream(target, src, file.executable)
+        source = os.path.join(file.tree, file.path)  # noqa: PTH118 - hot loop
+        # A mode that cannot work here (no reflinks, another filesystem) falls back to a
+        # copy, which is kept for the rest of this wheel.
+        self._mode = place_file(source, target, self._mode, executable=file.executable)
+        self.written.append(target)
 
     def write_file(
         self,
@@ -345,6 +353,7 @@ def install_wheel(
     requested: bool = False,
     direct_url: Mapping[str, Any] | None = None,
     installer_name: str = "pipfence",
+    on_warning: Callable[[str], None] | None = None,
 ) -> InstalledDist:
     """Install the wheel at ``wheel_path`` into ``env``; return the installed distribution.
 
@@ -352,8 +361,9 @@ def install_wheel(
     consistent wheel, not that it is the right one. ``sha256`` is its digest when known (it
     keys the cache). ``requested`` writes REQUESTED (a direct dependency, PEP 376);
     ``direct_url`` is written as ``direct_url.json`` (PEP 610) when given. INSTALLER gets
-    ``installer_name``. Files present already (another distribution's) are replaced; uninstall
-    an older version of the same distribution first. Bytecode is not compiled.
+    ``installer_name``. Files present already (another distribution's) are replaced, and
+    ``on_warning`` is told in one line when another installed distribution listed them;
+    uninstall an older version of the same distribution first. Bytecode is not compiled.
 
     Raises `ArchiveError` for an unsafe or corrupt wheel and `InstallError` when the environment
     cannot be written; either way nothing of this wheel is left in the environment.
@@ -361,11 +371,11 @@ def install_wheel(
     private: Path | None = None
     if cache is None:
         private = env.root / f".pipfence-unpack-{secrets.token_hex(4)}"
-        cache = UnpackedCache(private)
+        cache = UnpackedCache(private, link_mode="hardlink")
     try:
         unpacked = cache.unpack(wheel_path, sha256=sha256)
         info = unpacked.info
-        destination = _EnvDestination(env, info.distribution, info.filename)
+        destination = _EnvDestination(env, info.distribution, info.filename, cache.link_mode)
         metadata = {"INSTALLER": f"{installer_name}\n".encode()}
         if requested:
             metadata["REQUESTED"] = b""
@@ -386,6 +396,10 @@ def install_wheel(
                 ) from exc
             raise
         destination.commit()
+        if destination.displaced and on_warning is not None:
+            note = _overwritten(env, info.filename, destination)
+            if note is not None:
+                on_warning(note)
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
@@ -403,6 +417,35 @@ def install_wheel(
         installer=installer_name,
         editable=editable,
         url=url if isinstance(url, str) else None,
+    )
+
+
+def _overwritten(env: VirtualEnv, filename: str, destination: _EnvDestination) -> str | None:
+    """One line naming the other installed distributions whose files ``destination``
+    replaced; None when no other distribution's RECORD lists any of them."""
+    replaced = {os.path.normcase(target) for target, _aside in destination.displaced}
+    owners: dict[str, list[str]] = {}
+    for dist in env.installed().values():
+        if destination.dist_info is not None and dist.dist_info == destination.dist_info:
+            continue
+        try:
+            text = (dist.dist_info / "RECORD").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for row in csv.reader(text.splitlines()):
+            if not row or not row[0]:
+                continue
+            path = os.path.normcase(os.path.normpath(os.path.join(dist.dist_info.parent, row[0])))  # noqa: PTH118
+            if path in replaced:
+                owners.setdefault(dist.name, []).append(os.path.relpath(path, env.root))
+    if not owners:
+        return None
+    names = ", ".join(f"`{name}`" for name in sorted(owners))
+    count = sum(len(paths) for paths in owners.values())
+    example = min(min(paths) for paths in owners.values())
+    return (
+        f"`{filename}` overwrote {count} file{'s' if count != 1 else ''} installed by {names} "
+        f"(e.g. `{example}`)"
     )
 
 
@@ -475,6 +518,7 @@ def install_many(
     cache: UnpackedCache | None = None,
     workers: int | None = None,
     installer_name: str = "pipfence",
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[InstalledDist]:
     """Install independent wheels concurrently; return their distributions in input order.
 
@@ -497,6 +541,7 @@ def install_many(
                 requested=item.requested,
                 direct_url=item.direct_url,
                 installer_name=installer_name,
+                on_warning=on_warning,
             )
             for item in items
         ]

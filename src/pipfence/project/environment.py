@@ -73,8 +73,11 @@ def find_python(wanted: str | None, *, path: str | None = None) -> Path:
 
 
 def unpacked_cache(project: Project) -> UnpackedCache:
-    """The shared cache of unpacked wheels that environments link their files from."""
-    return UnpackedCache(project.settings.cache_dir / "wheels-unpacked")
+    """The shared cache of unpacked wheels that environments take their files from, placed
+    as ``PIPFENCE_LINK_MODE`` says."""
+    return UnpackedCache(
+        project.settings.cache_dir / "wheels-unpacked", link_mode=project.settings.link_mode
+    )
 
 
 def _wanted_python(project: Project, requested: str | None) -> str | None:

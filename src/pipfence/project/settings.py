@@ -9,10 +9,14 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipfence.errors import UsageError
 from pipfence.models.names import shown
 from pipfence.models.sources import Source, request_url
+
+if TYPE_CHECKING:
+    from pipfence.installer.cache import LinkMode
 
 __all__ = ["MAX_SECONDS", "Settings", "env_flag", "parse_count", "parse_seconds"]
 
@@ -67,6 +71,7 @@ class Settings:
     timeout: float | None = None
     retries: int | None = None
     page_max_age: float | None = None
+    link_mode: LinkMode = "clone"
 
     def source_mirrors(self, sources: Iterable[Source]) -> dict[str, str]:
         """Source name → its per-source mirror, for those of ``sources`` that have one."""
@@ -113,6 +118,7 @@ class Settings:
             pypi_mirror=pypi_mirror or env.get("PIPENV_PYPI_MIRROR") or None,
             cache_dir=_cache_dir(env),
             mirrors=_mirrors(env),
+            link_mode=_link_mode(env),
             verbose=verbose or env.get("PIPENV_VERBOSE", "") not in ("", "0"),
             quiet=quiet,
             timeout=parse_seconds(timeout, "PIPFENCE_TIMEOUT") if timeout else None,
@@ -189,6 +195,21 @@ def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
                 found[mirror_variable(str(name))] = url
     found.update({k: v for k, v in env.items() if k.startswith(MIRROR_PREFIX) and v})
     return found
+
+
+def _link_mode(env: Mapping[str, str]) -> LinkMode:
+    """``PIPFENCE_LINK_MODE``: how installed files come from the unpacked-wheel cache."""
+    value = env.get("PIPFENCE_LINK_MODE", "").strip().lower() or "clone"
+    # The names of `pipfence.installer.cache.LINK_MODES`, spelled here so that reading the
+    # settings does not import the installer.
+    modes: tuple[LinkMode, ...] = ("clone", "copy", "hardlink")
+    for mode in modes:
+        if value == mode:
+            return mode
+    raise UsageError(
+        f"PIPFENCE_LINK_MODE is {value!r}; it must be one of {', '.join(modes)}",
+        hint="clone (the default) and copy give each environment files of its own",
+    )
 
 
 def _workon_home(env: Mapping[str, str]) -> Path:

@@ -76,6 +76,7 @@ class SyncReport:
     removed: tuple[str, ...]
     kept: int
     seconds: float
+    warnings: tuple[str, ...] = ()
 
 
 class ProgressSink(Protocol):
@@ -368,6 +369,7 @@ def sync(
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
+    warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
     if on_progress is not None:
         on_progress.expect(len(fetch) + len(fetch_direct), "Fetching")
     with worker_pool("pipfence-sync", 16) as pool:
@@ -496,7 +498,7 @@ def sync(
                 uninstall(replacement.installed, env)
             for extraneous in plan.remove:
                 uninstall(extraneous, env)
-            install_many(items, env, cache=cache)
+            install_many(items, env, cache=cache, on_warning=warnings.append)
     return SyncReport(
         env=env,
         created=created,
@@ -507,6 +509,7 @@ def sync(
         removed=tuple(d.name for d in plan.remove),
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
+        warnings=tuple(warnings),
     )
 
 
@@ -751,10 +754,12 @@ def _from_unpacked_cache(
     already, fit for ``target``: installed from there with no page lookup or download (the
     cache is keyed by the digest a verified download had). Only when ``granted`` names the
     source whose cached download of that digest this run may use: a wheel a source served
-    to other credentials than the ones this run has is fetched (and so authorised) again."""
+    to other credentials than the ones this run has is fetched (and so authorised) again.
+    An entry whose files changed since they were written is unpacked again from its kept
+    wheel (sha256 checked) first."""
     for digest in sorted(AllowedHashes.of(package.hashes).digests):
-        unpacked = cache.get(digest)
-        if unpacked is None or not cache.intact(unpacked):
+        unpacked = cache.verified(digest)
+        if unpacked is None:
             continue
         parsed = parse_filename(unpacked.info.filename)
         if (
@@ -770,7 +775,7 @@ def _from_unpacked_cache(
             continue
         file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
         choice = _Choice(wanted, source, file, frozenset({digest}), requested)
-        return choice, unpacked.root / unpacked.info.filename
+        return choice, unpacked.wheel
     return None
 
 

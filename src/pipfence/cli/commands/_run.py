@@ -55,3 +55,5 @@ def report_install(
                 ui.detail(f"  + {item}")
         else:
             say(f"The environment already matches the lock ({sync.kept} packages)")
+        for warning in sync.warnings:
+            ui.warning(warning)
