@@ -20,8 +20,9 @@ from pipfence.installer.plan import PROTECTED
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import uninstall
 from pipfence.models.lockfile import Lockfile
-from pipfence.models.names import canonical_name, is_valid_name, shown
-from pipfence.models.pipfile import LOCK_CATEGORY, RESERVED_TABLES, lock_category
+from pipfence.models.names import canonical_name
+from pipfence.models.pipfile import lock_category
+from pipfence.project.categories import check_tables
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
 from pipfence.project.files import require_cache_dir
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InstallResult",
-    "check_tables",
     "clean",
     "install",
     "install_packages",
@@ -99,47 +99,6 @@ def lock_categories(
         check_tables(project, tables, lock=lock)
         return [lock_category(t) for t in tables]
     return ["default", "develop"] if dev else ["default"]
-
-
-_TABLE_OF_CATEGORY = {category: table for table, category in LOCK_CATEGORY.items()}
-
-
-def check_tables(
-    project: Project, tables: Sequence[str], *, lock: Lockfile | None = None, new: bool = False
-) -> None:
-    """Refuse a ``--categories`` name that is not a category: `UsageError` naming it and
-    listing the known ones (``packages``, ``dev-packages``, the Pipfile's other package
-    tables and, given ``lock``, its categories). ``tables`` are Pipfile table names (lock
-    names ``default`` / ``develop`` are accepted too). With ``new`` (``install PKG``, which may
-    start a table) any well-formed name passes; a name is well formed as a package name is
-    (PEP 508): never a path, an option or a reserved table such as ``source``.
-
-    pipenv installs nothing for an unknown category and exits 0; a typo there would pass a
-    CI job that installed nothing, so this is an error.
-    """
-    known = ["packages", "dev-packages"]
-    known += [t for t in project.pipfile.data if t not in RESERVED_TABLES and t not in known]
-    if lock is not None:
-        for category in lock.categories:
-            table = _TABLE_OF_CATEGORY.get(category, category)
-            if table not in known:
-                known.append(table)
-    listed = ", ".join(f"`{t}`" for t in known if is_valid_name(t))
-    for name in tables:
-        table = _TABLE_OF_CATEGORY.get(name, name)
-        if not is_valid_name(table) or table in RESERVED_TABLES:
-            raise UsageError(
-                f"--categories: `{shown(name)}` is not a category name; "
-                f"the categories are {listed}",
-                hint="a category is a package table of the Pipfile, such as "
-                "packages, dev-packages or docs",
-            )
-        if not new and table not in known:
-            raise UsageError(
-                f"--categories: no category `{name}` in the Pipfile"
-                f"{'' if lock is None else ' or Pipfile.lock'}; "
-                f"the categories are {listed}"
-            )
 
 
 def sync_lock(

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
     categories = lock_categories_for(dev=args.dev, categories=args.categories)
     if args.categories:
-        from pipfence.project.workflows import check_tables
+        from pipfence.project.categories import check_tables
 
         check_tables(project, categories, lock=lock)
     report = audit_lock(service, lock, categories)

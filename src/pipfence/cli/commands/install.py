@@ -34,12 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import (
-        check_tables,
-        install,
-        install_packages,
-        lock_categories,
-    )
+    from pipfence.project.categories import check_tables
+    from pipfence.project.workflows import install, install_packages, lock_categories
 
     if args.system:
         raise UsageError(

@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.progress import counting_status
+    from pipfence.project.categories import check_tables
     from pipfence.project.client import open_client
     from pipfence.project.lock import LockOptions, lock
-    from pipfence.project.workflows import check_tables
 
     project = project_from_args(args)
     tables = tables_from_args(args)

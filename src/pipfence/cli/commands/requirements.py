@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         dev=args.dev, dev_only=args.dev_only, categories=args.categories
     )
     if args.categories:
-        from pipfence.project.workflows import check_tables
+        from pipfence.project.categories import check_tables
 
         check_tables(project, categories, lock=lock)
     packages = selected_packages(lock, categories)

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import check_tables, uninstall_all, uninstall_packages
+    from pipfence.project.categories import check_tables
+    from pipfence.project.workflows import uninstall_all, uninstall_packages
 
     project = project_from_args(args)
     if args.all:
