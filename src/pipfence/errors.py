@@ -15,6 +15,7 @@ escaping to the CLI is a bug.
     │   └── PackageNotFound         no project page on the package's source
     ├── ResolutionError             no set of versions satisfies the requirements
     ├── InstallError                an environment could not be created or changed
+    ├── FileWriteError              Pipfile or Pipfile.lock could not be written
     └── IntegrityError              bytes that do not match what was promised   exit 3
         ├── HashMismatch            a file's sha256 is not among the locked hashes
         └── ArchiveError            a wheel or sdist that is malformed or unsafe
@@ -25,6 +26,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiveError",
     "FenceError",
+    "FileWriteError",
     "HashMismatch",
     "IndexServerError",
     "InstallError",
@@ -155,6 +157,11 @@ class ResolutionError(PipfenceError):
 
 class InstallError(PipfenceError):
     """An environment could not be created or changed."""
+
+
+class FileWriteError(PipfenceError):
+    """A project file could not be written (a full disk, a read-only folder, no permission):
+    the file's own state, not the user's input, so exit 1 like any failed step."""
 
 
 class IntegrityError(PipfenceError):
