@@ -459,7 +459,7 @@ class SetAside:
                     os.unlink(aside)  # noqa: PTH108
             except OSError:
                 continue
-            if not original.endswith(".dist-info"):
+            if original != str(self.dist.dist_info):
                 removed.append(Path(original))
         self.moved = []
         _prune(self.folders, self.env)
@@ -504,19 +504,23 @@ def set_aside(dist: InstalledDist, env: VirtualEnv) -> SetAside:
                 paths.extend(str(pyc) for pyc in cache_dir.glob(f"{path.stem}.*.pyc"))
                 folders.add(cache_dir)
     aside = SetAside(dist=dist, env=env, moved=[], folders=folders)
-    for moving in [str(dist_info), *dict.fromkeys(paths)]:
-        moved_to = _aside_name(moving)
-        try:
-            os.rename(moving, moved_to)  # noqa: PTH104
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            with contextlib.suppress(InstallError):
-                aside.restore()
-            raise InstallError(
-                f"Cannot remove `{moving}` while uninstalling `{dist.name}`: {exc.strerror or exc}"
-            ) from exc
-        aside.moved.append((moving, moved_to))
+    try:
+        for moving in [str(dist_info), *dict.fromkeys(paths)]:
+            moved_to = _aside_name(moving)
+            try:
+                os.rename(moving, moved_to)  # noqa: PTH104
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InstallError(
+                    f"Cannot remove `{moving}` while uninstalling `{dist.name}`: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+            aside.moved.append((moving, moved_to))
+    except BaseException:  # a failed move, or an interrupt: put back what was moved
+        with contextlib.suppress(InstallError):
+            aside.restore()
+        raise
     return aside
 
 

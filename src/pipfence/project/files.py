@@ -9,6 +9,7 @@ fails puts the ones already replaced back.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -90,10 +91,15 @@ def _keep(target: Path) -> Path | None:
 
 def _write_error(display: str, exc: OSError) -> FileWriteError:
     cause = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = "make it writable"
+    else:
+        fix = "fix the cause"
     return FileWriteError(
         f"Could not write `{display}`: {cause}",
-        hint="nothing was changed; free some space or make the folder writable, then run the "
-        "command again",
+        hint=f"nothing was changed; {fix} and run the command again",
     )
 
 
