@@ -10,12 +10,9 @@ any step fails, the environment and both files are left as they were (`_together
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from filelock import FileLock
 
 from pipfence.errors import LockfileError, UsageError
 from pipfence.index.client import IndexClient
@@ -29,6 +26,7 @@ from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
+from pipfence.project.serial import project_lock
 from pipfence.project.sync import (
     ProgressSink,
     SyncOptions,
@@ -51,16 +49,6 @@ __all__ = [
     "uninstall_packages",
     "update",
 ]
-
-
-@contextlib.contextmanager
-def project_lock(project: Project) -> Iterator[None]:
-    """Serialise pipfence commands on one project."""
-    key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
-    folder = project.settings.cache_dir / "project-locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / f"{key}.lock")):
-        yield
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.progress import counting_status
     from pipfence.project.client import open_client
     from pipfence.project.lock import LockOptions, lock
-    from pipfence.project.workflows import project_lock
+    from pipfence.project.serial import project_lock
 
     project = project_from_args(args)
     # The Pipfile is read, and the lock written, with the project lock held: a lock run
