@@ -15,6 +15,7 @@ escaping to the CLI is a bug.
     │   └── PackageNotFound         no project page on the package's source
     ├── ResolutionError             no set of versions satisfies the requirements
     ├── InstallError                an environment could not be created or changed
+    ├── FileWriteError              Pipfile or Pipfile.lock could not be written
     └── IntegrityError              bytes that do not match what was promised   exit 3
         ├── HashMismatch            a file's sha256 is not among the locked hashes
         └── ArchiveError            a wheel or sdist that is malformed or unsafe
@@ -27,6 +28,7 @@ import re
 __all__ = [
     "ArchiveError",
     "FenceError",
+    "FileWriteError",
     "HashMismatch",
     "IndexServerError",
     "InstallError",
@@ -177,6 +179,11 @@ class ResolutionError(PipfenceError):
 
 class InstallError(PipfenceError):
     """An environment could not be created or changed."""
+
+
+class FileWriteError(PipfenceError):
+    """A project file could not be written (a full disk, a read-only folder, no permission):
+    the file's own state, not the user's input, so exit 1 like any failed step."""
 
 
 class IntegrityError(PipfenceError):

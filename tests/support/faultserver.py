@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Behaviour",
+    "Delay",
     "Endless",
     "FaultServer",
     "Hang",
@@ -193,6 +194,18 @@ class Endless:
             handler.wfile.flush()
         except OSError:
             return
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Wait `seconds` (bounded, ends early when the server stops), then serve `then`."""
+
+    seconds: float
+    then: Behaviour
+
+    def serve(self, handler: _Handler) -> None:
+        if not handler.wait(min(self.seconds, _MAX_WAIT)):
+            self.then.serve(handler)
 
 
 @dataclass(frozen=True)
@@ -415,6 +428,13 @@ class FaultServer:
         path = f"/simple/{project}/"
         self.route(path, *before, Respond(200, page, content_type="text/html; charset=utf-8"))
         return self.url(path)
+
+    def delay(self, path: str, seconds: float, *, after: int = 0) -> None:
+        """Answer `path` as routed now, but `seconds` late, except the first `after` requests."""
+        with self._lock:
+            queue = self._routes[path]
+            last = queue[-1]
+            self._routes[path] = [*queue[:-1], *[last] * after, Delay(seconds, last)]
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipfence.project.files import atomic_write
+from pipfence.errors import FileWriteError
+from pipfence.project.files import FileSet, atomic_write
 
 
 def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:
@@ -40,7 +41,51 @@ def test_failed_write_leaves_the_old_file_and_no_temp(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "fsync", fail)
-    with pytest.raises(OSError, match="disk full"):
-        atomic_write(target, b"new")
+    with pytest.raises(FileWriteError, match=r"^Could not write `Pipfile.lock`: disk full$"):
+        atomic_write(target, b"new", display="Pipfile.lock")
     assert target.read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Pipfile.lock"]
+
+
+def test_a_symlink_stays_and_its_target_is_replaced_with_its_mode(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "Pipfile.lock"
+    real.write_text("old", encoding="utf-8")
+    real.chmod(0o604)
+    project = tmp_path / "project"
+    project.mkdir()
+    link = project / "Pipfile.lock"
+    link.symlink_to("../shared/Pipfile.lock")
+    atomic_write(link, b"new")
+    assert link.is_symlink()
+    assert os.readlink(link) == "../shared/Pipfile.lock"
+    assert real.read_bytes() == b"new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o604
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["Pipfile.lock"]
+    assert sorted(p.name for p in project.iterdir()) == ["Pipfile.lock"]
+
+
+def test_a_file_set_puts_back_the_first_file_when_the_second_cannot_be_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "Pipfile", tmp_path / "Pipfile.lock"
+    first.write_text("old pipfile", encoding="utf-8")
+    second.write_text("old lock", encoding="utf-8")
+    files = FileSet()
+    files.add(first, b"new pipfile", display="Pipfile")
+    files.add(second, b"new lock", display="Pipfile.lock")
+    real_replace = Path.replace
+
+    def replace(self: Path, target: Path) -> Path:
+        if Path(target) == second:
+            raise PermissionError(1, "Operation not permitted")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises(
+        FileWriteError, match=r"^Could not write `Pipfile.lock`: Operation not permitted$"
+    ):
+        files.commit()
+    assert first.read_text(encoding="utf-8") == "old pipfile"
+    assert second.read_text(encoding="utf-8") == "old lock"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pipfile", "Pipfile.lock"]

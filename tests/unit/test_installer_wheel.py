@@ -26,7 +26,13 @@ from pipfence.installer import cache as cache_module
 from pipfence.installer import wheel as wheel_module
 from pipfence.installer.cache import LinkMode, UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
+from pipfence.installer.wheel import (
+    EnvChange,
+    WheelInstall,
+    install_many,
+    install_wheel,
+    uninstall,
+)
 from support.dists import build_wheel
 
 PYTHON = Path(sys.executable)
@@ -600,3 +606,48 @@ def test_a_changed_entry_whose_kept_wheel_changed_too_is_dropped(tmp_path: Path)
 )
 def test_interpreter_names(name: str, refused: bool) -> None:
     assert bool(wheel_module._INTERPRETER.match(name)) is refused
+
+
+def test_a_rolled_back_change_puts_the_replaced_version_back_exactly(
+    env: VirtualEnv, tmp_path: Path
+) -> None:
+    old = install_wheel(
+        build_wheel(tmp_path / "w", "alpha", "1.0", files={"alpha/data.txt": "one\n"}), env
+    )
+    before = snapshot(env.root)
+    new = build_wheel(tmp_path / "w", "alpha", "2.0", files={"alpha/more.txt": "two\n"})
+    change = EnvChange()
+    change.set_aside(old, env)
+    assert env.installed() == {}
+    change.install([WheelInstall(path=new)], env)
+    assert env.installed()["alpha"].version == "2.0"
+    change.rollback()
+    assert snapshot(env.root) == before
+
+    with EnvChange() as committed:  # committed: the old files are gone for good
+        committed.set_aside(env.installed()["alpha"], env)
+        committed.install([WheelInstall(path=new)], env)
+    assert env.installed()["alpha"].version == "2.0"
+    assert not [p for p in env.root.rglob("*") if p.name.endswith(".pipfence-old")]
+    assert not any(p.name == "data.txt" for p in env.root.rglob("*"))
+
+
+def test_install_many_interrupted_undoes_what_it_installed(
+    env: VirtualEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(env.root)
+    wheels = [build_wheel(tmp_path / "w", f"pkg{i}", "1.0") for i in range(4)]
+    real_wait = wheel_module.wait
+    calls = iter(range(100))
+
+    def interrupted(futures: Any, **kwargs: Any) -> Any:
+        if next(calls) == 0:  # the first wait (for the first failure) is interrupted
+            real_wait(futures)
+            raise KeyboardInterrupt
+        return real_wait(futures, **kwargs)
+
+    monkeypatch.setattr(wheel_module, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        install_many([WheelInstall(path=w) for w in wheels], env, workers=2)
+    assert env.installed() == {}
+    assert snapshot(env.root) == before

@@ -17,10 +17,16 @@ cannot lead out), and an existing file is moved aside rather than written throug
 cannot redirect a write). When an install fails, everything it wrote is removed, folders it
 made are pruned, and files it displaced come back. A file it displaced that another installed
 distribution's RECORD lists is reported (one warning line a wheel).
+
+Replacing distributions is a transaction (`EnvChange`): the old ones are moved aside (each
+file renamed beside itself, which needs no free space), the new ones installed, and only when
+the caller commits are the set-aside files deleted; a rollback uninstalls what was installed and
+renames every set-aside file back, so the environment is exactly as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -32,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
 
 from installer.destinations import WheelDestination
 from installer.exceptions import InstallerError
@@ -59,7 +65,7 @@ if TYPE_CHECKING:
 
     from pipfence.installer.venv import VirtualEnv
 
-__all__ = ["WheelInstall", "install_many", "install_wheel", "uninstall"]
+__all__ = ["EnvChange", "SetAside", "WheelInstall", "install_many", "install_wheel", "uninstall"]
 
 #: The names an environment's interpreter goes by in its scripts folder; no wheel may write them.
 _INTERPRETER = re.compile(r"^python(\d+(\.\d+)?)?w?(\.exe)?$", re.IGNORECASE)
@@ -192,8 +198,7 @@ class _EnvDestination(WheelDestination):
         if parent not in self._made and os.path.lexists(target):
             if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112,PTH114
                 raise InstallError(f"Cannot install `{target}`: a folder is in the way")
-            name = os.path.basename(target)  # noqa: PTH119
-            aside = os.path.join(parent, f".{name}.{secrets.token_hex(4)}.pipfence-old")  # noqa: PTH118
+            aside = _aside_name(target)
             os.rename(target, aside)  # noqa: PTH104
             self.displaced.append((target, aside))
 
@@ -449,13 +454,69 @@ def _overwritten(env: VirtualEnv, filename: str, destination: _EnvDestination) -
     )
 
 
-def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
-    """Remove ``dist`` from ``env``; return the files removed.
+def _aside_name(path: str) -> str:
+    """Where a file or folder is moved while it is replaced: beside itself (the same folder,
+    so the same filesystem), under a hidden name no importer or metadata scan picks up."""
+    parent, name = os.path.split(path)
+    return os.path.join(parent, f".{name}.{secrets.token_hex(4)}.pipfence-old")  # noqa: PTH118
 
-    Removes each file its RECORD lists that lies inside the environment (entries outside it
-    are ignored, never touched), the ``__pycache__`` bytecode of removed ``.py`` files, folders
-    left empty (never the environment's scheme folders), then the dist-info folder. Raises
-    `InstallError` when the dist-info folder is outside ``env`` or has no RECORD.
+
+@dataclass(slots=True)
+class SetAside:
+    """A distribution whose files were moved aside by `set_aside`: `restore` puts them back,
+    `discard` deletes them (the distribution is then uninstalled)."""
+
+    dist: InstalledDist
+    env: VirtualEnv
+    moved: list[tuple[str, str]]
+    folders: set[Path]
+
+    def restore(self) -> None:
+        """Rename every set-aside path back, the last moved first; `InstallError` naming the
+        first path that could not be put back (the others are still tried)."""
+        failed: list[str] = []
+        for original, aside in reversed(self.moved):
+            try:
+                Path(aside).replace(original)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                failed.append(f"`{original}` ({exc.strerror or exc})")
+        self.moved = []
+        if failed:
+            raise InstallError(
+                f"Could not put back {', '.join(failed[:3])} of `{self.dist.name}`",
+                hint="remove the environment and sync again",
+            )
+
+    def discard(self) -> list[Path]:
+        """Delete the set-aside files and prune the folders left empty; return the original
+        paths of the files removed. Best effort: the environment is already right, a file
+        that cannot be deleted stays behind under its hidden name."""
+        removed: list[Path] = []
+        for original, aside in self.moved:
+            try:
+                if os.path.isdir(aside) and not os.path.islink(aside):  # noqa: PTH112,PTH114
+                    shutil.rmtree(aside)
+                else:
+                    os.unlink(aside)  # noqa: PTH108
+            except OSError:
+                continue
+            if original != str(self.dist.dist_info):
+                removed.append(Path(original))
+        self.moved = []
+        _prune(self.folders, self.env)
+        return removed
+
+
+def set_aside(dist: InstalledDist, env: VirtualEnv) -> SetAside:
+    """Move ``dist``'s files aside, each renamed beside itself: its dist-info folder first (so
+    an interrupted move leaves it uninstalled, not half there), then each file its RECORD lists
+    inside the environment (entries outside are ignored, never touched) and the bytecode of
+    its ``.py`` files. Nothing is deleted; see `SetAside`.
+
+    Raises `InstallError` when the dist-info folder is outside ``env`` or has no RECORD, or when
+    a file cannot be moved (what was moved is put back first).
     """
     dist_info = dist.dist_info
     if not env.contains(dist_info) or not dist_info.is_dir():
@@ -468,7 +529,7 @@ def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
             hint="remove the environment and sync again",
         ) from exc
     base = dist_info.parent
-    removed: list[Path] = []
+    paths: list[str] = []
     folders: set[Path] = set()
     for row in csv.reader(text.splitlines()):
         if not row or not row[0]:
@@ -478,24 +539,44 @@ def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
             continue
         if path.is_dir() and not path.is_symlink():
             continue
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise InstallError(f"Cannot remove `{path}` while uninstalling `{dist.name}`") from exc
-        else:
-            removed.append(path)
+        paths.append(str(path))
         folders.add(path.parent)
         if path.suffix == ".py":
             cache_dir = path.parent / "__pycache__"
             if cache_dir.is_dir():
-                for pyc in cache_dir.glob(f"{path.stem}.*.pyc"):
-                    pyc.unlink(missing_ok=True)
+                paths.extend(str(pyc) for pyc in cache_dir.glob(f"{path.stem}.*.pyc"))
                 folders.add(cache_dir)
-    shutil.rmtree(dist_info)
-    _prune(folders, env)
-    return removed
+    aside = SetAside(dist=dist, env=env, moved=[], folders=folders)
+    try:
+        for moving in [str(dist_info), *dict.fromkeys(paths)]:
+            moved_to = _aside_name(moving)
+            try:
+                os.rename(moving, moved_to)  # noqa: PTH104
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InstallError(
+                    f"Cannot remove `{moving}` while uninstalling `{dist.name}`: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+            aside.moved.append((moving, moved_to))
+    except BaseException:  # a failed move, or an interrupt: put back what was moved
+        with contextlib.suppress(InstallError):
+            aside.restore()
+        raise
+    return aside
+
+
+def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
+    """Remove ``dist`` from ``env``; return the files removed.
+
+    Removes each file its RECORD lists that lies inside the environment (entries outside it
+    are ignored, never touched), the ``__pycache__`` bytecode of removed ``.py`` files, folders
+    left empty (never the environment's scheme folders), then the dist-info folder. Raises
+    `InstallError` when the dist-info folder is outside ``env`` or has no RECORD, or a file
+    cannot be removed (nothing is removed then).
+    """
+    return set_aside(dist, env).discard()
 
 
 def _prune(folders: Iterable[Path], env: VirtualEnv) -> None:
@@ -524,9 +605,9 @@ def install_many(
 
     Uses a thread pool (``workers``, default ``min(32, cpu + 4)``): unpacking, hashing and
     linking spend their time in system calls and zlib, outside the GIL. All or nothing: on the
-    first failure no further installs start, the ones already done are uninstalled, and the
-    error of the earliest failed item (in input order) is raised. Two items must not install
-    the same distribution or the same files.
+    first failure (or an interrupt) no further installs start, the ones already done are
+    uninstalled, and the error of the earliest failed item (in input order) is raised. Two
+    items must not install the same distribution or the same files.
     """
     if not items:
         return []
@@ -545,7 +626,15 @@ def install_many(
             )
             for item in items
         ]
-        wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException as exc:
+            # Interrupted: start nothing more, let the running installs end, undo them all.
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            _undo_installs(futures, env, exc)
+            raise
         failed = any(f.done() and not f.cancelled() and f.exception() for f in futures)
         if failed:
             for future in futures:
@@ -555,13 +644,97 @@ def install_many(
     if not errors:
         return [f.result() for f in futures]
     first = errors[0]
+    assert first is not None  # noqa: S101 - errors holds only real exceptions
+    _undo_installs(futures, env, first)
+    raise first
+
+
+def _undo_installs(
+    futures: Sequence[Future[InstalledDist]], env: VirtualEnv, error: BaseException
+) -> None:
+    """Uninstall the distributions the finished futures installed, the last one first; a
+    failure to do so is noted on ``error``."""
     for future in reversed(futures):
-        if future.cancelled() or future.exception() is not None:
+        if future.cancelled() or not future.done() or future.exception() is not None:
             continue
         try:
             uninstall(future.result(), env)
         except PipfenceError as exc:
-            if first is not None:
-                first.add_note(f"rolling back `{future.result().name}` failed too: {exc}")
-    assert first is not None  # noqa: S101 - errors holds only real exceptions
-    raise first
+            error.add_note(f"rolling back `{future.result().name}` failed too: {exc}")
+
+
+class EnvChange:
+    """Changes to environments that can still be undone, for a caller that must keep them
+    open until something else (writing Pipfile and lock) has succeeded too.
+
+    `set_aside` moves distributions aside, `install` installs wheels (all or nothing); then
+    `commit` deletes what was set aside, or `rollback` uninstalls what was installed and puts
+    back what was set aside, the last change first. As a context manager it commits when the
+    block succeeds and rolls back when it raises (an interrupt included).
+    """
+
+    def __init__(self) -> None:
+        self._asides: list[SetAside] = []
+        self._installed: list[tuple[InstalledDist, VirtualEnv]] = []
+
+    def set_aside(self, dist: InstalledDist, env: VirtualEnv) -> None:
+        self._asides.append(set_aside(dist, env))
+
+    def install(
+        self,
+        items: Sequence[WheelInstall],
+        env: VirtualEnv,
+        *,
+        cache: UnpackedCache | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> list[InstalledDist]:
+        """`install_many`; what it installed is undone by `rollback`."""
+        done = install_many(items, env, cache=cache, on_warning=on_warning)
+        self._installed.extend((dist, env) for dist in done)
+        return done
+
+    def commit(self) -> None:
+        asides, self._asides = self._asides, []
+        self._installed = []
+        for aside in asides:
+            aside.discard()
+
+    def rollback(self) -> None:
+        """Undo every change; `InstallError` naming what could not be undone (after trying
+        everything else)."""
+        installed, self._installed = self._installed, []
+        asides, self._asides = self._asides, []
+        problems: list[str] = []
+        for dist, env in reversed(installed):
+            try:
+                uninstall(dist, env)
+            except PipfenceError as exc:
+                problems.append(str(exc))
+        for aside in reversed(asides):
+            try:
+                aside.restore()
+            except PipfenceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise InstallError(
+                f"Could not undo every change to the environment: {'; '.join(problems)}",
+                hint="remove the environment and sync again",
+            )
+
+    def undo(self, error: BaseException) -> None:
+        """`rollback` on the way out of ``error``: a failure to undo is noted on it."""
+        try:
+            self.rollback()
+        except PipfenceError as failure:
+            error.add_note(str(failure))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            self.commit()
+        else:
+            self.undo(exc)

@@ -11,7 +11,7 @@ from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
 from pipfence.models.sources import PYPI_SOURCE
-from pipfence.project.files import atomic_write
+from pipfence.project.files import FileSet
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
 
@@ -32,7 +32,8 @@ class LockState:
 
 
 class Project:
-    """A folder with a Pipfile. Reads are cached; writes go through `atomic_write`."""
+    """A folder with a Pipfile. Reads are cached; writes are atomic (`FileSet`), through a
+    symlinked Pipfile or lock to its target."""
 
     def __init__(self, pipfile_path: Path, settings: Settings) -> None:
         self.pipfile_path = pipfile_path
@@ -126,8 +127,30 @@ class Project:
     def write_pipfile(self, text: str) -> None:
         """Replace the Pipfile with ``text`` after checking it parses."""
         parsed = Pipfile.parse(text, path=self._display(self.pipfile_path))
-        atomic_write(self.pipfile_path, text.encode("utf-8"))
+        self.stage_files(pipfile_text=text).commit()
         self._pipfile = parsed
+
+    def stage_files(
+        self, *, pipfile_text: str | None = None, lock: Lockfile | None = None
+    ) -> FileSet:
+        """The new Pipfile and/or lock written beside the current ones, to be swapped in
+        together by `FileSet.commit` (or dropped by `FileSet.discard`); `FileWriteError`,
+        with nothing changed, when they cannot be written."""
+        files = FileSet()
+        if pipfile_text is not None:
+            Pipfile.parse(pipfile_text, path=self._display(self.pipfile_path))
+            files.add(
+                self.pipfile_path,
+                pipfile_text.encode("utf-8"),
+                display=self._display(self.pipfile_path),
+            )
+        if lock is not None:
+            files.add(
+                self.lock_path,
+                lock.to_json().encode("utf-8"),
+                display=self._display(self.lock_path),
+            )
+        return files
 
     def read_lock(self) -> Lockfile | None:
         """The lock, or None when there is none; `LockfileError` when it is unreadable."""
@@ -143,7 +166,8 @@ class Project:
         return Lockfile.parse(text, path=self._display(path))
 
     def write_lock(self, lock: Lockfile) -> None:
-        atomic_write(self.lock_path, lock.to_json().encode("utf-8"))
+        """Replace the lock with ``lock``; `FileWriteError`, nothing changed, when it cannot."""
+        self.stage_files(lock=lock).commit()
 
     def lock_state(self, lock: Lockfile) -> LockState:
         """Whether ``lock`` was made from this Pipfile.

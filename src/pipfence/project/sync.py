@@ -2,7 +2,9 @@
 verified against the lock's hashes before the environment changes.
 
     lock ──► wanted dists ──► plan (installer) ──► pages + downloads (index, verified)
-                                                   └─► uninstall replaced, install all (rollback)
+                                                   └─► unpack and check every wheel, then
+                                                       set replaced aside, install all, and
+                                                       commit (or roll back: `EnvChange`)
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pipfence.installer.build import wheel_metadata
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import WheelInstall, install_many, uninstall
+from pipfence.installer.wheel import EnvChange, WheelInstall
 from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
@@ -316,11 +318,15 @@ def sync(
     created: bool = False,
     cache: UnpackedCache,
     on_progress: ProgressSink | None = None,
+    change: EnvChange | None = None,
 ) -> SyncReport:
     """Install ``lock``'s categories into ``env``: nothing changes until every needed file is
-    downloaded and matches a locked sha256; then replaced versions are removed and all new
-    wheels installed together (rolled back on failure). A no-op when ``env`` matches: no
-    request is sent then."""
+    downloaded, matches a locked sha256 and is unpacked and checked against its RECORD; then
+    replaced versions are moved aside and all new wheels installed together. On any failure
+    (an interrupt included) the environment is put back exactly as it was. With ``change``
+    the changes are recorded there and left for the caller to commit or roll back; without
+    it they are committed (the set-aside files deleted) when the sync succeeds. A no-op when
+    ``env`` matches: no request is sent then."""
     started = time.monotonic()
     pipfile = project.pipfile
     check_lock_against_pipfile(pipfile, lock, options.categories)
@@ -494,11 +500,21 @@ def sync(
                     fetch_direct,
                 )
             )
-            for replacement in plan.replace:
-                uninstall(replacement.installed, env)
-            for extraneous in plan.remove:
-                uninstall(extraneous, env)
-            install_many(items, env, cache=cache, on_warning=warnings.append)
+            # Unpacking verifies each file against the wheel's RECORD: a bad wheel is refused
+            # here, before anything installed is touched.
+            map_all(pool, lambda item: cache.unpack(item.path, sha256=item.sha256), items)
+            txn = change if change is not None else EnvChange()
+            try:
+                for replacement in plan.replace:
+                    txn.set_aside(replacement.installed, env)
+                for extraneous in plan.remove:
+                    txn.set_aside(extraneous, env)
+                txn.install(items, env, cache=cache, on_warning=warnings.append)
+            except BaseException as exc:
+                txn.undo(exc)
+                raise
+            if change is None:
+                txn.commit()
     return SyncReport(
         env=env,
         created=created,

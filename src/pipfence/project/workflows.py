@@ -1,32 +1,33 @@
 """The commands' use cases, each all-or-nothing: install, sync, uninstall, update, clean.
 
-Every use case holds the project's lock (a file lock in the cache, keyed by the project's
-path) so two pipfence commands on one project run one after the other.
+Every command that writes holds the project's lock (`project_lock`: a file lock in the cache,
+keyed by the project's path) so two pipfence commands on one project run one after the other.
+A use case that changes the environment and the Pipfile or lock computes the new files first
+and writes them beside the old ones, changes the environment, then swaps the files in; when
+any step fails, the environment and both files are left as they were (`_together`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from filelock import FileLock
 
 from pipfence.errors import LockfileError, UsageError
 from pipfence.index.client import IndexClient
 from pipfence.installer.plan import PROTECTED
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import uninstall
+from pipfence.installer.wheel import EnvChange
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.categories import check_tables
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
 from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
-from pipfence.project.files import require_cache_dir
+from pipfence.project.files import FileSet
 from pipfence.project.project import Project
+from pipfence.project.serial import project_lock
 from pipfence.project.sync import (
     ProgressSink,
     SyncOptions,
@@ -52,14 +53,16 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def project_lock(project: Project) -> Iterator[None]:
-    """Serialise pipfence commands on one project."""
-    key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
-    require_cache_dir(project.settings.cache_dir)
-    folder = project.settings.cache_dir / "project-locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / f"{key}.lock")):
-        yield
+def _together(files: FileSet) -> Iterator[EnvChange]:
+    """Make the environment change done in the block and the staged ``files`` take effect
+    together: the files are swapped in when the block succeeds, and when that fails the
+    environment change is undone; when the block fails the staged files are dropped."""
+    try:
+        with EnvChange() as change:
+            yield change
+            files.commit()
+    finally:
+        files.discard()
 
 
 def _lock(
@@ -110,6 +113,7 @@ def sync_lock(
     python: str | None = None,
     remove_extraneous: bool = False,
     on_progress: ProgressSink | None = None,
+    change: EnvChange | None = None,
 ) -> SyncReport:
     # A lock the fence refuses, or a malformed one, must not even create the environment.
     check_lock_entries(lockfile, categories)
@@ -125,6 +129,7 @@ def sync_lock(
         created=created,
         cache=cache,
         on_progress=on_progress,
+        change=change,
     )
 
 
@@ -148,9 +153,9 @@ def install(
     elif lockfile is None or not project.lock_state(lockfile).current:
         report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
-    result = sync_lock(project, client, lockfile, categories, python=python)
-    if report is not None:
-        project.write_lock(report.lockfile)
+    files = project.stage_files(lock=report.lockfile) if report is not None else FileSet()
+    with _together(files) as change:
+        result = sync_lock(project, client, lockfile, categories, python=python, change=change)
     return InstallResult(report, result)
 
 
@@ -165,8 +170,8 @@ def install_packages(
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
 ) -> InstallResult:
-    """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile and the lock are
-    written only after the environment has been synced."""
+    """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile, the lock and the
+    environment change together or not at all."""
     change = add_packages(
         project.pipfile_text(), project.pipfile, list(packages), table=table, index=index
     )
@@ -174,9 +179,11 @@ def install_packages(
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
-    result = sync_lock(edited, client, report.lockfile, categories, python=python)
-    project.write_pipfile(change.text)
-    project.write_lock(report.lockfile)
+    files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
+    with _together(files) as env_change:
+        result = sync_lock(
+            edited, client, report.lockfile, categories, python=python, change=env_change
+        )
     return InstallResult(report, result, change)
 
 
@@ -188,23 +195,24 @@ def uninstall_packages(
     tables: Sequence[str],
     on_fetch: Callable[[str], None] | None = None,
 ) -> InstallResult:
-    """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock."""
+    """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock; all
+    three change together or not at all."""
     change = remove_packages(
         project.pipfile_text(), project.pipfile, list(packages), tables=list(tables)
     )
     edited = project.with_pipfile_text(change.text)
     report = _lock(edited, client, pre=False, on_fetch=on_fetch)
     env_path = project.venv_path()
-    if (env_path / "pyvenv.cfg").is_file():
-        env = VirtualEnv.open(env_path)
-        keep = {canonical_name(p.name) for _c, p in report.lockfile.packages()}
-        installed = env.installed()
-        for name in change.names:
-            dist = installed.get(canonical_name(name))
-            if dist is not None and dist.name not in keep:
-                uninstall(dist, env)
-    project.write_pipfile(change.text)
-    project.write_lock(report.lockfile)
+    files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
+    with _together(files) as env_change:
+        if (env_path / "pyvenv.cfg").is_file():
+            env = VirtualEnv.open(env_path)
+            keep = {canonical_name(p.name) for _c, p in report.lockfile.packages()}
+            installed = env.installed()
+            for name in change.names:
+                dist = installed.get(canonical_name(name))
+                if dist is not None and dist.name not in keep:
+                    env_change.set_aside(dist, env)
     return InstallResult(report, None, change)
 
 
@@ -222,9 +230,11 @@ def update(
     from the Pipfile), then sync unless ``write_only`` (`upgrade`)."""
     report = _lock(project, client, pre=pre, on_fetch=on_fetch)
     result = None
-    if not write_only:
-        result = sync_lock(project, client, report.lockfile, categories, python=python)
-    project.write_lock(report.lockfile)
+    with _together(project.stage_files(lock=report.lockfile)) as change:
+        if not write_only:
+            result = sync_lock(
+                project, client, report.lockfile, categories, python=python, change=change
+            )
     return InstallResult(report, result)
 
 
@@ -253,8 +263,9 @@ def clean(project: Project) -> tuple[str, ...]:
     names = extraneous(project)
     env = _existing_env(project)
     installed = env.installed()
-    for name in names:
-        uninstall(installed[canonical_name(name)], env)
+    with EnvChange() as change:
+        for name in names:
+            change.set_aside(installed[canonical_name(name)], env)
     return tuple(names)
 
 
@@ -263,8 +274,9 @@ def uninstall_all(project: Project) -> tuple[str, ...]:
     and the lock are left alone, as pipenv leaves them."""
     env = _existing_env(project)
     removed: list[str] = []
-    for name, dist in sorted(env.installed().items()):
-        if name not in PROTECTED:
-            uninstall(dist, env)
-            removed.append(name)
+    with EnvChange() as change:
+        for name, dist in sorted(env.installed().items()):
+            if name not in PROTECTED:
+                change.set_aside(dist, env)
+                removed.append(name)
     return tuple(removed)

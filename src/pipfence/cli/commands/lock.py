@@ -28,12 +28,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.categories import check_tables
     from pipfence.project.client import open_client
     from pipfence.project.lock import LockOptions, lock
+    from pipfence.project.serial import project_lock
 
     project = project_from_args(args)
     tables = tables_from_args(args)
     if tables:
         check_tables(project, tables)
+    # The Pipfile is read, and the lock written, with the project lock held: a lock run
+    # beside `install NEW` waits for it and locks the Pipfile it wrote.
     with (
+        project_lock(project),
         open_client(project.settings, project.pipfile, clear=args.clear, warn=ui.warning) as client,
         counting_status(ui, "Locking") as counter,
     ):

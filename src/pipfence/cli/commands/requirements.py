@@ -130,6 +130,6 @@ def _pylock(
     from pipfence.project.files import atomic_write
 
     path = Path(args.output) if args.output else project.root / PYLOCK
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"), display=str(path))
     ui.success(f"Wrote {path} ({len(export.document['packages'])} packages, each with its index)")
     return 0

@@ -28,15 +28,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
 
     project = project_from_args(args)
-    lockfile = project.read_lock()
-    if lockfile is None:
-        raise LockfileError(
-            "does not exist", hint="run `pipfence lock` first, or `pipfence install`"
-        )
-    categories = lock_categories(
-        project, dev=args.dev, tables=tables_from_args(args), lock=lockfile
-    )
     with client_session(project, ui, "Installing") as (client, counter):
+        lockfile = project.read_lock()  # read with the project lock held
+        if lockfile is None:
+            raise LockfileError(
+                "does not exist", hint="run `pipfence lock` first, or `pipfence install`"
+            )
+        categories = lock_categories(
+            project, dev=args.dev, tables=tables_from_args(args), lock=lockfile
+        )
         report = sync_lock(
             project,
             client,

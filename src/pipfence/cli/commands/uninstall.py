@@ -38,12 +38,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         check_tables(project, chosen)
     tables = chosen or (["dev-packages"] if args.dev else ["packages"])
     packages = list(args.packages)
-    if args.all_dev:
-        tables = ["dev-packages"]
-        packages = [spec.name for _t, spec in project.pipfile.iter_specs(["dev-packages"])]
-    if not packages:
-        raise UsageError("name the packages to uninstall, or use --all / --all-dev")
     with client_session(project, ui, "Uninstalling") as (client, counter):
+        # The Pipfile is read with the project lock held.
+        if args.all_dev:
+            tables = ["dev-packages"]
+            packages = [spec.name for _t, spec in project.pipfile.iter_specs(["dev-packages"])]
+        if not packages:
+            raise UsageError("name the packages to uninstall, or use --all / --all-dev")
         result = uninstall_packages(project, client, packages, tables=tables, on_fetch=counter)
     if result.change is not None:
         ui.success(f"Removed {', '.join(result.change.names)} from the Pipfile")
