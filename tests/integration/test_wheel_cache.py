@@ -55,7 +55,7 @@ def _cached_copies(env: dict[str, str]) -> list[Path]:
     return sorted(root.glob("*/tree/payload/data.py"))
 
 
-@pytest.mark.parametrize("mode", [None, "clone", "copy", "hardlink"])
+@pytest.mark.parametrize("mode", [None, "auto", "clone", "copy", "hardlink"])
 def test_an_edit_in_one_environment_does_not_reach_another(
     cli: RunPipfence,
     public_index: PypiServer,
@@ -80,7 +80,7 @@ def test_an_edit_in_one_environment_does_not_reach_another(
     assert installed.read_text() == EDITED  # the user's edit stays where it was made (as with pip)
 
 
-@pytest.mark.parametrize("mode", [None, "hardlink"])
+@pytest.mark.parametrize("mode", [None, "copy", "hardlink"])
 def test_a_same_size_change_inside_the_cache_is_not_installed(
     cli: RunPipfence,
     public_index: PypiServer,
@@ -92,8 +92,10 @@ def test_a_same_size_change_inside_the_cache_is_not_installed(
         env = {**env, "PIPFENCE_LINK_MODE": mode}
     first, second = _projects(cli, public_index, tmp_path, env)
     (cached,) = _cached_copies(env)
-    if mode == "hardlink":
-        # Replaced by another file of the same size and mtime: only the inode tells.
+    if mode != "copy":
+        # The default links where the filesystem cannot clone, and an in-place edit of a
+        # linked file is every linked environment's: replace the file instead, by another of
+        # the same size and mtime, which only the inode tells.
         stat = cached.stat()
         replacement = cached.with_name("replacement")
         replacement.write_text(EDITED)

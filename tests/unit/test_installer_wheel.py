@@ -533,7 +533,7 @@ def test_install_many_of_nothing(env: VirtualEnv) -> None:
 # -- link modes and the stat check ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["clone", "copy", "hardlink"])
+@pytest.mark.parametrize("mode", ["auto", "clone", "copy", "hardlink"])
 def test_each_link_mode_installs_the_cached_bytes(
     tmp_path: Path, mode: LinkMode, env: VirtualEnv
 ) -> None:
@@ -543,7 +543,8 @@ def test_each_link_mode_installs_the_cached_bytes(
     installed = env.purelib / "moded" / "data.txt"
     (cached,) = (tmp_path / "cache").glob("*/tree/moded/data.txt")
     assert installed.read_text() == "payload"
-    assert (installed.stat().st_ino == cached.stat().st_ino) == (mode == "hardlink")
+    if mode != "auto":  # auto is a clone or a hard link, as the filesystem allows
+        assert (installed.stat().st_ino == cached.stat().st_ino) == (mode == "hardlink")
 
 
 def test_place_file_falls_back_to_a_copy_when_cloning_is_not_supported(
@@ -561,6 +562,23 @@ def test_place_file_falls_back_to_a_copy_when_cloning_is_not_supported(
     assert used == "copy"
     assert (tmp_path / "target").read_bytes() == b"bytes" * 1000
     assert os.stat(tmp_path / "target").st_mode & 0o100
+
+
+def test_auto_clones_where_it_can_and_hard_links_where_it_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    def no_clone(*_args: object) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "ioctl", no_clone)
+    source = tmp_path / "source"
+    source.write_bytes(b"bytes" * 1000)
+    used = cache_module.place_file(str(source), str(tmp_path / "target"), "auto", executable=False)
+    assert used == "hardlink"
+    assert os.stat(tmp_path / "target").st_ino == os.stat(source).st_ino
+    assert (tmp_path / "target").read_bytes() == b"bytes" * 1000
 
 
 def test_a_changed_cache_file_is_unpacked_again_from_the_kept_wheel(tmp_path: Path) -> None:

@@ -25,9 +25,10 @@ ENVIRONMENT_VARIABLES = {
     "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
     "PIPFENCE_MIRROR_<SOURCE>": "mirror URL for one [[source]] (name upper-cased, - as _); "
     "also ~/.config/pipfence/mirrors.toml [mirrors]",
-    "PIPFENCE_LINK_MODE": "clone (default), copy or hardlink: how installed files come from the "
-    "wheel cache; clone and copy give each environment its own files, hardlink shares them "
-    "(an in-place edit in one environment reaches every other)",
+    "PIPFENCE_LINK_MODE": "auto (default: clone where the filesystem can, else hardlink), "
+    "clone, copy or hardlink: how installed files come from the wheel cache; clone and copy "
+    "give each environment its own files, hardlink shares them (an in-place edit in one "
+    "environment reaches the others linked to it; the cache itself is re-checked)",
     "PIPFENCE_TIMEOUT": "seconds to wait for an index (connect and each read)",
     "PIPFENCE_RETRIES": "attempts per request (first one included)",
     "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",

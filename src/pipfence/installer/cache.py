@@ -24,6 +24,7 @@ files are its own.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -63,12 +64,15 @@ __all__ = [
 ]
 
 #: How a cached file becomes an environment's file:
+#:   ``auto``     (the default) a clone where the filesystem can make one, else a hard link:
+#:                own files for free where reflinks exist, the speed of links where they do not
+#:                (the stat check then catches an edit that reached the cache: see `intact`);
 #:   ``clone``    a copy-on-write clone (reflink) where the filesystem can make one (btrfs, XFS,
 #:                bcachefs, ...), else a copy: the environment's file is its own either way;
 #:   ``copy``     a plain copy (in the kernel where it can);
 #:   ``hardlink`` the cache's own file: fastest, no disk used, but an edit made in place in one
 #:                environment reaches the cache and every environment linked to the same file.
-LinkMode = Literal["clone", "copy", "hardlink"]
+LinkMode = Literal["auto", "clone", "copy", "hardlink"]
 LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
 
 _FORMAT = 2
@@ -132,7 +136,7 @@ class UnpackedCache:
     ``link_mode`` says how installs place cached files into an environment (see `LinkMode`).
     """
 
-    def __init__(self, root: Path, *, link_mode: LinkMode = "clone") -> None:
+    def __init__(self, root: Path, *, link_mode: LinkMode = "auto") -> None:
         if link_mode not in LINK_MODES:
             msg = f"unknown link mode {link_mode!r}"
             raise ValueError(msg)
@@ -267,8 +271,9 @@ _NO_CLONE = frozenset(
 
 def place_file(source: str, target: str, mode: LinkMode, *, executable: bool) -> LinkMode:
     """Make ``target`` (which must not exist) hold ``source``'s bytes as ``mode`` says, and
-    return the mode that worked: ``clone`` falls back to ``copy``, ``hardlink`` to ``copy``
-    (another filesystem, or one without hard links). A copy gets its own permissions
+    return the mode that worked, for the caller to keep for the rest of a wheel: ``clone``
+    falls back to ``copy``; ``auto`` is a clone, else a hard link; ``hardlink`` falls back to
+    ``copy`` (another filesystem, or one without hard links). A copy gets its own permissions
     (``executable`` or not, under the umask), as an unpacked file would."""
     if mode == "hardlink":
         try:
@@ -285,13 +290,20 @@ def place_file(source: str, target: str, mode: LinkMode, *, executable: bool) ->
             target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
         )
         try:
-            if mode == "clone" and not _clone(fd_in, fd_out):
-                mode = "copy"
-            if mode == "copy":
+            if mode in ("clone", "auto") and _clone(fd_in, fd_out):
+                mode = "clone"
+            elif mode == "auto":
+                os.close(fd_out)
+                os.unlink(target)  # noqa: PTH108 - hot loop
+                return place_file(source, target, "hardlink", executable=executable)
+            else:
                 _copy(fd_in, fd_out)
+                mode = "copy"
         except BaseException:
-            os.close(fd_out)
-            os.unlink(target)  # noqa: PTH108 - hot loop
+            with contextlib.suppress(OSError):
+                os.close(fd_out)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)  # noqa: PTH108 - hot loop
             raise
         os.close(fd_out)
     finally:

@@ -71,7 +71,7 @@ class Settings:
     timeout: float | None = None
     retries: int | None = None
     page_max_age: float | None = None
-    link_mode: LinkMode = "clone"
+    link_mode: LinkMode = "auto"
 
     def source_mirrors(self, sources: Iterable[Source]) -> dict[str, str]:
         """Source name → its per-source mirror, for those of ``sources`` that have one."""
@@ -199,16 +199,17 @@ def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
 
 def _link_mode(env: Mapping[str, str]) -> LinkMode:
     """``PIPFENCE_LINK_MODE``: how installed files come from the unpacked-wheel cache."""
-    value = env.get("PIPFENCE_LINK_MODE", "").strip().lower() or "clone"
+    value = env.get("PIPFENCE_LINK_MODE", "").strip().lower() or "auto"
     # The names of `pipfence.installer.cache.LINK_MODES`, spelled here so that reading the
     # settings does not import the installer.
-    modes: tuple[LinkMode, ...] = ("clone", "copy", "hardlink")
+    modes: tuple[LinkMode, ...] = ("auto", "clone", "copy", "hardlink")
     for mode in modes:
         if value == mode:
             return mode
     raise UsageError(
         f"PIPFENCE_LINK_MODE is {value!r}; it must be one of {', '.join(modes)}",
-        hint="clone (the default) and copy give each environment files of its own",
+        hint="auto (the default) clones where the filesystem can and hard-links elsewhere; "
+        "clone and copy always give each environment files of its own",
     )
 
 
