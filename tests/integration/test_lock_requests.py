@@ -112,3 +112,26 @@ def test_a_lock_of_wheels_loads_no_installer_build_or_httpx_code(
     assert "pipfence.index.curl" in loaded
     # Each costs 15-70 ms of start-up; a lock with nothing to build needs none of them.
     assert {"installer", "pyproject_hooks", "httpx", "urllib.request"} & loaded == set()
+
+
+def test_a_sync_of_a_current_lock_loads_no_resolver(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("app", "1.0", requires=["lib"])
+    public_index.add_dist("lib", "2.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    assert run_pipfence(["install"], env=env).returncode == 0
+    result = run_pipfence(["sync"], env={**env, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, out(result)
+    loaded = {
+        line.rpartition("|")[2].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pipfence.project.sync" in loaded
+    # The no-op sync is start-up bound: the resolver is for locking only.
+    assert {m for m in loaded if m.startswith(("pipfence.resolver", "resolvelib"))} == set()

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -42,7 +42,9 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.project.concurrency import few_malloc_arenas
-from pipfence.resolver.resolution import Resolution
+
+if TYPE_CHECKING:
+    from pipfence.resolver.resolution import Resolution
 
 __all__ = ["FencedSource", "IndexReader", "SdistMetadata"]
 
