@@ -23,8 +23,13 @@ The rules (the seed's index-restricted packages, made exact):
      is off (``[pipenv] pipfence_confusion_check = false``).
 
    A page that lists no files counts as absent.
-4. Build requirements follow 1-3, the package being built standing as their parent.
-5. A lock is checked against 1-3 before an install fetches anything (`Fence.check_lock`).
+4. Build requirements follow 1-3, the package being built standing as their parent; builds are
+   cached per fence (`Fence.build_identity`).
+5. A lock is checked against 1-3 at install: its sources and ``index`` keys before anything is
+   fetched (`Fence.check_lock`), its transitive entries on non-default sources from the
+   verified packages' own metadata (`Fence.suspects`, `Fence.justified`,
+   `Fence.check_dependency_edges`), and its default entries that a package from another source
+   requires by `decide` and `confirm` again.
 """
 
 from __future__ import annotations
