@@ -115,6 +115,17 @@ def two_sources(public: str, private: str) -> list[tuple[str, str]]:
     return [("public", public), ("private", private)]
 
 
+def pin_app_to_private(project: Path, public: PypiServer, private: PypiServer) -> None:
+    """The usual Pipfile: the two sources, and `acme-app` pinned to `private`."""
+    write_pipfile(
+        project,
+        pipfile_text(
+            two_sources(public.simple_url, private.simple_url),
+            'acme-app = {version = "*", index = "private"}\n',
+        ),
+    )
+
+
 # -- a. an unpinned name is asked of the default alone; a down third source is harmless -----
 
 
@@ -209,13 +220,7 @@ def test_c_a_dependency_identical_on_the_private_index_comes_from_the_default(
     six = public_index.add_dist("six", "1.16.0")
     private_index.add(six)
     private_index.add_dist("acme-app", "1.0", requires=["six"])
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
 
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
@@ -243,13 +248,7 @@ def test_c_copies_of_the_private_files_beside_a_hostile_newer_version_stop_the_l
     public_index.add(core)
     public_index.add_dist("acme-core", "99.0")
     private_index.add_dist("acme-app", "1.0", requires=["acme-core"])
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
 
     result = cli(["lock"])
     assert result.returncode == 1, out(result)
@@ -373,13 +372,7 @@ def test_e_confusion_check_on_stops_the_lock_naming_everything_and_writes_nothin
     private_index: PypiServer,
 ) -> None:
     _different_six_on_both(public_index, private_index)
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
 
     result = cli(["lock"])
     assert result.returncode == 1, out(result)
@@ -411,13 +404,7 @@ def test_f_a_dependency_only_on_its_parents_source_is_locked_and_installed_from_
     public_index.add_dist("six", "1.16.0")
     private_index.add_dist("acme-app", "1.0", requires=["acme-core"])
     core = private_index.add_dist("acme-core", "2.0")
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
 
     result = cli(["lock"])
     assert result.returncode == 0, out(result)
@@ -519,13 +506,7 @@ def test_g2_an_unpinned_build_requirement_on_both_as_different_files_stops_the_l
         "1.0",
         build_requires=["acme-build"],
     )
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
 
     result = cli(["lock"])
     assert result.returncode == 1, out(result)
@@ -664,13 +645,7 @@ def test_i_sync_refuses_a_private_dependency_moved_to_the_default(
     # so the lock would never have taken the default's; sync refuses before installing.
     private_index.add_dist("acme-app", "1.0", requires=["acme-core"])
     private_index.add_dist("acme-core", "1.0")
-    write_pipfile(
-        pipfence_project,
-        pipfile_text(
-            two_sources(public_index.simple_url, private_index.simple_url),
-            'acme-app = {version = "*", index = "private"}\n',
-        ),
-    )
+    pin_app_to_private(pipfence_project, public_index, private_index)
     assert cli(["lock"]).returncode == 0
     assert read_lock(pipfence_project)["default"]["acme-core"]["index"] == "private"
     hostile = public_index.add_dist("acme-core", "99.0")
