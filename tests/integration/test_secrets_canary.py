@@ -6,17 +6,15 @@ no traceback, no child process's command line — on success and on every kind o
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from support.faultserver import FaultServer, Hang, Respond
 from support.project import one_source_pipfile, out, write_pipfile
+from support.secrets import CmdlineWatch, leaks, needles
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,29 +26,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 CANARY = "canary-Pw-7f3e9b"
-
-
-def needles(user: str, password: str) -> list[bytes]:
-    """Every form the secret could leak in: raw, URL-quoted, inside a Basic header."""
-    basic = base64.b64encode(f"{user}:{password}".encode())
-    return sorted({password.encode(), quote(password, safe="").encode(), basic})
-
-
-def leaks(roots: list[Path], secrets: list[bytes]) -> list[str]:
-    found = []
-    for root in roots:
-        if not root.exists():
-            continue
-        for path in root.rglob("*"):
-            if path.is_symlink() or not path.is_file():
-                continue
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            found.extend(f"{path}: {s!r}" for s in secrets if s in data)
-            found.extend(f"name {path}" for s in secrets if s.decode() in str(path))
-    return found
 
 
 def assert_no_leak(
@@ -81,47 +56,6 @@ def env(pipfence_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 def templated(url: str) -> str:
     return url.replace("http://", "http://${IDX_USER}:${IDX_PASS}@")
-
-
-class CmdlineWatch:
-    """Polls every process's /proc/*/cmdline while commands run (the test's own index
-    servers, which are given the password on purpose, excepted)."""
-
-    def __init__(self, secrets: list[bytes], ignore: tuple[bytes, ...] = ()) -> None:
-        self.secrets = secrets
-        self.ignore = (b"pypiserver", *ignore)
-        self.hits: list[str] = []
-        self.seen = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        me = os.getpid()
-        while not self._stop.is_set():
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit() or int(entry.name) == me:
-                    continue
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if any(part in cmdline for part in self.ignore):
-                    continue
-                self.seen += 1
-                self.hits.extend(
-                    cmdline.replace(b"\0", b" ").decode(errors="replace")
-                    for secret in self.secrets
-                    if secret in cmdline
-                )
-            self._stop.wait(0.01)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 # -- the successful flows ---------------------------------------------------------------------

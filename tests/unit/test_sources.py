@@ -1,4 +1,4 @@
-"""Sources and the fence: defaults, pins, expansion at request time, redaction, names."""
+"""Sources and the fence: defaults, pins, names. URLs themselves are `test_urls.py`'s."""
 
 from __future__ import annotations
 
@@ -7,19 +7,9 @@ import pytest
 from pipfence.errors import UsageError
 from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName
-from pipfence.models.sources import (
-    PYPI_SIMPLE_URL,
-    PYPI_SOURCE,
-    Source,
-    expand_env,
-    generated_source_name,
-    redact_url,
-    request_url,
-    same_url,
-)
+from pipfence.models.sources import PYPI_SIMPLE_URL, PYPI_SOURCE, Source, generated_source_name
 
 PRIVATE = Source(name="private", url="https://${USER}:${TOKEN}@private.example/simple")
-MIRROR = "https://mirror.example/simple"
 
 
 def test_source_defaults_follow_pipenv() -> None:
@@ -45,41 +35,33 @@ def test_unknown_index_lists_valid_names() -> None:
         fence.source_for(NormalizedName("x"))
 
 
-def test_expansion_happens_only_in_request_url() -> None:
-    environ = {"USER": "alice", "TOKEN": "t0k3n"}
-    url = request_url(PRIVATE, environ, pypi_mirror=None)
-    assert url == "https://alice:t0k3n@private.example/simple"
-    assert "${TOKEN}" in PRIVATE.url
-    assert expand_env("https://$USER@h/simple", environ) == "https://alice@h/simple"
-
-
-def test_missing_variable_names_it_without_values() -> None:
-    with pytest.raises(UsageError) as info:
-        request_url(PRIVATE, {"USER": "alice"}, pypi_mirror=None)
-    assert "`TOKEN`" in str(info.value)
-    assert "private" in str(info.value)
-    assert "alice" not in str(info.value)
-
-
-def test_mirror_replaces_pypi_only_at_request_time() -> None:
-    assert request_url(PYPI_SOURCE, {}, pypi_mirror=MIRROR) == MIRROR
-    with_slash = Source(name="pypi", url=PYPI_SIMPLE_URL + "/")
-    assert request_url(with_slash, {}, pypi_mirror=MIRROR) == MIRROR
-    other = Source(name="corp", url="https://corp.example/simple")
-    assert request_url(other, {}, pypi_mirror=MIRROR) == other.url
-
-
 @pytest.mark.parametrize(
-    ("url", "shown"),
+    ("value", "verified"),
     [
-        ("https://alice:t0k3n@h.example/simple", "https://***@h.example/simple"),
-        ("https://t0k3n@h.example:8443/simple", "https://***@h.example:8443/simple"),
-        ("https://h.example/simple", "https://h.example/simple"),
-        ("https://${U}:${T}@h.example/simple", "https://***@h.example/simple"),
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("True", True),
+        ("yes", True),
+        ("on", True),
+        ("1", True),
+        (1, True),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("0", False),
+        (0, False),
     ],
 )
-def test_redaction(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
+def test_verify_ssl_spellings_mean_what_they_say(value: object, verified: bool) -> None:
+    source = Source.from_dict({"url": "https://idx.example/simple", "verify_ssl": value})
+    assert source.verify_ssl is verified
+
+
+@pytest.mark.parametrize("value", ["maybe", "", 2, 1.5, ["true"], {"a": 1}])
+def test_verify_ssl_that_is_no_boolean_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="verify_ssl"):
+        Source.from_dict({"url": "https://idx.example/simple", "verify_ssl": value})
 
 
 def test_generated_names_are_deterministic() -> None:
@@ -91,9 +73,7 @@ def test_generated_names_are_deterministic() -> None:
     assert generated_source_name("http://127.0.0.1:8080/simple", []) == "12700"
 
 
-def test_same_url_ignores_trailing_slash_and_host_case() -> None:
-    assert same_url("https://Idx.Example/simple/", "https://idx.example/simple")
-    assert not same_url("https://idx.example/simple", "https://idx.example/other")
+def test_find_by_url_ignores_trailing_slash() -> None:
     fence = Fence((PYPI_SOURCE,), {})
     assert fence.find_by_url(PYPI_SIMPLE_URL + "/") is PYPI_SOURCE
     assert fence.find_by_url("https://elsewhere.example/simple") is None

@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeGuard, Type
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pipfence.errors import IndexServerError, printable
-from pipfence.models.sources import Source, redact_url
+from pipfence.models.sources import Source
+from pipfence.models.urls import shown_url
 
 if TYPE_CHECKING:
     import httpx
@@ -194,7 +195,7 @@ class Endpoint:
 
         Raises `IndexServerError` when the URL is not http(s).
         """
-        shown = redact_url(request_url)
+        shown = shown_url(request_url)
         try:
             url, credentials = _strip_userinfo(request_url.strip())
             origin = Origin.of(url)
@@ -687,7 +688,7 @@ class Http:
         if url.lower().startswith("https:") and origin.scheme == "http":
             raise IndexServerError(
                 f"source {endpoint.label} redirected {what} from https to plain http "
-                f"({redact_url(target)}); refusing the downgrade",
+                f"({shown_url(target)}); refusing the downgrade",
                 source=endpoint.name,
             )
         return target

@@ -52,7 +52,8 @@ from pipfence.errors import (
 )
 from pipfence.models.files import DistFile, version_of
 from pipfence.models.names import NormalizedName
-from pipfence.models.sources import Source, redact_url, same_url
+from pipfence.models.sources import Source
+from pipfence.models.urls import same_url, shown_url
 
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile
@@ -446,7 +447,7 @@ class Fence:
         pinned: bool,
         parents: Sequence[Parent] = (),
     ) -> IndexServerError:
-        where = f"source `{source.name}` ({redact_url(source.url)})"
+        where = f"source `{source.name}` ({shown_url(source.url)})"
         empty = [
             s for s in self.sources if (a := answers.get(s.name)) is not None and not a.present
         ]
@@ -455,7 +456,7 @@ class Fence:
             blank = empty[0]
             elsewhere = "; no other source asked has it" if len(answers) > 1 else ""
             return IndexServerError(
-                f"source `{blank.name}` ({redact_url(blank.url)}) answered with a page that "
+                f"source `{blank.name}` ({shown_url(blank.url)}) answered with a page that "
                 f"lists no files for `{name}`{elsewhere}",
                 source=blank.name,
                 hint="check that the URL is the index's simple API and that pipfence may read "
@@ -549,8 +550,8 @@ class Fence:
             mine = sources.get(locked.name)
             if mine is not None and not same_url(mine.url, locked.url):
                 raise LockFenceError(
-                    f"Pipfile.lock says source `{locked.name}` is {redact_url(locked.url)}, "
-                    f"but the Pipfile says {redact_url(mine.url)}",
+                    f"Pipfile.lock says source `{locked.name}` is {shown_url(locked.url)}, "
+                    f"but the Pipfile says {shown_url(mine.url)}",
                     hint="run `pipfence lock` to make a lock from the Pipfile's sources",
                 )
         pinned_sources = set(self.pins.values())

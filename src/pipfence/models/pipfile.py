@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
-from pipfence.models.sources import PYPI_SOURCE, Source
+from pipfence.models.sources import PYPI_SOURCE, Source, SourceTableError
 
 __all__ = [
     "CONFUSION_CHECK_SETTING",
@@ -387,10 +387,12 @@ def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tu
             raise PipfileError("each [[source]] must be a table", path=path, line=line)
         try:
             source = Source.from_dict(table)
-        except ValueError as exc:
-            raise PipfileError(str(exc), path=path, line=line, key="url") from None
+        except SourceTableError as exc:
+            raise PipfileError(str(exc), path=path, line=line, key=exc.key) from None
         scheme = source.url.partition(":")[0].lower()
-        if scheme not in ("http", "https", "file"):
+        # A URL that starts with a variable (``${CODEARTIFACT_URL}``) is checked once expanded.
+        whole = source.url.startswith("$")
+        if not whole and scheme not in ("http", "https", "file"):
             raise PipfileError(
                 f"source `{source.name}` has a URL with scheme `{scheme}`; "
                 "a package index is reached over https (or http, file)",

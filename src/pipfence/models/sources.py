@@ -1,39 +1,46 @@
-"""Sources (package indexes): their tables, URLs and names. Which source a package may come
-from is the fence's (`pipfence.models.fence`).
+"""Sources (package indexes): their tables and names. Which source a package may come from is
+the fence's (`pipfence.models.fence`); what a source URL means, how it is expanded, routed to a
+mirror and shown is `pipfence.models.urls`.
 
 - ``[[source]]`` tables in file order; the first is the *default source*. A Pipfile without any
   source gets PyPI (`PYPI_SOURCE`).
-- URLs keep their ``${VAR}`` placeholders everywhere except in the request itself: `request_url`
-  expands them, and substitutes a PyPI mirror, at the moment of use.
-- Every URL shown to a person goes through `redact_url`.
+- URLs keep their ``${VAR}`` placeholders: they are expanded only for a request.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from pipfence.errors import UsageError
+from pipfence.models.urls import PYPI_SIMPLE_URLS, normalise
 
 __all__ = [
     "PYPI_SIMPLE_URL",
     "PYPI_SOURCE",
     "Source",
-    "expand_env",
+    "SourceTableError",
     "generated_source_name",
-    "is_pypi_url",
-    "redact_url",
-    "request_url",
-    "same_url",
     "source_name_from_url",
 ]
 
-#: PyPI's simple index, written exactly as pipenv writes it into Pipfiles and locks.
-PYPI_SIMPLE_URL = "https://pypi.org/simple"
+#: PyPI's simple index, written exactly as pipenv writes it into Pipfiles and locks (the
+#: first of its spellings, `pipfence.models.urls.PYPI_SIMPLE_URLS`).
+PYPI_SIMPLE_URL = PYPI_SIMPLE_URLS[0]
+
+#: How pipenv's users spell a boolean ``verify_ssl`` when they write it as a string or number.
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
+
+
+class SourceTableError(ValueError):
+    """A ``[[source]]`` table that cannot be used; ``key`` is the key at fault."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,21 +56,18 @@ class Source:
         """Build from a ``[[source]]`` table, filling pipenv's defaults.
 
         ``name`` defaults to the URL's host, ``verify_ssl`` to whether the URL is https.
-        Raises `ValueError` for a missing or non-string ``url``.
+        ``verify_ssl`` is a boolean, or a string or number spelling one (``"yes"``, ``1``,
+        ``"off"``…). Raises `SourceTableError` for a missing or non-string ``url`` and for a
+        ``verify_ssl`` that is neither.
         """
         url = data.get("url")
         if not isinstance(url, str) or not url.strip():
             msg = "a [[source]] needs a `url`"
-            raise ValueError(msg)
+            raise SourceTableError(msg, key="url")
         name = data.get("name")
         if name is None:
             name = source_name_from_url(url)
-        verify = data.get("verify_ssl")
-        if verify is None:
-            verify = url.startswith("https://")
-        elif not isinstance(verify, bool):
-            verify = str(verify).lower() == "true"
-        return cls(name=str(name), url=url, verify_ssl=verify)
+        return cls(name=str(name), url=url, verify_ssl=_verify_ssl(data.get("verify_ssl"), url))
 
     def to_dict(self) -> dict[str, Any]:
         """The table as pipenv writes it in a Pipfile and in a lock's ``_meta.sources``."""
@@ -72,77 +76,19 @@ class Source:
 
 PYPI_SOURCE = Source(name="pypi", url=PYPI_SIMPLE_URL, verify_ssl=True)
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
-
-def expand_env(url: str, environ: Mapping[str, str], *, source: str | None = None) -> str:
-    """Replace ``${VAR}`` and ``$VAR`` in ``url`` with values from ``environ``.
-
-    Raises `UsageError` naming the variable (never a value) when one is not set.
-    """
-
-    def _value(match: re.Match[str]) -> str:
-        var = match.group(1) or match.group(2)
-        if var not in environ:
-            where = f" in the URL of source `{source}`" if source else ""
-            raise UsageError(
-                f"environment variable `{var}`{where} is not set",
-                hint=f"set {var} before running pipfence",
-            )
-        return environ[var]
-
-    return _VAR.sub(_value, url)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any user-info replaced by ``***``: the only form a URL is shown in."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
-
-
-def _normalise(url: str) -> str:
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
-
-
-def same_url(a: str, b: str) -> bool:
-    """Whether two source URLs name the same index (case of scheme/host and a trailing slash
-    do not matter)."""
-    return _normalise(a) == _normalise(b)
-
-
-def is_pypi_url(url: str) -> bool:
-    """Whether ``url`` is PyPI's simple index, the one a PyPI mirror replaces."""
-    return same_url(url, PYPI_SIMPLE_URL)
-
-
-def request_url(
-    source: Source,
-    environ: Mapping[str, str],
-    *,
-    pypi_mirror: str | None,
-    mirrors: Mapping[str, str] | None = None,
-) -> str:
-    """The URL to send requests to for ``source``: mirror substituted, variables expanded.
-
-    ``mirrors`` maps a source name to a mirror of that source (set outside the Pipfile, per
-    machine); ``pypi_mirror`` replaces PyPI's URL. Either way the Pipfile and the lock keep
-    the source's own URL, and what a mirror serves is trusted only through the lock's hashes.
-    The result may hold credentials: use it for requests only, never for display or storage.
-    """
-    url = source.url
-    if mirrors and source.name in mirrors:
-        url = mirrors[source.name]
-    elif pypi_mirror and is_pypi_url(source.url):
-        url = pypi_mirror
-    return expand_env(url, environ, source=source.name)
+def _verify_ssl(value: object, url: str) -> bool:
+    if value is None:
+        return url.strip().lower().startswith("https://")
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    msg = f"`verify_ssl` must be true or false, not {value!r}"
+    raise SourceTableError(msg, key="verify_ssl")
 
 
 def source_name_from_url(url: str) -> str:
@@ -175,5 +121,5 @@ def generated_source_name(url: str, taken: Iterable[str]) -> str:
     taken_set = set(taken)
     if base not in taken_set:
         return base
-    digest = hashlib.sha256(_normalise(url).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(normalise(url).encode()).hexdigest()[:8]
     return f"{base}-{digest}"

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import IndexServerError, UsageError
 from pipfence.models.lockfile import Lockfile
-from pipfence.models.sources import expand_env, is_pypi_url, redact_url
+from pipfence.models.urls import Origin, expand, is_pypi_url, shown_url, split_userinfo
 from pipfence.project.export import package_source, selected_packages
 
 __all__ = [
@@ -97,7 +96,7 @@ def osv_query_url(url: str) -> str:
         valid = False
     if not valid:
         raise UsageError(
-            f"the vulnerability service URL `{redact_url(url)}` is not an http(s) URL",
+            f"the vulnerability service URL `{shown_url(url)}` is not an http(s) URL",
             hint="give the base URL of an OSV-compatible API, e.g. https://osv.example",
         )
     path = parts.path.rstrip("/")
@@ -133,8 +132,8 @@ def vulnerability_service(
                 f"a vulnerability service URL is for `--service osv`, not `--service {name}`",
                 hint=f"unset {AUDIT_URL_VARIABLE} (or drop --service-url) to use PyPI's service",
             )
-        expanded = osv_query_url(expand_env(url, environ or {}))
-        shown = redact_url(expanded)
+        expanded = osv_query_url(expand(url, environ or {}, what="the vulnerability service URL"))
+        shown = shown_url(expanded)
         query_url, credentials = _split_credentials(expanded)
     try:
         module = importlib.import_module("pip_audit._service")
@@ -180,27 +179,20 @@ def _unchanged(request: Any) -> Any:
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``url`` without its user-info, and that user-info as (user, password). Refuses to send
     credentials over plain http to anything but a loopback host."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    clean, userinfo = split_userinfo(url)
+    if userinfo is None:
         return url, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+    try:
+        origin = Origin.of(clean)
+    except ValueError:
+        origin = None
+    if origin is not None and origin.scheme == "http" and not origin.is_loopback:
         raise UsageError(
-            f"credentials in the vulnerability service URL `{redact_url(url)}` would be sent "
+            f"credentials in the vulnerability service URL `{shown_url(url)}` would be sent "
             "over plain http",
             hint="use an https URL",
         )
-    user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return clean, (userinfo.username, userinfo.password)
 
 
 def audit_lock(

@@ -49,6 +49,7 @@ from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
+from pipfence.models.urls import Routes
 from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project
 
@@ -61,10 +62,11 @@ class Builds:
     """Builds for one command run.
 
     ``client`` downloads build requirements (and sdists) from the sources ``fence`` gives them,
-    through ``request_urls`` (source name → request URL, credentials expanded; never passed to
-    a build). A build requirement is fenced like any name of the lock: its Pipfile pin, else
-    rule 3 with the package being built as its parent (so a private sdist's build requirement
-    is asked of its private source too, and a different public copy stops the build).
+    through ``routes`` (the URL each source's requests go to; its credentials are expanded
+    for a request only and never passed to a build). A build requirement is fenced like any
+    name of the lock: its Pipfile pin, else rule 3 with the package being built as its parent
+    (so a private sdist's build requirement is asked of its private source too, and a
+    different public copy stops the build).
     ``python`` finds the interpreter build environments are made from (called once, on the
     first build): the project environment's for installs, so built wheels fit it. ``environ``
     is the process environment; only its allow-listed part reaches a backend.
@@ -76,7 +78,7 @@ class Builds:
         client: IndexReader,
         *,
         fence: Fence,
-        request_urls: Mapping[str, str],
+        routes: Routes,
         cache_dir: Path,
         python: Callable[[], Path],
         environ: Mapping[str, str],
@@ -85,7 +87,7 @@ class Builds:
     ) -> None:
         self._client = client
         self._fence = fence
-        self._urls = request_urls
+        self._routes = routes
         self._root = cache_dir / "builds"
         self._temp = cache_dir / "tmp"
         self._find_python = python
@@ -398,7 +400,7 @@ class Builds:
             with FencedSource(
                 self._client,
                 self._fence,
-                self._urls,
+                self._routes,
                 target,
                 sdist_metadata=self._nested_sdist_metadata(depth),
                 parents=seeded,
@@ -431,7 +433,7 @@ class Builds:
                     continue  # a different version is already in; the backend asked again
                 file = package.files[0]
                 where = origins[key]
-                path = self._client.download(where, self._urls[where.name], file, Path(tmp))
+                path = self._client.download(where, self._routes.url(where), file, Path(tmp))
                 sha = file_sha256(path)
                 if not file.is_wheel:
                     path = self._archive_wheel(
@@ -475,28 +477,6 @@ class Builds:
         return read
 
 
-class _RequestUrls(Mapping[str, str]):
-    """Source name → request URL, each expanded on first use: a build that needs only the
-    default never asks for a variable that only another source's URL uses."""
-
-    def __init__(self, sources: Sequence[Source], expand: Callable[[Source], str]) -> None:
-        self._sources = {s.name: s for s in sources}
-        self._expand = expand
-        self._done: dict[str, str] = {}
-
-    def __getitem__(self, name: str) -> str:
-        url = self._done.get(name)
-        if url is None:
-            url = self._done[name] = self._expand(self._sources[name])
-        return url
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._sources)
-
-    def __len__(self) -> int:
-        return len(self._sources)
-
-
 def _name_of(filename: str) -> str:
     parsed = parse_filename(filename)
     return parsed[0] if parsed is not None else filename
@@ -538,7 +518,6 @@ def project_builds(
     pipfile = project.pipfile
     settings = project.settings
     fence = pipfile.fence()
-    urls = _RequestUrls(fence.sources, settings.request_url)
 
     def find() -> Path:
         if python is not None:
@@ -560,7 +539,7 @@ def project_builds(
     return Builds(
         client,
         fence=fence,
-        request_urls=urls,
+        routes=settings.routes,
         cache_dir=settings.cache_dir,
         python=find,
         environ=settings.environ,

@@ -11,7 +11,7 @@ from pathlib import Path
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.models.pipfile import Pipfile
-from pipfence.models.sources import redact_url
+from pipfence.models.urls import shown_url
 from pipfence.project.files import require_cache_dir
 from pipfence.project.settings import Settings
 
@@ -66,10 +66,10 @@ def open_client(
             client.clear_cache()
         if warn is not None:
             for source in pipfile.effective_sources:
-                url = settings.request_url(source)
+                url = settings.routes.url(source)
                 if IndexClient.skips_tls_verification(source, url):
                     warn(
-                        f"source `{source.name}` ({redact_url(url)}) has verify_ssl = false: "
+                        f"source `{source.name}` ({shown_url(url)}) has verify_ssl = false: "
                         "its certificate is not checked"
                     )
         yield client

@@ -38,7 +38,8 @@ from pipfence.models.files import DistFile
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec
-from pipfence.models.sources import Source, expand_env, redact_url
+from pipfence.models.sources import Source
+from pipfence.models.urls import expand, shown_url
 from pipfence.project.fenced_source import IndexReader
 
 __all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
@@ -219,7 +220,7 @@ class DirectFetcher:
         allowed = AllowedHashes.of(ref.hashes)
         if allowed and sha not in allowed:
             raise HashMismatch(
-                f"`{ref.name}` ({redact_url(ref.location)}) has sha256 {sha}, which "
+                f"`{ref.name}` ({shown_url(ref.location)}) has sha256 {sha}, which "
                 "Pipfile.lock does not allow",
                 hint="if the file was replaced on purpose run `pipfence lock`",
             )
@@ -241,15 +242,15 @@ class DirectFetcher:
             if not path.is_file():
                 raise UsageError(f"`{ref.name}` points at `{location}`, which does not exist")
             return self._archive(ref, path, Path(os.path.abspath(path)).as_uri())  # noqa: PTH100
-        url = expand_env(location, self._environ)
+        url = expand(location, self._environ, what=f"the URL of `{ref.name}`")
         filename = urlsplit(url).path.rsplit("/", 1)[-1]
         if not filename.endswith(_ARCHIVES):
-            raise UsageError(f"`{ref.name}`: `{redact_url(location)}` is not a wheel or an sdist")
+            raise UsageError(f"`{ref.name}`: `{shown_url(location)}` is not a wheel or an sdist")
         origin = urlsplit(url)
         source = Source(name=ref.name, url=f"{origin.scheme}://{origin.netloc}/")
         file = DistFile(filename=filename, url=url)
         path = self._client.download(source, source.url, file, tmp)
-        return self._archive(ref, path, redact_url(location))
+        return self._archive(ref, path, shown_url(location))
 
     # -- git --------------------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ class DirectFetcher:
         plain = url.removeprefix("git+")
         plain = plain.split("#", 1)[0]
         if _ENV_VAR.search(plain):
-            expanded = expand_env(plain, self._environ)
+            expanded = expand(plain, self._environ, what="a git URL")
             env.update(
                 {
                     "GIT_CONFIG_COUNT": "1",
@@ -294,7 +295,7 @@ class DirectFetcher:
     def _database(self, ref: DirectRef, commit: str | None) -> tuple[Path, dict[str, str]]:
         """A bare clone of the repository in the cache, fetched unless it has ``commit``."""
         url, env = self._git_env(ref.location)
-        shown = redact_url(url)
+        shown = shown_url(url)
         db = self._git_root / "db" / hashlib.sha256(url.encode()).hexdigest()[:24]
         if not (db / "HEAD").is_file():
             staging = db.with_name(f".{db.name}.{secrets.token_hex(4)}")
@@ -349,18 +350,18 @@ class DirectFetcher:
             out = self._run_git(
                 ["-C", str(db), "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
                 env,
-                f"find `{spec}` in `{redact_url(ref.location)}`",
+                f"find `{spec}` in `{shown_url(ref.location)}`",
             )
         except InstallError:
             raise UsageError(
-                f"git ref `{spec}` of `{ref.name}` was not found in `{redact_url(ref.location)}`",
+                f"git ref `{spec}` of `{ref.name}` was not found in `{shown_url(ref.location)}`",
                 hint="check `ref` in the Pipfile",
             ) from None
         return out.strip(), db, env
 
     def _git(self, ref: DirectRef, *, checkout_dir: Path | None) -> Fetched:
         commit, db, env = self.resolve_commit(ref)
-        url = redact_url(ref.location.removeprefix("git+").split("#", 1)[0])
+        url = shown_url(ref.location.removeprefix("git+").split("#", 1)[0])
         if checkout_dir is not None:
             target = checkout_dir
             if target.exists():

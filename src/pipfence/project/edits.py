@@ -62,9 +62,14 @@ def _variable_stem(name: str) -> str:
     return stem if stem[:1].isalpha() else f"INDEX_{stem}".rstrip("_")
 
 
-def _template_credentials(url: str, name: str) -> tuple[str, dict[str, str]]:
+def _template_credentials(
+    url: str, name: str, environ: Mapping[str, str]
+) -> tuple[str, dict[str, str]]:
     """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the
-    variables (name → value) the placeholders stand for."""
+    variables (name → value) the placeholders stand for.
+
+    A variable already set in ``environ`` to another value is never chosen (it would feed
+    some other secret to this source on the next run): the name gets a numbered suffix."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url, {}
@@ -72,30 +77,38 @@ def _template_credentials(url: str, name: str) -> tuple[str, dict[str, str]]:
     if "$" in userinfo:
         return url, {}  # already a template
     stem = _variable_stem(name)
-    values: dict[str, str]
+    wanted: dict[str, str]
     if ":" in userinfo:
         user, _, password = userinfo.partition(":")
-        values = {f"{stem}_USERNAME": unquote(user), f"{stem}_PASSWORD": unquote(password)}
+        wanted = {"USERNAME": unquote(user), "PASSWORD": unquote(password)}
     else:
-        values = {f"{stem}_TOKEN": unquote(userinfo)}
+        wanted = {"TOKEN": unquote(userinfo)}
+    values: dict[str, str] = {}
+    for role, value in wanted.items():
+        variable = f"{stem}_{role}"
+        number = 1
+        while environ.get(variable, value) != value:
+            number += 1
+            variable = f"{stem}_{role}_{number}"
+        values[variable] = value
     templated = ":".join(f"${{{v}}}" for v in values) + f"@{host}"
     return urlunsplit(parts._replace(netloc=templated)), values
 
 
 def _index_source(
-    editor: PipfileEditor, pipfile: Pipfile, index: str
+    editor: PipfileEditor, pipfile: Pipfile, index: str, environ: Mapping[str, str]
 ) -> tuple[str, tuple[str, ...], dict[str, str]]:
     """The source name ``--index`` means, adding a ``[[source]]`` for a new URL; notes for
     the user; the credentials the URL carried (kept out of the Pipfile)."""
     fence = pipfile.fence()
     if "://" not in index:
         return fence.source_named(index).name, (), {}
-    plain_url = _template_credentials(index, "x")[0] if "@" in index else index
+    plain_url = _template_credentials(index, "x", {})[0] if "@" in index else index
     existing = fence.find_by_url(plain_url) or _find_by_host_path(pipfile, index)
     if existing is not None:
         return existing.name, (), {}
     name = generated_source_name(index, [s.name for s in pipfile.effective_sources])
-    url, variables = _template_credentials(index, name)
+    url, variables = _template_credentials(index, name, environ)
     editor.add_source(Source(name=name, url=url, verify_ssl=url.startswith("https://")))
     notes: list[str] = [f"Added source `{name}` to the Pipfile."]
     if variables:
@@ -119,7 +132,13 @@ def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
 
 
 def add_packages(
-    text: str, pipfile: Pipfile, arguments: list[str], *, table: str, index: str | None
+    text: str,
+    pipfile: Pipfile,
+    arguments: list[str],
+    *,
+    table: str,
+    index: str | None,
+    environ: Mapping[str, str] | None = None,
 ) -> PipfileChange:
     """The Pipfile with each requirement in ``arguments`` added to ``table``, or merged into
     the entry already there, pinned to ``index`` (a source name or URL) when given.
@@ -130,14 +149,15 @@ def add_packages(
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
     comments stay. A name has one index across the Pipfile: a new entry without ``index``
     takes the pin the name has in another table, and an ``index`` other than that pin is
-    refused.
+    refused. ``environ`` is the process environment: the variables a ``--index`` URL's
+    credentials are moved to are named so as not to clash with what it already holds.
     """
     editor = PipfileEditor(text)
     notes: list[str] = []
     credentials: dict[str, str] = {}
     source_name = None
     if index is not None:
-        source_name, index_notes, credentials = _index_source(editor, pipfile, index)
+        source_name, index_notes, credentials = _index_source(editor, pipfile, index, environ or {})
         notes.extend(index_notes)
     names: list[str] = []
     for argument in arguments:

@@ -22,7 +22,8 @@ from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.sources import Source, is_pypi_url, redact_url, request_url
+from pipfence.models.sources import Source
+from pipfence.models.urls import Routes, is_pypi_url, shown_url, without_secrets
 from pipfence.project.concurrency import worker_pool
 
 __all__ = [
@@ -76,10 +77,13 @@ def index_lines(lock: Lockfile, *, pypi_mirror: str | None = None) -> list[str]:
 
     URLs are written with their ``${VAR}`` placeholders (a bare ``$VAR`` becomes ``${VAR}``,
     the only form pip expands), never with the values; PyPI's URL is replaced by
-    ``pypi_mirror`` when one is set, as pipenv does."""
+    ``pypi_mirror`` when one is set, as pipenv does, without any literal credentials it holds
+    (pip finds them in .netrc or keyring; the caller says they were left out)."""
     lines: list[str] = []
     for position, source in enumerate(lock.meta.sources):
-        url = pypi_mirror if pypi_mirror and is_pypi_url(source.url) else source.url
+        url = source.url
+        if pypi_mirror and is_pypi_url(source.url):
+            url = without_secrets(pypi_mirror)[0]
         prefix = "-i" if position == 0 else "--extra-index-url"
         braced = _BARE_VAR.sub(r"${\1}", url)
         lines.append(f"{prefix} {braced}")
@@ -233,7 +237,7 @@ def pylock_document(
         if not wheels and sdist is None:
             raise PackageNotFound(
                 f"no file of `{name}` {package.version} on source `{source.name}` "
-                f"({redact_url(source.url)}) has a sha256 the lock lists",
+                f"({shown_url(source.url)}) has a sha256 the lock lists",
                 source=source.name,
                 hint="run `pipfence lock` again, then export",
             )
@@ -320,9 +324,7 @@ def fetch_pages(
     lock: Lockfile,
     packages: Mapping[str, LockedPackage],
     *,
-    environ: Mapping[str, str],
-    pypi_mirror: str | None,
-    mirrors: Mapping[str, str] | None = None,
+    routes: Routes,
 ) -> tuple[dict[NormalizedName, ProjectPage | None], dict[str, tuple[str, str]]]:
     """Each index package's project page, fetched only from the package's own source (the
     fence holds for exports too), concurrently; and, per source used, its (expanded request
@@ -336,7 +338,7 @@ def fetch_pages(
     }
     url_for = {
         source.name: (
-            request_url(source, environ, pypi_mirror=pypi_mirror, mirrors=mirrors),
+            routes.url(source),
             source.url,
         )
         for source in {s.name: s for s in wanted.values()}.values()

@@ -41,6 +41,7 @@ from pipfence.models.files import (
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
+from pipfence.models.urls import Routes
 from pipfence.project.concurrency import few_malloc_arenas
 
 if TYPE_CHECKING:
@@ -70,8 +71,8 @@ class IndexReader(Protocol):
 class FencedSource:
     """Answers the resolver for each name from the one index the fence gives it.
 
-    ``request_urls`` maps a source name to the URL requests go to (mirror substituted and
-    credentials expanded by the caller). ``sdist_metadata`` reads a version's metadata from
+    ``routes`` gives the URL each source's requests go to (mirror substituted, credentials
+    expanded at the moment of use). ``sdist_metadata`` reads a version's metadata from
     its sdist, and is called only when no wheel of that version is usable; without it such a
     version is a `UsageError`. ``direct`` holds the path, file and git entries, already built:
     each name answers with its one stand-in file and metadata, and no index hears it; their
@@ -85,7 +86,7 @@ class FencedSource:
         self,
         client: IndexReader,
         fence: Fence,
-        request_urls: Mapping[str, str],
+        routes: Routes,
         target: Target,
         *,
         workers: int = 32,
@@ -99,7 +100,7 @@ class FencedSource:
         self._direct = dict(direct or {})
         self._sdist_metadata = sdist_metadata
         self._fence = fence
-        self._urls = request_urls
+        self._routes = routes
         self._target = target
         few_malloc_arenas()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-fetch")
@@ -153,7 +154,7 @@ class FencedSource:
         return future
 
     def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
-        page = self._client.project_page(source, self._urls[source.name], name)
+        page = self._client.project_page(source, self._routes.url(source), name)
         if page is not None and self._speculate and source == self._fence.default:
             self._speculate_on(name, source, page)
         return page
@@ -251,7 +252,7 @@ class FencedSource:
         self, name: NormalizedName, files: Sequence[DistFile], source: Source | None = None
     ) -> CoreMetadata:
         source = source or self.origins[name].source
-        url = self._urls[source.name]
+        url = self._routes.url(source)
         metadata = None
         for file in files:
             if file.is_wheel:
@@ -357,7 +358,7 @@ class FencedSource:
         if not missing:
             return known
         source = self.origins[name].source
-        url = self._urls[source.name]
+        url = self._routes.url(source)
         with tempfile.TemporaryDirectory(prefix="pipfence-hash-") as tmp:
             futures = {
                 f.filename: self._pool.submit(self._client.download, source, url, f, Path(tmp))

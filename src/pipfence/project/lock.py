@@ -20,8 +20,8 @@ from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
-from pipfence.models.sources import redact_url
 from pipfence.models.target import Target
+from pipfence.models.urls import shown_url
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import paused_gc, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef
@@ -82,7 +82,7 @@ def _direct_packages(
 
     def one(ref: DirectRef) -> _Direct:
         fetched = fetcher.fetch(ref, tmp / ref.key)
-        what = f"`{ref.name}` ({redact_url(ref.location)})"
+        what = f"`{ref.name}` ({shown_url(ref.location)})"
         if fetched.archive is not None and fetched.sha256 is not None:
             metadata = builds.archive_metadata(fetched.archive, fetched.sha256, name=ref.name)
         elif fetched.tree is not None:
@@ -298,7 +298,6 @@ def lock(
     pipfile = project.pipfile
     fence = pipfile.fence()
     settings = project.settings
-    urls = {s.name: settings.request_url(s) for s in fence.sources}
     target = Target.current(
         pipfile.requires.get("python_version"), pipfile.requires.get("python_full_version")
     )
@@ -331,7 +330,7 @@ def lock(
             FencedSource(
                 client,
                 fence,
-                urls,
+                settings.routes,
                 target,
                 on_fetch=on_fetch,
                 sdist_metadata=builds.sdist_metadata,

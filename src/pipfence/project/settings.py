@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import UsageError
 from pipfence.models.names import shown
-from pipfence.models.sources import Source, request_url
+from pipfence.models.urls import MIRROR_PREFIX, Routes, mirror_variable
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import LinkMode
@@ -73,15 +72,11 @@ class Settings:
     page_max_age: float | None = None
     link_mode: LinkMode = "auto"
 
-    def source_mirrors(self, sources: Iterable[Source]) -> dict[str, str]:
-        """Source name → its per-source mirror, for those of ``sources`` that have one."""
-        found = {s.name: self.mirrors.get(mirror_variable(s.name)) for s in sources}
-        return {name: url for name, url in found.items() if url}
-
-    def request_url(self, source: Source) -> str:
-        """Where requests for ``source`` go: its per-source mirror, PyPI's mirror, or its own
-        URL, with ``${VAR}`` expanded (see `pipfence.models.sources.request_url`)."""
-        return _request_url(self, source)
+    @property
+    def routes(self) -> Routes:
+        """Where each source's requests go (per-source mirror, PyPI mirror or own URL), with
+        ``${VAR}`` expanded from this environment at the moment of use."""
+        return Routes(self.environ, pypi_mirror=self.pypi_mirror, mirrors=self.mirrors)
 
     @classmethod
     def from_environ(
@@ -158,29 +153,10 @@ def parse_count(value: str, what: str, *, minimum: int, maximum: int) -> int:
     return int(text)
 
 
-def _request_url(settings: Settings, source: Source) -> str:
-    return request_url(
-        source,
-        settings.environ,
-        pypi_mirror=settings.pypi_mirror,
-        mirrors=settings.source_mirrors([source]),
-    )
-
-
-#: ``PIPFENCE_MIRROR_<SOURCE>=URL`` sends a source's requests to a mirror on this machine.
-MIRROR_PREFIX = "PIPFENCE_MIRROR_"
-
-
-def mirror_variable(source_name: str) -> str:
-    """The variable that holds the mirror of source ``source_name`` (``corp-pypi`` →
-    ``PIPFENCE_MIRROR_CORP_PYPI``)."""
-    return MIRROR_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()
-
-
 def _mirrors(env: Mapping[str, str]) -> dict[str, str]:
     """Per-source mirrors from ``PIPFENCE_MIRROR_<SOURCE>`` variables and from the user's
     ``pipfence/mirrors.toml`` (``[mirrors]`` table: source name = URL); variables win.
-    Keyed by the variable-safe form of the name, as `Settings.mirror_for` looks them up."""
+    Keyed by the variable-safe form of the name (`mirror_variable`), as `Routes` looks them up."""
     found: dict[str, str] = {}
     config_home = Path(env.get("XDG_CONFIG_HOME") or "~/.config").expanduser()
     config = config_home / "pipfence" / "mirrors.toml"

@@ -16,7 +16,7 @@ sends those names to the default source and to PyPI: it is run only when asked.
 from __future__ import annotations
 
 import netrc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -26,7 +26,8 @@ from pipfence.models.files import ProjectPage
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import LOCK_CATEGORY, Pipfile
-from pipfence.models.sources import PYPI_SOURCE, Source, is_pypi_url, redact_url, request_url
+from pipfence.models.sources import PYPI_SOURCE, Source
+from pipfence.models.urls import Routes, is_pypi_url, shown_url
 from pipfence.project.concurrency import worker_pool
 from pipfence.project.export import package_source
 
@@ -108,10 +109,8 @@ def _netrc_hosts(settings: ClientSettings) -> frozenset[str]:
 def check_sources(
     sources: Sequence[Source],
     *,
-    environ: Mapping[str, str],
-    pypi_mirror: str | None,
+    routes: Routes,
     settings: ClientSettings,
-    mirrors: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     http: Http | None = None,
 ) -> list[SourceCheck]:
@@ -131,9 +130,7 @@ def check_sources(
                     client,
                     source,
                     default=position == 0,
-                    environ=environ,
-                    pypi_mirror=pypi_mirror,
-                    mirrors=mirrors,
+                    routes=routes,
                     netrc_hosts=netrc_hosts,
                 )
                 for position, source in enumerate(sources)
@@ -149,20 +146,15 @@ def _check(
     source: Source,
     *,
     default: bool,
-    environ: Mapping[str, str],
-    pypi_mirror: str | None,
-    mirrors: Mapping[str, str] | None,
+    routes: Routes,
     netrc_hosts: frozenset[str],
 ) -> SourceCheck:
-    shown = redact_url(source.url)
-    mirror = redact_url(pypi_mirror) if pypi_mirror and is_pypi_url(source.url) else None
-    if mirrors and source.name in mirrors:
-        mirror = redact_url(mirrors[source.name])
+    shown = shown_url(source.url)
+    route = routes.route(source)
+    mirror = f"{shown_url(route.template)} ({route.via})" if route.mirrored else None
     base = SourceCheck(source=source, default=default, shown_url=shown, mirror=mirror)
     try:
-        endpoint = Endpoint.of(
-            source, request_url(source, environ, pypi_mirror=pypi_mirror, mirrors=mirrors)
-        )
+        endpoint = Endpoint.of(source, routes.url(source))
     except (UsageError, IndexServerError) as exc:
         return replace(base, problem=str(exc))
     credentials = (
@@ -249,9 +241,7 @@ def audit_exposure(
     pipfile: Pipfile,
     lock: Lockfile,
     *,
-    environ: Mapping[str, str],
-    pypi_mirror: str | None,
-    mirrors: Mapping[str, str] | None = None,
+    routes: Routes,
     ask_pypi: bool = True,
     on_ask: Callable[[str], None] | None = None,
 ) -> list[Exposure]:
@@ -276,14 +266,14 @@ def audit_exposure(
         entry[1].append(category)
     if not others:
         return []
-    default_url = request_url(default, environ, pypi_mirror=pypi_mirror, mirrors=mirrors)
+    default_url = routes.url(default)
     pypi = ask_pypi and not is_pypi_url(default.url)
-    pypi_url = request_url(PYPI_SOURCE, environ, pypi_mirror=pypi_mirror) if pypi else ""
+    pypi_url = routes.url(PYPI_SOURCE) if pypi else ""
     if on_ask is not None:
         # The audit is the one command that sends names beyond the fence: say which, where.
-        asked = [f"`{default.name}` ({redact_url(default.url)})"]
+        asked = [f"`{default.name}` ({shown_url(default.url)})"]
         if pypi:
-            asked.append(f"PyPI ({redact_url(pypi_url)})")
+            asked.append(f"PyPI ({shown_url(pypi_url)})")
         names = ", ".join(others[key][0] for key in sorted(others))
         on_ask(f"sending to {' and '.join(asked)} the names from other sources: {names}")
     with worker_pool("pipfence-audit", 16) as pool:

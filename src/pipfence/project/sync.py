@@ -46,8 +46,9 @@ from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile
-from pipfence.models.sources import Source, redact_url
+from pipfence.models.sources import Source
 from pipfence.models.target import Target
+from pipfence.models.urls import Routes, shown_url
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import map_all, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
@@ -177,7 +178,7 @@ def _wanted(
             if ref.kind == "file" and not ref.hashes and _is_remote(ref.location):
                 raise HashMismatch(
                     f"Pipfile.lock has no hashes for `{package.name}` "
-                    f"({redact_url(ref.location)}); pipfence downloads only files whose "
+                    f"({shown_url(ref.location)}); pipfence downloads only files whose "
                     "sha256 a lock recorded",
                     hint="run `pipfence lock` to record them",
                 )
@@ -232,7 +233,7 @@ def _direct_satisfied(
         return (
             isinstance(vcs, dict)
             and vcs.get("commit_id") == ref.ref
-            and url == redact_url(ref.location.removeprefix("git+").split("#", 1)[0])
+            and url == shown_url(ref.location.removeprefix("git+").split("#", 1)[0])
         )
     if ref.kind == "path" or (ref.kind == "file" and not _is_remote(ref.location)):
         local = Path(ref.location.removeprefix("file://")).expanduser()
@@ -241,7 +242,7 @@ def _direct_satisfied(
             return False
         if path.is_dir():
             return True
-    elif url != redact_url(ref.location):
+    elif url != shown_url(ref.location):
         return False
     archive = info.get("archive_info")
     hashes = archive.get("hashes") if isinstance(archive, dict) else None
@@ -257,7 +258,7 @@ def _editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:
 
 def _choose(
     client: IndexClient,
-    urls: Mapping[str, str],
+    routes: Routes,
     wanted: WantedDist,
     *,
     package: LockedPackage,
@@ -274,7 +275,7 @@ def _choose(
     mismatched: list[str] = []
     for source in sources:
         page = client.project_page(
-            source, urls[source.name], wanted.name, max_age=0.0 if refresh else None
+            source, routes.url(source), wanted.name, max_age=0.0 if refresh else None
         )
         if page is None:
             continue
@@ -294,7 +295,7 @@ def _choose(
                 best = (rank, file)
         if best is not None:
             return _Choice(wanted, source, best[1], hashes, requested)
-    where = ", ".join(f"`{s.name}` ({redact_url(s.url)})" for s in sources)
+    where = ", ".join(f"`{s.name}` ({shown_url(s.url)})" for s in sources)
     if mismatched:
         raise HashMismatch(
             f"no file of `{wanted.name}` {wanted.version} on {where} has a sha256 that "
@@ -371,7 +372,7 @@ def sync(
     search_all = pipfile.setting(SEARCH_ALL_SOURCES)
     fence = pipfile.fence()
     settings = project.settings
-    urls = {s.name: settings.request_url(s) for s in pipfile.effective_sources}
+    routes = settings.routes
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
     builds = project_builds(project, client, python=env.python, wheel_cache=cache)
@@ -383,7 +384,7 @@ def sync(
         def choose(w: WantedDist, *, refresh: bool = False) -> _Choice:
             return _choose(
                 client,
-                urls,
+                routes,
                 w,
                 package=wanted[w.name][1],
                 sources=list(fence.fetch_sources(wanted[w.name][1].index, search_all=search_all)),
@@ -397,7 +398,7 @@ def sync(
             one fetched without credentials, or with the ones that source has now."""
             package = wanted[w.name][1]
             for source in fence.fetch_sources(package.index, search_all=search_all):
-                if client.holds_file(source, urls[source.name], digest):
+                if client.holds_file(source, routes.url(source), digest):
                     return source
             return None
 
@@ -411,13 +412,13 @@ def sync(
                 return cached
             choice = choose(w)
             try:
-                return choice, _download(client, urls, choice, dest, on_progress)
+                return choice, _download(client, routes, choice, dest, on_progress)
             except IndexServerError as exc:
                 if exc.status != HTTPStatus.NOT_FOUND:
                     raise
             # The file is gone since the page was cached: ask the index(es) again.
             choice = choose(w, refresh=True)
-            return choice, _download(client, urls, choice, dest, on_progress)
+            return choice, _download(client, routes, choice, dest, on_progress)
 
         with tempfile.TemporaryDirectory(
             prefix="pipfence-sync-", dir=_temp_root(cache), ignore_cleanup_errors=True
@@ -453,7 +454,7 @@ def sync(
                 },
                 done=done,
                 metadata_of=metadata_of,
-                listing=lambda source, name: _listing(client, urls, source, name),
+                listing=lambda source, name: _listing(client, routes, source, name),
             )
             fetched = [done[w.name] for w in fetch]
             choices = [choice for choice, _path in fetched]
@@ -520,7 +521,7 @@ def sync(
         created=created,
         installed=(
             *(f"{c.wanted.name}=={c.wanted.version}" for c in choices),
-            *(f"{r.key} @ {redact_url(r.location)}" for r in fetch_direct),
+            *(f"{r.key} @ {shown_url(r.location)}" for r in fetch_direct),
         ),
         removed=tuple(d.name for d in plan.remove),
         kept=len(plan.keep),
@@ -676,9 +677,9 @@ def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> C
 
 
 def _listing(
-    client: IndexClient, urls: Mapping[str, str], source: Source, name: NormalizedName
+    client: IndexClient, routes: Routes, source: Source, name: NormalizedName
 ) -> Listing | None:
-    page = client.project_page(source, urls[source.name], name)
+    page = client.project_page(source, routes.url(source), name)
     return Listing(page.releases) if page is not None else None
 
 
@@ -850,7 +851,7 @@ def _direct_wheel(
     else:  # pragma: no cover - fetch always gives one of the two
         raise InstallError(f"`{ref.name}` could not be fetched")
     built = wheel_metadata(wheel)
-    check_built(built, ref.key, f"`{ref.name}` ({redact_url(ref.location)})")
+    check_built(built, ref.key, f"`{ref.name}` ({shown_url(ref.location)})")
     if on_progress is not None:
         on_progress(ref.name)
     return WheelInstall(path=wheel, requested=True, direct_url=fetched.direct_url)
@@ -869,13 +870,13 @@ def _sha_of(choice: _Choice) -> str | None:
 
 def _download(
     client: IndexClient,
-    urls: Mapping[str, str],
+    routes: Routes,
     choice: _Choice,
     dest: Path,
     on_progress: Callable[[str], None] | None,
 ) -> Path:
     path = client.download(
-        choice.source, urls[choice.source.name], choice.file, dest, allowed_sha256=choice.hashes
+        choice.source, routes.url(choice.source), choice.file, dest, allowed_sha256=choice.hashes
     )
     if on_progress is not None:
         on_progress(choice.file.filename)

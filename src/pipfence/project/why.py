@@ -21,7 +21,8 @@ from pipfence.models.fence import Fence
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
-from pipfence.models.sources import Source, redact_url
+from pipfence.models.sources import Source
+from pipfence.models.urls import shown_url
 from pipfence.project.export import package_source
 from pipfence.project.graph import DependencyGraph
 
@@ -80,7 +81,7 @@ class Explanation:
                 {"table": e.table, "version": e.version, "index": e.index, "extras": list(e.extras)}
                 for e in self.entries
             ],
-            "index": {"name": self.source.name, "url": redact_url(self.source.url)},
+            "index": {"name": self.source.name, "url": shown_url(self.source.url)},
             "rule": self.rule,
             "reason": self.reason,
             "chains": None

@@ -173,7 +173,12 @@ def install_packages(
     """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile, the lock and the
     environment change together or not at all."""
     change = add_packages(
-        project.pipfile_text(), project.pipfile, list(packages), table=table, index=index
+        project.pipfile_text(),
+        project.pipfile,
+        list(packages),
+        table=table,
+        index=index,
+        environ=project.settings.environ,
     )
     check_python(project, python=python)
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)

@@ -50,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.models.urls import without_secrets
     from pipfence.project.export import (
         index_lines,
         lock_categories_for,
@@ -80,6 +81,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     lines += requirement_lines(packages, hashes=args.hash, markers=not args.exclude_markers)
     for line in lines:
         ui.result(line)
+    mirror = project.settings.pypi_mirror
+    if mirror and not args.exclude_index and without_secrets(mirror)[1]:
+        ui.warning(
+            "the PyPI mirror's credentials were left out of the `-i` line: "
+            "pip takes them from .netrc or keyring, or write them as ${VARIABLES}"
+        )
     lost = routing_lost(lock, packages) if not args.exclude_index else {}
     if len(lock.meta.sources) > 1 and not args.exclude_index:
         shown = ", ".join(f"`{n}` from `{s}`" for n, s in sorted(lost.items())[:5])
@@ -114,9 +121,7 @@ def _pylock(
             client,
             lock,
             packages,
-            environ=settings.environ,
-            pypi_mirror=settings.pypi_mirror,
-            mirrors=settings.source_mirrors(lock.meta.sources),
+            routes=settings.routes,
         )
     export = pylock_document(
         lock, packages, pages, url_for=url_for, created_by=f"pipfence {__version__}"

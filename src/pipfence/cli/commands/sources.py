@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     if args.action == "audit":
         return _audit(args, ui)
-    from pipfence.models.sources import redact_url
+    from pipfence.models.urls import shown_url
     from pipfence.project.client import client_settings
     from pipfence.project.settings import parse_seconds
     from pipfence.project.source_checks import check_sources
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         rows = [
             {
                 "name": s.name,
-                "url": redact_url(s.url),
+                "url": shown_url(s.url),
                 "verify_ssl": s.verify_ssl,
                 "default": i == 0,
             }
@@ -64,9 +64,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     checks = check_sources(
         sources,
-        environ=settings.environ,
-        pypi_mirror=settings.pypi_mirror,
-        mirrors=settings.source_mirrors(sources),
+        routes=settings.routes,
         settings=client_settings(settings),
         timeout=timeout,
     )
@@ -77,7 +75,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             mark = " (default)" if check.default else ""
             ui.result(f"{check.source.name}{mark}: {check.shown_url}")
             if check.mirror:
-                ui.result(f"  through the PyPI mirror {check.mirror}")
+                ui.result(f"  through the mirror {check.mirror}")
             ui.result(f"  verify_ssl: {str(check.source.verify_ssl).lower()}   TLS: {check.tls}")
             ui.result(f"  credentials: {check.credentials or 'none sent'}")
             ui.result(f"  {'ok' if check.ok else 'FAILED'}: {check.verdict}")
@@ -98,9 +96,7 @@ def _audit(args: argparse.Namespace, ui: UI) -> int:
             client,
             project.pipfile,
             lock,
-            environ=settings.environ,
-            pypi_mirror=settings.pypi_mirror,
-            mirrors=settings.source_mirrors(lock.meta.sources),
+            routes=settings.routes,
             ask_pypi=not args.no_pypi,
             on_ask=ui.info,
         )

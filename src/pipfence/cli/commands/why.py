@@ -8,7 +8,7 @@ import json
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError
-from pipfence.models.sources import redact_url
+from pipfence.models.urls import shown_url
 
 __all__ = ["add_arguments", "run"]
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         ui.result("  Pipfile entry: none (a dependency of other packages)")
     if found.rule != "direct":
-        ui.result(f"  index:         {found.source.name} ({redact_url(found.source.url)})")
+        ui.result(f"  index:         {found.source.name} ({shown_url(found.source.url)})")
     ui.result(f"  because:       {found.reason}")
     if found.chains is not None and found.chains:
         ui.result("  reached by:")
