@@ -141,10 +141,7 @@ def test_a_source_url_that_is_one_variable_is_expanded_at_use(
 
 
 def _percent(text: str) -> str:
-    return "".join(
-        chr(b) if chr(b).isalnum() and b < 128 else f"%{b:02X}"
-        for b in text.encode()
-    )
+    return "".join(chr(b) if chr(b).isalnum() and b < 128 else f"%{b:02X}" for b in text.encode())
 
 
 def test_a_whole_url_variable_that_holds_no_url_is_a_clear_error(
