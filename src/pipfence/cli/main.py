@@ -54,8 +54,11 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations: `lock --dev` must never be taken as `--dev-only` (argparse's default
+    # accepts any unambiguous prefix of an option).
     parser = argparse.ArgumentParser(
         prog="pipfence",
+        allow_abbrev=False,
         description=(
             "pipfence manages a Pipfile project's dependencies like pipenv does, with every "
             "package fenced to the one index the project chose."
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, summary in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=summary, description=summary)
+        sub = subparsers.add_parser(name, help=summary, description=summary, allow_abbrev=False)
         _common(sub, suppress=True)
         module = _command_module(name)
         if module is not None:

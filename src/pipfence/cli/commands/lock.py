@@ -14,6 +14,12 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pre", action="store_true", help="allow pre-releases")
     parser.add_argument("--clear", action="store_true", help="clear the cache before locking")
+    parser.add_argument(
+        "-d",
+        "--dev",
+        action="store_true",
+        help="lock every category, [dev-packages] included (what lock always does)",
+    )
     parser.add_argument("--dev-only", action="store_true", help="lock [dev-packages] only")
     parser.add_argument(
         "--categories",

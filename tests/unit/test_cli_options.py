@@ -1,0 +1,45 @@
+"""No option of any command is taken from a prefix of its name (argparse's default), so a
+pipenv flag pipfence lacks is refused instead of silently meaning a longer one."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from pipfence.cli.main import build_parser
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def _cases() -> list[tuple[str, str]]:
+    cases = []
+    for name, parser in _commands().items():
+        options = {o for a in parser._actions for o in a.option_strings}
+        for option in sorted(options):
+            prefix = option[:-1]
+            if option.startswith("--") and len(prefix) > 2 and prefix not in options:
+                cases.append((name, prefix))
+    return cases
+
+
+@pytest.mark.parametrize(("command", "prefix"), _cases())
+def test_a_prefix_of_an_option_is_not_that_option(command: str, prefix: str) -> None:
+    argv = [command, prefix] if command else [prefix]
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(argv)
+    assert info.value.code == 2
+
+
+def test_lock_dev_is_pipenvs_flag_not_dev_only() -> None:
+    args = build_parser().parse_args(["lock", "--dev"])
+    assert args.dev is True
+    assert args.dev_only is False
+    assert build_parser().parse_args(["lock", "-d"]).dev is True
