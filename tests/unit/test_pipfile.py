@@ -52,9 +52,29 @@ def test_categories_and_settings() -> None:
     assert settings.sources[0].verify_ssl is True
 
 
-def test_bare_version_is_an_exact_pin() -> None:
-    pipfile = parse('[packages]\nflask = "2.0.1"\n')
-    assert pipfile.categories["packages"][NormalizedName("flask")].version == "==2.0.1"
+@pytest.mark.parametrize(
+    ("entry", "version"),
+    [
+        ('"2.0.1"', "==2.0.1"),
+        ('"1.*"', "==1.*"),
+        ('"3.*"', "==3.*"),
+        ("1.11", "==1.11"),
+        ("2", "==2"),
+        ('{version = 1.5, extras = ["x"]}', "==1.5"),
+        ('{version = "2.*"}', "==2.*"),
+        ('">=1,<2"', ">=1,<2"),
+        ('"*"', "*"),
+    ],
+)
+def test_bare_versions_numbers_and_wildcards_are_exact_pins(entry: str, version: str) -> None:
+    pipfile = parse(f"[packages]\nflask = {entry}\n")
+    assert pipfile.categories["packages"][NormalizedName("flask")].version == version
+
+
+@pytest.mark.parametrize("entry", ['"1.*.1"', "true", '"abc"', "{version = true}"])
+def test_a_version_that_is_none_is_refused(entry: str) -> None:
+    with pytest.raises(PipfileError, match="flask"):
+        parse(f"[packages]\nflask = {entry}\n")
 
 
 def test_default_source_is_pypi_when_none_declared() -> None:
@@ -104,7 +124,7 @@ def test_misspelled_index_names_line_and_valid_names() -> None:
             2,
             "not a valid environment marker",
         ),
-        ("[packages]\nx = 3\n", 2, "must be a string or an inline table"),
+        ("[packages]\nx = true\n", 2, "must be a string or an inline table"),
         ('[[source]]\nname = "x"\n', 1, "a [[source]] needs a `url`"),
         ("[requires]\npython_version = 3.11\n", 2, "python_version must be a version string"),
         ('packages = "x"\n', None, "[packages] must be a table"),

@@ -16,7 +16,6 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
@@ -128,12 +127,16 @@ class PackageSpec:
             msg = f"`{shown(name)}` is not a valid package name"
             raise ValueError(msg)
         key = canonical_name(name)
+        if _is_number(value):
+            value = str(value)  # `six = 1.11`: a TOML number, read as pipenv reads it
         if isinstance(value, str):
-            return cls(name=name, key=key, version=_version(value), line=line)
+            return cls(name=name, key=key, version=_version(value, name), line=line)
         if not isinstance(value, Mapping):
             msg = f"the entry for `{name}` must be a string or an inline table"
             raise ValueError(msg)
         version = value.get("version", "*")
+        if _is_number(version):
+            version = str(version)
         if not isinstance(version, str):
             msg = f"`version` of `{name}` must be a string"
             raise ValueError(msg)
@@ -155,7 +158,7 @@ class PackageSpec:
         return cls(
             name=name,
             key=key,
-            version=_version(version),
+            version=_version(version, name),
             index=index,
             extras=tuple(extras),
             markers=_markers(name, value),
@@ -181,7 +184,11 @@ def _opt_str(value: Mapping[str, Any], key: str, name: str) -> str | None:
     return item
 
 
-def _version(text: str) -> str:
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _version(text: str, name: str) -> str:
     text = text.strip()
     if text in ("", "*"):
         return "*"
@@ -192,17 +199,21 @@ def _version(text: str) -> str:
         raise ValueError(msg)
     # SpecifierSet skips empty clauses (`>=1,,`); a PEP 508 requirement does not.
     if any(not clause.strip() for clause in text.split(",")):
-        msg = f"`{shown(text)}` is not a valid version specifier (an empty clause between commas)"
+        msg = (
+            f"`{shown(text)}` is not a valid version specifier for `{name}` "
+            "(an empty clause between commas)"
+        )
         raise ValueError(msg)
     try:
         SpecifierSet(text)
     except InvalidSpecifier:
+        # pipenv reads a bare version (`1.11`) or wildcard (`1.*`, in pipenv's own Pipfile) as
+        # an exact pin.
         try:
-            Version(text)
-        except InvalidVersion:
-            msg = f"`{shown(text)}` is not a valid version specifier"
+            SpecifierSet(f"=={text}")
+        except InvalidSpecifier:
+            msg = f"`{shown(text)}` is not a valid version specifier for `{name}`"
             raise ValueError(msg) from None
-        # pipenv reads a bare version as an exact pin.
         return f"=={text}"
     return text
 

@@ -1,0 +1,45 @@
+"""Version forms real Pipfiles use, through the CLI: a TOML number (`six = 1.11`) and a wildcard
+(`"1.*"`, as pipenv's own Pipfile writes) lock as exact pins, and survive an edit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.project import one_source_pipfile, out, read_lock, write_pipfile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support import RunPipfence
+    from support.indexes import PypiServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_numbers_and_wildcards_lock_as_pins_and_survive_an_edit(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    for version in ("1.10", "1.11", "2.0"):
+        public_index.add_dist("six", version)
+    for version in ("1.0", "1.5", "2.0"):
+        public_index.add_dist("payload", version)
+    public_index.add_dist("extra-pkg", "1.0")
+    packages = 'six = 1.11\npayload = "1.*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    locked = cli(["lock"], env=env)
+    assert locked.returncode == 0, out(locked)
+    default = read_lock(pipfence_project)["default"]
+    assert default["six"]["version"] == "==1.11"
+    assert default["payload"]["version"] == "==1.5"
+    added = cli(["install", "extra-pkg"], env=env)
+    assert added.returncode == 0, out(added)
+    pipfile = (pipfence_project / "Pipfile").read_text()
+    assert "six = 1.11\n" in pipfile
+    assert 'payload = "1.*"\n' in pipfile
+    assert read_lock(pipfence_project)["default"]["six"]["version"] == "==1.11"
