@@ -43,3 +43,24 @@ def test_numbers_and_wildcards_lock_as_pins_and_survive_an_edit(
     assert "six = 1.11\n" in pipfile
     assert 'payload = "1.*"\n' in pipfile
     assert read_lock(pipfence_project)["default"]["six"]["version"] == "==1.11"
+
+
+def test_a_crlf_pipfile_keeps_its_line_endings_through_an_edit(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("payload", "1.0")
+    public_index.add_dist("extra-pkg", "1.0")
+    text = one_source_pipfile(public_index.simple_url).replace("\n", "\r\n")
+    (pipfence_project / "Pipfile").write_bytes(text.encode())
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    added = cli(["install", "extra-pkg"], env=env)
+    assert added.returncode == 0, out(added)
+    data = (pipfence_project / "Pipfile").read_bytes()
+    assert b'extra-pkg = "*"\r\n' in data
+    assert data.count(b"\n") == data.count(b"\r\n")
+    removed = cli(["uninstall", "extra-pkg"], env=env)
+    assert removed.returncode == 0, out(removed)
+    assert (pipfence_project / "Pipfile").read_bytes() == text.encode()

@@ -139,6 +139,9 @@ class Project:
         files = FileSet()
         if pipfile_text is not None:
             Pipfile.parse(pipfile_text, path=self._display(self.pipfile_path))
+            if _uses_crlf(self.pipfile_path):
+                # Read with universal newlines; written back in the file's own line endings.
+                pipfile_text = pipfile_text.replace("\r\n", "\n").replace("\n", "\r\n")
             files.add(
                 self.pipfile_path,
                 pipfile_text.encode("utf-8"),
@@ -224,3 +227,13 @@ class Project:
             self.settings,
             pipfile_in_project=None if setting is None else bool(setting),
         )
+
+
+def _uses_crlf(path: Path) -> bool:
+    """Whether the file at ``path`` ends its first line with CRLF (False when it is missing)."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(64 * 1024)
+    except OSError:
+        return False
+    return first.endswith(b"\r\n")
