@@ -64,3 +64,21 @@ def test_a_crlf_pipfile_keeps_its_line_endings_through_an_edit(
     removed = cli(["uninstall", "extra-pkg"], env=env)
     assert removed.returncode == 0, out(removed)
     assert (pipfence_project / "Pipfile").read_bytes() == text.encode()
+
+
+def test_a_misspelled_key_is_warned_about_with_the_likely_key(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("payload", "1.0")
+    public_index.add_dist("payload", "2.0")
+    packages = 'payload = {versoin = "==1.0"}\n'
+    text = (
+        one_source_pipfile(public_index.simple_url, packages) + "\n[pipenv]\nsort_pipfile = true\n"
+    )
+    write_pipfile(pipfence_project, text)
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    assert "`versoin` in the entry for `payload`" in result.stderr
+    assert "did you mean `version`?" in result.stderr
+    assert "Pipfile:7:" in result.stderr
+    assert "[pipenv] sort_pipfile is not acted on" in result.stderr

@@ -189,3 +189,35 @@ def test_hash_ignores_scripts_comments_and_pipenv_settings() -> None:
     ]
     for text in different:
         assert pipfile_hash(parse(text).data) != digest, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[packages]\nrequests = {versoin = "==2.0"}\n',
+            [
+                (
+                    "Pipfile:2: `versoin` in the entry for `requests` in [packages] is not "
+                    "read by pipenv or pipfence (did you mean `version`?)"
+                )
+            ],
+        ),
+        (
+            '[dev-packages]\nx = {version = "*", markres = "os_name == \'nt\'"}\n',
+            ["did you mean `markers`?"],
+        ),
+        ('[packages]\nx = {version = "*", colour = "blue"}\n', ["`colour`"]),
+        ("[pipenv]\nsort_pipfile = true\n", ["[pipenv] sort_pipfile is not acted on"]),
+        ('[pipenv]\ncool-down-period = "7d"\n', ["[pipenv] cool-down-period is not acted on"]),
+        ("[pipenv]\nallow_prerelease = true\n", ["did you mean `allow_prereleases`?"]),
+        ("[pipenv]\nallow_prereleases = true\npipfence_confusion_check = false\n", []),
+        ('[packages]\nx = {version = "*", index = "pypi", sys_platform = "== \'linux\'"}\n', []),
+        ('[packages]\nx = {git = "https://g.example/x.git", ref = "v1", editable = true}\n', []),
+    ],
+)
+def test_what_nobody_reads_is_warned_about(text: str, expected: list[str]) -> None:
+    warnings = parse(text).warnings
+    assert len(warnings) == len(expected)
+    for warning, wanted in zip(warnings, expected, strict=True):
+        assert wanted in warning

@@ -6,6 +6,7 @@ errors can name a line. Reading and writing files belongs to the project layer.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -60,6 +61,32 @@ MARKER_KEYS = frozenset(
 )
 
 _VCS_KEYS = ("git", "hg", "svn", "bzr")
+
+#: The keys of a package's inline table that pipenv reads (pipfence reads the same ones).
+ENTRY_KEYS = frozenset(
+    {"version", "index", "extras", "markers", "editable", "path", "file", "ref", "subdirectory"}
+    | set(_VCS_KEYS)
+    | MARKER_KEYS
+)
+
+#: ``[pipenv]`` keys pipfence acts on.
+READ_SETTINGS = frozenset(
+    {
+        "allow_prereleases",
+        "install_search_all_sources",
+        "venv_in_project",
+        "pipfence_confusion_check",
+    }
+)
+
+#: ``[pipenv]`` keys pipenv knows and pipfence does not act on, with what that means.
+IGNORED_SETTINGS = {
+    "disable_pip_input": "pipfence never waits for input from pip",
+    "sort_pipfile": "pipfence keeps the Pipfile's order",
+    "cool-down-period": "pipfence does not hold back new releases",
+    "skip_resolver": "pipfence always resolves",
+    "use_pylock": "use `pipfence requirements --format pylock` to write a pylock.toml",
+}
 
 #: The longest version specifier an entry may have: real ones are tens of characters, and a
 #: bound keeps a hostile Pipfile from costing time in the specifier parsers.
@@ -174,6 +201,20 @@ class PackageSpec:
         )
 
 
+def _unknown_keys(value: Mapping[str, Any], name: str, table: str, where: str) -> list[str]:
+    return [
+        f"{where}: `{shown(key)}` in the entry for `{name}` in [{shown(table)}] is not read "
+        "by pipenv or pipfence" + _guess(key, sorted(ENTRY_KEYS))
+        for key in value
+        if key not in ENTRY_KEYS
+    ]
+
+
+def _guess(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
 def _opt_str(value: Mapping[str, Any], key: str, name: str) -> str | None:
     item = value.get(key)
     if item is None:
@@ -256,6 +297,9 @@ class Pipfile:
     requires: Mapping[str, Any] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     scripts: Mapping[str, Any] = field(default_factory=dict)
+    #: What is in the file but read by nobody (a misspelled key, a pipenv setting pipfence does
+    #: not act on), as ``path:line: message`` lines for the command to print.
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str, *, path: str = "Pipfile") -> Pipfile:
@@ -278,6 +322,7 @@ class Pipfile:
         """Build from decoded TOML; ``text`` (optional) lets errors name a line."""
         lines = _LineFinder(text)
         sources = _parse_sources(data, path, lines)
+        warnings: list[str] = []
         categories: dict[str, dict[NormalizedName, PackageSpec]] = {}
         for table, entries in data.items():
             if table in RESERVED_TABLES:
@@ -291,6 +336,8 @@ class Pipfile:
             specs: dict[NormalizedName, PackageSpec] = {}
             for name, value in entries.items():
                 line = lines.key(table, name)
+                if isinstance(value, Mapping):
+                    warnings.extend(_unknown_keys(value, name, table, f"{path}:{line or '?'}"))
                 try:
                     spec = PackageSpec.from_entry(name, value, line=line)
                 except ValueError as exc:
@@ -318,14 +365,25 @@ class Pipfile:
                     line=lines.key("requires", key),
                     key=key,
                 )
+        settings = _table(data, "pipenv", path, lines)
+        for key in settings:
+            where = f"{path}:{lines.key('pipenv', key) or '?'}"
+            if key in IGNORED_SETTINGS:
+                warnings.append(f"{where}: [pipenv] {key} is not acted on: {IGNORED_SETTINGS[key]}")
+            elif key not in READ_SETTINGS:
+                known = sorted(READ_SETTINGS | IGNORED_SETTINGS.keys())
+                warnings.append(
+                    f"{where}: [pipenv] {shown(key)} is not a known setting" + _guess(key, known)
+                )
         return cls(
             path=path,
             data=data,
             sources=sources,
             categories=categories,
             requires=requires,
-            settings=_table(data, "pipenv", path, lines),
+            settings=settings,
             scripts=_table(data, "scripts", path, lines),
+            warnings=tuple(warnings),
         )
 
     @property

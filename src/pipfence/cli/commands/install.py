@@ -12,7 +12,7 @@ from pipfence.cli.commands._options import (
     python_from_args,
     tables_from_args,
 )
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "`--system` is not supported: pipfence installs into the project's environment"
         )
     project = _project_or_new(args)
+    warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
     if tables:
         check_tables(project, tables, new=bool(args.packages))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipfence.cli.commands._options import tables_from_args
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 
 __all__ = ["add_arguments", "run"]
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.serial import project_lock
 
     project = project_from_args(args)
+
+    warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
     if tables:
         check_tables(project, tables)

@@ -10,7 +10,7 @@ from pipfence.cli.commands._options import (
     python_from_args,
     tables_from_args,
 )
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError
 
@@ -28,6 +28,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
 
     project = project_from_args(args)
+
+    warn_about_pipfile(project, ui)
     with client_session(project, ui, "Installing") as (client, counter):
         lockfile = project.read_lock()  # read with the project lock held
         if lockfile is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipfence.cli.commands._options import add_category_options, tables_from_args
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
 
@@ -28,6 +28,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import uninstall_all, uninstall_packages
 
     project = project_from_args(args)
+
+    warn_about_pipfile(project, ui)
     if args.all:
         with client_session(project, ui, "Uninstalling"):
             removed = uninstall_all(project)

@@ -11,7 +11,7 @@ from pipfence.cli.commands._options import (
     python_from_args,
     tables_from_args,
 )
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.workflows import lock_categories, update
 
     project = project_from_args(args)
+
+    warn_about_pipfile(project, ui)
     categories = lock_categories(project, dev=args.dev, tables=tables_from_args(args))
     with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
         client,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError, LockfileOutdated
 
@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     project = project_from_args(args)
+    warn_about_pipfile(project, ui)
     lock = project.read_lock()
     if lock is None:
         raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
