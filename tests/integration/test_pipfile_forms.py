@@ -82,3 +82,27 @@ def test_a_misspelled_key_is_warned_about_with_the_likely_key(
     assert "did you mean `version`?" in result.stderr
     assert "Pipfile:7:" in result.stderr
     assert "[pipenv] sort_pipfile is not acted on" in result.stderr
+
+
+def test_lock_keys_are_spelled_as_pipenv_spells_them_and_read_back(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    """pipenv keys `ruamel.yaml` as `ruamel.yaml` (lower case, `_` as `-`, dots kept): a lock
+    written with `ruamel-yaml` would churn every time a team member used the other tool."""
+    public_index.add_dist("ruamel.yaml", "0.18.0", requires=["Zope_Interface>=5"])
+    public_index.add_dist("zope.interface", "6.0")
+    packages = '"Ruamel.YAML" = "*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    locked = cli(["lock"], env=env)
+    assert locked.returncode == 0, out(locked)
+    assert sorted(read_lock(pipfence_project)["default"]) == ["ruamel.yaml", "zope-interface"]
+    for args in (["install", "--deploy"], ["verify"], ["sync"], ["graph"], ["requirements"]):
+        result = cli(args, env=env)
+        assert result.returncode == 0, f"{args}: {out(result)}"
+    again = cli(["lock"], env=env)
+    assert again.returncode == 0, out(again)
+    assert sorted(read_lock(pipfence_project)["default"]) == ["ruamel.yaml", "zope-interface"]

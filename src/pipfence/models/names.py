@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NewType
 
-__all__ = ["NormalizedName", "canonical_name", "is_valid_name", "shown"]
+__all__ = ["NormalizedName", "canonical_name", "is_valid_name", "lock_key", "shown"]
 
 NormalizedName = NewType("NormalizedName", str)
 
@@ -26,6 +26,13 @@ def is_valid_name(name: str) -> bool:
 def canonical_name(name: str) -> NormalizedName:
     """The PEP 503 normalised form: lower case, runs of ``-_.`` become one ``-``."""
     return NormalizedName(_SEPARATORS.sub("-", name).lower())
+
+
+def lock_key(name: str) -> str:
+    """The key pipenv gives a package in Pipfile.lock: lower case, ``_`` as ``-``, dots kept
+    (``ruamel.yaml``, ``zope.interface``), so a lock alternates between the tools unchanged.
+    Readers match keys by `canonical_name`."""
+    return name.lower().replace("_", "-")
 
 
 def shown(text: str) -> str:

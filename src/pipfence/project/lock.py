@@ -18,7 +18,7 @@ from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
-from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
@@ -479,16 +479,20 @@ def _category(
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
     entries: dict[str, LockedPackage] = {}
+    done: set[NormalizedName] = set()
 
     def add(found: Resolution) -> None:
         environment = _environment_markers(found, specs)
         for name, package in found.packages.items():
-            if name in entries or not (found.roots(name) & specs.keys()):
+            if name in done or not (found.roots(name) & specs.keys()):
                 continue
+            done.add(name)
+            spec = specs.get(name)
+            key = lock_key(spec.name if spec is not None else package.display_name)
             if name in direct:
-                entries[name] = _direct_entry(name, direct[name], environment[name])
+                entries[key] = _direct_entry(name, direct[name], environment[name])
                 continue
-            entries[name] = _entry(
+            entries[key] = _entry(
                 package,
                 source.sha256_of(name, package.files),
                 specs.get(name),
