@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,8 +13,6 @@ import pytest
 from support.project import one_source_pipfile, out, read_lock, write_pipfile
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from support import RunPipfence
     from support.indexes import PypiServer
 
@@ -106,3 +107,55 @@ def test_lock_keys_are_spelled_as_pipenv_spells_them_and_read_back(
     again = cli(["lock"], env=env)
     assert again.returncode == 0, out(again)
     assert sorted(read_lock(pipfence_project)["default"]) == ["ruamel.yaml", "zope-interface"]
+
+
+def _other_minor_from_pyenv() -> tuple[str, str] | None:
+    """(X.Y, X.Y.Z) of a pyenv-installed Python other than the running minor version."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for entry in sorted(root.glob("3.*"), reverse=True):
+        parts = entry.name.split(".")
+        minor = ".".join(parts[:2])
+        usable = (entry / "bin" / f"python{minor}").is_file()
+        if len(parts) == 3 and minor != running and int(parts[2]) > 0 and usable:
+            return minor, entry.name
+    return None
+
+
+def test_python_version_resolves_for_the_interpreter_that_will_be_used(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    """`python_version = "X.Y"` with no X.Y running: the lock is for the pyenv install that
+    would make the environment (X.Y.Z), not for X.Y.0, so `Requires-Python >= X.Y.1` fits."""
+    found = _other_minor_from_pyenv()
+    if found is None:
+        pytest.skip("no pyenv install of another Python minor version with a patch release")
+    minor, full = found
+    public_index.add_dist("payload", "1.0", requires_python=f">={minor}.1")
+    text = (
+        one_source_pipfile(public_index.simple_url) + f'\n[requires]\npython_version = "{minor}"\n'
+    )
+    write_pipfile(pipfence_project, text)
+    # The test's HOME is a temporary folder: say where pyenv lives, as a user's shell does.
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    result = cli(["lock"], env={**pipfence_env, "PYENV_ROOT": root})
+    assert result.returncode == 0, out(result)
+    assert read_lock(pipfence_project)["default"]["payload"]["version"] == "==1.0"
+    assert full.startswith(minor + ".")
+
+
+def test_disagreeing_python_versions_follow_python_full_version_with_a_warning(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("payload", "1.0")
+    text = one_source_pipfile(public_index.simple_url) + (
+        '\n[requires]\npython_version = "3.10"\npython_full_version = "3.11.7"\n'
+    )
+    write_pipfile(pipfence_project, text)
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    assert "disagree; python_full_version is used" in result.stderr
+    assert "bug" not in result.stderr

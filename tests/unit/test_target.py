@@ -157,10 +157,27 @@ def test_current_takes_a_full_version_written_as_python_version() -> None:
 
 @pytest.mark.parametrize(
     ("python_version", "python_full_version"),
-    [("three", None), (None, "3.x"), ("3.11", "3.12.1")],
+    [("three", None), (None, "3.x")],
 )
 def test_current_rejects_bad_versions(
     python_version: str | None, python_full_version: str | None
 ) -> None:
     with pytest.raises(ValueError, match="python"):
         Target.current(python_version=python_version, python_full_version=python_full_version)
+
+
+def test_python_full_version_wins_over_a_disagreeing_python_version() -> None:
+    target = Target.current(python_version="3.11", python_full_version="3.12.1")
+    assert target.python_version == Version("3.12.1")
+    assert target.environment["python_version"] == "3.12"
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "full"),
+    [("3.9.18", "3.9.18"), ("3.10.2", "3.9.0"), (None, "3.9.0"), ("junk", "3.9.0")],
+)
+def test_a_minor_version_resolves_for_the_interpreter_that_will_be_used(
+    interpreter: str | None, full: str
+) -> None:
+    target = Target.current(python_version="3.9", interpreter=interpreter)
+    assert target.python_version == Version(full)

@@ -365,6 +365,13 @@ class Pipfile:
                     line=lines.key("requires", key),
                     key=key,
                 )
+        full, minor = requires.get("python_full_version"), requires.get("python_version")
+        if full and minor and not (full.strip() + ".").startswith(minor.strip() + "."):
+            where = f"{path}:{lines.key('requires', 'python_version') or '?'}"
+            warnings.append(
+                f"{where}: [requires] python_version {minor} and python_full_version {full} "
+                "disagree; python_full_version is used, as pipenv does"
+            )
         settings = _table(data, "pipenv", path, lines)
         for key in settings:
             where = f"{path}:{lines.key('pipenv', key) or '?'}"

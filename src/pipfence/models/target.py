@@ -75,6 +75,8 @@ class Target:
         cls,
         python_version: str | None = None,
         python_full_version: str | None = None,
+        *,
+        interpreter: str | None = None,
     ) -> Target:
         """The running interpreter and platform, retargeted to the project's Python.
 
@@ -86,9 +88,11 @@ class Target:
         one — pipenv resolves for the project's Python on the current platform.
 
         When only ``python_version`` is given, the full version is the running interpreter's
-        when its minor version matches, and ``X.Y.0`` otherwise (the lowest release of that
-        minor version). ``python_full_version`` alone implies ``python_version``. Raises
-        `ValueError` when a version is malformed or the two disagree.
+        when its minor version matches, else ``interpreter``'s (the full version of the Python
+        the environment has or will be made with) when it matches, and ``X.Y.0`` otherwise (the
+        lowest release of that minor version). ``python_full_version`` alone implies
+        ``python_version``, and wins when the two disagree, as in pipenv. Raises `ValueError`
+        when a version is malformed.
         """
         from packaging import tags as tag_module
 
@@ -96,7 +100,9 @@ class Target:
             key: value for key, value in default_environment().items() if isinstance(value, str)
         }
         running_full = Version(environment["python_full_version"])
-        minor, full = _project_python(python_version, python_full_version, running_full)
+        minor, full = _project_python(
+            python_version, python_full_version, running_full, interpreter=interpreter
+        )
 
         if (minor.major, minor.minor) == (running_full.major, running_full.minor):
             supported = tuple(tag_module.sys_tags())
@@ -170,6 +176,8 @@ def _project_python(
     python_version: str | None,
     python_full_version: str | None,
     running_full: Version,
+    *,
+    interpreter: str | None = None,
 ) -> tuple[Version, Version]:
     """(major.minor, full version) of the Python to resolve for."""
     full: Version | None = None
@@ -191,18 +199,19 @@ def _project_python(
             # "3.11.7" in python_version: take it as the full version, pipenv does the same.
             full = full or parsed
         minor = Version(f"{parsed.major}.{parsed.minor}")
-        if full is not None and (full.major, full.minor) != (minor.major, minor.minor):
-            msg = (
-                f"python_version {python_version!r} and python_full_version "
-                f"{python_full_version!r} disagree"
-            )
-            raise ValueError(msg)
     if full is not None:
+        # python_full_version wins over a disagreeing python_version (the Pipfile warns).
         return Version(f"{full.major}.{full.minor}"), full
     if minor is None:
         return Version(f"{running_full.major}.{running_full.minor}"), running_full
     if (minor.major, minor.minor) == (running_full.major, running_full.minor):
         return minor, running_full
+    try:
+        found = Version(interpreter) if interpreter else None
+    except InvalidVersion:
+        found = None
+    if found is not None and (found.major, found.minor) == (minor.major, minor.minor):
+        return minor, found
     return minor, Version(f"{minor.major}.{minor.minor}.0")
 
 

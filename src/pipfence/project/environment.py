@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipfence.errors import InstallError, UsageError
@@ -14,7 +15,13 @@ from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
 
-__all__ = ["check_python", "find_python", "open_or_create_env", "unpacked_cache"]
+__all__ = [
+    "check_python",
+    "find_python",
+    "interpreter_version",
+    "open_or_create_env",
+    "unpacked_cache",
+]
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 
@@ -66,10 +73,42 @@ def find_python(wanted: str | None, *, path: str | None = None) -> Path:
         version = _version_of(Path(located))
         if version is not None and _matches(version, wanted):
             return Path(located)
+    for managed in _managed_installs(wanted, os.environ):
+        version = _version_of(managed)
+        if version is not None and _matches(version, wanted):
+            return managed
     raise UsageError(
-        f"Python {wanted} was not found on PATH; the project asks for it",
+        f"Python {wanted} was not found on PATH, nor among pyenv's or asdf's installs; "
+        "the project asks for it",
         hint="install it, or pass --python with another version or a path",
     )
+
+
+def _managed_installs(wanted: str, environ: Mapping[str, str]) -> list[Path]:
+    """Interpreters of version ``wanted`` installed by pyenv or asdf (as pipenv finds them),
+    newest first: ``$PYENV_ROOT/versions/X.Y.Z/bin/pythonX.Y`` (``~/.pyenv`` by default) and
+    ``$ASDF_DATA_DIR/installs/python/X.Y.Z/bin/pythonX.Y`` (``~/.asdf``)."""
+    home = Path(environ.get("HOME") or "~").expanduser()
+    roots = [
+        Path(environ.get("PYENV_ROOT") or home / ".pyenv") / "versions",
+        Path(environ.get("ASDF_DATA_DIR") or home / ".asdf") / "installs" / "python",
+    ]
+    parts = wanted.split(".")
+    command = f"python{parts[0]}.{parts[1]}" if len(parts) > 1 else f"python{parts[0]}"
+    found: list[tuple[tuple[int, ...], Path]] = []
+    for root in roots:
+        try:
+            entries = list(root.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            numbers = entry.name.split(".")
+            if not all(n.isdigit() for n in numbers) or not _matches(entry.name, wanted):
+                continue
+            binary = entry / "bin" / command
+            if binary.is_file():
+                found.append((tuple(int(n) for n in numbers), binary))
+    return [path for _, path in sorted(found, reverse=True)]
 
 
 def unpacked_cache(project: Project) -> UnpackedCache:
@@ -88,6 +127,29 @@ def _wanted_python(project: Project, requested: str | None) -> str | None:
     requires = project.pipfile.requires
     value = requires.get("python_full_version") or requires.get("python_version")
     return str(value) if value else None
+
+
+def interpreter_version(project: Project) -> str | None:
+    """The full version of the Python the project's environment has, or would be made with
+    when it has none, when the Pipfile asks only for a minor version that is not the running
+    one (``python_version = "3.8"``): what a lock should resolve for. None when there is
+    nothing to find or no such interpreter."""
+    requires = project.pipfile.requires
+    wanted = requires.get("python_version")
+    running = ".".join(str(part) for part in sys.version_info[:2])
+    if not wanted or requires.get("python_full_version") or _matches(running, str(wanted)):
+        return None
+    location = project.venv_path()
+    if (location / "pyvenv.cfg").is_file():
+        try:
+            return VirtualEnv.open(location).python_version
+        except (InstallError, OSError):
+            return None
+    try:
+        python = find_python(str(wanted), path=project.settings.environ.get("PATH", os.defpath))
+    except UsageError:
+        return None
+    return _version_of(python)
 
 
 def check_python(project: Project, *, python: str | None = None) -> None:

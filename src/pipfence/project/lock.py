@@ -25,6 +25,7 @@ from pipfence.models.urls import shown_url
 from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import paused_gc, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef
+from pipfence.project.environment import interpreter_version
 from pipfence.project.fenced_source import FencedSource, IndexReader
 from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
@@ -299,7 +300,9 @@ def lock(
     fence = pipfile.fence()
     settings = project.settings
     target = Target.current(
-        pipfile.requires.get("python_version"), pipfile.requires.get("python_full_version")
+        pipfile.requires.get("python_version"),
+        pipfile.requires.get("python_full_version"),
+        interpreter=interpreter_version(project),
     )
     allow_pre = options.pre or pipfile.setting("allow_prereleases")
     tables = list(options.tables) if options.tables else list(pipfile.categories)
