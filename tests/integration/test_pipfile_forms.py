@@ -159,3 +159,28 @@ def test_disagreeing_python_versions_follow_python_full_version_with_a_warning(
     assert result.returncode == 0, out(result)
     assert "disagree; python_full_version is used" in result.stderr
     assert "bug" not in result.stderr
+
+
+def test_default_python_version_is_used_when_nothing_else_names_one(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    found = _other_minor_from_pyenv()
+    if found is None:
+        pytest.skip("no pyenv install of another Python minor version")
+    minor, _full = found
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    env = {
+        **pipfence_env,
+        "PYENV_ROOT": root,
+        "PIPENV_VENV_IN_PROJECT": "1",
+        "PIPENV_DEFAULT_PYTHON_VERSION": minor,
+    }
+    result = cli(["install"], env=env)
+    assert result.returncode == 0, out(result)
+    cfg = (pipfence_project / ".venv" / "pyvenv.cfg").read_text()
+    assert f"version = {minor}." in cfg or f"version_info = {minor}." in cfg, cfg

@@ -19,6 +19,7 @@ ENVIRONMENT_VARIABLES = {
     "WORKON_HOME": "folder holding environments that are not in their project",
     "PIPENV_CUSTOM_VENV_NAME": "name of the environment's folder under WORKON_HOME",
     "PIPENV_PYTHON": "Python to create the environment with",
+    "PIPENV_DEFAULT_PYTHON_VERSION": "Python for a new environment when nothing else names one",
     "PIPENV_PYPI_MIRROR": "URL that replaces PyPI's for requests (the lock keeps PyPI's URL)",
     "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
     "PIPENV_VERBOSE": "1 for verbose output",

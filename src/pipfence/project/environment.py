@@ -126,7 +126,9 @@ def _wanted_python(project: Project, requested: str | None) -> str | None:
         return project.settings.python
     requires = project.pipfile.requires
     value = requires.get("python_full_version") or requires.get("python_version")
-    return str(value) if value else None
+    if value:
+        return str(value)
+    return project.settings.default_python
 
 
 def interpreter_version(project: Project) -> str | None:

@@ -61,6 +61,9 @@ class Settings:
     workon_home: Path
     custom_venv_name: str | None = None
     python: str | None = None
+    #: ``PIPENV_DEFAULT_PYTHON_VERSION``: the Python a new environment gets when neither the
+    #: command line, ``PIPENV_PYTHON`` nor the Pipfile's ``[requires]`` names one.
+    default_python: str | None = None
     pypi_mirror: str | None = None
     cache_dir: Path
     verbose: bool = False
@@ -110,6 +113,7 @@ class Settings:
             workon_home=_workon_home(env),
             custom_venv_name=env.get("PIPENV_CUSTOM_VENV_NAME") or None,
             python=env.get("PIPENV_PYTHON") or None,
+            default_python=env.get("PIPENV_DEFAULT_PYTHON_VERSION") or None,
             pypi_mirror=pypi_mirror or env.get("PIPENV_PYPI_MIRROR") or None,
             cache_dir=_cache_dir(env),
             mirrors=_mirrors(env),
