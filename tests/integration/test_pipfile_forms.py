@@ -184,3 +184,34 @@ def test_default_python_version_is_used_when_nothing_else_names_one(
     assert result.returncode == 0, out(result)
     cfg = (pipfence_project / ".venv" / "pyvenv.cfg").read_text()
     assert f"version = {minor}." in cfg or f"version_info = {minor}." in cfg, cfg
+
+
+def test_python_option_for_another_python_replaces_the_environment(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    found = _other_minor_from_pyenv()
+    if found is None:
+        pytest.skip("no pyenv install of another Python minor version")
+    minor, _full = found
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    env = {**pipfence_env, "PYENV_ROOT": root, "PIPENV_VENV_IN_PROJECT": "1"}
+    first = cli(["install"], env=env)
+    assert first.returncode == 0, out(first)
+    cfg = pipfence_project / ".venv" / "pyvenv.cfg"
+    before = cfg.read_text()
+    missing = cli(["install", "--python", "/nonexistent/python3"], env=env)
+    assert missing.returncode == 2, out(missing)
+    assert "/nonexistent/python3" in missing.stderr
+    assert cfg.read_text() == before
+    again = cli(["install", "--python", minor], env=env)
+    assert again.returncode == 0, out(again)
+    assert f"version_info = {minor}." in cfg.read_text() or f"version = {minor}." in cfg.read_text()
+    assert "replaced the environment's Python" in again.stderr
+    assert not list(pipfence_project.glob(".venv.pipfence-*"))
+    listed = cli(["run", "python", "-c", "import payload"], env=env)
+    assert listed.returncode == 0, out(listed)

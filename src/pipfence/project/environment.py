@@ -20,6 +20,7 @@ __all__ = [
     "find_python",
     "interpreter_version",
     "open_or_create_env",
+    "replaced_python",
     "unpacked_cache",
 ]
 
@@ -158,10 +159,32 @@ def check_python(project: Project, *, python: str | None = None) -> None:
     """Fail early (`UsageError`, exit 2) when the environment is still to be made and no
     interpreter for the project's Python exists, before any lock work is spent."""
     if (project.venv_path() / "pyvenv.cfg").is_file():
+        replaced_python(project, python)  # `--python` naming a Python that does not exist
         return
     find_python(
         _wanted_python(project, python), path=project.settings.environ.get("PATH", os.defpath)
     )
+
+
+def replaced_python(project: Project, python: str | None) -> str | None:
+    """The version of the existing environment when ``--python`` asks for another Python (it
+    is then made again, as pipenv does); None when there is nothing to replace. Raises
+    `UsageError` when the Python asked for does not exist, environment or not."""
+    if not python:
+        return None
+    location = project.venv_path()
+    search = project.settings.environ.get("PATH", os.defpath)
+    if not (location / "pyvenv.cfg").is_file():
+        find_python(python, path=search)
+        return None
+    current = VirtualEnv.open(location).python_version
+    if _VERSION.match(python):
+        if _matches(current, python):
+            return None
+        find_python(python, path=search)
+        return current
+    wanted = _version_of(find_python(python, path=search))
+    return None if wanted is None or wanted == current else current
 
 
 def open_or_create_env(
@@ -170,7 +193,8 @@ def open_or_create_env(
     """The project's environment, created (with pip, as pipenv users expect) when missing.
 
     Returns the environment and whether it was created now. An existing environment for
-    another Python than the one asked for with ``--python`` is an error, not replaced.
+    another Python than the one asked for with ``--python`` is an error here: `sync_lock`
+    replaces it first (see `replaced_python`).
     """
     location = project.venv_path()
     wanted = _wanted_python(project, python)

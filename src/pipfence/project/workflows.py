@@ -10,8 +10,9 @@ any step fails, the environment and both files are left as they were (`_together
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pipfence.errors import LockfileError, UsageError
@@ -24,7 +25,12 @@ from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.categories import check_tables
 from pipfence.project.edits import PipfileChange, add_packages, remove_packages
-from pipfence.project.environment import check_python, open_or_create_env, unpacked_cache
+from pipfence.project.environment import (
+    check_python,
+    open_or_create_env,
+    replaced_python,
+    unpacked_cache,
+)
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
 from pipfence.project.serial import project_lock
@@ -119,18 +125,37 @@ def sync_lock(
     check_lock_entries(lockfile, categories)
     check_lock_against_pipfile(project.pipfile, lockfile, categories)
     cache = unpacked_cache(project)
-    env, created = open_or_create_env(project, python=python, cache=cache)
-    return sync(
-        project,
-        client,
-        lockfile,
-        SyncOptions(categories=categories, remove_extraneous=remove_extraneous),
-        env=env,
-        created=created,
-        cache=cache,
-        on_progress=on_progress,
-        change=change,
-    )
+    old_python = replaced_python(project, python)
+    location = project.venv_path()
+    aside = location.with_name(f"{location.name}.pipfence-replaced") if old_python else None
+    if aside is not None:
+        # `--python` asks for another Python: a new environment, the old one kept aside
+        # until the sync has succeeded.
+        shutil.rmtree(aside, ignore_errors=True)
+        location.rename(aside)
+    try:
+        env, created = open_or_create_env(project, python=python, cache=cache)
+        report = sync(
+            project,
+            client,
+            lockfile,
+            SyncOptions(categories=categories, remove_extraneous=remove_extraneous),
+            env=env,
+            created=created,
+            cache=cache,
+            on_progress=on_progress,
+            change=change,
+        )
+    except BaseException:
+        if aside is not None:
+            shutil.rmtree(location, ignore_errors=True)
+            aside.rename(location)
+        raise
+    if aside is None:
+        return report
+    shutil.rmtree(aside, ignore_errors=True)
+    note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
+    return replace(report, warnings=(note, *report.warnings))
 
 
 def install(
