@@ -215,3 +215,33 @@ def test_python_option_for_another_python_replaces_the_environment(
     assert not list(pipfence_project.glob(".venv.pipfence-*"))
     listed = cli(["run", "python", "-c", "import payload"], env=env)
     assert listed.returncode == 0, out(listed)
+
+
+def test_a_dependency_named_once_per_python_is_locked_for_every_python(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    """A parent that needs `numlike` on every Python, in a different version on each (as
+    pandas needs numpy), must not get `numlike` locked for this Python only: a sync on the next
+    Python would install the parent without it."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    public_index.add_dist(
+        "parent",
+        "1.0",
+        requires=[
+            f'numlike>=1; python_version < "{here}"',
+            f'numlike>=2; python_version == "{here}"',
+            f'numlike>=3; python_version > "{here}"',
+            f'onlyhere; python_version == "{here}"',
+        ],
+    )
+    for version in ("1.0", "2.0"):
+        public_index.add_dist("numlike", version)
+    public_index.add_dist("onlyhere", "1.0")
+    packages = 'parent = "*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    result = cli(["lock"])
+    assert result.returncode == 0, out(result)
+    default = read_lock(pipfence_project)["default"]
+    assert default["numlike"]["version"] == "==2.0"
+    assert "markers" not in default["numlike"], default["numlike"]
+    assert default["onlyhere"]["markers"] == f"python_version == '{here}'"

@@ -350,6 +350,16 @@ class FencedSource:
             self._prefetch_children(name, source, metadata, asked=True)
         return metadata
 
+    def requires_of(self, name: NormalizedName, version: Version) -> tuple[str, ...] | None:
+        """The ``Requires-Dist`` of a version whose metadata was read during the resolution;
+        None when it was not (nothing is fetched here)."""
+        if name in self._direct:
+            return self._direct[name][1].requires_dist
+        future = self._metadata.get((name, str(version)))
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result().requires_dist
+
     def sha256_of(self, name: NormalizedName, files: Sequence[DistFile]) -> dict[str, str]:
         """filename → sha256 for ``files`` of ``name``; a file whose index gave no hash is
         downloaded (from the name's one source) and hashed, concurrently."""

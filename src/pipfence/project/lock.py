@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 
 from pipfence.errors import ResolutionError, UsageError
@@ -18,6 +18,7 @@ from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
+from pipfence.models.markers import python_only, true_for_every_python
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
 from pipfence.models.target import Target
@@ -194,12 +195,52 @@ def _drop_extra(node: Any) -> Any:
     return node
 
 
+def _edge_marker(
+    edge_marker: str | None,
+    child: NormalizedName,
+    parent_requires: Sequence[str] | None,
+    environment: Mapping[str, str],
+) -> str | None:
+    """The marker of an edge, widened to every Python the parent needs the child on.
+
+    The resolution took only the ``Requires-Dist`` lines whose marker holds for the project's
+    Python. When a parent names a child on several lines that differ only by Python version
+    (``numpy>=1.23; python_version == "3.11"``, ``numpy>=1.26; python_version >= "3.12"``),
+    the child is needed on all of those Pythons, so the edge's marker is their union, and none
+    at all when the union holds for every Python: a lock made on 3.11 must not leave the child
+    out on 3.12."""
+    own = _without_extras(edge_marker)
+    if not own or parent_requires is None or not python_only(own):
+        return own
+    alternatives: list[str] = []
+    for text in parent_requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonical_name(requirement.name) != child:
+            continue
+        marker = _without_extras(str(requirement.marker)) if requirement.marker else None
+        if marker is None:
+            return None
+        if not python_only(marker):
+            return own
+        alternatives.append(_quoted(marker))
+    unique = list(dict.fromkeys(alternatives)) or [own]
+    union = unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
+    return None if true_for_every_python(union, environment) else union
+
+
 def _environment_markers(
-    resolution: Resolution, specs: Mapping[NormalizedName, PackageSpec]
+    resolution: Resolution,
+    specs: Mapping[NormalizedName, PackageSpec],
+    requires_of: Callable[[NormalizedName], Sequence[str] | None] = lambda _name: None,
+    environment: Mapping[str, str] | None = None,
 ) -> dict[NormalizedName, str | None]:
     """Where each package is needed: a direct entry's own markers, a dependency's the union
     over the edges into it of (the edge's marker and the parent's), as pipenv propagates them.
-    None means everywhere."""
+    ``requires_of`` gives a parent's ``Requires-Dist`` (see `_edge_marker`), ``environment``
+    the target's marker environment. None means everywhere."""
     memo: dict[NormalizedName, str | None] = {}
     visiting: set[NormalizedName] = set()
 
@@ -218,7 +259,9 @@ def _environment_markers(
                 if edge.parent is None:
                     alternatives.append(None)
                     continue
-                edge_marker = _without_extras(edge.marker)
+                edge_marker = _edge_marker(
+                    edge.marker, name, requires_of(edge.parent), environment or {}
+                )
                 alternatives.append(
                     _and(_quoted(edge_marker) if edge_marker else None, of(edge.parent))
                 )
@@ -485,7 +528,12 @@ def _category(
     done: set[NormalizedName] = set()
 
     def add(found: Resolution) -> None:
-        environment = _environment_markers(found, specs)
+        environment = _environment_markers(
+            found,
+            specs,
+            lambda parent: source.requires_of(parent, found.packages[parent].version),
+            target.environment,
+        )
         for name, package in found.packages.items():
             if name in done or not (found.roots(name) & specs.keys()):
                 continue
