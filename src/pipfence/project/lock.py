@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import ResolutionError, UsageError
 from pipfence.installer.build import temp_dir
@@ -43,6 +44,17 @@ class LockOptions:
 
     pre: bool = False
     tables: Sequence[str] | None = None
+    #: Versions to keep while they still fit (name → version, from the lock an edit starts
+    #: from), so that adding, removing or updating one package moves nothing it need not.
+    keep: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """How every resolution of one lock chooses: pre-releases, and versions to keep."""
+
+    allow_pre: bool
+    preferred: Mapping[NormalizedName, Version]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -347,7 +359,7 @@ def lock(
         pipfile.requires.get("python_full_version"),
         interpreter=interpreter_version(project),
     )
-    allow_pre = options.pre or pipfile.setting("allow_prereleases")
+    policy = _Policy(options.pre or pipfile.setting("allow_prereleases"), _preferred(options.keep))
     tables = list(options.tables) if options.tables else list(pipfile.categories)
     for table in tables:
         if table not in pipfile.categories and table not in ("packages", "dev-packages"):
@@ -388,7 +400,7 @@ def lock(
         top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
         source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
         try:
-            resolutions = _resolve_tables(own_specs, default_specs, source, target, allow_pre)
+            resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
         except ResolutionError as exc:
             _explain_missing_python(project, exc)
             raise
@@ -400,7 +412,7 @@ def lock(
                 source=source,
                 default_source=fence.default.name,
                 target=target,
-                allow_pre=allow_pre,
+                policy=policy,
                 direct=direct,
             )
             categories[lock_category(table)] = entries
@@ -464,7 +476,7 @@ def _resolve_tables(
     default_specs: Sequence[PackageSpec],
     source: FencedSource,
     target: Target,
-    allow_pre: bool,
+    policy: _Policy,
 ) -> dict[str, Resolution]:
     """One resolution per table, with ``[packages]`` alongside every other table.
 
@@ -482,7 +494,7 @@ def _resolve_tables(
     if not clash:
         try:
             together = _fenced_resolve(
-                [_requirement(s) for s in merged.values()], source, target, allow_pre
+                [_requirement(s) for s in merged.values()], source, target, policy
             )
         except ResolutionError:
             pass
@@ -492,19 +504,35 @@ def _resolve_tables(
     for table, own in own_specs.items():
         specs = own if table == "packages" else _merge(default_specs, own)
         resolutions[table] = _fenced_resolve(
-            [_requirement(s) for s in specs], source, target, allow_pre
+            [_requirement(s) for s in specs], source, target, policy
         )
     return resolutions
 
 
 def _fenced_resolve(
-    requirements: Sequence[Requirement], source: FencedSource, target: Target, allow_pre: bool
+    requirements: Sequence[Requirement], source: FencedSource, target: Target, policy: _Policy
 ) -> Resolution:
     """`resolve`, then every dependency's index checked against the final graph (the fence's
     rule 3 judged by the parents the resolution kept)."""
-    resolution = resolve(requirements, source, target, allow_prereleases=allow_pre)
+    resolution = resolve(
+        requirements,
+        source,
+        target,
+        allow_prereleases=policy.allow_pre,
+        preferred=policy.preferred,
+    )
     source.verify(resolution)
     return resolution
+
+
+def _preferred(keep: Mapping[str, str]) -> dict[NormalizedName, Version]:
+    preferred: dict[NormalizedName, Version] = {}
+    for name, text in keep.items():
+        try:
+            preferred[canonical_name(name)] = Version(text.removeprefix("=="))
+        except InvalidVersion:
+            continue
+    return preferred
 
 
 def _merge(first: Iterable[PackageSpec], second: Iterable[PackageSpec]) -> list[PackageSpec]:
@@ -520,7 +548,7 @@ def _category(
     source: FencedSource,
     default_source: str,
     target: Target,
-    allow_pre: bool,
+    policy: _Policy,
     direct: Mapping[NormalizedName, _Direct],
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
@@ -559,5 +587,5 @@ def _category(
         if canonical_name(requirement.name) in specs:
             unmarked = Requirement(str(requirement))
             unmarked.marker = None
-            add(_fenced_resolve([unmarked], source, target, allow_pre))
+            add(_fenced_resolve([unmarked], source, target, policy))
     return entries

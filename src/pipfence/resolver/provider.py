@@ -181,8 +181,10 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         source: PackageSource,
         target: Target,
         allow_prereleases: Callable[[NormalizedName], bool],
+        preferred: Mapping[NormalizedName, Version] | None = None,
     ) -> None:
         self._source = source
+        self._preferred = dict(preferred or {})
         self._target = target
         self._allow_prereleases = allow_prereleases
         self._releases: dict[NormalizedName, dict[Version, _Release]] = {}
@@ -281,6 +283,8 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             for requirement in requirements[other]
         ]
 
+        preferred = self._preferred.get(name)
+
         def matches() -> Iterator[Candidate]:
             # A factory, so resolvelib walks versions newest first and stops early: only the
             # versions it looks at have their files checked for this target.
@@ -288,7 +292,14 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                 if candidate.version not in rejected:
                     yield candidate
 
-        return matches
+        def preferred_first() -> Iterator[Candidate]:
+            # The version a lock already holds comes first while it still fits, so an edit
+            # moves nothing it does not have to; then the others, newest first.
+            found = [c for c in matches() if c.version == preferred]
+            yield from found
+            yield from (c for c in matches() if c.version != preferred)
+
+        return matches if preferred is None else preferred_first
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         # Pre-release policy is applied in find_matches only; a pinned pre-release satisfies
@@ -352,7 +363,14 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         """The newest candidate ``dependency`` alone would accept; asks the source for files."""
         if dependency.name == PYTHON:
             return None
-        return next(self._matching(dependency.name, dependency.extras, [dependency]), None)
+        preferred = self._preferred.get(dependency.name)
+        candidates = self._matching(dependency.name, dependency.extras, [dependency])
+        if preferred is not None:
+            found = [c for c in candidates if c.version == preferred]
+            if found:
+                return found[0]
+            candidates = self._matching(dependency.name, dependency.extras, [dependency])
+        return next(candidates, None)
 
     def prefetch(self, candidate: Candidate) -> None:
         """Tell the source that ``candidate``'s metadata will be wanted (once per version)."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from packaging.requirements import Requirement
+    from packaging.version import Version
     from resolvelib.resolvers import Criterion
     from resolvelib.structs import RequirementInformation
 
@@ -40,6 +41,7 @@ def resolve(
     allow_prereleases: bool | Callable[[NormalizedName], bool] = False,
     reporter: Reporter | None = None,
     max_rounds: int = MAX_ROUNDS,
+    preferred: Mapping[NormalizedName, Version] | None = None,
 ) -> Resolution:
     """Pin one version of every project the requirements need on ``target``.
 
@@ -48,7 +50,9 @@ def resolve(
     marker is false for the target is not resolved and comes back in `Resolution.skipped`.
     ``allow_prereleases`` is a flag for every project or a predicate per project name
     (pre-releases are otherwise offered only as `PipfenceProvider.find_matches` explains).
-    ``reporter`` receives resolvelib's progress hooks.
+    ``reporter`` receives resolvelib's progress hooks. ``preferred`` holds versions to keep
+    while they still fit (those of an existing lock, for an edit that should move nothing else):
+    each is tried before the newest.
 
     The source is asked for files only of projects some requirement needs on this target,
     and metadata is prefetched — for the direct requirements' newest matches first, then for
@@ -62,7 +66,7 @@ def resolve(
     predicate = (
         allow_prereleases if callable(allow_prereleases) else _constant(bool(allow_prereleases))
     )
-    provider = PipfenceProvider(source, target, predicate)
+    provider = PipfenceProvider(source, target, predicate, preferred)
     direct: list[Dependency] = []
     skipped: list[Requirement] = []
     for requirement in requirements:
