@@ -11,9 +11,10 @@ A lock records them as pipenv writes them: ``{"path": "./libs/x", "editable": tr
 ``{"git": "https://…", "ref": "<full commit hash>"}`` (with ``subdirectory`` / ``editable``
 when the Pipfile has them); none has a ``version`` or an ``index``.
 
-git runs as a subprocess with no terminal prompt. A ``${VAR}`` in a git URL is expanded only
-inside git's own configuration, passed through its environment (``url.<expanded>.insteadOf``),
-so a token never appears on a command line.
+git runs as a subprocess with no terminal prompt. An http(s) git URL's user-info (``${VAR}``
+expanded) is never given to git in a URL or on a command line: git gets the URL without it, and
+a credential helper configured through git's environment answers with it, for that URL's origin
+only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
@@ -47,6 +48,20 @@ DirectKind = Literal["path", "file", "git"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _GIT_TIMEOUT = 600
 _ENV_VAR = re.compile(r"\$\{?[A-Za-z_]")
+_VAR_REF = re.compile(
+    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
+)
+#: An http(s) URL with user-info. The user-info ends at the last ``@`` before the path: the
+#: template's values are not expanded yet, so the split never depends on a secret's characters.
+_HTTP_USERINFO = re.compile(
+    r"(?P<scheme>https?://)(?P<userinfo>[^/?#]*)@(?P<rest>.*)", re.IGNORECASE | re.DOTALL
+)
+#: git's credential helper: answers ``get`` from two variables of its own environment, so
+#: neither its command line nor git's holds the secret.
+_CREDENTIAL_HELPER = (
+    "!f() { if test \"$1\" = get; then printf 'username=%s\\npassword=%s\\n' "
+    '"$PIPFENCE_GIT_USERNAME" "$PIPFENCE_GIT_PASSWORD"; fi; }; f'
+)
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
@@ -254,22 +269,58 @@ class DirectFetcher:
     # -- git --------------------------------------------------------------------------------
 
     def _git_env(self, url: str) -> tuple[str, dict[str, str]]:
+        """The URL to give git and git's environment.
+
+        An http(s) URL's user-info (``${VAR}`` expanded) never reaches git's command line nor
+        the URL git is given: git gets the URL without it, and a credential helper set in
+        git's environment only (`_credential_config`) answers git's question for that origin
+        from two variables of that environment.
+        """
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
         env = {k: v for k, v in self._environ.items() if k in keep}
         env.setdefault("PATH", os.defpath)
         env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
         plain = url.removeprefix("git+")
         plain = plain.split("#", 1)[0]
-        if _ENV_VAR.search(plain):
-            expanded = expand_env(plain, self._environ)
-            env.update(
-                {
-                    "GIT_CONFIG_COUNT": "1",
-                    "GIT_CONFIG_KEY_0": f"url.{expanded}.insteadOf",
-                    "GIT_CONFIG_VALUE_0": plain,
-                }
-            )
+        match = _HTTP_USERINFO.match(plain)
+        if match is not None:
+            rest = match["rest"]
+            if _ENV_VAR.search(rest):
+                rest = expand_env(rest, self._environ)
+            plain = match["scheme"] + rest
+            user, password = self._userinfo(match["userinfo"])
+            env.update(_credential_config(plain, user, password))
+        elif _ENV_VAR.search(plain):
+            plain = expand_env(plain, self._environ)
         return plain, env
+
+    def _userinfo(self, template: str) -> tuple[str, str]:
+        """The user name and password ``user:password`` of a URL stands for, decoded: literal
+        text is percent-decoded, and each ``${VAR}`` / ``$VAR`` is the variable's value as it
+        is (whatever encoding an expansion into a URL would apply, git gets the secret
+        itself). `UsageError` names an unset variable, never a value."""
+
+        def _expand(part: str) -> str:
+            pieces = []
+            last = 0
+            for var in _VAR_REF.finditer(part):
+                pieces.append(unquote(part[last : var.start()]))
+                name = var["braced"] or var["bare"]
+                if name not in self._environ:
+                    expand_env(var.group(0), self._environ)  # raises the UsageError
+                pieces.append(self._environ[name])
+                last = var.end()
+            pieces.append(unquote(part[last:]))
+            return "".join(pieces)
+
+        user, _, password = template.partition(":")
+        values = (_expand(user), _expand(password))
+        if any(c in value for value in values for c in "\n\r\0"):
+            raise UsageError(
+                "a git URL's user name or password holds a line break or NUL, "
+                "which git cannot be given"
+            )
+        return values
 
     def _run_git(self, args: list[str], env: Mapping[str, str], what: str) -> str:
         try:
@@ -287,7 +338,8 @@ class DirectFetcher:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InstallError(f"Could not {what}: {exc}") from exc
         if done.returncode != 0:
-            detail = _redact_text(done.stderr.strip()) or f"exit status {done.returncode}"
+            detail = _redact_text(done.stderr.strip(), env.get("PIPFENCE_GIT_PASSWORD"))
+            detail = detail or f"exit status {done.returncode}"
             raise InstallError(f"Could not {what}: {detail}")
         return done.stdout
 
@@ -423,6 +475,24 @@ class DirectFetcher:
         return out.strip() or None
 
 
+def _credential_config(url: str, user: str, password: str) -> dict[str, str]:
+    """Environment for git that makes `_CREDENTIAL_HELPER` the only credential helper, for
+    ``url``'s origin only (git never offers the credentials to another host, a redirect's
+    included), with the credentials in two variables of git's own environment."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme.lower()}://{parts.netloc}"
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        # An empty value first: no helper from the user's or the system's git config is asked.
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": f"credential.{origin}.helper",
+        "GIT_CONFIG_VALUE_1": _CREDENTIAL_HELPER,
+        "PIPFENCE_GIT_USERNAME": user,
+        "PIPFENCE_GIT_PASSWORD": password,
+    }
+
+
 def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
     """The ``direct_url.json`` of an installed distribution, or None."""
     try:
@@ -435,5 +505,9 @@ def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
 _USERINFO = re.compile(r"(://)[^/@\s]+@")
 
 
-def _redact_text(text: str) -> str:
+def _redact_text(text: str, secret: str | None = None) -> str:
+    """``text`` without URL user-info, nor ``secret`` in any form a URL would carry it."""
+    if secret:
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
     return _USERINFO.sub(r"\1***@", text)
