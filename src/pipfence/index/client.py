@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, NoReturn, Self
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key
+from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import (
     ClientSettings,
     Endpoint,
@@ -47,10 +48,11 @@ from pipfence.index.metadata import RangeFile, read_wheel_metadata
 from pipfence.index.simple import ACCEPT, dump_page, load_page, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName
-from pipfence.models.sources import Source
+from pipfence.models.sources import Source, redact_url
 
 if TYPE_CHECKING:
     import httpx
+    from packaging.version import Version
 
 __all__ = ["IndexClient"]
 
@@ -115,6 +117,8 @@ class IndexClient:
     def skips_tls_verification(source: Source, request_url: str) -> bool:
         """Whether requests to this source's host skip TLS verification (``verify_ssl =
         false`` on an https URL): the caller's cue to warn."""
+        if is_file_url(request_url):
+            return False
         return Endpoint.of(source, request_url).skips_tls_verification
 
     @property
@@ -147,6 +151,8 @@ class IndexClient:
         network and TLS failures, a body over ``max_page_bytes``, or a body that is not a
         project page.
         """
+        if is_file_url(request_url):
+            return FolderIndex(source, request_url).project_page(name, self.settings.max_page_bytes)
         endpoint = Endpoint.of(source, request_url)
         url = f"{endpoint.url.rstrip('/')}/{name}/"
         what = f"the project page of `{name}`"
@@ -245,7 +251,11 @@ class IndexClient:
         if parsed is None or parsed[2] is None:
             return None
         name, version, _tags = parsed
-        endpoint = Endpoint.of(source, request_url)
+        if is_file_url(file.url):
+            folder = self._folder(source, request_url, file)
+            on_disk = folder.metadata(file, name, self.settings.max_metadata_bytes)
+            return self._checked(folder.label, file, on_disk, name, version)
+        endpoint = _endpoint(source, request_url, file.url)
         dist_sha256 = file.sha256
         keys: list[tuple[str, str | None]] = []
         if self.cache is not None and dist_sha256:
@@ -258,37 +268,56 @@ class IndexClient:
                 data = self.cache.load_metadata(key, digest)
                 if data is not None:
                     with contextlib.suppress(IntegrityError):
-                        return self._check_metadata(endpoint, file, data, name)
+                        return self._check_metadata(endpoint.label, file, data, name)
         data = self._metadata_file(endpoint, file) if file.has_metadata_file else None
         verified = data is not None and _metadata_sha256(file) is not None
         if data is None:
             data = self._wheel_metadata(endpoint, file, name)
-        result = self._check_metadata(endpoint, file, data, name)
-        if result.version != version:
-            raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} says version "
-                f"{result.version}, not {version}"
-            )
+        result = self._checked(endpoint.label, file, data, name, version)
         if self.cache is not None and keys:
             self.cache.store_metadata(keys[0 if verified else -1][0], data)
         return result
 
+    @classmethod
+    def _checked(
+        cls, label: str, file: DistFile, data: bytes, name: NormalizedName, version: Version
+    ) -> CoreMetadata:
+        result = cls._check_metadata(label, file, data, name)
+        if result.version != version:
+            raise IntegrityError(
+                f"the metadata of `{file.filename}` from source {label} says version "
+                f"{result.version}, not {version}"
+            )
+        return result
+
     @staticmethod
     def _check_metadata(
-        endpoint: Endpoint, file: DistFile, data: bytes, name: NormalizedName
+        label: str, file: DistFile, data: bytes, name: NormalizedName
     ) -> CoreMetadata:
         try:
             result = CoreMetadata.parse(data)
         except ValueError as exc:
             raise ArchiveError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} is invalid: {exc}"
+                f"the metadata of `{file.filename}` from source {label} is invalid: {exc}"
             ) from exc
         if result.name != name:
             raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} names "
+                f"the metadata of `{file.filename}` from source {label} names "
                 f"the project `{result.name}`, not `{name}`"
             )
         return result
+
+    @staticmethod
+    def _folder(source: Source, request_url: str, file: DistFile) -> FolderIndex:
+        """The folder index a ``file:`` link is read through: only a ``file:`` source's page
+        may list one (`parse_project_page` drops them elsewhere); refused otherwise."""
+        if not is_file_url(request_url):
+            raise IndexServerError(
+                f"source `{source.name}` ({redact_url(request_url)}) lists `{file.filename}` "
+                "as a local file; only a file: source may",
+                source=source.name,
+            )
+        return FolderIndex(source, request_url)
 
     def _metadata_file(self, endpoint: Endpoint, file: DistFile) -> bytes | None:
         """PEP 658: ``{file.url}.metadata``; None when the index does not have it after all."""
@@ -441,15 +470,24 @@ class IndexClient:
         than its ``Content-Length`` after retries ("truncated"); `ArchiveError` for a filename
         that is not a plain file name.
         """
-        endpoint = Endpoint.of(source, request_url)
+        local = is_file_url(file.url)
+        label = (
+            self._folder(source, request_url, file).label
+            if local
+            else _endpoint(source, request_url, file.url).label
+        )
         filename = file.filename
         if not filename or filename in {".", ".."} or "/" in filename or "\\" in filename:
-            raise ArchiveError(f"source {endpoint.label} lists a file named {filename!r}")
+            raise ArchiveError(f"source {label} lists a file named {filename!r}")
         allowed = {h.strip().lower().removeprefix("sha256:") for h in allowed_sha256}
         if not allowed and file.sha256:
             allowed = {file.sha256.lower()}
         target = dest_dir / filename
         dest_dir.mkdir(parents=True, exist_ok=True)
+        if local:  # read from disk: nothing to cache
+            temp, digest = self._folder(source, request_url, file).copy(file, dest_dir)
+            return self._verified(label, temp, digest, allowed, target)
+        endpoint = _endpoint(source, request_url, file.url)
         # A file fetched with credentials is reused only for the same credentials, even when
         # the lock's hash would verify it: without them the index would not have served it.
         scope = self._http.credential_scope(endpoint, file.url) if self.cache is not None else None
@@ -483,18 +521,27 @@ class IndexClient:
         temp, digest = self._http.stream(
             endpoint, file.url, what=f"`{filename}`", headers=_IDENTITY, consume=consume
         )
+        self._verified(endpoint.label, temp, digest, allowed, target)
+        if self.cache is not None:
+            self.cache.store_file(digest, target, scope)
+        return target
+
+    @staticmethod
+    def _verified(
+        label: str, temp: Path, digest: str, allowed: Collection[str], target: Path
+    ) -> Path:
+        """Rename ``temp`` to ``target`` when ``digest`` is allowed (or nothing is required);
+        else delete it and raise `HashMismatch`."""
         if allowed and digest not in allowed:
             temp.unlink(missing_ok=True)
             expected = ", ".join(f"sha256:{h}" for h in sorted(allowed))
             raise HashMismatch(
-                f"`{filename}` from source {endpoint.label} has sha256:{digest}, "
+                f"`{target.name}` from source {label} has sha256:{digest}, "
                 f"which is not among the allowed hashes ({expected})",
                 hint="if the file was replaced on purpose, run `pipfence lock` again; "
                 "otherwise something altered it between the index and you",
             )
         temp.replace(target)
-        if self.cache is not None:
-            self.cache.store_file(digest, target, scope)
         return target
 
     def holds_file(self, source: Source, request_url: str, sha256: str) -> bool:
@@ -502,7 +549,7 @@ class IndexClient:
         the credentials it has now (fetched without credentials, or with these): the
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
-        if self.cache is None:
+        if self.cache is None or is_file_url(request_url):
             return False
         endpoint = Endpoint.of(source, request_url)
         return self.cache.holds_file(sha256.lower(), self._http.credential_scope(endpoint))
@@ -542,6 +589,16 @@ class _Tail:
     start: int
     size: int
     body: bytes
+
+
+def _endpoint(source: Source, request_url: str, file_url: str) -> Endpoint:
+    """The endpoint requests for a file of ``source`` go through. For a ``file:`` source
+    whose page links to an http(s) file, the file's own origin, with no credentials."""
+    if not is_file_url(request_url):
+        return Endpoint.of(source, request_url)
+    scheme, _, rest = file_url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    return Endpoint.of(source, f"{scheme}://{host}/")
 
 
 def _metadata_sha256(file: DistFile) -> str | None:
