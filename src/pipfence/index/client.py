@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import hashlib
 import io
 import os
@@ -30,6 +31,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, NoReturn, Self
+from urllib.parse import urlsplit
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key
@@ -64,6 +66,9 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 _IDENTITY = {"Accept-Encoding": "identity"}
 #: The content type under which the cache stores a page's parsed form.
 _PARSED_PAGE = "application/x-pipfence-parsed-page"
+#: How alike (difflib's ratio) a URL's last path segment and ``simple`` must be to be taken
+#: for a typo of it (``simpel``, ``simpl``, ``simple2``).
+_TYPO_LIKENESS = 0.6
 
 
 class IndexClient:
@@ -90,6 +95,8 @@ class IndexClient:
         # Parsing holds the GIL, so two parses at a time are as fast as thirty; the cap keeps
         # the decoded JSON of only that many pages in memory when many arrive at once.
         self._parsing = threading.BoundedSemaphore(2)
+        self._roots: dict[tuple[str, str], bool] = {}
+        self._roots_lock = threading.Lock()
         self._http = Http(
             settings,
             client=client,
@@ -152,7 +159,11 @@ class IndexClient:
         project page.
         """
         if is_file_url(request_url):
-            return FolderIndex(source, request_url).project_page(name, self.settings.max_page_bytes)
+            folder = FolderIndex(source, request_url)
+            page = folder.project_page(name, self.settings.max_page_bytes)
+            if page is None and not folder.exists():
+                raise _broken_source(folder.label, source, request_url, name)
+            return page
         endpoint = Endpoint.of(source, request_url)
         url = f"{endpoint.url.rstrip('/')}/{name}/"
         what = f"the project page of `{name}`"
@@ -185,6 +196,8 @@ class IndexClient:
             accept=(200, 304, 404),
         )
         if reply.status == 404:  # noqa: PLR2004
+            if not self._root_exists(endpoint):
+                raise _broken_source(endpoint.label, source, endpoint.url, name)
             return None
         if reply.status == 304:  # noqa: PLR2004
             if cached is None or known is None:
@@ -211,6 +224,32 @@ class IndexClient:
         if self.cache is not None and fresh.body:
             self.cache.store_page(url, fresh, scope)
         return dataclasses.replace(page, etag=fresh.etag)
+
+    def _root_exists(self, endpoint: Endpoint) -> bool:
+        """Whether the source's own index page (its URL, which names no package) is there:
+        asked once per source, on its first 404, to tell a wrong URL from a missing project.
+        Anything but 404 or 410 counts as there (a server that hides its index list, asks
+        for sign-in or fails says nothing about the URL)."""
+        key = (endpoint.name, endpoint.url)
+        with self._roots_lock:
+            known = self._roots.get(key)
+        if known is not None:
+            return known
+        root = endpoint.url if endpoint.url.endswith("/") else endpoint.url + "/"
+        try:
+            status = self._http.stream(
+                endpoint,
+                root,
+                what="the index page",
+                accept=range(100, 600),
+                consume=lambda response, _url: response.status_code,
+            )
+        except IndexServerError:
+            return True  # the project page answered: this is no proof of a wrong URL
+        exists = status not in {404, 410}
+        with self._roots_lock:
+            self._roots[key] = exists
+        return exists
 
     @staticmethod
     def _parse(
@@ -589,6 +628,23 @@ class _Tail:
     start: int
     size: int
     body: bytes
+
+
+def _broken_source(label: str, source: Source, url: str, name: NormalizedName) -> IndexServerError:
+    """The error for a project page that is not found on a source whose own index page is
+    not found either: the URL is wrong, whatever the package."""
+    last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    hint = "check the source's `url` in the Pipfile"
+    likeness = difflib.SequenceMatcher(None, last.lower(), "simple").ratio()
+    if last.lower() != "simple" and likeness >= _TYPO_LIKENESS:
+        hint += f": a typo in `/{last}`? (the simple API is usually at `/simple`)"
+    return IndexServerError(
+        f"source {label} answered 404 for its own index page, and for the project page of "
+        f"`{name}`: the source's URL looks wrong",
+        source=source.name,
+        status=404,
+        hint=hint,
+    )
 
 
 def _endpoint(source: Source, request_url: str, file_url: str) -> Endpoint:
