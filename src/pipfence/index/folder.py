@@ -22,7 +22,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError
 from pipfence.index.metadata import read_wheel_metadata
@@ -47,6 +46,8 @@ def _path(url: str) -> Path:
     if parts.netloc not in {"", "localhost"}:
         msg = f"`{url}` names the host `{parts.netloc}`; only local files can be read"
         raise ValueError(msg)
+    from urllib.request import url2pathname  # with http.client: 15 ms a lock of http skips
+
     return Path(url2pathname(unquote(parts.path)))
 
 
