@@ -568,4 +568,6 @@ def test_failing_first_install_in_an_empty_folder_writes_no_pipfile(
     assert result.returncode == 1, out(result)
     assert "`nosuchpkg`" in result.stderr
     assert sorted(p.name for p in pipfence_project.iterdir()) == []
-    assert set(public_index.requested_paths()) == {"/simple/nosuchpkg/"}
+    # The page of the package, and the index page (no package name) that tells a missing
+    # package from a wrong URL.
+    assert set(public_index.requested_paths()) == {"/simple/nosuchpkg/", "/simple/"}

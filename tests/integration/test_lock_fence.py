@@ -276,6 +276,7 @@ def test_failing_pinned_index_fails_without_fallback(
 ) -> None:
     public_index.add_dist("internal-lib", "99.0")
     fault_server.route("/simple/internal-lib/", behaviour)
+    fault_server.route("/simple/", Respond(200, "<html><body></body></html>"))  # the index page
     url = fault_server.simple_url.replace("http://", "http://${IDX_USER}:${IDX_TOKEN}@")
     sources = [("public", public_index.simple_url), ("private", url)]
     write_pipfile(

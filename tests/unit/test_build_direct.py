@@ -119,9 +119,30 @@ def test_git_ref_resolves_to_the_full_commit(tmp_path: Path) -> None:
 def test_git_credentials_stay_off_the_command_line(tmp_path: Path) -> None:
     fetch = fetcher(tmp_path, {"PATH": "/bin", "TOKEN": "s3cr3t"})
     url, env = fetch._git_env("git+https://${TOKEN}@example.invalid/r.git#egg=r")
-    assert url == "https://${TOKEN}@example.invalid/r.git"
-    assert "s3cr3t" not in url
-    assert env["GIT_CONFIG_KEY_0"] == "url.https://s3cr3t@example.invalid/r.git.insteadOf"
-    assert env["GIT_CONFIG_VALUE_0"] == url
+    assert url == "https://example.invalid/r.git"
+    # The credentials are only in two variables a helper bound to the origin reads.
+    assert [k for k, v in env.items() if "s3cr3t" in v] == ["PIPFENCE_GIT_USERNAME"]
+    assert env["PIPFENCE_GIT_PASSWORD"] == ""
+    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert (env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) == ("credential.helper", "")
+    assert env["GIT_CONFIG_KEY_1"] == "credential.https://example.invalid.helper"
+    assert "$PIPFENCE_GIT_PASSWORD" in env["GIT_CONFIG_VALUE_1"]
     assert env["GIT_TERMINAL_PROMPT"] == "0"
     assert "TOKEN" not in env
+
+
+def test_git_credentials_are_decoded_from_the_template_not_the_expanded_url(
+    tmp_path: Path,
+) -> None:
+    token = "a/b#c?d@e:f%41"
+    fetch = fetcher(tmp_path, {"PATH": "/bin", "TOKEN": token, "HOST": "git.example.invalid"})
+    url, env = fetch._git_env("https://me%40corp:${TOKEN}@${HOST}/r.git")
+    assert url == "https://git.example.invalid/r.git"
+    assert env["PIPFENCE_GIT_USERNAME"] == "me@corp"
+    assert env["PIPFENCE_GIT_PASSWORD"] == token
+
+
+def test_git_url_without_credentials_gets_no_helper(tmp_path: Path) -> None:
+    url, env = fetcher(tmp_path, {"PATH": "/bin"})._git_env("https://example.invalid/r.git")
+    assert url == "https://example.invalid/r.git"
+    assert "GIT_CONFIG_COUNT" not in env

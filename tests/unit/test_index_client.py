@@ -23,7 +23,7 @@ from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, Integr
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.models.files import DistFile
-from pipfence.models.names import NormalizedName
+from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -129,9 +129,29 @@ def test_project_page_json(index: FakeIndex, sleeps: list[float]) -> None:
 
 
 def test_404_is_none_without_retry(index: FakeIndex, sleeps: list[float]) -> None:
-    assert make_client(index, sleeps).project_page(PUBLIC, PUBLIC_URL, FOO) is None
-    assert len(index.requests) == 1
+    index.route(PUBLIC_URL.rstrip("/") + "/", httpx.Response(200, text="<html></html>"))
+    client = make_client(index, sleeps)
+    assert client.project_page(PUBLIC, PUBLIC_URL, FOO) is None
+    assert client.project_page(PUBLIC, PUBLIC_URL, canonical_name("bar")) is None
+    # The first 404 looked at the index page once (it names no package), to rule out a bad URL.
+    assert [str(r.url) for r in index.requests][1] == PUBLIC_URL.rstrip("/") + "/"
+    assert len(index.requests) == 3
     assert sleeps == []
+
+
+def test_404_on_a_source_whose_own_index_page_is_404_says_to_check_the_url(
+    index: FakeIndex, sleeps: list[float]
+) -> None:
+    source = Source(name="typo", url="https://pkgs.example/simpel")
+    with pytest.raises(IndexServerError) as info:
+        make_client(index, sleeps).project_page(source, source.url, FOO)
+    assert "answered 404 for its own index page" in str(info.value)
+    assert "typo in `/simpel`?" in (info.value.hint or "")
+    assert info.value.status == 404
+    assert [str(r.url) for r in index.requests] == [
+        "https://pkgs.example/simpel/foo/",
+        "https://pkgs.example/simpel/",
+    ]
 
 
 @pytest.mark.parametrize("status", [401, 403])

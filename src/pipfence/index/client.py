@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import hashlib
 import io
 import os
@@ -30,9 +31,11 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, NoReturn, Self
+from urllib.parse import urlsplit
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key
+from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import (
     ClientSettings,
     Endpoint,
@@ -48,9 +51,11 @@ from pipfence.index.simple import ACCEPT, dump_page, load_page, parse_project_pa
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
+from pipfence.models.urls import shown_url
 
 if TYPE_CHECKING:
     import httpx
+    from packaging.version import Version
 
 __all__ = ["IndexClient"]
 
@@ -62,6 +67,9 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 _IDENTITY = {"Accept-Encoding": "identity"}
 #: The content type under which the cache stores a page's parsed form.
 _PARSED_PAGE = "application/x-pipfence-parsed-page"
+#: How alike (difflib's ratio) a URL's last path segment and ``simple`` must be to be taken
+#: for a typo of it (``simpel``, ``simpl``, ``simple2``).
+_TYPO_LIKENESS = 0.6
 
 
 class IndexClient:
@@ -88,6 +96,8 @@ class IndexClient:
         # Parsing holds the GIL, so two parses at a time are as fast as thirty; the cap keeps
         # the decoded JSON of only that many pages in memory when many arrive at once.
         self._parsing = threading.BoundedSemaphore(2)
+        self._roots: dict[tuple[str, str], bool] = {}
+        self._roots_lock = threading.Lock()
         self._http = Http(
             settings,
             client=client,
@@ -115,6 +125,8 @@ class IndexClient:
     def skips_tls_verification(source: Source, request_url: str) -> bool:
         """Whether requests to this source's host skip TLS verification (``verify_ssl =
         false`` on an https URL): the caller's cue to warn."""
+        if is_file_url(request_url):
+            return False
         return Endpoint.of(source, request_url).skips_tls_verification
 
     @property
@@ -147,6 +159,12 @@ class IndexClient:
         network and TLS failures, a body over ``max_page_bytes``, or a body that is not a
         project page.
         """
+        if is_file_url(request_url):
+            folder = FolderIndex(source, request_url)
+            page = folder.project_page(name, self.settings.max_page_bytes)
+            if page is None and not folder.exists():
+                raise _broken_source(folder.label, source, request_url, name)
+            return page
         endpoint = Endpoint.of(source, request_url)
         url = f"{endpoint.url.rstrip('/')}/{name}/"
         what = f"the project page of `{name}`"
@@ -179,6 +197,8 @@ class IndexClient:
             accept=(200, 304, 404),
         )
         if reply.status == 404:  # noqa: PLR2004
+            if not self._root_exists(endpoint):
+                raise _broken_source(endpoint.label, source, endpoint.url, name)
             return None
         if reply.status == 304:  # noqa: PLR2004
             if cached is None or known is None:
@@ -205,6 +225,32 @@ class IndexClient:
         if self.cache is not None and fresh.body:
             self.cache.store_page(url, fresh, scope)
         return dataclasses.replace(page, etag=fresh.etag)
+
+    def _root_exists(self, endpoint: Endpoint) -> bool:
+        """Whether the source's own index page (its URL, which names no package) is there:
+        asked once per source, on its first 404, to tell a wrong URL from a missing project.
+        Anything but 404 or 410 counts as there (a server that hides its index list, asks
+        for sign-in or fails says nothing about the URL)."""
+        key = (endpoint.name, endpoint.url)
+        with self._roots_lock:
+            known = self._roots.get(key)
+        if known is not None:
+            return known
+        root = endpoint.url if endpoint.url.endswith("/") else endpoint.url + "/"
+        try:
+            status = self._http.stream(
+                endpoint,
+                root,
+                what="the index page",
+                accept=range(100, 600),
+                consume=lambda response, _url: response.status_code,
+            )
+        except IndexServerError:
+            return True  # the project page answered: this is no proof of a wrong URL
+        exists = status not in {404, 410}
+        with self._roots_lock:
+            self._roots[key] = exists
+        return exists
 
     @staticmethod
     def _parse(
@@ -245,7 +291,11 @@ class IndexClient:
         if parsed is None or parsed[2] is None:
             return None
         name, version, _tags = parsed
-        endpoint = Endpoint.of(source, request_url)
+        if is_file_url(file.url):
+            folder = self._folder(source, request_url, file)
+            on_disk = folder.metadata(file, name, self.settings.max_metadata_bytes)
+            return self._checked(folder.label, file, on_disk, name, version)
+        endpoint = _endpoint(source, request_url, file.url)
         dist_sha256 = file.sha256
         keys: list[tuple[str, str | None]] = []
         if self.cache is not None and dist_sha256:
@@ -258,37 +308,56 @@ class IndexClient:
                 data = self.cache.load_metadata(key, digest)
                 if data is not None:
                     with contextlib.suppress(IntegrityError):
-                        return self._check_metadata(endpoint, file, data, name)
+                        return self._check_metadata(endpoint.label, file, data, name)
         data = self._metadata_file(endpoint, file) if file.has_metadata_file else None
         verified = data is not None and _metadata_sha256(file) is not None
         if data is None:
             data = self._wheel_metadata(endpoint, file, name)
-        result = self._check_metadata(endpoint, file, data, name)
-        if result.version != version:
-            raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} says version "
-                f"{result.version}, not {version}"
-            )
+        result = self._checked(endpoint.label, file, data, name, version)
         if self.cache is not None and keys:
             self.cache.store_metadata(keys[0 if verified else -1][0], data)
         return result
 
+    @classmethod
+    def _checked(
+        cls, label: str, file: DistFile, data: bytes, name: NormalizedName, version: Version
+    ) -> CoreMetadata:
+        result = cls._check_metadata(label, file, data, name)
+        if result.version != version:
+            raise IntegrityError(
+                f"the metadata of `{file.filename}` from source {label} says version "
+                f"{result.version}, not {version}"
+            )
+        return result
+
     @staticmethod
     def _check_metadata(
-        endpoint: Endpoint, file: DistFile, data: bytes, name: NormalizedName
+        label: str, file: DistFile, data: bytes, name: NormalizedName
     ) -> CoreMetadata:
         try:
             result = CoreMetadata.parse(data)
         except ValueError as exc:
             raise ArchiveError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} is invalid: {exc}"
+                f"the metadata of `{file.filename}` from source {label} is invalid: {exc}"
             ) from exc
         if result.name != name:
             raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {endpoint.label} names "
+                f"the metadata of `{file.filename}` from source {label} names "
                 f"the project `{result.name}`, not `{name}`"
             )
         return result
+
+    @staticmethod
+    def _folder(source: Source, request_url: str, file: DistFile) -> FolderIndex:
+        """The folder index a ``file:`` link is read through: only a ``file:`` source's page
+        may list one (`parse_project_page` drops them elsewhere); refused otherwise."""
+        if not is_file_url(request_url):
+            raise IndexServerError(
+                f"source `{source.name}` ({shown_url(request_url)}) lists `{file.filename}` "
+                "as a local file; only a file: source may",
+                source=source.name,
+            )
+        return FolderIndex(source, request_url)
 
     def _metadata_file(self, endpoint: Endpoint, file: DistFile) -> bytes | None:
         """PEP 658: ``{file.url}.metadata``; None when the index does not have it after all."""
@@ -441,15 +510,24 @@ class IndexClient:
         than its ``Content-Length`` after retries ("truncated"); `ArchiveError` for a filename
         that is not a plain file name.
         """
-        endpoint = Endpoint.of(source, request_url)
+        local = is_file_url(file.url)
+        label = (
+            self._folder(source, request_url, file).label
+            if local
+            else _endpoint(source, request_url, file.url).label
+        )
         filename = file.filename
         if not filename or filename in {".", ".."} or "/" in filename or "\\" in filename:
-            raise ArchiveError(f"source {endpoint.label} lists a file named {filename!r}")
+            raise ArchiveError(f"source {label} lists a file named {filename!r}")
         allowed = {h.strip().lower().removeprefix("sha256:") for h in allowed_sha256}
         if not allowed and file.sha256:
             allowed = {file.sha256.lower()}
         target = dest_dir / filename
         dest_dir.mkdir(parents=True, exist_ok=True)
+        if local:  # read from disk: nothing to cache
+            temp, digest = self._folder(source, request_url, file).copy(file, dest_dir)
+            return self._verified(label, temp, digest, allowed, target)
+        endpoint = _endpoint(source, request_url, file.url)
         # A file fetched with credentials is reused only for the same credentials, even when
         # the lock's hash would verify it: without them the index would not have served it.
         scope = self._http.credential_scope(endpoint, file.url) if self.cache is not None else None
@@ -483,18 +561,27 @@ class IndexClient:
         temp, digest = self._http.stream(
             endpoint, file.url, what=f"`{filename}`", headers=_IDENTITY, consume=consume
         )
+        self._verified(endpoint.label, temp, digest, allowed, target)
+        if self.cache is not None:
+            self.cache.store_file(digest, target, scope)
+        return target
+
+    @staticmethod
+    def _verified(
+        label: str, temp: Path, digest: str, allowed: Collection[str], target: Path
+    ) -> Path:
+        """Rename ``temp`` to ``target`` when ``digest`` is allowed (or nothing is required);
+        else delete it and raise `HashMismatch`."""
         if allowed and digest not in allowed:
             temp.unlink(missing_ok=True)
             expected = ", ".join(f"sha256:{h}" for h in sorted(allowed))
             raise HashMismatch(
-                f"`{filename}` from source {endpoint.label} has sha256:{digest}, "
+                f"`{target.name}` from source {label} has sha256:{digest}, "
                 f"which is not among the allowed hashes ({expected})",
                 hint="if the file was replaced on purpose, run `pipfence lock` again; "
                 "otherwise something altered it between the index and you",
             )
         temp.replace(target)
-        if self.cache is not None:
-            self.cache.store_file(digest, target, scope)
         return target
 
     def holds_file(self, source: Source, request_url: str, sha256: str) -> bool:
@@ -502,7 +589,7 @@ class IndexClient:
         the credentials it has now (fetched without credentials, or with these): the
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
-        if self.cache is None:
+        if self.cache is None or is_file_url(request_url):
             return False
         endpoint = Endpoint.of(source, request_url)
         return self.cache.holds_file(sha256.lower(), self._http.credential_scope(endpoint))
@@ -542,6 +629,33 @@ class _Tail:
     start: int
     size: int
     body: bytes
+
+
+def _broken_source(label: str, source: Source, url: str, name: NormalizedName) -> IndexServerError:
+    """The error for a project page that is not found on a source whose own index page is
+    not found either: the URL is wrong, whatever the package."""
+    last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    hint = "check the source's `url` in the Pipfile"
+    likeness = difflib.SequenceMatcher(None, last.lower(), "simple").ratio()
+    if last.lower() != "simple" and likeness >= _TYPO_LIKENESS:
+        hint += f": a typo in `/{last}`? (the simple API is usually at `/simple`)"
+    return IndexServerError(
+        f"source {label} answered 404 for its own index page, and for the project page of "
+        f"`{name}`: the source's URL looks wrong",
+        source=source.name,
+        status=404,
+        hint=hint,
+    )
+
+
+def _endpoint(source: Source, request_url: str, file_url: str) -> Endpoint:
+    """The endpoint requests for a file of ``source`` go through. For a ``file:`` source
+    whose page links to an http(s) file, the file's own origin, with no credentials."""
+    if not is_file_url(request_url):
+        return Endpoint.of(source, request_url)
+    scheme, _, rest = file_url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    return Endpoint.of(source, f"{scheme}://{host}/")
 
 
 def _metadata_sha256(file: DistFile) -> str | None:

@@ -79,7 +79,8 @@ def parse_project_page(
 
     Files are grouped by version (`ProjectPage.releases`), in page order within a version, and
     a version's files are only made when it is asked for. A file is skipped when its name is not
-    a wheel or sdist of the project, when its URL is not http(s), or when its filename repeats
+    a wheel or sdist of the project, when its URL is not http(s) (or ``file:``, on a page that
+    was itself read from a ``file:`` URL), or when its filename repeats
     an earlier one. Stored URLs carry neither a fragment nor user-info; hashes come from the
     JSON ``hashes`` or from a URL fragment such as ``#sha256=…`` (PEP 503).
 
@@ -113,8 +114,11 @@ class _Urls:
     anything unusual goes through `urljoin`.
     """
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, local: bool | None = None) -> None:
         self.base = base
+        # A page read from a folder (a ``file:`` source) may list local files; a page from the
+        # network never makes pipfence read one, whatever its ``<base>`` says.
+        self._local = base[:5].lower() == "file:" if local is None else local
         self._origin: str | None = None
         self._directory = "/"
         try:
@@ -127,7 +131,7 @@ class _Urls:
 
     def resolve(self, url: str) -> tuple[str, str, str] | None:
         """(absolute URL, its last path segment unquoted, fragment), or None when it is not an
-        http(s) URL."""
+        http(s) URL (nor a ``file:`` one, on a page read from a ``file:`` URL)."""
         reference, _, fragment = url.strip().partition("#")
         if reference.startswith(("https://", "http://")) and _plain(reference):
             absolute: str | None = reference
@@ -156,6 +160,8 @@ class _Urls:
             parts = urlsplit(urljoin(self.base, reference))
         except ValueError:  # e.g. an unbalanced IPv6 bracket
             return None
+        if parts.scheme == "file" and self._local:
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             return None
         netloc = parts.netloc.rpartition("@")[2]
@@ -638,7 +644,9 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
             if not seen_base:
                 seen_base = True
                 with contextlib.suppress(ValueError):
-                    urls = _Urls(urljoin(page_url, href.strip()))
+                    urls = _Urls(
+                        urljoin(page_url, href.strip()), local=page_url[:5].lower() == "file:"
+                    )
             continue
         cleaned = urls.resolve(href)
         if cleaned is None:

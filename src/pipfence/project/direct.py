@@ -11,9 +11,10 @@ A lock records them as pipenv writes them: ``{"path": "./libs/x", "editable": tr
 ``{"git": "https://…", "ref": "<full commit hash>"}`` (with ``subdirectory`` / ``editable``
 when the Pipfile has them); none has a ``version`` or an ``index``.
 
-git runs as a subprocess with no terminal prompt. A ``${VAR}`` in a git URL is expanded only
-inside git's own configuration, passed through its environment (``url.<expanded>.insteadOf``),
-so a token never appears on a command line.
+git runs as a subprocess with no terminal prompt. An http(s) git URL's user-info (``${VAR}``
+expanded) is never given to git in a URL or on a command line: git gets the URL without it, and
+a credential helper configured through git's environment answers with it, for that URL's origin
+only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
@@ -39,7 +40,7 @@ from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec
 from pipfence.models.sources import Source
-from pipfence.models.urls import expand, shown_url
+from pipfence.models.urls import expand, shown_url, split_userinfo
 from pipfence.project.fenced_source import IndexReader
 
 __all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
@@ -48,6 +49,12 @@ DirectKind = Literal["path", "file", "git"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _GIT_TIMEOUT = 600
 _ENV_VAR = re.compile(r"\$\{?[A-Za-z_]")
+#: git's credential helper: answers ``get`` from two variables of its own environment, so
+#: neither its command line nor git's holds the secret.
+_CREDENTIAL_HELPER = (
+    "!f() { if test \"$1\" = get; then printf 'username=%s\\npassword=%s\\n' "
+    '"$PIPFENCE_GIT_USERNAME" "$PIPFENCE_GIT_PASSWORD"; fi; }; f'
+)
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
@@ -255,21 +262,41 @@ class DirectFetcher:
     # -- git --------------------------------------------------------------------------------
 
     def _git_env(self, url: str) -> tuple[str, dict[str, str]]:
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+        """The URL to give git and git's environment.
+
+        An http(s) URL's user-info (``${VAR}`` expanded) never reaches git's command line nor
+        the URL git is given: git gets the URL without it, and a credential helper set in
+        git's environment only (`_credential_config`) answers git's question for that origin
+        from two variables of that environment.
+        """
+        keep = (
+            *("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP"),
+            # The network settings git reads itself: proxies (lower case first, as curl)
+            # and the CAs and client certificate it trusts.
+            *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
+            *("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"),
+            *("GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_CERT", "GIT_SSL_KEY"),
+            *("SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"),
+        )
         env = {k: v for k, v in self._environ.items() if k in keep}
         env.setdefault("PATH", os.defpath)
         env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
         plain = url.removeprefix("git+")
         plain = plain.split("#", 1)[0]
         if _ENV_VAR.search(plain):
-            expanded = expand(plain, self._environ, what="a git URL")
-            env.update(
-                {
-                    "GIT_CONFIG_COUNT": "1",
-                    "GIT_CONFIG_KEY_0": f"url.{expanded}.insteadOf",
-                    "GIT_CONFIG_VALUE_0": plain,
-                }
-            )
+            plain = expand(plain, self._environ, what="a git URL")
+        clean, userinfo = split_userinfo(plain)
+        if userinfo is not None and clean.lower().startswith(("http://", "https://")):
+            # `expand` percent-encoded each value into the user-info; `split_userinfo`
+            # decodes it, so git's credential helper hands over the secret itself.
+            values = (userinfo.username, userinfo.password)
+            if any(c in value for value in values for c in "\n\r\0"):
+                raise UsageError(
+                    "a git URL's user name or password holds a line break or NUL, "
+                    "which git cannot be given"
+                )
+            plain = clean
+            env.update(_credential_config(plain, *values))
         return plain, env
 
     def _run_git(self, args: list[str], env: Mapping[str, str], what: str) -> str:
@@ -288,7 +315,8 @@ class DirectFetcher:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InstallError(f"Could not {what}: {exc}") from exc
         if done.returncode != 0:
-            detail = _redact_text(done.stderr.strip()) or f"exit status {done.returncode}"
+            detail = _redact_text(done.stderr.strip(), env.get("PIPFENCE_GIT_PASSWORD"))
+            detail = detail or f"exit status {done.returncode}"
             raise InstallError(f"Could not {what}: {detail}")
         return done.stdout
 
@@ -424,6 +452,24 @@ class DirectFetcher:
         return out.strip() or None
 
 
+def _credential_config(url: str, user: str, password: str) -> dict[str, str]:
+    """Environment for git that makes `_CREDENTIAL_HELPER` the only credential helper, for
+    ``url``'s origin only (git never offers the credentials to another host, a redirect's
+    included), with the credentials in two variables of git's own environment."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme.lower()}://{parts.netloc}"
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        # An empty value first: no helper from the user's or the system's git config is asked.
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": f"credential.{origin}.helper",
+        "GIT_CONFIG_VALUE_1": _CREDENTIAL_HELPER,
+        "PIPFENCE_GIT_USERNAME": user,
+        "PIPFENCE_GIT_PASSWORD": password,
+    }
+
+
 def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
     """The ``direct_url.json`` of an installed distribution, or None."""
     try:
@@ -436,5 +482,9 @@ def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
 _USERINFO = re.compile(r"(://)[^/@\s]+@")
 
 
-def _redact_text(text: str) -> str:
+def _redact_text(text: str, secret: str | None = None) -> str:
+    """``text`` without URL user-info, nor ``secret`` in any form a URL would carry it."""
+    if secret:
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
     return _USERINFO.sub(r"\1***@", text)
