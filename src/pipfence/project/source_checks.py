@@ -49,6 +49,8 @@ class SourceCheck:
     status: int | None = None
     credentials: str | None = None
     tls: str = ""
+    #: The proxy requests to the source go through (redacted, with its variable); None: direct.
+    proxy: str | None = None
     problem: str | None = None
 
     @property
@@ -92,6 +94,7 @@ class SourceCheck:
             "ok": self.ok,
             "credentials": self.credentials,
             "tls": self.tls,
+            "proxy": self.proxy,
             "result": self.verdict,
         }
 
@@ -178,7 +181,10 @@ def _check(
         tls = "not verified (verify_ssl = false)"
     else:
         tls = "verified"
-    base = replace(base, credentials=credentials, tls=tls)
+    proxy = http.proxy_for(endpoint.url)
+    base = replace(
+        base, credentials=credentials, tls=tls, proxy=proxy.label if proxy is not None else None
+    )
     root = endpoint.url if endpoint.url.endswith("/") else endpoint.url + "/"
     try:
         status = http.stream(

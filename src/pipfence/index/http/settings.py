@@ -14,7 +14,15 @@ from typing import Literal
 
 from pipfence.models.proxies import Proxies
 
-__all__ = ["ClientSettings", "KeyringProvider", "MiB", "SourceTls", "TlsSettings", "tls_variable"]
+__all__ = [
+    "ClientSettings",
+    "KeyringProvider",
+    "MiB",
+    "SourceTls",
+    "TlsSettings",
+    "source_key",
+    "tls_variable",
+]
 
 MiB = 1024 * 1024
 
@@ -91,8 +99,14 @@ class ClientSettings:
     transport: str = "auto"
 
 
+def source_key(source_name: str) -> str:
+    """A source's name as per-source variables spell it: ``corp-pypi`` → ``CORP_PYPI``
+    (upper-cased, anything but ASCII letters and digits as ``_``, as the per-source mirror
+    variables are named)."""
+    return re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()
+
+
 def tls_variable(kind: str, source_name: str) -> str:
     """The per-source TLS variable of ``kind`` (``CA_BUNDLE``, ``CLIENT_CERT``) for
-    ``source_name``: ``corp-pypi`` → ``PIPFENCE_CA_BUNDLE_CORP_PYPI`` (upper-cased, anything but
-    ASCII letters and digits as ``_``, as the per-source mirror variables are named)."""
-    return f"PIPFENCE_{kind}_" + re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()
+    ``source_name``: ``corp-pypi`` → ``PIPFENCE_CA_BUNDLE_CORP_PYPI``."""
+    return f"PIPFENCE_{kind}_{source_key(source_name)}"

@@ -18,7 +18,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from pipfence.index.http.settings import TlsSettings
+from pipfence.index.http.settings import TlsSettings, source_key
 from pipfence.index.http.transport import Tls
 
 __all__ = ["TrustStore", "system_store"]
@@ -52,7 +52,7 @@ class TrustStore:
         """The TLS set-up of a request; ``source`` names the source whose own host it goes to
         (None for any other host). Without ``verify`` no CA is loaded."""
         settings = self._settings
-        own = settings.per_source.get(source) if source is not None else None
+        own = settings.per_source.get(source_key(source)) if source is not None else None
         client_cert = own.client_cert if own and own.client_cert else settings.client_cert
         cert = str(client_cert) if client_cert is not None else None
         if not verify:
