@@ -88,7 +88,9 @@ class CurlFailure(TransportError):
         proxy, so that not reaching the first hop is the proxy's fault."""
         kind = _KIND_OF_CODE.get(code, "other")
         lowered = message.lower()
-        if kind == "connect" and "certificate" in lowered:
+        if kind in {"connect", "broken"} and "certificate" in lowered:
+            # A handshake (or, in TLS 1.3, the first read) that the certificate check ended:
+            # the server's, or a client certificate the server asked for.
             kind = "tls"
         if proxied and (kind == "connect" or "connect tunnel" in lowered or "proxy" in lowered):
             kind = "proxy"

@@ -195,7 +195,8 @@ def _mapped(exc: Exception, *, proxied: bool) -> Exception:
             return TransportError("dns", message)
         return TransportError("connect", message)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
-        return TransportError("broken", message)
+        # In TLS 1.3 a server refuses a missing client certificate after the handshake.
+        return TransportError("tls" if _caused_by_tls(exc) else "broken", message)
     if isinstance(exc, (httpx.HTTPError, httpx.InvalidURL)):
         return TransportError("other", message)
     if isinstance(exc, ssl.SSLError):  # a client certificate that cannot be loaded
@@ -214,7 +215,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _caused_by_tls(exc: BaseException) -> bool:
     return any(
-        isinstance(e, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(e) for e in _causes(exc)
+        isinstance(e, ssl.SSLError) or "CERTIFICATE" in str(e).upper() for e in _causes(exc)
     )
 
 

@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 
 from pipfence.index.http.transport import HeaderLookup
 
-__all__ = ["Retry", "delay", "retry_after"]
+__all__ = ["TRY_LATER", "Retry", "delay", "retry_after"]
 
 #: The hint of a failure that retrying did not cure, when nothing more specific is known.
 TRY_LATER = "the index may be overloaded or unreachable; try again later"

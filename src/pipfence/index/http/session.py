@@ -39,7 +39,7 @@ from urllib.parse import urljoin, urlsplit
 from pipfence.errors import IndexServerError, printable
 from pipfence.index.http.auth import Authenticator, Endpoint, Origin, strip_userinfo
 from pipfence.index.http.httpx_transport import HttpxTransport
-from pipfence.index.http.retry import Retry, delay, retry_after
+from pipfence.index.http.retry import TRY_LATER, Retry, delay, retry_after
 from pipfence.index.http.settings import ClientSettings, MiB, tls_variable
 from pipfence.index.http.tls import TrustStore
 from pipfence.index.http.transport import (
@@ -335,9 +335,17 @@ class Http:
             self._failure(endpoint, what, url, exc, proxy or self.proxy_for(url))
 
     def _failure(
-        self, endpoint: Endpoint, what: str, url: str, exc: TransportError, proxy: Proxy | None
+        self,
+        endpoint: Endpoint,
+        what: str,
+        url: str,
+        exc: TransportError,
+        proxy: Proxy | None,
+        *,
+        answered: bool = True,
     ) -> NoReturn:
-        """Turn a transport failure into a `Retry` or an `IndexServerError`."""
+        """Turn a transport failure into a `Retry` or an `IndexServerError`; ``answered`` is
+        False when it came before the response headers."""
         detail = _scrubbed(str(exc), proxy)
         host = _host(url) or endpoint.origin.host
         via = f" through proxy {proxy.label}" if proxy is not None else ""
@@ -380,7 +388,16 @@ class Http:
             raise Retry(message) from exc
         if kind == "broken":
             message = f"the connection to source {endpoint.label} broke during {what}: {detail}"
-            raise Retry(message) from exc
+            hint = TRY_LATER
+            if not answered and url.lower().startswith("https:"):
+                # A TLS 1.3 server that wants a client certificate often just drops the
+                # connection after the handshake: the client sees a reset, not an alert.
+                hint += (
+                    "; if this index requires a client certificate, set PIP_CLIENT_CERT or "
+                    f"{tls_variable('CLIENT_CERT', endpoint.name)} to a PEM file holding the "
+                    "certificate and its key"
+                )
+            raise Retry(message, hint=hint) from exc
         raise IndexServerError(
             f"could not fetch {what} from source {endpoint.label}{via}: {detail}",
             source=endpoint.name,
@@ -429,7 +446,7 @@ class Http:
             try:
                 response = self._transport().open(url, request_headers, route)
             except TransportError as exc:
-                self._failure(endpoint, what, url, exc, self.proxy_for(url))
+                self._failure(endpoint, what, url, exc, self.proxy_for(url), answered=False)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or location is None:
                 return response, url, self.proxy_for(url)
