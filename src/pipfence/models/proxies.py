@@ -101,11 +101,11 @@ class Proxies:
         for proxy in {p for p in (self.http, self.https) if p is not None}:
             try:
                 parts = urlsplit(proxy.url)
-                host = parts.hostname
+                scheme, host = parts.scheme.lower(), parts.hostname
                 _ = parts.port
             except ValueError:
-                host = None
-            if parts.scheme.lower() not in PROXY_SCHEMES or not host:
+                scheme, host = "", None
+            if scheme not in PROXY_SCHEMES or not host:
                 problems.append(
                     f"{proxy.variable} is not a proxy URL pipfence can use: `{proxy.shown}` "
                     f"(expected {'/'.join(sorted(PROXY_SCHEMES))}://host:port)"
