@@ -214,9 +214,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _caused_by_tls(exc: BaseException) -> bool:
-    return any(
-        isinstance(e, ssl.SSLError) or "CERTIFICATE" in str(e).upper() for e in _causes(exc)
-    )
+    return any(isinstance(e, ssl.SSLError) or "CERTIFICATE" in str(e).upper() for e in _causes(exc))
 
 
 def _caused_by_dns(exc: BaseException) -> bool:
