@@ -31,7 +31,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -106,13 +106,7 @@ class Http:
         self._auth = Authenticator(settings)
         tls = settings.tls
         if settings.ca_bundle is not None:
-            tls = type(tls)(
-                ca_files=(*tls.ca_files, settings.ca_bundle),
-                ca_dir=tls.ca_dir,
-                replace_system=tls.replace_system,
-                client_cert=tls.client_cert,
-                per_source=tls.per_source,
-            )
+            tls = replace(tls, ca_files=(*tls.ca_files, settings.ca_bundle))
         folder = settings.cache_dir.parent / "tls" if settings.cache_dir is not None else None
         self._trust = TrustStore(tls, folder)
         # Transports are made on first use, so a command that sends no request (a no-op
