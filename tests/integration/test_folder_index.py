@@ -103,3 +103,20 @@ def test_missing_project_in_folder_index_is_not_found(
     assert result.returncode == 1, out(result)
     assert "`absent` was not found" in result.stderr, out(result)
     assert "Traceback" not in result.stderr
+
+
+def test_sources_checks_a_folder_index_without_sending_anything(
+    cli: RunPipfence, pipfence_project: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "air gapped" / "simple"
+    (folder / "payload").mkdir(parents=True)
+    (folder / "payload" / "index.html").write_text("<html><body></body></html>")
+    write_pipfile(pipfence_project, one_source_pipfile(folder.as_uri()))
+    result = cli(["sources"])
+    assert result.returncode == 0, out(result)
+    assert "local folder" in result.stdout
+    missing = tmp_path / "nowhere" / "simple"
+    write_pipfile(pipfence_project, one_source_pipfile(missing.as_uri()))
+    gone = cli(["sources"])
+    assert gone.returncode == 1, out(gone)
+    assert "no folder at" in gone.stdout

@@ -109,7 +109,7 @@ def test_a_lock_of_wheels_loads_no_installer_build_or_httpx_code(
         if line.startswith("import time:")
     }
     assert "pipfence.project.lock" in loaded
-    assert "pipfence.index.curl" in loaded
+    assert "pipfence.index.http.curl" in loaded
     # Each costs 15-70 ms of start-up; a lock with nothing to build needs none of them.
     assert {"installer", "pyproject_hooks", "httpx", "urllib.request"} & loaded == set()
 

@@ -193,3 +193,18 @@ def test_build_environ_keeps_only_the_allow_list() -> None:
     assert "PIPENV_PYPI_MIRROR" not in environ
     assert "GITHUB_TOKEN" not in environ
     assert "PYTHONPATH" not in environ
+
+
+def test_build_environ_keeps_the_proxy_and_ca_variables() -> None:
+    proxies = {
+        "http_proxy": "http://u:p@proxy:3128",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "all_proxy": "socks5://proxy:1080",
+        "no_proxy": "localhost,.corp",
+        "SSL_CERT_FILE": "/etc/corp-ca.pem",
+        "SSL_CERT_DIR": "/etc/corp-certs",
+        "REQUESTS_CA_BUNDLE": "/etc/corp-ca.pem",
+        "CURL_CA_BUNDLE": "/etc/corp-ca.pem",
+    }
+    environ = build_environ({"PATH": "/bin", **proxies}, Path("/envs/b/bin/python"))
+    assert {key: environ.get(key) for key in proxies} == proxies

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipfence.errors import IndexServerError
-from pipfence.index.http import ClientSettings, Endpoint, Http
+from pipfence.index.http import ClientSettings, Endpoint, Http, Route
 from pipfence.models.sources import Source
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 pycurl = pytest.importorskip("pycurl")
 
-from pipfence.index import curl  # noqa: E402 - only with pycurl installed
+from pipfence.index.http import curl  # noqa: E402 - only with pycurl installed
 from support.faultserver import Hang, Reset, Respond, Trickle, Truncate  # noqa: E402
 from support.tls import self_signed, tls_server  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_a_slow_reader_pauses_the_transfer_instead_of_buffering_the_body(
     fault_server.route("/big", Respond(200, BIG, content_type="application/octet-stream"))
     transport = curl.CurlTransport(ClientSettings())
     try:
-        response = transport.open(fault_server.url("/big"), {}, verify=True)
+        response = transport.open(fault_server.url("/big"), {}, Route())
         assert response.status_code == 200
         assert response.headers.get("Content-Length") == str(len(BIG))
         hasher = hashlib.sha256()
@@ -80,11 +80,11 @@ def test_closing_a_response_mid_body_cancels_it_and_the_transport_goes_on(
     fault_server.route("/small", Respond(200, b"small", headers={"X-Shape": "Tiny"}))
     transport = curl.CurlTransport(ClientSettings())
     try:
-        big = transport.open(fault_server.url("/big"), {}, verify=True)
+        big = transport.open(fault_server.url("/big"), {}, Route())
         first = next(big.iter_raw())
         big.close()
         assert 0 < len(first) < len(BIG)
-        small = transport.open(fault_server.url("/small"), {"X-Asked": "1"}, verify=True)
+        small = transport.open(fault_server.url("/small"), {"X-Asked": "1"}, Route())
         assert b"".join(small.iter_raw()) == b"small"
         assert (small.status_code, small.reason_phrase) == (200, "OK")
         assert small.headers.get("x-shape") == small.headers.get("X-SHAPE") == "Tiny"
@@ -99,7 +99,7 @@ def test_open_after_close_is_refused() -> None:
     transport = curl.CurlTransport(ClientSettings())
     transport.close()
     with pytest.raises(curl.CurlFailure) as failure:
-        transport.open("http://127.0.0.1:9/", {}, verify=True)
+        transport.open("http://127.0.0.1:9/", {}, Route())
     assert failure.value.kind == "cancelled"
 
 
@@ -177,7 +177,7 @@ def test_libcurl_codes_map_to_how_http_treats_them(code: int, text: str, kind: s
 def test_a_pycurl_that_cannot_load_falls_back_to_httpx(
     fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "pipfence.index.curl", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "pipfence.index.http.curl", None)  # import now fails
     fault_server.route("/simple/", Respond(200, b"via httpx"))
     with Http(ClientSettings(attempts=1)) as http:
         reply = http.get(endpoint(fault_server), fault_server.simple_url, what="the root", limit=99)
@@ -246,7 +246,7 @@ def test_a_trickling_body_reaches_its_reader_in_pieces(fault_server: FaultServer
     fault_server.route("/slow", Trickle(b"abcdef", interval=0.3, limit=5))
     transport = curl.CurlTransport(ClientSettings())
     try:
-        response = transport.open(fault_server.url("/slow"), {}, verify=True)
+        response = transport.open(fault_server.url("/slow"), {}, Route())
         pieces = list(response.iter_raw())
         response.close()
     finally:

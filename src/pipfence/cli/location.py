@@ -34,6 +34,26 @@ ENVIRONMENT_VARIABLES = {
     "PIPFENCE_RETRIES": "attempts per request (first one included)",
     "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",
     "PIPFENCE_AUDIT_URL": "base URL of an OSV-compatible API for `check` (like --service-url)",
+    "PIPFENCE_HTTP": "httpx to use httpx instead of libcurl for requests",
+    "HTTP_PROXY": "proxy for http:// URLs (http_proxy, lower-case, wins)",
+    "HTTPS_PROXY": "proxy for https:// URLs (https_proxy, lower-case, wins)",
+    "ALL_PROXY": "proxy for URLs whose scheme has none set (all_proxy wins)",
+    "NO_PROXY": "hosts, domains (.corp), IPs, CIDR ranges or host:port reached directly; "
+    "* for all (no_proxy wins)",
+    "PIP_CERT": "CA bundle added to the system's trust store (so are REQUESTS_CA_BUNDLE, "
+    "CURL_CA_BUNDLE and SSL_CERT_FILE: every one set is added)",
+    "REQUESTS_CA_BUNDLE": "CA bundle added to the system's trust store",
+    "CURL_CA_BUNDLE": "CA bundle added to the system's trust store",
+    "SSL_CERT_FILE": "CA bundle added to the system's trust store",
+    "SSL_CERT_DIR": "folder of hashed CA certificates added to the trust store",
+    "PIPFENCE_CA_MODE": "add (default): the CA variables add to the system's store; replace: "
+    "they are the whole store",
+    "PIPFENCE_CA_BUNDLE_<SOURCE>": "CA bundle added for one [[source]]'s host only "
+    "(name upper-cased, - as _)",
+    "PIP_CLIENT_CERT": "PEM file with a client certificate and its key, for servers that ask",
+    "PIPFENCE_CLIENT_CERT_<SOURCE>": "client certificate for one [[source]]'s host, instead",
+    "PIPENV_KEYRING_PROVIDER": "auto (default), import, subprocess or disabled: where keyring "
+    "credentials come from (also PIP_KEYRING_PROVIDER)",
     "NO_COLOR": "set to turn colour off",
 }
 

@@ -89,6 +89,16 @@ _ALLOWED = frozenset(
         "LDFLAGS",
         "MACOSX_DEPLOYMENT_TARGET",
         "ARCHFLAGS",
+        # A backend that fetches something itself (a Rust toolchain, a CMake dependency) needs
+        # the network the user has: the proxy variables (matched in any case) and CA bundles.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
     }
 )
 _SHOWN_LINES = 25

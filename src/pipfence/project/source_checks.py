@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pipfence.errors import IndexServerError, UsageError
+from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import ClientSettings, Endpoint, Http
 from pipfence.models.files import ProjectPage
 from pipfence.models.lockfile import Lockfile
@@ -50,6 +51,8 @@ class SourceCheck:
     status: int | None = None
     credentials: str | None = None
     tls: str = ""
+    #: The proxy requests to the source go through (redacted, with its variable); None: direct.
+    proxy: str | None = None
     problem: str | None = None
 
     @property
@@ -93,6 +96,7 @@ class SourceCheck:
             "ok": self.ok,
             "credentials": self.credentials,
             "tls": self.tls,
+            "proxy": self.proxy,
             "result": self.verdict,
         }
 
@@ -154,7 +158,13 @@ def _check(
     mirror = f"{shown_url(route.template)} ({route.via})" if route.mirrored else None
     base = SourceCheck(source=source, default=default, shown_url=shown, mirror=mirror)
     try:
-        endpoint = Endpoint.of(source, routes.url(source))
+        url = routes.url(source)
+        if is_file_url(url):
+            # A folder on this machine: nothing is sent, there is only a folder to find.
+            if FolderIndex(source, url).exists():
+                return replace(base, tls="local folder", status=_OK)
+            return replace(base, tls="local folder", problem=f"no folder at {shown}")
+        endpoint = Endpoint.of(source, url)
     except (UsageError, IndexServerError) as exc:
         return replace(base, problem=str(exc))
     credentials = (
@@ -170,7 +180,10 @@ def _check(
         tls = "not verified (verify_ssl = false)"
     else:
         tls = "verified"
-    base = replace(base, credentials=credentials, tls=tls)
+    proxy = http.proxy_for(endpoint.url)
+    base = replace(
+        base, credentials=credentials, tls=tls, proxy=proxy.label if proxy is not None else None
+    )
     root = endpoint.url if endpoint.url.endswith("/") else endpoint.url + "/"
     try:
         status = http.stream(

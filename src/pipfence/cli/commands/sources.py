@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 ui.result(f"  through the mirror {check.mirror}")
             ui.result(f"  verify_ssl: {str(check.source.verify_ssl).lower()}   TLS: {check.tls}")
             ui.result(f"  credentials: {check.credentials or 'none sent'}")
+            ui.result(f"  proxy: {check.proxy or 'direct'}")
             ui.result(f"  {'ok' if check.ok else 'FAILED'}: {check.verdict}")
     return 0 if all(c.ok for c in checks) else EXIT_FAILURE
 

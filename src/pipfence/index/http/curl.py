@@ -5,8 +5,9 @@ Why it exists: with httpx, every 16 KiB HTTP/2 frame of a project page goes thro
 cost sits on the GIL the resolver needs. Here libcurl receives, decrypts, de-frames and (when
 asked) decompresses in C, outside the GIL; Python sees a body as a few large chunks.
 
-How it is used: `Http` calls `CurlTransport.open` from any thread. The request is handed to the
-I/O thread, which adds it to the multi handle; `open` returns once the response headers are in.
+How it is used: `Http` calls `CurlTransport.open` (the `Transport` protocol) from any thread.
+The request is handed to the I/O thread, which adds it to the multi handle; `open` returns once
+the response headers are in.
 The body is read with `CurlResponse.iter_raw`. A transfer whose reader falls behind by
 `_HIGH_WATER` bytes is paused until the reader catches up, so a large download streams to disk
 without piling up in memory.
@@ -14,9 +15,10 @@ without piling up in memory.
 Requests to one host share a connection (HTTP/2 multiplexing, ``PIPEWAIT``); over HTTP/1.1,
 extra connections are opened up to the settings' cap and further requests queue in libcurl,
 never in a thread holding a connection. Nothing is read from the environment: no proxy
-variables (the proxy is set, possibly to none), no netrc, no curlrc; certificates come from
-the settings' CA bundle or the same default paths Python's `ssl` uses. Redirects are not
-followed here (`Http` follows them), and credentials only travel in the headers `Http` gives.
+variables (each request's `Route` sets the proxy, possibly to none, so libcurl and httpx always
+agree), no netrc, no curlrc; the CA files and client certificate come with the route too.
+Redirects are not followed here (`Http` follows them), and credentials only travel in the
+headers `Http` gives. libcurl's error codes become `TransportError` kinds here.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ import contextlib
 import http
 import select
 import socket
-import ssl
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pycurl
 
+from pipfence.index.http.transport import ErrorKind, Route, TransportError
+
 if TYPE_CHECKING:
-    from pipfence.index.http import ClientSettings
+    from pipfence.index.http.settings import ClientSettings
 
 __all__ = ["CurlFailure", "CurlResponse", "CurlTransport", "Headers"]
 
@@ -52,12 +55,10 @@ _SUPPRESS_CONNECT_HEADERS = 265
 #: How long the I/O thread sleeps when libcurl has no socket to watch yet (seconds).
 _IDLE_POLL = 0.05
 
-Kind = Literal["timeout", "connect", "tls", "broken", "truncated", "cancelled", "other"]
-
 # libcurl error codes (CURLE_*) by how `Http` treats them.
-_KIND_OF_CODE: dict[int, Kind] = {
-    5: "connect",  # COULDNT_RESOLVE_PROXY
-    6: "connect",  # COULDNT_RESOLVE_HOST
+_KIND_OF_CODE: dict[int, ErrorKind] = {
+    5: "proxy",  # COULDNT_RESOLVE_PROXY
+    6: "dns",  # COULDNT_RESOLVE_HOST
     7: "connect",  # COULDNT_CONNECT
     8: "broken",  # WEIRD_SERVER_REPLY
     16: "broken",  # HTTP2
@@ -67,7 +68,7 @@ _KIND_OF_CODE: dict[int, Kind] = {
     52: "broken",  # GOT_NOTHING
     55: "broken",  # SEND_ERROR
     56: "broken",  # RECV_ERROR
-    58: "tls",  # SSL_CERTPROBLEM
+    58: "tls",  # SSL_CERTPROBLEM: the client certificate could not be used
     60: "tls",  # PEER_FAILED_VERIFICATION
     77: "tls",  # SSL_CACERT_BADFILE
     83: "tls",  # SSL_ISSUER_ERROR
@@ -77,20 +78,22 @@ _KIND_OF_CODE: dict[int, Kind] = {
 }
 
 
-class CurlFailure(Exception):
+class CurlFailure(TransportError):
     """A transfer that failed below HTTP: ``kind`` says how `Http` treats it, the message is
     libcurl's (it never contains request headers, so no credentials)."""
 
-    def __init__(self, kind: Kind, message: str, code: int = 0) -> None:
-        super().__init__(message)
-        self.kind: Kind = kind
-        self.code = code
-
     @classmethod
-    def of(cls, code: int, message: str) -> CurlFailure:
+    def of(cls, code: int, message: str, *, proxied: bool = False) -> CurlFailure:
+        """The failure for libcurl's ``code``; ``proxied`` when the request went through a
+        proxy, so that not reaching the first hop is the proxy's fault."""
         kind = _KIND_OF_CODE.get(code, "other")
-        if kind == "connect" and "certificate" in message.lower():
+        lowered = message.lower()
+        if kind in {"connect", "broken"} and "certificate" in lowered:
+            # A handshake (or, in TLS 1.3, the first read) that the certificate check ended:
+            # the server's, or a client certificate the server asked for.
             kind = "tls"
+        if proxied and (kind == "connect" or "connect tunnel" in lowered or "proxy" in lowered):
+            kind = "proxy"
         return cls(kind, message or f"libcurl error {code}", code)
 
 
@@ -126,6 +129,7 @@ class CurlResponse:
         self._done = False
         self._closed = False
         self._error: CurlFailure | None = None
+        self.proxied = False
         self.handle: pycurl.Curl | None = None
         self.status_code = 0
         self.reason_phrase = ""
@@ -199,7 +203,7 @@ class CurlResponse:
     def iter_raw(self) -> Iterator[bytes]:
         """The body in chunks of at least `_NOTIFY` bytes, except that every `_TICK` seconds
         whatever has arrived is handed over, possibly nothing (``b""``): a reader that checks
-        the pace of a trickling body (see `pipfence.index.http.paced`) gets to run."""
+        the pace of a trickling body (see `pipfence.index.http.transport.paced`) gets to run."""
         while True:
             with self._cond:
                 while not self._done and self._buffered < _NOTIFY:
@@ -261,21 +265,17 @@ class CurlTransport:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)  # noqa: FBT003
         self._wake_w.setblocking(False)  # noqa: FBT003
-        if settings.ca_bundle is not None:
-            self._cainfo: str | None = str(settings.ca_bundle)
-            self._capath: str | None = None
-        else:
-            paths = ssl.get_default_verify_paths()
-            self._cainfo, self._capath = paths.cafile, paths.capath
 
-    def open(self, url: str, headers: Mapping[str, str], *, verify: bool) -> CurlResponse:
-        """Send a GET for ``url`` and return once its headers have arrived.
+    def open(self, url: str, headers: Mapping[str, str], route: Route) -> CurlResponse:
+        """Send a GET for ``url`` the way ``route`` says and return once its headers have
+        arrived.
 
         Raises `CurlFailure` when the transfer fails before that.
         """
         response = CurlResponse(self)
+        response.proxied = route.proxy is not None
         try:
-            response.handle = self._easy(response, url, headers, verify=verify)
+            response.handle = self._easy(response, url, headers, route)
         except pycurl.error as exc:  # an option libcurl refuses, e.g. a malformed URL
             raise CurlFailure("other", str(exc.args[-1] if exc.args else exc)) from None
         with self._lock:  # posted under the lock: never after "stop"
@@ -314,7 +314,7 @@ class CurlTransport:
     # --- internals ---------------------------------------------------------------------------
 
     def _easy(
-        self, response: CurlResponse, url: str, headers: Mapping[str, str], *, verify: bool
+        self, response: CurlResponse, url: str, headers: Mapping[str, str], route: Route
     ) -> pycurl.Curl:
         settings = self._settings
         easy = pycurl.Curl()
@@ -322,7 +322,10 @@ class CurlTransport:
         easy.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         easy.setopt(pycurl.FOLLOWLOCATION, 0)
         easy.setopt(pycurl.NOSIGNAL, 1)
-        easy.setopt(pycurl.PROXY, settings.proxy or "")  # "" also ignores *_proxy variables
+        # Always set: "" means no proxy, and keeps libcurl from reading *_proxy variables
+        # itself (the route was chosen from them already, with the same rules for httpx).
+        easy.setopt(pycurl.PROXY, route.proxy or "")
+        easy.setopt(pycurl.NOPROXY, "")
         easy.setopt(_SUPPRESS_CONNECT_HEADERS, 1)
         easy.setopt(pycurl.USERAGENT, settings.user_agent)
         easy.setopt(
@@ -339,14 +342,19 @@ class CurlTransport:
             easy.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # the caller wants the bytes as sent
         else:
             easy.setopt(pycurl.ACCEPT_ENCODING, "")  # every encoding libcurl can decode
-        if verify:
-            if self._cainfo is not None:
-                easy.setopt(pycurl.CAINFO, self._cainfo)
-            if self._capath is not None:
-                easy.setopt(pycurl.CAPATH, self._capath)
+        tls = route.tls
+        if tls.verify:
+            if tls.cafile is not None:
+                easy.setopt(pycurl.CAINFO, tls.cafile)
+            if tls.capath is not None:
+                easy.setopt(pycurl.CAPATH, tls.capath)
         else:
             easy.setopt(pycurl.SSL_VERIFYPEER, 0)
             easy.setopt(pycurl.SSL_VERIFYHOST, 0)
+        if tls.client_cert is not None:
+            easy.setopt(pycurl.SSLCERT, tls.client_cert)
+            easy.setopt(pycurl.SSLCERTTYPE, "PEM")
+            easy.setopt(pycurl.SSLKEY, tls.client_cert)  # one PEM file holds both, as pip's
         easy.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in headers.items()])
         easy.setopt(pycurl.HEADERFUNCTION, response.on_header)
         easy.setopt(pycurl.WRITEFUNCTION, response.on_data)
@@ -412,7 +420,8 @@ class CurlTransport:
             for handle in succeeded:
                 self._drop(handle, None)
             for handle, code, message in failed:
-                self._drop(handle, CurlFailure.of(code, message))
+                proxied = handle in self._active and self._active[handle].proxied
+                self._drop(handle, CurlFailure.of(code, message, proxied=proxied))
             if not queued:
                 return
 
