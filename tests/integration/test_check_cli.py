@@ -326,7 +326,11 @@ def test_unreachable_service_is_one_line(
         (["--service", "pypi"], "http://127.0.0.1:9", "is for `--service osv`"),
         ([], "ftp://127.0.0.1/osv", "is not an http(s) URL"),
         ([], f"http://{AUDIT_USER}:{AUDIT_TOKEN}@osv.example/", "over plain http"),
-        ([], "https://${NOT_SET_ANYWHERE}@osv.example/", "`NOT_SET_ANYWHERE` is not set"),
+        (
+            [],
+            "https://${NOT_SET_ANYWHERE}@osv.example/",
+            "`NOT_SET_ANYWHERE` in the vulnerability service URL is not set",
+        ),
     ],
 )
 def test_bad_service_settings_are_usage_errors(

@@ -51,7 +51,7 @@ BAD_PIPFILES: dict[str, str] = {
     "unclosed-string": '{src}[packages]\npayload = "*\n',
     "duplicate-key": '{src}[packages]\npayload = "*"\npayload = "==1.0"\n',
     "packages-not-a-table": "packages = 3\n{src}",
-    "entry-wrong-type": "{src}[packages]\npayload = 3\n",
+    "entry-wrong-type": "{src}[packages]\npayload = true\n",
     "entry-list": '{src}[packages]\npayload = ["*"]\n',
     "bad-specifier": '{src}[packages]\npayload = ">>1"\n',
     "bad-version-key": '{src}[packages]\npayload = {{version = "latest please"}}\n',

@@ -71,7 +71,7 @@ def test_bare_versions_numbers_and_wildcards_are_exact_pins(entry: str, version:
     assert pipfile.categories["packages"][NormalizedName("flask")].version == version
 
 
-@pytest.mark.parametrize("entry", ['"1.*.1"', "true", '"abc"', "{version = true}"])
+@pytest.mark.parametrize("entry", ['"1.*.1"', "true", '"abc"', "{version = true}", '"=>2"', '"v1"'])
 def test_a_version_that_is_none_is_refused(entry: str) -> None:
     with pytest.raises(PipfileError, match="flask"):
         parse(f"[packages]\nflask = {entry}\n")

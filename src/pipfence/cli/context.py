@@ -34,7 +34,7 @@ def warn_about_pipfile(project: Project, ui: UI) -> None:
     if not project.pipfile_path.is_file():
         return
     try:
-        warnings = project.pipfile.warnings
+        warnings = project.pipfile_warnings()
     except PipfileError:
         return
     for warning in warnings:

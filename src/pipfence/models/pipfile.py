@@ -225,6 +225,17 @@ def _opt_str(value: Mapping[str, Any], key: str, name: str) -> str | None:
     return item
 
 
+def _is_version_pattern(text: str) -> bool:
+    """Whether ``text`` is a version or a wildcard (``1.11``, ``1.*``): what ``==`` may take."""
+    if not text[:1].isdigit():
+        return False
+    try:
+        SpecifierSet(f"=={text}")
+    except InvalidSpecifier:
+        return False
+    return True
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -249,10 +260,8 @@ def _version(text: str, name: str) -> str:
         SpecifierSet(text)
     except InvalidSpecifier:
         # pipenv reads a bare version (`1.11`) or wildcard (`1.*`, in pipenv's own Pipfile) as
-        # an exact pin.
-        try:
-            SpecifierSet(f"=={text}")
-        except InvalidSpecifier:
+        # an exact pin; anything else (`=>2`) is no version.
+        if not _is_version_pattern(text):
             msg = f"`{shown(text)}` is not a valid version specifier for `{name}`"
             raise ValueError(msg) from None
         return f"=={text}"

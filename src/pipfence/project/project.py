@@ -86,6 +86,12 @@ class Project:
         except ValueError:
             return str(path)
 
+    def pipfile_warnings(self) -> tuple[str, ...]:
+        """What the Pipfile holds that nobody reads, from the file as it is now. Parsed apart
+        from `pipfile`, which a command reads only once it holds the project lock (a Pipfile
+        read earlier could be stale by then). `PipfileError` when it does not parse."""
+        return Pipfile.parse(self.pipfile_text(), path=self._display(self.pipfile_path)).warnings
+
     def pipfile_text(self) -> str:
         if self._pending_text is not None:
             return self._pending_text
