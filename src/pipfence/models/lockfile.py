@@ -20,7 +20,7 @@ from pipfence.errors import LockfileError
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 from pipfence.models.sources import Source
 
-__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta"]
+__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta", "lock_changes"]
 
 PIPFILE_SPEC = 6
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
@@ -191,3 +191,30 @@ class Lockfile:
             if categories is None or category in categories:
                 for package in packages.values():
                     yield category, package
+
+
+def lock_changes(old: Lockfile | None, new: Lockfile) -> list[str]:
+    """What moved between two locks, one line a package, as uv prints it: ``+ name==1.2``
+    (added), ``- name==1.0`` (removed), ``~ name 1.0 -> 1.2`` (changed), sorted by name. A
+    package's version is that of the first category holding it; path and VCS entries show no
+    version."""
+
+    def versions(lock: Lockfile | None) -> dict[NormalizedName, tuple[str, str | None]]:
+        found: dict[NormalizedName, tuple[str, str | None]] = {}
+        for _category, package in lock.packages() if lock is not None else ():
+            found.setdefault(package.key, (package.name, package.version))
+        return found
+
+    before, after = versions(old), versions(new)
+    lines: list[tuple[NormalizedName, str]] = []
+    for key in sorted(before.keys() | after.keys()):
+        if key not in before:
+            name, version = after[key]
+            lines.append((key, f"+ {name}" + (f"=={version}" if version else "")))
+        elif key not in after:
+            name, version = before[key]
+            lines.append((key, f"- {name}" + (f"=={version}" if version else "")))
+        elif before[key][1] != after[key][1]:
+            name = after[key][0]
+            lines.append((key, f"~ {name} {before[key][1] or '?'} -> {after[key][1] or '?'}"))
+    return [line for _key, line in lines]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -15,7 +15,7 @@ from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
 
-__all__ = ["PipfileChange", "add_packages", "remove_packages"]
+__all__ = ["PipfileChange", "add_packages", "remove_packages", "update_packages"]
 
 #: The longest requirement `install` accepts on its command line (real ones are tens of
 #: characters; the bound keeps a hostile argument from costing time in packaging's parser).
@@ -244,3 +244,36 @@ def _keep_pin(
         editor.update_package(table, spec.name, index=pin)
         notes.append(f"Pinned `{spec.name}` in [{table}] to index `{pin}`, as it was.")
     return notes
+
+
+def update_packages(
+    text: str, pipfile: Pipfile, arguments: Sequence[str], *, locked: Collection[str]
+) -> PipfileChange:
+    """What `update PKG…` / `upgrade PKG…` change in the Pipfile: an argument with a version
+    (``requests==2.28.0``), extras or a marker edits the package's entry where it is (or adds
+    it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there. Every
+    name must be in the Pipfile or in ``locked`` (the lock's names), else `UsageError`.
+    ``names`` are the packages the update may move."""
+    names: list[str] = []
+    edits: dict[str, list[str]] = {}
+    known = {canonical_name(name) for name in locked}
+    for argument in arguments:
+        requirement = _parse(argument)
+        key = canonical_name(requirement.name)
+        tables = [t for t, specs in pipfile.categories.items() if key in specs]
+        if not tables and key not in known and not (requirement.specifier or requirement.extras):
+            raise UsageError(
+                f"`{requirement.name}` is neither in the Pipfile nor in the lock",
+                hint=f"add it with `pipfence install {requirement.name}`",
+            )
+        names.append(requirement.name)
+        if requirement.specifier or requirement.extras or requirement.marker:
+            for table in tables or ["packages"]:
+                edits.setdefault(table, []).append(argument)
+    notes: list[str] = []
+    for table, edited in edits.items():
+        current = Pipfile.parse(text, path=pipfile.path)
+        change = add_packages(text, current, edited, table=table, index=None)
+        text = change.text
+        notes.extend(change.notes)
+    return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes))

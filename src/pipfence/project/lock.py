@@ -14,11 +14,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import ResolutionError, UsageError
+from pipfence.errors import LockfileError, ResolutionError, UsageError
 from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
-from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
+from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
 from pipfence.models.markers import python_only, true_for_every_python
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
@@ -68,6 +68,8 @@ class LockReport:
     warnings: tuple[str, ...] = ()
     #: What the fence let through only because its confusion check is off: always shown.
     fence_warnings: tuple[str, ...] = ()
+    #: What moved against the lock on disk, one line a package (`lock_changes`).
+    changes: tuple[str, ...] = ()
 
 
 def _requirement(spec: PackageSpec) -> Requirement:
@@ -351,6 +353,7 @@ def lock(
     `IndexServerError`, `ResolutionError`; nothing is written then.
     """
     started = time.monotonic()
+    before = _current_lock(project)
     pipfile = project.pipfile
     fence = pipfile.fence()
     settings = project.settings
@@ -441,7 +444,17 @@ def lock(
         origins=origins,
         warnings=tuple(warnings),
         fence_warnings=tuple(fence_warnings),
+        changes=tuple(lock_changes(before, lockfile)),
     )
+
+
+def _current_lock(project: Project) -> Lockfile | None:
+    """The lock on disk, to tell what moved; None when there is none or it cannot be read
+    (a lock is being made to replace it)."""
+    try:
+        return project.read_lock()
+    except LockfileError:
+        return None
 
 
 def _newline_of(project: Project) -> str:

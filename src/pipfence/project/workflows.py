@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,12 @@ from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.categories import check_tables
-from pipfence.project.edits import PipfileChange, add_packages, remove_packages
+from pipfence.project.edits import (
+    PipfileChange,
+    add_packages,
+    remove_packages,
+    update_packages,
+)
 from pipfence.project.environment import (
     check_python,
     open_or_create_env,
@@ -77,12 +82,30 @@ def _lock(
     *,
     pre: bool,
     on_fetch: Callable[[str], None] | None,
+    keep: Mapping[str, str] | None = None,
 ) -> LockReport:
-    """Lock without writing; the resolver is imported only by commands that lock (a sync of a
-    current lock never does)."""
+    """Lock without writing, keeping the versions in ``keep`` while they fit; the resolver
+    is imported only by commands that lock (a sync of a current lock never does)."""
     from pipfence.project.lock import LockOptions, lock
 
-    return lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False)
+    options = LockOptions(pre=pre, keep=dict(keep or {}))
+    return lock(project, client, options, on_fetch=on_fetch, write=False)
+
+
+def _locked_versions(project: Project, *, leave: Iterable[str] = ()) -> dict[str, str]:
+    """The versions the lock on disk pins (the first category's where two differ), but for
+    the names in ``leave``: what an edit keeps, as pipenv keeps the other locked versions when
+    one package is added, removed or updated. Empty without a readable lock."""
+    try:
+        current = project.read_lock()
+    except LockfileError:
+        return {}
+    left = {canonical_name(name) for name in leave}
+    kept: dict[str, str] = {}
+    for _category, package in current.packages() if current is not None else ():
+        if package.version is not None and package.key not in left:
+            kept.setdefault(package.key, package.version)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +230,8 @@ def install_packages(
     )
     check_python(project, python=python)
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
-    report = _lock(edited, client, pre=pre, on_fetch=on_fetch)
+    keep = _locked_versions(project, leave=change.names)
+    report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
     files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
     with _together(files) as env_change:
@@ -231,7 +255,8 @@ def uninstall_packages(
         project.pipfile_text(), project.pipfile, list(packages), tables=list(tables)
     )
     edited = project.with_pipfile_text(change.text)
-    report = _lock(edited, client, pre=False, on_fetch=on_fetch)
+    kept = _locked_versions(project, leave=change.names)
+    report = _lock(edited, client, pre=False, on_fetch=on_fetch, keep=kept)
     env_path = project.venv_path()
     files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
     with _together(files) as env_change:
@@ -255,17 +280,36 @@ def update(
     python: str | None = None,
     write_only: bool = False,
     on_fetch: Callable[[str], None] | None = None,
+    packages: Sequence[str] = (),
 ) -> InstallResult:
     """`pipfence update`: re-lock from the indexes (keeping every ``index`` pin, which comes
-    from the Pipfile), then sync unless ``write_only`` (`upgrade`)."""
-    report = _lock(project, client, pre=pre, on_fetch=on_fetch)
+    from the Pipfile), then sync unless ``write_only`` (`upgrade`).
+
+    With ``packages``, only those move: every other locked version is kept while it fits, and
+    an argument with a version (``requests==2.28.0``) edits the Pipfile entry too. The
+    Pipfile, the lock and the environment change together or not at all."""
+    edit: PipfileChange | None = None
+    keep: dict[str, str] = {}
+    edited = project
+    if packages:
+        current = project.read_lock()
+        locked = [p.name for _c, p in current.packages()] if current is not None else []
+        edit = update_packages(
+            project.pipfile_text(), project.pipfile, list(packages), locked=locked
+        )
+        keep = _locked_versions(project, leave=edit.names)
+        if edit.text != project.pipfile_text():
+            edited = project.with_pipfile_text(edit.text)
+    report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     result = None
-    with _together(project.stage_files(lock=report.lockfile)) as change:
+    pipfile_text = edit.text if edit is not None and edited is not project else None
+    files = project.stage_files(pipfile_text=pipfile_text, lock=report.lockfile)
+    with _together(files) as change:
         if not write_only:
             result = sync_lock(
-                project, client, report.lockfile, categories, python=python, change=change
+                edited, client, report.lockfile, categories, python=python, change=change
             )
-    return InstallResult(report, result)
+    return InstallResult(report, result, edit)
 
 
 def _existing_env(project: Project) -> VirtualEnv:

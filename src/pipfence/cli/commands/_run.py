@@ -45,6 +45,8 @@ def report_install(
         for warning in result.lock.fence_warnings:
             ui.warning(warning)
         ui.info(f"Locked {result.lock.packages} packages in {result.lock.seconds:.2f}s")
+        for change in result.lock.changes:
+            ui.info(change)
     if result.sync is not None:
         sync = result.sync
         if sync.created:

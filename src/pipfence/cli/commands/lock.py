@@ -69,4 +69,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         f"Locked {report.packages} packages from {', '.join(sources) or 'no source'} "
         f"in {report.seconds:.2f}s"
     )
+    for change in report.changes:
+        ui.info(change)
     return 0

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "packages",
         nargs="*",
         metavar="PACKAGE",
-        help="accepted for pipenv's sake; the whole lock is refreshed",
+        help="update only these (every other locked version is kept while it fits); "
+        "NAME==VERSION also writes that version into the Pipfile",
     )
     add_category_options(parser)
     add_index_options(parser)
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             python=python_from_args(args),
             write_only=_write_only(args),
             on_fetch=counter,
+            packages=args.packages,
         )
     report_install(ui, result)
     return 0

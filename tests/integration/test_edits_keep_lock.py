@@ -1,0 +1,116 @@
+"""Edits keep the lock: `install NEW`, `uninstall`, `update PKG` and `upgrade PKG` move only
+what they name (every other locked version stays while it fits), a version given to
+`update`/`upgrade` is written and locked, and each command prints what moved."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.project import installed, one_source_pipfile, out, read_lock, write_pipfile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support import RunPipfence
+    from support.indexes import PypiServer
+
+pytestmark = pytest.mark.integration
+
+
+def _versions(project: Path) -> dict[str, str]:
+    return {k: v["version"] for k, v in read_lock(project)["default"].items()}
+
+
+@pytest.fixture
+def locked(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> dict[str, str]:
+    """A project locked and installed with alpha 1.0 and beta 1.0; then 2.0 of both, 1.5 of
+    alpha and newpkg 1.0 are published."""
+    public_index.add_dist("alpha", "1.0")
+    public_index.add_dist("beta", "1.0")
+    packages = 'alpha = "*"\nbeta = "*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    first = cli(["install"], env=env)
+    assert first.returncode == 0, out(first)
+    for name, version in (("alpha", "1.5"), ("alpha", "2.0"), ("beta", "2.0"), ("newpkg", "1.0")):
+        public_index.add_dist(name, version)
+    return env
+
+
+def test_install_new_keeps_every_other_locked_version(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["install", "newpkg"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {
+        "alpha": "==1.0",
+        "beta": "==1.0",
+        "newpkg": "==1.0",
+    }
+    assert "+ newpkg==1.0" in result.stderr
+    assert "alpha" not in result.stderr.replace("alpha = ", "")
+    assert installed(pipfence_project) == {"alpha": "1.0", "beta": "1.0", "newpkg": "1.0"}
+
+
+def test_update_one_package_moves_only_it(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["update", "alpha"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==2.0", "beta": "==1.0"}
+    assert "~ alpha 1.0 -> 2.0" in result.stderr
+    assert installed(pipfence_project) == {"alpha": "2.0", "beta": "1.0"}
+
+
+def test_update_with_a_version_writes_it_and_locks_it(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["update", "alpha==1.5"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert 'alpha = "==1.5"' in (pipfence_project / "Pipfile").read_text()
+    assert _versions(pipfence_project) == {"alpha": "==1.5", "beta": "==1.0"}
+    verify = cli(["verify"], env=locked)
+    assert verify.returncode == 0, out(verify)
+
+
+def test_upgrade_one_package_writes_the_lock_only(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["upgrade", "beta"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==1.0", "beta": "==2.0"}
+    assert installed(pipfence_project) == {"alpha": "1.0", "beta": "1.0"}
+
+
+def test_update_without_names_moves_everything(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["update"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==2.0", "beta": "==2.0"}
+
+
+def test_update_of_an_unknown_name_is_refused_with_nothing_changed(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    before = (pipfence_project / "Pipfile.lock").read_bytes()
+    result = cli(["update", "nosuch"], env=locked)
+    assert result.returncode == 2, out(result)
+    assert "`nosuch` is neither in the Pipfile nor in the lock" in result.stderr
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == before
+
+
+def test_uninstall_keeps_every_other_locked_version(
+    cli: RunPipfence, pipfence_project: Path, locked: dict[str, str]
+) -> None:
+    result = cli(["uninstall", "beta"], env=locked)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==1.0"}
+    assert "- beta==1.0" in result.stderr
