@@ -385,3 +385,27 @@ def test_netrc_credentials_never_reach_the_vulnerability_service(
     assert result.returncode == 1, out(result)
     assert osv.asked() == [("app", "1.0"), ("helper", "2.0")]
     assert [q.authorization for q in osv.queries] == [None, None]
+
+
+def test_check_with_nothing_it_could_look_up_exits_1(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    private_index: PypiServer,
+    osv: OsvServer,
+) -> None:
+    """A lock whose packages all come from a private index: none may be sent to the service,
+    so nothing was checked, and a green "no vulnerabilities" would be a lie."""
+    private_index.add_dist("internal-secret-tool", "1.0")
+    (pipfence_project / "Pipfile").write_text(
+        f'[[source]]\nurl = "{private_index.simple_url}"\nverify_ssl = false\nname = "corp"\n\n'
+        '[packages]\ninternal-secret-tool = "*"\n',
+        encoding="utf-8",
+    )
+    locked = run_pipfence(["lock"], env=pipfence_env)
+    assert locked.returncode == 0, out(locked)
+    result = run_pipfence(["check"], env=with_url(pipfence_env, osv.base_url))
+    assert result.returncode == 1, out(result)
+    assert "nothing was checked: none of the 1 package could be looked up" in result.stderr
+    assert "No known vulnerabilities" not in result.stderr
+    assert osv.queries == []

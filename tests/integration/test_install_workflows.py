@@ -262,7 +262,7 @@ def test_clean_removes_a_package_installed_by_hand_and_keeps_pip(
 
     cleaned = cli(["clean"])
     assert cleaned.returncode == 0, out(cleaned)
-    assert "Removed 1 packages: stray" in cleaned.stderr
+    assert "Removed 1 package: stray" in cleaned.stderr
     assert installed(pipfence_project, seed=True) == before
     assert "pip" in before
     assert not list(site_packages(pipfence_project).glob("stray*"))

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from pipfence.errors import PipfenceError, printable
 
-__all__ = ["UI"]
+__all__ = ["UI", "count"]
 
 _RED = "\033[31;1m"
 _YELLOW = "\033[33;1m"
@@ -79,3 +79,8 @@ class UI:
             print(
                 "hint: run again with --verbose to see the traceback, and report it", file=self.err
             )
+
+
+def count(number: int, noun: str) -> str:
+    """``1 package``, ``2 packages``: a number with its noun in the right number."""
+    return f"{number} {noun if number == 1 else noun + 's'}"

@@ -277,6 +277,8 @@ class DirectFetcher:
             *("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"),
             *("GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_CERT", "GIT_SSL_KEY"),
             *("SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"),
+            # ssh remotes: the agent holding the user's keys, and their own ssh command.
+            *("SSH_AUTH_SOCK", "GIT_SSH", "GIT_SSH_COMMAND"),
         )
         env = {k: v for k, v in self._environ.items() if k in keep}
         env.setdefault("PATH", os.defpath)

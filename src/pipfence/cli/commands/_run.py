@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pipfence.cli.progress import Counter, counting_status
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 
 if TYPE_CHECKING:
     from pipfence.index.client import IndexClient
@@ -44,7 +44,7 @@ def report_install(
     if result.lock is not None:
         for warning in result.lock.fence_warnings:
             ui.warning(warning)
-        ui.info(f"Locked {result.lock.packages} packages in {result.lock.seconds:.2f}s")
+        ui.info(f"Locked {count(result.lock.packages, 'package')} in {result.lock.seconds:.2f}s")
         for change in result.lock.changes:
             ui.info(change)
     if result.sync is not None:
@@ -52,10 +52,10 @@ def report_install(
         if sync.created:
             ui.info(f"Created the environment at {sync.env.root}")
         if sync.installed:
-            say(f"Installed {len(sync.installed)} packages in {sync.seconds:.2f}s")
+            say(f"Installed {count(len(sync.installed), 'package')} in {sync.seconds:.2f}s")
             for item in sync.installed:
                 ui.detail(f"  + {item}")
         else:
-            say(f"The environment already matches the lock ({sync.kept} packages)")
+            say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
         for warning in sync.warnings:
             ui.warning(warning)

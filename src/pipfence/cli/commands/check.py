@@ -6,7 +6,7 @@ import argparse
 import json
 
 from pipfence.cli.context import settings_from_args
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, LockfileError, UsageError
 from pipfence.project.project import Project
 
@@ -95,12 +95,19 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 f"{len(report.skipped)} package(s) not looked up (names from sources other "
                 "than PyPI stay inside the fence); -v lists them and why"
             )
+        checked = count(report.checked, "package")
         if report.vulnerabilities:
-            count = len(report.vulnerabilities)
+            found = len(report.vulnerabilities)
             ui.info(
-                f"{count} known vulnerabilit{'y' if count == 1 else 'ies'} in "
-                f"{report.checked} packages ({service})."
+                f"{found} known vulnerabilit{'y' if found == 1 else 'ies'} in "
+                f"{checked} ({service})."
             )
+        elif report.checked == 0 and report.skipped:
+            ui.warning(
+                f"nothing was checked: none of the {count(len(report.skipped), 'package')} "
+                f"could be looked up on {service}"
+            )
+            return EXIT_FAILURE
         else:
-            ui.success(f"No known vulnerabilities in {report.checked} packages ({service}).")
+            ui.success(f"No known vulnerabilities in {checked} ({service}).")
     return EXIT_FAILURE if report.vulnerabilities else 0

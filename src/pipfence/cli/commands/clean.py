@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipfence.cli.context import project_from_args
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 
 __all__ = ["add_arguments", "run"]
 
@@ -24,5 +24,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     with project_lock(project):
         removed = clean(project)
-    ui.success(f"Removed {len(removed)} packages" + (f": {', '.join(removed)}" if removed else ""))
+    ui.success(
+        f"Removed {count(len(removed), 'package')}" + (f": {', '.join(removed)}" if removed else "")
+    )
     return 0

@@ -6,7 +6,7 @@ import argparse
 
 from pipfence.cli.commands._options import tables_from_args
 from pipfence.cli.context import project_from_args, warn_about_pipfile
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 
 __all__ = ["add_arguments", "run"]
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     )
     sources = sorted({o.source.name for o in report.origins.values()})
     ui.success(
-        f"Locked {report.packages} packages from {', '.join(sources) or 'no source'} "
+        f"Locked {count(report.packages, 'package')} from {', '.join(sources) or 'no source'} "
         f"in {report.seconds:.2f}s"
     )
     for change in report.changes:

@@ -6,7 +6,7 @@ import argparse
 
 from pipfence.cli.commands._options import add_category_options, tables_from_args
 from pipfence.cli.context import project_from_args, warn_about_pipfile
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 from pipfence.errors import UsageError
 
 __all__ = ["add_arguments", "run"]
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.all:
         with client_session(project, ui, "Uninstalling"):
             removed = uninstall_all(project)
-        ui.success(f"Removed {len(removed)} packages from the environment")
+        ui.success(f"Removed {count(len(removed), 'package')} from the environment")
         return 0
     chosen = tables_from_args(args)
     if chosen:

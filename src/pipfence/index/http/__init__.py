@@ -3,13 +3,13 @@
 The package, from the bottom up::
 
     settings.py          ClientSettings, TlsSettings: what the caller decided (no environment)
-    transport.py         the Transport protocol, Route/Tls, TransportError kinds, body helpers
+    transport.py         the Transport protocol, Channel/Tls, TransportError kinds, body helpers
     curl.py              libcurl transport (pycurl)        ─┐ each maps its library's errors
     httpx_transport.py   httpx transport                   ─┘ to TransportError kinds
     tls.py               TrustStore: system CAs plus the user's, client certificates
     auth.py              Endpoint, Origin, Credentials; URL user-info, netrc, keyring
     retry.py             backoff and Retry-After
-    session.py           Http: routes, redirects, credentials, retries, messages
+    session.py           Http: channels, redirects, credentials, retries, messages
 
 Every name other modules use is importable from here.
 """
@@ -29,9 +29,9 @@ from pipfence.index.http.settings import (
 )
 from pipfence.index.http.transport import (
     MIN_RATE,
+    Channel,
     HeaderLookup,
     Response,
-    Route,
     SlowBody,
     Tls,
     Transport,
@@ -45,6 +45,7 @@ from pipfence.index.http.transport import (
 
 __all__ = [
     "MIN_RATE",
+    "Channel",
     "ClientSettings",
     "Credentials",
     "Endpoint",
@@ -55,7 +56,6 @@ __all__ = [
     "Origin",
     "Reply",
     "Response",
-    "Route",
     "SlowBody",
     "SourceTls",
     "Tls",

@@ -15,8 +15,8 @@ without piling up in memory.
 Requests to one host share a connection (HTTP/2 multiplexing, ``PIPEWAIT``); over HTTP/1.1,
 extra connections are opened up to the settings' cap and further requests queue in libcurl,
 never in a thread holding a connection. Nothing is read from the environment: no proxy
-variables (each request's `Route` sets the proxy, possibly to none, so libcurl and httpx always
-agree), no netrc, no curlrc; the CA files and client certificate come with the route too.
+variables (each request's `Channel` sets the proxy, possibly to none, so libcurl and httpx always
+agree), no netrc, no curlrc; the CA files and client certificate come with the channel too.
 Redirects are not followed here (`Http` follows them), and credentials only travel in the
 headers `Http` gives. libcurl's error codes become `TransportError` kinds here.
 """
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import pycurl
 
-from pipfence.index.http.transport import ErrorKind, Route, TransportError
+from pipfence.index.http.transport import Channel, ErrorKind, TransportError
 
 if TYPE_CHECKING:
     from pipfence.index.http.settings import ClientSettings
@@ -266,16 +266,16 @@ class CurlTransport:
         self._wake_r.setblocking(False)  # noqa: FBT003
         self._wake_w.setblocking(False)  # noqa: FBT003
 
-    def open(self, url: str, headers: Mapping[str, str], route: Route) -> CurlResponse:
-        """Send a GET for ``url`` the way ``route`` says and return once its headers have
+    def open(self, url: str, headers: Mapping[str, str], channel: Channel) -> CurlResponse:
+        """Send a GET for ``url`` the way ``channel`` says and return once its headers have
         arrived.
 
         Raises `CurlFailure` when the transfer fails before that.
         """
         response = CurlResponse(self)
-        response.proxied = route.proxy is not None
+        response.proxied = channel.proxy is not None
         try:
-            response.handle = self._easy(response, url, headers, route)
+            response.handle = self._easy(response, url, headers, channel)
         except pycurl.error as exc:  # an option libcurl refuses, e.g. a malformed URL
             raise CurlFailure("other", str(exc.args[-1] if exc.args else exc)) from None
         with self._lock:  # posted under the lock: never after "stop"
@@ -314,7 +314,7 @@ class CurlTransport:
     # --- internals ---------------------------------------------------------------------------
 
     def _easy(
-        self, response: CurlResponse, url: str, headers: Mapping[str, str], route: Route
+        self, response: CurlResponse, url: str, headers: Mapping[str, str], channel: Channel
     ) -> pycurl.Curl:
         settings = self._settings
         easy = pycurl.Curl()
@@ -323,8 +323,8 @@ class CurlTransport:
         easy.setopt(pycurl.FOLLOWLOCATION, 0)
         easy.setopt(pycurl.NOSIGNAL, 1)
         # Always set: "" means no proxy, and keeps libcurl from reading *_proxy variables
-        # itself (the route was chosen from them already, with the same rules for httpx).
-        easy.setopt(pycurl.PROXY, route.proxy or "")
+        # itself (the channel was chosen from them already, with the same rules for httpx).
+        easy.setopt(pycurl.PROXY, channel.proxy or "")
         easy.setopt(pycurl.NOPROXY, "")
         easy.setopt(_SUPPRESS_CONNECT_HEADERS, 1)
         easy.setopt(pycurl.USERAGENT, settings.user_agent)
@@ -342,7 +342,7 @@ class CurlTransport:
             easy.setopt(pycurl.HTTP_CONTENT_DECODING, 0)  # the caller wants the bytes as sent
         else:
             easy.setopt(pycurl.ACCEPT_ENCODING, "")  # every encoding libcurl can decode
-        tls = route.tls
+        tls = channel.tls
         if tls.verify:
             if tls.cafile is not None:
                 easy.setopt(pycurl.CAINFO, tls.cafile)

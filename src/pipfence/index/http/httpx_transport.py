@@ -1,6 +1,6 @@
 """HTTP transfers through httpx: the transport used without pycurl or with ``PIPFENCE_HTTP=httpx``.
 
-One pooled `httpx.Client` per distinct `Route` (TLS set-up and proxy): a run has a handful
+One pooled `httpx.Client` per distinct `Channel` (TLS set-up and proxy): a run has a handful
 (verified, unverified for a ``verify_ssl = false`` source, one per proxy in use). The clients
 read nothing from the environment (``trust_env=False``), follow no redirects, and every httpx
 error — when the request is sent and while its body is read — becomes a `TransportError`.
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipfence.index.http.transport import HeaderLookup, Route, Tls, TransportError
+from pipfence.index.http.transport import Channel, HeaderLookup, Tls, TransportError
 
 if TYPE_CHECKING:
     import httpx
@@ -56,20 +56,20 @@ def ssl_context(tls: Tls) -> ssl.SSLContext | bool:
 
 
 def build_http_client(
-    settings: ClientSettings, *, verify: bool = True, route: Route | None = None
+    settings: ClientSettings, *, verify: bool = True, channel: Channel | None = None
 ) -> httpx.Client:
-    """A pooled client for one route, shared between threads.
+    """A pooled client for one channel, shared between threads.
 
     Redirects are not followed (`Http` follows them) and nothing comes from the environment
-    (``trust_env=False``). ``verify`` False is the route of a ``verify_ssl = false`` source.
+    (``trust_env=False``). ``verify`` False is the channel of a ``verify_ssl = false`` source.
     """
-    route = route or Route(tls=Tls(verify=verify))
+    channel = channel or Channel(tls=Tls(verify=verify))
     return httpx.Client(
         http2=settings.http2,
-        verify=ssl_context(route.tls),
+        verify=ssl_context(channel.tls),
         trust_env=False,
         follow_redirects=False,
-        proxy=route.proxy,
+        proxy=channel.proxy,
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,
@@ -85,9 +85,9 @@ def build_http_client(
 
 
 class HttpxTransport:
-    """The `Transport` over httpx clients, made on first use per route.
+    """The `Transport` over httpx clients, made on first use per channel.
 
-    ``client`` / ``insecure_client`` replace every client (verified and unverified routes),
+    ``client`` / ``insecure_client`` replace every client (verified and unverified channels),
     whatever the proxy: tests pass clients over `httpx.MockTransport`.
     """
 
@@ -101,17 +101,17 @@ class HttpxTransport:
         self._settings = settings
         self._given = client
         self._given_insecure = insecure_client or client
-        self._clients: dict[Route, httpx.Client] = {}
+        self._clients: dict[Channel, httpx.Client] = {}
         self._lock = threading.Lock()
 
-    def open(self, url: str, headers: Mapping[str, str], route: Route) -> HttpxResponse:
+    def open(self, url: str, headers: Mapping[str, str], channel: Channel) -> HttpxResponse:
         try:
-            client = self._client(route)
+            client = self._client(channel)
             request = client.build_request("GET", url, headers=headers)
             response = client.send(request, stream=True, follow_redirects=False)
         except Exception as exc:
-            raise _mapped(exc, proxied=route.proxy is not None) from exc
-        return HttpxResponse(response, proxied=route.proxy is not None)
+            raise _mapped(exc, proxied=channel.proxy is not None) from exc
+        return HttpxResponse(response, proxied=channel.proxy is not None)
 
     def close(self) -> None:
         """Close the clients made here (not those passed in)."""
@@ -120,15 +120,15 @@ class HttpxTransport:
         for client in clients:
             client.close()
 
-    def _client(self, route: Route) -> httpx.Client:
-        given = self._given if route.tls.verify else self._given_insecure
+    def _client(self, channel: Channel) -> httpx.Client:
+        given = self._given if channel.tls.verify else self._given_insecure
         if given is not None:
             return given
         with self._lock:
-            client = self._clients.get(route)
+            client = self._clients.get(channel)
             if client is None:
-                client = build_http_client(self._settings, route=route)
-                self._clients[route] = client
+                client = build_http_client(self._settings, channel=channel)
+                self._clients[channel] = client
             return client
 
 

@@ -5,13 +5,13 @@ Every request of the index layer goes through `Http`. What it guarantees:
 - One shared, thread-safe `Transport`: libcurl (`pipfence.index.http.curl`, HTTP/2 multiplexed,
   bodies received in C) when pycurl is installed, else httpx
   (`pipfence.index.http.httpx_transport`).
-- Each request's route is chosen here, the same for both transports: the proxy from
+- Each request's channel is chosen here, the same for both transports: the proxy from
   ``settings.proxies`` (`pipfence.models.proxies`), TLS from `TrustStore` (system store plus
   the user's CAs, the source's own CA and client certificate for its own host, no verification
   for the host of a ``verify_ssl = false`` source).
 - URLs handed to the transport never contain user-info: credentials travel only in an
   ``Authorization`` header (`pipfence.index.http.auth`), so no transport message, log line or
-  exception can show them. A proxy's credentials appear only in the route, never in a message.
+  exception can show them. A proxy's credentials appear only in the channel, never in a message.
 - Redirects are followed here, at most `ClientSettings.max_redirects`, never from https to
   http, each hop getting only the credentials of its own origin.
 - Failures are retried (`pipfence.index.http.retry`) for 429, 5xx, connection errors, timeouts,
@@ -43,9 +43,9 @@ from pipfence.index.http.retry import TRY_LATER, Retry, delay, retry_after
 from pipfence.index.http.settings import ClientSettings, MiB, tls_variable
 from pipfence.index.http.tls import TrustStore
 from pipfence.index.http.transport import (
+    Channel,
     HeaderLookup,
     Response,
-    Route,
     SlowBody,
     Transport,
     TransportError,
@@ -266,7 +266,7 @@ class Http:
         """The proxy a request for ``url`` goes through (None: direct)."""
         return self.settings.proxies.for_url(url)
 
-    def route(self, endpoint: Endpoint, url: str) -> Route:
+    def channel(self, endpoint: Endpoint, url: str) -> Channel:
         """How a request for ``url`` on behalf of ``endpoint`` travels: proxy and TLS."""
         own_host = _host(url) == endpoint.origin.host
         tls = self._trust.tls(
@@ -274,7 +274,7 @@ class Http:
             verify=not self.uses_insecure_client(endpoint, url),
         )
         proxy = self.proxy_for(url)
-        return Route(tls=tls, proxy=proxy.url if proxy is not None else None)
+        return Channel(tls=tls, proxy=proxy.url if proxy is not None else None)
 
     # --- internals ---------------------------------------------------------------------
 
@@ -434,11 +434,11 @@ class Http:
             authorization = self._auth.authorization(endpoint, url)
             if authorization is not None:
                 request_headers["Authorization"] = authorization
-            route = self.route(endpoint, url)
+            channel = self.channel(endpoint, url)
             with self._lock:
                 self._sent[endpoint.name] = self._sent.get(endpoint.name, 0) + 1
             try:
-                response = self._transport().open(url, request_headers, route)
+                response = self._transport().open(url, request_headers, channel)
             except TransportError as exc:
                 self._failure(endpoint, what, url, exc, self.proxy_for(url), answered=False)
             location = response.headers.get("location")

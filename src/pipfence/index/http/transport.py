@@ -6,9 +6,9 @@ the environment (the proxy and TLS to use come with each request), and turns eve
 its library into a `TransportError` of one of a few kinds — the way httpx's own transports map
 httpcore's errors — so the session decides retries and messages without knowing the library::
 
-    Http ──open(url, headers, route)──► Transport ──► libcurl (curl.py) | httpx (httpx_transport.py)
-     ▲                                      │
-     └──────── Response | TransportError ◄──┘
+    Http ──open(url, headers, channel)──► Transport ──► libcurl (curl.py)
+     ▲                                         │        | httpx (httpx_transport.py)
+     └──────── Response | TransportError ◄─────┘
 
 Also here: the response protocol both transports satisfy, and the helpers that read a body.
 """
@@ -22,10 +22,10 @@ from typing import Literal, Protocol
 
 __all__ = [
     "MIN_RATE",
+    "Channel",
     "ErrorKind",
     "HeaderLookup",
     "Response",
-    "Route",
     "SlowBody",
     "Tls",
     "Transport",
@@ -69,7 +69,7 @@ class Tls:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class Channel:
     """How one request travels: its TLS set-up and the proxy (None: direct). The proxy URL
     may hold credentials; it is never shown."""
 
@@ -108,7 +108,7 @@ class Response(Protocol):
 class Transport(Protocol):
     """Sends GET requests; safe to call from many threads at once."""
 
-    def open(self, url: str, headers: Mapping[str, str], route: Route) -> Response:
+    def open(self, url: str, headers: Mapping[str, str], channel: Channel) -> Response:
         """Send a GET for ``url`` (no user-info) and return once the headers are in; raise
         `TransportError` when it fails before that. Reading the body may raise
         `TransportError` (``broken``, ``truncated``, ``timeout``) too."""
