@@ -38,7 +38,7 @@ def endpoint(server: FaultServer) -> Endpoint:
 
 
 def test_http_uses_libcurl_unless_told_otherwise(fault_server: FaultServer) -> None:
-    fault_server.channel("/simple/", Respond(200, b"ok"))
+    fault_server.route("/simple/", Respond(200, b"ok"))
     with Http(ClientSettings()) as http:
         http.get(endpoint(fault_server), fault_server.simple_url, what="the root", limit=100)
         assert http._curl is not None
@@ -52,7 +52,7 @@ def test_http_uses_libcurl_unless_told_otherwise(fault_server: FaultServer) -> N
 def test_a_slow_reader_pauses_the_transfer_instead_of_buffering_the_body(
     fault_server: FaultServer,
 ) -> None:
-    fault_server.channel("/big", Respond(200, BIG, content_type="application/octet-stream"))
+    fault_server.route("/big", Respond(200, BIG, content_type="application/octet-stream"))
     transport = curl.CurlTransport(ClientSettings())
     try:
         response = transport.open(fault_server.url("/big"), {}, Channel())
@@ -76,8 +76,8 @@ def test_a_slow_reader_pauses_the_transfer_instead_of_buffering_the_body(
 def test_closing_a_response_mid_body_cancels_it_and_the_transport_goes_on(
     fault_server: FaultServer,
 ) -> None:
-    fault_server.channel("/big", Respond(200, BIG, content_type="application/octet-stream"))
-    fault_server.channel("/small", Respond(200, b"small", headers={"X-Shape": "Tiny"}))
+    fault_server.route("/big", Respond(200, BIG, content_type="application/octet-stream"))
+    fault_server.route("/small", Respond(200, b"small", headers={"X-Shape": "Tiny"}))
     transport = curl.CurlTransport(ClientSettings())
     try:
         big = transport.open(fault_server.url("/big"), {}, Channel())
@@ -120,7 +120,7 @@ def _closed_port() -> int:
 def test_failures_are_retried_then_named_like_httpx_ones(
     fault_server: FaultServer, behaviour: object, message: str
 ) -> None:
-    fault_server.channel("/simple/foo/", behaviour)  # type: ignore[arg-type]
+    fault_server.route("/simple/foo/", behaviour)  # type: ignore[arg-type]
     sleeps: list[float] = []
     settings = ClientSettings(read_timeout=1, attempts=2)
     with Http(settings, sleep=sleeps.append) as http, pytest.raises(IndexServerError) as failure:
@@ -149,7 +149,7 @@ def test_proxy_variables_are_not_read(
         monkeypatch.setenv(name, dead)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    fault_server.channel("/simple/", Respond(200, b"direct"))
+    fault_server.route("/simple/", Respond(200, b"direct"))
     with Http(ClientSettings(attempts=1)) as http:
         reply = http.get(endpoint(fault_server), fault_server.simple_url, what="the root", limit=99)
     assert reply.body == b"direct"
@@ -178,7 +178,7 @@ def test_a_pycurl_that_cannot_load_falls_back_to_httpx(
     fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "pipfence.index.http.curl", None)  # import now fails
-    fault_server.channel("/simple/", Respond(200, b"via httpx"))
+    fault_server.route("/simple/", Respond(200, b"via httpx"))
     with Http(ClientSettings(attempts=1)) as http:
         reply = http.get(endpoint(fault_server), fault_server.simple_url, what="the root", limit=99)
         assert http._curl is None
@@ -243,7 +243,7 @@ def test_tls_is_verified_against_the_ca_bundle_unless_the_source_opts_out(
 
 
 def test_a_trickling_body_reaches_its_reader_in_pieces(fault_server: FaultServer) -> None:
-    fault_server.channel("/slow", Trickle(b"abcdef", interval=0.3, limit=5))
+    fault_server.route("/slow", Trickle(b"abcdef", interval=0.3, limit=5))
     transport = curl.CurlTransport(ClientSettings())
     try:
         response = transport.open(fault_server.url("/slow"), {}, Channel())
