@@ -4,6 +4,8 @@ what they name (every other locked version stays while it fits), a version given
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -114,3 +116,32 @@ def test_uninstall_keeps_every_other_locked_version(
     assert result.returncode == 0, out(result)
     assert _versions(pipfence_project) == {"alpha": "==1.0"}
     assert "- beta==1.0" in result.stderr
+
+
+def test_update_of_a_name_with_no_lock_yet_locks_the_project(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'alpha = "*"\n'))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    result = cli(["update", "requests"], env=env)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==1.0"}
+
+
+def test_clean_of_a_fresh_environment_without_a_lock_is_nothing_to_do(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, ""))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    # A fresh environment holding only what `venv` puts in.
+    subprocess.run([sys.executable, "-m", "venv", str(pipfence_project / ".venv")], check=True)
+    result = cli(["clean"], env=env)
+    assert result.returncode == 0, out(result)
+    assert "Removed 0 packages" in result.stderr

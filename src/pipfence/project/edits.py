@@ -247,21 +247,23 @@ def _keep_pin(
 
 
 def update_packages(
-    text: str, pipfile: Pipfile, arguments: Sequence[str], *, locked: Collection[str]
+    text: str, pipfile: Pipfile, arguments: Sequence[str], *, locked: Collection[str] | None
 ) -> PipfileChange:
     """What `update PKG…` / `upgrade PKG…` change in the Pipfile: an argument with a version
     (``requests==2.28.0``), extras or a marker edits the package's entry where it is (or adds
     it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there. Every
-    name must be in the Pipfile or in ``locked`` (the lock's names), else `UsageError`.
+    name must be in the Pipfile or in ``locked`` (the lock's names), else `UsageError`; with
+    no lock yet (``locked`` None) any name goes, as the whole project is locked anyway.
     ``names`` are the packages the update may move."""
     names: list[str] = []
     edits: dict[str, list[str]] = {}
-    known = {canonical_name(name) for name in locked}
+    known = {canonical_name(name) for name in locked or ()}
     for argument in arguments:
         requirement = _parse(argument)
         key = canonical_name(requirement.name)
         tables = [t for t, specs in pipfile.categories.items() if key in specs]
-        if not tables and key not in known and not (requirement.specifier or requirement.extras):
+        bare = not (requirement.specifier or requirement.extras)
+        if locked is not None and not tables and key not in known and bare:
             raise UsageError(
                 f"`{requirement.name}` is neither in the Pipfile nor in the lock",
                 hint=f"add it with `pipfence install {requirement.name}`",

@@ -293,7 +293,7 @@ def update(
     edited = project
     if packages:
         current = project.read_lock()
-        locked = [p.name for _c, p in current.packages()] if current is not None else []
+        locked = [p.name for _c, p in current.packages()] if current is not None else None
         edit = update_packages(
             project.pipfile_text(), project.pipfile, list(packages), locked=locked
         )
@@ -322,12 +322,17 @@ def _existing_env(project: Project) -> VirtualEnv:
 
 
 def extraneous(project: Project) -> list[str]:
-    """Installed distributions that no category of the lock lists (pip and friends aside)."""
+    """Installed distributions that no category of the lock lists (pip and friends aside).
+    Without a lock, an environment holding nothing else has nothing extraneous (pipenv's
+    `clean` of a fresh environment succeeds); one holding packages is refused, since
+    nothing says which of them to keep."""
     lockfile = project.read_lock()
+    installed = _existing_env(project).installed()
     if lockfile is None:
+        if all(name in PROTECTED for name in installed):
+            return []
         raise LockfileError("does not exist", hint="run `pipfence lock` first")
     wanted = {canonical_name(p.name) for _c, p in lockfile.packages()}
-    installed = _existing_env(project).installed()
     return sorted(n for n in installed if n not in wanted and n not in PROTECTED)
 
 
