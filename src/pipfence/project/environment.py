@@ -209,6 +209,8 @@ def open_or_create_env(
     interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
     try:
         env = VirtualEnv.create(location, interpreter, seed_pip=True, cache=cache)
+        # virtualenvwrapper's link back to the project, which pipenv writes too.
+        (location / ".project").write_text(str(project.root), encoding="utf-8")
     except InstallError:
         raise
     except OSError as exc:
