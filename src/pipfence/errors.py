@@ -27,6 +27,7 @@ import re
 
 __all__ = [
     "ArchiveError",
+    "CommandNotFound",
     "FenceError",
     "FileWriteError",
     "HashMismatch",
@@ -49,6 +50,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTEGRITY = 3
 EXIT_INTERRUPTED = 130
+#: What a shell answers for a command it cannot find; `pipfence run` answers the same.
+EXIT_COMMAND_NOT_FOUND = 127
 
 
 #: Terminal escape sequences (CSI, OSC, and the two-byte ones), then single characters a
@@ -88,6 +91,12 @@ class UsageError(PipfenceError):
     """The user asked for something that cannot be done as asked."""
 
     exit_code = EXIT_USAGE
+
+
+class CommandNotFound(UsageError):
+    """`pipfence run` was given a command that neither the environment nor PATH holds."""
+
+    exit_code = EXIT_COMMAND_NOT_FOUND
 
 
 class PipfileError(PipfenceError):

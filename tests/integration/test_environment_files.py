@@ -35,3 +35,19 @@ def test_a_new_environment_names_its_project(
     venv = Path(where.stdout.strip())
     assert (venv == pipfence_project / ".venv") is (in_project == "1")
     assert (venv / ".project").read_text(encoding="utf-8") == str(pipfence_project)
+
+
+def test_run_of_a_missing_command_exits_127_as_a_shell_does(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    assert cli(["install"], env=env).returncode == 0
+    result = cli(["run", "no-such-command-here"], env=env)
+    assert result.returncode == 127, out(result)
+    assert "`no-such-command-here` was not found" in result.stderr
+    assert "Traceback" not in result.stderr

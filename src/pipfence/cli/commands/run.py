@@ -8,7 +8,7 @@ import shutil
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import UsageError
+from pipfence.errors import CommandNotFound, UsageError
 
 __all__ = ["add_arguments", "run"]
 
@@ -31,6 +31,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     env = environment_for(project, venv)
     executable = shutil.which(argv[0], path=env["PATH"])
     if executable is None:
-        raise UsageError(f"command `{argv[0]}` was not found in the environment or on PATH")
+        raise CommandNotFound(f"command `{argv[0]}` was not found in the environment or on PATH")
     os.execve(executable, argv, env)  # noqa: S606  # replaces this process, as pipenv run does
     return 0  # pragma: no cover
