@@ -145,3 +145,18 @@ def test_clean_of_a_fresh_environment_without_a_lock_is_nothing_to_do(
     result = cli(["clean"], env=env)
     assert result.returncode == 0, out(result)
     assert "Removed 0 packages" in result.stderr
+
+
+def test_an_empty_lock_is_locked_again_by_install(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'alpha = "*"\n'))
+    (pipfence_project / "Pipfile.lock").write_text("{}\n", encoding="utf-8")
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    result = cli(["install"], env=env)
+    assert result.returncode == 0, out(result)
+    assert _versions(pipfence_project) == {"alpha": "==1.0"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,7 +163,8 @@ class Project:
         return files
 
     def read_lock(self) -> Lockfile | None:
-        """The lock, or None when there is none; `LockfileError` when it is unreadable."""
+        """The lock, or None when there is none (or it is an empty ``{}``); `LockfileError`
+        when it is unreadable."""
         path = self.lock_path
         try:
             raw = path.read_bytes()
@@ -172,6 +174,8 @@ class Project:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise LockfileError("not UTF-8 text", path=self._display(path)) from None
+        if re.fullmatch(r"\s*\{\s*\}\s*", text):
+            return None  # `{}`: an empty lock, which pipenv re-locks as if there were none
         return Lockfile.parse(text, path=self._display(path))
 
     def write_lock(self, lock: Lockfile) -> None:
