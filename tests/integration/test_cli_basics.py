@@ -152,7 +152,8 @@ def test_bad_pipfile_is_one_line_exit_2_nothing_written(
 
 BAD_LOCKS = {
     "invalid json": ('{"_meta": ', "Pipfile.lock:1: invalid JSON"),
-    "empty object": ("{}", "Pipfile.lock: not a Pipfile.lock: it has no `_meta` object"),
+    "no _meta": ('{"default": {}}', "Pipfile.lock: not a Pipfile.lock: it has no `_meta` object"),
+    "not an object": ("[]", "Pipfile.lock: it is not a JSON object"),
     "merge conflict": (
         '{\n<<<<<<< HEAD\n    "_meta": {}\n=======\n>>>>>>> theirs\n}\n',
         "Pipfile.lock:2: it contains merge-conflict markers",
@@ -173,7 +174,7 @@ def test_corrupt_lock_is_one_line_exit_2_nothing_written(project: Path, case: st
 
 
 def test_verbose_shows_the_traceback(project: Path) -> None:
-    (project / "Pipfile.lock").write_text("{}", encoding="utf-8")
+    (project / "Pipfile.lock").write_text("[]", encoding="utf-8")
     result = run(["verify", "--verbose"], project)
     assert result.returncode == 2
     assert "Traceback" in result.stderr
