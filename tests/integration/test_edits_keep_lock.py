@@ -160,3 +160,29 @@ def test_an_empty_lock_is_locked_again_by_install(
     result = cli(["install"], env=env)
     assert result.returncode == 0, out(result)
     assert _versions(pipfence_project) == {"alpha": "==1.0"}
+
+
+def test_dev_packages_are_constrained_by_the_default_ones(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    """`six = "==1.16.0"` in [packages] and `six = "*"` in [dev-packages]: pipenv locks 1.16.0
+    in both, so the lock installs as one environment; 1.17.0 in develop made pipfence refuse
+    its own lock."""
+    for version in ("1.16.0", "1.17.0"):
+        public_index.add_dist("six", version)
+    public_index.add_dist("devtool", "1.0", requires=["six"])
+    packages = 'six = "==1.16.0"\n\n[dev-packages]\nsix = "*"\ndevtool = "*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    locked = cli(["lock"], env=env)
+    assert locked.returncode == 0, out(locked)
+    lock = read_lock(pipfence_project)
+    assert lock["default"]["six"]["version"] == "==1.16.0"
+    assert lock["develop"]["six"]["version"] == "==1.16.0"
+    assert lock["develop"]["devtool"]["version"] == "==1.0"
+    synced = cli(["sync", "--dev"], env=env)
+    assert synced.returncode == 0, out(synced)
+    assert installed(pipfence_project) == {"six": "1.16.0", "devtool": "1.0"}

@@ -513,11 +513,27 @@ def _resolve_tables(
             pass
         else:
             return dict.fromkeys(own_specs, together)
+    # Each table on its own: [packages] first, and every other table resolved with
+    # [packages]' requirements and its pinned versions as constraints, as pipenv constrains
+    # dev packages by the default ones (so `six = "*"` in [dev-packages] beside
+    # `six = "==1.16.0"` in [packages] locks 1.16.0 in both).
+    default = (
+        _fenced_resolve([_requirement(s) for s in default_specs], source, target, policy)
+        if default_specs
+        else None
+    )
+    pins = [
+        Requirement(f"{package.name}=={package.version}")
+        for package in (default.packages.values() if default is not None else ())
+    ]
     resolutions: dict[str, Resolution] = {}
     for table, own in own_specs.items():
+        if table == "packages" and default is not None:
+            resolutions[table] = default
+            continue
         specs = own if table == "packages" else _merge(default_specs, own)
         resolutions[table] = _fenced_resolve(
-            [_requirement(s) for s in specs], source, target, policy
+            [*(_requirement(s) for s in specs), *pins], source, target, policy
         )
     return resolutions
 
