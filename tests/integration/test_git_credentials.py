@@ -6,10 +6,8 @@ that asks for basic auth — and the password never reaches a command line (no g
 from __future__ import annotations
 
 import base64
-import os
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from support.dists import write_source_tree
 from support.gitserver import GitHttpServer, bare_repository
 from support.project import out, pipfile_text, read_lock, write_pipfile
+from support.secrets import CmdlineWatch, leaks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,59 +26,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 USER = "gituser"
-
-
-class CmdlineSampler:
-    """Reads every other process's `/proc/*/cmdline` in a loop while a command runs."""
-
-    def __init__(self, secrets: list[bytes]) -> None:
-        self.secrets = secrets
-        self.hits: list[str] = []
-        self.git_seen: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        me = str(os.getpid())
-        while not self._stop.is_set():
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit() or entry.name == me:
-                    continue
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                words = cmdline.split(b"\0")
-                if words and words[0].endswith(b"git") and len(words) > 1:
-                    self.git_seen.add(words[1].decode(errors="replace"))
-                self.hits.extend(
-                    cmdline.replace(b"\0", b" ").decode(errors="replace")
-                    for secret in self.secrets
-                    if secret in cmdline
-                )
-            self._stop.wait(0.002)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-def written_leaks(roots: list[Path], secrets: list[bytes]) -> list[str]:
-    found: list[str] = []
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_symlink() or not path.is_file():
-                continue
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            found.extend(f"{path}: {s!r}" for s in secrets if s in data)
-    return found
 
 
 @pytest.fixture
@@ -124,7 +70,7 @@ def test_git_password_from_env_never_reaches_argv_output_or_files(
     basic = base64.b64encode(f"{USER}:{token}".encode())
     secrets = sorted({token.encode(), quote(token, safe="").encode(), basic})
 
-    with CmdlineSampler(secrets) as sampler:
+    with CmdlineWatch(secrets, interval=0.002) as sampler:
         locked = cli(["lock", "-v"], env=secret_env)
         synced = cli(["sync", "-v"], env=secret_env)
 
@@ -142,7 +88,7 @@ def test_git_password_from_env_never_reaches_argv_output_or_files(
             assert secret not in (result.stdout + result.stderr).encode(), out(result)
     roots = [pipfence_project, Path(env["HOME"]), Path(env["PIPFENCE_CACHE_DIR"]), temp]
     roots += [Path(env["WORKON_HOME"]), Path(env["XDG_CACHE_HOME"]).parent]
-    assert written_leaks(roots, secrets) == []
+    assert leaks(roots, secrets) == []
 
 
 @pytest.mark.parametrize("git_server", ["right-token"], indirect=True)

@@ -37,11 +37,16 @@ class CmdlineWatch:
     """Polls every process's /proc/*/cmdline while commands run (the test's own index
     servers, which are given the password on purpose, excepted)."""
 
-    def __init__(self, secrets: list[bytes], ignore: tuple[bytes, ...] = ()) -> None:
+    def __init__(
+        self, secrets: list[bytes], ignore: tuple[bytes, ...] = (), *, interval: float = 0.01
+    ) -> None:
         self.secrets = secrets
         self.ignore = (b"pypiserver", *ignore)
         self.hits: list[str] = []
         self.seen = 0
+        #: The sub-commands of every `git` process seen (``remote-http``, ``fetch``…).
+        self.git_seen: set[str] = set()
+        self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -58,12 +63,15 @@ class CmdlineWatch:
                 if any(part in cmdline for part in self.ignore):
                     continue
                 self.seen += 1
+                words = cmdline.split(b"\0")
+                if len(words) > 1 and words[0].endswith(b"git"):
+                    self.git_seen.add(words[1].decode(errors="replace"))
                 self.hits.extend(
                     cmdline.replace(b"\0", b" ").decode(errors="replace")
                     for secret in self.secrets
                     if secret in cmdline
                 )
-            self._stop.wait(0.01)
+            self._stop.wait(self._interval)
 
     def __enter__(self) -> Self:
         self._thread.start()
