@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from support import isolated_environ
-from support.indexes import _free_port
+from support.processes import free_port, stop_process
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -97,7 +97,7 @@ class DevpiServer:
         )
         if done.returncode != 0:
             raise DevpiUnavailableError(f"devpi-init failed: {done.stderr[-2000:]!r}")
-        self.port = _free_port()
+        self.port = free_port()
         with self.log_file.open("wb") as log:
             self._process = subprocess.Popen(
                 [
@@ -130,14 +130,7 @@ class DevpiServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, grace=10)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -35,6 +35,7 @@ if __name__ == "__main__":  # run as the server process: make `support` importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support import isolated_environ
+from support.processes import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -220,12 +221,7 @@ class GitHttpServer:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -33,7 +33,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -46,6 +45,7 @@ from packaging.utils import canonicalize_name
 
 from support import isolated_environ
 from support.dists import build_many, build_sdist, build_wheel
+from support.processes import free_port, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -85,12 +85,6 @@ class AccessRecord(NamedTuple):
     method: str
     path: str
     status: int
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -179,7 +173,7 @@ class PypiServer:
         if self._process is not None:
             return self
         for _ in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self.log_file.write_bytes(b"")
             self._log_offset = 0
             with self._stderr_path.open("wb") as stderr:
@@ -214,14 +208,7 @@ class PypiServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     @property
     def running(self) -> bool:

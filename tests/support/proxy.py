@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from support import SRC_DIR, isolated_environ
+from support.processes import stop_process
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -82,13 +83,7 @@ class ForwardProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, grace=10)
         self._process = None
 
     def hosts(self, settle: float = 1.0) -> list[str]:
