@@ -109,42 +109,39 @@ def test_lock_keys_are_spelled_as_pipenv_spells_them_and_read_back(
     assert sorted(read_lock(pipfence_project)["default"]) == ["ruamel.yaml", "zope-interface"]
 
 
-def _other_minor_from_pyenv() -> tuple[str, str] | None:
-    """(X.Y, X.Y.Z) of a pyenv-installed Python other than the running minor version."""
+@pytest.fixture
+def other_python(pipfence_env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The minor version (X.Y) of a pyenv install other than the running Python, with a patch
+    release above 0, and the CLI's environment that finds it: the tests' HOME is temporary, so
+    PYENV_ROOT says where pyenv lives, as a user's shell does. Skips without one."""
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    for entry in sorted(root.glob("3.*"), reverse=True):
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for entry in sorted((root / "versions").glob("3.*"), reverse=True):
         parts = entry.name.split(".")
         minor = ".".join(parts[:2])
         usable = (entry / "bin" / f"python{minor}").is_file()
         if len(parts) == 3 and minor != running and int(parts[2]) > 0 and usable:
-            return minor, entry.name
-    return None
+            return minor, {**pipfence_env, "PYENV_ROOT": str(root), "PIPENV_VENV_IN_PROJECT": "1"}
+    pytest.skip("no pyenv install of another Python minor version with a patch release")
 
 
 def test_python_version_resolves_for_the_interpreter_that_will_be_used(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
+    other_python: tuple[str, dict[str, str]],
 ) -> None:
     """`python_version = "X.Y"` with no X.Y running: the lock is for the pyenv install that
     would make the environment (X.Y.Z), not for X.Y.0, so `Requires-Python >= X.Y.1` fits."""
-    found = _other_minor_from_pyenv()
-    if found is None:
-        pytest.skip("no pyenv install of another Python minor version with a patch release")
-    minor, full = found
+    minor, env = other_python
     public_index.add_dist("payload", "1.0", requires_python=f">={minor}.1")
     text = (
         one_source_pipfile(public_index.simple_url) + f'\n[requires]\npython_version = "{minor}"\n'
     )
     write_pipfile(pipfence_project, text)
-    # The test's HOME is a temporary folder: say where pyenv lives, as a user's shell does.
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    result = cli(["lock"], env={**pipfence_env, "PYENV_ROOT": root})
+    result = cli(["lock"], env=env)
     assert result.returncode == 0, out(result)
     assert read_lock(pipfence_project)["default"]["payload"]["version"] == "==1.0"
-    assert full.startswith(minor + ".")
 
 
 def test_disagreeing_python_versions_follow_python_full_version_with_a_warning(
@@ -163,24 +160,14 @@ def test_disagreeing_python_versions_follow_python_full_version_with_a_warning(
 
 def test_default_python_version_is_used_when_nothing_else_names_one(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
+    other_python: tuple[str, dict[str, str]],
 ) -> None:
-    found = _other_minor_from_pyenv()
-    if found is None:
-        pytest.skip("no pyenv install of another Python minor version")
-    minor, _full = found
+    minor, env = other_python
     public_index.add_dist("payload", "1.0")
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    env = {
-        **pipfence_env,
-        "PYENV_ROOT": root,
-        "PIPENV_VENV_IN_PROJECT": "1",
-        "PIPENV_DEFAULT_PYTHON_VERSION": minor,
-    }
-    result = cli(["install"], env=env)
+    result = cli(["install"], env={**env, "PIPENV_DEFAULT_PYTHON_VERSION": minor})
     assert result.returncode == 0, out(result)
     cfg = (pipfence_project / ".venv" / "pyvenv.cfg").read_text()
     assert f"version = {minor}." in cfg or f"version_info = {minor}." in cfg, cfg
@@ -188,18 +175,13 @@ def test_default_python_version_is_used_when_nothing_else_names_one(
 
 def test_python_option_for_another_python_replaces_the_environment(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
+    other_python: tuple[str, dict[str, str]],
 ) -> None:
-    found = _other_minor_from_pyenv()
-    if found is None:
-        pytest.skip("no pyenv install of another Python minor version")
-    minor, _full = found
+    minor, env = other_python
     public_index.add_dist("payload", "1.0")
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    env = {**pipfence_env, "PYENV_ROOT": root, "PIPENV_VENV_IN_PROJECT": "1"}
     first = cli(["install"], env=env)
     assert first.returncode == 0, out(first)
     cfg = pipfence_project / ".venv" / "pyvenv.cfg"
