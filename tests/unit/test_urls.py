@@ -17,6 +17,7 @@ from pipfence.models.urls import (
     is_pypi_url,
     mirror_variable,
     placeholders,
+    redact_text,
     same_url,
     shown_url,
     split_userinfo,
@@ -230,3 +231,28 @@ def test_a_mirror_with_an_unset_variable_names_the_mirror() -> None:
 def test_mirror_variable_names() -> None:
     assert mirror_variable("corp-pypi") == "PIPFENCE_MIRROR_CORP_PYPI"
     assert mirror_variable("a.b c") == "PIPFENCE_MIRROR_A_B_C"
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "shown"),
+    [
+        (
+            "fatal: unable to access 'https://bob:s3cr%23t@git.example/r.git/'",
+            [],
+            "fatal: unable to access 'https://***@git.example/r.git/'",
+        ),
+        (
+            "Looking in https://t0k@idx.example/simple",
+            [],
+            "Looking in https://***@idx.example/simple",
+        ),
+        ("auth failed for s3cr#t and s3cr%23t", ["s3cr#t"], "auth failed for *** and ***"),
+        (
+            "nothing to hide at https://idx.example/simple",
+            ["x" * 0],
+            "nothing to hide at https://idx.example/simple",
+        ),
+    ],
+)
+def test_redact_text(text: str, secrets: list[str], shown: str) -> None:
+    assert redact_text(text, secrets) == shown

@@ -15,7 +15,6 @@ its command line is the interpreter, pyproject_hooks' runner script and a tempor
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tarfile
 import tempfile
@@ -43,6 +42,7 @@ else:
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.models.files import CoreMetadata
+from pipfence.models.urls import redact_text
 
 __all__ = [
     "LEGACY_BACKEND",
@@ -102,7 +102,6 @@ _ALLOWED = frozenset(
     }
 )
 _SHOWN_LINES = 25
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 def build_environ(base: Mapping[str, str], python: Path) -> dict[str, str]:
@@ -121,10 +120,6 @@ def build_environ(base: Mapping[str, str], python: Path) -> dict[str, str]:
         }
     )
     return environ
-
-
-def _redact(text: str) -> str:
-    return _USERINFO.sub(r"\g<scheme>***@", text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,10 +305,10 @@ class Backend:
         if done.returncode != 0:
             raise _HookFailed(done.returncode, output)
         if self._on_output is not None and output.strip():
-            self._on_output(_redact(output))
+            self._on_output(redact_text(output))
 
     def _fail(self, what: str, detail: str, output: str = "") -> InstallError:
-        lines = _redact(output).rstrip().splitlines()
+        lines = redact_text(output).rstrip().splitlines()
         shown = lines if self._verbose else lines[-_SHOWN_LINES:]
         message = f"Building `{self.name}` failed: {what} ({detail})"
         if shown:

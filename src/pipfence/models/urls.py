@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -43,6 +43,7 @@ __all__ = [
     "mirror_variable",
     "normalise",
     "placeholders",
+    "redact_text",
     "same_url",
     "shown_url",
     "split_userinfo",
@@ -141,6 +142,19 @@ def shown_url(url: str) -> str:
         return url.strip()
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Free text (a child process's error output) with the user-info of every URL in it
+    replaced by ``***``, and each of ``secrets`` gone in the forms a URL would carry it."""
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, "***")
+    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
 
 
 def without_secrets(url: str) -> tuple[str, bool]:

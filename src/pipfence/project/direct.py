@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
@@ -40,7 +40,7 @@ from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec
 from pipfence.models.sources import Source
-from pipfence.models.urls import expand, shown_url, split_userinfo
+from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo
 from pipfence.project.fenced_source import IndexReader
 
 __all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
@@ -317,7 +317,8 @@ class DirectFetcher:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InstallError(f"Could not {what}: {exc}") from exc
         if done.returncode != 0:
-            detail = _redact_text(done.stderr.strip(), env.get("PIPFENCE_GIT_PASSWORD"))
+            password = env.get("PIPFENCE_GIT_PASSWORD")
+            detail = redact_text(done.stderr.strip(), [password] if password else [])
             detail = detail or f"exit status {done.returncode}"
             raise InstallError(f"Could not {what}: {detail}")
         return done.stdout
@@ -479,14 +480,3 @@ def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-_USERINFO = re.compile(r"(://)[^/@\s]+@")
-
-
-def _redact_text(text: str, secret: str | None = None) -> str:
-    """``text`` without URL user-info, nor ``secret`` in any form a URL would carry it."""
-    if secret:
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, "***")
-    return _USERINFO.sub(r"\1***@", text)
