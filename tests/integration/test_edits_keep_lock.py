@@ -186,3 +186,32 @@ def test_dev_packages_are_constrained_by_the_default_ones(
     synced = cli(["sync", "--dev"], env=env)
     assert synced.returncode == 0, out(synced)
     assert installed(pipfence_project) == {"six": "1.16.0", "devtool": "1.0"}
+
+
+@pytest.mark.parametrize("directive", [True, False])
+def test_sort_pipfile_sorts_the_edited_table_and_only_when_asked(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+    directive: bool,
+) -> None:
+    for name in ("zeta", "alpha", "mid", "beta"):
+        public_index.add_dist(name, "1.0")
+    packages = 'zeta = "*"\nalpha = {version = "*"}\n\n[dev-packages]\nzeta = "*"\nbeta = "*"\n'
+    settings = "\n[pipenv]\nsort_pipfile = true\n" if directive else ""
+    text = one_source_pipfile(public_index.simple_url, packages) + settings
+    write_pipfile(pipfence_project, text)
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    added = cli(["install", "mid"], env=env)
+    assert added.returncode == 0, out(added)
+    written = (pipfence_project / "Pipfile").read_text()
+    table = written.split("[packages]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    names = [line.split(" = ", 1)[0] for line in table]
+    assert names == (["alpha", "mid", "zeta"] if directive else ["zeta", "alpha", "mid"])
+    assert 'alpha = {version = "*"}' in written
+    # Only the edited table is sorted.
+    assert '[dev-packages]\nzeta = "*"\nbeta = "*"\n' in written
+    assert "sort_pipfile is not acted on" not in added.stderr
+    removed = cli(["uninstall", "zeta"], env=env)
+    assert removed.returncode == 0, out(removed)

@@ -74,7 +74,7 @@ def test_a_misspelled_key_is_warned_about_with_the_likely_key(
     public_index.add_dist("payload", "2.0")
     packages = 'payload = {versoin = "==1.0"}\n'
     text = (
-        one_source_pipfile(public_index.simple_url, packages) + "\n[pipenv]\nsort_pipfile = true\n"
+        one_source_pipfile(public_index.simple_url, packages) + "\n[pipenv]\nskip_resolver = true\n"
     )
     write_pipfile(pipfence_project, text)
     result = cli(["lock"])
@@ -82,7 +82,7 @@ def test_a_misspelled_key_is_warned_about_with_the_likely_key(
     assert "`versoin` in the entry for `payload`" in result.stderr
     assert "did you mean `version`?" in result.stderr
     assert "Pipfile:7:" in result.stderr
-    assert "[pipenv] sort_pipfile is not acted on" in result.stderr
+    assert "[pipenv] skip_resolver is not acted on" in result.stderr
 
 
 def test_lock_keys_are_spelled_as_pipenv_spells_them_and_read_back(

@@ -76,13 +76,13 @@ READ_SETTINGS = frozenset(
         "install_search_all_sources",
         "venv_in_project",
         "pipfence_confusion_check",
+        "sort_pipfile",
     }
 )
 
 #: ``[pipenv]`` keys pipenv knows and pipfence does not act on, with what that means.
 IGNORED_SETTINGS = {
     "disable_pip_input": "pipfence never waits for input from pip",
-    "sort_pipfile": "pipfence keeps the Pipfile's order",
     "cool-down-period": "pipfence does not hold back new releases",
     "skip_resolver": "pipfence always resolves",
     "use_pylock": "use `pipfence requirements --format pylock` to write a pylock.toml",

@@ -189,6 +189,8 @@ def add_packages(
             markers=None if requirement.marker is None else str(requirement.marker),
         )
         names.append(requirement.name)
+    if pipfile.setting("sort_pipfile"):
+        editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
 
 
@@ -227,6 +229,9 @@ def remove_packages(
     if not removed:
         listed = ", ".join(f"`{n}`" for n in names)
         raise UsageError(f"{listed} not found in [{'], ['.join(tables)}] of the Pipfile")
+    if pipfile.setting("sort_pipfile"):
+        for table in tables:
+            editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(dict.fromkeys(removed)), tuple(notes))
 
 

@@ -29,6 +29,22 @@ class PipfileEditor:
     def text(self) -> str:
         return self._doc.as_string()
 
+    def sort_table(self, table: str) -> None:
+        """Put ``[table]``'s entries in the order of their names, as pipenv's
+        ``sort_pipfile = true`` asks (a table whose parts lie apart in the file is left as it
+        is: its order is the file's layout)."""
+        section = self._doc.get(table)
+        if not isinstance(section, Table):
+            return
+        names = [str(key) for key in section]
+        if names == sorted(names):
+            return
+        entries = [(name, section[name]) for name in names]
+        for name in names:
+            del section[name]
+        for name, item in sorted(entries, key=lambda entry: entry[0]):
+            section[name] = item
+
     def set_package(self, table: str, name: str, value: str | Mapping[str, Any]) -> None:
         """Add ``name`` to ``[table]``, or replace the entry whose normalised name matches.
 
