@@ -68,6 +68,23 @@ def test_requirements_lines_as_pipenv_writes_them(
     assert hashed.stderr == ""
 
 
+def test_from_pipfile_lists_only_what_the_pipfile_names(
+    run_pipfence: RunPipfence, locked: dict[str, str]
+) -> None:
+    """pipenv's `requirements --from-pipfile`: the Pipfile's own packages at their locked
+    versions, without `helper`, which only `app` needs."""
+    result = run_pipfence(["requirements", "--from-pipfile", "--exclude-index"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["app==1.0; python_version >= '3.8'", "internal==1.0"]
+    dev = run_pipfence(["requirements", "--from-pipfile", "--dev", "--exclude-index"])
+    assert dev.returncode == 0, dev.stderr
+    assert sorted(dev.stdout.splitlines()) == [
+        "app==1.0; python_version >= '3.8'",
+        "internal==1.0",
+        "pytest-ish==8.0",
+    ]
+
+
 def test_pylock_records_each_packages_index(
     run_pipfence: RunPipfence,
     pipfence_project: Path,

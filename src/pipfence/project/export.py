@@ -22,6 +22,7 @@ from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.models.sources import Source
 from pipfence.models.urls import Routes, is_pypi_url, shown_url, without_secrets
 from pipfence.project.concurrency import worker_pool
@@ -63,12 +64,21 @@ def lock_categories_for(
     return chosen
 
 
-def selected_packages(lock: Lockfile, categories: Sequence[str]) -> dict[str, LockedPackage]:
+def selected_packages(
+    lock: Lockfile, categories: Sequence[str], *, named_in: Pipfile | None = None
+) -> dict[str, LockedPackage]:
     """The entries of ``categories`` merged in order, as pipenv merges them (insertion order
-    kept, a later category's entry replacing an earlier one's)."""
+    kept, a later category's entry replacing an earlier one's). With ``named_in``, only the
+    entries the Pipfile names in the table of their category (`requirements --from-pipfile`):
+    the project's own dependencies, without what they pull in."""
+    tables = {lock_category(table): table for table in named_in.categories} if named_in else {}
     merged: dict[str, LockedPackage] = {}
     for category in categories:
-        merged.update(lock.categories.get(category, {}))
+        entries = lock.categories.get(category, {})
+        if named_in is not None:
+            listed = named_in.categories.get(tables.get(category, category), {})
+            entries = {k: v for k, v in entries.items() if canonical_name(k) in listed}
+        merged.update(entries)
     return merged
 
 

@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--categories", default=None, help="only these categories (comma or space separated)"
     )
+    parser.add_argument(
+        "--from-pipfile",
+        action="store_true",
+        help="only the packages the Pipfile names (their locked versions), not what they need",
+    )
     parser.add_argument("--hash", action="store_true", help="add each file's --hash")
     parser.add_argument("--exclude-markers", action="store_true", help="leave markers out")
     parser.add_argument("--exclude-index", action="store_true", help="leave -i lines out")
@@ -70,7 +75,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         from pipfence.project.categories import check_tables
 
         check_tables(project, categories, lock=lock)
-    packages = selected_packages(lock, categories)
+    packages = selected_packages(
+        lock, categories, named_in=project.pipfile if args.from_pipfile else None
+    )
     if args.format == "pylock":
         return _pylock(args, ui, project, lock, packages)
     if args.output not in (None, "-"):
