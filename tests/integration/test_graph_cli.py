@@ -63,6 +63,18 @@ def test_graph_reverse_and_json(
     assert [node["key"] for node in tree] == ["app", "pysocks"]
     both = run_pipfence(["graph", "--json", "--json-tree"], env=env)
     assert both.returncode == 2
+    upside = run_pipfence(["graph", "--reverse", "--json-tree"], env=env)
+    assert upside.returncode == 0, upside.stderr
+    leaves = json.loads(upside.stdout)
+    assert [node["key"] for node in leaves] == ["helper", "pysocks"]
+    helper = leaves[0]
+    assert helper["required_version"] == "2.0"
+    assert [(d["key"], d["required_version"]) for d in helper["dependencies"]] == [
+        ("app", ">=2"),
+        ("req", "Any"),
+    ]
+    req = helper["dependencies"][1]
+    assert [(d["key"], d["required_version"]) for d in req["dependencies"]] == [("app", "Any")]
 
 
 def test_graph_without_an_environment(

@@ -280,9 +280,13 @@ def render_json(graph: DependencyGraph, *, reverse: bool = False) -> str:
     return json.dumps(items, indent=4)
 
 
-def render_json_tree(graph: DependencyGraph) -> str:
+def render_json_tree(graph: DependencyGraph, *, reverse: bool = False) -> str:
     """pipdeptree's ``--json-tree``: the top-level packages, each with its dependencies nested;
-    a top-level package's ``required_version`` is its installed version."""
+    a top-level package's ``required_version`` is its installed version. ``reverse`` turns it
+    upside down: the packages that require nothing at the top, each with the packages that
+    require it nested (their ``required_version`` is what they ask of the package below)."""
+    if reverse:
+        return json.dumps(_reverse_tree(graph), indent=4)
 
     def nest(edge: Dependency, chain: list[NormalizedName]) -> dict[str, Any]:
         item = _requirement(graph, edge)
@@ -305,3 +309,27 @@ def render_json_tree(graph: DependencyGraph) -> str:
         ]
         tree.append(item)
     return json.dumps(tree, indent=4)
+
+
+def _reverse_tree(graph: DependencyGraph) -> list[dict[str, Any]]:
+    dependents = graph.dependents()
+
+    def up(node: Node, chain: list[NormalizedName]) -> list[dict[str, Any]]:
+        items = []
+        for parent, edge in dependents.get(node.key, []):
+            if parent.key in chain or parent.key in PROTECTED:
+                continue
+            item = {**_package(parent), "required_version": edge.required}
+            item["dependencies"] = up(parent, [*chain, parent.key])
+            items.append(item)
+        return items
+
+    tree: list[dict[str, Any]] = []
+    for key in sorted(graph.nodes):
+        node = graph.nodes[key]
+        if node.requires or key in PROTECTED:
+            continue
+        item = {**_package(node), "required_version": node.version}
+        item["dependencies"] = up(node, [key])
+        tree.append(item)
+    return tree

@@ -28,14 +28,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     if args.json and args.json_tree:
         raise UsageError("use one of --json and --json-tree, not both")
-    if args.json_tree and args.reverse:
-        raise UsageError("--json-tree shows the graph top-down; drop --reverse")
     project = project_from_args(args)
     graph = graph_of_env(require_env(project))
     if args.json:
         ui.result(render_json(graph, reverse=args.reverse))
     elif args.json_tree:
-        ui.result(render_json_tree(graph))
+        ui.result(render_json_tree(graph, reverse=args.reverse))
     else:
         for line in render_text(graph, reverse=args.reverse):
             ui.result(line)
