@@ -26,9 +26,15 @@ def _versions(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def in_project(pipfence_env: dict[str, str]) -> dict[str, str]:
+    """The CLI's environment with the project's environment in `.venv`, as these tests read it."""
+    return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+
+
+@pytest.fixture
 def locked(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
 ) -> dict[str, str]:
@@ -38,7 +44,7 @@ def locked(
     public_index.add_dist("beta", "1.0")
     packages = 'alpha = "*"\nbeta = "*"\n'
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     first = cli(["install"], env=env)
     assert first.returncode == 0, out(first)
     for name, version in (("alpha", "1.5"), ("alpha", "2.0"), ("beta", "2.0"), ("newpkg", "1.0")):
@@ -120,13 +126,13 @@ def test_uninstall_keeps_every_other_locked_version(
 
 def test_update_of_a_name_with_no_lock_yet_locks_the_project(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
 ) -> None:
     public_index.add_dist("alpha", "1.0")
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'alpha = "*"\n'))
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     result = cli(["update", "requests"], env=env)
     assert result.returncode == 0, out(result)
     assert _versions(pipfence_project) == {"alpha": "==1.0"}
@@ -134,12 +140,12 @@ def test_update_of_a_name_with_no_lock_yet_locks_the_project(
 
 def test_clean_of_a_fresh_environment_without_a_lock_is_nothing_to_do(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
 ) -> None:
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, ""))
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     # A fresh environment holding only what `venv` puts in.
     subprocess.run([sys.executable, "-m", "venv", str(pipfence_project / ".venv")], check=True)
     result = cli(["clean"], env=env)
@@ -149,14 +155,14 @@ def test_clean_of_a_fresh_environment_without_a_lock_is_nothing_to_do(
 
 def test_an_empty_lock_is_locked_again_by_install(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
 ) -> None:
     public_index.add_dist("alpha", "1.0")
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'alpha = "*"\n'))
     (pipfence_project / "Pipfile.lock").write_text("{}\n", encoding="utf-8")
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     result = cli(["install"], env=env)
     assert result.returncode == 0, out(result)
     assert _versions(pipfence_project) == {"alpha": "==1.0"}
@@ -164,7 +170,7 @@ def test_an_empty_lock_is_locked_again_by_install(
 
 def test_dev_packages_are_constrained_by_the_default_ones(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
 ) -> None:
@@ -176,7 +182,7 @@ def test_dev_packages_are_constrained_by_the_default_ones(
     public_index.add_dist("devtool", "1.0", requires=["six"])
     packages = 'six = "==1.16.0"\n\n[dev-packages]\nsix = "*"\ndevtool = "*"\n'
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     locked = cli(["lock"], env=env)
     assert locked.returncode == 0, out(locked)
     lock = read_lock(pipfence_project)
@@ -191,7 +197,7 @@ def test_dev_packages_are_constrained_by_the_default_ones(
 @pytest.mark.parametrize("directive", [True, False])
 def test_sort_pipfile_sorts_the_edited_table_and_only_when_asked(
     cli: RunPipfence,
-    pipfence_env: dict[str, str],
+    in_project: dict[str, str],
     pipfence_project: Path,
     public_index: PypiServer,
     directive: bool,
@@ -202,7 +208,7 @@ def test_sort_pipfile_sorts_the_edited_table_and_only_when_asked(
     settings = "\n[pipenv]\nsort_pipfile = true\n" if directive else ""
     text = one_source_pipfile(public_index.simple_url, packages) + settings
     write_pipfile(pipfence_project, text)
-    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    env = in_project
     added = cli(["install", "mid"], env=env)
     assert added.returncode == 0, out(added)
     written = (pipfence_project / "Pipfile").read_text()
