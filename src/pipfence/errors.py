@@ -8,6 +8,7 @@ escaping to the CLI is a bug.
     ├── UsageError                  bad arguments, settings or environment      exit 2
     ├── PipfileError                invalid Pipfile (path, line, key)           exit 2
     ├── LockfileError               missing or unreadable Pipfile.lock          exit 2
+    │   ├── LockfileMissing         there is no Pipfile.lock at all             exit 2
     │   └── LockfileOutdated        lock hash does not match the Pipfile        exit 1
     ├── FenceError                  a package would leave the index it is fenced to
     │   └── LockFenceError          a lock takes a package from another index   exit 3
@@ -36,6 +37,7 @@ __all__ = [
     "IntegrityError",
     "LockFenceError",
     "LockfileError",
+    "LockfileMissing",
     "LockfileOutdated",
     "PackageNotFound",
     "PipfenceError",
@@ -140,6 +142,16 @@ class LockfileError(PipfenceError):
         super().__init__(f"{where}: {message}", hint=hint)
         self.path = path
         self.line = line
+
+
+class LockfileMissing(LockfileError):
+    """There is no Pipfile.lock where the command needs one; worded as pipenv words it
+    (``Pipfile.lock not found!``), which scripts written for pipenv look for."""
+
+    def __init__(self, *, path: str = "Pipfile.lock", hint: str | None = None) -> None:
+        PipfenceError.__init__(self, f"{path} not found!", hint=hint)
+        self.path = path
+        self.line = None
 
 
 class LockfileOutdated(LockfileError):

@@ -92,7 +92,9 @@ def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
 
 def test_verify_current_and_stale(project: Path) -> None:
     write_lock(project)
-    assert run(["verify"], project).returncode == 0
+    current = run(["verify"], project)
+    assert current.returncode == 0
+    assert current.stdout == "Pipfile.lock is up-to-date.\n"  # pipenv's words, on stdout
 
     pipfile = project / "Pipfile"
     text = pipfile.read_text(encoding="utf-8")
@@ -106,7 +108,7 @@ def test_verify_current_and_stale(project: Path) -> None:
     )
     stale = run(["verify"], project)
     assert stale.returncode == 1
-    assert "out of date" in stale.stderr
+    assert "Pipfile.lock is out-of-date." in stale.stderr
     assert "[dev-packages] has `pytest` not in the lock" in stale.stderr
 
     pipfile.write_text(text.replace('requests = "*"', 'requests = ">=2"'), encoding="utf-8")
@@ -181,6 +183,23 @@ def test_verbose_shows_the_traceback(project: Path) -> None:
 
 
 def test_no_pipfile_is_a_usage_error(tmp_path: Path) -> None:
-    result = run(["verify"], tmp_path, PIPENV_MAX_DEPTH="0")
+    result = run(["lock"], tmp_path, PIPENV_MAX_DEPTH="0")
     assert result.returncode == 2
     assert "no Pipfile" in result.stderr
+
+
+def test_verify_without_a_lock_or_a_pipfile_fails_with_pipenvs_words_and_exit_1(
+    project: Path, tmp_path: Path
+) -> None:
+    no_lock = run(["verify"], project)
+    assert no_lock.returncode == 1
+    assert "Pipfile.lock is out-of-date." in no_lock.stderr
+    assert "Traceback" not in no_lock.stderr
+    assert not (project / "Pipfile.lock").exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    no_pipfile = run(["verify"], empty, PIPENV_MAX_DEPTH="0")
+    assert no_pipfile.returncode == 1
+    assert "No Pipfile present at project home." in no_pipfile.stderr
+    assert list(empty.iterdir()) == []
