@@ -1,15 +1,21 @@
-"""The global switches about places: ``--where``, ``--venv``, ``--py``, ``--envs``, ``--rm``."""
+"""The global switches about places: ``--where``, ``--venv``, ``--py``, ``--envs``, ``--rm``;
+``--python`` / ``--site-packages`` without a command (make the environment now), and
+``--support``."""
 
 from __future__ import annotations
 
 import argparse
 import shutil
+from typing import TYPE_CHECKING
 
-from pipfence.cli.context import project_from_args
+from pipfence.cli.context import project_from_args, settings_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
 
-__all__ = ["ENVIRONMENT_VARIABLES", "run"]
+if TYPE_CHECKING:
+    from pipfence.project.project import Project
+
+__all__ = ["ENVIRONMENT_VARIABLES", "create", "creating_message", "run", "support"]
 
 #: The variables pipfence reads, pipenv's names where pipenv has one.
 ENVIRONMENT_VARIABLES = {
@@ -22,6 +28,9 @@ ENVIRONMENT_VARIABLES = {
     "PIPENV_DEFAULT_PYTHON_VERSION": "Python for a new environment when nothing else names one",
     "PIPENV_PYPI_MIRROR": "URL that replaces PyPI's for requests (the lock keeps PyPI's URL)",
     "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
+    "PIPENV_USE_SYSTEM": "1 to install into the Python on PATH, as --system does",
+    "PIP_BREAK_SYSTEM_PACKAGES": "1 to let --system install into an externally managed "
+    "Python (PEP 668), as pip needs it",
     "PIPENV_VERBOSE": "1 for verbose output",
     "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
     "PIPFENCE_MIRROR_<SOURCE>": "mirror URL for one [[source]] (name upper-cased, - as _); "
@@ -80,4 +89,61 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             hint="run `pipfence install` to create it",
         )
     ui.result(str(venv / "bin" / "python") if args.py else str(venv))
+    return 0
+
+
+def creating_message(project: Project, ui: UI, *, site_packages: bool | None) -> None:
+    """pipenv's lines before an environment is made (scripts and people look for them)."""
+    venv = project.venv_path()
+    if not (venv / "pyvenv.cfg").is_file():
+        ui.info(f"Creating a virtualenv for this project at {venv}")
+    if site_packages:
+        ui.info("Making site-packages available...")
+
+
+def create(args: argparse.Namespace, ui: UI) -> int:
+    """``pipfence --python X`` / ``--site-packages`` alone: make the project's environment
+    (and, in a folder without a Pipfile, a new Pipfile), installing nothing, as pipenv does."""
+    from pipfence.project.environment import ensure_env
+    from pipfence.project.project import Project
+    from pipfence.project.serial import project_lock
+
+    try:
+        project = project_from_args(args)
+        new = False
+    except UsageError:
+        settings = settings_from_args(args)
+        if settings.pipfile is not None:
+            raise
+        project = Project.new(settings.cwd / "Pipfile", settings)
+        new = True
+    with project_lock(project):
+        creating_message(project, ui, site_packages=args.site_packages)
+        env, created, replaced = ensure_env(
+            project, python=args.python, site_packages=args.site_packages
+        )
+        if new:
+            project.write_pipfile(project.pending_pipfile_text or "")
+            ui.info(f"Created a Pipfile at {project.pipfile_path}")
+    if replaced is not None:
+        ui.warning(
+            f"replaced the environment's Python {replaced} with Python {env.python_version}; "
+            "it is empty now: run `pipfence sync` to install the lock into it"
+        )
+    verb = "Created" if created else "Using"
+    ui.success(f"{verb} the environment with Python {env.python_version}")
+    ui.info(f"Virtualenv location: {env.root}")
+    return 0
+
+
+def support(args: argparse.Namespace, ui: UI) -> int:
+    """``pipfence --support``: the Markdown report for a bug (credentials hidden)."""
+    from pipfence.project.support import support_report
+
+    settings = settings_from_args(args)
+    try:
+        project: Project | None = project_from_args(args)
+    except UsageError:
+        project = None
+    ui.result(support_report(settings, project).rstrip("\n"))
     return 0

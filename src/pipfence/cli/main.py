@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipfence import __version__
+from pipfence.cli.commands._options import add_site_packages_options
 from pipfence.cli.ui import UI
 from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
@@ -72,7 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--envs", action="store_true", help="list the environment variables pipfence reads"
     )
     parser.add_argument("--rm", action="store_true", help="remove the project's environment")
-    parser.add_argument("--python", metavar="VERSION", help="Python to create the environment with")
+    parser.add_argument(
+        "--python",
+        metavar="VERSION",
+        help="Python to create the environment with; alone, creates the environment now",
+    )
+    add_site_packages_options(parser, dest="site_packages")
+    parser.add_argument(
+        "--support",
+        action="store_true",
+        help="print versions, paths, variables (credentials hidden), the Pipfile and the lock, "
+        "as Markdown for a bug report",
+    )
+    parser.add_argument("--man", action="store_true", help="show the manual page")
     parser.add_argument(
         "--completion",
         metavar="SHELL",
@@ -140,8 +153,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI)
 
         print(completion_script(parser, args.completion), end="")
         return 0
+    if args.man:
+        from pipfence.cli.manpage import show_manual
+
+        return show_manual(parser)
+    if args.support:
+        return location.support(args, ui)
     if args.where or args.venv or args.py or args.envs or args.rm:
         return location.run(args, ui)
+    if args.command is None and (args.python or args.site_packages is not None):
+        # pipenv's `pipenv --python 3.12` / `--site-packages`: make the environment now.
+        return location.create(args, ui)
     if args.command is None:
         parser.print_help()
         return 0

@@ -10,6 +10,7 @@ Python, and a changed interpreter (a new ``pyvenv.cfg``) makes it ask again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -83,12 +84,14 @@ def pip_wheels():
 
 _DESCRIBE_SCRIPT = _SCHEME_SCRIPT + "print(json.dumps(info))\n"
 
-# Creates the venv at argv[1] with prompt argv[2], then describes it and lists the bundled pip
-# wheels: one interpreter start for all three.
+# Creates the venv at argv[1] with prompt argv[2] (argv[3] == "1": with the interpreter's own
+# site-packages visible), then describes it and lists the bundled pip wheels: one interpreter
+# start for all three.
 _CREATE_SCRIPT = (
     r"""
 import sys, venv
-venv.main(["--without-pip", "--prompt", sys.argv[2], sys.argv[1]])
+options = ["--system-site-packages"] if sys.argv[3:] == ["1"] else []
+venv.main(["--without-pip", *options, "--prompt", sys.argv[2], sys.argv[1]])
 """
     + _SCHEME_SCRIPT
     + _PIP_WHEELS
@@ -96,6 +99,35 @@ venv.main(["--without-pip", "--prompt", sys.argv[2], sys.argv[1]])
 )
 
 _BUNDLED_PIP_SCRIPT = _PIP_WHEELS + 'print("\\n".join(pip_wheels()))\n'
+
+# Run by an interpreter that is not a virtual environment (`pipfence install --system`):
+# describes where pip would install for it (the platform's preferred "prefix" scheme, e.g.
+# Debian's posix_local under /usr/local), with paths relative to sys.prefix, and names its
+# EXTERNALLY-MANAGED marker (PEP 668) when it has one. Kept compatible with Python 3.8.
+_SYSTEM_SCRIPT = r"""
+import json, os, platform, struct, sys, sysconfig
+prefix = sys.prefix
+getter = getattr(sysconfig, "get_preferred_scheme", None)
+scheme = getter("prefix") if getter else ("nt" if os.name == "nt" else "posix_prefix")
+paths = sysconfig.get_paths(scheme)
+rel = {k: os.path.relpath(paths[k], prefix) for k in ("purelib", "platlib", "scripts", "data")}
+if os.name != "nt":
+    kind = "posix"
+elif platform.machine().lower() in ("arm64", "aarch64"):
+    kind = "win-arm64"
+else:
+    kind = "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
+marker = os.path.join(sysconfig.get_paths()["stdlib"], "EXTERNALLY-MANAGED")
+print(json.dumps({
+    "paths": rel,
+    "python": os.path.relpath(sys.executable, prefix),
+    "version": "%d.%d.%d" % sys.version_info[:3],
+    "script_kind": kind,
+    "prefix": prefix,
+    "venv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
+    "externally_managed": marker if os.path.isfile(marker) else None,
+}))
+"""
 
 
 def _run(args: list[str], what: str) -> str:
@@ -209,6 +241,50 @@ class VirtualEnv:
             script_kind=str(scheme["script_kind"]),
         )
 
+    @classmethod
+    def of_interpreter(cls, python: Path) -> tuple[VirtualEnv, str | None]:
+        """The environment ``python`` installs into: its virtual environment when it runs in
+        one, else its own prefix with the scheme pip would use there (``install --system``).
+        Also returns the path of its ``EXTERNALLY-MANAGED`` marker (PEP 668) when it has one
+        (a virtual environment never has). Costs one subprocess."""
+        data = _parse_scheme(
+            _run([str(python), "-I", "-S", "-c", _SYSTEM_SCRIPT], f"query `{python}`")
+        )
+        root = Path(str(data["prefix"]))
+        if data.get("venv") and (root / "pyvenv.cfg").is_file():
+            return cls.open(root), None
+        marker = data.get("externally_managed")
+        # The interpreter that was asked, not a `python` under the prefix (which may not exist).
+        env = dataclasses.replace(cls._from_scheme(root, data), python=python)
+        return env, marker if isinstance(marker, str) else None
+
+    @property
+    def system_site_packages(self) -> bool:
+        """Whether ``pyvenv.cfg`` makes the base interpreter's site-packages visible."""
+        return _cfg_value(self.root / "pyvenv.cfg", "include-system-site-packages") == "true"
+
+    def set_system_site_packages(self, enabled: bool) -> None:
+        """Make the base interpreter's site-packages visible or not, as ``venv
+        --system-site-packages`` does: one line of ``pyvenv.cfg``, rewritten atomically."""
+        cfg = self.root / "pyvenv.cfg"
+        try:
+            lines = cfg.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InstallError(f"Could not read `{cfg}`: {exc}") from exc
+        value = "true" if enabled else "false"
+        key = "include-system-site-packages"
+        out = [f"{key} = {value}" if _cfg_key(line) == key else line for line in lines]
+        if not any(_cfg_key(line) == key for line in lines):
+            out.append(f"{key} = {value}")
+        tmp = cfg.with_name(f"{cfg.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+            tmp.replace(cfg)
+        except OSError as exc:
+            raise InstallError(f"Could not write `{cfg}`: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def installed(self) -> dict[NormalizedName, InstalledDist]:
         """Every distribution with a ``*.dist-info`` directory in purelib/platlib."""
         return read_installed(self.site_dirs)
@@ -225,6 +301,7 @@ class VirtualEnv:
         pip_wheel: Path | None = None,
         cache: UnpackedCache | None = None,
         prompt: str | None = None,
+        site_packages: bool = False,
     ) -> VirtualEnv:
         """Create a virtual environment at ``path`` for interpreter ``python``; return it.
 
@@ -234,8 +311,9 @@ class VirtualEnv:
         ``seed_pip`` the pip wheel (``pip_wheel``, else the interpreter's bundled one, see
         `bundled_pip_wheel`) is installed by pipfence's own wheel installer, far faster than
         ``ensurepip``; if that fails the new environment is removed again. ``prompt`` defaults to
-        the folder name, as ``venv`` does. Raises `InstallError` when ``path`` exists and is not
-        an empty folder, or when creation fails.
+        the folder name, as ``venv`` does; ``site_packages`` makes the interpreter's own
+        site-packages visible in the environment (``venv --system-site-packages``). Raises
+        `InstallError` when ``path`` exists and is not an empty folder, or when creation fails.
         """
         root = Path(os.path.abspath(path))  # noqa: PTH100 - keep symlinked parents as given
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -245,7 +323,15 @@ class VirtualEnv:
         try:
             scheme = _parse_scheme(
                 _run(
-                    [str(python), "-I", "-c", _CREATE_SCRIPT, str(staging), prompt or root.name],
+                    [
+                        str(python),
+                        "-I",
+                        "-c",
+                        _CREATE_SCRIPT,
+                        str(staging),
+                        prompt or root.name,
+                        "1" if site_packages else "0",
+                    ],
                     f"create a virtual environment with `{python}`",
                 )
             )
@@ -272,6 +358,22 @@ class VirtualEnv:
                 shutil.rmtree(root, ignore_errors=True)
                 raise
         return env
+
+
+def _cfg_key(line: str) -> str:
+    key, sep, _ = line.partition("=")
+    return key.strip().lower() if sep else ""
+
+
+def _cfg_value(cfg: Path, key: str) -> str | None:
+    try:
+        lines = cfg.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if _cfg_key(line) == key:
+            return line.partition("=")[2].strip().lower()
+    return None
 
 
 def _find_python(root: Path) -> Path:

@@ -17,10 +17,12 @@ from pipfence.project.project import Project
 
 __all__ = [
     "check_python",
+    "ensure_env",
     "find_python",
     "interpreter_version",
     "open_or_create_env",
     "replaced_python",
+    "system_env",
     "unpacked_cache",
 ]
 
@@ -188,13 +190,20 @@ def replaced_python(project: Project, python: str | None) -> str | None:
 
 
 def open_or_create_env(
-    project: Project, *, python: str | None = None, cache: UnpackedCache | None = None
+    project: Project,
+    *,
+    python: str | None = None,
+    cache: UnpackedCache | None = None,
+    site_packages: bool | None = None,
 ) -> tuple[VirtualEnv, bool]:
     """The project's environment, created (with pip, as pipenv users expect) when missing.
 
     Returns the environment and whether it was created now. An existing environment for
     another Python than the one asked for with ``--python`` is an error here: `sync_lock`
-    replaces it first (see `replaced_python`).
+    replaces it first (see `replaced_python`). ``site_packages`` (``--site-packages`` /
+    ``--no-site-packages``; None: not asked) makes the base interpreter's site-packages
+    visible or not, in a new environment and in an existing one alike (one line of its
+    ``pyvenv.cfg``, which is all ``venv --system-site-packages`` changes).
     """
     location = project.venv_path()
     wanted = _wanted_python(project, python)
@@ -205,10 +214,14 @@ def open_or_create_env(
                 f"the environment at `{location}` has Python {env.python_version}, not {python}",
                 hint="remove it with `pipfence --rm` to create one for another Python",
             )
+        if site_packages is not None and env.system_site_packages != site_packages:
+            env.set_system_site_packages(site_packages)
         return env, False
     interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
     try:
-        env = VirtualEnv.create(location, interpreter, seed_pip=True, cache=cache)
+        env = VirtualEnv.create(
+            location, interpreter, seed_pip=True, cache=cache, site_packages=bool(site_packages)
+        )
         # virtualenvwrapper's link back to the project, which pipenv writes too.
         (location / ".project").write_text(str(project.root), encoding="utf-8")
     except InstallError:
@@ -216,3 +229,72 @@ def open_or_create_env(
     except OSError as exc:
         raise InstallError(f"could not create the environment at `{location}`: {exc}") from exc
     return env, True
+
+
+def ensure_env(
+    project: Project, *, python: str | None = None, site_packages: bool | None = None
+) -> tuple[VirtualEnv, bool, str | None]:
+    """The project's environment, made now when it is missing (pipenv makes it for ``pipenv
+    --python X``, ``--site-packages`` and ``run``), holding only pip; nothing is installed.
+
+    ``python`` naming another Python than the existing environment's makes it again, empty,
+    as pipenv does: returns the environment, whether it was created now, and the replaced
+    environment's Python version (None when nothing was replaced).
+    """
+    old_python = replaced_python(project, python)
+    cache = unpacked_cache(project)
+    if old_python is None:
+        env, created = open_or_create_env(
+            project, python=python, cache=cache, site_packages=site_packages
+        )
+        return env, created, None
+    location = project.venv_path()
+    aside = location.with_name(f"{location.name}.pipfence-replaced")
+    shutil.rmtree(aside, ignore_errors=True)
+    location.rename(aside)
+    try:
+        env, _ = open_or_create_env(
+            project, python=python, cache=cache, site_packages=site_packages
+        )
+    except BaseException:
+        shutil.rmtree(location, ignore_errors=True)
+        aside.rename(location)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+    return env, True, old_python
+
+
+def system_env(project: Project, *, python: str | None = None) -> VirtualEnv:
+    """The interpreter ``install --system`` / ``sync --system`` installs into, as pipenv picks
+    it: ``--python``, else ``PIPENV_PYTHON``, else ``python3`` or ``python`` on PATH (an
+    activated environment's, when one is). An interpreter marked ``EXTERNALLY-MANAGED`` (PEP
+    668: its packages belong to the operating system) is refused unless
+    ``PIP_BREAK_SYSTEM_PACKAGES`` says otherwise, as pip refuses it."""
+    search = project.settings.environ.get("PATH", os.defpath)
+    wanted = python or project.settings.python
+    if wanted:
+        interpreter = find_python(wanted, path=search)
+    else:
+        located = shutil.which("python3", path=search) or shutil.which("python", path=search)
+        if located is None:
+            raise UsageError(
+                "`--system` found no `python3` or `python` on PATH to install into",
+                hint="pass --python with a version or the interpreter's path",
+            )
+        interpreter = Path(located)
+    env, marker = VirtualEnv.of_interpreter(interpreter)
+    environ = project.settings.environ
+    allowed = environ.get("PIP_BREAK_SYSTEM_PACKAGES", "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
+    if marker is not None and not allowed:
+        raise UsageError(
+            f"`{interpreter}` is externally managed ({marker}): its packages belong to the "
+            "operating system, so `--system` will not install into it",
+            hint="leave out --system to use the project's environment, or set "
+            "PIP_BREAK_SYSTEM_PACKAGES=1 as pip would need",
+        )
+    return env

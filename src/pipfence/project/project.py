@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipfence.errors import LockfileError, LockfileOutdated, PipfileError, UsageError
+from pipfence.errors import (
+    LockfileError,
+    LockfileMissing,
+    LockfileOutdated,
+    PipfileError,
+    UsageError,
+)
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
@@ -197,9 +203,7 @@ class Project:
         """The lock, which must exist and match the Pipfile (`pipfence install --deploy`)."""
         lock = self.read_lock()
         if lock is None:
-            raise LockfileError(
-                "does not exist", path=self._display(self.lock_path), hint="run `pipfence lock`"
-            )
+            raise LockfileMissing(path=self._display(self.lock_path), hint="run `pipfence lock`")
         state = self.lock_state(lock)
         if not state.current:
             raise LockfileOutdated(

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pipfence.errors import LockfileError, UsageError
+from pipfence.errors import LockfileError, LockfileMissing, UsageError
 from pipfence.index.client import IndexClient
-from pipfence.installer.plan import PROTECTED
+from pipfence.installer.plan import PROTECTED, InstalledDist
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import EnvChange
 from pipfence.models.lockfile import Lockfile
@@ -34,6 +34,7 @@ from pipfence.project.environment import (
     check_python,
     open_or_create_env,
     replaced_python,
+    system_env,
     unpacked_cache,
 )
 from pipfence.project.files import FileSet
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from pipfence.project.lock import LockReport
 
 __all__ = [
+    "EnvTarget",
     "InstallResult",
     "clean",
     "install",
@@ -108,6 +110,16 @@ def _locked_versions(project: Project, *, leave: Iterable[str] = ()) -> dict[str
     return kept
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvTarget:
+    """Where a command installs: the project's environment (``site_packages``: pipenv's
+    ``--site-packages`` / ``--no-site-packages``, None when not given) or, with ``system``,
+    the interpreter on PATH (``--system``)."""
+
+    system: bool = False
+    site_packages: bool | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class InstallResult:
     """What an install-like command did."""
@@ -115,6 +127,8 @@ class InstallResult:
     lock: LockReport | None
     sync: SyncReport | None
     change: PipfileChange | None = None
+    #: ``--skip-lock``: the resolution was installed, not written to Pipfile.lock.
+    skipped_lock: bool = False
 
 
 def lock_categories(
@@ -143,11 +157,28 @@ def sync_lock(
     remove_extraneous: bool = False,
     on_progress: ProgressSink | None = None,
     change: EnvChange | None = None,
+    target: EnvTarget | None = None,
 ) -> SyncReport:
+    """Install ``lockfile``'s ``categories`` into the project's environment (made when
+    missing; replaced first when ``--python`` asks for another Python), or into the
+    interpreter ``target.system`` picks (`system_env`)."""
+    target = target or EnvTarget()
     # A lock the fence refuses, or a malformed one, must not even create the environment.
     check_lock_entries(lockfile, categories)
     check_lock_against_pipfile(project.pipfile, lockfile, categories)
     cache = unpacked_cache(project)
+    if target.system:
+        return sync(
+            project,
+            client,
+            lockfile,
+            SyncOptions(categories=categories, remove_extraneous=remove_extraneous),
+            env=system_env(project, python=python),
+            created=False,
+            cache=cache,
+            on_progress=on_progress,
+            change=change,
+        )
     old_python = replaced_python(project, python)
     location = project.venv_path()
     aside = location.with_name(f"{location.name}.pipfence-replaced") if old_python else None
@@ -157,7 +188,9 @@ def sync_lock(
         shutil.rmtree(aside, ignore_errors=True)
         location.rename(aside)
     try:
-        env, created = open_or_create_env(project, python=python, cache=cache)
+        env, created = open_or_create_env(
+            project, python=python, cache=cache, site_packages=target.site_packages
+        )
         report = sync(
             project,
             client,
@@ -190,21 +223,31 @@ def install(
     pre: bool = False,
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
+    target: EnvTarget | None = None,
+    skip_lock: bool = False,
 ) -> InstallResult:
     """`pipfence install` with no packages: lock when the lock is missing or stale (refused
-    with ``deploy``), then sync."""
+    with ``deploy``), then sync. With ``skip_lock`` the Pipfile is resolved afresh, whatever
+    the lock says, and installed without writing the lock (see `docs/moving-from-pipenv.md`
+    for what that still checks)."""
+    target = target or EnvTarget()
     lockfile = project.read_lock()
     report = None
-    check_python(project, python=python)
+    if not target.system:
+        check_python(project, python=python)
     if deploy:
         lockfile = project.require_current_lock()
-    elif lockfile is None or not project.lock_state(lockfile).current:
+    elif skip_lock or lockfile is None or not project.lock_state(lockfile).current:
         report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
-    files = project.stage_files(lock=report.lockfile) if report is not None else FileSet()
+    files = FileSet()
+    if report is not None and not skip_lock:
+        files = project.stage_files(lock=report.lockfile)
     with _together(files) as change:
-        result = sync_lock(project, client, lockfile, categories, python=python, change=change)
-    return InstallResult(report, result)
+        result = sync_lock(
+            project, client, lockfile, categories, python=python, change=change, target=target
+        )
+    return InstallResult(report, result, skipped_lock=skip_lock)
 
 
 def install_packages(
@@ -217,9 +260,13 @@ def install_packages(
     pre: bool = False,
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
+    target: EnvTarget | None = None,
+    skip_lock: bool = False,
 ) -> InstallResult:
     """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile, the lock and the
-    environment change together or not at all."""
+    environment change together or not at all. With ``skip_lock`` the lock file is left as
+    it was (the resolution is made and checked all the same, and not kept)."""
+    target = target or EnvTarget()
     change = add_packages(
         project.pipfile_text(),
         project.pipfile,
@@ -228,17 +275,26 @@ def install_packages(
         index=index,
         environ=project.settings.environ,
     )
-    check_python(project, python=python)
+    if not target.system:
+        check_python(project, python=python)
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
-    keep = _locked_versions(project, leave=change.names)
+    keep = {} if skip_lock else _locked_versions(project, leave=change.names)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     categories = ["default", lock_category(table)] if table != "packages" else ["default"]
-    files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
+    files = project.stage_files(
+        pipfile_text=change.text, lock=None if skip_lock else report.lockfile
+    )
     with _together(files) as env_change:
         result = sync_lock(
-            edited, client, report.lockfile, categories, python=python, change=env_change
+            edited,
+            client,
+            report.lockfile,
+            categories,
+            python=python,
+            change=env_change,
+            target=target,
         )
-    return InstallResult(report, result, change)
+    return InstallResult(report, result, change, skipped_lock=skip_lock)
 
 
 def uninstall_packages(
@@ -327,25 +383,31 @@ def extraneous(project: Project) -> list[str]:
     `clean` of a fresh environment succeeds); one holding packages is refused, since
     nothing says which of them to keep."""
     lockfile = project.read_lock()
+    if not (project.venv_path() / "pyvenv.cfg").is_file():
+        return []  # no environment: nothing is installed, so nothing is extraneous
     installed = _existing_env(project).installed()
     if lockfile is None:
         if all(name in PROTECTED for name in installed):
             return []
-        raise LockfileError("does not exist", hint="run `pipfence lock` first")
+        raise LockfileMissing(hint="run `pipfence lock` first")
     wanted = {canonical_name(p.name) for _c, p in lockfile.packages()}
     return sorted(n for n in installed if n not in wanted and n not in PROTECTED)
 
 
-def clean(project: Project) -> tuple[str, ...]:
+def clean(project: Project) -> tuple[InstalledDist, ...]:
     """`pipfence clean`: uninstall what no category of the lock lists (pip, setuptools and
-    wheel stay, as pipenv keeps them); return the names removed."""
+    wheel stay, as pipenv keeps them); return what was removed (nothing, and nothing
+    created, when the project has no environment)."""
     names = extraneous(project)
+    if not names:
+        return ()
     env = _existing_env(project)
     installed = env.installed()
+    removed = tuple(installed[canonical_name(name)] for name in names)
     with EnvChange() as change:
-        for name in names:
-            change.set_aside(installed[canonical_name(name)], env)
-    return tuple(names)
+        for dist in removed:
+            change.set_aside(dist, env)
+    return removed
 
 
 def uninstall_all(project: Project) -> tuple[str, ...]:

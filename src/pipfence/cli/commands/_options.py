@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import TYPE_CHECKING
 
-__all__ = ["add_category_options", "add_index_options", "add_python_option", "tables_from_args"]
+from pipfence.project.settings import env_flag
+
+if TYPE_CHECKING:
+    from pipfence.project.workflows import EnvTarget
+
+__all__ = [
+    "add_category_options",
+    "add_env_options",
+    "add_index_options",
+    "add_python_option",
+    "env_target_from_args",
+    "tables_from_args",
+]
 
 
 def add_category_options(parser: argparse.ArgumentParser) -> None:
@@ -43,3 +57,43 @@ def tables_from_args(args: argparse.Namespace) -> list[str] | None:
 
 def python_from_args(args: argparse.Namespace) -> str | None:
     return getattr(args, "sub_python", None) or getattr(args, "python", None)
+
+
+def add_site_packages_options(parser: argparse.ArgumentParser, *, dest: str) -> None:
+    """pipenv's ``--site-packages`` / ``--no-site-packages`` (None when neither is given)."""
+    parser.add_argument(
+        "--site-packages",
+        dest=dest,
+        action="store_true",
+        default=None,
+        help="let the environment see the base Python's site-packages",
+    )
+    parser.add_argument(
+        "--no-site-packages",
+        dest=dest,
+        action="store_false",
+        help="keep the base Python's site-packages out of the environment (the default)",
+    )
+
+
+def add_env_options(parser: argparse.ArgumentParser) -> None:
+    """Where a command installs: ``--system`` and the site-packages switches."""
+    parser.add_argument(
+        "--system",
+        action="store_true",
+        help="install into the Python on PATH (python3, else python) instead of the "
+        "project's environment, as pipenv does (Docker images)",
+    )
+    add_site_packages_options(parser, dest="sub_site_packages")
+
+
+def site_packages_from_args(args: argparse.Namespace) -> bool | None:
+    sub = getattr(args, "sub_site_packages", None)
+    return sub if sub is not None else getattr(args, "site_packages", None)
+
+
+def env_target_from_args(args: argparse.Namespace) -> EnvTarget:
+    from pipfence.project.workflows import EnvTarget
+
+    system = bool(getattr(args, "system", False)) or env_flag(os.environ, "USE_SYSTEM") is True
+    return EnvTarget(system=system, site_packages=site_packages_from_args(args))

@@ -44,9 +44,17 @@ def report_install(
     if result.lock is not None:
         for warning in result.lock.fence_warnings:
             ui.warning(warning)
-        ui.info(f"Locked {count(result.lock.packages, 'package')} in {result.lock.seconds:.2f}s")
-        for change in result.lock.changes:
-            ui.info(change)
+        if result.skipped_lock:
+            ui.info(
+                f"Resolved {count(result.lock.packages, 'package')} in "
+                f"{result.lock.seconds:.2f}s; Pipfile.lock not written (--skip-lock)"
+            )
+        else:
+            ui.info(
+                f"Locked {count(result.lock.packages, 'package')} in {result.lock.seconds:.2f}s"
+            )
+            for change in result.lock.changes:
+                ui.info(change)
     if result.sync is not None:
         sync = result.sync
         if sync.created:

@@ -24,7 +24,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     with project_lock(project):
         removed = clean(project)
+    names = [dist.name for dist in removed]
     ui.success(
-        f"Removed {count(len(removed), 'package')}" + (f": {', '.join(removed)}" if removed else "")
+        f"Removed {count(len(removed), 'package')}" + (f": {', '.join(names)}" if removed else "")
     )
+    for dist in removed:
+        ui.result(f"- {dist.name}=={dist.version}")
     return 0

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
     add_category_options,
+    add_env_options,
     add_index_options,
     add_python_option,
+    env_target_from_args,
     python_from_args,
     tables_from_args,
 )
@@ -29,7 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_python_option(parser)
     parser.add_argument("-i", "--index", metavar="NAME|URL", help="source to pin the packages to")
     parser.add_argument("--deploy", action="store_true", help="fail when the lock is out of date")
-    parser.add_argument("--system", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--skip-lock",
+        action="store_true",
+        help="resolve the Pipfile and install the result without writing Pipfile.lock "
+        "(still fenced, each file checked against the sha256 its index publishes)",
+    )
+    add_env_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -37,9 +45,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.categories import check_tables
     from pipfence.project.workflows import install, install_packages, lock_categories
 
-    if args.system:
+    target = env_target_from_args(args)
+    if args.skip_lock and args.deploy:
         raise UsageError(
-            "`--system` is not supported: pipfence installs into the project's environment"
+            "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
     project = _project_or_new(args)
     warn_about_pipfile(project, ui)
@@ -63,6 +72,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 pre=args.pre,
                 python=python_from_args(args),
                 on_fetch=counter,
+                target=target,
+                skip_lock=args.skip_lock,
             )
         else:
             if args.index:
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 pre=args.pre,
                 python=python_from_args(args),
                 on_fetch=counter,
+                target=target,
+                skip_lock=args.skip_lock,
             )
     report_install(ui, result)
     return 0

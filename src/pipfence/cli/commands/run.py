@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import CommandNotFound, UsageError
+from pipfence.errors import CommandNotFound
+
+if TYPE_CHECKING:
+    from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,13 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.running import command_for, environment_for
 
-    del ui
     project = project_from_args(args)
     venv = project.venv_path()
     if not (venv / "pyvenv.cfg").is_file():
-        raise UsageError(
-            f"no environment exists at `{venv}`", hint="run `pipfence install` to create it"
-        )
+        _create_env(args, ui, project)
     argv = command_for(project, list(args.run_command))
     env = environment_for(project, venv)
     executable = shutil.which(argv[0], path=env["PATH"])
@@ -34,3 +35,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise CommandNotFound(f"command `{argv[0]}` was not found in the environment or on PATH")
     os.execve(executable, argv, env)  # noqa: S606  # replaces this process, as pipenv run does
     return 0  # pragma: no cover
+
+
+def _create_env(args: argparse.Namespace, ui: UI, project: Project) -> None:
+    """No environment yet: make an empty one (pip only), as pipenv's `run` does."""
+    from pipfence.cli.location import creating_message
+    from pipfence.project.environment import ensure_env
+    from pipfence.project.serial import project_lock
+
+    site_packages = getattr(args, "site_packages", None)
+    with project_lock(project):
+        creating_message(project, ui, site_packages=site_packages)
+        env, _, _ = ensure_env(
+            project, python=getattr(args, "python", None), site_packages=site_packages
+        )
+    ui.info(f"Virtualenv location: {env.root}")

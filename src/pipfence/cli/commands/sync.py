@@ -6,13 +6,15 @@ import argparse
 
 from pipfence.cli.commands._options import (
     add_category_options,
+    add_env_options,
     add_python_option,
+    env_target_from_args,
     python_from_args,
     tables_from_args,
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
-from pipfence.errors import LockfileError
+from pipfence.errors import LockfileMissing
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,6 +22,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_category_options(parser)
     add_python_option(parser)
+    add_env_options(parser)
     parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
 
 
@@ -33,9 +36,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     with client_session(project, ui, "Installing") as (client, counter):
         lockfile = project.read_lock()  # read with the project lock held
         if lockfile is None:
-            raise LockfileError(
-                "does not exist", hint="run `pipfence lock` first, or `pipfence install`"
-            )
+            raise LockfileMissing(hint="run `pipfence lock` first, or `pipfence install`")
         categories = lock_categories(
             project, dev=args.dev, tables=tables_from_args(args), lock=lockfile
         )
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             categories,
             python=python_from_args(args),
             on_progress=counter,
+            target=env_target_from_args(args),
         )
     report_install(ui, InstallResult(None, report))
     return 0

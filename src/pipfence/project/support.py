@@ -1,0 +1,164 @@
+"""``pipfence --support``: what a bug report needs, as Markdown to paste into an issue, in the
+shape of pipenv's ``--support`` (versions, paths, PEP 508 values, variables, the Pipfile and
+the lock).
+
+Nothing secret leaves: a variable whose name says it holds a secret (``TOKEN``, ``PASSWORD``,
+``SECRET``, ``KEY``, ``AUTH``, ``CREDENTIAL``…) is shown as ``***``, the user-info of every URL
+(``https://user:pass@host``) becomes ``***@``, and those variables' values are blanked wherever
+they appear in the Pipfile or the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.markers import default_environment
+
+from pipfence import __version__
+from pipfence.errors import PipfenceError
+from pipfence.models.urls import redact_text
+from pipfence.project.project import Project
+from pipfence.project.settings import Settings
+
+__all__ = ["is_secret_name", "support_report"]
+
+_SECRET_NAME = re.compile(
+    r"TOKEN|PASSW|SECRET|KEY|AUTH|CREDENTIAL|COOKIE|SESSION|PRIVATE|_PASS$|_PAT$", re.IGNORECASE
+)
+#: The variables shown with their values (credentials redacted), besides pipenv's and ours.
+_DEBUG_VARIABLES = ("PATH", "SHELL", "LANG", "LC_ALL", "PWD", "VIRTUAL_ENV", "PYTHONPATH")
+_OURS = ("PIPENV_", "PIPFENCE_", "PIP_", "WORKON_HOME")
+#: A secret shorter than this is not searched for in the files (it would blank `1`, `true`).
+_MIN_SECRET = 4
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable called ``name`` is taken to hold a credential."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def _shown_value(name: str, value: str) -> str:
+    return "***" if is_secret_name(name) else redact_text(value)
+
+
+def _python_installs(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(version, path)`` of each ``python3.X``, ``python3`` and ``python`` on PATH."""
+    search = environ.get("PATH", os.defpath)
+    seen: set[str] = set()
+    found: list[tuple[str, str]] = []
+    names = [f"python3.{minor}" for minor in range(20, 5, -1)] + ["python3", "python"]
+    for name in names:
+        located = shutil.which(name, path=search)
+        if located is None or os.path.realpath(located) in seen:
+            continue
+        seen.add(os.path.realpath(located))
+        found.append((_run_version(located, "import sys; print(sys.version.split()[0])"), located))
+    return found
+
+
+def _run_version(program: str, code: str | None = None) -> str:
+    args = [program, "-I", "-S", "-c", code] if code else [program, "--version"]
+    try:
+        done = subprocess.run(  # a program found on PATH, no shell
+            args, capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def _file_section(path: Path, language: str, secrets: list[str]) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return [f"Contents of `{path.name}` ({path}): could not be read ({exc.strerror})", ""]
+    return [
+        f"Contents of `{path.name}` ({path}):",
+        "",
+        f"```{language}",
+        redact_text(text.rstrip("\n"), secrets),
+        "```",
+        "",
+    ]
+
+
+def support_report(settings: Settings, project: Project | None) -> str:
+    """The Markdown report; ``project`` is None when there is no Pipfile here."""
+    environ = settings.environ
+    secrets = [
+        value
+        for name, value in environ.items()
+        if is_secret_name(name) and len(value) >= _MIN_SECRET
+    ]
+    pip = shutil.which("pip", path=environ.get("PATH", os.defpath))
+    lines = [
+        "<details><summary>$ pipfence --support</summary>",
+        "",
+        f"Pipfence version: `{__version__}`",
+        "",
+        f"Pipfence location: `{Path(__file__).resolve().parents[1]}`",
+        "",
+        f"Python location: `{sys.executable}`",
+        "",
+        f"OS Name: `{os.name}` (`{platform.platform()}`)",
+        "",
+        f"User pip version: `{_run_version(pip) if pip else 'not found on PATH'}`",
+        "",
+        "user Python installations found:",
+        "",
+        *[f"  - `{version}`: `{path}`" for version, path in _python_installs(environ)],
+        "",
+        "PEP 508 Information:",
+        "",
+        "```",
+        json.dumps(dict(default_environment()), indent=2, sort_keys=True),
+        "```",
+        "",
+        "System environment variables:",
+        "",
+        *[f"  - `{name}`" for name in sorted(environ)],
+        "",
+        "Pipenv and pipfence environment variables:",
+        "",
+        *[
+            f"  - `{name}`: `{_shown_value(name, environ[name])}`"
+            for name in sorted(environ)
+            if name.startswith(_OURS)
+        ],
+        "",
+        "Debug-specific environment variables:",
+        "",
+        *[
+            f"  - `{name}`: `{_shown_value(name, environ[name])}`"
+            for name in _DEBUG_VARIABLES
+            if name in environ
+        ],
+        "",
+        "---------------------------",
+        "",
+    ]
+    if project is None:
+        lines += ["No Pipfile was found here.", ""]
+    else:
+        lines += [f"Project folder: `{project.root}`", ""]
+        try:
+            venv = project.venv_path()
+        except PipfenceError as exc:
+            lines += [f"Environment: unknown ({redact_text(str(exc), secrets)})", ""]
+        else:
+            exists = "" if (venv / "pyvenv.cfg").is_file() else " (not created yet)"
+            lines += [f"Environment: `{venv}`{exists}", ""]
+        lines += _file_section(project.pipfile_path, "toml", secrets)
+        if project.lock_path.is_file():
+            lines += _file_section(project.lock_path, "json", secrets)
+    lines += ["</details>"]
+    return "\n".join(lines) + "\n"
