@@ -248,7 +248,8 @@ class VirtualEnv:
         Also returns the path of its ``EXTERNALLY-MANAGED`` marker (PEP 668) when it has one
         (a virtual environment never has). Costs one subprocess."""
         data = _parse_scheme(
-            _run([str(python), "-I", "-S", "-c", _SYSTEM_SCRIPT], f"query `{python}`")
+            # Without -S: `site` is what sets sys.prefix to a virtual environment's folder.
+            _run([str(python), "-I", "-c", _SYSTEM_SCRIPT], f"query `{python}`")
         )
         root = Path(str(data["prefix"]))
         if data.get("venv") and (root / "pyvenv.cfg").is_file():

@@ -19,12 +19,12 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from packaging.markers import default_environment
 
 from pipfence import __version__
 from pipfence.errors import PipfenceError
-from pipfence.models.urls import redact_text
 from pipfence.project.project import Project
 from pipfence.project.settings import Settings
 
@@ -45,8 +45,27 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/@\s]+)@")
+_PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def _redact(text: str, secrets: list[str] = []) -> str:  # noqa: B006  # never mutated
+    """``text`` with each of ``secrets`` and every URL's literal user-info as ``***``; user-info
+    made only of ``${VAR}`` placeholders is kept (it names a variable, not its value)."""
+
+    def userinfo(match: re.Match[str]) -> str:
+        if not _PLACEHOLDER.sub("", match.group(2)).replace(":", ""):
+            return match.group(0)
+        return f"{match.group(1)}***@"
+
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    return _USERINFO.sub(userinfo, text)
+
+
 def _shown_value(name: str, value: str) -> str:
-    return "***" if is_secret_name(name) else redact_text(value)
+    return "***" if is_secret_name(name) else _redact(value)
 
 
 def _python_installs(environ: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -85,7 +104,7 @@ def _file_section(path: Path, language: str, secrets: list[str]) -> list[str]:
         f"Contents of `{path.name}` ({path}):",
         "",
         f"```{language}",
-        redact_text(text.rstrip("\n"), secrets),
+        _redact(text.rstrip("\n"), secrets),
         "```",
         "",
     ]
@@ -153,7 +172,7 @@ def support_report(settings: Settings, project: Project | None) -> str:
         try:
             venv = project.venv_path()
         except PipfenceError as exc:
-            lines += [f"Environment: unknown ({redact_text(str(exc), secrets)})", ""]
+            lines += [f"Environment: unknown ({_redact(str(exc), secrets)})", ""]
         else:
             exists = "" if (venv / "pyvenv.cfg").is_file() else " (not created yet)"
             lines += [f"Environment: `{venv}`{exists}", ""]

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     tables = tables_from_args(args)
     if tables:
         check_tables(project, tables, new=bool(args.packages))
-    with client_session(project, ui, "Installing", fresh=bool(args.packages)) as (
+    with client_session(project, ui, "Installing", fresh=bool(args.packages) or args.skip_lock) as (
         client,
         counter,
     ):

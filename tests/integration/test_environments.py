@@ -1,0 +1,439 @@
+"""Environments as pipenv makes them: `--python X` and `--site-packages` alone, `run` before
+any install, `--system` (and the Docker recipe `install --system --deploy`), `--skip-lock`,
+`clean` without an environment, `sync` without a lock, `--support`, `--man`, and where the
+environment is (`.venv` files, `PIPENV_VENV_IN_PROJECT`, `PIPENV_IGNORE_VIRTUALENVS`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.faultserver import Respond
+from support.project import (
+    installed,
+    one_source_pipfile,
+    out,
+    read_lock,
+    source_table,
+    write_pipfile,
+)
+
+if TYPE_CHECKING:
+    from support import RunPipfence
+    from support.dists import DistFactory
+    from support.faultserver import FaultServer
+    from support.indexes import PypiServer
+
+pytestmark = pytest.mark.integration
+
+PYTHON = sys.executable
+
+
+def _cfg(venv: Path) -> str:
+    return (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+
+
+def _site_packages(prefix: Path) -> Path:
+    found = sorted(prefix.glob("lib/python*/site-packages"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _installed_in(prefix: Path) -> set[str]:
+    return {p.name.split("-")[0].lower() for p in _site_packages(prefix).glob("*.dist-info")}
+
+
+# -- --python / --site-packages alone ----------------------------------------------------------
+
+
+def test_python_alone_creates_the_environment_and_a_pipfile_installing_nothing(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    result = cli(["--python", PYTHON])
+    assert result.returncode == 0, out(result)
+    venv = pipfence_project / ".venv"
+    assert (venv / "pyvenv.cfg").is_file()
+    assert "include-system-site-packages = false" in _cfg(venv)
+    assert (venv / ".project").read_text(encoding="utf-8") == str(pipfence_project)
+    assert "[packages]" in (pipfence_project / "Pipfile").read_text(encoding="utf-8")
+    assert not (pipfence_project / "Pipfile.lock").exists()
+    assert _installed_in(venv) <= {"pip"}
+    assert f"Virtualenv location: {venv}" in result.stderr
+
+    py = cli(["--py"])
+    assert py.returncode == 0, out(py)
+    assert Path(py.stdout.strip()) == venv / "bin" / "python"
+
+    pipfile = (pipfence_project / "Pipfile").read_bytes()
+    again = cli(["--python", PYTHON])
+    assert again.returncode == 0, out(again)
+    assert (pipfence_project / "Pipfile").read_bytes() == pipfile
+
+
+def test_python_alone_naming_a_missing_python_creates_nothing(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    result = cli(["--python", "2.1"])
+    assert result.returncode == 2, out(result)
+    assert "Python 2.1 was not found" in result.stderr
+    assert list(pipfence_project.iterdir()) == []
+
+
+def test_site_packages_makes_the_base_pythons_packages_visible_and_no_site_packages_hides_them(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    made = cli(["--python", PYTHON, "--site-packages"])
+    assert made.returncode == 0, out(made)
+    assert "Making site-packages available" in made.stderr
+    venv = pipfence_project / ".venv"
+    assert "include-system-site-packages = true" in _cfg(venv)
+    probe = "import site, sys; print(sys.flags.no_site, len(site.getsitepackages()))"
+    visible = cli(["run", "python", "-c", "import sys; print(sys.base_prefix in str(sys.path))"])
+    assert visible.returncode == 0, out(visible)
+    assert visible.stdout.strip() == "True"
+
+    hidden = cli(["--no-site-packages"])
+    assert hidden.returncode == 0, out(hidden)
+    assert "include-system-site-packages = false" in _cfg(venv)
+    check = cli(["run", "python", "-c", probe])
+    assert check.returncode == 0, out(check)
+
+
+def test_install_site_packages_creates_the_environment_with_them(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    result = cli(["install", "--site-packages"])
+    assert result.returncode == 0, out(result)
+    assert "include-system-site-packages = true" in _cfg(pipfence_project / ".venv")
+    # What the project installs goes into the environment all the same, hash-checked.
+    assert installed(pipfence_project) == {"payload": "1.0"}
+
+
+# -- run before any install ------------------------------------------------------------------
+
+
+def test_run_before_any_install_creates_the_environment_where_pipenv_would(
+    cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    env = {k: v for k, v in pipfence_env.items() if k != "PIPENV_VENV_IN_PROJECT"}
+    where = cli(["--venv"], env=env)
+    assert where.returncode != 0  # nothing yet
+    result = cli(["run", "python", "-c", "import sys; print(sys.prefix)"], env=env)
+    assert result.returncode == 0, out(result)
+    assert "Creating a virtualenv" in result.stderr
+    venv = Path(result.stdout.strip())
+    assert venv.parent == Path(env["WORKON_HOME"])
+    assert (venv / ".project").is_file()
+    assert cli(["--venv"], env=env).stdout.strip() == str(venv)
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+    pip = cli(["run", "python", "-m", "pip", "--version"], env=env)
+    assert pip.returncode == 0, out(pip)  # pipenv's environments come with pip
+
+
+# -- --skip-lock ------------------------------------------------------------------------------
+
+
+def test_skip_lock_installs_what_the_pipfile_asks_and_writes_no_lock(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    public_index.add_dist("alpha", "2.0")
+    public_index.add_dist("gone", "1.0")
+    public_index.add_dist("devtool", "1.0")
+    pipfile = write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + '[packages]\nalpha = "==1.0"\n'
+        + 'gone = {version = "*", markers = "python_version < \'3\'"}\n'
+        + '\n[dev-packages]\ndevtool = "*"\n',
+    )
+    result = cli(["install", "--skip-lock"])
+    assert result.returncode == 0, out(result)
+    assert "Pipfile.lock not written" in result.stderr
+    assert installed(pipfence_project) == {"alpha": "1.0"}  # no dev, marker respected
+    assert not (pipfence_project / "Pipfile.lock").exists()
+    assert (pipfence_project / "Pipfile").read_bytes() == pipfile
+
+    dev = cli(["install", "--dev", "--skip-lock"])
+    assert dev.returncode == 0, out(dev)
+    assert installed(pipfence_project) == {"alpha": "1.0", "devtool": "1.0"}
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_skip_lock_ignores_the_lock_and_leaves_it_as_it_was(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'alpha = "*"\n'))
+    assert cli(["lock"]).returncode == 0
+    lock = (pipfence_project / "Pipfile.lock").read_bytes()
+    public_index.add_dist("alpha", "2.0")
+    public_index.add_dist("beta", "1.0")
+
+    result = cli(["install", "--skip-lock"])
+    assert result.returncode == 0, out(result)
+    assert installed(pipfence_project) == {"alpha": "2.0"}  # the Pipfile's answer today
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == lock
+
+    added = cli(["install", "beta", "--skip-lock"])
+    assert added.returncode == 0, out(added)
+    assert 'beta = "*"' in (pipfence_project / "Pipfile").read_text(encoding="utf-8")
+    assert installed(pipfence_project) == {"alpha": "2.0", "beta": "1.0"}
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == lock
+    assert read_lock(pipfence_project)["default"].keys() == {"alpha"}
+
+
+def test_skip_lock_refuses_a_file_that_does_not_match_the_sha256_its_index_published(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+) -> None:
+    good = dist_factory.wheel("payload", "1.0")
+    fault_server.add_project("payload", [good])
+    data = good.read_bytes()
+    bad = data[:-10] + bytes([data[-10] ^ 1]) + data[-9:]
+    fault_server.route(f"/files/{good.name}", Respond(200, bad))
+    write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
+
+    result = cli(["install", "--skip-lock"])
+    assert result.returncode == 3, out(result)
+    assert hashlib.sha256(bad).hexdigest() in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "payload" not in installed(pipfence_project)
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_skip_lock_is_fenced_a_package_only_on_another_source_is_not_taken_from_it(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    private_index.add_dist("internal", "1.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + source_table("corp", private_index.simple_url)
+        + '[packages]\ninternal = "*"\n',
+    )
+    result = cli(["install", "--skip-lock"])
+    assert result.returncode != 0, out(result)
+    assert 'index = "corp"' in result.stderr  # the line that would pin it
+    assert private_index.requested_paths() == []
+    assert installed(pipfence_project) == {}
+
+
+def test_skip_lock_with_deploy_is_a_usage_error(cli: RunPipfence, pipfence_project: Path) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    result = cli(["install", "--skip-lock", "--deploy"])
+    assert result.returncode == 2, out(result)
+    assert not (pipfence_project / ".venv").exists()
+
+
+# -- --system ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def system_python(tmp_path: Path, pipfence_env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """A Python standing for the image's own (a venv without pip), first on PATH."""
+    prefix = tmp_path / "system-python"
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", str(prefix)], check=True, timeout=120)
+    env = {**pipfence_env, "PATH": f"{prefix / 'bin'}{os.pathsep}{pipfence_env['PATH']}"}
+    return prefix, env
+
+
+def test_system_installs_into_the_python_on_path_and_creates_no_environment(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    system_python: tuple[Path, dict[str, str]],
+) -> None:
+    prefix, env = system_python
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    result = cli(["install", "--system"], env=env)
+    assert result.returncode == 0, out(result)
+    assert "payload" in _installed_in(prefix)
+    assert not (pipfence_project / ".venv").exists()
+    assert not list(Path(env["WORKON_HOME"]).iterdir())
+    assert (pipfence_project / "Pipfile.lock").is_file()
+
+
+def test_system_deploy_installs_a_current_lock_and_refuses_a_stale_one(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    system_python: tuple[Path, dict[str, str]],
+) -> None:
+    prefix, env = system_python
+    public_index.add_dist("payload", "1.0")
+    public_index.add_dist("extra", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    assert cli(["lock"], env=env).returncode == 0
+
+    deployed = cli(["install", "--system", "--deploy"], env=env)
+    assert deployed.returncode == 0, out(deployed)
+    assert "payload" in _installed_in(prefix)
+
+    write_pipfile(
+        pipfence_project,
+        one_source_pipfile(public_index.simple_url, 'payload = "*"\nextra = "*"\n'),
+    )
+    stale = cli(["install", "--system", "--deploy"], env=env)
+    assert stale.returncode == 1, out(stale)
+    assert "out of date" in stale.stderr
+    assert "extra" not in _installed_in(prefix)
+
+    synced = cli(["sync", "--system"], env=env)  # the old lock, as it is
+    assert synced.returncode == 0, out(synced)
+    assert not (pipfence_project / ".venv").exists()
+
+
+# -- clean, sync, verify ------------------------------------------------------------------------
+
+
+def test_clean_without_an_environment_has_nothing_to_do_and_creates_nothing(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    result = cli(["clean"])
+    assert result.returncode == 0, out(result)
+    assert "Removed 0 packages" in result.stderr
+    assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
+
+
+def test_sync_without_a_lock_says_so_in_pipenvs_words_and_creates_nothing(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    result = cli(["sync"])
+    assert result.returncode == 2, out(result)
+    assert "Pipfile.lock not found!" in result.stderr
+    assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
+
+
+# -- --support, --man -----------------------------------------------------------------------
+
+
+def test_support_is_markdown_with_the_files_and_no_credentials(
+    cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path
+) -> None:
+    write_pipfile(
+        pipfence_project,
+        source_table("corp", "https://deploy:hunter2-literal@corp.example/simple")
+        + source_table("tokened", "https://${CORP_TOKEN}@other.example/simple")
+        + '[packages]\nrequests = "*"\n',
+    )
+    env = {
+        **pipfence_env,
+        "CORP_TOKEN": "tok-0123456789",
+        "PIPFENCE_MIRROR_PYPI": "https://mirror-user:mirror-pass@mirror.example/simple",
+        "PIPENV_VENV_IN_PROJECT": "1",
+    }
+    result = cli(["--support"], env=env)
+    assert result.returncode == 0, out(result)
+    text = result.stdout
+    assert text.startswith("<details><summary>$ pipfence --support</summary>")
+    assert text.rstrip().endswith("</details>")
+    assert "Contents of `Pipfile`" in text
+    assert 'requests = "*"' in text
+    assert "`PIPENV_VENV_IN_PROJECT`: `1`" in text
+    assert "`CORP_TOKEN`" in text  # named among the variables, value hidden
+    for secret in ("hunter2-literal", "tok-0123456789", "mirror-pass"):
+        assert secret not in text
+        assert secret not in result.stderr
+    assert "${CORP_TOKEN}" in text  # a placeholder names no secret
+
+
+def test_support_without_a_pipfile_still_answers(
+    cli: RunPipfence, pipfence_env: dict[str, str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli(["--support"], cwd=empty, env={**pipfence_env, "PIPENV_MAX_DEPTH": "0"})
+    assert result.returncode == 0, out(result)
+    assert "No Pipfile was found here." in result.stdout
+
+
+def test_man_prints_a_manual_page_listing_the_commands(cli: RunPipfence) -> None:
+    result = cli(["--man"])
+    assert result.returncode == 0, out(result)
+    assert result.stdout.startswith(".TH PIPFENCE 1")
+    for command in ("install", "sync", "lock", "verify", "clean"):
+        assert f"\\fBpipfence {command}\\fR" in result.stdout
+    assert "\\-\\-skip\\-lock" in result.stdout
+
+
+# -- where the environment is -----------------------------------------------------------------
+
+
+def test_ignore_virtualenvs_takes_pipenvs_boolean_words(
+    cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path, tmp_path: Path
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    active = tmp_path / "active-venv"
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", str(active)], check=True, timeout=120)
+    base = {**pipfence_env, "VIRTUAL_ENV": str(active), "PIPENV_VENV_IN_PROJECT": "1"}
+    for value, expected in (("0", active), ("false", active), ("1", None), ("yes", None)):
+        env = {**base, "PIPENV_IGNORE_VIRTUALENVS": value}
+        where = cli(["--venv"], env=env)
+        if expected is None:
+            assert f"`{pipfence_project / '.venv'}`" in where.stderr, (value, out(where))
+        else:
+            assert where.stdout.strip() == str(expected), (value, out(where))
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ("named-env\n", "workon/named-env"),
+        ("envs/inner", "project/envs/inner"),
+        ("", "workon/default"),
+    ],
+    ids=["a-name", "a-relative-path", "empty"],
+)
+def test_a_dot_venv_file_names_the_environment(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    content: str,
+    where: str,
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    (pipfence_project / ".venv").write_text(content, encoding="utf-8")
+    env = {k: v for k, v in pipfence_env.items() if k != "PIPENV_VENV_IN_PROJECT"}
+    made = cli(["--python", PYTHON], env=env)
+    assert made.returncode == 0, out(made)
+    venv = Path(cli(["--venv"], env=env).stdout.strip())
+    workon = Path(env["WORKON_HOME"])
+    if where == "workon/default":
+        assert venv.parent == workon
+    elif where.startswith("workon/"):
+        assert venv == workon / where.split("/", 1)[1]
+    else:
+        assert venv == pipfence_project / where.split("/", 1)[1]
+    assert (venv / ".project").is_file()
+    assert (pipfence_project / ".venv").is_file()  # the file is left as it was
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off"])
+def test_venv_in_project_off_ignores_an_existing_dot_venv_folder(
+    cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path, value: str
+) -> None:
+    write_pipfile(pipfence_project, "[packages]\n")
+    (pipfence_project / ".venv").mkdir()
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": value}
+    made = cli(["--python", PYTHON], env=env)
+    assert made.returncode == 0, out(made)
+    venv = Path(cli(["--venv"], env=env).stdout.strip())
+    assert venv.parent == Path(env["WORKON_HOME"])
+    assert list((pipfence_project / ".venv").iterdir()) == []
