@@ -81,8 +81,18 @@ def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
     nested.mkdir(parents=True)
     assert run(["--where"], nested).stdout.strip() == str(project)
     venv = run(["--venv"], project)
-    assert venv.returncode == 2
+    assert venv.returncode == 1  # pipenv's status and words for "no environment yet"
+    assert "No virtualenv has been created for this project" in venv.stderr
     assert "_workon" in venv.stderr
+    py = run(["--py"], project)
+    assert py.returncode == 1
+    assert "No virtualenv has been created for this project" in py.stderr
+    empty = project / "empty"
+    empty.mkdir()
+    for flag in ("--where", "--venv", "--py"):
+        alone = run([flag], empty, PIPENV_MAX_DEPTH="0")
+        assert alone.returncode == 1, flag
+        assert "No Pipfile present at project home." in alone.stderr
     assert str(project / ".venv") in run(["--venv"], project, PIPENV_VENV_IN_PROJECT="1").stderr
     (project / ".venv").mkdir()
     (project / ".venv" / "pyvenv.cfg").write_text("home = /usr\n", encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pipfence.cli.context import project_from_args, settings_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import UsageError
+from pipfence.errors import PipfenceError, UsageError
 
 if TYPE_CHECKING:
     from pipfence.project.project import Project
@@ -72,7 +72,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         for name, meaning in ENVIRONMENT_VARIABLES.items():
             ui.result(f"{name:<26} {meaning}")
         return 0
-    project = project_from_args(args)
+    try:
+        project = project_from_args(args)
+    except UsageError as exc:
+        if args.rm:
+            raise
+        # pipenv's words and exit status, which scripts test for.
+        raise PipfenceError(
+            f"No Pipfile present at project home. ({exc})",
+            hint="run `pipfence install` to start one",
+        ) from exc
     if args.where:
         ui.result(str(project.root))
         return 0
@@ -84,8 +93,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.success(f"Removed the environment at {venv}")
         return 0
     if not (venv / "pyvenv.cfg").is_file():
-        raise UsageError(
-            f"no environment exists for this project yet (it would be `{venv}`)",
+        raise PipfenceError(
+            f"No virtualenv has been created for this project {project.root} yet! "
+            f"(it would be `{venv}`)",
             hint="run `pipfence install` to create it",
         )
     ui.result(str(venv / "bin" / "python") if args.py else str(venv))
