@@ -437,3 +437,35 @@ def test_venv_in_project_off_ignores_an_existing_dot_venv_folder(
     venv = Path(cli(["--venv"], env=env).stdout.strip())
     assert venv.parent == Path(env["WORKON_HOME"])
     assert list((pipfence_project / ".venv").iterdir()) == []
+
+
+def _another_python() -> Path | None:
+    """An interpreter of another minor version than the running one (pyenv's), or None."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for entry in sorted((root / "versions").glob("3.*"), reverse=True):
+        minor = ".".join(entry.name.split(".")[:2])
+        binary = entry / "bin" / f"python{minor}"
+        if minor != running and minor >= "3.9" and binary.is_file():
+            return binary
+    return None
+
+
+def test_python_alone_naming_another_python_makes_the_environment_again(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    other = _another_python()
+    if other is None:
+        pytest.skip("no interpreter of another minor version")
+    write_pipfile(pipfence_project, "[packages]\n")
+    assert cli(["--python", PYTHON]).returncode == 0
+    venv = pipfence_project / ".venv"
+    (venv / "left-behind").write_text("old", encoding="utf-8")
+
+    result = cli(["--python", str(other)])
+    assert result.returncode == 0, out(result)
+    assert "replaced the environment's Python" in result.stderr
+    version = cli(["run", "python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    assert version.stdout.strip() == other.name.removeprefix("python"), out(version)
+    assert not (venv / "left-behind").exists()
+    assert not list(pipfence_project.glob(".venv.pipfence-replaced"))
