@@ -298,6 +298,22 @@ def test_system_deploy_installs_a_current_lock_and_refuses_a_stale_one(
     assert not (pipfence_project / ".venv").exists()
 
 
+def test_pipenv_use_system_variable_means_system(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    system_python: tuple[Path, dict[str, str]],
+) -> None:
+    prefix, env = system_python
+    public_index.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url))
+    assert cli(["lock"], env=env).returncode == 0
+    result = cli(["sync"], env={**env, "PIPENV_USE_SYSTEM": "1"})
+    assert result.returncode == 0, out(result)
+    assert "payload" in _installed_in(prefix)
+    assert not (pipfence_project / ".venv").exists()
+
+
 # -- clean, sync, verify ------------------------------------------------------------------------
 
 
