@@ -26,8 +26,10 @@ COMMANDS: dict[str, str] = {
     "upgrade": "Re-lock some packages to newer versions without installing",
     "uninstall": "Remove packages from the environment and the Pipfile",
     "clean": "Remove packages that the lock does not list",
+    "remove": "Remove the project's environment",
     "run": "Run a command or [scripts] entry inside the environment",
     "shell": "Start a shell inside the environment",
+    "activate": "Print the command that activates the environment in your shell",
     "graph": "Show the dependency graph of the installed packages",
     "requirements": "Write the lock as a requirements file",
     "verify": "Check that Pipfile.lock is up to date with the Pipfile",
@@ -71,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--envs", action="store_true", help="list the environment variables pipfence reads"
     )
-    parser.add_argument("--rm", action="store_true", help="remove the project's environment")
+    parser.add_argument(
+        "--rm", action="store_true", help="remove the project's environment (deprecated: `remove`)"
+    )
     parser.add_argument("--python", metavar="VERSION", help="Python to create the environment with")
     parser.add_argument(
         "--completion",

@@ -13,10 +13,21 @@ from pathlib import Path
 
 from pipfence.errors import CommandNotFound, UsageError
 from pipfence.models.scripts import Command, script_commands
+from pipfence.models.shells import activate_line, rc_file, shell_kind
 from pipfence.project.project import Project
 
-__all__ = ["Launch", "commands_for", "environment_for", "launch_for", "read_dotenv"]
+__all__ = [
+    "Launch",
+    "commands_for",
+    "environment_for",
+    "launch_for",
+    "read_dotenv",
+    "shell_launch",
+    "user_shell",
+]
 
+#: The shell `run` hands built-ins to, and `shell` starts when nothing names another.
+_SHELL = "/bin/sh"
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -94,9 +105,6 @@ def launch_for(command: Command, environ: Mapping[str, str]) -> Launch:
     raise CommandNotFound(f"command `{program}` was not found in the environment or on PATH")
 
 
-_SHELL = "/bin/sh"
-
-
 def _shell_builtin(name: str, environ: Mapping[str, str]) -> bool:
     # PATH has already been searched, so anything `command -v` still knows is the shell's own.
     if not Path(_SHELL).exists() or "/" in name:
@@ -113,3 +121,73 @@ def _shell_builtin(name: str, environ: Mapping[str, str]) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return found.returncode == 0 and found.stdout.strip() == name
+
+
+def user_shell(environ: Mapping[str, str], *, parent_pid: int | None = None) -> str:
+    """The shell the user works in: ``PIPENV_SHELL`` when set (pipenv's explicit choice), else
+    the shell that started pipfence when the process table tells (Linux), else ``SHELL``,
+    else ``/bin/sh``."""
+    explicit = environ.get("PIPENV_SHELL")
+    if explicit:
+        return explicit
+    if parent_pid is not None:
+        try:
+            parent = Path(f"/proc/{parent_pid}/comm").read_text(encoding="utf-8").strip()
+        except OSError:
+            parent = ""
+        if shell_kind(parent) is not None:
+            return parent
+    return environ.get("SHELL") or environ.get("PYENV_SHELL") or _SHELL
+
+
+def shell_launch(
+    project: Project, venv: Path, shell: str, shell_args: list[str], *, plain: bool = False
+) -> Launch:
+    """How `pipfence shell` starts ``shell`` in ``venv``. With no ``shell_args`` (and not
+    ``plain``), an interactive bash, zsh, fish or sh-family shell reads the user's own
+    start-up file and then the environment's activation script, so its prompt carries the
+    ``(project)`` marker and ``deactivate`` works; the start-up files live in the environment's
+    ``.pipfence-shell`` folder. Any other shell, or ``plain``, starts as is, with PATH and
+    ``VIRTUAL_ENV`` set."""
+    env = environment_for(project, venv)
+    executable = shutil.which(shell, path=env.get("PATH", os.defpath)) or shell
+    kind = shell_kind(shell)
+    if shell_args or plain or kind is None:
+        return Launch(executable, [shell, *shell_args], env)
+    folder = venv / ".pipfence-shell"
+    if kind == "fish":
+        return Launch(executable, [shell, "-i", "-C", activate_line(shell, venv)], env)
+    if kind == "bash":
+        rc = _write(folder / "bashrc", rc_file(kind, venv, user_rc='"$HOME/.bashrc"'))
+        return Launch(executable, [shell, "--rcfile", str(rc), "-i"], env)
+    if kind == "zsh":
+        # zsh reads its start-up files from ZDOTDIR: pipfence's, which hand back to the user's.
+        env["PIPFENCE_USER_ZDOTDIR"] = env.get("ZDOTDIR") or env.get("HOME", "")
+        _write(
+            folder / ".zshenv",
+            'if [ -f "$PIPFENCE_USER_ZDOTDIR/.zshenv" ]; then '
+            'source "$PIPFENCE_USER_ZDOTDIR/.zshenv"; fi\n',
+        )
+        _write(
+            folder / ".zshrc",
+            'ZDOTDIR="$PIPFENCE_USER_ZDOTDIR"; unset PIPFENCE_USER_ZDOTDIR\n'
+            + rc_file(kind, venv, user_rc='"$ZDOTDIR/.zshrc"'),
+        )
+        env["ZDOTDIR"] = str(folder)
+        return Launch(executable, [shell, "-i"], env)
+    if kind in ("sh", "dash", "ash", "ksh"):
+        # An interactive POSIX shell reads the file $ENV names.
+        env["PIPFENCE_USER_ENV"] = env.get("ENV", "")
+        rc = _write(
+            folder / "env.sh",
+            rc_file(kind, venv, user_rc='"${PIPFENCE_USER_ENV:-/nonexistent}"'),
+        )
+        env["ENV"] = str(rc)
+        return Launch(executable, [shell, "-i"], env)
+    return Launch(executable, [shell], env)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
