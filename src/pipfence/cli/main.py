@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "requirements": "Write the lock as a requirements file",
     "verify": "Check that Pipfile.lock is up to date with the Pipfile",
     "check": "Check the lock for known vulnerabilities",
+    "audit": "Audit the lock with pip-audit, in pip-audit's output formats",
     "scripts": "List the Pipfile's [scripts]",
     "open": "Show a package's source folder in your editor",
     "why": "Explain why a package is in the lock and which index it comes from",
