@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "activate": "Print the command that activates the environment in your shell",
     "graph": "Show the dependency graph of the installed packages",
     "requirements": "Write the lock as a requirements file",
+    "pylock": "Write, check or show a PEP 751 pylock.toml",
     "verify": "Check that Pipfile.lock is up to date with the Pipfile",
     "check": "Check the lock for known vulnerabilities",
     "audit": "Audit the lock with pip-audit, in pip-audit's output formats",
