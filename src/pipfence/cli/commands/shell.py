@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "that activates the environment and marks the prompt",
     )
     parser.add_argument(
-        "--anyway", action="store_true", help="start a shell even inside an active one"
+        "--anyway", action="store_true", help="start a shell even inside another one"
     )
     parser.add_argument("shell_args", nargs=argparse.REMAINDER, metavar="ARGS")
 
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     environ = project.settings.environ
     if environ.get("PIPENV_ACTIVE") and not args.anyway:
         raise UsageError(
-            f"a shell for `{environ.get('VIRTUAL_ENV', venv)}` is already active",
-            hint="`exit` it first, or use `pipfence shell --anyway`",
+            "a pipenv/pipfence shell is already active; `exit` it first",
+            hint="or start one inside it with `pipfence shell --anyway`",
         )
     shell = user_shell(environ)
     launch = shell_launch(project, venv, shell, list(args.shell_args), plain=args.fancy)
