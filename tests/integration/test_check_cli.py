@@ -478,3 +478,16 @@ def test_audit_dry_run_asks_nothing_and_fix_is_refused(
     assert fix.returncode == 2, out(fix)
     assert "pipfence update" in fix.stderr
     assert osv.queries == []
+
+
+def test_audit_without_pip_audit_says_how_to_get_it(
+    run_pipfence: RunPipfence, project: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    hidden = tmp_path / "hide-pip-audit" / "pip_audit"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    path = f"{hidden.parent}:{env['PYTHONPATH']}"
+    result = run_pipfence(["audit"], env={**env, "PYTHONPATH": path})
+    assert result.returncode == 2, out(result)
+    assert "error: `pipfence audit` needs pip-audit, which is not installed" in result.stderr
+    assert "-m pip install 'pip-audit>=2.10'" in result.stderr

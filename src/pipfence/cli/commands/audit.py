@@ -10,6 +10,8 @@ pip-audit collects from an environment have nothing to choose here and are accep
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 
 from pipfence.cli.context import settings_from_args
@@ -127,9 +129,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         cache_dir=settings.cache_dir / "pip-audit",
     )
     if service is None:
+        # Into the Python that runs pipfence, by the name pip-audit has on the index.
         raise UsageError(
             "`pipfence audit` needs pip-audit, which is not installed",
-            hint="pip install pipfence[audit]",
+            hint=f"{shlex.quote(sys.executable)} -m pip install 'pip-audit>=2.10'",
         )
     report = audit_lock(service, lock, categories, ignore=args.ignore)
     text = render_report(report, args.output, descriptions=args.desc, aliases=args.aliases)
