@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "a pipenv/pipfence shell is already active; `exit` it first",
             hint="or start one inside it with `pipfence shell --anyway`",
         )
-    shell = user_shell(environ)
+    shell = user_shell(environ, parent_pid=os.getppid())
     launch = shell_launch(project, venv, shell, list(args.shell_args), plain=args.fancy)
     ui.info(f"Launching {shell} with the environment at {venv}; `exit` to leave")
     os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606  # the shell takes over
