@@ -409,3 +409,85 @@ def test_check_with_nothing_it_could_look_up_exits_1(
     assert "nothing was checked: none of the 1 package could be looked up" in result.stderr
     assert "No known vulnerabilities" not in result.stderr
     assert osv.queries == []
+
+
+# -- `audit`: pipenv's pip-audit command, over the lock ------------------------------------
+
+
+def test_audit_prints_pip_audits_formats(
+    run_pipfence: RunPipfence, project: Path, env: dict[str, str], osv: OsvServer
+) -> None:
+    env = with_url(env, osv.base_url)
+    columns = run_pipfence(["audit"], env=env)
+    assert columns.returncode == 1, out(columns)
+    rows = [line.split() for line in columns.stdout.splitlines()]
+    assert rows[0] == ["Name", "Version", "ID", "Fix", "Versions"]
+    assert ["helper", "2.0", "PYSEC-2099-17", "2.1"] in rows
+    assert "Found 1 known vulnerability in 3 packages" in columns.stderr
+    # [packages] and [dev-packages], as pipenv's `audit --locked`; the private name stays in.
+    assert osv.asked() == [("app", "1.0"), ("devtool", "3.0"), ("helper", "2.0")]
+    assert not any(b"internal" in q.body for q in osv.queries)
+
+    as_json = run_pipfence(["audit", "-f", "json", "--desc", "--aliases"], env=env)
+    assert as_json.returncode == 1, out(as_json)
+    report = json.loads(as_json.stdout)
+    by_name = {d["name"]: d for d in report["dependencies"]}
+    (vuln,) = by_name["helper"]["vulns"]
+    assert vuln["id"] == "PYSEC-2099-17"
+    assert vuln["fix_versions"] == ["2.1"]
+    assert vuln["aliases"] == ["GHSA-pf9x-7x3h-2q4r"]
+    assert "crafted header" in vuln["description"]
+    assert by_name["app"]["vulns"] == []
+    assert "private" in by_name["internal-secret-tool"]["skip_reason"]
+
+    written = project / "audit.md"
+    markdown = run_pipfence(["audit", "--output", "markdown", "-o", str(written)], env=env)
+    assert markdown.returncode == 1, out(markdown)
+    assert markdown.stdout == ""
+    assert "[helper](https://pypi.org/project/helper/) | 2.0 |" in written.read_text(
+        encoding="utf-8"
+    )
+
+    sbom = run_pipfence(["audit", "-f", "cyclonedx-json"], env=env)
+    assert sbom.returncode == 1, out(sbom)
+    assert json.loads(sbom.stdout)["bomFormat"] == "CycloneDX"
+
+
+def test_audit_ignore_and_strict(
+    run_pipfence: RunPipfence, project: Path, env: dict[str, str], osv: OsvServer
+) -> None:
+    env = with_url(env, osv.base_url)
+    ignored = run_pipfence(["audit", "--ignore", "GHSA-pf9x-7x3h-2q4r"], env=env)
+    assert ignored.returncode == 0, out(ignored)
+    assert "PYSEC-2099-17" not in ignored.stdout
+    assert "No known vulnerabilities found in 3 packages" in ignored.stderr
+    # --strict: a package that could not be looked up (the private one) fails the audit.
+    strict = run_pipfence(["audit", "-i", "PYSEC-2099-17", "--strict"], env=env)
+    assert strict.returncode == 1, out(strict)
+    assert "1 package not looked up" in strict.stderr
+
+
+def test_audit_dry_run_asks_nothing_and_fix_is_refused(
+    run_pipfence: RunPipfence, project: Path, env: dict[str, str], osv: OsvServer
+) -> None:
+    env = with_url(env, osv.base_url)
+    dry = run_pipfence(["audit", "--dry-run", "--locked", "--skip-editable"], env=env)
+    assert dry.returncode == 0, out(dry)
+    assert sorted(dry.stdout.split()) == ["app", "devtool", "helper", "internal-secret-tool"]
+    fix = run_pipfence(["audit", "--fix"], env=env)
+    assert fix.returncode == 2, out(fix)
+    assert "pipfence update" in fix.stderr
+    assert osv.queries == []
+
+
+def test_audit_without_pip_audit_says_how_to_get_it(
+    run_pipfence: RunPipfence, project: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    hidden = tmp_path / "hide-pip-audit" / "pip_audit"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    path = f"{hidden.parent}:{env['PYTHONPATH']}"
+    result = run_pipfence(["audit"], env={**env, "PYTHONPATH": path})
+    assert result.returncode == 2, out(result)
+    assert "error: `pipfence audit` needs pip-audit, which is not installed" in result.stderr
+    assert "-m pip install 'pip-audit>=2.10'" in result.stderr

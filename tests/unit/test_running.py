@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipfence.project.project import Project
-from pipfence.project.running import command_for, environment_for, read_dotenv
+from pipfence.project.running import commands_for, environment_for, read_dotenv
 from pipfence.project.settings import Settings
 
 
@@ -27,7 +27,7 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
 
 def _project(tmp_path: Path, environ: dict[str, str]) -> Project:
     (tmp_path / "Pipfile").write_text(
-        '[packages]\n\n[scripts]\ntest = "pytest -q"\nlisted = ["python", "-V"]\n',
+        '[packages]\n\n[scripts]\ntest = "pytest -q"\nlisted = ["python -V", "pytest"]\n',
         encoding="utf-8",
     )
     settings = Settings.from_environ(environ, cwd=tmp_path)
@@ -41,6 +41,7 @@ def test_environment_activates_venv_and_loads_dotenv(tmp_path: Path) -> None:
     assert env["PATH"].split(":")[0] == str(tmp_path / ".venv" / "bin")
     assert env["VIRTUAL_ENV"] == str(tmp_path / ".venv")
     assert env["PIPENV_ACTIVE"] == "1"
+    assert env["PIPENV_PROJECT_DIR"] == str(tmp_path)
     assert env["FROM_DOTENV"] == "yes"
     assert "PYTHONHOME" not in env
     skipped = environment_for(
@@ -51,6 +52,9 @@ def test_environment_activates_venv_and_loads_dotenv(tmp_path: Path) -> None:
 
 def test_scripts_expand(tmp_path: Path) -> None:
     project = _project(tmp_path, {"PATH": "/usr/bin"})
-    assert command_for(project, ["test", "-x"]) == ["pytest", "-q", "-x"]
-    assert command_for(project, ["listed"]) == ["python", "-V"]
-    assert command_for(project, ["python", "-c", "1"]) == ["python", "-c", "1"]
+    assert [c.argv for c in commands_for(project, ["test", "-x"])] == [("pytest", "-q", "-x")]
+    assert [c.argv for c in commands_for(project, ["listed", "-x"])] == [
+        ("python", "-V"),
+        ("pytest", "-x"),
+    ]
+    assert [c.argv for c in commands_for(project, ["python", "-c", "1"])] == [("python", "-c", "1")]

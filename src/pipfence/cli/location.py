@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 from typing import TYPE_CHECKING
 
 from pipfence.cli.context import project_from_args, settings_from_args
@@ -85,13 +84,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.where:
         ui.result(str(project.root))
         return 0
-    venv = project.venv_path()
     if args.rm:
-        if not venv.is_dir():
-            raise UsageError(f"no environment to remove at `{venv}`")
-        shutil.rmtree(venv)
-        ui.success(f"Removed the environment at {venv}")
+        from pipfence.project.environment import remove_environment
+
+        ui.warning("`--rm` is deprecated, as in pipenv; use `pipfence remove`")
+        ui.result(f"Removed the environment at {remove_environment(project)}")
         return 0
+    venv = project.venv_path()
     if not (venv / "pyvenv.cfg").is_file():
         raise PipfenceError(
             f"No virtualenv has been created for this project {project.root} yet! "

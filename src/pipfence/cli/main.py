@@ -27,12 +27,16 @@ COMMANDS: dict[str, str] = {
     "upgrade": "Re-lock some packages to newer versions without installing",
     "uninstall": "Remove packages from the environment and the Pipfile",
     "clean": "Remove packages that the lock does not list",
+    "remove": "Remove the project's environment",
     "run": "Run a command or [scripts] entry inside the environment",
     "shell": "Start a shell inside the environment",
+    "activate": "Print the command that activates the environment in your shell",
     "graph": "Show the dependency graph of the installed packages",
     "requirements": "Write the lock as a requirements file",
+    "pylock": "Write, check or show a PEP 751 pylock.toml",
     "verify": "Check that Pipfile.lock is up to date with the Pipfile",
     "check": "Check the lock for known vulnerabilities",
+    "audit": "Audit the lock with pip-audit, in pip-audit's output formats",
     "scripts": "List the Pipfile's [scripts]",
     "open": "Show a package's source folder in your editor",
     "why": "Explain why a package is in the lock and which index it comes from",
@@ -72,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--envs", action="store_true", help="list the environment variables pipfence reads"
     )
-    parser.add_argument("--rm", action="store_true", help="remove the project's environment")
+    parser.add_argument(
+        "--rm", action="store_true", help="remove the project's environment (deprecated: `remove`)"
+    )
     parser.add_argument(
         "--python",
         metavar="VERSION",

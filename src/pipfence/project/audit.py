@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,14 @@ from pipfence.models.urls import Origin, expand, is_pypi_url, shown_url, split_u
 from pipfence.project.export import package_source, selected_packages
 
 __all__ = [
+    "AUDIT_FORMATS",
     "AUDIT_URL_VARIABLE",
     "AuditReport",
     "Vulnerability",
     "VulnerabilityService",
     "audit_lock",
     "osv_query_url",
+    "render_report",
     "vulnerability_service",
 ]
 
@@ -60,11 +62,15 @@ class Vulnerability:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditReport:
-    """The advisories found, how many packages were looked up, and which were not (with why)."""
+    """The advisories found, how many packages were looked up, and which were not (with why).
+
+    ``results`` is the same in pip-audit's own terms (each dependency, skipped ones included,
+    with its advisories), for pip-audit's output formats (`render_report`)."""
 
     vulnerabilities: tuple[Vulnerability, ...]
     checked: int
     skipped: tuple[tuple[str, str], ...] = ()
+    results: Mapping[Any, Sequence[Any]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,13 +202,19 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 
 def audit_lock(
-    service: VulnerabilityService, lock: Lockfile, categories: Sequence[str]
+    service: VulnerabilityService,
+    lock: Lockfile,
+    categories: Sequence[str],
+    *,
+    ignore: Collection[str] = (),
 ) -> AuditReport:
     """Ask ``service`` (see `vulnerability_service`) about every locked PyPI package of
-    ``categories``. Raises `IndexServerError` when the service fails."""
+    ``categories``; an advisory whose id or alias is in ``ignore`` is left out. Raises
+    `IndexServerError` when the service fails."""
     interface = importlib.import_module("pip_audit._service.interface")
     found: list[Vulnerability] = []
     skipped: list[tuple[str, str]] = []
+    raw: dict[Any, list[Any]] = {}
     checked = 0
     for name, package in selected_packages(lock, categories).items():
         source = package_source(package, lock)
@@ -238,6 +250,10 @@ def audit_lock(
             skipped.append((name, f"not known to {service}"))
             continue
         checked += 1
+        results = [
+            r for r in results if not ({str(r.id), *(str(a) for a in r.aliases)} & set(ignore))
+        ]
+        raw[dependency] = results
         found.extend(
             Vulnerability(
                 name=name,
@@ -249,7 +265,39 @@ def audit_lock(
             )
             for result in results
         )
-    return AuditReport(vulnerabilities=tuple(found), checked=checked, skipped=tuple(skipped))
+    for name, reason in skipped:
+        raw[interface.SkippedDependency(name=name, skip_reason=reason)] = []
+    return AuditReport(
+        vulnerabilities=tuple(found), checked=checked, skipped=tuple(skipped), results=raw
+    )
+
+
+#: pip-audit's output formats, as pipenv's `audit --output` names them.
+AUDIT_FORMATS = ("columns", "json", "cyclonedx-json", "cyclonedx-xml", "markdown")
+
+
+def render_report(
+    report: AuditReport, output: str, *, descriptions: bool = False, aliases: bool = False
+) -> str:
+    """``report`` in one of pip-audit's `AUDIT_FORMATS`, written by pip-audit's own formatter
+    (so the text is what `pip-audit -f FORMAT` prints, and what pipenv's `audit` shows)."""
+    formats = importlib.import_module("pip_audit._format")
+    formatter: Any
+    if output == "columns":
+        formatter = formats.ColumnsFormat(output_desc=descriptions, output_aliases=aliases)
+    elif output == "json":
+        formatter = formats.JsonFormat(output_desc=descriptions, output_aliases=aliases)
+    elif output == "markdown":
+        formatter = formats.MarkdownFormat(output_desc=descriptions, output_aliases=aliases)
+    elif output in ("cyclonedx-json", "cyclonedx-xml"):
+        inner = formats.CycloneDxFormat.InnerFormat
+        formatter = formats.CycloneDxFormat(
+            inner_format=inner.Json if output == "cyclonedx-json" else inner.Xml
+        )
+    else:
+        raise UsageError(f"unknown output format `{output}` (one of: {', '.join(AUDIT_FORMATS)})")
+    text: str = formatter.format(dict(report.results), [])
+    return text
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

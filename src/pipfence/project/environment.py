@@ -14,6 +14,7 @@ from pipfence.errors import InstallError, UsageError
 from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
+from pipfence.project.serial import project_lock
 
 __all__ = [
     "check_python",
@@ -21,6 +22,7 @@ __all__ = [
     "find_python",
     "interpreter_version",
     "open_or_create_env",
+    "remove_environment",
     "replaced_python",
     "system_env",
     "unpacked_cache",
@@ -212,15 +214,21 @@ def open_or_create_env(
         if python and not _matches(env.python_version, python) and _VERSION.match(python):
             raise UsageError(
                 f"the environment at `{location}` has Python {env.python_version}, not {python}",
-                hint="remove it with `pipfence --rm` to create one for another Python",
+                hint="remove it with `pipfence remove` to create one for another Python",
             )
         if site_packages is not None and env.system_site_packages != site_packages:
             env.set_system_site_packages(site_packages)
         return env, False
     interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
     try:
+        # The prompt marker names the project, as pipenv's does, not the `.venv` folder.
         env = VirtualEnv.create(
-            location, interpreter, seed_pip=True, cache=cache, site_packages=bool(site_packages)
+            location,
+            interpreter,
+            seed_pip=True,
+            cache=cache,
+            site_packages=bool(site_packages),
+            prompt=project.root.name,
         )
         # virtualenvwrapper's link back to the project, which pipenv writes too.
         (location / ".project").write_text(str(project.root), encoding="utf-8")
@@ -298,3 +306,39 @@ def system_env(project: Project, *, python: str | None = None) -> VirtualEnv:
             "PIP_BREAK_SYSTEM_PACKAGES=1 as pip would need",
         )
     return env
+
+
+def remove_environment(project: Project) -> Path:
+    """Delete the project's environment (`pipfence remove`, pipenv's ``remove`` and ``--rm``)
+    and return where it was.
+
+    An activated environment that pipfence did not pick for the project (``VIRTUAL_ENV`` set
+    outside a pipenv or pipfence shell) is the user's own and is left alone, as pipenv leaves
+    it; so is a folder that is not a virtual environment.
+    """
+    location = project.venv_path()
+    environ = project.settings.environ
+    active = environ.get("VIRTUAL_ENV")
+    if (
+        active
+        and Path(active) == location
+        and "PIPENV_ACTIVE" not in environ
+        and not environ.get("PIPENV_IGNORE_VIRTUALENVS")
+    ):
+        raise UsageError(
+            f"`{location}` is the activated environment (VIRTUAL_ENV), not one pipfence made "
+            "for this project; it is left alone",
+            hint="deactivate it, or set PIPENV_IGNORE_VIRTUALENVS=1 to remove the project's own",
+        )
+    if not location.exists():
+        raise UsageError(
+            f"no environment has been created for this project yet (it would be `{location}`)"
+        )
+    if not (location / "pyvenv.cfg").is_file():
+        raise UsageError(f"`{location}` is not a virtual environment (it has no pyvenv.cfg)")
+    with project_lock(project):
+        try:
+            shutil.rmtree(location)
+        except OSError as exc:
+            raise InstallError(f"could not remove the environment at `{location}`: {exc}") from exc
+    return location

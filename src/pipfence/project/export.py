@@ -215,6 +215,10 @@ def pylock_document(
     *,
     url_for: Mapping[str, tuple[str, str]] | None = None,
     created_by: str = "pipfence",
+    only_when: Mapping[str, Sequence[str]] | None = None,
+    dependency_groups: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    requires_python: str | None = None,
 ) -> PylockExport:
     """A PEP 751 document for ``packages``.
 
@@ -224,6 +228,12 @@ def pylock_document(
     ``url_for`` maps a source name to (expanded request URL, URL as written): a file URL under
     the expanded one is written under the written one, so a credential in a URL's path never
     reaches the file. ``index`` is the source's URL as the Pipfile writes it.
+
+    ``only_when`` maps a package name to PEP 751 marker terms, one of which it needs
+    (``'dev' in dependency_groups``, ``'docs' in extras``: pipenv's `pylock --generate` puts
+    [dev-packages] in a ``dev`` group); they are joined to its own markers. The document lists
+    ``dependency_groups`` (``default`` then being the default group) and ``extras``, and takes
+    ``requires_python`` instead of the lock's ``[requires]`` when given.
 
     Raises `UsageError` for path, file and VCS entries (not exported yet) and
     `PackageNotFound` for an entry no file of its page matches.
@@ -240,8 +250,9 @@ def pylock_document(
             )
         source = package_source(package, lock)
         record: dict[str, Any] = {"name": key, "version": package.version}
-        if package.markers:
-            record["marker"] = package.markers
+        marker = _conditional_marker((only_when or {}).get(name, ()), package.markers)
+        if marker:
+            record["marker"] = marker
         record["index"] = source.url
         wheels, sdist, unmatched = _files(key, package, pages.get(key), source, url_for or {})
         if not wheels and sdist is None:
@@ -262,12 +273,25 @@ def pylock_document(
         record["tool"] = {"pipfence": {"source": source.name}}
         records.append(record)
     document: dict[str, Any] = {"lock-version": "1.0"}
-    requires_python = _requires_python(lock.meta.requires)
+    requires_python = requires_python or _requires_python(lock.meta.requires)
     if requires_python:
         document["requires-python"] = requires_python
+    if extras:
+        document["extras"] = list(extras)
+    if dependency_groups:
+        document["dependency-groups"] = list(dependency_groups)
+        document["default-groups"] = ["default"]
     document["created-by"] = created_by
     document["packages"] = records
     return PylockExport(document=document, notes=tuple(notes))
+
+
+def _conditional_marker(terms: Sequence[str], markers: str | None) -> str | None:
+    """A package's PEP 751 marker: one of ``terms``, and its own ``markers``."""
+    if not terms:
+        return markers
+    wanted = " or ".join(terms)
+    return f"({wanted}) and ({markers})" if markers else wanted
 
 
 def _files(

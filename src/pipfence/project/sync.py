@@ -38,7 +38,7 @@ from pipfence.errors import (
 from pipfence.index.client import IndexClient
 from pipfence.installer.build import wheel_metadata
 from pipfence.installer.cache import UnpackedCache, file_sha256
-from pipfence.installer.plan import InstalledDist, WantedDist, plan_sync
+from pipfence.installer.plan import PROTECTED, InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import EnvChange, WheelInstall
 from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
@@ -63,7 +63,8 @@ _COMMIT_LENGTH = 40
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncOptions:
-    """Which lock categories to install, and whether to remove what the lock does not list."""
+    """Which lock categories to install, and whether to remove what no category of the lock
+    lists (`sync --clean`)."""
 
     categories: Sequence[str] = ("default",)
     remove_extraneous: bool = False
@@ -358,6 +359,8 @@ def sync(
         wanted_dists,
         installed,
         remove_extraneous=options.remove_extraneous,
+        # What another category of the lock lists stays, as `clean` keeps it.
+        protected={*PROTECTED, *(p.key for _c, p in lock.packages())},
         reinstall=reinstall,
     )
     if plan.is_empty:

@@ -421,3 +421,15 @@ def uninstall_all(project: Project) -> tuple[str, ...]:
                 change.set_aside(dist, env)
                 removed.append(name)
     return tuple(removed)
+
+
+def lock_pipfile_text(
+    project: Project,
+    client: IndexClient,
+    text: str,
+    *,
+    on_fetch: Callable[[str], None] | None = None,
+) -> Lockfile:
+    """The lock ``text`` would get as the project's Pipfile, fenced as any lock; nothing is
+    written (`pylock --from-pyproject` locks a pyproject.toml's dependencies this way)."""
+    return _lock(project.with_pipfile_text(text), client, pre=False, on_fetch=on_fetch).lockfile

@@ -63,7 +63,11 @@ def report_install(
             say(f"Installed {count(len(sync.installed), 'package')} in {sync.seconds:.2f}s")
             for item in sync.installed:
                 ui.detail(f"  + {item}")
-        else:
+        elif not sync.removed:
             say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
+        if sync.removed:
+            say(f"Removed {count(len(sync.removed), 'package')} the lock does not list")
+            for name in sync.removed:
+                ui.detail(f"  - {name}")
         for warning in sync.warnings:
             ui.warning(warning)

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pipfence.cli.commands._pylock import PYLOCK
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError, UsageError
 
-if TYPE_CHECKING:
-    from pipfence.models.lockfile import LockedPackage, Lockfile
-    from pipfence.project.project import Project
-
 __all__ = ["add_arguments", "run"]
-
-PYLOCK = "pylock.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +71,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         lock, categories, named_in=project.pipfile if args.from_pipfile else None
     )
     if args.format == "pylock":
-        return _pylock(args, ui, project, lock, packages)
+        from pipfence.cli.commands._pylock import write_pylock
+
+        return write_pylock(ui, project, lock, packages, output=args.output)
     if args.output not in (None, "-"):
         raise UsageError("--output is for --format pylock; redirect stdout for requirements")
     lines = (
@@ -108,40 +102,4 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "hint: install with `pipfence sync`, or export with `pipfence requirements "
             "--pylock`, which records each package's index"
         )
-    return 0
-
-
-def _pylock(
-    args: argparse.Namespace,
-    ui: UI,
-    project: Project,
-    lock: Lockfile,
-    packages: Mapping[str, LockedPackage],
-) -> int:
-    from pipfence import __version__
-    from pipfence.project.client import open_client
-    from pipfence.project.export import fetch_pages, pylock_document, pylock_toml
-
-    settings = project.settings
-    with open_client(settings, project.pipfile, warn=ui.warning) as client:
-        pages, url_for = fetch_pages(
-            client,
-            lock,
-            packages,
-            routes=settings.routes,
-        )
-    export = pylock_document(
-        lock, packages, pages, url_for=url_for, created_by=f"pipfence {__version__}"
-    )
-    for note in export.notes:
-        ui.warning(note)
-    text = pylock_toml(export.document)
-    if args.output == "-":
-        ui.out.write(text)
-        return 0
-    from pipfence.project.files import atomic_write
-
-    path = Path(args.output) if args.output else project.root / PYLOCK
-    atomic_write(path, text.encode("utf-8"), display=str(path))
-    ui.success(f"Wrote {path} ({len(export.document['packages'])} packages, each with its index)")
     return 0

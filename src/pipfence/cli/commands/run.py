@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import shlex
+import subprocess
 from typing import TYPE_CHECKING
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import CommandNotFound
 
 if TYPE_CHECKING:
     from pipfence.project.project import Project
@@ -22,19 +22,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.running import command_for, environment_for
+    from pipfence.project.running import commands_for, environment_for, launch_for
 
     project = project_from_args(args)
     venv = project.venv_path()
     if not (venv / "pyvenv.cfg").is_file():
         _create_env(args, ui, project)
-    argv = command_for(project, list(args.run_command))
+    commands = commands_for(project, list(args.run_command))
     env = environment_for(project, venv)
-    executable = shutil.which(argv[0], path=env["PATH"])
-    if executable is None:
-        raise CommandNotFound(f"command `{argv[0]}` was not found in the environment or on PATH")
-    os.execve(executable, argv, env)  # noqa: S606  # replaces this process, as pipenv run does
-    return 0  # pragma: no cover
+    if len(commands) == 1:
+        launch = launch_for(commands[0], env)
+        ui.detail(f"$ {shlex.join(launch.argv)}")
+        # Replaces this process, as pipenv run does: signals and the exit code are the
+        # command's own.
+        os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606
+    # An array script: each command in turn, stopping at the first that fails (`&&`).
+    for command in commands:
+        launch = launch_for(command, env)
+        ui.detail(f"$ {shlex.join(launch.argv)}")
+        done = subprocess.run(  # the user's own command
+            launch.argv, executable=launch.executable, env=launch.environ, check=False
+        )
+        if done.returncode != 0:
+            return done.returncode
+    return 0
 
 
 def _create_env(args: argparse.Namespace, ui: UI, project: Project) -> None:

@@ -13,11 +13,20 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fancy",
+        action="store_true",
+        help="start the shell as it is (PATH and VIRTUAL_ENV set), without the start-up file "
+        "that activates the environment and marks the prompt",
+    )
+    parser.add_argument(
+        "--anyway", action="store_true", help="start a shell even inside another one"
+    )
     parser.add_argument("shell_args", nargs=argparse.REMAINDER, metavar="ARGS")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.running import environment_for
+    from pipfence.project.running import shell_launch, user_shell
 
     project = project_from_args(args)
     venv = project.venv_path()
@@ -25,10 +34,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError(
             f"no environment exists at `{venv}`", hint="run `pipfence install` to create it"
         )
-    if project.settings.environ.get("PIPENV_ACTIVE"):
-        raise UsageError("a pipenv/pipfence shell is already active; `exit` it first")
-    env = environment_for(project, venv)
-    shell = project.settings.environ.get("SHELL") or "/bin/sh"
+    environ = project.settings.environ
+    if environ.get("PIPENV_ACTIVE") and not args.anyway:
+        raise UsageError(
+            "a pipenv/pipfence shell is already active; `exit` it first",
+            hint="or start one inside it with `pipfence shell --anyway`",
+        )
+    shell = user_shell(environ, parent_pid=os.getppid())
+    launch = shell_launch(project, venv, shell, list(args.shell_args), plain=args.fancy)
     ui.info(f"Launching {shell} with the environment at {venv}; `exit` to leave")
-    os.execve(shell, [shell, *args.shell_args], env)  # noqa: S606  # the shell takes over
+    os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606  # the shell takes over
     return 0  # pragma: no cover

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_python_option(parser)
     add_env_options(parser)
     parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="also uninstall what no category of the lock lists (pip and setuptools stay), "
+        "in the same all-or-nothing step",
+    )
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             lockfile,
             categories,
             python=python_from_args(args),
+            remove_extraneous=args.clean,
             on_progress=counter,
             target=env_target_from_args(args),
         )

@@ -46,7 +46,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             tables = ["dev-packages"]
             packages = [spec.name for _t, spec in project.pipfile.iter_specs(["dev-packages"])]
         if not packages:
-            raise UsageError("name the packages to uninstall, or use --all / --all-dev")
+            raise UsageError(
+                "No package provided! Name the packages to uninstall, or use --all / --all-dev"
+            )
         result = uninstall_packages(project, client, packages, tables=tables, on_fetch=counter)
     if result.change is not None:
         ui.success(f"Removed {', '.join(result.change.names)} from the Pipfile")

@@ -1,0 +1,63 @@
+"""Writing a PEP 751 pylock.toml from the lock: `requirements --pylock` and `pylock --generate`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipfence.cli.ui import UI
+
+if TYPE_CHECKING:
+    from pipfence.models.lockfile import LockedPackage, Lockfile
+    from pipfence.project.project import Project
+
+__all__ = ["PYLOCK", "write_pylock"]
+
+PYLOCK = "pylock.toml"
+
+
+def write_pylock(
+    ui: UI,
+    project: Project,
+    lock: Lockfile,
+    packages: Mapping[str, LockedPackage],
+    *,
+    output: str | None,
+    only_when: Mapping[str, Sequence[str]] | None = None,
+    dependency_groups: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    requires_python: str | None = None,
+) -> int:
+    """Fetch each package's project page from its own source, build the document, and write
+    it to ``output`` (``-`` for stdout; None for pylock.toml beside the Pipfile). The
+    other arguments are `pylock_document`'s."""
+    from pipfence import __version__
+    from pipfence.project.client import open_client
+    from pipfence.project.export import fetch_pages, pylock_document, pylock_toml
+    from pipfence.project.files import atomic_write
+
+    settings = project.settings
+    with open_client(settings, project.pipfile, warn=ui.warning) as client:
+        pages, url_for = fetch_pages(client, lock, packages, routes=settings.routes)
+    export = pylock_document(
+        lock,
+        packages,
+        pages,
+        url_for=url_for,
+        created_by=f"pipfence {__version__}",
+        only_when=only_when,
+        dependency_groups=dependency_groups,
+        extras=extras,
+        requires_python=requires_python,
+    )
+    for note in export.notes:
+        ui.warning(note)
+    text = pylock_toml(export.document)
+    if output == "-":
+        ui.out.write(text)
+        return 0
+    path = Path(output) if output else project.root / PYLOCK
+    atomic_write(path, text.encode("utf-8"), display=str(path))
+    ui.success(f"Wrote {path} ({len(export.document['packages'])} packages, each with its index)")
+    return 0
