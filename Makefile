@@ -55,11 +55,19 @@ $(PACKSE_VENV)/bin/packse:
 	$(PACKSE_PYTHON) -m venv $(PACKSE_VENV)
 	$(PIP_ISOLATED) $(PACKSE_VENV)/bin/python -m pip install -q 'packse==0.3.59' hatchling
 
+# What packse's sdists build with, served from the scenario index.
+$(PACKSE_WORK)/build-deps: $(PACKSE_VENV)/bin/packse
+	$(PIP_ISOLATED) $(PACKSE_VENV)/bin/python -m pip download -q --only-binary=:all: \
+		--dest $@ hatchling
+
 ## packse: packse's resolver scenarios through `pipfence lock`, against their expected outcome
-## (network once: installing packse and fetching its scenarios; not part of `make test`)
-packse: deps-test $(PACKSE_VENV)/bin/packse
+## (network once: installing packse and fetching its scenarios, which PACKSE_SCENARIOS=DIR
+## replaces; not part of `make test`)
+packse: deps-test $(PACKSE_WORK)/build-deps
 	$(PIP_ISOLATED) PYTHONPATH=src $(BIN)/python bench/packse_run.py \
-		--packse $(PACKSE_VENV)/bin/packse --work $(PACKSE_WORK) $(PACKSE_ARGS)
+		--packse $(PACKSE_VENV)/bin/packse --work $(PACKSE_WORK) \
+		--build-deps $(PACKSE_WORK)/build-deps \
+		$(if $(PACKSE_SCENARIOS),--scenarios $(PACKSE_SCENARIOS)) $(PACKSE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PACKSE_VENV) $(PACKSE_WORK) build dist .mypy_cache .ruff_cache
