@@ -6,8 +6,13 @@ BIN := $(VENV)/bin
 PIP_ISOLATED := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# packse needs Python 3.12 or later; pyenv's is taken when there is one.
+PACKSE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python))),python3.12)
+PACKSE_VENV ?= .packse-venv
+PACKSE_WORK ?= .packse-work
+PACKSE_ARGS ?=
 
-.PHONY: demo test test-online lint fuzz bench clean venv deps-test deps-lint
+.PHONY: demo test test-online lint fuzz bench packse clean venv deps-test deps-lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +51,23 @@ fuzz: deps-test
 bench: deps-test
 	$(PIP_ISOLATED) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
+$(PACKSE_VENV)/bin/packse:
+	$(PACKSE_PYTHON) -m venv $(PACKSE_VENV)
+	$(PIP_ISOLATED) $(PACKSE_VENV)/bin/python -m pip install -q 'packse==0.3.59' hatchling
+
+# What packse's sdists build with, served from the scenario index.
+$(PACKSE_WORK)/build-deps: $(PACKSE_VENV)/bin/packse
+	$(PIP_ISOLATED) $(PACKSE_VENV)/bin/python -m pip download -q --only-binary=:all: \
+		--dest $@ hatchling
+
+## packse: packse's resolver scenarios through `pipfence lock`, against their expected outcome
+## (network once: installing packse and fetching its scenarios, which PACKSE_SCENARIOS=DIR
+## replaces; not part of `make test`)
+packse: deps-test $(PACKSE_WORK)/build-deps
+	$(PIP_ISOLATED) PYTHONPATH=src $(BIN)/python bench/packse_run.py \
+		--packse $(PACKSE_VENV)/bin/packse --work $(PACKSE_WORK) \
+		--build-deps $(PACKSE_WORK)/build-deps \
+		$(if $(PACKSE_SCENARIOS),--scenarios $(PACKSE_SCENARIOS)) $(PACKSE_ARGS)
+
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PACKSE_VENV) $(PACKSE_WORK) build dist .mypy_cache .ruff_cache

@@ -109,6 +109,26 @@ def test_lock_keys_are_spelled_as_pipenv_spells_them_and_read_back(
     assert sorted(read_lock(pipfence_project)["default"]) == ["ruamel.yaml", "zope-interface"]
 
 
+def test_a_dotted_string_entry_is_locked_without_index_as_pipenv_writes_it(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    """pipenv 2026.10.3 writes `"index"` for a string entry, except when its name has a dot
+    (`"zope.event" = "*"`, as in the corpus case `dotted-names`); the same lock from both
+    tools keeps a team that alternates between them from churning it."""
+    public_index.add_dist("zope.event", "5.0")
+    public_index.add_dist("six", "1.16.0")
+    packages = '"zope.event" = "*"\nsix = "*"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    locked = cli(["lock"])
+    assert locked.returncode == 0, out(locked)
+    default = read_lock(pipfence_project)["default"]
+    assert "index" not in default["zope.event"]
+    assert default["six"]["index"] == "corp"
+    for args in (["verify"], ["sync"]):
+        result = cli(args)
+        assert result.returncode == 0, f"{args}: {out(result)}"
+
+
 @pytest.fixture
 def other_python(pipfence_env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The minor version (X.Y) of a pyenv install other than the running Python, with a patch

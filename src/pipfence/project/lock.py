@@ -313,10 +313,11 @@ def _entry(
     }
     source = origin.source.name if origin else default_source
     # pipenv writes `index` for string entries (the default source) and for tables that name
-    # one; pipfence adds it wherever the package came from a non-default source.
-    if (spec is not None and (spec.index is not None or not spec.is_table)) or (
-        source != default_source
-    ):
+    # one, but not for a string entry whose name has a dot (`"zope.event" = "*"`: its lookup
+    # by normalised name misses); pipfence adds it wherever the package came from a
+    # non-default source.
+    string_entry = spec is not None and not spec.is_table and "." not in spec.name
+    if (spec is not None and spec.index is not None) or string_entry or source != default_source:
         data["index"] = source
     markers = _markers(package, environment)
     if markers:

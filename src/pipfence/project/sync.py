@@ -100,6 +100,8 @@ class _Choice:
     requested: bool
 
 
+_UNPINNED = "*"
+"""The version pipenv writes for an entry it did not resolve (its marker false there)."""
 _HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
 # A PEP 508 requirement's name, as `Requirement` reads it (PEP 508's identifier).
 _LEADING_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=\s*(?:$|[\[(;<>=!~@\s]))")
@@ -130,7 +132,9 @@ def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
                 hint="run `pipfence lock` to make a new lock",
             )
         version = package.data.get("version")
-        if version is not None and not _is_pin(version):
+        # pipenv writes `"version": "*"` (no hashes) for an entry whose own marker is false
+        # where it locked; `_wanted` skips it where the marker is false here too.
+        if version is not None and version != _UNPINNED and not _is_pin(version):
             raise LockfileError(
                 f"{where} has version {version!r}; a lock pins `==<version>`",
                 hint="run `pipfence lock` to make a new lock",
@@ -188,6 +192,13 @@ def _wanted(
         version = package.version
         if version is None:
             raise UsageError(f"Pipfile.lock has no version for `{package.name}`")
+        if version == _UNPINNED:
+            raise LockfileError(
+                f"`{package.name}` is not pinned in Pipfile.lock (version '*'), and its "
+                f"markers hold here ({package.markers or 'none'}); pipfence installs only "
+                "pinned, hashed files",
+                hint="run `pipfence lock` to pin it",
+            )
         if not package.hashes:
             raise HashMismatch(
                 f"Pipfile.lock has no hashes for `{package.name}`; pipfence installs only "
