@@ -122,8 +122,9 @@ def negotiate(accept: str | None) -> str | None:
         specificity, quality = max(matches)
         if quality <= 0:
             continue
-        # a wildcard tie goes to text/html (the last offer), a named tie to the first offer
-        rank = (quality, specificity, -order if specificity == 2 else order)
+        # a tie goes to the first offer, except that text/html wins a tie of wildcards
+        wildcard_html = specificity < 2 and offer == TEXT_HTML
+        rank = (quality, specificity, len(OFFERS) if wildcard_html else -order)
         if best is None or rank > best:
             best, chosen = rank, offer
     return chosen
@@ -153,7 +154,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
         end = int(last) + 1 if last else size
     except ValueError:
         return None
-    if start < 0 or end <= start:
+    if start < 0 or (last and end <= start):
         return None  # not a valid range: ignored, as RFC 9110 lets a server do
     if start >= size:
         return "unsatisfiable"
