@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -191,6 +190,8 @@ class ServerProcess:
         return self.url.removesuffix("/simple/")
 
     def stats(self) -> dict[str, Any]:
+        import urllib.request  # only now: the benchmark's own RSS is the floor of its children's
+
         with urllib.request.urlopen(f"{self.origin}/_snapshot/stats", timeout=30) as answer:
             data: dict[str, Any] = json.load(answer)
         return data
