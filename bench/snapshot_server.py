@@ -48,11 +48,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+T = TypeVar("T")
 ORIGIN = "@@SNAPSHOT-ORIGIN@@"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -297,7 +299,9 @@ class Recorder:
             url = f"{self.upstream}{name}/"
             bodies, headers = {}, {}
             for form, key in ((JSON_TYPE, "json"), (HTML_TYPE, "html")):
-                response = self.client.get(url, headers={"Accept": form})
+                response = self._retrying(
+                    lambda f=form: self.client.get(url, headers={"Accept": f})
+                )
                 if response.status_code == 404:
                     write_atomic(folder / "missing", b"")
                     self._recorded()
@@ -321,20 +325,37 @@ class Recorder:
             if self.snapshot.root / "packages" not in target.parents:
                 return 404
             target.parent.mkdir(parents=True, exist_ok=True)
-            with self.client.stream("GET", self.files_origin + path) as response:
-                if response.status_code != 200:
-                    return response.status_code
-                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        for chunk in response.iter_bytes(1 << 20):
-                            out.write(chunk)
-                    Path(tmp).replace(target)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
+            return self._retrying(lambda: self._download(path, target))
+
+    def _download(self, path: str, target: Path) -> int:
+        with self.client.stream("GET", self.files_origin + path) as response:
+            if response.status_code != 200:
+                return response.status_code
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+                Path(tmp).replace(target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        self._recorded()
+        return 200
+
+    @staticmethod
+    def _retrying(fetch: Callable[[], T]) -> T:
+        """``fetch()``, tried again (up to 4 times in all) after a transport error."""
+        import httpx
+
+        for attempt in range(4):
+            try:
+                return fetch()
+            except httpx.TransportError:
+                if attempt == 3:
                     raise
-            self._recorded()
-            return 200
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError  # not reached
 
 
 # --------------------------------------------------------------------------- HTTP
