@@ -255,7 +255,8 @@ class Recorder:
 
     Pages are stored in both forms (JSON and HTML) whichever form was asked, with the file
     host's origin replaced by ``ORIGIN``; files (and ``.metadata`` files) whole, under their
-    upstream path. Concurrent requests for the same thing wait for one fetch.
+    upstream path. Concurrent requests for the same thing wait for one fetch. Each server
+    thread has its own upstream client.
     """
 
     def __init__(
@@ -264,17 +265,10 @@ class Recorder:
         upstream: str = DEFAULT_UPSTREAM,
         files_origin: str = DEFAULT_FILES_ORIGIN,
     ) -> None:
-        import httpx
-
         self.snapshot = snapshot
         self.upstream = upstream.rstrip("/") + "/"
         self.files_origin = files_origin.rstrip("/")
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(120.0, connect=30.0),
-            headers={"Accept-Encoding": "identity", "User-Agent": "pipfence-bench-snapshot"},
-            follow_redirects=True,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-        )
+        self._local = threading.local()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.recorded = 0
@@ -282,6 +276,22 @@ class Recorder:
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
+
+    @property
+    def client(self) -> Any:
+        """This thread's httpx client: one shared by the server's threads has been seen to mix
+        up two threads' reads of one TLS connection."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            import httpx
+
+            client = httpx.Client(
+                timeout=httpx.Timeout(120.0, connect=30.0),
+                headers={"Accept-Encoding": "identity", "User-Agent": "pipfence-bench-snapshot"},
+                follow_redirects=True,
+            )
+            self._local.client = client
+        return client
 
     def _recorded(self) -> None:
         with self._guard:
