@@ -586,7 +586,7 @@ def serve(
     snapshot = Snapshot(root, cache_headers)
     recorder = Recorder(snapshot, upstream, files_origin) if record else None
     server = SnapshotServer(snapshot, port, latency_ms / 1000, recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
 
 
