@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -334,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         server = ServerProcess(
             root, latency_ms=args.latency_ms, cache_headers=args.cache_headers, port=args.port
         )
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the server too
         with server:
             print(f"serving {root} at {server.url} (Ctrl-C stops)", file=sys.stderr)
             with contextlib.suppress(KeyboardInterrupt):
