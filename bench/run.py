@@ -50,6 +50,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import snapshot
+
 TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
 OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "startup")
 WORKLOADS: tuple[str, ...] = ("small", "medium", "large", "stress")
@@ -342,6 +344,7 @@ class Slot:
 
     tool: str
     root: Path
+    index_url: str | None = None  # the snapshot server's; None: the public index
     locked: bool | None = None  # None: never locked; False: the last lock failed
     synced: bool = False
     syncs: int = 0
@@ -367,13 +370,20 @@ class Slot:
         return env
 
 
-def new_slot(tool: str, root: Path, workload: Path) -> Slot:
-    slot = Slot(tool, root)
+def new_slot(tool: str, root: Path, workload: Path, index_url: str | None = None) -> Slot:
+    slot = Slot(tool, root, index_url)
     slot.project.mkdir(parents=True)
     slot.cache.mkdir()
     for name in ("Pipfile", "requirements.in", "requirements-dev.in"):
         shutil.copy2(workload / name, slot.project / name)
+    if index_url:  # pipfence and pipenv: the Pipfile's [[source]]; uv: --index-url
+        pipfile = slot.project / "Pipfile"
+        pipfile.write_text(snapshot.with_source(pipfile.read_text(), index_url.rstrip("/")))
     return slot
+
+
+def uv_index_args(slot: Slot) -> list[str]:
+    return ["--index-url", slot.index_url, "--no-config"] if slot.index_url else []
 
 
 def lock_output(tool: str) -> str:
@@ -387,6 +397,7 @@ def lock_steps(slot: Slot, toolbox: Toolbox) -> list[Step]:
     if slot.tool == "uv":
         argv = [str(toolbox.uv), "pip", "compile", "requirements.in", "requirements-dev.in"]
         argv += ["-o", "out.txt", "--python-version", "3.11", "--generate-hashes"]
+        argv += uv_index_args(slot)
     elif slot.tool == "pipfence":
         argv = [str(toolbox.pipfence), "lock", "-v"]  # -v: the "N requests" line
     else:
@@ -408,7 +419,19 @@ def sync_steps(slot: Slot, toolbox: Toolbox, pipfence_flags: list[str]) -> list[
         uv = str(toolbox.uv)
         return [
             Step([uv, "venv", ".venv", "--python", toolbox.base_python], target, env),
-            Step([uv, "pip", "sync", "out.txt", "--python", ".venv/bin/python"], target, env),
+            Step(
+                [
+                    uv,
+                    "pip",
+                    "sync",
+                    "out.txt",
+                    "--python",
+                    ".venv/bin/python",
+                    *uv_index_args(slot),
+                ],
+                target,
+                env,
+            ),
         ]
     if slot.tool == "pipenv":
         return [Step([str(toolbox.pipenv), "sync", "--dev"], target, env)]
@@ -472,6 +495,11 @@ class Bench:
     timeout: float
     tmp: Path
     pipfence_sync: list[str] | None
+    index: str = "pypi"  # or "snapshot" (bench/snapshot.py)
+    latency_ms: float = 0.0  # the snapshot server's delay per request
+    cache_headers: str = "upstream"  # the snapshot server's caching headers
+    snapshot_base: Path = field(default_factory=snapshot.default_base)
+    index_url: str | None = None  # the snapshot server of the workload being timed
     measurements: list[Measurement] = field(default_factory=list)
     packages: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -559,11 +587,23 @@ def slot_for(bench: Bench, slots: dict[str, Slot], workload: Path, rep: int, too
     """The tool's slot of this repetition, created on first use."""
     if tool not in slots:
         root = bench.tmp / workload.name / f"run{rep}" / tool
-        slots[tool] = new_slot(tool, root, workload)
+        slots[tool] = new_slot(tool, root, workload, bench.index_url)
     return slots[tool]
 
 
 def bench_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
+    if bench.index != "snapshot":
+        time_workload(bench, workload, ops)
+        return
+    with snapshot.serving(sys.modules[__name__], bench, workload) as url:
+        bench.index_url = url
+        try:
+            time_workload(bench, workload, ops)
+        finally:
+            bench.index_url = None
+
+
+def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
     name = workload.name
     for rep in range(bench.runs):
         order = rotated(bench.tools, rep)
@@ -999,7 +1039,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--refresh-tools", action="store_true", help="upgrade pipenv/uv first")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument(
+        "--index",
+        choices=("pypi", "snapshot"),
+        default="pypi",
+        help=(
+            "pypi (default): the public index; snapshot: a local copy of what each workload "
+            "needs, recorded once (bench/snapshot.py) and served on loopback"
+        ),
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="with --index snapshot: delay of every answer of the snapshot server (default 0)",
+    )
+    parser.add_argument(
+        "--cache-headers",
+        choices=("upstream", "pypi"),
+        default="upstream",
+        help=(
+            "with --index snapshot: the caching headers of the snapshot's pages, as recorded "
+            "from the upstream index (default) or the public index's own (ETag, max-age=600)"
+        ),
+    )
+    parser.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        default=None,
+        help="parent folder of the snapshots (default $BENCH_SNAPSHOT_DIR or "
+        "~/.cache/pipfence-bench/snapshot)",
+    )
     args = parser.parse_args(argv)
+    if args.index != "snapshot" and (
+        args.latency_ms or args.snapshot_dir or args.cache_headers != "upstream"
+    ):
+        parser.error("--latency-ms, --cache-headers and --snapshot-dir go with --index snapshot")
     args.workloads = split_list(args.workloads)
     args.ops = split_list(args.ops)
     args.tools = split_list(args.tools)
@@ -1050,11 +1125,22 @@ def main(argv: list[str] | None = None) -> int:
     if "sync" in args.ops and "pipfence" not in args.tools:
         sync_flags = []  # nothing to probe: pipfence is not timed
     bench = Bench(toolbox, tuple(args.tools), args.runs, args.timeout, tmp, sync_flags)
+    bench.index, bench.latency_ms = args.index, args.latency_ms
+    bench.cache_headers = args.cache_headers
+    bench.snapshot_base = args.snapshot_dir or snapshot.default_base()
     print(
         f"workloads: {', '.join(str(w) for w in workloads)}; tools: {', '.join(args.tools)}; "
-        f"ops: {', '.join(args.ops)}; {args.runs} run(s)",
+        f"ops: {', '.join(args.ops)}; {args.runs} run(s); index: {args.index}",
         file=sys.stderr,
     )
+    if args.index == "snapshot":
+        bench.notes.append(
+            f"index: the local snapshot ({bench.snapshot_base}/<workload>), served on loopback "
+            f"over HTTP/1.1 with {args.latency_ms:g} ms added per request and "
+            f"{args.cache_headers} caching headers; all tools got the same bytes."
+        )
+    else:
+        bench.notes.append("index: the public index (network latency included).")
     if "pipfence" in args.tools:
         bench.notes.append(precompile_pipfence(toolbox))
     bench.notes += [
