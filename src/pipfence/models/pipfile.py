@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "Pipfile",
     "lock_category",
     "pipfile_hash",
+    "pipfile_table",
 ]
 
 #: Tables that are not package categories.
@@ -96,6 +97,11 @@ MAX_SPECIFIER_LENGTH = 1000
 def lock_category(table: str) -> str:
     """The Pipfile.lock category for Pipfile table ``table``."""
     return LOCK_CATEGORY.get(table, table)
+
+
+def pipfile_table(category: str) -> str:
+    """The Pipfile table for Pipfile.lock category ``category`` (`lock_category` reversed)."""
+    return next((t for t, c in LOCK_CATEGORY.items() if c == category), category)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -414,14 +420,19 @@ class Pipfile:
                 for spec in specs.values():
                     yield table, spec
 
-    def fence(self) -> Fence:
-        """The fence this Pipfile declares.
+    def fence(self, tables: Iterable[str] | None = None) -> Fence:
+        """The fence under which ``tables`` (Pipfile table names; every table when None) are
+        resolved and installed: their ``index`` pins and those of ``[packages]``, which is
+        resolved alongside every table. Every name the Pipfile lists, in any table, counts
+        as named (rule 2).
 
         Raises `PipfileError` for an ``index=`` naming no source, listing the valid names, and
-        for one package pinned to two different sources in two categories.
+        for one package pinned to two different sources in two of those tables (two custom
+        tables may pin it differently: see `fence_groups`).
         """
         sources = self.effective_sources
         names = {s.name for s in sources}
+        chosen = None if tables is None else {"packages", *tables}
         pins: dict[NormalizedName, str] = {}
         named: set[NormalizedName] = set()
         for table, spec in self.iter_specs():
@@ -437,12 +448,16 @@ class Pipfile:
                     line=spec.line,
                     key=spec.name,
                 )
+            if chosen is not None and table not in chosen:
+                continue
             if pins.setdefault(spec.key, spec.index) != spec.index:
                 raise PipfileError(
                     f"`{spec.name}` is pinned to both `{pins[spec.key]}` and `{spec.index}`",
                     path=self.path,
                     line=spec.line,
                     key=spec.name,
+                    hint="a package has one index in [packages] and every table resolved "
+                    "with it; only two tables other than [packages] may pin it differently",
                 )
         return Fence(
             sources,
@@ -450,6 +465,24 @@ class Pipfile:
             frozenset(named),
             confusion_check=self.setting(CONFUSION_CHECK_SETTING, default=True),
         )
+
+    def fence_groups(self, tables: Iterable[str] | None = None) -> list[list[str]]:
+        """``tables`` (every table when None) split into groups that share one fence: each
+        group's ``index`` pins agree (with ``[packages]``'), so it is resolved in one pass.
+        One group unless two tables pin a package to different sources (``[cpu] torch``
+        from one index, ``[gpu] torch`` from another), as pipenv resolves every category on
+        its own. Tables keep their order; `PipfileError` as in `fence`."""
+        groups: list[tuple[list[str], dict[NormalizedName, str]]] = []
+        for table in self.categories if tables is None else tables:
+            own = dict(self.fence([table]).pins)
+            for members, pins in groups:
+                if all(pins.get(name, index) == index for name, index in own.items()):
+                    members.append(table)
+                    pins.update(own)
+                    break
+            else:
+                groups.append(([table], own))
+        return [members for members, _pins in groups]
 
     def setting(self, key: str, default: bool = False) -> bool:
         """A boolean ``[pipenv]`` setting (pipenv accepts strings such as "true" too)."""

@@ -510,14 +510,16 @@ def project_builds(
     *,
     python: Path | None = None,
     wheel_cache: UnpackedCache | None = None,
+    tables: Sequence[str] | None = None,
 ) -> Builds:
     """The builds of one command on ``project``: build requirements fenced by its Pipfile
     (mirror and credentials applied to requests only), cache in the project's cache folder,
     built with ``python`` or, when None, the project environment's interpreter (the Python
-    the project asks for when it has no environment yet)."""
+    the project asks for when it has no environment yet). ``tables``: the Pipfile tables
+    whose pins fence the builds (every table when None; see `Pipfile.fence`)."""
     pipfile = project.pipfile
     settings = project.settings
-    fence = pipfile.fence()
+    fence = pipfile.fence(tables)
 
     def find() -> Path:
         if python is not None:

@@ -10,12 +10,19 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
+from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
 
-__all__ = ["PipfileChange", "add_packages", "remove_packages", "update_packages"]
+__all__ = [
+    "PipfileChange",
+    "add_packages",
+    "add_packages_to_tables",
+    "remove_packages",
+    "update_packages",
+]
 
 #: The longest requirement `install` accepts on its command line (real ones are tens of
 #: characters; the bound keeps a hostile argument from costing time in packaging's parser).
@@ -100,7 +107,7 @@ def _index_source(
 ) -> tuple[str, tuple[str, ...], dict[str, str]]:
     """The source name ``--index`` means, adding a ``[[source]]`` for a new URL; notes for
     the user; the credentials the URL carried (kept out of the Pipfile)."""
-    fence = pipfile.fence()
+    fence = Fence(pipfile.effective_sources)  # only the sources are asked here
     if "://" not in index:
         return fence.source_named(index).name, (), {}
     plain_url = _template_credentials(index, "x", {})[0] if "@" in index else index
@@ -192,6 +199,31 @@ def add_packages(
     if pipfile.setting("sort_pipfile"):
         editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
+
+
+def add_packages_to_tables(
+    text: str,
+    pipfile: Pipfile,
+    arguments: list[str],
+    *,
+    tables: Sequence[str],
+    index: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> PipfileChange:
+    """`add_packages` into each of ``tables`` in turn (``install --categories "a b"``), each
+    table's edit made on the Pipfile the previous one left."""
+    names: list[str] = []
+    notes: list[str] = []
+    credentials: dict[str, str] = {}
+    for table in dict.fromkeys(tables):
+        change = add_packages(text, pipfile, arguments, table=table, index=index, environ=environ)
+        if change.text != text:
+            text = change.text
+            pipfile = Pipfile.parse(text, path=pipfile.path)
+        names.extend(change.names)
+        notes.extend(n for n in change.notes if n not in notes)
+        credentials.update(change.credentials)
+    return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes), credentials)
 
 
 def _pins_elsewhere(pipfile: Pipfile, key: NormalizedName, table: str) -> dict[str, str]:

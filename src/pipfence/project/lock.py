@@ -82,22 +82,29 @@ def _table_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
 
 def _direct_packages(
     project: Project,
-    specs: Iterable[PackageSpec],
+    table_specs: Mapping[str, Iterable[PackageSpec]],
     client: IndexReader,
     builds: Builds,
     tmp: Path,
-) -> dict[NormalizedName, _Direct]:
-    """Fetch and build the metadata of every path, file and git entry (concurrently)."""
+) -> dict[str, dict[NormalizedName, _Direct]]:
+    """Fetch and build the metadata of every path, file and git entry (concurrently): table
+    → name → what its entry there gives. The same reference in two tables is fetched once;
+    two entries that differ in their options (``editable``, ``extras``, …) stay apart, so
+    each table's lock entry keeps its own."""
     fetcher = DirectFetcher(
         project.root,
         cache_dir=project.settings.cache_dir,
         environ=project.settings.environ,
         client=client,
     )
-    refs = {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
+    refs = {
+        table: {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
+        for table, specs in table_specs.items()
+    }
+    unique = list(dict.fromkeys(ref for by_name in refs.values() for ref in by_name.values()))
 
-    def one(ref: DirectRef) -> _Direct:
-        fetched = fetcher.fetch(ref, tmp / ref.key)
+    def one(position: int, ref: DirectRef) -> _Direct:
+        fetched = fetcher.fetch(ref, tmp / f"{ref.key}-{position}")
         what = f"`{ref.name}` ({shown_url(ref.location)})"
         if fetched.archive is not None and fetched.sha256 is not None:
             metadata = builds.archive_metadata(fetched.archive, fetched.sha256, name=ref.name)
@@ -113,10 +120,13 @@ def _direct_packages(
         )
         return _Direct(ref=ref, data=ref.lock_data(fetched), file=stand_in, metadata=metadata)
 
-    if not refs:
-        return {}
+    if not unique:
+        return {table: {} for table in refs}
     with worker_pool("pipfence-direct", 8) as pool:
-        return dict(zip(refs, pool.map(one, refs.values()), strict=True))
+        done = dict(zip(unique, pool.map(one, range(len(unique)), unique), strict=True))
+    return {
+        table: {name: done[ref] for name, ref in by_name.items()} for table, by_name in refs.items()
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,8 +366,6 @@ def lock(
     started = time.monotonic()
     before = _current_lock(project)
     pipfile = project.pipfile
-    fence = pipfile.fence()
-    settings = project.settings
     target = Target.current(
         pipfile.requires.get("python_version"),
         pipfile.requires.get("python_full_version"),
@@ -375,54 +383,27 @@ def lock(
     if previous is not None:
         categories.update({k: dict(v) for k, v in previous.categories.items()})
     warnings: list[str] = []
+    fence_warnings: list[str] = []
     total: set[NormalizedName] = set()
-    own_specs = {table: _table_specs(pipfile, table) for table in tables}
-    builds = project_builds(project, client)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(paused_gc())
-        tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
-        direct = _direct_packages(
+    origins: dict[NormalizedName, Decision] = {}
+    # Tables that pin one package to different sources are resolved apart, each under its
+    # own fence; usually this is one group holding every table.
+    for group in pipfile.fence_groups(tables):
+        found = _lock_group(
             project,
-            [*default_specs, *(s for specs in own_specs.values() for s in specs)],
             client,
-            builds,
-            tmp,
+            group,
+            default_specs=default_specs,
+            target=target,
+            policy=policy,
+            on_fetch=on_fetch,
         )
-        source = stack.enter_context(
-            FencedSource(
-                client,
-                fence,
-                settings.routes,
-                target,
-                on_fetch=on_fetch,
-                sdist_metadata=builds.sdist_metadata,
-                direct={name: (d.file, d.metadata) for name, d in direct.items()},
-            )
-        )
-        # Every top-level page is fetched at once; the workers then walk each one's
-        # dependencies (see FencedSource) while the resolver starts on the first.
-        top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
-        source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
-        try:
-            resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
-        except ResolutionError as exc:
-            _explain_missing_python(project, exc)
-            raise
-        for table, resolution in resolutions.items():
-            warnings.extend(w for w in resolution.warnings if w not in warnings)
-            entries = _category(
-                resolution,
-                own=own_specs[table],
-                source=source,
-                default_source=fence.default.name,
-                target=target,
-                policy=policy,
-                direct=direct,
-            )
+        for table, entries in found.entries.items():
             categories[lock_category(table)] = entries
             total.update(NormalizedName(n) for n in entries)
-        origins = dict(source.origins)
-        fence_warnings = source.warnings()
+        warnings.extend(w for w in found.warnings if w not in warnings)
+        fence_warnings.extend(w for w in found.fence_warnings if w not in fence_warnings)
+        origins.update(found.origins)
 
     meta = Meta(
         hash=pipfile_hash(pipfile.data),
@@ -447,6 +428,86 @@ def lock(
         fence_warnings=tuple(fence_warnings),
         changes=tuple(lock_changes(before, lockfile)),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _GroupLock:
+    """The lock entries of tables that share one fence, and what their resolution said."""
+
+    entries: dict[str, dict[str, LockedPackage]]
+    origins: Mapping[NormalizedName, Decision]
+    warnings: list[str]
+    fence_warnings: list[str]
+
+
+def _lock_group(
+    project: Project,
+    client: IndexReader,
+    tables: Sequence[str],
+    *,
+    default_specs: Sequence[PackageSpec],
+    target: Target,
+    policy: _Policy,
+    on_fetch: Callable[[str], None] | None,
+) -> _GroupLock:
+    """Resolve ``tables`` (with ``[packages]`` alongside) under their one fence."""
+    pipfile = project.pipfile
+    fence = pipfile.fence(tables)
+    own_specs = {table: _table_specs(pipfile, table) for table in tables}
+    warnings: list[str] = []
+    entries: dict[str, dict[str, LockedPackage]] = {}
+    builds = project_builds(project, client, tables=tables)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(paused_gc())
+        tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
+        direct = _direct_packages(
+            project,
+            {"packages": default_specs, **own_specs},
+            client,
+            builds,
+            tmp,
+        )
+        stand_ins: dict[NormalizedName, tuple[DistFile, CoreMetadata]] = {}
+        for by_name in direct.values():
+            for name, found in by_name.items():
+                stand_ins.setdefault(name, (found.file, found.metadata))
+        source = stack.enter_context(
+            FencedSource(
+                client,
+                fence,
+                project.settings.routes,
+                target,
+                on_fetch=on_fetch,
+                sdist_metadata=builds.sdist_metadata,
+                direct=stand_ins,
+            )
+        )
+        # Every top-level page is fetched at once; the workers then walk each one's
+        # dependencies (see FencedSource) while the resolver starts on the first.
+        top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
+        source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
+        try:
+            resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
+        except ResolutionError as exc:
+            _explain_missing_python(project, exc)
+            raise
+        for table, resolution in resolutions.items():
+            warnings.extend(w for w in resolution.warnings if w not in warnings)
+            entries[table] = _category(
+                resolution,
+                own=own_specs[table],
+                source=source,
+                default_source=fence.default.name,
+                target=target,
+                policy=policy,
+                direct={**direct["packages"], **direct[table]},
+            )
+        return _GroupLock(
+            entries=entries,
+            origins=dict(source.origins),
+            warnings=warnings,
+            fence_warnings=list(source.warnings()),
+        )
 
 
 def _current_lock(project: Project) -> Lockfile | None:
@@ -502,7 +563,7 @@ def _resolve_tables(
     clash = False
     for specs in own_specs.values():
         for spec in specs:
-            if spec.key in merged and merged[spec.key].version != spec.version:
+            if spec.key in merged and _differ(merged[spec.key], spec):
                 clash = True
             merged.setdefault(spec.key, spec)
     if not clash:
@@ -537,6 +598,16 @@ def _resolve_tables(
             [*(_requirement(s) for s in specs), *pins], source, target, policy
         )
     return resolutions
+
+
+def _differ(first: PackageSpec, second: PackageSpec) -> bool:
+    """Whether two tables' entries for one name ask for something different (a version,
+    extras, markers, or another path or checkout), so they cannot share one resolution."""
+    if first.is_named and second.is_named:
+        return first.version != second.version or first.extras != second.extras
+    return first.is_named != second.is_named or (
+        DirectRef.from_spec(first) != DirectRef.from_spec(second)
+    )
 
 
 def _fenced_resolve(
