@@ -11,7 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
 from pipfence.models.fence import Fence
-from pipfence.models.names import NormalizedName, canonical_name, shown
+from pipfence.models.names import NormalizedName, canonical_name, lock_key, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
@@ -150,7 +150,8 @@ def add_packages(
     """The Pipfile with each requirement in ``arguments`` added to ``table``, or merged into
     the entry already there, pinned to ``index`` (a source name or URL) when given.
 
-    An entry already in ``table`` (matched by normalised name, its spelling kept) changes
+    A new entry's name is written as pipenv writes it (lower case, ``_`` as ``-``). An entry
+    already in ``table`` (matched by normalised name, its spelling kept) changes
     only in what the command gives: a version specifier replaces ``version``, ``index``
     replaces ``index``, extras are added, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
@@ -160,6 +161,7 @@ def add_packages(
     credentials are moved to are named so as not to clash with what it already holds.
     """
     editor = PipfileEditor(text)
+    editor.inline_sub_tables(table)
     notes: list[str] = []
     credentials: dict[str, str] = {}
     source_name = None
@@ -187,15 +189,18 @@ def add_packages(
                 f"Pinned `{requirement.name}` in [{table}] to index `{entry_index}`, "
                 f"as in [{where}]."
             )
+        # A new entry is written as pipenv writes it (`python_DateUtil` → `python-dateutil`);
+        # an existing one keeps its spelling, so no second entry appears beside it.
+        written = existing.name if existing is not None else lock_key(requirement.name)
         editor.update_package(
             table,
-            requirement.name,
+            written,
             version=str(requirement.specifier) or None,
             index=entry_index,
             extras=requirement.extras,
             markers=None if requirement.marker is None else str(requirement.marker),
         )
-        names.append(requirement.name)
+        names.append(written)
     if pipfile.setting("sort_pipfile"):
         editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
@@ -257,6 +262,8 @@ def remove_packages(
         if not gone:
             continue
         removed.append(name)
+        for table in gone:
+            editor.inline_sub_tables(table)
         notes.extend(_keep_pin(editor, pipfile, key, gone))
     if not removed:
         listed = ", ".join(f"`{n}`" for n in names)
@@ -278,6 +285,7 @@ def _keep_pin(
         return []
     notes = []
     for table, spec in left.items():
+        editor.inline_sub_tables(table)
         editor.update_package(table, spec.name, index=pin)
         notes.append(f"Pinned `{spec.name}` in [{table}] to index `{pin}`, as it was.")
     return notes
@@ -288,17 +296,20 @@ def update_packages(
 ) -> PipfileChange:
     """What `update PKG…` / `upgrade PKG…` change in the Pipfile: an argument with a version
     (``requests==2.28.0``), extras or a marker edits the package's entry where it is (or adds
-    it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there. Every
+    it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there but
+    the order of the tables holding it under ``[pipenv] sort_pipfile``. Every
     name must be in the Pipfile or in ``locked`` (the lock's names), else `UsageError`; with
     no lock yet (``locked`` None) any name goes, as the whole project is locked anyway.
     ``names`` are the packages the update may move."""
     names: list[str] = []
     edits: dict[str, list[str]] = {}
+    touched: dict[str, None] = {}
     known = {canonical_name(name) for name in locked or ()}
     for argument in arguments:
         requirement = _parse(argument)
         key = canonical_name(requirement.name)
         tables = [t for t, specs in pipfile.categories.items() if key in specs]
+        touched.update(dict.fromkeys(tables))
         bare = not (requirement.specifier or requirement.extras)
         if locked is not None and not tables and key not in known and bare:
             raise UsageError(
@@ -315,4 +326,11 @@ def update_packages(
         change = add_packages(text, current, edited, table=table, index=None)
         text = change.text
         notes.extend(change.notes)
+    if pipfile.setting("sort_pipfile") and touched:
+        # The tables holding a package the command names are sorted, as pipenv's upgrade
+        # leaves them, even when no entry changes.
+        editor = PipfileEditor(text)
+        for table in touched:
+            editor.sort_table(table)
+        text = editor.text()
     return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes))
