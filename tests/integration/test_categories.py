@@ -35,7 +35,9 @@ def test_install_into_several_categories_adds_to_each_in_order(
     cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, categories: str
 ) -> None:
     public_index.add_dist("six", "1.16.0")
-    write_pipfile(pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n")
+    write_pipfile(
+        pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n"
+    )
 
     result = cli(["install", "six", "--categories", categories])
 
@@ -81,7 +83,9 @@ def test_default_categories_variable_gives_the_tables_a_new_package_goes_to(
     cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, env: dict[str, str]
 ) -> None:
     public_index.add_dist("six", "1.16.0")
-    write_pipfile(pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n")
+    write_pipfile(
+        pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n"
+    )
 
     result = cli(["install", "six"], env={**env, "PIPENV_DEFAULT_CATEGORIES": "tools docs"})
 

@@ -34,7 +34,9 @@ def test_a_pinned_package_with_newer_releases_is_reported_as_held_back(
     public_index.add_dist("six", "1.11")
     public_index.add_dist("six", "1.16.0")
     public_index.add_dist("six", "1.17.0rc1")
-    write_pipfile(pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n")
+    write_pipfile(
+        pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n"
+    )
     flag = ["--dev"] if dev else []
     installed = cli(["install", *flag, "six==1.11"])
     assert installed.returncode == 0, out(installed)
@@ -56,7 +58,9 @@ def test_a_package_the_lock_would_move_fails_the_check_and_post_releases_compare
 ) -> None:
     public_index.add_sdist("ibm-db-sa-py3", "0.3.0")
     public_index.add_sdist("ibm-db-sa-py3", "0.3.1.post1")
-    write_pipfile(pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n")
+    write_pipfile(
+        pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n"
+    )
     assert cli(["install", "ibm-db-sa-py3==0.3.0"]).returncode == 0
 
     held = cli(["update", "--outdated"])
@@ -65,9 +69,7 @@ def test_a_package_the_lock_would_move_fails_the_check_and_post_releases_compare
     assert "0.3.1.post1 available" in held.stderr
 
     text = (pipfence_project / "Pipfile").read_text(encoding="utf-8")
-    (pipfence_project / "Pipfile").write_text(
-        text.replace('"==0.3.0"', '"*"'), encoding="utf-8"
-    )
+    (pipfence_project / "Pipfile").write_text(text.replace('"==0.3.0"', '"*"'), encoding="utf-8")
     before = _snapshot(pipfence_project)
     moving = cli(["update", "--outdated"])
 
