@@ -6,6 +6,7 @@ errors can name a line. Reading and writing files belongs to the project layer.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -25,6 +26,7 @@ from pipfence.models.sources import PYPI_SOURCE, Source, SourceTableError
 
 __all__ = [
     "CONFUSION_CHECK_SETTING",
+    "COOL_DOWN_SETTING",
     "LOCK_CATEGORY",
     "MARKER_KEYS",
     "RESERVED_TABLES",
@@ -78,13 +80,17 @@ READ_SETTINGS = frozenset(
         "venv_in_project",
         "pipfence_confusion_check",
         "sort_pipfile",
+        "cool-down-period",
     }
 )
+
+#: The ``[pipenv]`` setting that holds back releases younger than a number of days.
+COOL_DOWN_SETTING = "cool-down-period"
+_COOL_DOWN = re.compile(r"(\d+)d")
 
 #: ``[pipenv]`` keys pipenv knows and pipfence does not act on, with what that means.
 IGNORED_SETTINGS = {
     "disable_pip_input": "pipfence never waits for input from pip",
-    "cool-down-period": "pipfence does not hold back new releases",
     "skip_resolver": "pipfence always resolves",
     "use_pylock": "use `pipfence requirements --format pylock` to write a pylock.toml",
 }
@@ -388,6 +394,17 @@ class Pipfile:
                 "disagree; python_full_version is used, as pipenv does"
             )
         settings = _table(data, "pipenv", path, lines)
+        cool_down = settings.get(COOL_DOWN_SETTING)
+        if cool_down is not None and _cool_down_days(cool_down) is None:
+            raise PipfileError(
+                f'[pipenv] {COOL_DOWN_SETTING} must be a number of days such as "30d", '
+                f"not {shown(repr(cool_down))}",
+                path=path,
+                line=lines.key("pipenv", COOL_DOWN_SETTING),
+                key=COOL_DOWN_SETTING,
+                hint="pipenv ignores a value in another form; pipfence refuses it, since the "
+                "setting is a safety rule",
+            )
         for key in settings:
             where = f"{path}:{lines.key('pipenv', key) or '?'}"
             if key in IGNORED_SETTINGS:
@@ -484,12 +501,27 @@ class Pipfile:
                 groups.append(([table], own))
         return [members for members, _pins in groups]
 
+    @property
+    def cool_down(self) -> dt.timedelta | None:
+        """``[pipenv] cool-down-period`` (``"30d"``): how old a release must be to be
+        locked; None when unset or ``"0d"``."""
+        days = _cool_down_days(self.settings.get(COOL_DOWN_SETTING))
+        return dt.timedelta(days=days) if days else None
+
     def setting(self, key: str, default: bool = False) -> bool:
         """A boolean ``[pipenv]`` setting (pipenv accepts strings such as "true" too)."""
         value = self.settings.get(key, default)
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)
+
+
+def _cool_down_days(value: object) -> int | None:
+    """The days of a ``cool-down-period`` value (``"30d"``, pipenv's only form), else None."""
+    if not isinstance(value, str):
+        return None
+    match = _COOL_DOWN.fullmatch(value.strip())
+    return int(match.group(1)) if match else None
 
 
 def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tuple[Source, ...]:

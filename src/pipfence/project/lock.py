@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +15,26 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import LockfileError, ResolutionError, UsageError
+from pipfence.errors import (
+    LockfileError,
+    PackageNotFound,
+    PipfenceError,
+    ResolutionError,
+    UsageError,
+)
 from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
 from pipfence.models.markers import python_only, true_for_every_python
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
-from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
+from pipfence.models.pipfile import (
+    COOL_DOWN_SETTING,
+    PackageSpec,
+    Pipfile,
+    lock_category,
+    pipfile_hash,
+)
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
 from pipfence.project.builds import Builds, check_built, project_builds
@@ -55,6 +68,8 @@ class _Policy:
 
     allow_pre: bool
     preferred: Mapping[NormalizedName, Version]
+    #: ``[pipenv] cool-down-period``: files uploaded at this time or later are not taken.
+    uploaded_before: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -371,7 +386,12 @@ def lock(
         pipfile.requires.get("python_full_version"),
         interpreter=interpreter_version(project),
     )
-    policy = _Policy(options.pre or pipfile.setting("allow_prereleases"), _preferred(options.keep))
+    cool_down = pipfile.cool_down
+    policy = _Policy(
+        options.pre or pipfile.setting("allow_prereleases"),
+        _preferred(options.keep),
+        uploaded_before=None if cool_down is None else dt.datetime.now(dt.UTC) - cool_down,
+    )
     tables = list(options.tables) if options.tables else list(pipfile.categories)
     for table in tables:
         if table not in pipfile.categories and table not in ("packages", "dev-packages"):
@@ -456,7 +476,7 @@ def _lock_group(
     own_specs = {table: _table_specs(pipfile, table) for table in tables}
     warnings: list[str] = []
     entries: dict[str, dict[str, LockedPackage]] = {}
-    builds = project_builds(project, client, tables=tables)
+    builds = project_builds(project, client, tables=tables, uploaded_before=policy.uploaded_before)
     with contextlib.ExitStack() as stack:
         stack.enter_context(paused_gc())
         tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
@@ -480,6 +500,7 @@ def _lock_group(
                 on_fetch=on_fetch,
                 sdist_metadata=builds.sdist_metadata,
                 direct=stand_ins,
+                uploaded_before=policy.uploaded_before,
             )
         )
         # Every top-level page is fetched at once; the workers then walk each one's
@@ -490,6 +511,10 @@ def _lock_group(
             resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
         except ResolutionError as exc:
             _explain_missing_python(project, exc)
+            _explain_cool_down(project, exc)
+            raise
+        except PackageNotFound as exc:
+            _explain_cool_down(project, exc)
             raise
         for table, resolution in resolutions.items():
             warnings.extend(w for w in resolution.warnings if w not in warnings)
@@ -544,6 +569,19 @@ def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
             f"installed here ({failure})",
             hint=f"check [requires] in the Pipfile, or install Python {wanted}",
         ) from failure
+
+
+def _explain_cool_down(project: Project, failure: PipfenceError) -> None:
+    """Add to a failure that a ``cool-down-period`` is set: the versions it holds back may
+    be the ones that were needed."""
+    cool_down = project.pipfile.cool_down
+    if cool_down is None:
+        return
+    why = (
+        f'[pipenv] {COOL_DOWN_SETTING} = "{cool_down.days}d" leaves out the files uploaded '
+        f"in the last {cool_down.days} days"
+    )
+    failure.hint = why if failure.hint is None else f"{why}; else: {failure.hint}"
 
 
 def _resolve_tables(
