@@ -331,6 +331,7 @@ def update_packages(
         # leaves them, even when no entry changes.
         editor = PipfileEditor(text)
         for table in touched:
+            editor.inline_sub_tables(table)
             editor.sort_table(table)
         text = editor.text()
     return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes))

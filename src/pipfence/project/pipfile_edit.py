@@ -47,7 +47,8 @@ class PipfileEditor:
         for name in names:
             del section[name]
         for name, item in sorted(entries, key=lambda entry: entry[0]):
-            section[name] = item
+            # Each after the last: blank lines and comments that end the table stay below.
+            self._append(self._table(table), name, item)
 
     def set_package(self, table: str, name: str, value: str | Mapping[str, Any]) -> None:
         """Add ``name`` to ``[table]``, or replace the entry whose normalised name matches.
@@ -60,7 +61,7 @@ class PipfileEditor:
         if existing is not None:
             section[existing] = item
         else:
-            _append(section, name, item)
+            self._append(section, name, item)
 
     def update_package(
         self,
@@ -86,7 +87,7 @@ class PipfileEditor:
         change = _Change(version, index, sorted(extras), markers)
         existing = _find(section, name)
         if existing is None:
-            _append(section, name, _new_entry(change))
+            self._append(section, name, _new_entry(change))
             return True
         current = section[existing]
         if not isinstance(current, str):
@@ -114,6 +115,7 @@ class PipfileEditor:
             if isinstance(item := section[key], Table) and not item.is_super_table()
         ]
         for name, item in outlined:
+            section = self._table(table)  # afresh: an insert may have re-read the document
             values: list[tuple[str, Any]] = []
             comments: list[str] = []
             for key, value in item.value.body:
@@ -130,13 +132,20 @@ class PipfileEditor:
             if comments:
                 entry.comment("; ".join(c.lstrip("#").strip() for c in comments))
                 entry.trivia.comment_ws = "  "
-            _append(self._table(table), name, entry)
+            self._append(self._table(table), name, entry)
         if outlined:
             # The blank lines that ended a sub-table went with it: a table header right
             # below the new entry gets its blank line back, and the end of the file keeps one
             # newline.
             text = _spaced_headers(self._doc.as_string())
             self._doc = tomlkit.parse(text.rstrip("\n") + "\n" if text.strip() else text)
+
+    def _append(self, section: Table | OutOfOrderTableProxy, name: str, item: Any) -> None:
+        """`_append`, then the document read again when the entry went into the middle of
+        the table's body (tomlkit's tables keep a second index that such an insert does not
+        update)."""
+        if _append(section, name, item):
+            self._doc = tomlkit.parse(self._doc.as_string())
 
     def remove_package(self, table: str, name: str) -> bool:
         """Remove ``name`` (any spelling) from ``[table]``; whether it was there."""
@@ -195,10 +204,11 @@ def _spaced_headers(text: str) -> str:
     return "\n".join(spaced)
 
 
-def _append(section: Table | OutOfOrderTableProxy, name: str, item: Any) -> None:
+def _append(section: Table | OutOfOrderTableProxy, name: str, item: Any) -> bool:
     """Add the entry ``name`` to ``section`` right after its last entry (or the comment line
     right below it): blank lines and comments after that belong to what follows the table,
-    so they stay below the new entry. A table in several parts gets it in its first part."""
+    so they stay below the new entry. A table in several parts gets it in its first part.
+    Whether it was inserted before other items (see `PipfileEditor._append`)."""
     table = section._tables[0] if isinstance(section, OutOfOrderTableProxy) else section  # noqa: SLF001
     body = table.value.body
 
@@ -211,8 +221,9 @@ def _append(section: Table | OutOfOrderTableProxy, name: str, item: Any) -> None
     last = max((position for position in range(len(body)) if is_entry(position)), default=-1)
     if last + 1 >= len(body):
         table.append(name, item)
-    else:
-        table.value._insert_at(last + 1, name, item)  # noqa: SLF001
+        return False
+    table.value._insert_at(last + 1, name, item)  # noqa: SLF001
+    return True
 
 
 def _find(section: Table | OutOfOrderTableProxy, name: str) -> str | None:
