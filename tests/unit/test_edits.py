@@ -309,6 +309,14 @@ def test_install_keeps_the_keys_it_does_not_change(edit: Edit) -> None:
     Pipfile.parse(change.text).fence()  # still one valid Pipfile, one index per name
 
 
+def test_two_tables_other_than_packages_may_pin_a_name_to_two_sources() -> None:
+    text = SOURCES + '[packages]\n\n[cpu]\ntorch = {version = "*", index = "private"}\n'
+    change = add_packages(text, Pipfile.parse(text), ["torch"], table="gpu", index="pypi")
+    assert change.text.endswith('[gpu]\ntorch = {version = "*", index = "pypi"}\n')
+    with pytest.raises(UsageError, match="pinned to index `private` in \\[cpu\\]"):
+        add_packages(text, Pipfile.parse(text), ["torch"], table="packages", index="pypi")
+
+
 def test_install_refuses_a_second_index_for_a_pinned_name() -> None:
     text = SOURCES + '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\n'
     with pytest.raises(UsageError, match="pinned to index `private` in \\[packages\\]"):

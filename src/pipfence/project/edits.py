@@ -155,10 +155,11 @@ def add_packages(
     only in what the command gives: a version specifier replaces ``version``, ``index``
     replaces ``index``, extras are added, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
-    comments stay. A name has one index across the Pipfile: a new entry without ``index``
-    takes the pin the name has in another table, and an ``index`` other than that pin is
-    refused. ``environ`` is the process environment: the variables a ``--index`` URL's
-    credentials are moved to are named so as not to clash with what it already holds.
+    comments stay. A new entry without ``index`` takes the pin the name has in another
+    table; an ``index`` other than the pin in ``[packages]`` (or, for ``[packages]``, in any
+    table) is refused, while two other tables may pin a name to different sources.
+    ``environ`` is the process environment: the variables a ``--index`` URL's credentials are
+    moved to are named so as not to clash with what it already holds.
     """
     editor = PipfileEditor(text)
     editor.inline_sub_tables(table)
@@ -174,12 +175,18 @@ def add_packages(
         key = canonical_name(requirement.name)
         pinned = _pins_elsewhere(pipfile, key, table)
         entry_index = source_name
-        clash = next(((t, i) for t, i in pinned.items() if i != source_name), None)
+        # Every table is resolved with [packages]: a pin there holds in every table. Two
+        # other tables may pin a name differently (`[cpu]`/`[gpu]` torch); they lock apart.
+        clash = next(
+            ((t, i) for t, i in pinned.items() if i != source_name and "packages" in (t, table)),
+            None,
+        )
         if source_name is not None and clash is not None:
             where, pin = clash
             raise UsageError(
                 f"`{requirement.name}` is pinned to index `{pin}` in [{where}]; a package "
-                f"comes from one index, so it cannot be pinned to `{source_name}` in [{table}]",
+                f"comes from one index in [packages] and every table resolved with it, so it "
+                f"cannot be pinned to `{source_name}` in [{table}]",
                 hint=f"leave out `--index`, or change the pin in [{where}] first",
             )
         existing = pipfile.categories.get(table, {}).get(key)
