@@ -174,3 +174,18 @@ def test_a_cool_down_in_another_form_is_refused(
     assert 'cool-down-period must be a number of days such as "30d"' in result.stderr
     assert not (pipfence_project / "Pipfile.lock").exists()
     assert index.requests == []
+
+
+def test_outdated_reports_only_releases_past_the_cool_down(
+    cli: RunPipfence, pipfence_project: Path, index: FaultServer
+) -> None:
+    write_pipfile(
+        pipfence_project,
+        pipfile(index, '"7d"').replace('app = "*"', 'app = "==1.0"'),
+    )
+    assert cli(["install"]).returncode == 0
+
+    result = cli(["update", "--outdated"])
+
+    assert result.returncode == 0, out(result)
+    assert "Package 'app' out-of-date: '1.0' installed, '1.1' available." in result.stdout

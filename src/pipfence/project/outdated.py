@@ -10,6 +10,7 @@ fence takes the package from, and nothing else is asked of any index.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 from pipfence.errors import LockfileError
 from pipfence.index.client import IndexClient
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.files import version_of
+from pipfence.models.files import UploadedBefore, version_of
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import pipfile_table
@@ -146,7 +147,8 @@ def _newest(
     pre: bool,
 ) -> Version | None:
     """The newest release of ``key`` on the source the fence takes it from that this Python
-    can install: not yanked, a final release unless pre-releases are allowed."""
+    can install: not yanked, a final release unless pre-releases are allowed, uploaded before
+    the ``cool-down-period`` when one is set."""
     entry = fresh.categories.get(category, {})
     package = next((p for p in entry.values() if p.key == key), None)
     fence = project.pipfile.fence([pipfile_table(category)])
@@ -154,8 +156,12 @@ def _newest(
     page = client.project_page(source, project.settings.routes.url(source), key)
     if page is None:
         return None
+    releases = page.releases
+    cool_down = project.pipfile.cool_down
+    if cool_down is not None:  # what `cool-down-period` holds back is not available yet
+        releases = UploadedBefore(releases, dt.datetime.now(dt.UTC) - cool_down)
     best: Version | None = None
-    for text, files in page.releases.items():
+    for text, files in releases.items():
         version = version_of(text)
         if version is None or (version.is_prerelease and not pre):
             continue
