@@ -211,7 +211,8 @@ def _wanted(
         if previous is not None and previous[0].version != version:
             raise UsageError(
                 f"Pipfile.lock pins `{package.name}` to {previous[0].version} and {version} "
-                "in two categories"
+                "in two categories",
+                hint="install those categories one at a time (`--categories NAME`)",
             )
         wanted[key] = (WantedDist(name=key, version=version), package)
     return wanted, direct
