@@ -474,7 +474,8 @@ class Pipfile:
                     line=spec.line,
                     key=spec.name,
                     hint="a package has one index in [packages] and every table resolved "
-                    "with it; only two tables other than [packages] may pin it differently",
+                    "with it; two other tables may pin it differently, and are then locked "
+                    "and installed apart",
                 )
         return Fence(
             sources,
