@@ -238,3 +238,48 @@ def test_cool_down_period_is_a_number_of_days(value: str | None, days: int | Non
 def test_a_cool_down_period_in_another_form_is_refused(value: str) -> None:
     with pytest.raises(PipfileError, match="cool-down-period must be a number of days"):
         parse(f"[pipenv]\ncool-down-period = {value}\n")
+
+
+CATEGORY_PINS = """\
+[[source]]
+url = "https://pypi.org/simple"
+name = "pypi"
+
+[[source]]
+url = "https://download.example/whl"
+name = "pytorch"
+
+[packages]
+numpy = {version = "*", index = "pypi"}
+
+[cpu]
+torch = {version = "*", index = "pytorch"}
+
+[docs]
+sphinx = "*"
+
+[gpu]
+torch = {version = "*", index = "pypi"}
+"""
+
+
+def test_each_table_has_the_fence_of_its_own_pins_and_those_of_packages() -> None:
+    pipfile = parse(CATEGORY_PINS)
+    assert dict(pipfile.fence(["cpu"]).pins) == {"numpy": "pypi", "torch": "pytorch"}
+    assert dict(pipfile.fence(["gpu"]).pins) == {"numpy": "pypi", "torch": "pypi"}
+    assert dict(pipfile.fence(["docs"]).pins) == {"numpy": "pypi"}
+    assert "torch" in pipfile.fence(["docs"]).named
+    with pytest.raises(PipfileError, match="`torch` is pinned to both `pytorch` and `pypi`"):
+        pipfile.fence()
+    assert pipfile.fence_groups() == [["packages", "cpu", "docs"], ["gpu"]]
+    assert pipfile.fence_groups(["gpu", "docs"]) == [["gpu", "docs"]]
+
+
+def test_a_pin_in_packages_clashing_with_another_table_is_refused() -> None:
+    pipfile = parse(
+        CATEGORY_PINS.replace(
+            'numpy = {version = "*", index = "pypi"}', 'torch = {version = "*", index = "pypi"}'
+        )
+    )
+    with pytest.raises(PipfileError, match="pinned to both"):
+        pipfile.fence_groups()
