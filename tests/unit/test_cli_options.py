@@ -43,3 +43,31 @@ def test_lock_dev_is_pipenvs_flag_not_dev_only() -> None:
     assert args.dev is True
     assert args.dev_only is False
     assert build_parser().parse_args(["lock", "-d"]).dev is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "tables"),
+    [
+        (["install"], {}, None),
+        (["install", "--categories", "prereq other"], {}, ["prereq", "other"]),
+        (["install", "--categories", "prereq, other"], {}, ["prereq", "other"]),
+        (["install", "--categories", "b a b"], {}, ["b", "a"]),
+        (["install", "--categories", "default develop"], {}, ["packages", "dev-packages"]),
+        (
+            ["install"],
+            {"PIPENV_DEFAULT_CATEGORIES": "packages,dev-packages"},
+            ["packages", "dev-packages"],
+        ),
+        (["install", "--dev"], {"PIPENV_DEFAULT_CATEGORIES": "docs"}, None),
+        (["sync", "--categories", "x"], {"PIPENV_DEFAULT_CATEGORIES": "docs"}, ["x"]),
+        (["lock", "--dev-only"], {"PIPENV_DEFAULT_CATEGORIES": "docs"}, ["dev-packages"]),
+        (["install"], {"PIPENV_DEFAULT_CATEGORIES": " , "}, None),
+    ],
+)
+def test_the_tables_a_command_works_on(
+    argv: list[str], environ: dict[str, str], tables: list[str] | None
+) -> None:
+    from pipfence.cli.commands._options import tables_from_args
+
+    args = build_parser().parse_args(argv)
+    assert tables_from_args(args, environ) == tables

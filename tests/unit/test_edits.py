@@ -242,7 +242,9 @@ KEEP_KEYS = {
         "# end of the internal ones\n"
         'requests = "*"\n',
     ),
-    "sub-table-stays-a-sub-table": Edit(
+    # A sub-table of the table edited becomes an inline entry, as pipenv writes it; its keys,
+    # values and comments are kept.
+    "sub-table-becomes-inline": Edit(
         "[packages]\n"
         'requests = "*"\n\n'
         "# the internal client\n"
@@ -255,12 +257,9 @@ KEEP_KEYS = {
         ["acme>=2"],
         None,
         "[packages]\n"
-        'requests = "*"\n\n'
+        'requests = "*"\n'
+        'acme = {version = ">=2", index = "private", editable = false}  # never from PyPI\n\n'
         "# the internal client\n"
-        "[packages.acme]\n"
-        'version = ">=2"\n'
-        'index = "private"  # never from PyPI\n'
-        "editable = false\n\n"
         "[dev-packages]\n"
         'pytest = "*"\n',
     ),
@@ -268,11 +267,9 @@ KEEP_KEYS = {
         '[packages.acme]\nversion = "*"\nindex = "private"\n\n[dev-packages]\n',
         ["acme[cli]; python_version >= '3.11'"],
         None,
-        "[packages.acme]\n"
-        'version = "*"\n'
-        'index = "private"\n'
-        'extras = ["cli"]\n'
-        'markers = "python_version >= \\"3.11\\""\n\n'
+        "[packages]\n"
+        'acme = {version = "*", index = "private", extras = ["cli"], '
+        'markers = "python_version >= \\"3.11\\""}\n\n'
         "[dev-packages]\n",
     ),
     "sub-table-apart-from-its-table": Edit(
@@ -280,8 +277,8 @@ KEEP_KEYS = {
         '[packages.acme]\nversion = "*"\nindex = "private"\n',
         ["acme==1.0", "new"],
         None,
-        '[packages]\nrequests = "*"\nnew = "*"\n\n[dev-packages]\npytest = "*"\n\n'
-        '[packages.acme]\nversion = "==1.0"\nindex = "private"\n',
+        '[packages]\nrequests = "*"\nacme = {version = "==1.0", index = "private"}\nnew = "*"\n\n'
+        '[dev-packages]\npytest = "*"\n',
     ),
     "other-table-takes-the-pin": Edit(
         '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\npytest = "*"\n',
@@ -312,6 +309,14 @@ def test_install_keeps_the_keys_it_does_not_change(edit: Edit) -> None:
     Pipfile.parse(change.text).fence()  # still one valid Pipfile, one index per name
 
 
+def test_two_tables_other_than_packages_may_pin_a_name_to_two_sources() -> None:
+    text = SOURCES + '[packages]\n\n[cpu]\ntorch = {version = "*", index = "private"}\n'
+    change = add_packages(text, Pipfile.parse(text), ["torch"], table="gpu", index="pypi")
+    assert change.text.endswith('[gpu]\ntorch = {version = "*", index = "pypi"}\n')
+    with pytest.raises(UsageError, match="pinned to index `private` in \\[cpu\\]"):
+        add_packages(text, Pipfile.parse(text), ["torch"], table="packages", index="pypi")
+
+
 def test_install_refuses_a_second_index_for_a_pinned_name() -> None:
     text = SOURCES + '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\n'
     with pytest.raises(UsageError, match="pinned to index `private` in \\[packages\\]"):
@@ -337,14 +342,14 @@ REMOVALS = {
         '[packages]\nother = "*"\n\n'
         '[dev-packages]\nacme = {version = ">=1", index = "private"}  # the test extra\n',
     ),
-    "pin-moves-into-a-sub-table-left": Removal(
+    "pin-moves-into-a-sub-table-left-which-becomes-inline": Removal(
         '[packages]\nacme = {version = "*", index = "private"}\n\n'
         '[dev-packages.acme]\nversion = "*"\nmarkers = "os_name == \'posix\'"\n',
         ["ACME"],
         ["packages"],
         "[packages]\n\n"
-        '[dev-packages.acme]\nversion = "*"\nmarkers = "os_name == \'posix\'"\n'
-        'index = "private"\n',
+        "[dev-packages]\n"
+        'acme = {version = "*", markers = "os_name == \'posix\'", index = "private"}\n',
     ),
     "sub-table-apart-from-its-table-is-removed": Removal(
         '[packages]\nrequests = "*"\n\n[dev-packages]\npytest = "*"  # runner\n\n'

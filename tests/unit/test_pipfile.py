@@ -210,7 +210,7 @@ def test_hash_ignores_scripts_comments_and_pipenv_settings() -> None:
         ('[packages]\nx = {version = "*", colour = "blue"}\n', ["`colour`"]),
         ("[pipenv]\nsort_pipfile = true\n", []),
         ("[pipenv]\nskip_resolver = true\n", ["[pipenv] skip_resolver is not acted on"]),
-        ('[pipenv]\ncool-down-period = "7d"\n', ["[pipenv] cool-down-period is not acted on"]),
+        ('[pipenv]\ncool-down-period = "7d"\n', []),
         ("[pipenv]\nallow_prerelease = true\n", ["did you mean `allow_prereleases`?"]),
         ("[pipenv]\nallow_prereleases = true\npipfence_confusion_check = false\n", []),
         ('[packages]\nx = {version = "*", index = "pypi", sys_platform = "== \'linux\'"}\n', []),
@@ -222,3 +222,64 @@ def test_what_nobody_reads_is_warned_about(text: str, expected: list[str]) -> No
     assert len(warnings) == len(expected)
     for warning, wanted in zip(warnings, expected, strict=True):
         assert wanted in warning
+
+
+@pytest.mark.parametrize(
+    ("value", "days"),
+    [('"30d"', 30), ('" 7d "', 7), ('"0d"', None), (None, None)],
+)
+def test_cool_down_period_is_a_number_of_days(value: str | None, days: int | None) -> None:
+    text = "[packages]\n" + (f"[pipenv]\ncool-down-period = {value}\n" if value else "")
+    cool_down = parse(text).cool_down
+    assert (cool_down.days if cool_down is not None else None) == days
+
+
+@pytest.mark.parametrize("value", ['"30"', '"2w"', '"P30D"', "30", '"-1d"'])
+def test_a_cool_down_period_in_another_form_is_refused(value: str) -> None:
+    with pytest.raises(PipfileError, match="cool-down-period must be a number of days"):
+        parse(f"[pipenv]\ncool-down-period = {value}\n")
+
+
+CATEGORY_PINS = """\
+[[source]]
+url = "https://pypi.org/simple"
+name = "pypi"
+
+[[source]]
+url = "https://download.example/whl"
+name = "pytorch"
+
+[packages]
+numpy = {version = "*", index = "pypi"}
+
+[cpu]
+torch = {version = "*", index = "pytorch"}
+
+[docs]
+sphinx = "*"
+
+[gpu]
+torch = {version = "*", index = "pypi"}
+"""
+
+
+def test_each_table_has_the_fence_of_its_own_pins_and_those_of_packages() -> None:
+    pipfile = parse(CATEGORY_PINS)
+    assert dict(pipfile.fence(["cpu"]).pins) == {"numpy": "pypi", "torch": "pytorch"}
+    assert dict(pipfile.fence(["gpu"]).pins) == {"numpy": "pypi", "torch": "pypi"}
+    assert dict(pipfile.fence(["docs"]).pins) == {"numpy": "pypi"}
+    assert "torch" in pipfile.fence(["docs"]).named
+    with pytest.raises(PipfileError, match="`torch` is pinned to both `pytorch` and `pypi`"):
+        pipfile.fence()
+    assert pipfile.fence_groups() == [["packages", "cpu", "docs"], ["gpu"]]
+    assert pipfile.fence_groups(["gpu", "docs"]) == [["gpu", "docs"]]
+
+
+def test_a_pin_in_packages_clashing_with_another_table_is_refused() -> None:
+    pipfile = parse(
+        CATEGORY_PINS.replace(
+            'numpy = {version = "*", index = "pypi"}', 'torch = {version = "*", index = "pypi"}'
+        )
+    )
+    with pytest.raises(PipfileError, match="pinned to both"):
+        pipfile.fence_groups()

@@ -120,3 +120,21 @@ def test_update_package_keeps_a_dotted_entry_dotted() -> None:
         '[packages]\nacme.version = "==1.0"  # why\nacme.index = "private"\nb = "*"\n'
         'new = {version = "*", index = "private"}\n'
     )
+
+
+def test_sub_tables_become_inline_and_a_new_entry_goes_after_the_last_one() -> None:
+    text = (
+        '[packages]\nsix = "*"\n\n# the sub-tables\n[packages.a]\nversion = "*"  # any\n\n'
+        '[packages.b]\nversion = "1"\n\n[dev-packages]\nx = "*"\n'
+    )
+    editor = PipfileEditor(text)
+    editor.inline_sub_tables("packages")
+    editor.update_package("packages", "mid")
+    assert editor.text() == (
+        '[packages]\nsix = "*"\na = {version = "*"}  # any\nb = {version = "1"}\nmid = "*"\n\n'
+        '# the sub-tables\n[dev-packages]\nx = "*"\n'
+    )
+    editor.sort_table("packages")  # the document stays consistent after the inserts
+    assert editor.text().startswith(
+        '[packages]\na = {version = "*"}  # any\nb = {version = "1"}\nmid = "*"\nsix = "*"\n'
+    )

@@ -25,6 +25,8 @@ ENVIRONMENT_VARIABLES = {
     "PIPENV_CUSTOM_VENV_NAME": "name of the environment's folder under WORKON_HOME",
     "PIPENV_PYTHON": "Python to create the environment with",
     "PIPENV_DEFAULT_PYTHON_VERSION": "Python for a new environment when nothing else names one",
+    "PIPENV_DEFAULT_CATEGORIES": "Pipfile tables a command works on when neither --dev nor "
+    "--categories is given (comma or space separated)",
     "PIPENV_PYPI_MIRROR": "URL that replaces PyPI's for requests (the lock keeps PyPI's URL)",
     "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
     "PIPENV_USE_SYSTEM": "1 to install into the Python on PATH, as --system does",

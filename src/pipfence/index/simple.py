@@ -368,6 +368,7 @@ class _Builder:
         if not isinstance(requires_python, str) or not requires_python.strip():
             requires_python = None
         size = entry.get("size")
+        uploaded = entry.get("upload-time")
         return DistFile(
             filename=filename,
             url=absolute,
@@ -376,6 +377,7 @@ class _Builder:
             yanked=_json_yanked(entry.get("yanked")),
             metadata=_json_metadata(entry),
             size=size if type(size) is int and size >= 0 else None,
+            upload_time=uploaded if type(uploaded) is str and uploaded.strip() else None,
         )
 
 
@@ -388,7 +390,7 @@ def _page(
     return ProjectPage(name=name, releases=Releases(groups, _Builder(base)), versions=versions)
 
 
-_BLOB_FORMAT = 3
+_BLOB_FORMAT = 4  # 4: HTML rows carry `upload-time`
 
 
 def dump_page(page: ProjectPage) -> bytes | None:
@@ -661,6 +663,9 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
                 "requires-python": attributes.get("data-requires-python"),
                 "yanked": False if yanked_reason is None else yanked_reason,
                 "core-metadata": _html_metadata(attributes),
+                # PEP 700 gives `upload-time` on JSON pages only; an HTML index may give it
+                # as `data-upload-time` (for `cool-down-period`).
+                "upload-time": attributes.get("data-upload-time"),
             }
         )
     return _page(name, _group(((r["filename"], r) for r in rows), name, _pack_dicts), page_url)

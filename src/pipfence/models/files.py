@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ __all__ = [
     "DistFile",
     "ProjectPage",
     "Releases",
+    "UploadedBefore",
     "group_by_version",
     "name_and_version",
     "parse_filename",
+    "uploaded_before",
     "version_of",
     "version_text",
 ]
@@ -47,6 +50,9 @@ class DistFile(NamedTuple):
     yanked: bool | str = False
     metadata: bool | Mapping[str, str] = False
     size: int | None = None
+    #: When the index says the file was uploaded (PEP 700 ``upload-time``, ISO 8601), as the
+    #: index wrote it; None when it does not say.
+    upload_time: str | None = None
 
     @property
     def sha256(self) -> str | None:
@@ -97,6 +103,46 @@ class Releases(Mapping[str, tuple[DistFile, ...]]):
 
     def __contains__(self, key: object) -> bool:
         return key in self.raw
+
+
+def uploaded_before(file: DistFile, cutoff: dt.datetime) -> bool:
+    """Whether ``file`` may be taken under a cool-down ending at ``cutoff`` (an aware UTC
+    time): its upload time is earlier, or the index gives none (pip's ``--uploaded-prior-to``,
+    which pipenv's ``cool-down-period`` sets, treats files the same way). A time that is not
+    ISO 8601 counts as too recent: the setting is a safety rule, so it fails closed."""
+    if file.upload_time is None:
+        return True
+    try:
+        uploaded = dt.datetime.fromisoformat(file.upload_time.strip())
+    except ValueError:
+        return False
+    if uploaded.tzinfo is None:
+        uploaded = uploaded.replace(tzinfo=dt.UTC)
+    return uploaded < cutoff
+
+
+class UploadedBefore(Mapping[str, tuple[DistFile, ...]]):
+    """``releases`` with the files uploaded at ``cutoff`` or later left out (see
+    `uploaded_before`); a version all of whose files are that recent keeps its key with no
+    files, which a resolver skips. Groups are filtered when asked for."""
+
+    __slots__ = ("_cutoff", "_releases")
+
+    def __init__(self, releases: Mapping[str, Sequence[DistFile]], cutoff: dt.datetime) -> None:
+        self._releases = releases
+        self._cutoff = cutoff
+
+    def __getitem__(self, key: str) -> tuple[DistFile, ...]:
+        return tuple(f for f in self._releases[key] if uploaded_before(f, self._cutoff))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._releases)
+
+    def __len__(self) -> int:
+        return len(self._releases)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._releases
 
 
 def group_by_version(files: Iterable[DistFile]) -> dict[str, tuple[DistFile, ...]]:

@@ -6,12 +6,13 @@ errors can name a line. Reading and writing files belongs to the project layer.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from pipfence.models.sources import PYPI_SOURCE, Source, SourceTableError
 
 __all__ = [
     "CONFUSION_CHECK_SETTING",
+    "COOL_DOWN_SETTING",
     "LOCK_CATEGORY",
     "MARKER_KEYS",
     "RESERVED_TABLES",
@@ -32,6 +34,7 @@ __all__ = [
     "Pipfile",
     "lock_category",
     "pipfile_hash",
+    "pipfile_table",
 ]
 
 #: Tables that are not package categories.
@@ -77,13 +80,17 @@ READ_SETTINGS = frozenset(
         "venv_in_project",
         "pipfence_confusion_check",
         "sort_pipfile",
+        "cool-down-period",
     }
 )
+
+#: The ``[pipenv]`` setting that holds back releases younger than a number of days.
+COOL_DOWN_SETTING = "cool-down-period"
+_COOL_DOWN = re.compile(r"(\d+)d")
 
 #: ``[pipenv]`` keys pipenv knows and pipfence does not act on, with what that means.
 IGNORED_SETTINGS = {
     "disable_pip_input": "pipfence never waits for input from pip",
-    "cool-down-period": "pipfence does not hold back new releases",
     "skip_resolver": "pipfence always resolves",
     "use_pylock": "use `pipfence requirements --format pylock` to write a pylock.toml",
 }
@@ -96,6 +103,11 @@ MAX_SPECIFIER_LENGTH = 1000
 def lock_category(table: str) -> str:
     """The Pipfile.lock category for Pipfile table ``table``."""
     return LOCK_CATEGORY.get(table, table)
+
+
+def pipfile_table(category: str) -> str:
+    """The Pipfile table for Pipfile.lock category ``category`` (`lock_category` reversed)."""
+    return next((t for t, c in LOCK_CATEGORY.items() if c == category), category)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -382,6 +394,17 @@ class Pipfile:
                 "disagree; python_full_version is used, as pipenv does"
             )
         settings = _table(data, "pipenv", path, lines)
+        cool_down = settings.get(COOL_DOWN_SETTING)
+        if cool_down is not None and _cool_down_days(cool_down) is None:
+            raise PipfileError(
+                f'[pipenv] {COOL_DOWN_SETTING} must be a number of days such as "30d", '
+                f"not {shown(repr(cool_down))}",
+                path=path,
+                line=lines.key("pipenv", COOL_DOWN_SETTING),
+                key=COOL_DOWN_SETTING,
+                hint="pipenv ignores a value in another form; pipfence refuses it, since the "
+                "setting is a safety rule",
+            )
         for key in settings:
             where = f"{path}:{lines.key('pipenv', key) or '?'}"
             if key in IGNORED_SETTINGS:
@@ -414,14 +437,19 @@ class Pipfile:
                 for spec in specs.values():
                     yield table, spec
 
-    def fence(self) -> Fence:
-        """The fence this Pipfile declares.
+    def fence(self, tables: Iterable[str] | None = None) -> Fence:
+        """The fence under which ``tables`` (Pipfile table names; every table when None) are
+        resolved and installed: their ``index`` pins and those of ``[packages]``, which is
+        resolved alongside every table. Every name the Pipfile lists, in any table, counts
+        as named (rule 2).
 
         Raises `PipfileError` for an ``index=`` naming no source, listing the valid names, and
-        for one package pinned to two different sources in two categories.
+        for one package pinned to two different sources in two of those tables (two custom
+        tables may pin it differently: see `fence_groups`).
         """
         sources = self.effective_sources
         names = {s.name for s in sources}
+        chosen = None if tables is None else {"packages", *tables}
         pins: dict[NormalizedName, str] = {}
         named: set[NormalizedName] = set()
         for table, spec in self.iter_specs():
@@ -437,12 +465,17 @@ class Pipfile:
                     line=spec.line,
                     key=spec.name,
                 )
+            if chosen is not None and table not in chosen:
+                continue
             if pins.setdefault(spec.key, spec.index) != spec.index:
                 raise PipfileError(
                     f"`{spec.name}` is pinned to both `{pins[spec.key]}` and `{spec.index}`",
                     path=self.path,
                     line=spec.line,
                     key=spec.name,
+                    hint="a package has one index in [packages] and every table resolved "
+                    "with it; two other tables may pin it differently, and are then locked "
+                    "and installed apart",
                 )
         return Fence(
             sources,
@@ -451,12 +484,45 @@ class Pipfile:
             confusion_check=self.setting(CONFUSION_CHECK_SETTING, default=True),
         )
 
+    def fence_groups(self, tables: Iterable[str] | None = None) -> list[list[str]]:
+        """``tables`` (every table when None) split into groups that share one fence: each
+        group's ``index`` pins agree (with ``[packages]``'), so it is resolved in one pass.
+        One group unless two tables pin a package to different sources (``[cpu] torch``
+        from one index, ``[gpu] torch`` from another), as pipenv resolves every category on
+        its own. Tables keep their order; `PipfileError` as in `fence`."""
+        groups: list[tuple[list[str], dict[NormalizedName, str]]] = []
+        for table in self.categories if tables is None else tables:
+            own = dict(self.fence([table]).pins)
+            for members, pins in groups:
+                if all(pins.get(name, index) == index for name, index in own.items()):
+                    members.append(table)
+                    pins.update(own)
+                    break
+            else:
+                groups.append(([table], own))
+        return [members for members, _pins in groups]
+
+    @property
+    def cool_down(self) -> dt.timedelta | None:
+        """``[pipenv] cool-down-period`` (``"30d"``): how old a release must be to be
+        locked; None when unset or ``"0d"``."""
+        days = _cool_down_days(self.settings.get(COOL_DOWN_SETTING))
+        return dt.timedelta(days=days) if days else None
+
     def setting(self, key: str, default: bool = False) -> bool:
         """A boolean ``[pipenv]`` setting (pipenv accepts strings such as "true" too)."""
         value = self.settings.get(key, default)
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)
+
+
+def _cool_down_days(value: object) -> int | None:
+    """The days of a ``cool-down-period`` value (``"30d"``, pipenv's only form), else None."""
+    if not isinstance(value, str):
+        return None
+    match = _COOL_DOWN.fullmatch(value.strip())
+    return int(match.group(1)) if match else None
 
 
 def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tuple[Source, ...]:

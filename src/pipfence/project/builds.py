@@ -22,6 +22,7 @@ Build environments live in ``<cache>/tmp`` and are removed when the build ends.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -70,6 +71,8 @@ class Builds:
     ``python`` finds the interpreter build environments are made from (called once, on the
     first build): the project environment's for installs, so built wheels fit it. ``environ``
     is the process environment; only its allow-listed part reaches a backend.
+    ``uploaded_before`` leaves out build requirements' files uploaded later (a lock's
+    ``cool-down-period``).
     Thread-safe: concurrent builds of the same key are serialised.
     """
 
@@ -84,8 +87,10 @@ class Builds:
         environ: Mapping[str, str],
         wheel_cache: UnpackedCache | None = None,
         verbose: bool = False,
+        uploaded_before: dt.datetime | None = None,
     ) -> None:
         self._client = client
+        self._uploaded_before = uploaded_before
         self._fence = fence
         self._routes = routes
         self._root = cache_dir / "builds"
@@ -404,6 +409,7 @@ class Builds:
                 target,
                 sdist_metadata=self._nested_sdist_metadata(depth),
                 parents=seeded,
+                uploaded_before=self._uploaded_before,
             ) as source:
                 from pipfence.resolver.resolve import resolve  # only when building
 
@@ -510,14 +516,17 @@ def project_builds(
     *,
     python: Path | None = None,
     wheel_cache: UnpackedCache | None = None,
+    tables: Sequence[str] | None = None,
+    uploaded_before: dt.datetime | None = None,
 ) -> Builds:
     """The builds of one command on ``project``: build requirements fenced by its Pipfile
     (mirror and credentials applied to requests only), cache in the project's cache folder,
     built with ``python`` or, when None, the project environment's interpreter (the Python
-    the project asks for when it has no environment yet)."""
+    the project asks for when it has no environment yet). ``tables``: the Pipfile tables
+    whose pins fence the builds (every table when None; see `Pipfile.fence`)."""
     pipfile = project.pipfile
     settings = project.settings
-    fence = pipfile.fence()
+    fence = pipfile.fence(tables)
 
     def find() -> Path:
         if python is not None:
@@ -545,4 +554,5 @@ def project_builds(
         environ=settings.environ,
         wheel_cache=wheel_cache,
         verbose=settings.verbose,
+        uploaded_before=uploaded_before,
     )

@@ -10,12 +10,19 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
-from pipfence.models.names import NormalizedName, canonical_name, shown
+from pipfence.models.fence import Fence
+from pipfence.models.names import NormalizedName, canonical_name, lock_key, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
 
-__all__ = ["PipfileChange", "add_packages", "remove_packages", "update_packages"]
+__all__ = [
+    "PipfileChange",
+    "add_packages",
+    "add_packages_to_tables",
+    "remove_packages",
+    "update_packages",
+]
 
 #: The longest requirement `install` accepts on its command line (real ones are tens of
 #: characters; the bound keeps a hostile argument from costing time in packaging's parser).
@@ -100,7 +107,7 @@ def _index_source(
 ) -> tuple[str, tuple[str, ...], dict[str, str]]:
     """The source name ``--index`` means, adding a ``[[source]]`` for a new URL; notes for
     the user; the credentials the URL carried (kept out of the Pipfile)."""
-    fence = pipfile.fence()
+    fence = Fence(pipfile.effective_sources)  # only the sources are asked here
     if "://" not in index:
         return fence.source_named(index).name, (), {}
     plain_url = _template_credentials(index, "x", {})[0] if "@" in index else index
@@ -143,16 +150,19 @@ def add_packages(
     """The Pipfile with each requirement in ``arguments`` added to ``table``, or merged into
     the entry already there, pinned to ``index`` (a source name or URL) when given.
 
-    An entry already in ``table`` (matched by normalised name, its spelling kept) changes
+    A new entry's name is written as pipenv writes it (lower case, ``_`` as ``-``). An entry
+    already in ``table`` (matched by normalised name, its spelling kept) changes
     only in what the command gives: a version specifier replaces ``version``, ``index``
     replaces ``index``, extras are added, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
-    comments stay. A name has one index across the Pipfile: a new entry without ``index``
-    takes the pin the name has in another table, and an ``index`` other than that pin is
-    refused. ``environ`` is the process environment: the variables a ``--index`` URL's
-    credentials are moved to are named so as not to clash with what it already holds.
+    comments stay. A new entry without ``index`` takes the pin the name has in another
+    table; an ``index`` other than the pin in ``[packages]`` (or, for ``[packages]``, in any
+    table) is refused, while two other tables may pin a name to different sources.
+    ``environ`` is the process environment: the variables a ``--index`` URL's credentials are
+    moved to are named so as not to clash with what it already holds.
     """
     editor = PipfileEditor(text)
+    editor.inline_sub_tables(table)
     notes: list[str] = []
     credentials: dict[str, str] = {}
     source_name = None
@@ -165,12 +175,18 @@ def add_packages(
         key = canonical_name(requirement.name)
         pinned = _pins_elsewhere(pipfile, key, table)
         entry_index = source_name
-        clash = next(((t, i) for t, i in pinned.items() if i != source_name), None)
+        # Every table is resolved with [packages]: a pin there holds in every table. Two
+        # other tables may pin a name differently (`[cpu]`/`[gpu]` torch); they lock apart.
+        clash = next(
+            ((t, i) for t, i in pinned.items() if i != source_name and "packages" in (t, table)),
+            None,
+        )
         if source_name is not None and clash is not None:
             where, pin = clash
             raise UsageError(
                 f"`{requirement.name}` is pinned to index `{pin}` in [{where}]; a package "
-                f"comes from one index, so it cannot be pinned to `{source_name}` in [{table}]",
+                f"comes from one index in [packages] and every table resolved with it, so it "
+                f"cannot be pinned to `{source_name}` in [{table}]",
                 hint=f"leave out `--index`, or change the pin in [{where}] first",
             )
         existing = pipfile.categories.get(table, {}).get(key)
@@ -180,18 +196,46 @@ def add_packages(
                 f"Pinned `{requirement.name}` in [{table}] to index `{entry_index}`, "
                 f"as in [{where}]."
             )
+        # A new entry is written as pipenv writes it (`python_DateUtil` → `python-dateutil`);
+        # an existing one keeps its spelling, so no second entry appears beside it.
+        written = existing.name if existing is not None else lock_key(requirement.name)
         editor.update_package(
             table,
-            requirement.name,
+            written,
             version=str(requirement.specifier) or None,
             index=entry_index,
             extras=requirement.extras,
             markers=None if requirement.marker is None else str(requirement.marker),
         )
-        names.append(requirement.name)
+        names.append(written)
     if pipfile.setting("sort_pipfile"):
         editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
+
+
+def add_packages_to_tables(
+    text: str,
+    pipfile: Pipfile,
+    arguments: list[str],
+    *,
+    tables: Sequence[str],
+    index: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> PipfileChange:
+    """`add_packages` into each of ``tables`` in turn (``install --categories "a b"``), each
+    table's edit made on the Pipfile the previous one left."""
+    names: list[str] = []
+    notes: list[str] = []
+    credentials: dict[str, str] = {}
+    for table in dict.fromkeys(tables):
+        change = add_packages(text, pipfile, arguments, table=table, index=index, environ=environ)
+        if change.text != text:
+            text = change.text
+            pipfile = Pipfile.parse(text, path=pipfile.path)
+        names.extend(change.names)
+        notes.extend(n for n in change.notes if n not in notes)
+        credentials.update(change.credentials)
+    return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes), credentials)
 
 
 def _pins_elsewhere(pipfile: Pipfile, key: NormalizedName, table: str) -> dict[str, str]:
@@ -225,6 +269,8 @@ def remove_packages(
         if not gone:
             continue
         removed.append(name)
+        for table in gone:
+            editor.inline_sub_tables(table)
         notes.extend(_keep_pin(editor, pipfile, key, gone))
     if not removed:
         listed = ", ".join(f"`{n}`" for n in names)
@@ -246,6 +292,7 @@ def _keep_pin(
         return []
     notes = []
     for table, spec in left.items():
+        editor.inline_sub_tables(table)
         editor.update_package(table, spec.name, index=pin)
         notes.append(f"Pinned `{spec.name}` in [{table}] to index `{pin}`, as it was.")
     return notes
@@ -256,17 +303,20 @@ def update_packages(
 ) -> PipfileChange:
     """What `update PKG…` / `upgrade PKG…` change in the Pipfile: an argument with a version
     (``requests==2.28.0``), extras or a marker edits the package's entry where it is (or adds
-    it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there. Every
+    it to ``[packages]``), as pipenv's upgrade does; a bare name changes nothing there but
+    the order of the tables holding it under ``[pipenv] sort_pipfile``. Every
     name must be in the Pipfile or in ``locked`` (the lock's names), else `UsageError`; with
     no lock yet (``locked`` None) any name goes, as the whole project is locked anyway.
     ``names`` are the packages the update may move."""
     names: list[str] = []
     edits: dict[str, list[str]] = {}
+    touched: dict[str, None] = {}
     known = {canonical_name(name) for name in locked or ()}
     for argument in arguments:
         requirement = _parse(argument)
         key = canonical_name(requirement.name)
         tables = [t for t, specs in pipfile.categories.items() if key in specs]
+        touched.update(dict.fromkeys(tables))
         bare = not (requirement.specifier or requirement.extras)
         if locked is not None and not tables and key not in known and bare:
             raise UsageError(
@@ -283,4 +333,12 @@ def update_packages(
         change = add_packages(text, current, edited, table=table, index=None)
         text = change.text
         notes.extend(change.notes)
+    if pipfile.setting("sort_pipfile") and touched:
+        # The tables holding a package the command names are sorted, as pipenv's upgrade
+        # leaves them, even when no entry changes.
+        editor = PipfileEditor(text)
+        for table in touched:
+            editor.inline_sub_tables(table)
+            editor.sort_table(table)
+        text = editor.text()
     return PipfileChange(text, tuple(dict.fromkeys(names)), tuple(notes))

@@ -16,6 +16,7 @@ the resolver itself asks for it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
 import threading
@@ -34,6 +35,7 @@ from pipfence.models.files import (
     CoreMetadata,
     DistFile,
     ProjectPage,
+    UploadedBefore,
     group_by_version,
     parse_filename,
     version_of,
@@ -78,7 +80,9 @@ class FencedSource:
     each name answers with its one stand-in file and metadata, and no index hears it; their
     dependencies are fenced as those of a package from the default source. ``parents`` seeds
     the parents of names the resolver is given directly (a build's requirements, whose parent
-    is the package being built).
+    is the package being built). ``uploaded_before`` (``[pipenv] cool-down-period``) leaves out
+    the files an index says were uploaded at that time or later; the fence still compares
+    every file.
     Thread-safe: pages and metadata are fetched on a pool of ``workers`` threads.
     """
 
@@ -95,8 +99,10 @@ class FencedSource:
         sdist_metadata: SdistMetadata | None = None,
         direct: Mapping[NormalizedName, tuple[DistFile, CoreMetadata]] | None = None,
         parents: Mapping[NormalizedName, Sequence[Parent]] | None = None,
+        uploaded_before: dt.datetime | None = None,
     ) -> None:
         self._client = client
+        self._uploaded_before = uploaded_before
         self._direct = dict(direct or {})
         self._sdist_metadata = sdist_metadata
         self._fence = fence
@@ -197,7 +203,11 @@ class FencedSource:
         decision = self._fence.decide(name, listings, parents)
         self.origins[name] = decision  # one dict store: atomic, no lock needed
         page = pages[decision.source.name]
-        return page.releases if page is not None else {}  # the fence took a page it has
+        if page is None:  # pragma: no cover - the fence took a page it has
+            return {}
+        if self._uploaded_before is not None:
+            return UploadedBefore(page.releases, self._uploaded_before)
+        return page.releases
 
     def verify(self, resolution: Resolution) -> None:
         """Check every dependency's decision against the resolution's final graph: a parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +15,26 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import LockfileError, ResolutionError, UsageError
+from pipfence.errors import (
+    LockfileError,
+    PackageNotFound,
+    PipfenceError,
+    ResolutionError,
+    UsageError,
+)
 from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
 from pipfence.models.markers import python_only, true_for_every_python
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
-from pipfence.models.pipfile import PackageSpec, Pipfile, lock_category, pipfile_hash
+from pipfence.models.pipfile import (
+    COOL_DOWN_SETTING,
+    PackageSpec,
+    Pipfile,
+    lock_category,
+    pipfile_hash,
+)
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
 from pipfence.project.builds import Builds, check_built, project_builds
@@ -55,6 +68,8 @@ class _Policy:
 
     allow_pre: bool
     preferred: Mapping[NormalizedName, Version]
+    #: ``[pipenv] cool-down-period``: files uploaded at this time or later are not taken.
+    uploaded_before: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,22 +97,29 @@ def _table_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
 
 def _direct_packages(
     project: Project,
-    specs: Iterable[PackageSpec],
+    table_specs: Mapping[str, Iterable[PackageSpec]],
     client: IndexReader,
     builds: Builds,
     tmp: Path,
-) -> dict[NormalizedName, _Direct]:
-    """Fetch and build the metadata of every path, file and git entry (concurrently)."""
+) -> dict[str, dict[NormalizedName, _Direct]]:
+    """Fetch and build the metadata of every path, file and git entry (concurrently): table
+    → name → what its entry there gives. The same reference in two tables is fetched once;
+    two entries that differ in their options (``editable``, ``extras``, …) stay apart, so
+    each table's lock entry keeps its own."""
     fetcher = DirectFetcher(
         project.root,
         cache_dir=project.settings.cache_dir,
         environ=project.settings.environ,
         client=client,
     )
-    refs = {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
+    refs = {
+        table: {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
+        for table, specs in table_specs.items()
+    }
+    unique = list(dict.fromkeys(ref for by_name in refs.values() for ref in by_name.values()))
 
-    def one(ref: DirectRef) -> _Direct:
-        fetched = fetcher.fetch(ref, tmp / ref.key)
+    def one(position: int, ref: DirectRef) -> _Direct:
+        fetched = fetcher.fetch(ref, tmp / f"{ref.key}-{position}")
         what = f"`{ref.name}` ({shown_url(ref.location)})"
         if fetched.archive is not None and fetched.sha256 is not None:
             metadata = builds.archive_metadata(fetched.archive, fetched.sha256, name=ref.name)
@@ -113,10 +135,13 @@ def _direct_packages(
         )
         return _Direct(ref=ref, data=ref.lock_data(fetched), file=stand_in, metadata=metadata)
 
-    if not refs:
-        return {}
+    if not unique:
+        return {table: {} for table in refs}
     with worker_pool("pipfence-direct", 8) as pool:
-        return dict(zip(refs, pool.map(one, refs.values()), strict=True))
+        done = dict(zip(unique, pool.map(one, range(len(unique)), unique), strict=True))
+    return {
+        table: {name: done[ref] for name, ref in by_name.items()} for table, by_name in refs.items()
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,14 +381,17 @@ def lock(
     started = time.monotonic()
     before = _current_lock(project)
     pipfile = project.pipfile
-    fence = pipfile.fence()
-    settings = project.settings
     target = Target.current(
         pipfile.requires.get("python_version"),
         pipfile.requires.get("python_full_version"),
         interpreter=interpreter_version(project),
     )
-    policy = _Policy(options.pre or pipfile.setting("allow_prereleases"), _preferred(options.keep))
+    cool_down = pipfile.cool_down
+    policy = _Policy(
+        options.pre or pipfile.setting("allow_prereleases"),
+        _preferred(options.keep),
+        uploaded_before=None if cool_down is None else dt.datetime.now(dt.UTC) - cool_down,
+    )
     tables = list(options.tables) if options.tables else list(pipfile.categories)
     for table in tables:
         if table not in pipfile.categories and table not in ("packages", "dev-packages"):
@@ -375,54 +403,27 @@ def lock(
     if previous is not None:
         categories.update({k: dict(v) for k, v in previous.categories.items()})
     warnings: list[str] = []
+    fence_warnings: list[str] = []
     total: set[NormalizedName] = set()
-    own_specs = {table: _table_specs(pipfile, table) for table in tables}
-    builds = project_builds(project, client)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(paused_gc())
-        tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
-        direct = _direct_packages(
+    origins: dict[NormalizedName, Decision] = {}
+    # Tables that pin one package to different sources are resolved apart, each under its
+    # own fence; usually this is one group holding every table.
+    for group in pipfile.fence_groups(tables):
+        found = _lock_group(
             project,
-            [*default_specs, *(s for specs in own_specs.values() for s in specs)],
             client,
-            builds,
-            tmp,
+            group,
+            default_specs=default_specs,
+            target=target,
+            policy=policy,
+            on_fetch=on_fetch,
         )
-        source = stack.enter_context(
-            FencedSource(
-                client,
-                fence,
-                settings.routes,
-                target,
-                on_fetch=on_fetch,
-                sdist_metadata=builds.sdist_metadata,
-                direct={name: (d.file, d.metadata) for name, d in direct.items()},
-            )
-        )
-        # Every top-level page is fetched at once; the workers then walk each one's
-        # dependencies (see FencedSource) while the resolver starts on the first.
-        top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
-        source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
-        try:
-            resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
-        except ResolutionError as exc:
-            _explain_missing_python(project, exc)
-            raise
-        for table, resolution in resolutions.items():
-            warnings.extend(w for w in resolution.warnings if w not in warnings)
-            entries = _category(
-                resolution,
-                own=own_specs[table],
-                source=source,
-                default_source=fence.default.name,
-                target=target,
-                policy=policy,
-                direct=direct,
-            )
+        for table, entries in found.entries.items():
             categories[lock_category(table)] = entries
             total.update(NormalizedName(n) for n in entries)
-        origins = dict(source.origins)
-        fence_warnings = source.warnings()
+        warnings.extend(w for w in found.warnings if w not in warnings)
+        fence_warnings.extend(w for w in found.fence_warnings if w not in fence_warnings)
+        origins.update(found.origins)
 
     meta = Meta(
         hash=pipfile_hash(pipfile.data),
@@ -447,6 +448,91 @@ def lock(
         fence_warnings=tuple(fence_warnings),
         changes=tuple(lock_changes(before, lockfile)),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _GroupLock:
+    """The lock entries of tables that share one fence, and what their resolution said."""
+
+    entries: dict[str, dict[str, LockedPackage]]
+    origins: Mapping[NormalizedName, Decision]
+    warnings: list[str]
+    fence_warnings: list[str]
+
+
+def _lock_group(
+    project: Project,
+    client: IndexReader,
+    tables: Sequence[str],
+    *,
+    default_specs: Sequence[PackageSpec],
+    target: Target,
+    policy: _Policy,
+    on_fetch: Callable[[str], None] | None,
+) -> _GroupLock:
+    """Resolve ``tables`` (with ``[packages]`` alongside) under their one fence."""
+    pipfile = project.pipfile
+    fence = pipfile.fence(tables)
+    own_specs = {table: _table_specs(pipfile, table) for table in tables}
+    warnings: list[str] = []
+    entries: dict[str, dict[str, LockedPackage]] = {}
+    builds = project_builds(project, client, tables=tables, uploaded_before=policy.uploaded_before)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(paused_gc())
+        tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
+        direct = _direct_packages(
+            project,
+            {"packages": default_specs, **own_specs},
+            client,
+            builds,
+            tmp,
+        )
+        stand_ins: dict[NormalizedName, tuple[DistFile, CoreMetadata]] = {}
+        for by_name in direct.values():
+            for name, found in by_name.items():
+                stand_ins.setdefault(name, (found.file, found.metadata))
+        source = stack.enter_context(
+            FencedSource(
+                client,
+                fence,
+                project.settings.routes,
+                target,
+                on_fetch=on_fetch,
+                sdist_metadata=builds.sdist_metadata,
+                direct=stand_ins,
+                uploaded_before=policy.uploaded_before,
+            )
+        )
+        # Every top-level page is fetched at once; the workers then walk each one's
+        # dependencies (see FencedSource) while the resolver starts on the first.
+        top = [*default_specs, *(s for specs in own_specs.values() for s in specs)]
+        source.prefetch_pages(list(dict.fromkeys(s.key for s in top if s.is_named)))
+        try:
+            resolutions = _resolve_tables(own_specs, default_specs, source, target, policy)
+        except ResolutionError as exc:
+            _explain_missing_python(project, exc)
+            _explain_cool_down(project, exc)
+            raise
+        except PackageNotFound as exc:
+            _explain_cool_down(project, exc)
+            raise
+        for table, resolution in resolutions.items():
+            warnings.extend(w for w in resolution.warnings if w not in warnings)
+            entries[table] = _category(
+                resolution,
+                own=own_specs[table],
+                source=source,
+                default_source=fence.default.name,
+                target=target,
+                policy=policy,
+                direct={**direct["packages"], **direct[table]},
+            )
+        return _GroupLock(
+            entries=entries,
+            origins=dict(source.origins),
+            warnings=warnings,
+            fence_warnings=list(source.warnings()),
+        )
 
 
 def _current_lock(project: Project) -> Lockfile | None:
@@ -485,6 +571,19 @@ def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
         ) from failure
 
 
+def _explain_cool_down(project: Project, failure: PipfenceError) -> None:
+    """Add to a failure that a ``cool-down-period`` is set: the versions it holds back may
+    be the ones that were needed."""
+    cool_down = project.pipfile.cool_down
+    if cool_down is None:
+        return
+    why = (
+        f'[pipenv] {COOL_DOWN_SETTING} = "{cool_down.days}d" leaves out the files uploaded '
+        f"in the last {cool_down.days} days"
+    )
+    failure.hint = why if failure.hint is None else f"{why}; else: {failure.hint}"
+
+
 def _resolve_tables(
     own_specs: Mapping[str, Sequence[PackageSpec]],
     default_specs: Sequence[PackageSpec],
@@ -502,7 +601,7 @@ def _resolve_tables(
     clash = False
     for specs in own_specs.values():
         for spec in specs:
-            if spec.key in merged and merged[spec.key].version != spec.version:
+            if spec.key in merged and _differ(merged[spec.key], spec):
                 clash = True
             merged.setdefault(spec.key, spec)
     if not clash:
@@ -537,6 +636,16 @@ def _resolve_tables(
             [*(_requirement(s) for s in specs), *pins], source, target, policy
         )
     return resolutions
+
+
+def _differ(first: PackageSpec, second: PackageSpec) -> bool:
+    """Whether two tables' entries for one name ask for something different (a version,
+    extras, markers, or another path or checkout), so they cannot share one resolution."""
+    if first.is_named and second.is_named:
+        return first.version != second.version or first.extras != second.extras
+    return first.is_named != second.is_named or (
+        DirectRef.from_spec(first) != DirectRef.from_spec(second)
+    )
 
 
 def _fenced_resolve(

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
-from tomlkit.items import AoT, InlineTable, Table
+from tomlkit.items import AoT, Comment, InlineTable, Table
 
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import MARKER_KEYS
 from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = ["PipfileEditor"]
+
+#: A table header line (``[name]``, ``[[name]]``, with an optional comment).
+_HEADER = re.compile(r"\[\[?[^\[\]\n]+\]\]?[ \t]*(#.*)?")
 
 
 class PipfileEditor:
@@ -43,7 +47,8 @@ class PipfileEditor:
         for name in names:
             del section[name]
         for name, item in sorted(entries, key=lambda entry: entry[0]):
-            section[name] = item
+            # Each after the last: blank lines and comments that end the table stay below.
+            self._append(self._table(table), name, item)
 
     def set_package(self, table: str, name: str, value: str | Mapping[str, Any]) -> None:
         """Add ``name`` to ``[table]``, or replace the entry whose normalised name matches.
@@ -56,7 +61,7 @@ class PipfileEditor:
         if existing is not None:
             section[existing] = item
         else:
-            section[name] = item
+            self._append(section, name, item)
 
     def update_package(
         self,
@@ -82,7 +87,7 @@ class PipfileEditor:
         change = _Change(version, index, sorted(extras), markers)
         existing = _find(section, name)
         if existing is None:
-            section[name] = _new_entry(change)
+            self._append(section, name, _new_entry(change))
             return True
         current = section[existing]
         if not isinstance(current, str):
@@ -95,6 +100,52 @@ class PipfileEditor:
         elif version is not None and version != current:
             section[existing] = version
         return False
+
+    def inline_sub_tables(self, table: str) -> None:
+        """Rewrite each ``[table.name]`` sub-table of ``[table]`` as an inline entry
+        ``name = {…}`` in ``[table]``, as pipenv writes every entry it edits a table with
+        (its comments kept as lines above the entry). Keys, values and their order stay; so
+        does a dotted entry (``name.version = "*"``), which is no sub-table."""
+        section = self._doc.get(table)
+        if not isinstance(section, (Table, OutOfOrderTableProxy)):
+            return
+        outlined = [
+            (str(key), item)
+            for key in list(section)
+            if isinstance(item := section[key], Table) and not item.is_super_table()
+        ]
+        for name, item in outlined:
+            section = self._table(table)  # afresh: an insert may have re-read the document
+            values: list[tuple[str, Any]] = []
+            comments: list[str] = []
+            for key, value in item.value.body:
+                if isinstance(value, Comment):
+                    comments.append(value.as_string().strip())
+                elif key is not None:
+                    values.append((key.key, value.unwrap()))
+                    if value.trivia.comment:
+                        comments.append(value.trivia.comment.strip())
+            del section[name]
+            entry = tomlkit.inline_table()
+            for key_name, value in values:
+                entry[key_name] = value
+            if comments:
+                entry.comment("; ".join(c.lstrip("#").strip() for c in comments))
+                entry.trivia.comment_ws = "  "
+            self._append(self._table(table), name, entry)
+        if outlined:
+            # The blank lines that ended a sub-table went with it: a table header right
+            # below the new entry gets its blank line back, and the end of the file keeps one
+            # newline.
+            text = _spaced_headers(self._doc.as_string())
+            self._doc = tomlkit.parse(text.rstrip("\n") + "\n" if text.strip() else text)
+
+    def _append(self, section: Table | OutOfOrderTableProxy, name: str, item: Any) -> None:
+        """`_append`, then the document read again when the entry went into the middle of
+        the table's body (tomlkit's tables keep a second index that such an insert does not
+        update)."""
+        if _append(section, name, item):
+            self._doc = tomlkit.parse(self._doc.as_string())
 
     def remove_package(self, table: str, name: str) -> bool:
         """Remove ``name`` (any spelling) from ``[table]``; whether it was there."""
@@ -138,6 +189,41 @@ class PipfileEditor:
         table = tomlkit.table()
         self._doc.append(name, table)
         return table
+
+
+def _spaced_headers(text: str) -> str:
+    """``text`` with a blank line put before each table header that directly follows an
+    entry (not a comment, which belongs to the header below it)."""
+    lines = text.split("\n")
+    spaced: list[str] = []
+    for line in lines:
+        previous = spaced[-1].strip() if spaced else ""
+        if _HEADER.fullmatch(line.strip()) and previous and not previous.startswith("#"):
+            spaced.append("")
+        spaced.append(line)
+    return "\n".join(spaced)
+
+
+def _append(section: Table | OutOfOrderTableProxy, name: str, item: Any) -> bool:
+    """Add the entry ``name`` to ``section`` right after its last entry (or the comment line
+    right below it): blank lines and comments after that belong to what follows the table,
+    so they stay below the new entry. A table in several parts gets it in its first part.
+    Whether it was inserted before other items (see `PipfileEditor._append`)."""
+    table = section._tables[0] if isinstance(section, OutOfOrderTableProxy) else section  # noqa: SLF001
+    body = table.value.body
+
+    def is_entry(position: int) -> bool:
+        key, value = body[position]
+        if key is not None:
+            return not (isinstance(value, Table) and not value.is_super_table())
+        return isinstance(value, Comment) and position > 0 and is_entry(position - 1)
+
+    last = max((position for position in range(len(body)) if is_entry(position)), default=-1)
+    if last + 1 >= len(body):
+        table.append(name, item)
+        return False
+    table.value._insert_at(last + 1, name, item)  # noqa: SLF001
+    return True
 
 
 def _find(section: Table | OutOfOrderTableProxy, name: str) -> str | None:

@@ -45,7 +45,7 @@ from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.pipfile import Pipfile
+from pipfence.models.pipfile import Pipfile, pipfile_table
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes, shown_url
@@ -152,8 +152,10 @@ def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
 
 def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:
     """Refuse a lock whose sources or any entry's index the Pipfile's fence would not give
-    (`FenceError`), before anything is fetched: see `pipfence.models.fence.Fence.check_lock`."""
-    pipfile.fence().check_lock(lock, categories)
+    (`FenceError`), before anything is fetched: see `pipfence.models.fence.Fence.check_lock`.
+    Each category is judged by the fence of its own table (with ``[packages]``)."""
+    for category in categories:
+        pipfile.fence([pipfile_table(category)]).check_lock(lock, [category])
 
 
 def _wanted(
@@ -209,7 +211,8 @@ def _wanted(
         if previous is not None and previous[0].version != version:
             raise UsageError(
                 f"Pipfile.lock pins `{package.name}` to {previous[0].version} and {version} "
-                "in two categories"
+                "in two categories",
+                hint="install those categories one at a time (`--categories NAME`)",
             )
         wanted[key] = (WantedDist(name=key, version=version), package)
     return wanted, direct
@@ -384,12 +387,13 @@ def sync(
             seconds=time.monotonic() - started,
         )
     search_all = pipfile.setting(SEARCH_ALL_SOURCES)
-    fence = pipfile.fence()
+    tables = [pipfile_table(category) for category in options.categories]
+    fence = pipfile.fence(tables)
     settings = project.settings
     routes = settings.routes
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
-    builds = project_builds(project, client, python=env.python, wheel_cache=cache)
+    builds = project_builds(project, client, python=env.python, wheel_cache=cache, tables=tables)
     warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
     if on_progress is not None:
         on_progress.expect(len(fetch) + len(fetch_direct), "Fetching")

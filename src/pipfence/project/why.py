@@ -20,7 +20,7 @@ from pipfence.errors import PipfenceError
 from pipfence.models.fence import Fence
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.pipfile import Pipfile, lock_category
+from pipfence.models.pipfile import Pipfile, lock_category, pipfile_table
 from pipfence.models.sources import Source
 from pipfence.models.urls import shown_url
 from pipfence.project.export import package_source
@@ -139,9 +139,8 @@ def explain(
             "the environment does not exist, so the chains are unknown; "
             "run `pipfence install` to create it"
         )
-    rule, reason = _rule(
-        key, source, fence=pipfile.fence(), entries=entries, chains=chains, lock=lock
-    )
+    fence = pipfile.fence([pipfile_table(found[0][0])])
+    rule, reason = _rule(key, source, fence=fence, entries=entries, chains=chains, lock=lock)
     if not package.is_named:
         kind, where = next(
             (

@@ -26,7 +26,7 @@ from pipfence.models.pipfile import lock_category
 from pipfence.project.categories import check_tables
 from pipfence.project.edits import (
     PipfileChange,
-    add_packages,
+    add_packages_to_tables,
     remove_packages,
     update_packages,
 )
@@ -255,7 +255,7 @@ def install_packages(
     client: IndexClient,
     packages: Sequence[str],
     *,
-    table: str,
+    tables: Sequence[str],
     index: str | None,
     pre: bool = False,
     python: str | None = None,
@@ -263,15 +263,17 @@ def install_packages(
     target: EnvTarget | None = None,
     skip_lock: bool = False,
 ) -> InstallResult:
-    """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile, the lock and the
-    environment change together or not at all. With ``skip_lock`` the lock file is left as
-    it was (the resolution is made and checked all the same, and not kept)."""
+    """`pipfence install PKG…`: add to each of ``tables`` (in the order given, as pipenv's
+    ``--categories "a b"``), lock, sync ``[packages]`` and those tables; the Pipfile, the
+    lock and the environment change together or not at all. With ``skip_lock`` the lock
+    file is left as it was (the resolution is made and checked all the same, and not
+    kept)."""
     target = target or EnvTarget()
-    change = add_packages(
+    change = add_packages_to_tables(
         project.pipfile_text(),
         project.pipfile,
         list(packages),
-        table=table,
+        tables=tables,
         index=index,
         environ=project.settings.environ,
     )
@@ -280,7 +282,7 @@ def install_packages(
     edited = project.with_pipfile_text(change.text, extra_environ=change.credentials)
     keep = {} if skip_lock else _locked_versions(project, leave=change.names)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
-    categories = ["default", lock_category(table)] if table != "packages" else ["default"]
+    categories = list(dict.fromkeys(["default", *(lock_category(t) for t in tables)]))
     files = project.stage_files(
         pipfile_text=change.text, lock=None if skip_lock else report.lockfile
     )

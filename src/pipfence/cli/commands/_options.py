@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pipfence.project.settings import env_flag
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from pipfence.project.workflows import EnvTarget
 
 __all__ = [
+    "DEFAULT_CATEGORIES_VAR",
     "add_category_options",
     "add_env_options",
     "add_index_options",
@@ -19,6 +21,11 @@ __all__ = [
     "env_target_from_args",
     "tables_from_args",
 ]
+
+
+#: pipenv's variable naming the categories a command works on when neither ``--dev`` nor
+#: ``--categories`` is given.
+DEFAULT_CATEGORIES_VAR = "PIPENV_DEFAULT_CATEGORIES"
 
 
 def add_category_options(parser: argparse.ArgumentParser) -> None:
@@ -43,15 +50,22 @@ def add_python_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def tables_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The Pipfile tables chosen by ``--dev-only`` / ``--categories`` (None: the default)."""
+def tables_from_args(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> list[str] | None:
+    """The Pipfile tables chosen by ``--dev-only`` / ``--categories``, else (unless ``--dev``
+    was given) by ``PIPENV_DEFAULT_CATEGORIES`` in ``environ`` (the process environment by
+    default), as pipenv reads it; None: the command's own default. Names are separated by
+    commas or spaces and kept in the order given, without repeats."""
     if getattr(args, "dev_only", False):
         return ["dev-packages"]
     categories = getattr(args, "categories", None)
+    if not categories and not getattr(args, "dev", False):
+        categories = (os.environ if environ is None else environ).get(DEFAULT_CATEGORIES_VAR)
     if categories:
         names = [c for c in categories.replace(",", " ").split() if c]
         aliases = {"default": "packages", "develop": "dev-packages"}
-        return [aliases.get(n, n) for n in names]
+        return list(dict.fromkeys(aliases.get(n, n) for n in names)) or None
     return None
 
 

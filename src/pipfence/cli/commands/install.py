@@ -60,14 +60,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         counter,
     ):
         if args.packages:
-            if tables and len(tables) > 1:
-                raise UsageError("add packages to one category at a time")
-            table = tables[0] if tables else ("dev-packages" if args.dev else "packages")
             result = install_packages(
                 project,
                 client,
                 args.packages,
-                table=table,
+                tables=tables or ["dev-packages" if args.dev else "packages"],
                 index=args.index,
                 pre=args.pre,
                 python=python_from_args(args),

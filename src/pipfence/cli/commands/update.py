@@ -15,7 +15,7 @@ from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 
 if TYPE_CHECKING:
-    from pipfence.models.lockfile import Lockfile
+    from pipfence.project.outdated import OutdatedReport
 
 __all__ = ["add_arguments", "run"]
 
@@ -38,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.lock import LockOptions, lock
     from pipfence.project.workflows import lock_categories, update
 
     project = project_from_args(args)
@@ -50,9 +49,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         counter,
     ):
         if args.outdated:
-            current = project.read_lock()
-            report = lock(project, client, LockOptions(pre=args.pre), on_fetch=counter, write=False)
-            return _outdated(ui, current, report.lockfile)
+            from pipfence.project.outdated import outdated
+
+            found = outdated(
+                project, client, pre=args.pre, names=_names(args.packages), on_fetch=counter
+            )
+            return _report_outdated(ui, found)
         result = update(
             project,
             client,
@@ -71,18 +73,39 @@ def _write_only(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "lock_only", False))
 
 
-def _outdated(ui: UI, current: Lockfile | None, fresh: Lockfile) -> int:
-    old: dict[tuple[str, str], str | None] = {}
-    if current is not None:
-        old = {(c, p.key): p.version for c, p in current.packages()}
-    changes = [
-        (c, p.name, old.get((c, p.key)), p.version)
-        for c, p in fresh.packages()
-        if old.get((c, p.key)) != p.version
-    ]
-    if not changes:
-        ui.success("Everything is up to date.")
-        return 0
-    for category, name, before, after in changes:
-        ui.result(f"{name}: {before or '(new)'} -> {after} [{category}]")
-    return 0
+def _names(arguments: list[str]) -> list[str]:
+    """The package names of ``update`` arguments (``six==1.11`` → ``six``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names = []
+    for argument in arguments:
+        try:
+            names.append(Requirement(argument).name)
+        except InvalidRequirement:
+            names.append(argument)
+    return names
+
+
+def _report_outdated(ui: UI, found: OutdatedReport) -> int:
+    """pipenv's report: a held-back update on stderr, every outdated package on stdout
+    (``Package 'six' out-of-date: '1.11.0' installed, '1.16.0' available.``); exit 1 when
+    `pipfence update` would move something, 0 otherwise."""
+    for package in found.held_back:
+        pinned = (
+            "Unpinned in Pipfile"
+            if package.held_by in (None, "*")
+            else f"{package.held_by} set in Pipfile"
+        )
+        ui.warning(
+            f"Skipped Update of Package {package.name}: {package.installed} installed, "
+            f"({pinned}), {package.available} available."
+        )
+    everything = sorted((*found.moving, *found.held_back), key=lambda p: p.name.lower())
+    for package in everything:
+        ui.result(
+            f"Package {package.name!r} out-of-date: {package.installed!r} installed, "
+            f"{package.available!r} available."
+        )
+    if not everything:
+        ui.result("All packages are up to date!")
+    return 1 if found.moving else 0
