@@ -161,13 +161,10 @@ def test_every_accepted_entry_parses_as_a_requirement() -> None:
         assert spec.requirement().name == spec.name
 
 
-def test_a_long_comma_run_is_refused_fast() -> None:
-    import time
-
-    started = time.perf_counter()
+def test_a_long_comma_run_is_refused_by_its_length() -> None:
+    """Refused for its length, before any specifier parsing could backtrack over it."""
     with pytest.raises(PipfileError, match="characters long"):
         parse('[packages]\nx = "' + "," * 200_000 + '"\n')
-    assert time.perf_counter() - started < 1.0
 
 
 def test_hash_ignores_scripts_comments_and_pipenv_settings() -> None:
