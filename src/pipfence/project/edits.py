@@ -14,6 +14,7 @@ from pipfence.models.names import NormalizedName, canonical_name, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
+from pipfence.project.references import DirectEntry
 
 __all__ = ["PipfileChange", "add_packages", "remove_packages", "update_packages"]
 
@@ -134,7 +135,7 @@ def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
 def add_packages(
     text: str,
     pipfile: Pipfile,
-    arguments: list[str],
+    arguments: Sequence[str | DirectEntry],
     *,
     table: str,
     index: str | None,
@@ -147,7 +148,8 @@ def add_packages(
     only in what the command gives: a version specifier replaces ``version``, ``index``
     replaces ``index``, extras are added, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
-    comments stay. A name has one index across the Pipfile: a new entry without ``index``
+    comments stay. A `DirectEntry` (a path or URL) replaces the entry of its name, as pipenv
+    replaces it. A name has one index across the Pipfile: a new entry without ``index``
     takes the pin the name has in another table, and an ``index`` other than that pin is
     refused. ``environ`` is the process environment: the variables a ``--index`` URL's
     credentials are moved to are named so as not to clash with what it already holds.
@@ -161,6 +163,15 @@ def add_packages(
         notes.extend(index_notes)
     names: list[str] = []
     for argument in arguments:
+        if isinstance(argument, DirectEntry):
+            if source_name is not None:
+                raise UsageError(
+                    f"`--index` pins packages from an index; `{argument.name}` is a path or URL",
+                    hint="install the path or URL in a command of its own",
+                )
+            editor.set_package(table, argument.name, argument.entry)
+            names.append(argument.name)
+            continue
         requirement = _parse(argument)
         key = canonical_name(requirement.name)
         pinned = _pins_elsewhere(pipfile, key, table)

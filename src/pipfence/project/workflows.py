@@ -13,6 +13,7 @@ import contextlib
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import LockfileError, LockfileMissing, UsageError
@@ -24,6 +25,7 @@ from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import lock_category
 from pipfence.project.categories import check_tables
+from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.edits import (
     PipfileChange,
     add_packages,
@@ -39,6 +41,7 @@ from pipfence.project.environment import (
 )
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
+from pipfence.project.references import DirectEntry
 from pipfence.project.serial import project_lock
 from pipfence.project.sync import (
     ProgressSink,
@@ -250,6 +253,50 @@ def install(
     return InstallResult(report, result, skipped_lock=skip_lock)
 
 
+def _install_items(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    editable: Sequence[str],
+) -> list[str | DirectEntry]:
+    """The arguments of `install`: requirements as given, and each path or URL (and each
+    ``-e`` folder) as the Pipfile entry pipenv writes for it."""
+    from packaging.requirements import InvalidRequirement
+
+    from pipfence.models.references import Reference, parse_install_argument
+    from pipfence.project.references import direct_entry, metadata_namer
+
+    namer = None
+
+    def name_of(ref: DirectRef, tmp: Path) -> str:
+        nonlocal namer
+        if namer is None:
+            from pipfence.project.builds import project_builds
+
+            fetcher = DirectFetcher(
+                project.root,
+                cache_dir=project.settings.cache_dir,
+                environ=project.settings.environ,
+                client=client,
+            )
+            namer = metadata_namer(fetcher, project_builds(project, client))
+        return namer(ref, tmp)
+
+    items: list[str | DirectEntry] = []
+    arguments = [(a, False) for a in packages] + [(a, True) for a in editable]
+    for argument, is_editable in arguments:
+        try:
+            parsed = parse_install_argument(argument, editable=is_editable)
+        except InvalidRequirement:
+            items.append(argument)  # `add_packages` reports what does not parse
+            continue
+        if isinstance(parsed, Reference):
+            items.append(direct_entry(parsed, project, metadata_name=name_of))
+        else:
+            items.append(argument)
+    return items
+
+
 def install_packages(
     project: Project,
     client: IndexClient,
@@ -257,20 +304,22 @@ def install_packages(
     *,
     table: str,
     index: str | None,
+    editable: Sequence[str] = (),
     pre: bool = False,
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
     target: EnvTarget | None = None,
     skip_lock: bool = False,
 ) -> InstallResult:
-    """`pipfence install PKG…`: add to the Pipfile, lock, sync; the Pipfile, the lock and the
-    environment change together or not at all. With ``skip_lock`` the lock file is left as
-    it was (the resolution is made and checked all the same, and not kept)."""
+    """`pipfence install PKG…` (and ``-e PATH``): add to the Pipfile, lock, sync; the
+    Pipfile, the lock and the environment change together or not at all. With ``skip_lock``
+    the lock file is left as it was (the resolution is made and checked all the same, and
+    not kept)."""
     target = target or EnvTarget()
     change = add_packages(
         project.pipfile_text(),
         project.pipfile,
-        list(packages),
+        _install_items(project, client, packages, editable),
         table=table,
         index=index,
         environ=project.settings.environ,

@@ -25,7 +25,20 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="*", metavar="PACKAGE", help="requirements to add")
+    parser.add_argument(
+        "packages",
+        nargs="*",
+        metavar="PACKAGE",
+        help="requirements, project folders, wheels, sdists or file URLs to add",
+    )
+    parser.add_argument(
+        "-e",
+        "--editable",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a project folder to install in editable mode (PATH[extra,…])",
+    )
     add_category_options(parser)
     add_index_options(parser)
     add_python_option(parser)
@@ -50,16 +63,17 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError(
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
+    adding = bool(args.packages or args.editable)
     project = _project_or_new(args)
     warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
     if tables:
-        check_tables(project, tables, new=bool(args.packages))
-    with client_session(project, ui, "Installing", fresh=bool(args.packages) or args.skip_lock) as (
+        check_tables(project, tables, new=adding)
+    with client_session(project, ui, "Installing", fresh=adding or args.skip_lock) as (
         client,
         counter,
     ):
-        if args.packages:
+        if adding:
             if tables and len(tables) > 1:
                 raise UsageError("add packages to one category at a time")
             table = tables[0] if tables else ("dev-packages" if args.dev else "packages")
@@ -69,6 +83,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 args.packages,
                 table=table,
                 index=args.index,
+                editable=args.editable,
                 pre=args.pre,
                 python=python_from_args(args),
                 on_fetch=counter,
@@ -102,7 +117,7 @@ def _project_or_new(args: argparse.Namespace) -> Project:
     try:
         return project_from_args(args)
     except UsageError:
-        if not args.packages:
+        if not (args.packages or args.editable):
             raise
     settings = settings_from_args(args)
     return Project.new(settings.cwd / "Pipfile", settings)
