@@ -16,7 +16,13 @@ from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
 from pipfence.project.references import DirectEntry
 
-__all__ = ["PipfileChange", "add_packages", "remove_packages", "update_packages"]
+__all__ = [
+    "PipfileChange",
+    "add_packages",
+    "remove_packages",
+    "template_credentials",
+    "update_packages",
+]
 
 #: The longest requirement `install` accepts on its command line (real ones are tens of
 #: characters; the bound keeps a hostile argument from costing time in packaging's parser).
@@ -63,7 +69,7 @@ def _variable_stem(name: str) -> str:
     return stem if stem[:1].isalpha() else f"INDEX_{stem}".rstrip("_")
 
 
-def _template_credentials(
+def template_credentials(
     url: str, name: str, environ: Mapping[str, str]
 ) -> tuple[str, dict[str, str]]:
     """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the
@@ -104,12 +110,12 @@ def _index_source(
     fence = pipfile.fence()
     if "://" not in index:
         return fence.source_named(index).name, (), {}
-    plain_url = _template_credentials(index, "x", {})[0] if "@" in index else index
+    plain_url = template_credentials(index, "x", {})[0] if "@" in index else index
     existing = fence.find_by_url(plain_url) or _find_by_host_path(pipfile, index)
     if existing is not None:
         return existing.name, (), {}
     name = generated_source_name(index, [s.name for s in pipfile.effective_sources])
-    url, variables = _template_credentials(index, name, environ)
+    url, variables = template_credentials(index, name, environ)
     editor.add_source(Source(name=name, url=url, verify_ssl=url.startswith("https://")))
     notes: list[str] = [f"Added source `{name}` to the Pipfile."]
     if variables:

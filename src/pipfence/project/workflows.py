@@ -23,7 +23,7 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import EnvChange
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
-from pipfence.models.pipfile import lock_category
+from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.project.categories import check_tables
 from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.edits import (
@@ -243,9 +243,11 @@ def install(
     elif skip_lock or lockfile is None or not project.lock_state(lockfile).current:
         report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
-    files = FileSet()
-    if report is not None and not skip_lock:
-        files = project.stage_files(lock=report.lockfile)
+    new_pipfile = project.pending_pipfile_text if project.is_new else None
+    files = project.stage_files(
+        pipfile_text=new_pipfile,
+        lock=report.lockfile if report is not None and not skip_lock else None,
+    )
     with _together(files) as change:
         result = sync_lock(
             project, client, lockfile, categories, python=python, change=change, target=target
@@ -297,6 +299,59 @@ def _install_items(
     return items
 
 
+def _install_change(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    editable: Sequence[str],
+    *,
+    table: str,
+    index: str | None,
+    requirements: Path | None,
+) -> PipfileChange:
+    """The Pipfile edit of `install`: the requirements file's sources and packages first
+    (its named packages pinned to its ``--index-url`` where that is not the default), then
+    the command line's packages (pinned to ``index`` when given)."""
+    from pipfence.project.requirements_import import (
+        read_requirements,
+        split_lines,
+        with_requirement_sources,
+    )
+
+    text = project.pipfile_text()
+    notes: list[str] = []
+    credentials: dict[str, str] = {}
+    groups: list[tuple[list[str | DirectEntry], str | None]] = []
+    if requirements is not None:
+        imported = read_requirements(requirements, cwd=project.settings.cwd)
+        sources = with_requirement_sources(project, text, imported)
+        text = sources.text
+        notes.extend(sources.notes)
+        credentials.update(sources.credentials)
+        named, editables = split_lines(imported.requirements)
+        items = _install_items(project, client, named, editables)
+        groups.append(([i for i in items if isinstance(i, str)], sources.pin))
+        groups.append(([i for i in items if not isinstance(i, str)], None))
+    groups.append((_install_items(project, client, packages, editable), index))
+    names: list[str] = []
+    for items, pin in groups:
+        if not items:
+            continue
+        change = add_packages(
+            text,
+            Pipfile.parse(text),
+            items,
+            table=table,
+            index=pin,
+            environ={**credentials, **project.settings.environ},
+        )
+        text = change.text
+        names.extend(change.names)
+        notes.extend(change.notes)
+        credentials.update(change.credentials)
+    return PipfileChange(text, tuple(names), tuple(notes), credentials)
+
+
 def install_packages(
     project: Project,
     client: IndexClient,
@@ -305,24 +360,26 @@ def install_packages(
     table: str,
     index: str | None,
     editable: Sequence[str] = (),
+    requirements: Path | None = None,
     pre: bool = False,
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
     target: EnvTarget | None = None,
     skip_lock: bool = False,
 ) -> InstallResult:
-    """`pipfence install PKG…` (and ``-e PATH``): add to the Pipfile, lock, sync; the
-    Pipfile, the lock and the environment change together or not at all. With ``skip_lock``
-    the lock file is left as it was (the resolution is made and checked all the same, and
-    not kept)."""
+    """`pipfence install PKG…` (and ``-e PATH``, ``-r FILE``): add to the Pipfile, lock,
+    sync; the Pipfile, the lock and the environment change together or not at all. With
+    ``skip_lock`` the lock file is left as it was (the resolution is made and checked all
+    the same, and not kept)."""
     target = target or EnvTarget()
-    change = add_packages(
-        project.pipfile_text(),
-        project.pipfile,
-        _install_items(project, client, packages, editable),
+    change = _install_change(
+        project,
+        client,
+        packages,
+        editable,
         table=table,
         index=index,
-        environ=project.settings.environ,
+        requirements=requirements,
     )
     if not target.system:
         check_python(project, python=python)

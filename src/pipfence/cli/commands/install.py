@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
@@ -39,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a project folder to install in editable mode (PATH[extra,…])",
     )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        metavar="FILE",
+        help="import a pip requirements file into the Pipfile, then lock and install",
+    )
     add_category_options(parser)
     add_index_options(parser)
     add_python_option(parser)
@@ -63,8 +70,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError(
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
-    adding = bool(args.packages or args.editable)
     project = _project_or_new(args)
+    requirements = Path(args.requirements) if args.requirements else None
+    if requirements is None and project.is_new and not (args.packages or args.editable):
+        # As pipenv: a new project imports the requirements.txt beside it.
+        found = project.settings.cwd / "requirements.txt"
+        if found.is_file():
+            ui.info("Importing requirements.txt into the new Pipfile")
+            requirements = Path("requirements.txt")
+    adding = bool(args.packages or args.editable or requirements)
     warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
     if tables:
@@ -84,6 +98,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 table=table,
                 index=args.index,
                 editable=args.editable,
+                requirements=requirements,
                 pre=args.pre,
                 python=python_from_args(args),
                 on_fetch=counter,
@@ -109,15 +124,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _project_or_new(args: argparse.Namespace) -> Project:
-    """The project; with packages to add and no Pipfile anywhere, a new one in the current
-    folder (written only if the install succeeds), as pipenv starts one."""
+    """The project; with no Pipfile anywhere, a new one in the current folder (written only
+    if the install succeeds), as pipenv starts one."""
     from pipfence.cli.context import settings_from_args
-    from pipfence.project.project import Project
+    from pipfence.project.bootstrap import new_project
 
     try:
         return project_from_args(args)
     except UsageError:
-        if not (args.packages or args.editable):
-            raise
-    settings = settings_from_args(args)
-    return Project.new(settings.cwd / "Pipfile", settings)
+        pass
+    return new_project(settings_from_args(args), python=python_from_args(args))
