@@ -266,3 +266,49 @@ def test_install_with_an_unknown_index_name_says_not_found(
     assert "`public`" in result.stderr
     assert (pipfence_project / "Pipfile").read_bytes() == before
     assert public_index.requested_paths() == []
+
+
+def test_credentials_in_a_file_url_are_kept_out_of_the_pipfile_and_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    authenticated_index: PypiServer,
+    env: dict[str, str],
+) -> None:
+    wheel = authenticated_index.add_dist("secretpkg", "1.0")
+    assert authenticated_index.auth is not None
+    user, password = authenticated_index.auth
+    url = f"http://{user}:{password}@127.0.0.1:{authenticated_index.port}/packages/{wheel.name}"
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], ""))
+
+    result = run_pipfence(["install", f"secretpkg @ {url}"], env=env)
+
+    assert result.returncode == 0, out(result)
+    written = (pipfence_project / "Pipfile").read_text(encoding="utf-8")
+    locked = (pipfence_project / "Pipfile.lock").read_text(encoding="utf-8")
+    assert password not in written + locked + result.stdout + result.stderr
+    assert packages(pipfence_project)["secretpkg"] == {
+        "file": "http://${SECRETPKG_USERNAME}:${SECRETPKG_PASSWORD}@127.0.0.1:"
+        f"{authenticated_index.port}/packages/{wheel.name}"
+    }
+    assert "SECRETPKG_PASSWORD" in result.stderr
+
+
+def test_a_local_archive_replaced_after_the_lock_is_refused(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    env: dict[str, str],
+) -> None:
+    wheel = build_wheel(pipfence_project / "wheels", "pinned", "1.0")
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], ""))
+    assert run_pipfence(["install", f"./wheels/{wheel.name}"], env=env).returncode == 0
+    lock_before = (pipfence_project / "Pipfile.lock").read_bytes()
+    build_wheel(pipfence_project / "wheels", "pinned", "1.0", files={"pinned/x.py": "X = 1\n"})
+    assert run_pipfence(["--rm"], env=env).returncode == 0
+
+    result = run_pipfence(["sync"], env=env)
+
+    assert result.returncode == 3, out(result)
+    assert "sha256" in result.stderr
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == lock_before

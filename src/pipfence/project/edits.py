@@ -175,7 +175,19 @@ def add_packages(
                     f"`--index` pins packages from an index; `{argument.name}` is a path or URL",
                     hint="install the path or URL in a command of its own",
                 )
-            editor.set_package(table, argument.name, argument.entry)
+            entry = dict(argument.entry)
+            url = entry.get("file")
+            if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+                # A user name or token in the URL goes to the environment, not the Pipfile.
+                entry["file"], found = template_credentials(url, argument.name, environ or {})
+                credentials.update(found)
+                if found:
+                    notes.append(
+                        f"The credentials in the URL of `{argument.name}` were not written; set "
+                        + " and ".join(f"`{v}`" for v in found)
+                        + " in the environment."
+                    )
+            editor.set_package(table, argument.name, entry)
             names.append(argument.name)
             continue
         requirement = _parse(argument)
