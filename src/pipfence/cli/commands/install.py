@@ -72,12 +72,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     project = _project_or_new(args)
     requirements = Path(args.requirements) if args.requirements else None
+    imported = False
     if requirements is None and project.is_new and not (args.packages or args.editable):
-        # As pipenv: a new project imports the requirements.txt beside it.
+        # As pipenv: a new project imports the requirements.txt beside it, into [packages].
         found = project.settings.cwd / "requirements.txt"
         if found.is_file():
             ui.info("Importing requirements.txt into the new Pipfile")
             requirements = Path("requirements.txt")
+            imported = True
     adding = bool(args.packages or args.editable or requirements)
     warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if adding:
             if tables and len(tables) > 1:
                 raise UsageError("add packages to one category at a time")
-            table = tables[0] if tables else ("dev-packages" if args.dev else "packages")
+            dev = args.dev and not imported
+            table = tables[0] if tables else ("dev-packages" if dev else "packages")
             result = install_packages(
                 project,
                 client,
