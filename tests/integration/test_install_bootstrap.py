@@ -173,3 +173,16 @@ def test_a_bad_requirements_file_changes_nothing(
     assert (pipfence_project / "Pipfile").read_bytes() == before
     assert not (pipfence_project / "Pipfile.lock").exists()
     assert not (pipfence_project / ".venv").exists()
+
+
+def test_python_alone_writes_the_requires_of_the_python_it_names(
+    run_pipfence: RunPipfence, pipfence_project: Path, env: dict[str, str]
+) -> None:
+    result = run_pipfence(["--python", FULL], env={**env, "PIPENV_MAX_DEPTH": "0"})
+
+    assert result.returncode == 0, out(result)
+    assert pipfile(pipfence_project)["requires"] == {
+        "python_version": MINOR,
+        "python_full_version": FULL,
+    }
+    assert not (pipfence_project / "Pipfile.lock").exists()
