@@ -312,3 +312,21 @@ def test_a_local_archive_replaced_after_the_lock_is_refused(
     assert result.returncode == 3, out(result)
     assert "sha256" in result.stderr
     assert (pipfence_project / "Pipfile.lock").read_bytes() == lock_before
+
+
+def test_uninstall_all_names_a_local_file_and_keeps_pipfile_and_lock(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    env: dict[str, str],
+) -> None:
+    wheel = build_wheel(pipfence_project / "wheels", "localfile", "1.0")
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], ""))
+    assert run_pipfence(["install", wheel.as_uri()], env=env).returncode == 0
+    files = {n: (pipfence_project / n).read_bytes() for n in ("Pipfile", "Pipfile.lock")}
+
+    result = run_pipfence(["uninstall", "--all"], env=env)
+
+    assert result.returncode == 0, out(result)
+    assert result.stdout.splitlines() == ["- localfile"]
+    assert {n: (pipfence_project / n).read_bytes() for n in files} == files
