@@ -115,8 +115,8 @@ def creating_message(project: Project, ui: UI, *, site_packages: bool | None) ->
 def create(args: argparse.Namespace, ui: UI) -> int:
     """``pipfence --python X`` / ``--site-packages`` alone: make the project's environment
     (and, in a folder without a Pipfile, a new Pipfile), installing nothing, as pipenv does."""
+    from pipfence.project.bootstrap import new_project
     from pipfence.project.environment import ensure_env
-    from pipfence.project.project import Project
     from pipfence.project.serial import project_lock
 
     try:
@@ -126,7 +126,7 @@ def create(args: argparse.Namespace, ui: UI) -> int:
         settings = settings_from_args(args)
         if settings.pipfile is not None:
             raise
-        project = Project.new(settings.cwd / "Pipfile", settings)
+        project = new_project(settings, python=args.python)
         new = True
     with project_lock(project):
         creating_message(project, ui, site_packages=args.site_packages)

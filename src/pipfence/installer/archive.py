@@ -106,11 +106,16 @@ def _metadata_identity(data: bytes) -> tuple[str, str] | None:
     return name, version
 
 
-def _same_version(a: str, b: str) -> bool:
+def _same_version(inside: str, filename: str) -> bool:
+    """Whether the version a wheel states inside (dist-info, METADATA) is the one in its file
+    name. A local label in the file name only (``six-1.11.0+mkl-…whl`` holding
+    ``six-1.11.0.dist-info``) counts as the same: rebuilt wheels are renamed so, and pip
+    installs them."""
     try:
-        return Version(a) == Version(b)
+        stated, named = Version(inside), Version(filename)
     except InvalidVersion:
-        return a == b
+        return inside == filename
+    return stated == named or (stated.local is None and stated == Version(named.public))
 
 
 def check_wheel(zf: zipfile.ZipFile, filename: str) -> WheelInfo:

@@ -276,7 +276,7 @@ class Fence:
                 return source
         valid = ", ".join(f"`{s.name}`" for s in self.sources)
         raise UsageError(
-            f"no source is named `{name}`; the Pipfile's sources are {valid}",
+            f"source `{name}` not found; the Pipfile's sources are {valid}",
             hint="use one of those names in `index=`, or add a [[source]] with that name",
         )
 

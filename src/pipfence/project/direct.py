@@ -137,7 +137,7 @@ class DirectRef:
                 data["subdirectory"] = self.subdirectory
         if self.editable:
             data["editable"] = True
-        if self.kind == "file" and fetched.sha256:
+        if fetched.sha256:  # an archive, by file URL or by path
             data["hashes"] = [f"sha256:{fetched.sha256}"]
         return data
 

@@ -15,12 +15,14 @@ from pipfence.models.names import NormalizedName, canonical_name, lock_key, show
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
 from pipfence.project.pipfile_edit import PipfileEditor
+from pipfence.project.references import DirectEntry
 
 __all__ = [
     "PipfileChange",
     "add_packages",
     "add_packages_to_tables",
     "remove_packages",
+    "template_credentials",
     "update_packages",
 ]
 
@@ -69,7 +71,7 @@ def _variable_stem(name: str) -> str:
     return stem if stem[:1].isalpha() else f"INDEX_{stem}".rstrip("_")
 
 
-def _template_credentials(
+def template_credentials(
     url: str, name: str, environ: Mapping[str, str]
 ) -> tuple[str, dict[str, str]]:
     """``url`` with any literal user-info replaced by ``${…}`` placeholders, and the
@@ -110,12 +112,12 @@ def _index_source(
     fence = Fence(pipfile.effective_sources)  # only the sources are asked here
     if "://" not in index:
         return fence.source_named(index).name, (), {}
-    plain_url = _template_credentials(index, "x", {})[0] if "@" in index else index
+    plain_url = template_credentials(index, "x", {})[0] if "@" in index else index
     existing = fence.find_by_url(plain_url) or _find_by_host_path(pipfile, index)
     if existing is not None:
         return existing.name, (), {}
     name = generated_source_name(index, [s.name for s in pipfile.effective_sources])
-    url, variables = _template_credentials(index, name, environ)
+    url, variables = template_credentials(index, name, environ)
     editor.add_source(Source(name=name, url=url, verify_ssl=url.startswith("https://")))
     notes: list[str] = [f"Added source `{name}` to the Pipfile."]
     if variables:
@@ -141,7 +143,7 @@ def _find_by_host_path(pipfile: Pipfile, url: str) -> Source | None:
 def add_packages(
     text: str,
     pipfile: Pipfile,
-    arguments: list[str],
+    arguments: Sequence[str | DirectEntry],
     *,
     table: str,
     index: str | None,
@@ -155,11 +157,12 @@ def add_packages(
     only in what the command gives: a version specifier replaces ``version``, ``index``
     replaces ``index``, extras are added, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
-    comments stay. A new entry without ``index`` takes the pin the name has in another
-    table; an ``index`` other than the pin in ``[packages]`` (or, for ``[packages]``, in any
-    table) is refused, while two other tables may pin a name to different sources.
-    ``environ`` is the process environment: the variables a ``--index`` URL's credentials are
-    moved to are named so as not to clash with what it already holds.
+    comments stay. A `DirectEntry` (a path or URL) replaces the entry of its name, as pipenv
+    replaces it. A new entry without ``index`` takes the pin the name has in another table; an
+    ``index`` other than the pin in ``[packages]`` (or, for ``[packages]``, in any table) is
+    refused, while two other tables may pin a name to different sources. ``environ`` is the
+    process environment: the variables a ``--index`` URL's credentials are moved to are named
+    so as not to clash with what it already holds.
     """
     editor = PipfileEditor(text)
     editor.inline_sub_tables(table)
@@ -171,6 +174,27 @@ def add_packages(
         notes.extend(index_notes)
     names: list[str] = []
     for argument in arguments:
+        if isinstance(argument, DirectEntry):
+            if source_name is not None:
+                raise UsageError(
+                    f"`--index` pins packages from an index; `{argument.name}` is a path or URL",
+                    hint="install the path or URL in a command of its own",
+                )
+            entry = dict(argument.entry)
+            url = entry.get("file")
+            if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+                # A user name or token in the URL goes to the environment, not the Pipfile.
+                entry["file"], found = template_credentials(url, argument.name, environ or {})
+                credentials.update(found)
+                if found:
+                    notes.append(
+                        f"The credentials in the URL of `{argument.name}` were not written; set "
+                        + " and ".join(f"`{v}`" for v in found)
+                        + " in the environment."
+                    )
+            editor.set_package(table, argument.name, entry)
+            names.append(argument.name)
+            continue
         requirement = _parse(argument)
         key = canonical_name(requirement.name)
         pinned = _pins_elsewhere(pipfile, key, table)
@@ -216,7 +240,7 @@ def add_packages(
 def add_packages_to_tables(
     text: str,
     pipfile: Pipfile,
-    arguments: list[str],
+    arguments: Sequence[str | DirectEntry],
     *,
     tables: Sequence[str],
     index: str | None,

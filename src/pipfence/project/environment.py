@@ -21,6 +21,7 @@ __all__ = [
     "ensure_env",
     "find_python",
     "interpreter_version",
+    "new_environment_python",
     "open_or_create_env",
     "remove_environment",
     "replaced_python",
@@ -157,6 +158,22 @@ def interpreter_version(project: Project) -> str | None:
     except UsageError:
         return None
     return _version_of(python)
+
+
+def new_environment_python(project: Project, *, python: str | None = None) -> str:
+    """The full version of the Python the project's environment has, or would be created
+    with (``--python``, ``PIPENV_PYTHON``, ``PIPENV_DEFAULT_PYTHON_VERSION``, the running
+    Python; the Pipfile's own ``[requires]`` is not read: it is what this answer fills).
+    `UsageError` when that Python is not found."""
+    location = project.venv_path()
+    if (location / "pyvenv.cfg").is_file() and not python:
+        return VirtualEnv.open(location).python_version
+    wanted = python or project.settings.python or project.settings.default_python
+    interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
+    version = _version_of(interpreter)
+    if version is None:
+        raise UsageError(f"`{interpreter}` did not say which Python it is")
+    return version
 
 
 def check_python(project: Project, *, python: str | None = None) -> None:

@@ -180,6 +180,18 @@ class PipfileEditor:
         rest = self._doc.as_string()
         self._doc = tomlkit.parse(doc.as_string() + ("" if rest.startswith("\n") else "\n") + rest)
 
+    def set_default_source(self, source: Source) -> None:
+        """Make the first ``[[source]]`` table ``source`` (its keys' order and comments kept);
+        for a new Pipfile whose default a requirements file's ``--index-url`` chose."""
+        sources = self._doc.get("source")
+        if not isinstance(sources, AoT) or not sources:
+            self.add_source(source, keep_pypi_default=False)
+            return
+        first = sources[0]
+        first["url"] = source.url
+        first["verify_ssl"] = source.verify_ssl
+        first["name"] = source.name
+
     def _table(self, name: str) -> Table | OutOfOrderTableProxy:
         """``[name]``; a table whose parts are apart in the file (``[packages.x]`` after
         ``[dev-packages]``) is edited through tomlkit's proxy, which writes to the parts."""

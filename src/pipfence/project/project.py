@@ -17,7 +17,7 @@ from pipfence.errors import (
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
-from pipfence.models.sources import PYPI_SOURCE
+from pipfence.models.sources import PYPI_SOURCE, Source
 from pipfence.project.files import FileSet
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
@@ -49,14 +49,30 @@ class Project:
         self._pending_text: str | None = None
 
     @classmethod
-    def new(cls, pipfile_path: Path, settings: Settings) -> Project:
-        """A project that has no Pipfile yet: PyPI as its source, nothing written until
-        `write_pipfile`."""
+    def new(
+        cls,
+        pipfile_path: Path,
+        settings: Settings,
+        *,
+        source: Source = PYPI_SOURCE,
+        requires: Mapping[str, str] | None = None,
+    ) -> Project:
+        """A project that has no Pipfile yet, laid out as pipenv lays a new one: ``source``
+        as its one source, empty ``[packages]`` and ``[dev-packages]``, then ``requires``;
+        nothing written until `write_pipfile` or `stage_files`."""
         from pipfence.project.pipfile_edit import PipfileEditor
 
-        doc = PipfileEditor("[packages]\n\n[dev-packages]\n")
-        doc.add_source(PYPI_SOURCE, keep_pypi_default=False)
+        text = "[packages]\n\n[dev-packages]\n"
+        if requires:
+            text += "\n[requires]\n" + "".join(f'{k} = "{v}"\n' for k, v in requires.items())
+        doc = PipfileEditor(text)
+        doc.add_source(source, keep_pypi_default=False)
         return cls(pipfile_path, settings).with_pipfile_text(doc.text())
+
+    @property
+    def is_new(self) -> bool:
+        """Whether the Pipfile is still to be written (the project was started by `new`)."""
+        return self._pending_text is not None and not self.pipfile_path.exists()
 
     @classmethod
     def find(cls, settings: Settings) -> Project:

@@ -13,6 +13,7 @@ import contextlib
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import LockfileError, LockfileMissing, UsageError
@@ -22,8 +23,9 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import EnvChange
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
-from pipfence.models.pipfile import lock_category
+from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.project.categories import check_tables
+from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.edits import (
     PipfileChange,
     add_packages_to_tables,
@@ -39,6 +41,7 @@ from pipfence.project.environment import (
 )
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
+from pipfence.project.references import DirectEntry
 from pipfence.project.serial import project_lock
 from pipfence.project.sync import (
     ProgressSink,
@@ -240,14 +243,113 @@ def install(
     elif skip_lock or lockfile is None or not project.lock_state(lockfile).current:
         report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
-    files = FileSet()
-    if report is not None and not skip_lock:
-        files = project.stage_files(lock=report.lockfile)
+    new_pipfile = project.pending_pipfile_text if project.is_new else None
+    files = project.stage_files(
+        pipfile_text=new_pipfile,
+        lock=report.lockfile if report is not None and not skip_lock else None,
+    )
     with _together(files) as change:
         result = sync_lock(
             project, client, lockfile, categories, python=python, change=change, target=target
         )
     return InstallResult(report, result, skipped_lock=skip_lock)
+
+
+def _install_items(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    editable: Sequence[str],
+) -> list[str | DirectEntry]:
+    """The arguments of `install`: requirements as given, and each path or URL (and each
+    ``-e`` folder) as the Pipfile entry pipenv writes for it."""
+    from packaging.requirements import InvalidRequirement
+
+    from pipfence.models.references import Reference, parse_install_argument
+    from pipfence.project.references import direct_entry, metadata_namer
+
+    namer = None
+
+    def name_of(ref: DirectRef, tmp: Path) -> str:
+        nonlocal namer
+        if namer is None:
+            from pipfence.project.builds import project_builds
+
+            fetcher = DirectFetcher(
+                project.root,
+                cache_dir=project.settings.cache_dir,
+                environ=project.settings.environ,
+                client=client,
+            )
+            namer = metadata_namer(fetcher, project_builds(project, client))
+        return namer(ref, tmp)
+
+    items: list[str | DirectEntry] = []
+    arguments = [(a, False) for a in packages] + [(a, True) for a in editable]
+    for argument, is_editable in arguments:
+        try:
+            parsed = parse_install_argument(argument, editable=is_editable)
+        except InvalidRequirement:
+            items.append(argument)  # `add_packages` reports what does not parse
+            continue
+        if isinstance(parsed, Reference):
+            items.append(direct_entry(parsed, project, metadata_name=name_of))
+        else:
+            items.append(argument)
+    return items
+
+
+def _install_change(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    editable: Sequence[str],
+    *,
+    tables: Sequence[str],
+    index: str | None,
+    requirements: Path | None,
+) -> PipfileChange:
+    """The Pipfile edit of `install`: the requirements file's sources and packages first
+    (its named packages pinned to its ``--index-url`` where that is not the default), then
+    the command line's packages (pinned to ``index`` when given)."""
+    from pipfence.project.requirements_import import (
+        read_requirements,
+        split_lines,
+        with_requirement_sources,
+    )
+
+    text = project.pipfile_text()
+    notes: list[str] = []
+    credentials: dict[str, str] = {}
+    groups: list[tuple[list[str | DirectEntry], str | None]] = []
+    if requirements is not None:
+        imported = read_requirements(requirements, cwd=project.settings.cwd)
+        sources = with_requirement_sources(project, text, imported)
+        text = sources.text
+        notes.extend(sources.notes)
+        credentials.update(sources.credentials)
+        named, editables = split_lines(imported.requirements)
+        items = _install_items(project, client, named, editables)
+        groups.append(([i for i in items if isinstance(i, str)], sources.pin))
+        groups.append(([i for i in items if not isinstance(i, str)], None))
+    groups.append((_install_items(project, client, packages, editable), index))
+    names: list[str] = []
+    for items, pin in groups:
+        if not items:
+            continue
+        change = add_packages_to_tables(
+            text,
+            Pipfile.parse(text),
+            items,
+            tables=tables,
+            index=pin,
+            environ={**credentials, **project.settings.environ},
+        )
+        text = change.text
+        names.extend(change.names)
+        notes.extend(change.notes)
+        credentials.update(change.credentials)
+    return PipfileChange(text, tuple(names), tuple(notes), credentials)
 
 
 def install_packages(
@@ -257,25 +359,28 @@ def install_packages(
     *,
     tables: Sequence[str],
     index: str | None,
+    editable: Sequence[str] = (),
+    requirements: Path | None = None,
     pre: bool = False,
     python: str | None = None,
     on_fetch: Callable[[str], None] | None = None,
     target: EnvTarget | None = None,
     skip_lock: bool = False,
 ) -> InstallResult:
-    """`pipfence install PKG…`: add to each of ``tables`` (in the order given, as pipenv's
-    ``--categories "a b"``), lock, sync ``[packages]`` and those tables; the Pipfile, the
-    lock and the environment change together or not at all. With ``skip_lock`` the lock
-    file is left as it was (the resolution is made and checked all the same, and not
-    kept)."""
+    """`pipfence install PKG…` (and ``-e PATH``, ``-r FILE``): add to each of ``tables`` (in
+    the order given, as pipenv's ``--categories "a b"``), lock, sync ``[packages]`` and those
+    tables; the Pipfile, the lock and the environment change together or not at all. With
+    ``skip_lock`` the lock file is left as it was (the resolution is made and checked all the
+    same, and not kept)."""
     target = target or EnvTarget()
-    change = add_packages_to_tables(
-        project.pipfile_text(),
-        project.pipfile,
-        list(packages),
+    change = _install_change(
+        project,
+        client,
+        packages,
+        editable,
         tables=tables,
         index=index,
-        environ=project.settings.environ,
+        requirements=requirements,
     )
     if not target.system:
         check_python(project, python=python)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
@@ -25,7 +26,26 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="*", metavar="PACKAGE", help="requirements to add")
+    parser.add_argument(
+        "packages",
+        nargs="*",
+        metavar="PACKAGE",
+        help="requirements, project folders, wheels, sdists or file URLs to add",
+    )
+    parser.add_argument(
+        "-e",
+        "--editable",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a project folder to install in editable mode (PATH[extra,…])",
+    )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        metavar="FILE",
+        help="import a pip requirements file into the Pipfile, then lock and install",
+    )
     add_category_options(parser)
     add_index_options(parser)
     add_python_option(parser)
@@ -51,21 +71,34 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
     project = _project_or_new(args)
+    requirements = Path(args.requirements) if args.requirements else None
+    imported = False
+    if requirements is None and project.is_new and not (args.packages or args.editable):
+        # As pipenv: a new project imports the requirements.txt beside it, into [packages].
+        found = project.settings.cwd / "requirements.txt"
+        if found.is_file():
+            ui.info("Importing requirements.txt into the new Pipfile")
+            requirements = Path("requirements.txt")
+            imported = True
+    adding = bool(args.packages or args.editable or requirements)
     warn_about_pipfile(project, ui)
     tables = tables_from_args(args)
     if tables:
-        check_tables(project, tables, new=bool(args.packages))
-    with client_session(project, ui, "Installing", fresh=bool(args.packages) or args.skip_lock) as (
+        check_tables(project, tables, new=adding)
+    with client_session(project, ui, "Installing", fresh=adding or args.skip_lock) as (
         client,
         counter,
     ):
-        if args.packages:
+        if adding:
+            dev = args.dev and not imported
             result = install_packages(
                 project,
                 client,
                 args.packages,
-                tables=tables or ["dev-packages" if args.dev else "packages"],
+                tables=tables or ["dev-packages" if dev else "packages"],
                 index=args.index,
+                editable=args.editable,
+                requirements=requirements,
                 pre=args.pre,
                 python=python_from_args(args),
                 on_fetch=counter,
@@ -91,15 +124,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _project_or_new(args: argparse.Namespace) -> Project:
-    """The project; with packages to add and no Pipfile anywhere, a new one in the current
-    folder (written only if the install succeeds), as pipenv starts one."""
+    """The project; with no Pipfile anywhere, a new one in the current folder (written only
+    if the install succeeds), as pipenv starts one."""
     from pipfence.cli.context import settings_from_args
-    from pipfence.project.project import Project
+    from pipfence.project.bootstrap import new_project
 
     try:
         return project_from_args(args)
     except UsageError:
-        if not args.packages:
-            raise
-    settings = settings_from_args(args)
-    return Project.new(settings.cwd / "Pipfile", settings)
+        pass
+    return new_project(settings_from_args(args), python=python_from_args(args))

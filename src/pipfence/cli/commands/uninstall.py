@@ -34,6 +34,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         with client_session(project, ui, "Uninstalling"):
             removed = uninstall_all(project)
         ui.success(f"Removed {count(len(removed), 'package')} from the environment")
+        for name in removed:
+            ui.result(f"- {name}")  # on stdout, as `clean` names what it removed
         return 0
     chosen = tables_from_args(args)
     if chosen:
