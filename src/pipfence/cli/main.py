@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -130,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     ui = UI(verbose=args.verbose, quiet=args.quiet)
+    if args.verbose:
+        _show_detail_logs(ui)
     try:
         return _dispatch(parser, args, ui)
     except PipfenceError as error:
@@ -149,6 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001  # the boundary: anything else is a bug
         ui.bug(error)
         return EXIT_FAILURE
+
+
+def _show_detail_logs(ui: UI) -> None:
+    """With ``--verbose``, what pipfence's layers log as detail (a build backend's output,
+    say) is shown on stderr; without it only their warnings are."""
+    handler = logging.StreamHandler(ui.err)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("pipfence")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI) -> int:

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 on_fetch=counter,
                 target=target,
                 skip_lock=args.skip_lock,
+                on_progress=counter,
             )
         else:
             if args.index:
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 on_fetch=counter,
                 target=target,
                 skip_lock=args.skip_lock,
+                on_progress=counter,
             )
     report_install(ui, result)
     return 0

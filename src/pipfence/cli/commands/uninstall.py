@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.cli.commands._run import client_session, report_install
+    from pipfence.cli.commands._run import client_session, report_changes, report_install
     from pipfence.project.categories import check_tables
     from pipfence.project.workflows import uninstall_all, uninstall_packages
 
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         with client_session(project, ui, "Uninstalling"):
             removed = uninstall_all(project)
         ui.success(f"Removed {count(len(removed), 'package')} from the environment")
+        report_changes(ui, [f"- {d.name}=={d.version}" for d in removed])
         return 0
     chosen = tables_from_args(args)
     if chosen:

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             write_only=_write_only(args),
             on_fetch=counter,
             packages=args.packages,
+            on_progress=counter,
         )
     report_install(ui, result)
     return 0
