@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
@@ -47,9 +49,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         cache_dir=settings.cache_dir / "pip-audit",
     )
     if service is None:
+        # Into the Python that runs pipfence (a pipx or project venv alike), by the name of
+        # the package on the index: pip-audit itself.
         raise UsageError(
             "`pipfence check` needs pip-audit, which is not installed",
-            hint="pip install pipfence[audit]",
+            hint=f"{shlex.quote(sys.executable)} -m pip install 'pip-audit>=2.10'",
         )
     project = Project.find(settings)
     lock = project.read_lock()
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.detail(f"skipped {name}: {reason}")
         if report.skipped:
             ui.info(
-                f"{len(report.skipped)} package(s) not looked up (names from sources other "
+                f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
                 "than PyPI stay inside the fence); -v lists them and why"
             )
         checked = count(report.checked, "package")
@@ -102,6 +106,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 f"{found} known vulnerabilit{'y' if found == 1 else 'ies'} in "
                 f"{checked} ({service})."
             )
+        elif report.checked == 0 and not report.skipped:
+            ui.success(f"Nothing to check: the lock lists no packages in {', '.join(categories)}.")
         elif report.checked == 0 and report.skipped:
             ui.warning(
                 f"nothing was checked: none of the {count(len(report.skipped), 'package')} "
