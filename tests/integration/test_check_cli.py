@@ -361,7 +361,8 @@ def test_check_without_pip_audit_says_how_to_get_it(
     assert error == "error: `pipfence check` needs pip-audit, which is not installed"
     # pip-audit into the Python that runs pipfence, by a name the index has (pipfence's own
     # extra would need pipfence on the index).
-    assert hint.startswith("hint: ") and hint.endswith(" -m pip install 'pip-audit>=2.10'")
+    assert hint.startswith("hint: ")
+    assert hint.endswith(" -m pip install 'pip-audit>=2.10'")
     assert "pipfence[" not in hint
 
 
