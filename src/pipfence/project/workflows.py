@@ -316,6 +316,7 @@ def uninstall_packages(
     packages: Sequence[str],
     *,
     tables: Sequence[str],
+    pre: bool = False,
     on_fetch: Callable[[str], None] | None = None,
 ) -> InstallResult:
     """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock; all
@@ -325,7 +326,7 @@ def uninstall_packages(
     )
     edited = project.with_pipfile_text(change.text)
     kept = _locked_versions(project, leave=change.names)
-    report = _lock(edited, client, pre=False, on_fetch=on_fetch, keep=kept)
+    report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=kept)
     env_path = project.venv_path()
     files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
     removed: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pipfence.project.settings import env_flag
@@ -12,13 +13,99 @@ if TYPE_CHECKING:
     from pipfence.project.workflows import EnvTarget
 
 __all__ = [
+    "NOTES",
+    "AcceptedFlag",
+    "accept",
     "add_category_options",
     "add_env_options",
+    "add_extra_categories",
     "add_index_options",
+    "add_pip_only_options",
     "add_python_option",
+    "all_tables",
     "env_target_from_args",
+    "python_from_args",
     "tables_from_args",
 ]
+
+
+#: Where the notes of accepted flags are gathered (a list of lines, absent when none given).
+NOTES = "accepted_notes"
+
+
+class AcceptedFlag(argparse.Action):
+    """A pipenv flag with no meaning for pipfence: accepted, so that a script written for
+    pipenv keeps working, and noted (one line on stderr) with the reason it changes nothing."""
+
+    def __init__(
+        self, option_strings: list[str], dest: str, *, reason: str, **kwargs: object
+    ) -> None:
+        self.reason = reason
+        super().__init__(option_strings, dest, **kwargs)  # type: ignore[arg-type]  # argparse's own keywords
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,  # noqa: ARG002  # argparse's signature
+        namespace: argparse.Namespace,
+        values: object,  # noqa: ARG002  # a value given to such a flag is dropped with it
+        option_string: str | None = None,
+    ) -> None:
+        notes: list[str] = getattr(namespace, NOTES, None) or []
+        note = f"{option_string or self.option_strings[0]} changes nothing here: {self.reason}"
+        if note not in notes:
+            notes.append(note)
+        setattr(namespace, NOTES, notes)
+
+
+def accept(
+    parser: argparse.ArgumentParser, *flags: str, reason: str, metavar: str | None = None
+) -> None:
+    """Accept pipenv's ``flags`` (taking a value when ``metavar`` is given) and explain them."""
+    parser.add_argument(
+        *flags,
+        action=AcceptedFlag,
+        reason=reason,
+        dest=NOTES,
+        default=argparse.SUPPRESS,
+        nargs=None if metavar else 0,
+        metavar=metavar,
+        help=f"accepted for pipenv's sake, changes nothing: {reason}",
+    )
+
+
+def add_pip_only_options(parser: argparse.ArgumentParser) -> None:
+    """pipenv's options for the pip it runs: pipfence runs no pip and has one resolver."""
+    accept(
+        parser,
+        "--extra-pip-args",
+        metavar="ARGS",
+        reason="pipfence does not run pip; its own settings are PIPFENCE_* variables "
+        "(`pipfence --envs`)",
+    )
+    accept(
+        parser,
+        "--resolver",
+        metavar="NAME",
+        reason="pipfence has one resolver, which keeps every package to its index",
+    )
+
+
+def add_extra_categories(parser: argparse.ArgumentParser, *, all_flag: bool = True) -> None:
+    """pipenv's ``--extras`` (categories besides the default one) and ``--all`` (every
+    category of the Pipfile)."""
+    parser.add_argument(
+        "--extras",
+        default=None,
+        metavar="CATEGORIES",
+        help="these categories as well as [packages] (comma or space separated)",
+    )
+    if all_flag:
+        parser.add_argument(
+            "--all",
+            dest="all_categories",
+            action="store_true",
+            help="every package category of the Pipfile",
+        )
 
 
 def add_category_options(parser: argparse.ArgumentParser) -> None:
@@ -44,15 +131,32 @@ def add_python_option(parser: argparse.ArgumentParser) -> None:
 
 
 def tables_from_args(args: argparse.Namespace) -> list[str] | None:
-    """The Pipfile tables chosen by ``--dev-only`` / ``--categories`` (None: the default)."""
+    """The Pipfile tables chosen by ``--dev-only`` / ``--categories`` / ``--extras`` (None:
+    the default)."""
     if getattr(args, "dev_only", False):
         return ["dev-packages"]
+    aliases = {"default": "packages", "develop": "dev-packages"}
     categories = getattr(args, "categories", None)
     if categories:
         names = [c for c in categories.replace(",", " ").split() if c]
-        aliases = {"default": "packages", "develop": "dev-packages"}
         return [aliases.get(n, n) for n in names]
+    extras = getattr(args, "extras", None)
+    if extras:
+        names = [aliases.get(c, c) for c in extras.replace(",", " ").split() if c]
+        base = ["packages", "dev-packages"] if getattr(args, "dev", False) else ["packages"]
+        return [*base, *(n for n in names if n not in base)]
     return None
+
+
+def all_tables(args: argparse.Namespace, data: Mapping[str, object]) -> list[str] | None:
+    """With ``--all``: every package table of the Pipfile (``data``), in file order."""
+    if not getattr(args, "all_categories", False):
+        return None
+    from pipfence.models.pipfile import RESERVED_TABLES
+
+    tables = ["packages", "dev-packages"]
+    tables += [t for t in data if t not in RESERVED_TABLES and t not in tables]
+    return [t for t in tables if t in data]
 
 
 def python_from_args(args: argparse.Namespace) -> str | None:

@@ -12,6 +12,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="only list what would go")
+    parser.add_argument("--bare", action="store_true", help="print only errors (as --quiet)")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
