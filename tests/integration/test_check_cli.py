@@ -514,3 +514,31 @@ def test_audit_without_pip_audit_says_how_to_get_it(
     assert result.returncode == 2, out(result)
     assert "error: `pipfence audit` needs pip-audit, which is not installed" in result.stderr
     assert "-m pip install 'pip-audit>=2.10'" in result.stderr
+
+
+def test_pipenvs_check_flags_ignore_continue_and_save_json(
+    run_pipfence: RunPipfence,
+    project: Path,
+    env: dict[str, str],
+    osv: OsvServer,
+    tmp_path: Path,
+) -> None:
+    url_env = with_url(env, osv.base_url)
+    ignored = run_pipfence(["check", "--ignore", "GHSA-pf9x-7x3h-2q4r"], env=url_env)
+    assert ignored.returncode == 0, out(ignored)
+    assert ignored.stdout == ""
+
+    saved = tmp_path / "findings.json"
+    report = run_pipfence(
+        ["check", "--continue-on-error", "--save-json", str(saved), "--output", "json"],
+        env=url_env,
+    )
+    assert report.returncode == 0, out(report)
+    found = json.loads(report.stdout)["vulnerabilities"]
+    assert [v["id"] for v in found] == ["PYSEC-2099-17"]
+    assert json.loads(saved.read_text(encoding="utf-8")) == json.loads(report.stdout)
+
+    safety = run_pipfence(["check", "--key", "k", "--scan", "--exit-code"], env=url_env)
+    assert safety.returncode == 1, out(safety)
+    assert "note: --key changes nothing here: pipenv's check runs safety" in safety.stderr
+    assert "note: --scan changes nothing here" in safety.stderr
