@@ -266,7 +266,7 @@ def parser_flags() -> dict[str, dict[str, argparse.Action]]:
     def visible(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
         return {
             flag: action
-            for action in parser._actions  # noqa: SLF001 - argparse keeps them only here
+            for action in parser._actions
             if action.option_strings and action.help != argparse.SUPPRESS
             for flag in action.option_strings
             if flag not in {"-h", "--help"}
@@ -274,8 +274,8 @@ def parser_flags() -> dict[str, dict[str, argparse.Action]]:
 
     top = build_parser()
     found = {"": visible(top)}
-    for action in top._actions:  # noqa: SLF001
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 found[name] = visible(sub)
     return found
@@ -351,10 +351,13 @@ def test_an_accepted_flag_says_why_it_changes_nothing(
     result = run_pipfence(["lock", "--extra-pip-args=--no-deps", "--resolver", "pip"])
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
-    assert notes == [
+    pip_args = (
         "note: --extra-pip-args changes nothing here: pipfence does not run pip; its own "
-        "settings are PIPFENCE_* variables (`pipfence --envs`)",
+        "settings are PIPFENCE_* variables (`pipfence --envs`)"
+    )
+    resolver = (
         "note: --resolver changes nothing here: pipfence has one resolver, which keeps every "
-        "package to its index",
-    ]
+        "package to its index"
+    )
+    assert notes == [pip_args, resolver]
     assert run_pipfence(["lock", "-q", "--resolver", "pip"]).stderr == ""
