@@ -168,6 +168,7 @@ def test_lock_changes_show_when_the_environment_does_not_change(
     verbose = cli(["sync", "-v"])
     assert verbose.returncode == 0, out(verbose)
     assert changes(verbose.stderr) == ["~ alpha 1.0 -> 1.1"]
+    assert "alpha==1.1: alpha-1.1-py3-none-any.whl from `corp`" in verbose.stderr
 
 
 def test_output_is_plain_without_a_terminal_and_quiet_with_q(

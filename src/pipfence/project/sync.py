@@ -83,6 +83,8 @@ class SyncReport:
     warnings: tuple[str, ...] = ()
     #: What changed in the environment, one line a distribution (`SyncPlan.changes`).
     changes: tuple[str, ...] = ()
+    #: Which file of each installed package was used and the source it came from.
+    fetched: tuple[str, ...] = ()
 
 
 class ProgressSink(Protocol):
@@ -564,6 +566,10 @@ def sync(
         seconds=time.monotonic() - started,
         warnings=tuple(warnings),
         changes=tuple(plan.changes()),
+        fetched=tuple(
+            f"{c.wanted.name}=={c.wanted.version}: {c.file.filename} from `{c.source.name}`"
+            for c in choices
+        ),
     )
 
 

@@ -69,6 +69,8 @@ def report_install(
         sync = result.sync
         if sync.created:
             ui.info(f"Created the environment at {sync.env.root}")
+        for line in sync.fetched:
+            ui.detail(line)
         for warning in sync.warnings:
             ui.warning(warning)
         if sync.changes:

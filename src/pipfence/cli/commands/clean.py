@@ -28,7 +28,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if not removed:
         ui.success("Nothing to clean: the environment holds only what the lock lists")
         return 0
-    ui.success(f"Removed {count(len(removed), 'package')}")
+    ui.success(f"Removed {count(len(removed), 'package')} from the environment")
     # What went, one line a package, on stdout: pipenv's clean names them there.
     for dist in removed:
         ui.result(f"- {dist.name}=={dist.version}")
