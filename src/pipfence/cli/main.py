@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipfence import __version__
-from pipfence.cli.commands._options import NOTES, add_site_packages_options
+from pipfence.cli.commands._options import (
+    NOTES,
+    accept_pipenv_only,
+    add_site_packages_options,
+)
 from pipfence.cli.ui import UI
 from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
@@ -123,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = _command_module(name)
         if module is not None:
             module.add_arguments(sub)
+            accept_pipenv_only(sub, name)
         else:
             sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser

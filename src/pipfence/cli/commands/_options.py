@@ -16,6 +16,7 @@ __all__ = [
     "NOTES",
     "AcceptedFlag",
     "accept",
+    "accept_pipenv_only",
     "add_category_options",
     "add_env_options",
     "add_extra_categories",
@@ -106,6 +107,72 @@ def add_extra_categories(parser: argparse.ArgumentParser, *, all_flag: bool = Tr
             action="store_true",
             help="every package category of the Pipfile",
         )
+
+
+_EXISTING_ENV = (
+    "this command uses the project's environment as it is; `pipfence --python X` (or "
+    "`install --python X`) chooses its Python"
+)
+_READS_LOCK = "this command reads the lock, not an environment"
+_RELOCKS = "pipfence re-locks, so that the lock keeps matching the Pipfile"
+_NO_ENV = "this command writes the lock only and makes no environment"
+
+#: pipenv's flags that mean nothing for a command here, with why: (flags, reason, metavar).
+PIPENV_ONLY: dict[str, tuple[tuple[tuple[str, ...], str, str | None], ...]] = {
+    "update": (
+        (("--system",), ("update installs into the project's environment; "
+         "`pipfence install --system --deploy` installs a lock into the Python on PATH"), None),
+        (("--skip-lock",), _RELOCKS, None),
+    ),
+    "upgrade": (
+        (("--system",), _NO_ENV, None),
+        (("--site-packages",), _NO_ENV, None),
+        (("--no-site-packages",), _NO_ENV, None),
+        (("--skip-lock",), "upgrade only writes the lock", None),
+    ),
+    "uninstall": (
+        (("--python",), _EXISTING_ENV, "VERSION"),
+        (("--skip-lock",), _RELOCKS, None),
+    ),
+    "lock": (
+        (("--python",), "a lock is made for the Pipfile's [requires] python_version", "VERSION"),
+    ),
+    "shell": ((("--python",), _EXISTING_ENV, "VERSION"),),
+    "open": ((("--python",), _EXISTING_ENV, "VERSION"),),
+    "clean": ((("--python",), _EXISTING_ENV, "VERSION"),),
+    "scripts": ((("--python",), "scripts reads the Pipfile only", "VERSION"),),
+    "check": (
+        (("--python",), _READS_LOCK, "VERSION"),
+        (("--system",), _READS_LOCK, None),
+    ),
+    "run": (
+        (("--system",), ("run uses the project's environment, or the Python on PATH after "
+         "`install --system`"), None),
+    ),
+    "activate": (
+        (("--pypi-mirror",), "activating asks no index", "URL"),
+        (("--python",), _EXISTING_ENV, "VERSION"),
+    ),
+    "audit": (
+        (("--python",), _READS_LOCK, "VERSION"),
+        (("--system",), _READS_LOCK, None),
+        (("--pypi-mirror",), "audit asks the vulnerability service, never an index", "URL"),
+        (("--clear",), "pip-audit revalidates its own cache", None),
+    ),
+    "pylock": (
+        (("--python",), "pylock reads the lock or pyproject.toml", "VERSION"),
+        (("--clear",), "pylock --generate asks the index for each file's URL afresh", None),
+    ),
+}  # fmt: skip
+
+
+def accept_pipenv_only(parser: argparse.ArgumentParser, command: str) -> None:
+    """Accept, with a note, the pipenv flags of ``command`` that mean nothing for it here
+    (`PIPENV_ONLY`), unless the command defines them itself."""
+    have = {flag for action in parser._actions for flag in action.option_strings}  # noqa: SLF001
+    for flags, reason, metavar in PIPENV_ONLY.get(command, ()):
+        if not have & set(flags):
+            accept(parser, *flags, reason=reason, metavar=metavar)
 
 
 def add_category_options(parser: argparse.ArgumentParser) -> None:

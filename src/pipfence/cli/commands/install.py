@@ -12,8 +12,8 @@ from pipfence.cli.commands._options import (
     add_index_options,
     add_pip_only_options,
     add_python_option,
-    env_target_from_args,
     all_tables,
+    env_target_from_args,
     python_from_args,
     tables_from_args,
 )

@@ -150,4 +150,3 @@ def _pipfile_requirements(args: argparse.Namespace, ui: UI, project: Project) ->
     for line in lines:
         ui.result(line)
     return 0
-

@@ -11,6 +11,7 @@ from pipfence.cli.commands._options import (
     add_extra_categories,
     add_index_options,
     add_pip_only_options,
+    add_python_option,
     all_tables,
     python_from_args,
     tables_from_args,
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bare", action="store_true", help="print only errors (as --quiet)")
     add_extra_categories(parser)
+    add_python_option(parser)
     accept(
         parser,
         "-i",
