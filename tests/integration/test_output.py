@@ -204,7 +204,8 @@ def test_clean_lists_what_it_removed(
 
     cleaned = cli(["clean"])
     assert cleaned.returncode == 0, out(cleaned)
-    assert changes(cleaned.stderr) == ["- stray==0.3"]
+    # On stdout, where pipenv's clean names what it removed.
+    assert changes(cleaned.stdout) == ["- stray==0.3"]
     nothing = cli(["clean"])
     assert nothing.returncode == 0, out(nothing)
     assert changes(nothing.stderr) == []
