@@ -8,6 +8,7 @@ the local index servers, in order, in a fresh project per page; a ```toml block 
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -148,3 +149,197 @@ def test_runnable_examples_run(
         assert argv is not None, f"{path.name}:{line}: runnable lines must run pipfence"
         result = run_pipfence(argv, env=env)
         assert result.returncode == 0, f"{path.name}:{line}: `{command}`\n{result.stderr}"
+
+
+# -- the command table (docs/commands.md) ---------------------------------------------------------
+
+COMMAND_PAGE = DOCS / "commands.md"
+STATUSES = {"supported", "accepted", "different", "missing", "pipfence only"}
+_SECTION = re.compile(r"^### `pipfence(?: (\S+))?`\s*$")
+_ROW = re.compile(r"^\|(.+?)\|\s*([a-z ]+?)\s*\|")
+
+#: pipenv 2026.10.3's flags, command by command (`pipenv [CMD] --help`, `-h/--help` left out;
+#: "" holds the options before any command). Facts the table must cover, every one of them.
+PIPENV_FLAGS: dict[str, set[str]] = {
+    "": {"--version", "--where", "--venv", "--py", "--envs", "--rm", "--bare", "--man",
+         "--support", "--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear",
+         "--python", "--site-packages", "--no-site-packages"},
+    "install": {"--system", "--deploy", "--site-packages", "--no-site-packages", "--pypi-mirror",
+                "-v", "--verbose", "-q", "--quiet", "--clear", "--python", "--pre",
+                "--extra-pip-args", "--resolver", "-d", "--dev", "--categories", "--extras",
+                "--all", "-i", "--index", "-r", "--requirements", "--ignore-pipfile", "-e",
+                "--editable", "--skip-lock"},
+    "remove": set(),
+    "upgrade": {"--system", "--site-packages", "--no-site-packages", "--pypi-mirror", "-v",
+                "--verbose", "-q", "--quiet", "--clear", "--python", "--pre", "--extra-pip-args",
+                "--resolver", "-d", "--dev", "--categories", "--extras", "--all", "-i", "--index",
+                "-r", "--requirements", "--ignore-pipfile", "-e", "--editable", "--skip-lock",
+                "--lock-only"},
+    "uninstall": {"--all-dev", "--all", "--pypi-mirror", "-v", "--verbose", "-q", "--quiet",
+                  "--clear", "--python", "--pre", "--extra-pip-args", "--resolver",
+                  "--categories", "--extras", "-d", "--dev", "-e", "--editable", "--skip-lock"},
+    "lock": {"--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear", "--python", "--pre",
+             "--extra-pip-args", "--resolver", "-d", "--dev", "--dev-only", "--categories"},
+    "shell": {"--fancy", "--anyway", "-q", "--quiet", "--pypi-mirror", "--python"},
+    "activate": {"--pypi-mirror", "--python"},
+    "run": {"--system"},
+    "check": {"--db", "-i", "--ignore", "--output", "--key", "--policy-file", "--exit-code",
+              "--continue-on-error", "--audit-and-monitor", "--disable-audit-and-monitor",
+              "--project", "--save-json", "--use-installed", "--categories", "--auto-install",
+              "--scan", "--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear",
+              "--python", "--system"},
+    "audit": {"-f", "--output", "-s", "--vulnerability-service", "-i", "--ignore", "--fix",
+              "--dry-run", "--strict", "--skip-editable", "--no-deps", "--local", "--desc",
+              "--aliases", "-o", "--output-file", "--locked", "--pypi-mirror", "-v", "--verbose",
+              "-q", "--quiet", "--clear", "--python", "--system"},
+    "update": {"--bare", "--outdated", "--dry-run", "--system", "--pypi-mirror", "-v",
+               "--verbose", "-q", "--quiet", "--clear", "--python", "--pre", "--extra-pip-args",
+               "--resolver", "-d", "--dev", "--categories", "--extras", "--all", "-i", "--index",
+               "-r", "--requirements", "--ignore-pipfile", "-e", "--editable", "--skip-lock",
+               "--lock-only"},
+    "graph": {"--bare", "--json", "--json-tree", "--reverse"},
+    "open": {"--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear", "--python"},
+    "sync": {"--system", "--bare", "--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear",
+             "--python", "--pre", "--extra-pip-args", "--resolver", "-d", "--dev", "--categories",
+             "--extras", "--all", "--site-packages", "--no-site-packages"},
+    "clean": {"--bare", "--dry-run", "-v", "--verbose", "--python"},
+    "scripts": {"--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear", "--python"},
+    "verify": set(),
+    "requirements": {"--dev", "-d", "--dev-only", "--hash", "--exclude-markers",
+                     "--exclude-index", "--categories", "--from-pipfile", "--no-lock"},
+    "pylock": {"--generate", "--from-pyproject", "--validate", "-o", "--output", "--dev-groups",
+               "--pypi-mirror", "-v", "--verbose", "-q", "--quiet", "--clear", "--python"},
+}  # fmt: skip
+
+#: Commands and flags the table lists as they will be once the work adding them lands, and
+#: that pipfence's parsers do not have yet. When one lands, take it out of here: the test
+#: then holds the table to it.
+PENDING_COMMANDS: set[str] = set()
+
+
+@dataclass
+class Row:
+    flags: tuple[str, ...]
+    status: str
+    line: int
+
+
+def command_table() -> dict[str, list[Row]]:
+    """docs/commands.md's flag tables: command ("" before any) -> its rows."""
+    tables: dict[str, list[Row]] = {}
+    section: str | None = None
+    for number, line in enumerate(COMMAND_PAGE.read_text(encoding="utf-8").splitlines(), 1):
+        heading = _SECTION.match(line)
+        if heading is not None:
+            section = heading.group(1) or ""
+            tables[section] = []
+            continue
+        row = _ROW.match(line)
+        if section is None or row is None or row.group(2) == "status":
+            continue
+        flags = tuple(re.findall(r"`(-[^`]+)`", row.group(1)))
+        tables[section].append(Row(flags, row.group(2), number))
+    return tables
+
+
+def parser_flags() -> dict[str, dict[str, argparse.Action]]:
+    """pipfence's visible options, command by command ("" before any), `-h/--help` left out."""
+
+    def visible(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+        return {
+            flag: action
+            for action in parser._actions
+            if action.option_strings and action.help != argparse.SUPPRESS
+            for flag in action.option_strings
+            if flag not in {"-h", "--help"}
+        }
+
+    top = build_parser()
+    found = {"": visible(top)}
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[name] = visible(sub)
+    return found
+
+
+def test_the_table_covers_every_pipenv_command_and_flag() -> None:
+    table = command_table()
+    for command, flags in PIPENV_FLAGS.items():
+        assert command in table, f"commands.md has no section for `pipenv {command}`"
+        listed = {f: row for row in table[command] for f in row.flags}
+        for flag in sorted(flags):
+            assert flag in listed, f"commands.md: `pipenv {command} {flag}` is not listed"
+            assert listed[flag].status != "pipfence only", (
+                f"commands.md:{listed[flag].line}: pipenv has `{command} {flag}`"
+            )
+        for row in table[command]:
+            assert row.status in STATUSES, f"commands.md:{row.line}: status `{row.status}`"
+            if row.status == "pipfence only":
+                assert not set(row.flags) & flags, f"commands.md:{row.line}: pipenv has it"
+
+
+def test_the_table_matches_pipfences_parsers() -> None:
+    """Every flag of the table is in pipfence's parser and every parser flag is in the table;
+    `accepted` rows are exactly the flags accepted with a note."""
+    from pipfence.cli.commands._options import AcceptedFlag
+
+    table = command_table()
+    parsers = parser_flags()
+    assert set(parsers) == set(table) - PENDING_COMMANDS, (
+        "commands.md's sections differ from pipfence's commands"
+    )
+    for command in PENDING_COMMANDS & set(parsers):
+        pytest.fail(f"`pipfence {command}` exists now: take it out of PENDING_COMMANDS")
+    for command, actions in parsers.items():
+        listed = {f: row for row in table[command] for f in row.flags}
+        missing = sorted(set(actions) - set(listed))
+        assert not missing, f"commands.md lists no row for `pipfence {command}` {missing}"
+        for flag, row in listed.items():
+            missing_here = row.status == "missing"
+            if flag not in actions:
+                assert missing_here, f"commands.md:{row.line}: `pipfence {command}` has no `{flag}`"
+                continue
+            assert not missing_here, (
+                f"commands.md:{row.line}: `pipfence {command} {flag}` exists now, not missing"
+            )
+            accepted = isinstance(actions[flag], AcceptedFlag)
+            assert accepted == (row.status == "accepted"), (
+                f"commands.md:{row.line}: `{command} {flag}` is "
+                f"{'accepted with a note' if accepted else 'acted on'} but listed as {row.status}"
+            )
+
+
+def test_the_readme_and_the_table_list_every_command() -> None:
+    text = COMMAND_PAGE.read_text(encoding="utf-8")
+    commands = set(parser_flags()) - {""}
+    listed = set(re.findall(r"^\| `([a-z]+)` \|", text, flags=re.MULTILINE))
+    listed |= set(re.findall(r"^\| — \| pipfence only \| `([a-z]+)", text, flags=re.MULTILINE))
+    assert commands | (set(PIPENV_FLAGS) - {""}) <= listed | {"sources"}
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert "docs/commands.md" in readme
+    for command in commands | (set(PIPENV_FLAGS) - {""}):
+        assert f"`{command}`" in readme, f"README.md does not name `{command}`"
+
+
+def test_an_accepted_flag_says_why_it_changes_nothing(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    (pipfence_project / "Pipfile").write_text(
+        f'[[source]]\nurl = "{public_index.simple_url}"\nverify_ssl = false\nname = "pypi"\n\n'
+        "[packages]\n",
+        encoding="utf-8",
+    )
+    result = run_pipfence(["lock", "--extra-pip-args=--no-deps", "--resolver", "pip"])
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    pip_args = (
+        "note: --extra-pip-args changes nothing here: pipfence does not run pip; its own "
+        "settings are PIPFENCE_* variables (`pipfence --envs`)"
+    )
+    resolver = (
+        "note: --resolver changes nothing here: pipfence has one resolver, which keeps every "
+        "package to its index"
+    )
+    assert notes == [pip_args, resolver]
+    assert run_pipfence(["lock", "-q", "--resolver", "pip"]).stderr == ""

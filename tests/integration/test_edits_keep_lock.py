@@ -150,7 +150,7 @@ def test_clean_of_a_fresh_environment_without_a_lock_is_nothing_to_do(
     subprocess.run([sys.executable, "-m", "venv", str(pipfence_project / ".venv")], check=True)
     result = cli(["clean"], env=env)
     assert result.returncode == 0, out(result)
-    assert "Removed 0 packages" in result.stderr
+    assert "Nothing to clean" in result.stderr
 
 
 def test_an_empty_lock_is_locked_again_by_install(

@@ -323,7 +323,7 @@ def test_clean_without_an_environment_has_nothing_to_do_and_creates_nothing(
     write_pipfile(pipfence_project, "[packages]\n")
     result = cli(["clean"])
     assert result.returncode == 0, out(result)
-    assert "Removed 0 packages" in result.stderr
+    assert "Nothing to clean" in result.stderr
     assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
 
 

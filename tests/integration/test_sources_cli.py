@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,3 +136,85 @@ def test_sources_check_goes_to_a_per_source_mirror(
     (check,) = json.loads(result.stdout)
     assert check["ok"] is True
     assert public_index.requested_paths()
+
+
+_FAKE_KEYRING = """#!{python}
+import sys
+if sys.argv[1:] == ["--mode", "creds", "get", {url!r}]:
+    print({user!r})
+    print({password!r})
+else:
+    sys.exit(1)
+"""
+
+
+def test_sources_names_keyring_as_where_the_credentials_come_from(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    authenticated_index: PypiServer,
+    tmp_path: Path,
+) -> None:
+    assert authenticated_index.auth is not None
+    user, password = authenticated_index.auth
+    url = f"http://127.0.0.1:{authenticated_index.port}/simple"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "keyring"
+    script.write_text(
+        _FAKE_KEYRING.format(python=sys.executable, url=url, user=user, password=password)
+    )
+    script.chmod(0o755)
+    (pipfence_project / "Pipfile").write_text(
+        f'[[source]]\nurl = "{url}"\nverify_ssl = false\nname = "corp"\n\n[packages]\n',
+        encoding="utf-8",
+    )
+    env = {
+        **pipfence_env,
+        "PATH": f"{bin_dir}{os.pathsep}{pipfence_env['PATH']}",
+        "PIPENV_KEYRING_PROVIDER": "subprocess",
+    }
+    result = run_pipfence(["sources"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  credentials: from keyring" in result.stdout.splitlines()
+    assert "ok (HTTP 200)" in result.stdout
+    assert password not in result.stdout + result.stderr
+
+    without = run_pipfence(["sources"], env={**env, "PIPENV_KEYRING_PROVIDER": "disabled"})
+    assert without.returncode == 1
+    assert "  credentials: none sent" in without.stdout.splitlines()
+
+
+def test_sources_no_check_shows_a_proxy_only_where_one_applies(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    (pipfence_project / "Pipfile").write_text(
+        '[[source]]\nurl = "http://127.0.0.1:9/simple"\nverify_ssl = false\nname = "local"\n\n'
+        f'[[source]]\nurl = "{folder.as_uri()}"\nverify_ssl = true\nname = "folder"\n\n'
+        '[[source]]\nurl = "https://idx.example/simple"\nverify_ssl = true\nname = "remote"\n\n'
+        "[packages]\n",
+        encoding="utf-8",
+    )
+    env = {**pipfence_env, "HTTPS_PROXY": "http://proxy.example:3128"}
+    result = run_pipfence(["sources", "--no-check"], env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "proxy" not in lines[0]  # loopback: NO_PROXY
+    assert "proxy" not in lines[1]  # a folder: nothing is sent
+    assert lines[2].endswith("proxy: http://proxy.example:3128 (from HTTPS_PROXY)")
+    rows = json.loads(run_pipfence(["sources", "--no-check", "--json"], env=env).stdout)
+    assert [r["proxy"] for r in rows] == [
+        None,
+        None,
+        "http://proxy.example:3128 (from HTTPS_PROXY)",
+    ]
+
+    checked = run_pipfence(["sources", "--timeout", "2"], env=env)
+    folder_block = checked.stdout.split("folder: ")[1].split("remote: ")[0]
+    assert "proxy" not in folder_block
+    assert "credentials" not in folder_block

@@ -208,3 +208,39 @@ def test_build_environ_keeps_the_proxy_and_ca_variables() -> None:
     }
     environ = build_environ({"PATH": "/bin", **proxies}, Path("/envs/b/bin/python"))
     assert {key: environ.get(key) for key in proxies} == proxies
+
+
+def test_a_backends_warnings_go_to_its_output_not_to_this_process(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    tree = write_source_tree(tmp_path, "noisy", "1.0")
+    with (tree / "_backend.py").open("a", encoding="utf-8") as fh:
+        fh.write(
+            "\n\n_plain_build = build_wheel\n\n\n"
+            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+            "    import warnings\n"
+            "    print('building noisily')\n"
+            "    warnings.warn('BANNER: this backend is deprecated', UserWarning)\n"
+            "    return _plain_build(wheel_directory, config_settings, metadata_directory)\n"
+        )
+    said: list[str] = []
+    backend = backend_for(tree, on_output=said.append)
+    assert backend.build_wheel(tmp_path / "out").name.endswith(".whl")
+    assert not [w for w in recwarn if "BANNER" in str(w.message)]
+    assert len(said) == 1
+    assert "building noisily" in said[0]
+    assert "warning: BANNER: this backend is deprecated" in said[0]
+
+
+def test_a_failed_build_writes_its_whole_log_and_names_it(tmp_path: Path) -> None:
+    tree = _failing_tree(tmp_path)
+    logs = tmp_path / "logs"
+    with pytest.raises(InstallError) as caught:
+        backend_for(tree, log_dir=logs).build_wheel(tmp_path / "out")
+    message = str(caught.value)
+    (log,) = logs.iterdir()
+    assert message.endswith(f"full build log: {log}")
+    text = log.read_text(encoding="utf-8")
+    assert "line 0\n" in text
+    assert "compiler exploded" in text
+    assert "tok3n" not in text

@@ -145,3 +145,32 @@ def test_protected_set_is_a_parameter() -> None:
 def test_wanted_protected_dist_is_still_upgraded() -> None:
     plan = plan_sync(keyed(want("pip", "25")), keyed(have("pip", "24")), remove_extraneous=True)
     assert [r.wanted.version for r in plan.replace] == ["25"]
+
+
+def test_changes_are_one_line_a_distribution_sorted_by_name() -> None:
+    plan = plan_sync(
+        keyed(
+            want("zeta", "1.0"),
+            want("alpha", "2.0"),
+            want("mylib", "0", editable=True, url="file:///src/mylib"),
+            want("kept", "1.0"),
+        ),
+        keyed(have("alpha", "1.0"), have("kept", "1.0"), have("stray", "0.3")),
+        remove_extraneous=True,
+    )
+    assert plan.changes() == [
+        "~ alpha 1.0 -> 2.0",
+        "+ mylib @ file:///src/mylib (editable)",
+        "- stray==0.3",
+        "+ zeta==1.0",
+    ]
+
+
+def test_changes_hide_credentials_of_a_direct_url() -> None:
+    plan = plan_sync(
+        keyed(want("pkg", "0", url="https://user:s3cret@files.example/pkg-1.0.tar.gz")),
+        {},
+        remove_extraneous=False,
+    )
+    assert plan.changes() == ["+ pkg @ https://***@files.example/pkg-1.0.tar.gz"]
+    assert SyncPlan().changes() == []

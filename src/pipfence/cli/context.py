@@ -17,7 +17,7 @@ __all__ = ["project_from_args", "settings_from_args", "warn_about_pipfile"]
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_environ(
-        pypi_mirror=getattr(args, "pypi_mirror", None),
+        pypi_mirror=getattr(args, "pypi_mirror", None) or getattr(args, "top_pypi_mirror", None),
         verbose=bool(getattr(args, "verbose", False)),
         quiet=bool(getattr(args, "quiet", False)),
     )

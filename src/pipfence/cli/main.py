@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from pipfence import __version__
-from pipfence.cli.commands._options import add_site_packages_options
+from pipfence.cli.commands._options import (
+    NOTES,
+    accept_pipenv_only,
+    add_site_packages_options,
+)
 from pipfence.cli.ui import UI
 from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
@@ -98,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("bash", "zsh", "fish"),
         help='print a completion script (bash, zsh, fish): eval "$(pipfence --completion bash)"',
     )
+    parser.add_argument(
+        "--clear",
+        dest="top_clear",
+        action="store_true",
+        help="empty pipfence's download cache (with a command: that command's --clear)",
+    )
+    parser.add_argument(
+        "--pypi-mirror",
+        dest="top_pypi_mirror",
+        metavar="URL",
+        help="send PyPI's requests to this mirror (for the command that follows)",
+    )
+    parser.add_argument(
+        "--bare", dest="top_bare", action="store_true", help="print only results and errors"
+    )
     _common(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, summary in COMMANDS.items():
@@ -106,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = _command_module(name)
         if module is not None:
             module.add_arguments(sub)
+            accept_pipenv_only(sub, name)
         else:
             sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -129,7 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser = build_parser()
     args = parser.parse_args(arguments)
-    ui = UI(verbose=args.verbose, quiet=args.quiet)
+    # `--bare` is pipenv's "minimal output"; `graph --bare` keeps its own meaning.
+    bare = args.top_bare or (getattr(args, "bare", False) and args.command != "graph")
+    ui = UI(verbose=args.verbose, quiet=args.quiet or bare)
+    if args.verbose:
+        _show_detail_logs(ui)
+    for note in getattr(args, NOTES, None) or ():
+        ui.info(f"note: {note}")
+    if args.top_clear and args.command is not None:
+        if not hasattr(args, "clear"):
+            parser.error(f"--clear: `pipfence {args.command}` has no cache to clear")
+        args.clear = True
     try:
         return _dispatch(parser, args, ui)
     except PipfenceError as error:
@@ -151,6 +183,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
+def _show_detail_logs(ui: UI) -> None:
+    """With ``--verbose``, what pipfence's layers log as detail (a build backend's output,
+    say) is shown on stderr; without it only their warnings are."""
+    handler = logging.StreamHandler(ui.err)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("pipfence")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _clear_cache(args: argparse.Namespace, ui: UI) -> int:
+    """`pipfence --clear`: empty the download cache (pages, metadata, files), as `lock
+    --clear` does; built wheels and environments stay."""
+    from pipfence.cli.context import settings_from_args
+    from pipfence.index.client import IndexClient
+    from pipfence.project.client import client_settings
+    from pipfence.project.files import require_cache_dir
+
+    settings = settings_from_args(args)
+    require_cache_dir(settings.cache_dir)
+    client = IndexClient(client_settings(settings), clock=time.time)
+    try:
+        client.clear_cache()
+    finally:
+        client.close()
+    ui.success(f"Cleared the cache at {settings.cache_dir}")
+    return 0
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli import location
 
@@ -167,6 +228,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI)
         return location.support(args, ui)
     if args.where or args.venv or args.py or args.envs or args.rm:
         return location.run(args, ui)
+    if args.top_clear and args.command is None:
+        return _clear_cache(args, ui)
     if args.command is None and (args.python or args.site_packages is not None):
         # pipenv's `pipenv --python 3.12` / `--site-packages`: make the environment now.
         return location.create(args, ui)

@@ -14,11 +14,14 @@ its command line is the interpreter, pyproject_hooks' runner script and a tempor
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tarfile
 import tempfile
+import time
 import tomllib
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,7 +104,8 @@ _ALLOWED = frozenset(
         "CURL_CA_BUNDLE",
     }
 )
-_SHOWN_LINES = 25
+#: How many of the backend's last lines a failure shows without ``--verbose``.
+_SHOWN_LINES = 12
 
 
 def build_environ(base: Mapping[str, str], python: Path) -> dict[str, str]:
@@ -250,6 +254,12 @@ class Backend:
     here again, so nothing outside the allow-list can reach the backend). ``name`` names the
     package in messages; ``verbose`` puts the backend's whole output into a failure's message
     instead of its last lines. ``on_output`` receives each hook's output when it succeeds.
+    ``log_dir``: where a failed build's whole output is written (named in the message).
+
+    The backend's output never reaches the terminal by itself: each hook's stdout and stderr
+    are captured, and the Python warnings the backend raised (setuptools' deprecation
+    banners), which pyproject_hooks would re-raise in this process, are taken into that
+    output instead.
     """
 
     def __init__(
@@ -262,6 +272,7 @@ class Backend:
         name: str,
         verbose: bool = False,
         on_output: Callable[[str], None] | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         self.tree = tree
         self.system = system
@@ -269,6 +280,8 @@ class Backend:
         self._environ = build_environ(environ, python)
         self._verbose = verbose
         self._on_output = on_output
+        self._log_dir = log_dir
+        self._log: list[str] = []
         try:
             self._hooks = pyproject_hooks.BuildBackendHookCaller(
                 str(tree),
@@ -301,7 +314,8 @@ class Backend:
             )
         except OSError as exc:
             raise _HookFailed(-1, str(exc)) from exc
-        output = done.stdout.decode("utf-8", "replace")
+        output = done.stdout.decode("utf-8", "replace") + _take_warnings(cmd)
+        self._log.append(f"$ {cmd[-2] if len(cmd) > 1 else 'hook'}\n{output}")
         if done.returncode != 0:
             raise _HookFailed(done.returncode, output)
         if self._on_output is not None and output.strip():
@@ -311,15 +325,37 @@ class Backend:
         lines = redact_text(output).rstrip().splitlines()
         shown = lines if self._verbose else lines[-_SHOWN_LINES:]
         message = f"Building `{self.name}` failed: {what} ({detail})"
+        log = self._write_log(what, output)
         if shown:
             cut = "" if len(shown) == len(lines) else " (last lines; --verbose shows all)"
             body = "\n".join(f"  {line}" for line in shown)
             message = f"{message}; the backend said{cut}:\n{body}"
+        if log is not None:
+            message = f"{message}\n  full build log: {log}"
         return InstallError(
             message,
             hint="the package's build backend failed, not pipfence; a wheel of another version "
             "may avoid building",
         )
+
+    def _write_log(self, what: str, output: str) -> Path | None:
+        """Write every hook's output of this build (credentials redacted) to a file in
+        ``log_dir``; its path, or None without a ``log_dir`` or when it cannot be written."""
+        if self._log_dir is None:
+            return None
+        text = "\n".join(self._log) if self._log else output
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self._log_dir / f"{self.name}-{stamp}-{os.getpid()}.log"
+        try:
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                f"# building {self.name} ({self.system.backend}): {what} failed\n"
+                + redact_text(text),
+                encoding="utf-8",
+            )
+        except OSError:
+            return None
+        return path
 
     def _call(self, what: str, hook: Callable[[], Any]) -> Any:
         try:
@@ -386,6 +422,34 @@ class Backend:
         if not path.is_file() or not path.name.endswith(".whl"):
             raise InstallError(f"Building `{self.name}` failed: `{what}` returned no wheel")
         return path
+
+
+def _take_warnings(cmd: Sequence[str]) -> str:
+    """The Python warnings a hook raised, as text, taken out of the result file that
+    pyproject_hooks' in-process script wrote (its last argument is that folder), so that
+    pyproject_hooks does not raise them again in this process (they would reach the terminal
+    on their own); ``""`` when there are none or the file is not where it is expected."""
+    if not cmd:
+        return ""
+    result = Path(cmd[-1]) / "output.json"
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    found = data.get("warnings") if isinstance(data, dict) else None
+    if not isinstance(found, list) or not found:
+        return ""
+    data["warnings"] = []
+    try:
+        result.write_text(json.dumps(data), encoding="utf-8")
+    except OSError:
+        # Left in the file, they would be raised here: keep them off the terminal anyway.
+        warnings.filterwarnings("ignore", category=pyproject_hooks.BuildBackendWarning)
+    return "".join(
+        f"{w.get('filename')}:{w.get('lineno')}: warning: {w.get('message')}\n"
+        for w in found
+        if isinstance(w, dict)
+    )
 
 
 def temp_dir(root: Path, prefix: str) -> tempfile.TemporaryDirectory[str]:

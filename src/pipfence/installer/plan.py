@@ -14,6 +14,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.urls import shown_url
 
 __all__ = [
     "PROTECTED",
@@ -83,12 +84,33 @@ class SyncPlan:
         """Whether the environment already matches (nothing to install, replace or remove)."""
         return not (self.install or self.replace or self.remove)
 
+    def changes(self) -> list[str]:
+        """What carrying the plan out changes, one line a distribution sorted by name, as uv
+        shows it: ``+ name==1.2`` (installed), ``- name==1.0`` (removed), ``~ name 1.0 -> 1.2``
+        (replaced); a direct reference shows its URL (``+ name @ file:///…``), an editable
+        one ``(editable)``."""
+        lines = [(w.name, f"+ {_shown(w)}") for w in self.install]
+        lines.extend((d.name, f"- {d.name}=={d.version}") for d in self.remove)
+        for r in self.replace:
+            new = _shown(r.wanted, new=True)
+            lines.append((r.wanted.name, f"~ {r.wanted.name} {r.installed.version} -> {new}"))
+        return [line for _name, line in sorted(lines)]
+
     @property
     def to_fetch(self) -> tuple[WantedDist, ...]:
         """Every distribution whose files are needed: new installs and replacements, by name."""
         return tuple(
             sorted([*self.install, *(r.wanted for r in self.replace)], key=lambda w: w.name)
         )
+
+
+def _shown(wanted: WantedDist, *, new: bool = False) -> str:
+    """``name==1.2`` (``1.2`` with ``new``), or ``name @ URL`` for a direct reference."""
+    editable = " (editable)" if wanted.editable else ""
+    if wanted.url is not None:
+        where = f"@ {shown_url(wanted.url)}"
+        return f"{where}{editable}" if new else f"{wanted.name} {where}{editable}"
+    return f"{wanted.version}{editable}" if new else f"{wanted.name}=={wanted.version}{editable}"
 
 
 def _same_version(a: str, b: str) -> bool:

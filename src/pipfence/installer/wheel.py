@@ -600,8 +600,10 @@ def install_many(
     workers: int | None = None,
     installer_name: str = "pipfence",
     on_warning: Callable[[str], None] | None = None,
+    on_installed: Callable[[str], None] | None = None,
 ) -> list[InstalledDist]:
     """Install independent wheels concurrently; return their distributions in input order.
+    ``on_installed`` is told each distribution's name as soon as it is in (from any thread).
 
     Uses a thread pool (``workers``, default ``min(32, cpu + 4)``): unpacking, hashing and
     linking spend their time in system calls and zlib, outside the GIL. All or nothing: on the
@@ -611,21 +613,24 @@ def install_many(
     """
     if not items:
         return []
+
+    def one(item: WheelInstall) -> InstalledDist:
+        dist = install_wheel(
+            item.path,
+            env,
+            cache=cache,
+            sha256=item.sha256,
+            requested=item.requested,
+            direct_url=item.direct_url,
+            installer_name=installer_name,
+            on_warning=on_warning,
+        )
+        if on_installed is not None:
+            on_installed(dist.name)
+        return dist
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-install") as pool:
-        futures: list[Future[InstalledDist]] = [
-            pool.submit(
-                install_wheel,
-                item.path,
-                env,
-                cache=cache,
-                sha256=item.sha256,
-                requested=item.requested,
-                direct_url=item.direct_url,
-                installer_name=installer_name,
-                on_warning=on_warning,
-            )
-            for item in items
-        ]
+        futures: list[Future[InstalledDist]] = [pool.submit(one, item) for item in items]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException as exc:
@@ -687,9 +692,12 @@ class EnvChange:
         *,
         cache: UnpackedCache | None = None,
         on_warning: Callable[[str], None] | None = None,
+        on_installed: Callable[[str], None] | None = None,
     ) -> list[InstalledDist]:
         """`install_many`; what it installed is undone by `rollback`."""
-        done = install_many(items, env, cache=cache, on_warning=on_warning)
+        done = install_many(
+            items, env, cache=cache, on_warning=on_warning, on_installed=on_installed
+        )
         self._installed.extend((dist, env) for dist in done)
         return done
 

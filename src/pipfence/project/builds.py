@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import secrets
 import shutil
@@ -55,6 +56,9 @@ from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetad
 from pipfence.project.project import Project
 
 __all__ = ["Builds", "check_built", "project_builds"]
+
+#: Backends' output of builds that succeeded, shown with `--verbose`.
+_log = logging.getLogger(__name__)
 
 _MAX_DEPTH = 3  # sdists among build requirements are built too, up to this depth
 
@@ -95,6 +99,7 @@ class Builds:
         self._routes = routes
         self._root = cache_dir / "builds"
         self._temp = cache_dir / "tmp"
+        self._logs = cache_dir / "build-logs"
         self._find_python = python
         self._python: Path | None = None
         self._environ = dict(environ)
@@ -362,7 +367,14 @@ class Builds:
                 system.requires, env, target, installed, parent=parent, depth=depth
             )
             backend = Backend(
-                tree, system, env.python, self._environ, name=name, verbose=self._verbose
+                tree,
+                system,
+                env.python,
+                self._environ,
+                name=name,
+                verbose=self._verbose,
+                on_output=lambda text: _log.info("build output of `%s`:\n%s", name, text.rstrip()),
+                log_dir=self._logs,
             )
             extra = backend.requires_for_build(kind)
             if extra:

@@ -83,14 +83,20 @@ def selected_packages(
 
 
 def index_lines(lock: Lockfile, *, pypi_mirror: str | None = None) -> list[str]:
-    """``-i`` for the lock's first source and ``--extra-index-url`` for the others.
+    """``-i`` for the lock's first source and ``--extra-index-url`` for the others
+    (`source_lines`)."""
+    return source_lines(lock.meta.sources, pypi_mirror=pypi_mirror)
+
+
+def source_lines(sources: Sequence[Source], *, pypi_mirror: str | None = None) -> list[str]:
+    """``-i`` for the first of ``sources`` and ``--extra-index-url`` for the others.
 
     URLs are written with their ``${VAR}`` placeholders (a bare ``$VAR`` becomes ``${VAR}``,
     the only form pip expands), never with the values; PyPI's URL is replaced by
     ``pypi_mirror`` when one is set, as pipenv does, without any literal credentials it holds
     (pip finds them in .netrc or keyring; the caller says they were left out)."""
     lines: list[str] = []
-    for position, source in enumerate(lock.meta.sources):
+    for position, source in enumerate(sources):
         url = source.url
         if pypi_mirror and is_pypi_url(source.url):
             url = without_secrets(pypi_mirror)[0]

@@ -15,7 +15,6 @@ sends those names to the default source and to PyPI: it is run only when asked.
 
 from __future__ import annotations
 
-import netrc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -101,15 +100,6 @@ class SourceCheck:
         }
 
 
-def _netrc_hosts(settings: ClientSettings) -> frozenset[str]:
-    if settings.netrc_path is None:
-        return frozenset()
-    try:
-        return frozenset(netrc.netrc(str(settings.netrc_path)).hosts)
-    except (OSError, netrc.NetrcParseError):
-        return frozenset()
-
-
 def check_sources(
     sources: Sequence[Source],
     *,
@@ -123,7 +113,6 @@ def check_sources(
     quick = replace(
         settings, attempts=1, connect_timeout=timeout, read_timeout=timeout, cache_dir=None
     )
-    netrc_hosts = _netrc_hosts(quick)
     owned = http is None
     client = http or Http(quick)
     try:
@@ -135,7 +124,6 @@ def check_sources(
                     source,
                     default=position == 0,
                     routes=routes,
-                    netrc_hosts=netrc_hosts,
                 )
                 for position, source in enumerate(sources)
             ]
@@ -151,7 +139,6 @@ def _check(
     *,
     default: bool,
     routes: Routes,
-    netrc_hosts: frozenset[str],
 ) -> SourceCheck:
     shown = shown_url(source.url)
     route = routes.route(source)
@@ -167,13 +154,8 @@ def _check(
         endpoint = Endpoint.of(source, url)
     except (UsageError, IndexServerError) as exc:
         return replace(base, problem=str(exc))
-    credentials = (
-        "from the URL"
-        if endpoint.credentials is not None
-        else "from .netrc"
-        if endpoint.origin.host in netrc_hosts
-        else None
-    )
+    origin = http.credentials_origin(endpoint)
+    credentials = f"from {origin}" if origin is not None else None
     if endpoint.origin.scheme == "http":
         tls = "plain http"
     elif endpoint.skips_tls_verification:

@@ -81,6 +81,10 @@ class SyncReport:
     kept: int
     seconds: float
     warnings: tuple[str, ...] = ()
+    #: What changed in the environment, one line a distribution (`SyncPlan.changes`).
+    changes: tuple[str, ...] = ()
+    #: Which file of each installed package was used and the source it came from.
+    fetched: tuple[str, ...] = ()
 
 
 class ProgressSink(Protocol):
@@ -490,20 +494,24 @@ def sync(
                 wanted=wanted,
                 requested_extras=_requested_extras(lock, pipfile),
             )
-            items = list(
-                map_all(
-                    pool,
-                    lambda pc: _wheel_for(
-                        builds,
-                        pc[0],
-                        pc[1],
-                        target=target,
-                        tmp=Path(tmp),
-                        package=wanted[pc[1].wanted.name][1],
-                    ),
-                    zip(paths, choices, strict=True),
+            to_build = sum(1 for c in choices if not c.file.is_wheel) + len(fetch_direct)
+            if on_progress is not None and to_build:
+                on_progress.expect(to_build, "Building")
+
+            def wheel_for(path: Path, choice: _Choice) -> WheelInstall:
+                item = _wheel_for(
+                    builds,
+                    path,
+                    choice,
+                    target=target,
+                    tmp=Path(tmp),
+                    package=wanted[choice.wanted.name][1],
                 )
-            )
+                if on_progress is not None and not choice.file.is_wheel:
+                    on_progress(choice.file.filename)
+                return item
+
+            items = list(map_all(pool, lambda pc: wheel_for(*pc), zip(paths, choices, strict=True)))
             items.extend(
                 map_all(
                     pool,
@@ -521,14 +529,30 @@ def sync(
             )
             # Unpacking verifies each file against the wheel's RECORD: a bad wheel is refused
             # here, before anything installed is touched.
-            map_all(pool, lambda item: cache.unpack(item.path, sha256=item.sha256), items)
+            if on_progress is not None:
+                on_progress.expect(len(items), "Unpacking")
+
+            def unpack(item: WheelInstall) -> None:
+                cache.unpack(item.path, sha256=item.sha256)
+                if on_progress is not None:
+                    on_progress(item.path.name)
+
+            map_all(pool, unpack, items)
+            if on_progress is not None:
+                on_progress.expect(len(items), "Installing")
             txn = change if change is not None else EnvChange()
             try:
                 for replacement in plan.replace:
                     txn.set_aside(replacement.installed, env)
                 for extraneous in plan.remove:
                     txn.set_aside(extraneous, env)
-                txn.install(items, env, cache=cache, on_warning=warnings.append)
+                txn.install(
+                    items,
+                    env,
+                    cache=cache,
+                    on_warning=warnings.append,
+                    on_installed=on_progress,
+                )
             except BaseException as exc:
                 txn.undo(exc)
                 raise
@@ -545,6 +569,11 @@ def sync(
         kept=len(plan.keep),
         seconds=time.monotonic() - started,
         warnings=tuple(warnings),
+        changes=tuple(plan.changes()),
+        fetched=tuple(
+            f"{c.wanted.name}=={c.wanted.version}: {c.file.filename} from `{c.source.name}`"
+            for c in choices
+        ),
     )
 
 

@@ -132,6 +132,9 @@ class InstallResult:
     change: PipfileChange | None = None
     #: ``--skip-lock``: the resolution was installed, not written to Pipfile.lock.
     skipped_lock: bool = False
+    #: Distributions taken out of the environment without a sync (`uninstall`), as
+    #: ``- name==1.0`` lines.
+    env_removed: tuple[str, ...] = ()
 
 
 def lock_categories(
@@ -228,6 +231,7 @@ def install(
     on_fetch: Callable[[str], None] | None = None,
     target: EnvTarget | None = None,
     skip_lock: bool = False,
+    on_progress: ProgressSink | None = None,
 ) -> InstallResult:
     """`pipfence install` with no packages: lock when the lock is missing or stale (refused
     with ``deploy``), then sync. With ``skip_lock`` the Pipfile is resolved afresh, whatever
@@ -250,7 +254,14 @@ def install(
     )
     with _together(files) as change:
         result = sync_lock(
-            project, client, lockfile, categories, python=python, change=change, target=target
+            project,
+            client,
+            lockfile,
+            categories,
+            python=python,
+            change=change,
+            target=target,
+            on_progress=on_progress,
         )
     return InstallResult(report, result, skipped_lock=skip_lock)
 
@@ -366,6 +377,7 @@ def install_packages(
     on_fetch: Callable[[str], None] | None = None,
     target: EnvTarget | None = None,
     skip_lock: bool = False,
+    on_progress: ProgressSink | None = None,
 ) -> InstallResult:
     """`pipfence install PKG…` (and ``-e PATH``, ``-r FILE``): add to each of ``tables`` (in
     the order given, as pipenv's ``--categories "a b"``), lock, sync ``[packages]`` and those
@@ -400,6 +412,7 @@ def install_packages(
             python=python,
             change=env_change,
             target=target,
+            on_progress=on_progress,
         )
     return InstallResult(report, result, change, skipped_lock=skip_lock)
 
@@ -410,6 +423,7 @@ def uninstall_packages(
     packages: Sequence[str],
     *,
     tables: Sequence[str],
+    pre: bool = False,
     on_fetch: Callable[[str], None] | None = None,
 ) -> InstallResult:
     """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock; all
@@ -419,9 +433,10 @@ def uninstall_packages(
     )
     edited = project.with_pipfile_text(change.text)
     kept = _locked_versions(project, leave=change.names)
-    report = _lock(edited, client, pre=False, on_fetch=on_fetch, keep=kept)
+    report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=kept)
     env_path = project.venv_path()
     files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
+    removed: list[str] = []
     with _together(files) as env_change:
         if (env_path / "pyvenv.cfg").is_file():
             env = VirtualEnv.open(env_path)
@@ -431,7 +446,8 @@ def uninstall_packages(
                 dist = installed.get(canonical_name(name))
                 if dist is not None and dist.name not in keep:
                     env_change.set_aside(dist, env)
-    return InstallResult(report, None, change)
+                    removed.append(f"- {dist.name}=={dist.version}")
+    return InstallResult(report, None, change, env_removed=tuple(sorted(removed)))
 
 
 def update(
@@ -444,6 +460,7 @@ def update(
     write_only: bool = False,
     on_fetch: Callable[[str], None] | None = None,
     packages: Sequence[str] = (),
+    on_progress: ProgressSink | None = None,
 ) -> InstallResult:
     """`pipfence update`: re-lock from the indexes (keeping every ``index`` pin, which comes
     from the Pipfile), then sync unless ``write_only`` (`upgrade`).
@@ -470,7 +487,13 @@ def update(
     with _together(files) as change:
         if not write_only:
             result = sync_lock(
-                edited, client, report.lockfile, categories, python=python, change=change
+                edited,
+                client,
+                report.lockfile,
+                categories,
+                python=python,
+                change=change,
+                on_progress=on_progress,
             )
     return InstallResult(report, result, edit)
 
@@ -517,16 +540,16 @@ def clean(project: Project) -> tuple[InstalledDist, ...]:
     return removed
 
 
-def uninstall_all(project: Project) -> tuple[str, ...]:
+def uninstall_all(project: Project) -> tuple[InstalledDist, ...]:
     """`pipfence uninstall --all`: empty the environment (pip and friends stay); the Pipfile
-    and the lock are left alone, as pipenv leaves them."""
+    and the lock are left alone, as pipenv leaves them. Returns what was removed."""
     env = _existing_env(project)
-    removed: list[str] = []
+    removed: list[InstalledDist] = []
     with EnvChange() as change:
         for name, dist in sorted(env.installed().items()):
             if name not in PROTECTED:
                 change.set_aside(dist, env)
-                removed.append(name)
+                removed.append(dist)
     return tuple(removed)
 
 

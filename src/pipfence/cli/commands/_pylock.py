@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, count
 
 if TYPE_CHECKING:
     from pipfence.models.lockfile import LockedPackage, Lockfile
@@ -59,5 +59,6 @@ def write_pylock(
         return 0
     path = Path(output) if output else project.root / PYLOCK
     atomic_write(path, text.encode("utf-8"), display=str(path))
-    ui.success(f"Wrote {path} ({len(export.document['packages'])} packages, each with its index)")
+    written = count(len(export.document["packages"]), "package")
+    ui.success(f"Wrote {path} ({written}, each with its index)")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pipfence.project.project import Project
     from pipfence.project.workflows import InstallResult
 
-__all__ = ["client_session", "report_install"]
+__all__ = ["client_session", "report_changes", "report_install"]
 
 
 @contextmanager
@@ -37,10 +37,17 @@ def client_session(
 def report_install(
     ui: UI, result: InstallResult, show: Callable[[str], None] | None = None
 ) -> None:
+    """What an install-like command did, ending with what changed in the environment, one
+    line a package (`+ name==1.2`, `- name==1.0`, `~ name 1.0 -> 1.2`). The lock's own
+    changes are shown when the environment did not change with them (`upgrade`, `lock`-like
+    runs), and with `--verbose` otherwise."""
     say = show or ui.success
     if result.change is not None:
         for note in result.change.notes:
             ui.info(note)
+    env_changes: tuple[str, ...] = result.env_removed
+    if result.sync is not None:
+        env_changes = (*env_changes, *result.sync.changes)
     if result.lock is not None:
         for warning in result.lock.fence_warnings:
             ui.warning(warning)
@@ -53,21 +60,38 @@ def report_install(
             ui.info(
                 f"Locked {count(result.lock.packages, 'package')} in {result.lock.seconds:.2f}s"
             )
-            for change in result.lock.changes:
+        for change in result.lock.changes:
+            if result.sync is not None or env_changes:
+                ui.detail(f"lock: {change}")
+            else:
                 ui.info(change)
     if result.sync is not None:
         sync = result.sync
         if sync.created:
             ui.info(f"Created the environment at {sync.env.root}")
-        if sync.installed:
-            say(f"Installed {count(len(sync.installed), 'package')} in {sync.seconds:.2f}s")
-            for item in sync.installed:
-                ui.detail(f"  + {item}")
-        elif not sync.removed:
-            say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
-        if sync.removed:
-            say(f"Removed {count(len(sync.removed), 'package')} the lock does not list")
-            for name in sync.removed:
-                ui.detail(f"  - {name}")
+        for line in sync.fetched:
+            ui.detail(line)
         for warning in sync.warnings:
             ui.warning(warning)
+        if sync.changes:
+            say(_summary(len(sync.installed), len(sync.removed), sync.seconds))
+        else:
+            say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
+    elif result.env_removed:
+        say(f"Removed {count(len(result.env_removed), 'package')} from the environment")
+    report_changes(ui, env_changes)
+
+
+def report_changes(ui: UI, changes: Sequence[str]) -> None:
+    """The closing lines of a command that changed the environment, one a package."""
+    for line in changes:
+        ui.info(line)
+
+
+def _summary(installed: int, removed: int, seconds: float) -> str:
+    parts = []
+    if installed:
+        parts.append(f"Installed {count(installed, 'package')}")
+    if removed:
+        parts.append(f"{'removed' if parts else 'Removed'} {count(removed, 'package')}")
+    return f"{', '.join(parts)} in {seconds:.2f}s"

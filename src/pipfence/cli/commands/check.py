@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
 
+from pipfence.cli.commands._options import accept
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, LockfileError, UsageError
@@ -33,6 +38,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "auth and never shown",
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument(
+        "--output",
+        choices=("default", "screen", "text", "minimal", "bare", "full-report", "json"),
+        default=None,
+        help="json: the same as --json; the others print the usual lines",
+    )
+    parser.add_argument(
+        "-i",
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="leave out this advisory (by its id or an alias); may be repeated",
+    )
+    parser.add_argument(
+        "--save-json", metavar="PATH", default=None, help="also write the findings as JSON here"
+    )
+    parser.add_argument(
+        "--exit-code",
+        dest="exit_code",
+        action="store_true",
+        default=True,
+        help="exit 1 when a vulnerability is found (the default)",
+    )
+    parser.add_argument(
+        "--continue-on-error",
+        dest="exit_code",
+        action="store_false",
+        help="exit 0 even when vulnerabilities are found",
+    )
+    safety = "pipenv's check runs safety; pipfence asks pip-audit's services (see --service)"
+    for flag in ("--db", "--key", "--policy-file", "--project"):
+        accept(parser, flag, metavar="VALUE", reason=safety)
+    for flag in ("--audit-and-monitor", "--disable-audit-and-monitor", "--auto-install", "--scan"):
+        accept(parser, flag, reason=safety)
+    accept(
+        parser,
+        "--use-installed",
+        reason="pipfence checks the locked versions, which `pipfence sync` installs",
+    )
+    accept(
+        parser,
+        "--pypi-mirror",
+        metavar="URL",
+        reason="check asks the vulnerability service, never an index",
+    )
+    accept(parser, "--clear", reason="check keeps pip-audit's own cache, which it revalidates")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -47,9 +99,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         cache_dir=settings.cache_dir / "pip-audit",
     )
     if service is None:
+        # Into the Python that runs pipfence (a pipx or project venv alike), by the name of
+        # the package on the index: pip-audit itself.
         raise UsageError(
             "`pipfence check` needs pip-audit, which is not installed",
-            hint="pip install pipfence[audit]",
+            hint=f"{shlex.quote(sys.executable)} -m pip install 'pip-audit>=2.10'",
         )
     project = Project.find(settings)
     lock = project.read_lock()
@@ -61,28 +115,35 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
         check_tables(project, categories, lock=lock)
     report = audit_lock(service, lock, categories)
-    if args.json:
-        ui.result(
-            json.dumps(
+    ignored = set(args.ignore)
+    if ignored:
+        kept = tuple(v for v in report.vulnerabilities if not ({v.id, *v.aliases} & ignored))
+        report = replace(report, vulnerabilities=kept)
+    document = json.dumps(
+        {
+            "vulnerabilities": [
                 {
-                    "vulnerabilities": [
-                        {
-                            "name": v.name,
-                            "version": v.version,
-                            "id": v.id,
-                            "aliases": list(v.aliases),
-                            "fix_versions": list(v.fix_versions),
-                            "description": v.description,
-                        }
-                        for v in report.vulnerabilities
-                    ],
-                    "service": {"name": service.name, "url": service.url},
-                    "checked": report.checked,
-                    "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
-                },
-                indent=4,
-            )
-        )
+                    "name": v.name,
+                    "version": v.version,
+                    "id": v.id,
+                    "aliases": list(v.aliases),
+                    "fix_versions": list(v.fix_versions),
+                    "description": v.description,
+                }
+                for v in report.vulnerabilities
+            ],
+            "service": {"name": service.name, "url": service.url},
+            "checked": report.checked,
+            "skipped": [{"name": n, "reason": r} for n, r in report.skipped],
+        },
+        indent=4,
+    )
+    if args.save_json:
+        from pipfence.project.files import atomic_write
+
+        atomic_write(Path(args.save_json), (document + "\n").encode(), display=args.save_json)
+    if args.json or args.output == "json":
+        ui.result(document)
     else:
         for vuln in report.vulnerabilities:
             fix = f"; fixed in {', '.join(vuln.fix_versions)}" if vuln.fix_versions else ""
@@ -92,7 +153,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.detail(f"skipped {name}: {reason}")
         if report.skipped:
             ui.info(
-                f"{len(report.skipped)} package(s) not looked up (names from sources other "
+                f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
                 "than PyPI stay inside the fence); -v lists them and why"
             )
         checked = count(report.checked, "package")
@@ -102,6 +163,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 f"{found} known vulnerabilit{'y' if found == 1 else 'ies'} in "
                 f"{checked} ({service})."
             )
+        elif report.checked == 0 and not report.skipped:
+            ui.success(f"Nothing to check: the lock lists no packages in {', '.join(categories)}.")
         elif report.checked == 0 and report.skipped:
             ui.warning(
                 f"nothing was checked: none of the {count(len(report.skipped), 'package')} "
@@ -110,4 +173,4 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             return EXIT_FAILURE
         else:
             ui.success(f"No known vulnerabilities in {checked} ({service}).")
-    return EXIT_FAILURE if report.vulnerabilities else 0
+    return EXIT_FAILURE if report.vulnerabilities and args.exit_code else 0

@@ -12,6 +12,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="only list what would go")
+    parser.add_argument("--bare", action="store_true", help="print only errors (as --quiet)")
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -24,10 +25,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return 0
     with project_lock(project):
         removed = clean(project)
-    names = [dist.name for dist in removed]
-    ui.success(
-        f"Removed {count(len(removed), 'package')}" + (f": {', '.join(names)}" if removed else "")
-    )
+    if not removed:
+        ui.success("Nothing to clean: the environment holds only what the lock lists")
+        return 0
+    ui.success(f"Removed {count(len(removed), 'package')} from the environment")
+    # What went, one line a package, on stdout: pipenv's clean names them there.
     for dist in removed:
         ui.result(f"- {dist.name}=={dist.version}")
     return 0

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING
 from pipfence.cli.commands._options import (
     add_category_options,
     add_env_options,
+    add_extra_categories,
     add_index_options,
+    add_pip_only_options,
     add_python_option,
+    all_tables,
     env_target_from_args,
     python_from_args,
     tables_from_args,
@@ -20,7 +23,10 @@ from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
 
 if TYPE_CHECKING:
+    from pipfence.cli.progress import Counter
+    from pipfence.index.client import IndexClient
     from pipfence.project.project import Project
+    from pipfence.project.workflows import InstallResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -58,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(still fenced, each file checked against the sha256 its index publishes)",
     )
     add_env_options(parser)
+    parser.add_argument(
+        "--ignore-pipfile",
+        action="store_true",
+        help="install the lock as it is, without checking it against the Pipfile (as sync)",
+    )
+    parser.add_argument("--clear", action="store_true", help="clear the cache first")
+    add_extra_categories(parser)
+    add_pip_only_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -82,14 +96,24 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             imported = True
     adding = bool(args.packages or args.editable or requirements)
     warn_about_pipfile(project, ui)
-    tables = tables_from_args(args)
+    tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
     if tables:
         check_tables(project, tables, new=adding)
-    with client_session(project, ui, "Installing", fresh=adding or args.skip_lock) as (
+    if args.ignore_pipfile and adding:
+        raise UsageError("`--ignore-pipfile` installs the lock; it takes no packages")
+    with client_session(
+        project,
+        ui,
+        "Installing",
+        clear=args.clear,
+        fresh=adding or args.skip_lock,
+    ) as (
         client,
         counter,
     ):
-        if adding:
+        if args.ignore_pipfile:
+            result = _install_lock(project, client, counter, args, tables)
+        elif adding:
             dev = args.dev and not imported
             result = install_packages(
                 project,
@@ -104,6 +128,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 on_fetch=counter,
                 target=target,
                 skip_lock=args.skip_lock,
+                on_progress=counter,
             )
         else:
             if args.index:
@@ -118,9 +143,38 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 on_fetch=counter,
                 target=target,
                 skip_lock=args.skip_lock,
+                on_progress=counter,
             )
     report_install(ui, result)
     return 0
+
+
+def _install_lock(
+    project: Project,
+    client: IndexClient,
+    counter: Counter,
+    args: argparse.Namespace,
+    tables: list[str] | None,
+) -> InstallResult:
+    """`install --ignore-pipfile`: the lock as it is, however the Pipfile has changed (it is
+    never re-locked), each file still from its fenced index and verified."""
+    from pipfence.errors import LockfileError
+    from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
+
+    lockfile = project.read_lock()
+    if lockfile is None:
+        raise LockfileError("does not exist", hint="run `pipfence lock` first")
+    categories = lock_categories(project, dev=args.dev, tables=tables, lock=lockfile)
+    report = sync_lock(
+        project,
+        client,
+        lockfile,
+        categories,
+        python=python_from_args(args),
+        on_progress=counter,
+        target=env_target_from_args(args),
+    )
+    return InstallResult(None, report)
 
 
 def _project_or_new(args: argparse.Namespace) -> Project:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipfence.cli.commands._options import tables_from_args
+from pipfence.cli.commands._options import add_pip_only_options, tables_from_args
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI, count
 
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="lock only these Pipfile tables (comma or space separated)",
     )
     parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_pip_only_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

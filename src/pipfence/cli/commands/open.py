@@ -6,6 +6,7 @@ import argparse
 import shlex
 import subprocess
 
+from pipfence.cli.commands._options import accept
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import EXIT_FAILURE, PipfenceError
@@ -14,6 +15,8 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    accept(parser, "--pypi-mirror", metavar="URL", reason="open shows a folder; it asks no index")
+    accept(parser, "--clear", reason="open shows a folder; it uses no cache")
     parser.add_argument("module", metavar="MODULE", help="module (or package) name to open")
 
 

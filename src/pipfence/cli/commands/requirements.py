@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._pylock import PYLOCK
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError, UsageError
+
+if TYPE_CHECKING:
+    from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
 
@@ -22,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--from-pipfile",
         action="store_true",
         help="only the packages the Pipfile names (their locked versions), not what they need",
+    )
+    parser.add_argument(
+        "--no-lock",
+        action="store_true",
+        help="the Pipfile's own requirements (its version ranges), without a lock",
     )
     parser.add_argument("--hash", action="store_true", help="add each file's --hash")
     parser.add_argument("--exclude-markers", action="store_true", help="leave markers out")
@@ -57,6 +66,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     )
 
     project = project_from_args(args)
+    if args.no_lock:
+        return _pipfile_requirements(args, ui, project)
     lock = project.read_lock()
     if lock is None:
         raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
@@ -102,4 +113,40 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "hint: install with `pipfence sync`, or export with `pipfence requirements "
             "--pylock`, which records each package's index"
         )
+    return 0
+
+
+def _pipfile_requirements(args: argparse.Namespace, ui: UI, project: Project) -> int:
+    """`requirements --no-lock`: the Pipfile's own lines (version ranges, extras, markers),
+    no lock needed; a path, file or VCS entry is left out (its lock entry says what to write)."""
+    from pipfence.project.export import source_lines
+
+    if args.categories:
+        names = [c for c in args.categories.replace(",", " ").split() if c]
+        aliases = {"default": "packages", "develop": "dev-packages"}
+        tables = [aliases.get(n, n) for n in names]
+    elif args.dev_only:
+        tables = ["dev-packages"]
+    else:
+        tables = ["packages", "dev-packages"] if args.dev else ["packages"]
+    pipfile = project.pipfile
+    lines = (
+        []
+        if args.exclude_index
+        else source_lines(pipfile.effective_sources, pypi_mirror=project.settings.pypi_mirror)
+    )
+    seen: set[str] = set()
+    for _table, spec in pipfile.iter_specs(tables):
+        if spec.key in seen:
+            continue
+        seen.add(spec.key)
+        if not spec.is_named:
+            ui.warning(f"`{spec.name}` is a path, file or VCS entry: left out without the lock")
+            continue
+        requirement = spec.requirement()
+        if args.exclude_markers:
+            requirement.marker = None
+        lines.append(str(requirement))
+    for line in lines:
+        ui.result(line)
     return 0

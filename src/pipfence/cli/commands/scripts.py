@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipfence.cli.commands._options import accept
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 
@@ -11,6 +12,13 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    accept(
+        parser,
+        "--pypi-mirror",
+        metavar="URL",
+        reason="scripts lists the Pipfile's [scripts]; it asks no index",
+    )
+    accept(parser, "--clear", reason="scripts lists the Pipfile's [scripts]; it uses no cache")
     del parser  # no options of its own
 
 

@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     if args.action == "audit":
         return _audit(args, ui)
+    from pipfence.index.folder import is_file_url
     from pipfence.models.urls import shown_url
     from pipfence.project.client import client_settings
     from pipfence.project.settings import parse_seconds
@@ -46,21 +47,29 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     sources = project.pipfile.effective_sources
     settings = project.settings
     if args.no_check:
-        rows = [
-            {
-                "name": s.name,
-                "url": shown_url(s.url),
-                "verify_ssl": s.verify_ssl,
-                "default": i == 0,
-            }
-            for i, s in enumerate(sources)
-        ]
+        proxies = client_settings(settings).proxies
+        rows: list[dict[str, object]] = []
+        for i, source in enumerate(sources):
+            # The proxy a request would go through: none for a local folder, nor for a host
+            # NO_PROXY names, nor when no proxy variable is set.
+            template = settings.routes.route(source).template
+            proxy = None if is_file_url(template) else proxies.for_url(template)
+            rows.append(
+                {
+                    "name": source.name,
+                    "url": shown_url(source.url),
+                    "verify_ssl": source.verify_ssl,
+                    "default": i == 0,
+                    "proxy": proxy.label if proxy is not None else None,
+                }
+            )
         if args.json:
             ui.result(json.dumps(rows, indent=4))
         else:
             for row in rows:
                 mark = "  (default)" if row["default"] else ""
-                ui.result(f"{row['name']}  {row['url']}  verify_ssl={row['verify_ssl']}{mark}")
+                via = f"  proxy: {row['proxy']}" if row["proxy"] else ""
+                ui.result(f"{row['name']}  {row['url']}  verify_ssl={row['verify_ssl']}{mark}{via}")
         return 0
     checks = check_sources(
         sources,
@@ -77,8 +86,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             if check.mirror:
                 ui.result(f"  through the mirror {check.mirror}")
             ui.result(f"  verify_ssl: {str(check.source.verify_ssl).lower()}   TLS: {check.tls}")
-            ui.result(f"  credentials: {check.credentials or 'none sent'}")
-            ui.result(f"  proxy: {check.proxy or 'direct'}")
+            if check.tls != "local folder":
+                # A local folder is read, not asked: no credentials or proxy apply to it.
+                ui.result(f"  credentials: {check.credentials or 'none sent'}")
+                ui.result(f"  proxy: {check.proxy or 'direct'}")
             ui.result(f"  {'ok' if check.ok else 'FAILED'}: {check.verdict}")
     return 0 if all(c.ok for c in checks) else EXIT_FAILURE
 

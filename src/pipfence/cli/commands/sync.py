@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 
 from pipfence.cli.commands._options import (
+    accept,
     add_category_options,
     add_env_options,
+    add_extra_categories,
+    add_pip_only_options,
     add_python_option,
+    all_tables,
     env_target_from_args,
     python_from_args,
     tables_from_args,
@@ -30,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also uninstall what no category of the lock lists (pip and setuptools stay), "
         "in the same all-or-nothing step",
     )
+    parser.add_argument("--clear", action="store_true", help="clear the cache first")
+    parser.add_argument("--bare", action="store_true", help="print only errors (as --quiet)")
+    add_extra_categories(parser)
+    accept(parser, "--pre", reason="sync installs the versions the lock pins; it resolves nothing")
+    add_pip_only_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -39,13 +48,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
-    with client_session(project, ui, "Installing") as (client, counter):
+    with client_session(project, ui, "Installing", clear=args.clear) as (client, counter):
         lockfile = project.read_lock()  # read with the project lock held
         if lockfile is None:
             raise LockfileMissing(hint="run `pipfence lock` first, or `pipfence install`")
-        categories = lock_categories(
-            project, dev=args.dev, tables=tables_from_args(args), lock=lockfile
-        )
+        tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
+        categories = lock_categories(project, dev=args.dev, tables=tables, lock=lockfile)
         report = sync_lock(
             project,
             client,

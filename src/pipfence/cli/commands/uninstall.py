@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from pipfence.cli.commands._options import add_category_options, tables_from_args
+from pipfence.cli.commands._options import (
+    add_category_options,
+    add_extra_categories,
+    add_pip_only_options,
+    tables_from_args,
+)
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI, count
 from pipfence.errors import UsageError
@@ -20,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--all-dev", action="store_true", help="remove every [dev-packages] entry")
     parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    parser.add_argument("--clear", action="store_true", help="clear the cache first")
+    parser.add_argument("--pre", action="store_true", help="allow pre-releases in the re-lock")
+    add_extra_categories(parser, all_flag=False)
+    add_pip_only_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -34,15 +43,17 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         with client_session(project, ui, "Uninstalling"):
             removed = uninstall_all(project)
         ui.success(f"Removed {count(len(removed), 'package')} from the environment")
-        for name in removed:
-            ui.result(f"- {name}")  # on stdout, as `clean` names what it removed
+        # What went, one line a package, on stdout, as `clean` names them (pipenv's tests read
+        # the names there).
+        for dist in removed:
+            ui.result(f"- {dist.name}=={dist.version}")
         return 0
     chosen = tables_from_args(args)
     if chosen:
         check_tables(project, chosen)
     tables = chosen or (["dev-packages"] if args.dev else ["packages"])
     packages = list(args.packages)
-    with client_session(project, ui, "Uninstalling") as (client, counter):
+    with client_session(project, ui, "Uninstalling", clear=args.clear) as (client, counter):
         # The Pipfile is read with the project lock held.
         if args.all_dev:
             tables = ["dev-packages"]
@@ -51,7 +62,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             raise UsageError(
                 "No package provided! Name the packages to uninstall, or use --all / --all-dev"
             )
-        result = uninstall_packages(project, client, packages, tables=tables, on_fetch=counter)
+        result = uninstall_packages(
+            project, client, packages, tables=tables, pre=args.pre, on_fetch=counter
+        )
     if result.change is not None:
         ui.success(f"Removed {', '.join(result.change.names)} from the Pipfile")
     report_install(ui, result)

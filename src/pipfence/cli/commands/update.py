@@ -6,8 +6,13 @@ import argparse
 from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
+    accept,
     add_category_options,
+    add_extra_categories,
     add_index_options,
+    add_pip_only_options,
+    add_python_option,
+    all_tables,
     python_from_args,
     tables_from_args,
 )
@@ -33,7 +38,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--outdated", action="store_true", help="list what would change, change nothing"
     )
+    parser.add_argument(
+        "--dry-run", dest="outdated", action="store_true", help="the same as --outdated"
+    )
     parser.add_argument("--clear", action="store_true", help="clear the cache first")
+    parser.add_argument(
+        "--lock-only", action="store_true", help="write the lock, install nothing (as upgrade)"
+    )
+    parser.add_argument("--bare", action="store_true", help="print only errors (as --quiet)")
+    add_extra_categories(parser)
+    add_python_option(parser)
+    accept(
+        parser,
+        "-i",
+        "--index",
+        metavar="NAME|URL",
+        reason="update keeps each package's index pin; `pipfence install PKG --index NAME` "
+        "moves one",
+    )
+    accept(
+        parser,
+        "--ignore-pipfile",
+        reason="update re-locks from the Pipfile; `pipfence sync` installs the lock as it is",
+    )
+    add_pip_only_options(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -43,7 +71,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
-    categories = lock_categories(project, dev=args.dev, tables=tables_from_args(args))
+    tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
+    categories = lock_categories(project, dev=args.dev, tables=tables)
     with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
         client,
         counter,
@@ -64,6 +93,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             write_only=_write_only(args),
             on_fetch=counter,
             packages=args.packages,
+            on_progress=counter,
         )
     report_install(ui, result)
     return 0

@@ -159,6 +159,28 @@ class Authenticator:
             return None
         return credentials.header()
 
+    def credentials_origin(self, endpoint: Endpoint) -> str | None:
+        """Where the credentials a request for the source's own URL carries come from:
+        ``"the URL"``, ``".netrc"`` or ``"keyring"``; None when it carries none (also when
+        they would go over plain http and so are not sent). The same lookups as
+        `authorization` (keyring's answer is cached, so the request asks it no second time).
+        """
+        try:
+            if self.authorization(endpoint, endpoint.url) is None:
+                return None
+        except IndexServerError:
+            return None
+        credentials = endpoint.credentials
+        origin = "the URL" if credentials is not None else None
+        if credentials is None:
+            credentials = self._netrc_credentials(endpoint.origin.host)
+            origin = ".netrc" if credentials is not None else None
+        if (credentials is None or not credentials.password) and self._keyring_credentials(
+            endpoint, credentials
+        ) is not None:
+            return "keyring"
+        return origin
+
     def _netrc_credentials(self, host: str) -> Credentials | None:
         # Only an entry for this very host: netrc's `default` entry would send one password
         # to every host a page links to.

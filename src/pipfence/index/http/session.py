@@ -262,6 +262,11 @@ class Http:
             return False
         return _host(url) == endpoint.origin.host
 
+    def credentials_origin(self, endpoint: Endpoint) -> str | None:
+        """Where the credentials sent to ``endpoint``'s own URL come from (``"the URL"``,
+        ``".netrc"``, ``"keyring"``); None when none are sent. Never the secret itself."""
+        return self._auth.credentials_origin(endpoint)
+
     def proxy_for(self, url: str) -> Proxy | None:
         """The proxy a request for ``url`` goes through (None: direct)."""
         return self.settings.proxies.for_url(url)
