@@ -328,5 +328,5 @@ def test_uninstall_all_names_a_local_file_and_keeps_pipfile_and_lock(
     result = run_pipfence(["uninstall", "--all"], env=env)
 
     assert result.returncode == 0, out(result)
-    assert result.stdout.splitlines() == ["- localfile"]
+    assert result.stdout.splitlines() == ["- localfile==1.0"]
     assert {n: (pipfence_project / n).read_bytes() for n in files} == files
