@@ -278,10 +278,33 @@ def test_direct_requirements_are_prefetched_before_resolution() -> None:
     ]
 
 
-def test_package_not_found_propagates_unchanged() -> None:
-    source = InMemorySource.from_dict({"a": {"1.0": {"requires": ["missing"]}}})
-    with pytest.raises(PackageNotFound, match="`missing`"):
-        resolve(requirements("a"), source, make_target())
+def test_a_missing_direct_requirement_propagates_unchanged() -> None:
+    source = InMemorySource.from_dict({"a": {"1.0": {}}})
+    with pytest.raises(PackageNotFound) as raised:
+        resolve(requirements("a", "missing"), source, make_target())
+    assert str(raised.value) == "Package `missing` was not found on the in-memory index"
+
+
+def test_a_missing_dependency_with_no_way_around_names_the_chain() -> None:
+    source = InMemorySource.from_dict(
+        {
+            "app": {"1.0": {"requires": ["b>1"]}},
+            "b": {"1.0": {}, "2.0": {"requires": ["missing"]}, "3.0": {"requires": ["missing"]}},
+        }
+    )
+    with pytest.raises(PackageNotFound) as raised:
+        resolve(requirements("app"), source, make_target())
+    assert "`missing` was not found" in str(raised.value)
+    assert "`app` 1.0 → `b` 3.0, 2.0 → `missing`" in str(raised.value)
+
+
+def test_a_version_passed_over_for_a_missing_dependency_is_noted() -> None:
+    source = InMemorySource.from_dict(
+        {"a": {"1.0": {}, "2.0": {"requires": ["missing"]}}, "other": {"1.0": {"requires": ["a"]}}}
+    )
+    resolution = resolve(requirements("other"), source, make_target())
+    assert versions(resolution) == {"a": "1.0", "other": "1.0"}
+    assert any("`a` 2.0 was passed over for 1.0" in note for note in resolution.warnings)
 
 
 def test_metadata_naming_another_project_is_an_integrity_error() -> None:

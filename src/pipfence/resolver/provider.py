@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider
 
-from pipfence.errors import IntegrityError
+from pipfence.errors import IntegrityError, PackageNotFound
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename, version_of
 from pipfence.models.names import NormalizedName, canonical_name
 
@@ -198,6 +198,11 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._counts: dict[tuple[NormalizedName, frozenset[str]], int] = {}
         self._satisfied: dict[tuple[int, int], tuple[Dependency, Candidate, bool]] = {}
         self._warnings: dict[str, None] = {}  # an ordered set: backtracking repeats questions
+        #: Names no index has, with the source's error: a version depending on one is passed
+        #: over (resolvelib backtracks), as pip does; `resolve` reports a dead end.
+        self.missing: dict[NormalizedName, PackageNotFound] = {}
+        #: name → the candidates whose dependencies named it, first seen first (for chains).
+        self._required_by: dict[NormalizedName, dict[Candidate, None]] = {}
 
     @property
     def warnings(self) -> list[str]:
@@ -350,6 +355,9 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                 )
             ]
         dependencies += self._requires_dist(candidate, metadata)
+        for dependency in dependencies:
+            if not dependency.synthetic:
+                self._required_by.setdefault(dependency.name, {}).setdefault(candidate, None)
         self._prefetch(dependencies)
         return dependencies
 
@@ -419,6 +427,10 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         if len(reasons) > len(shown):
             shown.append(f"… and {len(reasons) - len(shown)} more")
         return shown
+
+    def required_by(self, name: NormalizedName) -> list[Candidate]:
+        """The candidates whose dependencies named ``name``, in the order they were read."""
+        return list(self._required_by.get(name, ()))
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every version of ``name`` the source listed (fetched already), newest first."""
@@ -491,7 +503,12 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         cached = self._releases.get(name)
         if cached is not None:
             return cached
-        groups = self._source.releases(name)
+        try:
+            groups = self._source.releases(name)
+        except PackageNotFound as exc:
+            # No candidates: whoever depends on it is passed over, not the whole resolution.
+            self.missing[name] = exc
+            groups = {}
         # Keys are version texts; two may spell one version (`1.0`, `1.00`).
         grouped: dict[Version, list[str]] = {}
         for text in groups:

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib.resolvers import Resolution as Run
 
-from pipfence.errors import ResolutionError
+from pipfence.errors import PackageNotFound, ResolutionError
 from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from packaging.requirements import Requirement
     from packaging.version import Version
@@ -29,6 +29,7 @@ MAX_ROUNDS = 20_000
 """resolvelib rounds before giving up; each round pins or backtracks one project."""
 
 _SHOWN_VERSIONS = 10  # versions listed when nothing matches
+_CHAIN_STEPS = 12  # projects shown on the way from a direct requirement to a missing one
 
 Reporter = BaseReporter[Dependency, Candidate, str]
 
@@ -60,8 +61,11 @@ def resolve(
 
     Raises `pipfence.errors.ResolutionError` when no set of versions satisfies everything
     (its message names the conflicting requirements and who required them) or when
-    ``max_rounds`` are used up; the source's `PackageNotFound`/`IndexServerError` propagate
-    unchanged, for the caller to add which index the name was fenced to.
+    ``max_rounds`` are used up; the source's `IndexServerError` propagates unchanged, for the
+    caller to add which index the name was fenced to. A dependency the source does not have
+    (`PackageNotFound`) only passes over the versions that need it, as pip does; when nothing
+    resolves without it, that `PackageNotFound` is raised — unchanged for a direct requirement,
+    with the chain of requirements that leads to it otherwise.
     """
     predicate = (
         allow_prereleases if callable(allow_prereleases) else _constant(bool(allow_prereleases))
@@ -90,13 +94,15 @@ def resolve(
     try:
         state = run.resolve(direct, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
+        _raise_missing(exc.causes, provider)
         message, hint = _conflict_message(exc.causes, provider, target)
         raise ResolutionError(message, hint=hint) from exc
     except ResolutionTooDeep as exc:
         msg = f"Resolution gave up after {max_rounds} rounds of backtracking"
         hint = "narrow the version ranges of the packages that conflict"
         raise ResolutionError(msg, hint=hint) from exc
-    return _build(state.mapping, state.criteria, tuple(skipped), tuple(provider.warnings))
+    notes = [*provider.warnings, *_passed_over(state.mapping, provider)]
+    return _build(state.mapping, state.criteria, tuple(skipped), tuple(notes))
 
 
 def _constant(value: bool) -> Callable[[NormalizedName], bool]:
@@ -182,6 +188,60 @@ def _build(
         for parent, children in sorted(graph.items(), key=lambda item: item[0] or "")
     }
     return Resolution(packages=packages, graph=ordered_graph, skipped=skipped, warnings=warnings)
+
+
+def _raise_missing(
+    causes: Sequence[RequirementInformation[Dependency, Candidate]], provider: PipfenceProvider
+) -> None:
+    """Raise the source's `PackageNotFound` when the dead end is a project it does not have."""
+    for cause in causes:
+        error = provider.missing.get(cause.requirement.name)
+        if error is None:
+            continue
+        if cause.parent is None:
+            raise error
+        chain = _chain(cause.requirement.name, provider)
+        raise PackageNotFound(
+            f"{error} (needed through {chain}; no other versions avoid it)",
+            source=error.source,
+            status=error.status,
+            hint=error.hint,
+        ) from error
+
+
+def _passed_over(pins: Mapping[str, Candidate], provider: PipfenceProvider) -> list[str]:
+    """A note for each pinned project whose newer versions were passed over because they
+    depend on a project the source does not have."""
+    notes: list[str] = []
+    for name, error in provider.missing.items():
+        for parent in provider.required_by(name):
+            pinned = pins.get(parent.identifier)
+            if pinned is not None and parent.version > pinned.version:
+                notes.append(
+                    f"`{parent.name}` {parent.version} was passed over for {pinned.version}: "
+                    f"it depends on `{name}` ({error})"
+                )
+    return notes
+
+
+def _chain(name: NormalizedName, provider: PipfenceProvider) -> str:
+    """``"`a` 1.0 → `b` 3.0, 2.0 → `c`"``: from a direct requirement to ``name``, each step
+    the first project found to require the next, with the versions of it that did."""
+    steps = [f"`{name}`"]
+    seen = {name}
+    current = name
+    while len(steps) < _CHAIN_STEPS:
+        parents = provider.required_by(current)
+        if not parents:
+            break
+        project = parents[0].name
+        if project in seen:
+            break
+        seen.add(project)
+        versions = dict.fromkeys(str(p.version) for p in parents if p.name == project)
+        steps.append(f"`{project}` {', '.join(versions)}")
+        current = project
+    return " → ".join(reversed(steps))
 
 
 def _conflict_message(
