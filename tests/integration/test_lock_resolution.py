@@ -3,16 +3,21 @@ local index."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from support.project import pipfile_text, read_lock, write_pipfile
+import support
+from support.pipenv import pipenv_environ, run_pipenv
+from support.project import out, pipfile_text, read_lock, write_pipfile
+from support.static_index import StaticIndexServer, write_static_index
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from support import RunPipfence
+    from support.dists import DistFactory
     from support.indexes import PypiServer
 
 pytestmark = pytest.mark.integration
@@ -27,7 +32,9 @@ def test_a_dependency_on_no_index_makes_the_lock_take_an_older_parent(
     public_index.add_dist("b", "1.0.0")
     public_index.add_dist("b", "2.0.0")
     public_index.add_dist("b", "3.0.0", requires=["c"])
-    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], 'a = "*"\n'))
+    write_pipfile(
+        pipfence_project, pipfile_text([("public", public_index.simple_url)], 'a = "*"\n')
+    )
 
     result = run_pipfence(["lock"])
 
@@ -45,7 +52,9 @@ def test_a_dependency_on_no_index_with_no_way_around_names_the_chain(
     public_index.add_dist("a", "1.0.0", requires=["b>1.0.0"])
     public_index.add_dist("b", "2.0.0", requires=["c"])
     public_index.add_dist("b", "3.0.0", requires=["c"])
-    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], 'a = "*"\n'))
+    write_pipfile(
+        pipfence_project, pipfile_text([("public", public_index.simple_url)], 'a = "*"\n')
+    )
 
     result = run_pipfence(["lock"])
 
@@ -54,3 +63,151 @@ def test_a_dependency_on_no_index_with_no_way_around_names_the_chain(
     assert "`a` 1.0.0 → `b` 3.0.0, 2.0.0 → `c`" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+# -- markers as pipenv writes them ----------------------------------------------------------------
+
+#: Pipfile entries and what pipenv 2026.10.3 writes as their `markers` when it locks them on
+#: Python 3.11 against `marker_index` (each package's wheel carries the Requires-Python shown
+#: in `_MARKER_DISTS`); `old` it writes unpinned, without hashes.
+MARKER_ENTRIES = {
+    "dcf": (
+        """{version = "*", os_name = "== 'splashwear'"}""",
+        "python_version >= '3.6' and os_name == 'splashwear'",
+    ),
+    "plain": ('"*"', "python_full_version >= '3.7.1'"),
+    "gaps": (
+        '"*"',
+        "python_version >= '2.7' and python_version != '3.0' and python_version != '3.1'",
+    ),
+    "plat": ("""{version = "*", markers = "sys_platform == 'linux'"}""", "sys_platform == 'linux'"),
+    "keys": (
+        """{version = "*", sys_platform = "== 'linux'", markers = "os_name == 'posix'"}""",
+        "os_name == 'posix' and sys_platform == 'linux'",
+    ),
+    "newer": (
+        """{version = "*", markers = "python_version >= '3.9'"}""",
+        "python_version >= '3.9'",
+    ),
+    "vcr": ('"*"', None),
+    "yarl": (None, "python_version >= '3.10'"),  # vcr needs it on python_version >= '3.4'
+    "old": ("""{version = "*", markers = "python_version < '3.8'"}""", "python_version < '3.8'"),
+}
+
+_MARKER_DISTS: dict[str, dict[str, Any]] = {
+    "dcf": {"requires_python": ">=3.6"},
+    "plain": {"requires_python": ">=3.7.1"},
+    "gaps": {"requires_python": "!=3.0.*,!=3.1.*,>=2.7"},
+    "plat": {"requires_python": ">=3.8"},
+    "keys": {"requires_python": ">=3.8,<4"},
+    "newer": {"requires_python": ">=3.8"},
+    "vcr": {"requires": ["yarl; python_version >= '3.4'"]},
+    "yarl": {"requires_python": ">=3.10"},
+    "old": {"requires_python": ">=3.8"},
+}
+
+
+@pytest.fixture
+def marker_index(dist_factory: DistFactory) -> Iterator[str]:
+    """A static index whose pages give each wheel's Requires-Python, as PyPI's do."""
+    files = [dist_factory.wheel(name, "1.0", **options) for name, options in _MARKER_DISTS.items()]
+    root = dist_factory.root / "index"
+    write_static_index(root, files, requires_python=True)
+    with StaticIndexServer(root) as server:
+        yield server.url + "/simple/"
+
+
+def _marker_pipfile(url: str) -> str:
+    packages = "".join(
+        f"{name} = {entry}\n" for name, (entry, _marker) in MARKER_ENTRIES.items() if entry
+    )
+    return pipfile_text([("pypi", url)], packages) + '\n[requires]\npython_version = "3.11"\n'
+
+
+def _markers(lock: dict[str, Any]) -> dict[str, str | None]:
+    return {name: entry.get("markers") for name, entry in lock["default"].items()}
+
+
+def test_lock_markers_are_written_as_pipenv_writes_them(
+    run_pipfence: RunPipfence, pipfence_project: Path, marker_index: str
+) -> None:
+    write_pipfile(pipfence_project, _marker_pipfile(marker_index))
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    lock = read_lock(pipfence_project)
+    assert _markers(lock) == {name: marker for name, (_entry, marker) in MARKER_ENTRIES.items()}
+
+
+def test_an_entry_no_release_of_the_projects_python_meets_is_locked_unpinned(
+    run_pipfence: RunPipfence, pipfence_project: Path, marker_index: str
+) -> None:
+    write_pipfile(pipfence_project, _marker_pipfile(marker_index))
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    # Not `python_version < '3.8' and python_version >= '3.8'`, pinned to a version resolved
+    # for 3.11: pipenv's entry, which no install takes.
+    assert read_lock(pipfence_project)["default"]["old"] == {
+        "markers": "python_version < '3.8'",
+        "version": "*",
+    }
+    assert 'Could not find a matching version of old; python_version < "3.8"' in result.stderr
+    assert "+ old\n" in result.stdout + result.stderr
+    synced = run_pipfence(["sync"])
+    assert synced.returncode == 0, out(synced)
+
+
+def test_an_entry_for_another_platform_that_no_index_has_is_locked_unpinned(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    # pipenv's test_resolve_skip_unmatched_requirements: the lock succeeds and says so.
+    public_index.add_dist("six", "1.16.0")
+    packages = 'six = "*"\nmissing-package = {markers = "os_name == \'FakeOS\'"}\n'
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], packages))
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    assert 'Could not find a matching version of missing-package; os_name == "FakeOS"' in (
+        result.stderr
+    )
+    default = read_lock(pipfence_project)["default"]
+    assert default["missing-package"] == {"markers": "os_name == 'FakeOS'", "version": "*"}
+    assert default["six"]["version"] == "==1.16.0"
+
+
+def test_a_windows_only_entry_is_still_pinned_and_hashed(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("pywin32", "306", tag="cp311-cp311-win_amd64")
+    packages = 'pywin32 = {version = "*", markers = "sys_platform == \'win32\'"}\n'
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], packages))
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    entry = read_lock(pipfence_project)["default"]["pywin32"]
+    assert entry["version"] == "==306"
+    assert entry["markers"] == "sys_platform == 'win32'"
+    assert len(entry["hashes"]) == 1
+
+
+def test_lock_markers_match_pipenvs_on_the_same_pipfile(
+    tmp_path: Path, pipfence_env: dict[str, str], marker_index: str
+) -> None:
+    locks = {}
+    for tool in ("pipenv", "pipfence"):
+        project = tmp_path / tool
+        project.mkdir()
+        write_pipfile(project, _marker_pipfile(marker_index))
+        if tool == "pipenv":
+            result = run_pipenv(project, pipenv_environ(pipfence_env, tmp_path), "lock")
+        else:
+            result = support.run_pipfence(["lock"], project, pipfence_env)
+        assert result.returncode == 0, out(result)
+        locks[tool] = read_lock(project)
+    assert _markers(locks["pipfence"]) == _markers(locks["pipenv"])
+    assert locks["pipfence"]["default"]["old"] == locks["pipenv"]["default"]["old"]

@@ -59,9 +59,17 @@ def _wheel_metadata(wheel: Path) -> bytes:
 
 
 def write_static_index(
-    root: Path, files: Iterable[Path], *, metadata: bool = False, file_base: str | None = None
+    root: Path,
+    files: Iterable[Path],
+    *,
+    metadata: bool = False,
+    file_base: str | None = None,
+    requires_python: bool = False,
 ) -> Path:
-    """Write a static index of ``files`` under ``root``; returns ``root / "simple"``."""
+    """Write a static index of ``files`` under ``root``; returns ``root / "simple"``.
+
+    With ``requires_python``, each wheel's link carries its METADATA's ``Requires-Python`` as
+    ``data-requires-python``, as PyPI's pages do."""
     packages = root / "packages"
     packages.mkdir(parents=True, exist_ok=True)
     projects: dict[str, list[str]] = {}
@@ -83,11 +91,15 @@ def write_static_index(
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             href = f"{file_base}{quote(name)}" if file_base else f"../../packages/{quote(name)}"
             extra = ""
+            if requires_python and name.endswith(".whl"):
+                wanted = _requires_python(_wheel_metadata(path))
+                if wanted:
+                    extra += f' data-requires-python="{html.escape(wanted)}"'
             if metadata and name.endswith(".whl"):
                 data = _wheel_metadata(path)
                 path.with_name(name + ".metadata").write_bytes(data)
                 meta = f"sha256={hashlib.sha256(data).hexdigest()}"
-                extra = f' data-dist-info-metadata="{meta}" data-core-metadata="{meta}"'
+                extra += f' data-dist-info-metadata="{meta}" data-core-metadata="{meta}"'
             rows.append(f'<a href="{href}#sha256={digest}"{extra}>{html.escape(name)}</a><br>\n')
         page = simple / project
         page.mkdir(exist_ok=True)
@@ -95,6 +107,13 @@ def write_static_index(
             f"<!DOCTYPE html><html><body>\n{''.join(rows)}</body></html>\n"
         )
     return simple
+
+
+def _requires_python(metadata: bytes) -> str | None:
+    for line in metadata.decode("utf-8").splitlines():
+        if line.lower().startswith("requires-python:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,10 +1,19 @@
-"""Markers on the Python version alone, and whether they hold for every Python: data cases."""
+"""Markers in a lock: on the Python version alone, whether they hold for every Python, which
+no release of the project's Python meets, and the text pipenv writes for them (each expected
+text below is what pipenv 2026.10.3 wrote for the same Pipfile entry): data cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipfence.models.markers import python_only, true_for_every_python
+from pipfence.models.markers import (
+    false_on_pythons,
+    lock_marker,
+    pipfile_marker,
+    python_only,
+    requires_python_marker,
+    true_for_every_python,
+)
 
 LINUX = {"sys_platform": "linux", "os_name": "posix", "platform_machine": "x86_64"}
 
@@ -41,3 +50,139 @@ def test_python_only(marker: str, only: bool) -> None:
 )
 def test_true_for_every_python(marker: str, every: bool) -> None:
     assert true_for_every_python(marker, LINUX) is every
+
+
+@pytest.mark.parametrize(
+    ("requires_python", "marker"),
+    [
+        (">=3.8", "python_version >= '3.8'"),
+        (">=3.7.1", "python_full_version >= '3.7.1'"),
+        (">=3.8, <4", "python_version >= '3.8' and python_version < '4'"),
+        (
+            "!=3.0.*,!=3.1.*,>=2.7",
+            "python_version >= '2.7' and python_version != '3.0' and python_version != '3.1'",
+        ),
+        (">3.6", "python_version >= '3.7'"),
+        ("<=3.8", "python_version < '3.9'"),
+        ("<=3.11", "python_version <= '3.11'"),
+        ("==3.8.*", "python_version == '3.8'"),
+        (">=3.9,>=3.10", "python_version >= '3.10'"),
+        ("", None),
+        ("not a specifier", None),
+    ],
+)
+def test_requires_python_marker(requires_python: str, marker: str | None) -> None:
+    assert requires_python_marker(requires_python) == marker
+
+
+@pytest.mark.parametrize(
+    ("parts", "own", "os_name"),
+    [
+        ([("markers", "sys_platform == 'linux'")], "sys_platform == 'linux'", None),
+        # Each part normalised, sorted as text, joined with `and`.
+        (
+            [("markers", "os_name == 'posix'"), ("sys_platform", "== 'linux'")],
+            "os_name == 'posix' and sys_platform == 'linux'",
+            None,
+        ),
+        (
+            [
+                ("markers", "sys_platform == 'win32' and python_version >= '3.9'"),
+                ("platform_machine", "== 'AMD64'"),
+            ],
+            "platform_machine == 'AMD64' and sys_platform == 'win32' and python_version >= '3.9'",
+            None,
+        ),
+        # The `os_name` key is set apart (pipenv adds it after the Python clauses).
+        ([("os_name", "== 'splashwear'")], None, "os_name == 'splashwear'"),
+        # An `or` keeps its meaning next to another part (pipenv would lose it).
+        (
+            [
+                ("markers", "python_version >= '3.9' or sys_platform == 'linux'"),
+                ("os_name", "!= 'x'"),
+            ],
+            "python_version >= '3.9' or sys_platform == 'linux'",
+            "os_name != 'x'",
+        ),
+        (
+            [
+                ("markers", "python_version >= '3.9' or sys_platform == 'linux'"),
+                ("platform_machine", "== 'x86_64'"),
+            ],
+            "platform_machine == 'x86_64' and (python_version >= '3.9' or sys_platform == 'linux')",
+            None,
+        ),
+        ([("markers", 'extra == "socks"')], None, None),
+        ([], None, None),
+    ],
+)
+def test_pipfile_marker(parts: list[tuple[str, str]], own: str | None, os_name: str | None) -> None:
+    assert pipfile_marker(parts) == (own, os_name)
+
+
+@pytest.mark.parametrize(
+    ("own", "requires_python", "direct", "os_name", "marker"),
+    [
+        # No markers of its own: the Requires-Python clauses, then os_name.
+        (
+            None,
+            ">=3.6",
+            True,
+            "os_name == 'splashwear'",
+            "python_version >= '3.6' and os_name == 'splashwear'",
+        ),
+        (None, ">=3.7", False, None, "python_version >= '3.7'"),
+        (None, None, True, "os_name == 'splashwear'", "os_name == 'splashwear'"),
+        (None, None, False, None, None),
+        # A Pipfile entry's own markers, without Requires-Python.
+        ("sys_platform == 'linux'", ">=3.8", True, None, "sys_platform == 'linux'"),
+        ("python_version >= '3.9'", ">=3.10", True, None, "python_version >= '3.9'"),
+        # A dependency on some Pythons only: one bound per operator (vcrpy's yarl).
+        ("python_version >= '3.4'", ">=3.10", False, None, "python_version >= '3.10'"),
+        (
+            "python_version < '3.12'",
+            ">=3.8",
+            False,
+            None,
+            "python_version >= '3.8' and python_version < '3.12'",
+        ),
+        (
+            "(python_version == '3.11') or (python_version >= '3.12')",
+            ">=3.8",
+            False,
+            None,
+            "python_version >= '3.8' and (python_version == '3.11' or python_version >= '3.12')",
+        ),
+        # A dependency inheriting a platform condition keeps it, without Requires-Python.
+        ("platform_machine == 'x86_64'", ">=3.7", False, None, "platform_machine == 'x86_64'"),
+    ],
+)
+def test_lock_marker(
+    own: str | None,
+    requires_python: str | None,
+    direct: bool,
+    os_name: str | None,
+    marker: str | None,
+) -> None:
+    assert lock_marker(own, requires_python, direct=direct, os_name=os_name) == marker
+
+
+ELEVEN = ["3.11.7", "3.11.0", "3.11.1", "3.11.99"]
+
+
+@pytest.mark.parametrize(
+    ("marker", "excluded"),
+    [
+        ("python_version < '3.8'", True),
+        ("python_version < '3.8' and sys_platform == 'win32'", True),
+        ("python_version >= '3.12' or (python_version < '3.8' and os_name == 'nt')", True),
+        ("sys_platform == 'win32'", False),
+        ("os_name == 'FakeOS'", False),
+        ("python_version < '3.8' or sys_platform == 'win32'", False),
+        ("python_full_version < '3.11.2'", False),
+        ("python_version >= '3.11'", False),
+        ("not a marker", False),
+    ],
+)
+def test_false_on_pythons(marker: str, excluded: bool) -> None:
+    assert false_on_pythons(marker, ELEVEN) is excluded

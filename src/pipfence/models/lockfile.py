@@ -39,9 +39,11 @@ class LockedPackage:
 
     @property
     def version(self) -> str | None:
-        """The pinned version without ``==``, or None for path/VCS entries."""
+        """The pinned version without ``==``; None for path/VCS entries and for an entry
+        left unpinned (``"*"``, as pipenv writes one whose marker no environment it
+        resolved for meets)."""
         value = self.data.get("version")
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not value.startswith("=="):
             return None
         return value.removeprefix("===").removeprefix("==")
 

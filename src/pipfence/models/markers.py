@@ -1,15 +1,40 @@
-"""PEP 508 markers that depend on the Python version only, and whether such a marker holds
-for every Python: what a lock needs to tell "this dependency is for some Pythons" from "every
-Python needs it, each in its own version"."""
+"""PEP 508 markers in a lock: which ones name the Python version only, whether one holds for
+every Python, and the text pipenv writes for an entry's markers.
+
+A team may lock with pipenv one day and pipfence the next, so a lock entry's ``markers`` are
+rendered as pipenv renders them, clause for clause:
+
+- an entry's own markers (its ``markers`` key and marker keys such as ``sys_platform``, but not
+  ``os_name``) are each normalised by packaging, sorted as text and joined with ``and``;
+- a ``Requires-Python`` specifier becomes ``python_version``/``python_full_version`` clauses
+  (``>`` and ``<=`` turned into ``>=``/``<`` of the next minor version, ``.*`` dropped, one
+  bound kept per operator), ordered by version;
+- Python clauses come first, an ``os_name`` key's clause last;
+- double quotes become single quotes.
+
+Where pipenv drops a condition (it writes only the Pipfile's markers of the top-level entry
+for every dependency beneath it), pipfence keeps it, in the same order.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 
-__all__ = ["PYTHON_VARIABLES", "python_only", "true_for_every_python"]
+__all__ = [
+    "PYTHON_VARIABLES",
+    "false_on_pythons",
+    "lock_marker",
+    "pipfile_marker",
+    "python_only",
+    "quoted",
+    "requires_python_marker",
+    "true_for_every_python",
+]
 
 #: The marker variables that name the Python version.
 PYTHON_VARIABLES = frozenset({"python_version", "python_full_version"})
@@ -53,3 +78,249 @@ def true_for_every_python(marker: str, environment: Mapping[str, str]) -> bool:
         except UndefinedComparison:
             return False
     return True
+
+
+def false_on_pythons(marker: str, pythons: Sequence[str]) -> bool:
+    """Whether ``marker`` is false on each of the full Python versions ``pythons`` whatever
+    the platform: a comparison of any other variable counts as unknown, so
+    ``python_version < '3.8' and sys_platform == 'win32'`` is false on 3.11 but
+    ``sys_platform == 'win32'`` is not. False for a marker that does not parse."""
+    try:
+        tree: Any = Marker(marker)._markers  # noqa: SLF001  # packaging has no public tree API
+    except InvalidMarker:
+        return False
+    for full in pythons:
+        major, minor = full.split(".")[:2]
+        environment = {"python_version": f"{major}.{minor}", "python_full_version": full}
+        if _truth(tree, environment) is not False:
+            return False
+    return bool(pythons)
+
+
+def _truth(node: Any, environment: Mapping[str, str]) -> bool | None:
+    """Three-valued evaluation of a marker tree: None where it depends on an unknown."""
+    if isinstance(node, tuple):
+        left, operator, right = node
+        names = {part.value for part in (left, right) if type(part).__name__ == "Variable"}
+        if not names or not names <= PYTHON_VARIABLES:
+            return None
+        text = f"{left.serialize()} {operator.serialize()} {right.serialize()}"
+        try:
+            return Marker(text).evaluate(dict(environment))
+        except (InvalidMarker, UndefinedComparison):
+            return None
+    alternatives: list[list[Any]] = [[]]
+    for item in node:
+        if item == "or":
+            alternatives.append([])
+        elif item != "and":
+            alternatives[-1].append(item)
+    answers = [_all_of([_truth(item, environment) for item in group]) for group in alternatives]
+    if any(answer is True for answer in answers):
+        return True
+    if all(answer is False for answer in answers):
+        return False
+    return None
+
+
+def _all_of(answers: Sequence[bool | None]) -> bool | None:
+    if any(answer is False for answer in answers):
+        return False
+    if all(answer is True for answer in answers):
+        return True
+    return None
+
+
+# -- the text pipenv writes -------------------------------------------------------------------
+
+#: The highest minor version pipenv turns ``>3.N`` into ``>=3.N+1`` (and ``<=3.N`` into
+#: ``<3.N+1``) for, per major version; beyond it the clause is written as it is.
+_HIGHEST_MINOR = {1: 7, 2: 7, 3: 11, 4: 0}
+_MICRO = re.compile(r"\d+\.\d+\.\d+")
+_RANGE_OPERATORS = {">": ">=", "<=": "<"}
+_PYTHON_CLAUSE = tuple[str, str]  # (operator, version text)
+
+
+def quoted(marker: str) -> str:
+    """``marker`` in packaging's normal form with single quotes, as pipenv writes it; as it
+    is when it does not parse."""
+    try:
+        return str(Marker(marker)).replace('"', "'")
+    except InvalidMarker:
+        return marker
+
+
+def pipfile_marker(parts: Sequence[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """What pipenv writes for a Pipfile entry's own markers: ``parts`` are ``("markers",
+    text)`` and ``(key, "== 'value'")`` for marker keys (``sys_platform = "== 'win32'"``).
+
+    Returns the entry's markers and, apart, its ``os_name`` clause, which pipenv adds after
+    the Python clauses instead. Each is None when there is none."""
+    clauses: dict[str, None] = {}
+    os_name = None
+    for key, value in parts:
+        text = value if key == "markers" else f"{key} {value}"
+        try:
+            normal = str(Marker(text))
+        except InvalidMarker:
+            continue
+        if key == "os_name":
+            os_name = normal.replace('"', "'")
+        elif "extra" not in normal:
+            clauses[normal] = None
+    if not clauses:
+        return None, os_name
+    ordered = sorted(clauses)
+    if len(ordered) > 1:
+        ordered = [_grouped(clause) for clause in ordered]
+    return quoted(" and ".join(ordered)), os_name
+
+
+def requires_python_marker(requires_python: str | None) -> str | None:
+    """A ``Requires-Python`` specifier as the marker pipenv writes for it (``>=3.8`` →
+    ``python_version >= '3.8'``); None when there is nothing to say or it does not parse."""
+    clauses = _python_clauses(requires_python or "")
+    return _render(clauses) if clauses else None
+
+
+def lock_marker(
+    own: str | None,
+    requires_python: str | None,
+    *,
+    direct: bool,
+    os_name: str | None = None,
+) -> str | None:
+    """The ``markers`` of a lock entry.
+
+    ``own`` is where the entry is needed: a direct entry's `pipfile_marker`, a dependency's
+    markers inherited from the edges into it. ``requires_python`` is its version's
+    ``Requires-Python``. As pipenv does: an entry with markers of its own keeps them and no
+    Requires-Python clause, except that a dependency needed on some Pythons only gets its
+    Python clauses and the Requires-Python ones merged into one bound per operator; an entry
+    without any gets the Requires-Python clauses. ``os_name`` goes last."""
+    python = _python_clauses(requires_python or "")
+    if own is None:
+        result = _render(python) if python else None
+    elif direct or not python or not python_only(own):
+        result = own
+    else:
+        flat = _flat_python_clauses(own)
+        if flat is None:
+            result = f"{_render(python)} and {_grouped(own)}"
+        else:
+            result = _render(_merged([*python, *flat]))
+    if os_name is not None:
+        result = os_name if result is None else f"{_grouped(result)} and {os_name}"
+    return quoted(result) if result is not None else None
+
+
+def _grouped(marker: str) -> str:
+    return f"({marker})" if " or " in marker else marker
+
+
+def _python_clauses(requires_python: str) -> list[_PYTHON_CLAUSE]:
+    """pipenv's reading of a Requires-Python specifier: ``.*`` and trailing ``*`` dropped,
+    ``>``/``<=`` moved to the next minor version, then `_merged`."""
+    texts = [part.strip().removesuffix(".*").rstrip("*") for part in requires_python.split(",")]
+    try:
+        specifiers = SpecifierSet(",".join(t for t in texts if t))
+    except InvalidSpecifier:
+        return []
+    return _merged([_widened(spec) for spec in specifiers])
+
+
+def _widened(spec: Specifier) -> _PYTHON_CLAUSE:
+    operator, version = spec.operator, spec.version
+    replacement = _RANGE_OPERATORS.get(operator)
+    numbers = _numbers(version)
+    if replacement is None or numbers is None:
+        return operator, version
+    major, minor = numbers[0], numbers[1] if len(numbers) > 1 else None
+    following = (major, minor + 1) if minor is not None else (major, 1)
+    highest = _HIGHEST_MINOR.get(following[0])
+    if highest is not None and following[1] <= highest:
+        return replacement, f"{following[0]}.{following[1]}"
+    return operator, version
+
+
+def _numbers(version: str) -> tuple[int, ...] | None:
+    parts = version.split(".")
+    try:
+        return tuple(int(part) for part in parts[:2])
+    except ValueError:
+        return None
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    """Versions ordered as numbers (``3.9`` before ``3.10``); a part that is no number
+    after every one that is."""
+    head = version.split(",", maxsplit=1)[0].strip()
+    try:
+        return (0, tuple(int(part) for part in head.split(".")), version)
+    except ValueError:
+        return (1, (), version)
+
+
+def _merged(clauses: Sequence[_PYTHON_CLAUSE]) -> list[_PYTHON_CLAUSE]:
+    """One clause per operator and kind of version (``X.Y`` or ``X.Y.Z``) where a conjunction
+    allows it: the highest lower bound, the lowest upper bound; every ``!=``; several ``==``
+    as one ``in`` group. Ordered by version."""
+    groups: dict[tuple[str, bool], list[str]] = {}
+    for operator, version in clauses:
+        micro = _MICRO.search(version) is not None
+        groups.setdefault((operator, micro), [])
+        if version not in groups[operator, micro]:
+            groups[operator, micro].append(version)
+    merged: list[_PYTHON_CLAUSE] = []
+    for (operator, _micro), versions in sorted(groups.items()):
+        ordered = sorted(versions, key=_version_key)
+        if operator in {">", ">="}:
+            merged.append((operator, ordered[-1]))
+        elif operator in {"<", "<="}:
+            merged.append((operator, ordered[0]))
+        elif operator == "!=":
+            merged.extend((operator, version) for version in ordered)
+        elif operator == "==" and len(ordered) > 1:
+            merged.append(("in", ", ".join(ordered)))
+        else:
+            merged.append((operator, ", ".join(ordered)))
+    return sorted(merged, key=lambda clause: _version_key(clause[1]))
+
+
+def _render(clauses: Sequence[_PYTHON_CLAUSE]) -> str:
+    return " and ".join(_render_one(operator, version) for operator, version in clauses)
+
+
+def _render_one(operator: str, version: str) -> str:
+    if operator == "in":
+        alternatives = [_render_one("==", v.strip()) for v in version.split(",")]
+        return "(" + " or ".join(alternatives) + ")"
+    variable = "python_full_version" if _MICRO.search(version) else "python_version"
+    return f"{variable} {operator} '{version}'"
+
+
+def _flat_python_clauses(marker: str) -> list[_PYTHON_CLAUSE] | None:
+    """``marker``'s clauses when it is ``python_version``/``python_full_version``
+    comparisons joined by ``and`` (variable on the left); None otherwise."""
+    try:
+        tree: Any = Marker(marker)._markers  # noqa: SLF001  # packaging has no public tree API
+    except InvalidMarker:
+        return None
+    while isinstance(tree, list) and len(tree) == 1:
+        tree = tree[0]
+    items = tree if isinstance(tree, list) else [tree]
+    clauses: list[_PYTHON_CLAUSE] = []
+    for position, item in enumerate(items):
+        if position % 2:
+            if item != "and":
+                return None
+            continue
+        if not isinstance(item, tuple):
+            return None
+        variable, operator, value = item
+        if type(variable).__name__ != "Variable" or variable.value not in PYTHON_VARIABLES:
+            return None
+        if operator.value in {"in", "not in"}:
+            return None
+        clauses.append((operator.value, value.value))
+    return clauses

@@ -120,6 +120,9 @@ class PackageSpec:
     index: str | None = None
     extras: tuple[str, ...] = ()
     markers: str | None = None
+    #: The entry's marker keys as written: ``("markers", text)``, ``("sys_platform", "==
+    #: 'win32'")``, …; the lock writes them as pipenv does (`pipfence.models.markers`).
+    marker_parts: tuple[tuple[str, str], ...] = ()
     editable: bool = False
     path: str | None = None
     file: str | None = None
@@ -201,6 +204,7 @@ class PackageSpec:
             index=index,
             extras=tuple(extras),
             markers=_markers(name, value),
+            marker_parts=_marker_parts(value),
             editable=bool(value.get("editable", False)),
             path=_opt_str(value, "path", name),
             file=_opt_str(value, "file", name),
@@ -278,6 +282,13 @@ def _version(text: str, name: str) -> str:
             raise ValueError(msg) from None
         return f"=={text}"
     return text
+
+
+def _marker_parts(value: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The marker keys of an entry `_markers` has checked, ``markers`` first."""
+    keys = [key for key in ("markers",) if isinstance(value.get(key), str)]
+    keys += sorted(MARKER_KEYS & value.keys())
+    return tuple((key, str(value[key])) for key in keys)
 
 
 def _markers(name: str, value: Mapping[str, Any]) -> str | None:

@@ -115,6 +115,19 @@ class Target:
             environment["implementation_version"] = str(full)
         return cls(environment=environment, python_version=full, tags=supported)
 
+    def on_every_platform(self) -> Target:
+        """This target with the wheel tags of the common platforms added after its own
+        (Windows, macOS and Linux on x86-64 and ARM, for the same Python), for an entry meant
+        for another platform than this one (``sys_platform == 'win32'``): it is locked at a
+        version with a file for some platform, and every file of it is hashed."""
+        python = self.python_version
+        extra = _tags_for(python, _COMMON_PLATFORMS, interpreter="cp")
+        seen = set(self.tags)
+        added = tuple(tag for tag in extra if tag not in seen)
+        return Target(
+            environment=self.environment, python_version=python, tags=(*self.tags, *added)
+        )
+
     def evaluate(self, marker: str | Marker | None, extras: Iterable[str] = ()) -> bool:
         """Whether a PEP 508 marker holds for this target.
 
@@ -215,10 +228,41 @@ def _project_python(
     return minor, Version(f"{minor.major}.{minor.minor}.0")
 
 
-def _tags_for(python: Version, platforms: tuple[str, ...]) -> tuple[Tag, ...]:
-    """Wheel tags for another Python version on the running platform, most preferred first."""
+#: Platform tags of `Target.on_every_platform`: Windows, macOS (from 10.9 on) and glibc/musl
+#: Linux, on x86-64 and ARM.
+_COMMON_PLATFORMS = (
+    "win_amd64",
+    "win32",
+    "win_arm64",
+    *(
+        f"macosx_{major}_{minor}_{arch}"
+        for major, minors in ((15, 1), (14, 1), (13, 1), (12, 1), (11, 1), (10, 17))
+        for minor in range(minors - 1, -1, -1)
+        if (major, minor) >= (10, 9)
+        for arch in ("arm64", "x86_64", "universal2", "intel")
+    ),
+    *(
+        f"{libc}_{arch}"
+        for arch in ("x86_64", "aarch64")
+        for libc in (
+            *(f"manylinux_2_{glibc}" for glibc in range(40, 4, -1)),
+            "manylinux2014",
+            "manylinux2010",
+            "manylinux1",
+            *(f"musllinux_1_{musl}" for musl in (2, 1)),
+        )
+        if not (arch == "aarch64" and libc in {"manylinux2010", "manylinux1"})
+    ),
+)
+
+
+def _tags_for(
+    python: Version, platforms: tuple[str, ...], *, interpreter: str | None = None
+) -> tuple[Tag, ...]:
+    """Wheel tags for another Python version on ``platforms`` (the running platform's, by
+    default for the running interpreter), most preferred first."""
     version = (python.major, python.minor)
-    interpreter = interpreter_name()
+    interpreter = interpreter or interpreter_name()
     if interpreter == "cp":
         specific = list(cpython_tags(version, platforms=platforms))
     else:

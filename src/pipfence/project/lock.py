@@ -12,7 +12,6 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
@@ -26,7 +25,14 @@ from pipfence.installer.build import temp_dir
 from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
-from pipfence.models.markers import python_only, true_for_every_python
+from pipfence.models.markers import (
+    false_on_pythons,
+    lock_marker,
+    pipfile_marker,
+    python_only,
+    quoted,
+    true_for_every_python,
+)
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import (
     COOL_DOWN_SETTING,
@@ -46,9 +52,7 @@ from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
 from pipfence.resolver.resolve import resolve
 
-__all__ = ["LockOptions", "LockReport", "lock", "requires_python_marker"]
-
-_MINOR_AND_MICRO = 2  # dots in a version that names a micro release
+__all__ = ["LockOptions", "LockReport", "lock"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +85,8 @@ class LockReport:
     seconds: float
     origins: Mapping[NormalizedName, Decision]
     warnings: tuple[str, ...] = ()
-    #: What the fence let through only because its confusion check is off: always shown.
+    #: Always shown: what the fence let through only because its confusion check is off, and
+    #: entries locked unpinned because they cannot be resolved where their marker holds.
     fence_warnings: tuple[str, ...] = ()
     #: What moved against the lock on disk, one line a package (`lock_changes`).
     changes: tuple[str, ...] = ()
@@ -150,36 +155,6 @@ class _Direct:
     data: dict[str, Any]
     file: DistFile
     metadata: CoreMetadata
-
-
-def requires_python_marker(requires_python: str | None) -> str | None:
-    """A ``Requires-Python`` specifier as the equivalent environment marker, as pipenv writes
-    it in locks (``>=3.8`` → ``python_version >= '3.8'``). None when there is nothing to say."""
-    if not requires_python:
-        return None
-    try:
-        specifier = SpecifierSet(requires_python)
-    except ValueError:
-        return None
-    clauses: list[str] = []
-    for clause in sorted(specifier, key=str):
-        version = clause.version
-        if version.endswith(".*"):
-            variable, version = "python_version", version[:-2]
-        else:
-            micro = version.count(".") >= _MINOR_AND_MICRO
-            variable = "python_full_version" if micro else "python_version"
-        operator = clause.operator if clause.operator != "~=" else ">="
-        clauses.append(f"{variable} {operator} '{version}'")
-    return " and ".join(clauses) or None
-
-
-def _quoted(marker: str) -> str:
-    """A marker in the form pipenv writes: packaging's normal form with single quotes."""
-    try:
-        return str(Marker(marker)).replace('"', "'")
-    except InvalidMarker:
-        return marker
 
 
 def _group(marker: str) -> str:
@@ -264,7 +239,7 @@ def _edge_marker(
             return None
         if not python_only(marker):
             return own
-        alternatives.append(_quoted(marker))
+        alternatives.append(quoted(marker))
     unique = list(dict.fromkeys(alternatives)) or [own]
     union = unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
     return None if true_for_every_python(union, environment) else union
@@ -291,7 +266,7 @@ def _environment_markers(
         visiting.add(name)
         spec = specs.get(name)
         if spec is not None:
-            result = _quoted(spec.markers) if spec.markers else None
+            result = quoted(spec.markers) if spec.markers else None
         else:
             alternatives: list[str | None] = []
             for edge in resolution.packages[name].required_by:
@@ -302,7 +277,7 @@ def _environment_markers(
                     edge.marker, name, requires_of(edge.parent), environment or {}
                 )
                 alternatives.append(
-                    _and(_quoted(edge_marker) if edge_marker else None, of(edge.parent))
+                    _and(quoted(edge_marker) if edge_marker else None, of(edge.parent))
                 )
             if not alternatives or any(a is None for a in alternatives):
                 result = None
@@ -316,10 +291,17 @@ def _environment_markers(
     return {name: of(name) for name in resolution.packages}
 
 
-def _markers(package: ResolvedPackage, environment: str | None) -> str | None:
+def _markers(
+    package: ResolvedPackage, spec: PackageSpec | None, environment: str | None
+) -> str | None:
+    """The entry's ``markers`` as pipenv writes them (`lock_marker`): a Pipfile entry's own,
+    a dependency's ``environment`` (see `_environment_markers`), with its Requires-Python."""
     requires = {f.requires_python for f in package.files if f.requires_python}
-    python = requires_python_marker(requires.pop()) if len(requires) == 1 else None
-    return _and(environment, python)
+    python = requires.pop() if len(requires) == 1 else None
+    if spec is not None:
+        own, os_name = pipfile_marker(spec.marker_parts)
+        return lock_marker(own, python, direct=True, os_name=os_name)
+    return lock_marker(environment, python, direct=False)
 
 
 def _entry(
@@ -344,7 +326,7 @@ def _entry(
     string_entry = spec is not None and not spec.is_table and "." not in spec.name
     if (spec is not None and spec.index is not None) or string_entry or source != default_source:
         data["index"] = source
-    markers = _markers(package, environment)
+    markers = _markers(package, spec, environment)
     if markers:
         data["markers"] = markers
     if spec is not None and spec.extras:
@@ -352,9 +334,14 @@ def _entry(
     return LockedPackage(name=package.name, data=data)
 
 
-def _direct_entry(name: str, direct: _Direct, environment: str | None) -> LockedPackage:
+def _direct_entry(
+    name: str, direct: _Direct, spec: PackageSpec | None, environment: str | None
+) -> LockedPackage:
     """A path, file or git entry as pipenv writes it: no version, no index."""
     data = dict(direct.data)
+    if spec is not None:
+        own, os_name = pipfile_marker(spec.marker_parts)
+        environment = lock_marker(own, None, direct=True, os_name=os_name)
     if environment:
         data["markers"] = environment
     if direct.ref.extras:
@@ -516,6 +503,7 @@ def _lock_group(
         except PackageNotFound as exc:
             _explain_cool_down(project, exc)
             raise
+        notices: list[str] = []
         for table, resolution in resolutions.items():
             warnings.extend(w for w in resolution.warnings if w not in warnings)
             entries[table] = _category(
@@ -526,12 +514,13 @@ def _lock_group(
                 target=target,
                 policy=policy,
                 direct={**direct["packages"], **direct[table]},
+                notices=notices,
             )
         return _GroupLock(
             entries=entries,
             origins=dict(source.origins),
             warnings=warnings,
-            fence_warnings=list(source.warnings()),
+            fence_warnings=[*source.warnings(), *dict.fromkeys(notices)],
         )
 
 
@@ -689,6 +678,7 @@ def _category(
     target: Target,
     policy: _Policy,
     direct: Mapping[NormalizedName, _Direct],
+    notices: list[str],
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
     entries: dict[str, LockedPackage] = {}
@@ -708,7 +698,7 @@ def _category(
             spec = specs.get(name)
             key = lock_key(spec.name if spec is not None else package.display_name)
             if name in direct:
-                entries[key] = _direct_entry(name, direct[name], environment[name])
+                entries[key] = _direct_entry(name, direct[name], spec, environment[name])
                 continue
             entries[key] = _entry(
                 package,
@@ -721,10 +711,63 @@ def _category(
 
     add(resolution)
     # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved without
-    # their marker, so the lock installs on the platforms they are meant for.
+    # their marker and with any common platform's wheels allowed, so the lock installs on the
+    # platforms they are meant for. One whose marker
+    # no Python the project allows meets, or that cannot be resolved without its marker, is
+    # written as pipenv writes such entries: unpinned and unhashed, with its marker, so that
+    # no install takes it (sync refuses an entry without hashes where its marker holds).
+    pythons = _project_pythons(target)
+    anywhere = target.on_every_platform()
     for requirement in resolution.skipped:
-        if canonical_name(requirement.name) in specs:
-            unmarked = Requirement(str(requirement))
-            unmarked.marker = None
-            add(_fenced_resolve([unmarked], source, target, policy))
+        name = canonical_name(requirement.name)
+        spec = specs.get(name)
+        if spec is None or name in done:
+            continue
+        marker = str(requirement.marker)
+        unpinned = f"Could not find a matching version of {spec.name}; {marker} "
+        if false_on_pythons(marker, pythons):
+            notices.append(
+                unpinned + f"on Python {target.python_version.major}."
+                f"{target.python_version.minor}, which the project uses: it is locked "
+                "unpinned, with its marker, and is not installed"
+            )
+            entries[lock_key(spec.name)] = _unpinned_entry(spec, direct.get(name))
+            continue
+        unmarked = Requirement(str(requirement))
+        unmarked.marker = None
+        try:
+            found = _fenced_resolve([unmarked], source, anywhere, policy)
+        except (PackageNotFound, ResolutionError) as exc:
+            notices.append(
+                unpinned + f"for your environment ({exc}): it is locked unpinned, with its "
+                "marker; an install where the marker holds will stop at it"
+            )
+            entries[lock_key(spec.name)] = _unpinned_entry(spec, direct.get(name))
+            continue
+        add(found)
     return entries
+
+
+def _project_pythons(target: Target) -> list[str]:
+    """Full versions standing for every release of the project's Python (its minor version:
+    pipenv's ``python_version``), to tell markers no release of it meets."""
+    version = target.python_version
+    minor = f"{version.major}.{version.minor}"
+    return [str(version), *(f"{minor}.{micro}" for micro in (0, 1, 99))]
+
+
+def _unpinned_entry(spec: PackageSpec, direct: _Direct | None) -> LockedPackage:
+    """An entry that is never resolved, as pipenv writes it: its marker, and its version as
+    the Pipfile gives it (``*``), or its path, file or git reference."""
+    own, os_name = pipfile_marker(spec.marker_parts)
+    markers = lock_marker(own, None, direct=True, os_name=os_name)
+    if direct is not None:
+        return _direct_entry(spec.key, direct, spec, None)
+    data: dict[str, Any] = {"version": spec.version}
+    if markers:
+        data["markers"] = markers
+    if spec.index is not None:
+        data["index"] = spec.index
+    if spec.extras:
+        data["extras"] = sorted(spec.extras)
+    return LockedPackage(name=spec.key, data=data)

@@ -124,7 +124,7 @@ def _is_pin(version: object) -> bool:
 def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
     """Refuse malformed entries in the categories to install (`LockfileError`, exit 2) before
     anything is created: hashes that are not a list of ``sha256:<hex>``, versions that are not
-    ``==<version>``, markers that do not parse."""
+    ``==<version>`` (or pipenv's ``*``, see `_wanted`), markers that do not parse."""
     for category, package in lock.packages(list(categories)):
         where = f"`{package.name}` in `{category}`"
         hashes = package.data.get("hashes", [])
@@ -196,15 +196,15 @@ def _wanted(
             direct[key] = ref
             continue
         version = package.version
-        if version is None:
-            raise UsageError(f"Pipfile.lock has no version for `{package.name}`")
-        if version == _UNPINNED:
+        if package.data.get("version") == _UNPINNED:
             raise LockfileError(
                 f"`{package.name}` is not pinned in Pipfile.lock (version '*'), and its "
                 f"markers hold here ({package.markers or 'none'}); pipfence installs only "
                 "pinned, hashed files",
                 hint="run `pipfence lock` to pin it",
             )
+        if version is None:
+            raise UsageError(f"Pipfile.lock has no version for `{package.name}`")
         if not package.hashes:
             raise HashMismatch(
                 f"Pipfile.lock has no hashes for `{package.name}`; pipfence installs only "
