@@ -3,18 +3,20 @@ local index."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import support
+from support.dists import write_source_tree
 from support.pipenv import pipenv_environ, run_pipenv
 from support.project import out, pipfile_text, read_lock, write_pipfile
 from support.static_index import StaticIndexServer, write_static_index
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from support import RunPipfence
     from support.dists import DistFactory
@@ -211,3 +213,46 @@ def test_lock_markers_match_pipenvs_on_the_same_pipfile(
         locks[tool] = read_lock(project)
     assert _markers(locks["pipfence"]) == _markers(locks["pipenv"])
     assert locks["pipfence"]["default"]["old"] == locks["pipenv"]["default"]["old"]
+
+
+# -- git URLs with the ref after `@` --------------------------------------------------------------
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("editable", [False, True])
+def test_a_git_url_ending_in_at_ref_is_cloned_at_that_ref(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    public_index: PypiServer,
+    tmp_path: Path,
+    editable: bool,
+) -> None:
+    # pipenv's test_lock_editable_vcs_with_ref_in_git: `git = "file:///…/requests@883caaf"`.
+    repo = write_source_tree(tmp_path, "gitpkg", "0.3").rename(tmp_path / "repo")
+    _git("init", "--quiet", "-b", "main", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "--quiet", "-m", "one", cwd=repo)
+    first = _git("rev-parse", "HEAD", cwd=repo)
+    (repo / "later.txt").write_text("two\n", encoding="utf-8")
+    _git("add", ".", cwd=repo)
+    _git("commit", "--quiet", "-m", "two", cwd=repo)
+    url = repo.as_uri()
+    flag = ", editable = true" if editable else ""
+    entry = f'gitpkg = {{git = "{url}@{first[:7]}"{flag}}}\n'
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], entry))
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    locked = read_lock(pipfence_project)["default"]["gitpkg"]
+    assert locked["git"] == url
+    assert locked["ref"] == first

@@ -21,6 +21,7 @@ from pipfence.models.urls import (
     same_url,
     shown_url,
     split_userinfo,
+    split_vcs_ref,
     without_secrets,
 )
 
@@ -256,3 +257,24 @@ def test_mirror_variable_names() -> None:
 )
 def test_redact_text(text: str, secrets: list[str], shown: str) -> None:
     assert redact_text(text, secrets) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "split"),
+    [
+        ("file:///srv/repo@883caaf", ("file:///srv/repo", "883caaf")),
+        ("git+https://host/a/b.git@v1.0#egg=b", ("git+https://host/a/b.git#egg=b", "v1.0")),
+        ("https://user:pw@host/r.git@feature/x", ("https://user:pw@host/r.git", "feature/x")),
+        ("git@github.com:a/b.git@v2", ("git@github.com:a/b.git", "v2")),
+        # The user-info's `@` is no revision.
+        ("ssh://git@github.com/a/b.git", ("ssh://git@github.com/a/b.git", None)),
+        ("git@github.com:a/b.git", ("git@github.com:a/b.git", None)),
+        ("https://user:pw@host/r.git", ("https://user:pw@host/r.git", None)),
+        ("https://host/r.git@", ("https://host/r.git@", None)),
+        ("https://host", ("https://host", None)),
+    ],
+)
+def test_split_vcs_ref_takes_the_revision_after_the_path(
+    url: str, split: tuple[str, str | None]
+) -> None:
+    assert split_vcs_ref(url) == split

@@ -47,6 +47,7 @@ __all__ = [
     "same_url",
     "shown_url",
     "split_userinfo",
+    "split_vcs_ref",
     "without_secrets",
 ]
 
@@ -115,6 +116,29 @@ class UserInfo:
 
     username: str = field(repr=False)
     password: str = field(repr=False)
+
+
+def split_vcs_ref(url: str) -> tuple[str, str | None]:
+    """A VCS URL without the revision written after ``@`` at the end of its path, and that
+    revision (pip's ``git+https://host/repo.git@v1.0#egg=x``); None when there is none. The
+    user-info's ``@`` (``ssh://git@host/repo``, ``git@host:repo``) is no revision, and the
+    fragment stays on the URL."""
+    base, hash_sign, fragment = url.partition("#")
+    scheme_end = base.find("://")
+    if scheme_end >= 0:
+        slash = base.find("/", scheme_end + 3)
+        path_start = slash if slash >= 0 else len(base)
+    elif re.match(r"^[^/@:]+@[^/:]+:", base):  # scp-like: user@host:path
+        path_start = base.index(":") + 1
+    else:
+        path_start = 0
+    path = base[path_start:]
+    if "@" not in path:
+        return url, None
+    path, _at, revision = path.rpartition("@")
+    if not revision or not path:
+        return url, None
+    return base[:path_start] + path + hash_sign + fragment, revision
 
 
 def split_userinfo(url: str) -> tuple[str, UserInfo | None]:

@@ -40,7 +40,7 @@ from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec
 from pipfence.models.sources import Source
-from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo
+from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo, split_vcs_ref
 from pipfence.project.fenced_source import IndexReader
 
 __all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
@@ -89,12 +89,18 @@ class DirectRef:
         location = spec.vcs_url if spec.vcs else spec.path if spec.path is not None else spec.file
         if not location:
             raise UsageError(f"`{spec.name}` has an empty `{kind}`")
+        ref = spec.ref
+        if kind == "git":
+            # `git = "https://host/repo.git@v1.0"`: the repository, at that ref (a `ref` key
+            # wins, as in pipenv).
+            location, written = split_vcs_ref(location)
+            ref = ref or written
         return cls(
             name=spec.name,
             kind=kind,
             location=location,
             editable=spec.editable,
-            ref=spec.ref,
+            ref=ref,
             subdirectory=spec.subdirectory,
             extras=spec.extras,
             markers=spec.markers,
@@ -114,6 +120,9 @@ class DirectRef:
         if not isinstance(location, str) or not location:
             raise UsageError(f"Pipfile.lock has an empty `{kind}` for `{package.name}`")
         ref = data.get("ref")
+        if kind == "git":
+            location, written = split_vcs_ref(location)
+            ref = ref if isinstance(ref, str) else written
         sub = data.get("subdirectory")
         extras = data.get("extras", [])
         return cls(
