@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipfence.index.simple import parse_project_page
+from pipfence.models.files import parse_filename
+from pipfence.models.names import NormalizedName
 
 JSON = "application/vnd.pypi.simple.v1+json"
 PAGE = "https://index.example/simple/foo/"
@@ -178,6 +180,52 @@ class TestHtml:
         body = b'<meta name="pypi:repository-version" content="2.0">'
         with pytest.raises(ValueError):
             parse_project_page(body, "text/html", PAGE)
+
+
+@pytest.mark.parametrize(
+    ("project", "filenames", "versions"),
+    [
+        # The version of an sdist may hold a `-` (pip reads `0.3.1-1` as 0.3.1.post1): the
+        # name is split where the project asked for ends, not at the last `-`.
+        (
+            "ibm-db-sa-py3",
+            ["ibm-db-sa-py3-0.3.0.tar.gz", "ibm-db-sa-py3-0.3.1-1.tar.gz"],
+            {"0.3.0": ["ibm-db-sa-py3-0.3.0.tar.gz"], "0.3.1-1": ["ibm-db-sa-py3-0.3.1-1.tar.gz"]},
+        ),
+        (
+            "foo-bar",
+            ["foo_bar-2.0-1.zip", "foo-bar-2.0.tar.gz"],
+            {"2.0-1": ["foo_bar-2.0-1.zip"], "2.0": ["foo-bar-2.0.tar.gz"]},
+        ),
+        # A name that is another project's stays out.
+        ("foo", ["foo-bar-1.0.tar.gz", "foo-1.0-1.tar.gz"], {"1.0-1": ["foo-1.0-1.tar.gz"]}),
+    ],
+)
+def test_sdist_names_are_split_knowing_the_project(
+    project: str, filenames: list[str], versions: dict[str, list[str]]
+) -> None:
+    body = "".join(f'<a href="{name}">x</a>' for name in filenames).encode()
+    page = parse_project_page(body, "text/html", f"https://index.example/simple/{project}/")
+    grouped = {text: [f.filename for f in files] for text, files in page.releases.items()}
+    assert grouped == versions
+
+
+@pytest.mark.parametrize(
+    ("filename", "project", "parsed"),
+    [
+        ("ibm-db-sa-py3-0.3.1-1.tar.gz", "ibm-db-sa-py3", ("ibm-db-sa-py3", "0.3.1.post1")),
+        ("ibm-db-sa-py3-0.3.1-1.tar.gz", None, ("ibm-db-sa-py3-0-3-1", "1")),
+        ("foo-1.0.tar.gz", "foo", ("foo", "1.0")),
+        ("foo-1.0.tar.gz", "bar", ("foo", "1.0")),
+    ],
+)
+def test_parse_filename_splits_an_sdist_knowing_the_project(
+    filename: str, project: str | None, parsed: tuple[str, str]
+) -> None:
+    found = parse_filename(filename, NormalizedName(project) if project else None)
+    assert found is not None
+    assert (found[0], str(found[1])) == parsed
+    assert found[2] is None
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "", "application/octet-stream"])

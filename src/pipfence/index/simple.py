@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pipfence.errors import printable
-from pipfence.models.files import DistFile, ProjectPage, Releases, version_of
+from pipfence.models.files import DistFile, ProjectPage, Releases, split_sdist_stem, version_of
 from pipfence.models.names import NormalizedName, canonical_name
 
 __all__ = [
@@ -292,9 +292,15 @@ def _group(
     by_version: dict[str, list[Any]] = {}
     for prefix, group in by_prefix.items():
         project, dash, version = prefix.rpartition("-")
-        if not dash or not project or version_of(version) is None:
+        if not dash or not project:
             continue
         if canonical_name(project) != name:
+            # An sdist's version may hold a `-` (`ibm-db-sa-py3-0.3.1-1`): split where the
+            # project's name ends.
+            project, version = split_sdist_stem(prefix, name) or (project, version)
+            if canonical_name(project) != name:
+                continue
+        if version_of(version) is None:
             continue
         known = by_version.get(version)
         if known is None:

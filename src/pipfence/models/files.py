@@ -24,6 +24,7 @@ __all__ = [
     "group_by_version",
     "name_and_version",
     "parse_filename",
+    "split_sdist_stem",
     "uploaded_before",
     "version_of",
     "version_text",
@@ -145,27 +146,53 @@ class UploadedBefore(Mapping[str, tuple[DistFile, ...]]):
         return key in self._releases
 
 
-def group_by_version(files: Iterable[DistFile]) -> dict[str, tuple[DistFile, ...]]:
+def group_by_version(
+    files: Iterable[DistFile], project: NormalizedName | None = None
+) -> dict[str, tuple[DistFile, ...]]:
     """Ready-made files grouped by the version text of their names (files whose names carry
-    none are dropped), for pages built in memory rather than parsed."""
+    none are dropped), for pages built in memory rather than parsed; ``project`` as in
+    `version_text`."""
     grouped: dict[str, list[DistFile]] = {}
     for file in files:
-        text = version_text(file.filename)
+        text = version_text(file.filename, project)
         if text is not None:
             grouped.setdefault(text, []).append(file)
     return {text: tuple(group) for text, group in grouped.items()}
 
 
-def version_text(filename: str) -> str | None:
-    """The version part of a wheel's or sdist's name as written, or None."""
+def version_text(filename: str, project: NormalizedName | None = None) -> str | None:
+    """The version part of a wheel's or sdist's name as written, or None. An sdist's name
+    is split where ``project`` ends, when given (see `split_sdist_stem`)."""
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-", 2)
         return parts[1] if len(parts) == 3 else None  # noqa: PLR2004  # name, version, tags
     for suffix in (".tar.gz", ".zip"):
         if filename.endswith(suffix):
-            project, dash, version = filename[: -len(suffix)].rpartition("-")
-            return version if project and dash else None
+            split = split_sdist_stem(filename[: -len(suffix)], project)
+            return split[1] if split is not None else None
     return None
+
+
+def split_sdist_stem(stem: str, project: NormalizedName | None = None) -> tuple[str, str] | None:
+    """An sdist's name without its extension, as (project, version) texts; None when it has
+    no ``-``.
+
+    The version is what follows the last ``-`` — unless ``project`` (the normalised name the
+    file was listed under) is given and ends at an earlier ``-`` that leaves a valid version:
+    ``ibm-db-sa-py3-0.3.1-1`` of ``ibm-db-sa-py3`` is version ``0.3.1-1`` (0.3.1.post1), as
+    pip reads it knowing the name it looks up."""
+    name, dash, version = stem.rpartition("-")
+    if not dash or not name:
+        return None
+    if project is None or _canonical(name) == project:
+        return name, version
+    position = stem.find("-")
+    while 0 < position < len(name):
+        head, tail = stem[:position], stem[position + 1 :]
+        if _canonical(head) == project and version_of(tail) is not None:
+            return head, tail
+        position = stem.find("-", position + 1)
+    return name, version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,24 +247,29 @@ def _canonical(text: str) -> NormalizedName:
     return canonical_name(text)
 
 
-def name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+def name_and_version(
+    filename: str, project: NormalizedName | None = None
+) -> tuple[NormalizedName, Version] | None:
     """A wheel's or sdist's project and version, read cheaply from its name (no tags, no
-    other checks: `parse_filename` does the whole job); None when they cannot be read."""
+    other checks: `parse_filename` does the whole job); None when they cannot be read.
+    ``project`` as in `split_sdist_stem`."""
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-", 2)
         if len(parts) < 3:  # noqa: PLR2004  # name, version, then the tags
             return None
-        project, version = parts[0], parts[1]
-    elif filename.endswith(".tar.gz"):
-        project, _, version = filename[:-7].rpartition("-")
-    elif filename.endswith(".zip"):
-        project, _, version = filename[:-4].rpartition("-")
+        project_text, version = parts[0], parts[1]
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename[:-7] if filename.endswith(".tar.gz") else filename[:-4]
+        split = split_sdist_stem(stem, project)
+        if split is None:
+            return None
+        project_text, version = split
     else:
         return None
     parsed = version_of(version)
-    if not project or parsed is None:
+    if not project_text or parsed is None:
         return None
-    return _canonical(project), parsed
+    return _canonical(project_text), parsed
 
 
 @functools.lru_cache(maxsize=4096)
@@ -248,8 +280,11 @@ def _tags(text: str) -> frozenset[Tag] | None:
         return None
 
 
-def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag] | None] | None:
+def parse_filename(
+    filename: str, project: NormalizedName | None = None
+) -> tuple[NormalizedName, Version, frozenset[Tag] | None] | None:
     """(name, version, tags) of a wheel, (name, version, None) of an sdist, None otherwise.
+    An sdist's name is split where ``project`` ends, when given (`split_sdist_stem`).
 
     Files whose names do not follow the wheel or sdist naming rules are skipped by callers,
     as pip and uv skip them. Project pages list thousands of files sharing a few versions
@@ -268,6 +303,10 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
             return None
         return canonical_name(parts[0]), version, tags
     if filename.endswith((".tar.gz", ".zip")):
+        if project is not None:
+            found = name_and_version(filename, project)
+            if found is not None and found[0] == project:
+                return found[0], found[1], None
         try:
             name, version = parse_sdist_filename(filename)
         except InvalidSdistFilename:

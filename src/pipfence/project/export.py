@@ -313,7 +313,7 @@ def _files(
     matched: set[str] = set()
     for file in _locked_version_files(page, package.version):
         digest = file.sha256
-        parsed = parse_filename(file.filename)
+        parsed = parse_filename(file.filename, key)
         if digest not in locked or parsed is None or parsed[0] != key:
             continue
         entry: dict[str, Any] = {"name": file.filename, "url": _written(file.url, source, url_for)}

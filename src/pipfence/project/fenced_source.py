@@ -196,7 +196,7 @@ class FencedSource:
 
     def releases(self, name: NormalizedName) -> Mapping[str, Sequence[DistFile]]:
         if name in self._direct:
-            return group_by_version((self._direct[name][0],))
+            return group_by_version((self._direct[name][0],), name)
         parents = self._parents_of(name)
         asked = self._fence.sources_to_ask(name, parents)
         pages, listings = self._answers(name, asked)

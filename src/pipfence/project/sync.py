@@ -300,7 +300,7 @@ def _choose(
             continue
         best: tuple[int, DistFile] | None = None
         for file in page.release(version):
-            parsed = parse_filename(file.filename)
+            parsed = parse_filename(file.filename, wanted.name)
             if parsed is None or parsed[0] != wanted.name:
                 continue
             if file.sha256 and file.sha256.lower() not in hashes:

@@ -84,7 +84,7 @@ class InMemorySource:
         except KeyError:
             msg = f"Package `{name}` was not found on the in-memory index"
             raise PackageNotFound(msg) from None
-        return group_by_version(files)
+        return group_by_version(files, name)
 
     def metadata(
         self, name: NormalizedName, version: Version, files: Sequence[DistFile]

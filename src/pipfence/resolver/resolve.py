@@ -12,7 +12,7 @@ from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfencePr
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping
 
     from packaging.requirements import Requirement
     from packaging.version import Version
@@ -191,7 +191,7 @@ def _build(
 
 
 def _raise_missing(
-    causes: Sequence[RequirementInformation[Dependency, Candidate]], provider: PipfenceProvider
+    causes: Iterable[RequirementInformation[Dependency, Candidate]], provider: PipfenceProvider
 ) -> None:
     """Raise the source's `PackageNotFound` when the dead end is a project it does not have."""
     for cause in causes:
