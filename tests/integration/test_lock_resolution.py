@@ -256,3 +256,18 @@ def test_a_git_url_ending_in_at_ref_is_cloned_at_that_ref(
     locked = read_lock(pipfence_project)["default"]["gitpkg"]
     assert locked["git"] == url
     assert locked["ref"] == first
+
+
+def test_a_corrupt_lock_is_called_corrupt_and_left_alone(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    # pipenv's test_lockfile_corrupted: `install` over `{corrupted}` fails, saying so.
+    write_pipfile(pipfence_project, pipfile_text([("public", public_index.simple_url)], ""))
+    (pipfence_project / "Pipfile.lock").write_text("{corrupted}", encoding="utf-8")
+
+    result = run_pipfence(["install"])
+
+    assert result.returncode == 2
+    assert "Pipfile.lock is corrupt" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (pipfence_project / "Pipfile.lock").read_text(encoding="utf-8") == "{corrupted}"

@@ -152,7 +152,10 @@ class Lockfile:
     @classmethod
     def parse(cls, text: str, *, path: str = "Pipfile.lock") -> Lockfile:
         """Decode ``text``; `LockfileError` naming the file and line when it is not a lock."""
-        hint = "restore it from version control, or run `pipfence lock` to make a new one"
+        hint = (
+            "Pipfile.lock is corrupt: restore it from version control, or run `pipfence lock` "
+            "to make a new one"
+        )
         conflict = _CONFLICT.search(text)
         if conflict:
             line = text.count("\n", 0, conflict.start()) + 1
