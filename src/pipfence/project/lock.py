@@ -712,10 +712,9 @@ def _category(
     add(resolution)
     # Entries whose marker is false here (e.g. Windows-only) are locked too, resolved without
     # their marker and with any common platform's wheels allowed, so the lock installs on the
-    # platforms they are meant for. One whose marker
-    # no Python the project allows meets, or that cannot be resolved without its marker, is
-    # written as pipenv writes such entries: unpinned and unhashed, with its marker, so that
-    # no install takes it (sync refuses an entry without hashes where its marker holds).
+    # platforms they are meant for. One whose marker no release of the project's Python meets,
+    # or that cannot be resolved without its marker, is written as pipenv writes such entries:
+    # unpinned and unhashed, with its marker (sync refuses it where its marker holds).
     pythons = _project_pythons(target)
     anywhere = target.on_every_platform()
     for requirement in resolution.skipped:
