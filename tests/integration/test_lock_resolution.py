@@ -271,3 +271,31 @@ def test_a_corrupt_lock_is_called_corrupt_and_left_alone(
     assert "Pipfile.lock is corrupt" in result.stderr
     assert "Traceback" not in result.stderr
     assert (pipfence_project / "Pipfile.lock").read_text(encoding="utf-8") == "{corrupted}"
+
+
+def test_an_sdist_whose_version_holds_a_dash_is_found(
+    run_pipfence: RunPipfence, pipfence_project: Path, dist_factory: DistFactory
+) -> None:
+    # pipenv's test_backup_resolver: `ibm-db-sa-py3-0.3.1-1.tar.gz` is version 0.3.1-1 of
+    # ibm-db-sa-py3 (0.3.1.post1), not version 1 of `ibm-db-sa-py3-0.3.1`.
+    built = dist_factory.sdist("ibm-db-sa-py3", "0.3.1.post1")
+    sdist = built.rename(built.with_name("ibm-db-sa-py3-0.3.1-1.tar.gz"))
+    older = dist_factory.sdist("ibm-db-sa-py3", "0.3.0")
+    root = dist_factory.root / "index"
+    simple = write_static_index(root, [sdist, older])
+    # The helper files each name under the project its last `-` gives; serve both under the
+    # project's own page, as an index does.
+    page = (simple / "ibm-db-sa-py3-0-3-1" / "index.html").read_text(encoding="utf-8")
+    own = simple / "ibm-db-sa-py3" / "index.html"
+    links = page.split("<body>\n", 1)[1].split("</body>", 1)[0]
+    own.write_text(own.read_text(encoding="utf-8").replace("</body>", links + "</body>"))
+    with StaticIndexServer(root) as server:
+        packages = '"ibm-db-sa-py3" = "==0.3.1-1"\n'
+        write_pipfile(pipfence_project, pipfile_text([("corp", server.url + "/simple/")], packages))
+
+        result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    entry = read_lock(pipfence_project)["default"]["ibm-db-sa-py3"]
+    assert entry["version"] == "==0.3.1.post1"
+    assert len(entry["hashes"]) == 1
