@@ -141,6 +141,24 @@ def test_run_before_any_install_creates_the_environment_where_pipenv_would(
     assert pip.returncode == 0, out(pip)  # pipenv's environments come with pip
 
 
+def test_run_in_a_folder_without_a_pipfile_starts_the_project_as_pipenv_does(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    """pipenv's test_env: `run` with neither Pipfile nor environment writes the new Pipfile,
+    makes the environment and runs the command with the folder's .env read."""
+    assert not (pipfence_project / "Pipfile").exists()
+    (pipfence_project / ".env").write_text("HELLO=WORLD\n", encoding="utf-8")
+    result = cli(["run", "python", "-c", "import os; print(os.environ['HELLO'])"])
+    assert result.returncode == 0, out(result)
+    assert result.stdout.strip() == "WORLD"
+    assert "Created a Pipfile" in result.stderr
+    pipfile = (pipfence_project / "Pipfile").read_text(encoding="utf-8")
+    assert "[[source]]" in pipfile
+    assert "[packages]" in pipfile
+    assert (pipfence_project / ".venv" / "pyvenv.cfg").is_file()
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
 # -- --skip-lock ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,14 @@ from pipfence.errors import PipfenceError, UsageError
 if TYPE_CHECKING:
     from pipfence.project.project import Project
 
-__all__ = ["ENVIRONMENT_VARIABLES", "create", "creating_message", "run", "support"]
+__all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "create",
+    "creating_message",
+    "project_or_new",
+    "run",
+    "support",
+]
 
 #: The variables pipfence reads, pipenv's names where pipenv has one.
 ENVIRONMENT_VARIABLES = {
@@ -112,22 +119,28 @@ def creating_message(project: Project, ui: UI, *, site_packages: bool | None) ->
         ui.info("Making site-packages available...")
 
 
-def create(args: argparse.Namespace, ui: UI) -> int:
-    """``pipfence --python X`` / ``--site-packages`` alone: make the project's environment
-    (and, in a folder without a Pipfile, a new Pipfile), installing nothing, as pipenv does."""
+def project_or_new(args: argparse.Namespace) -> tuple[Project, bool]:
+    """The project, and whether it is new: in a folder with no Pipfile here or above, the
+    Pipfile pipenv would write (not written yet), as ``pipenv --python X`` and ``pipenv run``
+    start one."""
     from pipfence.project.bootstrap import new_project
-    from pipfence.project.environment import ensure_env
-    from pipfence.project.serial import project_lock
 
     try:
-        project = project_from_args(args)
-        new = False
+        return project_from_args(args), False
     except UsageError:
         settings = settings_from_args(args)
         if settings.pipfile is not None:
             raise
-        project = new_project(settings, python=args.python)
-        new = True
+        return new_project(settings, python=getattr(args, "python", None)), True
+
+
+def create(args: argparse.Namespace, ui: UI) -> int:
+    """``pipfence --python X`` / ``--site-packages`` alone: make the project's environment
+    (and, in a folder without a Pipfile, a new Pipfile), installing nothing, as pipenv does."""
+    from pipfence.project.environment import ensure_env
+    from pipfence.project.serial import project_lock
+
+    project, new = project_or_new(args)
     with project_lock(project):
         creating_message(project, ui, site_packages=args.site_packages)
         env, created, replaced = ensure_env(

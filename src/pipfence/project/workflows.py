@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipfence.errors import LockfileError, LockfileMissing, UsageError
+from pipfence.errors import LockfileError, LockfileMissing
 from pipfence.index.client import IndexClient
 from pipfence.installer.plan import PROTECTED, InstalledDist
 from pipfence.installer.venv import VirtualEnv
@@ -499,12 +499,9 @@ def update(
 
 
 def _existing_env(project: Project) -> VirtualEnv:
-    env_path = project.venv_path()
-    if not (env_path / "pyvenv.cfg").is_file():
-        raise UsageError(
-            f"no environment exists at `{env_path}`", hint="run `pipfence install` to create it"
-        )
-    return VirtualEnv.open(env_path)
+    from pipfence.project.installed import require_env
+
+    return require_env(project)
 
 
 def extraneous(project: Project) -> list[str]:

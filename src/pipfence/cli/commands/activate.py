@@ -8,7 +8,6 @@ import os
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import UsageError
 
 __all__ = ["add_arguments", "run"]
 
@@ -19,14 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.models.shells import activate_line
+    from pipfence.project.installed import require_env
     from pipfence.project.running import user_shell
 
     project = project_from_args(args)
-    venv = project.venv_path()
-    if not (venv / "pyvenv.cfg").is_file():
-        raise UsageError(
-            f"no environment exists at `{venv}`", hint="run `pipfence install` to create it"
-        )
+    venv = require_env(project).root
     shell = user_shell(project.settings.environ, parent_pid=os.getppid())
     ui.result(activate_line(shell, venv))
     return 0

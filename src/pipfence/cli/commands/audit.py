@@ -10,8 +10,6 @@ pip-audit collects from an environment have nothing to choose here and are accep
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 from pipfence.cli.context import settings_from_args
@@ -87,12 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.audit import (
-        AUDIT_URL_VARIABLE,
-        audit_lock,
-        render_report,
-        vulnerability_service,
-    )
+    from pipfence.cli.commands.check import required_service
+    from pipfence.project.audit import audit_lock, render_report
     from pipfence.project.categories import check_tables
     from pipfence.project.export import lock_categories_for, selected_packages
 
@@ -122,18 +116,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         for name in selected_packages(lock, categories):
             ui.result(name)
         return 0
-    service = vulnerability_service(
-        args.vulnerability_service,
-        url=args.service_url or settings.environ.get(AUDIT_URL_VARIABLE) or None,
-        environ=settings.environ,
-        cache_dir=settings.cache_dir / "pip-audit",
-    )
-    if service is None:
-        # Into the Python that runs pipfence, by the name pip-audit has on the index.
-        raise UsageError(
-            "`pipfence audit` needs pip-audit, which is not installed",
-            hint=f"{shlex.quote(sys.executable)} -m pip install 'pip-audit>=2.10'",
-        )
+    service = required_service("audit", args.vulnerability_service, args.service_url, settings)
     report = audit_lock(service, lock, categories, ignore=args.ignore)
     text = render_report(report, args.output, descriptions=args.desc, aliases=args.aliases)
     if args.output_file:

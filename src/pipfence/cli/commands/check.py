@@ -8,12 +8,17 @@ import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import accept
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, LockfileError, UsageError
 from pipfence.project.project import Project
+
+if TYPE_CHECKING:
+    from pipfence.project.audit import VulnerabilityService
+    from pipfence.project.settings import Settings
 
 __all__ = ["add_arguments", "run"]
 
@@ -87,14 +92,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     accept(parser, "--clear", reason="check keeps pip-audit's own cache, which it revalidates")
 
 
-def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.audit import AUDIT_URL_VARIABLE, audit_lock, vulnerability_service
-    from pipfence.project.export import lock_categories_for
+def required_service(
+    command: str, name: str, url: str | None, settings: Settings
+) -> VulnerabilityService:
+    """The vulnerability service ``check`` and ``audit`` ask (``url``, else the variable, else
+    the service's own); `UsageError` with the install line when pip-audit is missing."""
+    from pipfence.project.audit import AUDIT_URL_VARIABLE, vulnerability_service
 
-    settings = settings_from_args(args)
     service = vulnerability_service(
-        args.service,
-        url=args.service_url or settings.environ.get(AUDIT_URL_VARIABLE) or None,
+        name,
+        url=url or settings.environ.get(AUDIT_URL_VARIABLE) or None,
         environ=settings.environ,
         cache_dir=settings.cache_dir / "pip-audit",
     )
@@ -102,9 +109,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         # Into the Python that runs pipfence (a pipx or project venv alike), by the name of
         # the package on the index: pip-audit itself.
         raise UsageError(
-            "`pipfence check` needs pip-audit, which is not installed",
+            f"`pipfence {command}` needs pip-audit, which is not installed",
             hint=f"{shlex.quote(sys.executable)} -m pip install 'pip-audit>=2.10'",
         )
+    return service
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.project.audit import audit_lock
+    from pipfence.project.export import lock_categories_for
+
+    settings = settings_from_args(args)
+    service = required_service("check", args.service, args.service_url, settings)
     project = Project.find(settings)
     lock = project.read_lock()
     if lock is None:

@@ -158,12 +158,12 @@ def _install_lock(
 ) -> InstallResult:
     """`install --ignore-pipfile`: the lock as it is, however the Pipfile has changed (it is
     never re-locked), each file still from its fenced index and verified."""
-    from pipfence.errors import LockfileError
+    from pipfence.errors import LockfileMissing
     from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
 
     lockfile = project.read_lock()
     if lockfile is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` first")
+        raise LockfileMissing(hint="run `pipfence lock` first")
     categories = lock_categories(project, dev=args.dev, tables=tables, lock=lockfile)
     report = sync_lock(
         project,

@@ -8,7 +8,6 @@ import shlex
 import subprocess
 from typing import TYPE_CHECKING
 
-from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 
 if TYPE_CHECKING:
@@ -22,12 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.cli.location import project_or_new
     from pipfence.project.running import commands_for, environment_for, launch_for
 
-    project = project_from_args(args)
+    project, new = project_or_new(args)
     venv = project.venv_path()
-    if not (venv / "pyvenv.cfg").is_file():
-        _create_env(args, ui, project)
+    if new or not (venv / "pyvenv.cfg").is_file():
+        _create_env(args, ui, project, new=new)
     commands = commands_for(project, list(args.run_command))
     env = environment_for(project, venv)
     if len(commands) == 1:
@@ -48,8 +48,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     return 0
 
 
-def _create_env(args: argparse.Namespace, ui: UI, project: Project) -> None:
-    """No environment yet: make an empty one (pip only), as pipenv's `run` does."""
+def _create_env(args: argparse.Namespace, ui: UI, project: Project, *, new: bool) -> None:
+    """No environment yet: make an empty one (pip only), and with ``new`` the Pipfile too, as
+    pipenv's `run` does in a folder that has neither."""
     from pipfence.cli.location import creating_message
     from pipfence.project.environment import ensure_env
     from pipfence.project.serial import project_lock
@@ -60,4 +61,7 @@ def _create_env(args: argparse.Namespace, ui: UI, project: Project) -> None:
         env, _, _ = ensure_env(
             project, python=getattr(args, "python", None), site_packages=site_packages
         )
+        if new:
+            project.write_pipfile(project.pending_pipfile_text or "")
+            ui.info(f"Created a Pipfile at {project.pipfile_path}")
     ui.info(f"Virtualenv location: {env.root}")

@@ -28,14 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from pipfence.project.installed import require_env
     from pipfence.project.running import shell_launch, user_shell
 
     project = project_from_args(args)
-    venv = project.venv_path()
-    if not (venv / "pyvenv.cfg").is_file():
-        raise UsageError(
-            f"no environment exists at `{venv}`", hint="run `pipfence install` to create it"
-        )
+    venv = require_env(project).root
     environ = project.settings.environ
     if environ.get("PIPENV_ACTIVE") and not args.anyway:
         raise UsageError(
