@@ -313,6 +313,7 @@ def _entry(
     default_source: str,
     *,
     environment: str | None = None,
+    named_in_packages: PackageSpec | None = None,
 ) -> LockedPackage:
     data: dict[str, Any] = {
         "hashes": AllowedHashes.of(hashes.values()).to_lock(),
@@ -321,10 +322,12 @@ def _entry(
     source = origin.source.name if origin else default_source
     # pipenv writes `index` for string entries (the default source) and for tables that name
     # one, but not for a string entry whose name has a dot (`"zope.event" = "*"`: its lookup
-    # by normalised name misses); pipfence adds it wherever the package came from a
-    # non-default source.
-    string_entry = spec is not None and not spec.is_table and "." not in spec.name
-    if (spec is not None and spec.index is not None) or string_entry or source != default_source:
+    # by normalised name misses); in another category, a package the category does not name
+    # takes what its [packages] entry gives (`named_in_packages`), as pipenv copies it there.
+    # pipfence adds it wherever the package came from a non-default source.
+    named = spec if spec is not None else named_in_packages
+    string_entry = named is not None and not named.is_table and "." not in named.name
+    if (named is not None and named.index is not None) or string_entry or source != default_source:
         data["index"] = source
     markers = _markers(package, spec, environment)
     if markers:
@@ -515,6 +518,7 @@ def _lock_group(
                 policy=policy,
                 direct={**direct["packages"], **direct[table]},
                 notices=notices,
+                packages=default_specs,
             )
         return _GroupLock(
             entries=entries,
@@ -679,8 +683,10 @@ def _category(
     policy: _Policy,
     direct: Mapping[NormalizedName, _Direct],
     notices: list[str],
+    packages: Sequence[PackageSpec] = (),
 ) -> dict[str, LockedPackage]:
     specs = {spec.key: spec for spec in own}
+    in_packages = {spec.key: spec for spec in packages}
     entries: dict[str, LockedPackage] = {}
     done: set[NormalizedName] = set()
 
@@ -707,6 +713,7 @@ def _category(
                 source.origins.get(name),
                 default_source,
                 environment=environment[name],
+                named_in_packages=in_packages.get(name),
             )
 
     add(resolution)
