@@ -335,23 +335,22 @@ def test_pipenv_use_system_variable_means_system(
 # -- clean, sync, verify ------------------------------------------------------------------------
 
 
-def test_clean_without_an_environment_has_nothing_to_do_and_creates_nothing(
-    cli: RunPipfence, pipfence_project: Path
+@pytest.mark.parametrize(
+    ("command", "code", "message"),
+    [
+        pytest.param("clean", 0, "Nothing to clean", id="clean-has-nothing-to-do"),
+        pytest.param("sync", 2, "Pipfile.lock not found!", id="sync-says-so-in-pipenvs-words"),
+    ],
+)
+def test_without_an_environment_or_a_lock_nothing_is_created(
+    cli: RunPipfence, pipfence_project: Path, command: str, code: int, message: str
 ) -> None:
+    """`clean` with no environment has nothing to do; `sync` with no lock says so as pipenv
+    does. Neither creates anything."""
     write_pipfile(pipfence_project, "[packages]\n")
-    result = cli(["clean"])
-    assert result.returncode == 0, out(result)
-    assert "Nothing to clean" in result.stderr
-    assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
-
-
-def test_sync_without_a_lock_says_so_in_pipenvs_words_and_creates_nothing(
-    cli: RunPipfence, pipfence_project: Path
-) -> None:
-    write_pipfile(pipfence_project, "[packages]\n")
-    result = cli(["sync"])
-    assert result.returncode == 2, out(result)
-    assert "Pipfile.lock not found!" in result.stderr
+    result = cli([command])
+    assert result.returncode == code, out(result)
+    assert message in result.stderr
     assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
 
 
