@@ -330,3 +330,58 @@ def test_uninstall_all_names_a_local_file_and_keeps_pipfile_and_lock(
     assert result.returncode == 0, out(result)
     assert result.stdout.splitlines() == ["- localfile==1.0"]
     assert {n: (pipfence_project / n).read_bytes() for n in files} == files
+
+
+def test_upgrade_and_update_take_editable_folders_and_requirements_files(
+    run_pipfence: RunPipfence, public_index: PypiServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    """pipenv's `upgrade -e PATH` writes the editable entry and re-locks it (the environment
+    untouched); `update -e PATH` installs it too; `-r FILE` writes the file's packages and
+    moves them."""
+    public_index.add_dist("helper", "1.0")
+    public_index.add_dist("other", "1.0")
+    project = tmp_path / "app"
+    project.mkdir()
+    write_source_tree(project, "mylib", "0.1", requires=["helper"])
+    write_pipfile(project, pipfile_text([("public", public_index.simple_url)], ""))
+    assert run_pipfence(["install"], cwd=project, env=env).returncode == 0
+
+    upgraded = run_pipfence(["upgrade", "-e", "./mylib-0.1"], cwd=project, env=env)
+
+    assert upgraded.returncode == 0, out(upgraded)
+    assert packages(project)["mylib"] == {"path": "./mylib-0.1", "editable": True}
+    assert read_lock(project)["default"]["mylib"] == {"editable": True, "path": "./mylib-0.1"}
+    assert read_lock(project)["default"]["helper"]["version"] == "==1.0"
+    find = "import importlib.util as u; print(u.find_spec('helper') is None)"
+    assert run_in_venv(project, find) == "True"  # upgrade writes the lock only
+
+    (project / "requirements.txt").write_text("other==1.0\n", encoding="utf-8")
+    updated = run_pipfence(["update", "-r", "requirements.txt"], cwd=project, env=env)
+
+    assert updated.returncode == 0, out(updated)
+    assert packages(project)["other"] == "==1.0"
+    assert read_lock(project)["default"]["other"]["version"] == "==1.0"
+    assert run_in_venv(project, "import mylib, helper, other; print('ok')") == "ok"
+
+
+def test_uninstall_editable_folder_removes_its_entry(
+    run_pipfence: RunPipfence, public_index: PypiServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    public_index.add_dist("helper", "1.0")
+    project = tmp_path / "app"
+    project.mkdir()
+    write_source_tree(project, "mylib", "0.1", requires=["helper"])
+    write_pipfile(project, pipfile_text([("public", public_index.simple_url)], ""))
+    assert run_pipfence(["install", "-e", "./mylib-0.1"], cwd=project, env=env).returncode == 0
+
+    missing = run_pipfence(["uninstall", "-e", "./nothing-here"], cwd=project, env=env)
+    assert missing.returncode != 0
+    assert "nothing-here" in missing.stderr and "Traceback" not in missing.stderr
+    assert "mylib" in packages(project)
+
+    result = run_pipfence(["uninstall", "-e", "./mylib-0.1"], cwd=project, env=env)
+
+    assert result.returncode == 0, out(result)
+    assert "mylib" not in packages(project)
+    assert set(read_lock(project)["default"]) == set()
+    assert "- mylib==0.1" in result.stderr

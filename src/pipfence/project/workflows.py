@@ -423,14 +423,20 @@ def uninstall_packages(
     packages: Sequence[str],
     *,
     tables: Sequence[str],
+    editable: Sequence[str] = (),
     pre: bool = False,
     on_fetch: Callable[[str], None] | None = None,
 ) -> InstallResult:
-    """`pipfence uninstall PKG…`: remove from the Pipfile and the environment, re-lock; all
-    three change together or not at all."""
-    change = remove_packages(
-        project.pipfile_text(), project.pipfile, list(packages), tables=list(tables)
-    )
+    """`pipfence uninstall PKG…` (and ``-e PATH``, named by the project at PATH, as the
+    entry `install -e PATH` wrote): remove from the Pipfile and the environment, re-lock;
+    all three change together or not at all."""
+    names = list(packages)
+    names += [
+        item.name
+        for item in _install_items(project, client, (), editable)
+        if not isinstance(item, str)
+    ]
+    change = remove_packages(project.pipfile_text(), project.pipfile, names, tables=list(tables))
     edited = project.with_pipfile_text(change.text)
     kept = _locked_versions(project, leave=change.names)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=kept)
@@ -461,25 +467,27 @@ def update(
     on_fetch: Callable[[str], None] | None = None,
     packages: Sequence[str] = (),
     on_progress: ProgressSink | None = None,
+    editable: Sequence[str] = (),
+    requirements: Path | None = None,
+    tables: Sequence[str] = ("packages",),
 ) -> InstallResult:
     """`pipfence update`: re-lock from the indexes (keeping every ``index`` pin, which comes
     from the Pipfile), then sync unless ``write_only`` (`upgrade`).
 
     With ``packages``, only those move: every other locked version is kept while it fits, and
-    an argument with a version (``requests==2.28.0``) edits the Pipfile entry too. The
-    Pipfile, the lock and the environment change together or not at all."""
+    an argument with a version (``requests==2.28.0``) edits the Pipfile entry too. ``-e PATH``
+    and ``-r FILE`` are written into ``tables`` as `install` writes them, and move as named
+    packages do. The Pipfile, the lock and the environment change together or not at all."""
     edit: PipfileChange | None = None
     keep: dict[str, str] = {}
     edited = project
-    if packages:
-        current = project.read_lock()
-        locked = [p.name for _c, p in current.packages()] if current is not None else None
-        edit = update_packages(
-            project.pipfile_text(), project.pipfile, list(packages), locked=locked
+    if packages or editable or requirements is not None:
+        edit = _update_change(
+            project, client, packages, editable, requirements=requirements, tables=tables
         )
         keep = _locked_versions(project, leave=edit.names)
         if edit.text != project.pipfile_text():
-            edited = project.with_pipfile_text(edit.text)
+            edited = project.with_pipfile_text(edit.text, extra_environ=edit.credentials)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     result = None
     pipfile_text = edit.text if edit is not None and edited is not project else None
@@ -496,6 +504,36 @@ def update(
                 on_progress=on_progress,
             )
     return InstallResult(report, result, edit)
+
+
+def _update_change(
+    project: Project,
+    client: IndexClient,
+    packages: Sequence[str],
+    editable: Sequence[str],
+    *,
+    requirements: Path | None,
+    tables: Sequence[str],
+) -> PipfileChange:
+    """The Pipfile edit of `update`/`upgrade`: the ``-e`` folders and the requirements
+    file's packages added (or replaced) as `install` adds them, then each named package's
+    new version, if it gives one."""
+    added = PipfileChange(project.pipfile_text(), (), (), {})
+    if editable or requirements is not None:
+        added = _install_change(
+            project, client, (), editable, tables=tables, index=None, requirements=requirements
+        )
+    if not packages:
+        return added
+    current = project.read_lock()
+    locked = [p.name for _c, p in current.packages()] if current is not None else None
+    moved = update_packages(added.text, Pipfile.parse(added.text), list(packages), locked=locked)
+    return PipfileChange(
+        moved.text,
+        (*added.names, *moved.names),
+        (*added.notes, *moved.notes),
+        {**added.credentials, **moved.credentials},
+    )
 
 
 def _existing_env(project: Project) -> VirtualEnv:

@@ -19,6 +19,14 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="*", metavar="PACKAGE")
+    parser.add_argument(
+        "-e",
+        "--editable",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the editable project at PATH (as `install -e PATH` added it)",
+    )
     add_category_options(parser)
     parser.add_argument(
         "--all", action="store_true", help="remove every package from the environment"
@@ -58,12 +66,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         if args.all_dev:
             tables = ["dev-packages"]
             packages = [spec.name for _t, spec in project.pipfile.iter_specs(["dev-packages"])]
-        if not packages:
+        if not packages and not args.editable:
             raise UsageError(
                 "No package provided! Name the packages to uninstall, or use --all / --all-dev"
             )
         result = uninstall_packages(
-            project, client, packages, tables=tables, pre=args.pre, on_fetch=counter
+            project,
+            client,
+            packages,
+            tables=tables,
+            editable=args.editable,
+            pre=args.pre,
+            on_fetch=counter,
         )
     if result.change is not None:
         ui.success(f"Removed {', '.join(result.change.names)} from the Pipfile")

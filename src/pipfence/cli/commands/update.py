@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
@@ -18,6 +19,7 @@ from pipfence.cli.commands._options import (
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
+from pipfence.errors import UsageError
 
 if TYPE_CHECKING:
     from pipfence.project.outdated import OutdatedReport
@@ -32,6 +34,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PACKAGE",
         help="update only these (every other locked version is kept while it fits); "
         "NAME==VERSION also writes that version into the Pipfile",
+    )
+    parser.add_argument(
+        "-e",
+        "--editable",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a project folder to write as an editable entry (as install -e) and move",
+    )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        metavar="FILE",
+        help="write a pip requirements file's packages into the Pipfile (as install -r) "
+        "and move them",
     )
     add_category_options(parser)
     add_index_options(parser)
@@ -73,6 +90,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     warn_about_pipfile(project, ui)
     tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
     categories = lock_categories(project, dev=args.dev, tables=tables)
+    adding = bool(args.editable or args.requirements)
+    if adding and tables:
+        from pipfence.project.categories import check_tables
+
+        check_tables(project, tables, new=True)
+    if adding and args.outdated:
+        raise UsageError("`--outdated` lists what would change; it takes no -e or -r")
     with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
         client,
         counter,
@@ -94,6 +118,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             on_fetch=counter,
             packages=args.packages,
             on_progress=counter,
+            editable=args.editable,
+            requirements=Path(args.requirements) if args.requirements else None,
+            tables=tables or ["dev-packages" if args.dev else "packages"],
         )
     report_install(ui, result)
     return 0
