@@ -122,6 +122,22 @@ def test_shell_prompt_shows_the_project_marker(
     assert f"({project.name}) " in result.stderr, out(result)
 
 
+def test_shell_passes_its_own_options_to_the_shell(
+    cli: RunPipfence, env: dict[str, str], project: Path
+) -> None:
+    """`pipfence shell -c "cmd"` runs cmd in the activated shell and exits with its code;
+    an unknown option of another command is still refused."""
+    result = cli(
+        ["shell", "-c", 'echo "python=$(command -v python)"; exit 3'],
+        env={**env, "SHELL": "/bin/bash"},
+    )
+    assert result.returncode == 3, out(result)
+    assert f"python={project / '.venv' / 'bin' / 'python'}" in result.stdout
+    refused = cli(["install", "-c", "x"])
+    assert refused.returncode == 2
+    assert "unrecognized arguments: -c" in refused.stderr
+
+
 def test_shell_inside_an_active_one_needs_anyway(
     cli: RunPipfence, env: dict[str, str], project: Path
 ) -> None:

@@ -150,7 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pipfence, version {__version__}")
         return 0
     parser = build_parser()
-    args = parser.parse_args(arguments)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        if args.command != "shell":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # `pipfence shell -c "cmd"`: options the shell itself takes (argparse sees `-c` as
+        # an unknown option of ours, and the command after it as the remainder).
+        args.shell_args = [*unknown, *args.shell_args]
     # `--bare` is pipenv's "minimal output"; `graph --bare` keeps its own meaning.
     bare = args.top_bare or (getattr(args, "bare", False) and args.command != "graph")
     ui = UI(verbose=args.verbose, quiet=args.quiet or bare)
