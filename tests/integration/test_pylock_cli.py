@@ -124,3 +124,38 @@ def test_from_pyproject_without_one_is_a_usage_error(
     result = cli(["pylock", "--from-pyproject"])
     assert result.returncode == 2, out(result)
     assert "no pyproject.toml" in result.stderr
+
+
+def test_use_pylock_writes_the_pylock_with_every_lock(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    """pipenv's `[pipenv] use_pylock = true`: each lock also writes the pylock.toml (named
+    by `pylock_name`), in the same step as Pipfile.lock; without it none is written."""
+    public_index.add_dist("alpha", "1.0")
+    public_index.add_dist("alpha", "1.1")
+    public_index.add_dist("beta", "2.0")
+    sources = source_table("public", public_index.simple_url)
+    write_pipfile(pipfence_project, sources + '[packages]\nalpha = "==1.0"\n')
+    assert cli(["lock"]).returncode == 0
+    assert not list(pipfence_project.glob("pylock*.toml"))
+
+    write_pipfile(
+        pipfence_project,
+        sources + '[packages]\nalpha = "==1.0"\n\n[pipenv]\nuse_pylock = true\n',
+    )
+    locked = cli(["lock"])
+    assert locked.returncode == 0, out(locked)
+    assert "use_pylock" not in locked.stderr
+    data = read_pylock(pipfence_project / "pylock.toml")
+    assert [(p["name"], p["version"]) for p in data["packages"]] == [("alpha", "1.0")]
+
+    write_pipfile(
+        pipfence_project,
+        sources + '[packages]\nalpha = "==1.1"\n\n[pipenv]\nuse_pylock = true\n'
+        'pylock_name = "app"\n',
+    )
+    installed = cli(["install", "beta", "--dev"])
+    assert installed.returncode == 0, out(installed)
+    named = read_pylock(pipfence_project / "pylock.app.toml")
+    versions = {p["name"]: p["version"] for p in named["packages"]}
+    assert versions == {"alpha": "1.1", "beta": "2.0"}

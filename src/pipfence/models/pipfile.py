@@ -81,6 +81,8 @@ READ_SETTINGS = frozenset(
         "pipfence_confusion_check",
         "sort_pipfile",
         "cool-down-period",
+        "use_pylock",
+        "pylock_name",
     }
 )
 
@@ -92,7 +94,6 @@ _COOL_DOWN = re.compile(r"(\d+)d")
 IGNORED_SETTINGS = {
     "disable_pip_input": "pipfence never waits for input from pip",
     "skip_resolver": "pipfence always resolves",
-    "use_pylock": "use `pipfence requirements --format pylock` to write a pylock.toml",
 }
 
 #: The longest version specifier an entry may have: real ones are tens of characters, and a

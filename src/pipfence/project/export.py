@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.errors import PackageNotFound, UsageError
@@ -27,18 +28,25 @@ from pipfence.models.sources import Source
 from pipfence.models.urls import Routes, is_pypi_url, shown_url, without_secrets
 from pipfence.project.concurrency import worker_pool
 
+if TYPE_CHECKING:
+    from pipfence.project.files import FileSet
+    from pipfence.project.project import Project
+
 __all__ = [
     "PylockExport",
     "fetch_pages",
     "index_lines",
     "lock_categories_for",
     "package_source",
+    "project_pylock",
     "pylock_document",
+    "pylock_path",
     "pylock_toml",
     "requirement_line",
     "requirement_lines",
     "routing_lost",
     "selected_packages",
+    "stage_with_pylock",
 ]
 
 _BARE_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -429,3 +437,56 @@ def _toml_ready(value: Any) -> Any:
             array.append(_toml_ready(item))
         return array
     return value
+
+
+def pylock_path(project: Project) -> Path:
+    """Where the project's pylock.toml goes: beside the Pipfile, named ``pylock.NAME.toml``
+    when ``[pipenv] pylock_name = "NAME"`` is set, as pipenv names it."""
+    name = project.pipfile.settings.get("pylock_name") if project.pipfile_path.is_file() else None
+    from pipfence.project.project import PYLOCK
+
+    return project.root / (f"pylock.{name}.toml" if isinstance(name, str) and name else PYLOCK)
+
+
+def project_pylock(
+    project: Project, client: PageReader, lock: Lockfile, *, dev_groups: Sequence[str] = ("dev",)
+) -> PylockExport:
+    """The pylock.toml of ``lock`` as `pylock --generate` writes it: ``[packages]``, and
+    ``[dev-packages]`` marked as the ``dev_groups`` dependency groups; each file's URL from
+    the page of the package's own source."""
+    from pipfence import __version__
+
+    packages = selected_packages(lock, ["develop", "default"])  # default's entry wins
+    default = set(lock.categories.get("default", {}))
+    terms = [f"'{group}' in dependency_groups" for group in dev_groups]
+    only_when = {name: terms for name in packages if name not in default}
+    pages, url_for = fetch_pages(client, lock, packages, routes=project.settings.routes)
+    return pylock_document(
+        lock,
+        packages,
+        pages,
+        url_for=url_for,
+        created_by=f"pipfence {__version__}",
+        only_when=only_when,
+        dependency_groups=dev_groups if only_when else (),
+    )
+
+
+def stage_with_pylock(
+    project: Project,
+    client: PageReader,
+    *,
+    pipfile_text: str | None = None,
+    lock: Lockfile | None = None,
+) -> FileSet:
+    """`Project.stage_files`, and with ``[pipenv] use_pylock = true`` the lock's pylock.toml
+    too, so that the two files are replaced together (pipenv writes it after each lock)."""
+    pipfile = Pipfile.parse(pipfile_text) if pipfile_text is not None else project.pipfile
+    side = None
+    if lock is not None and pipfile.setting("use_pylock"):
+        side = pylock_toml(project_pylock(project, client, lock).document)
+    files = project.stage_files(pipfile_text=pipfile_text, lock=lock)
+    if side is not None:
+        path = pylock_path(project)
+        files.add(path, side.encode("utf-8"), display=path.name)
+    return files

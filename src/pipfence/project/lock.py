@@ -428,7 +428,9 @@ def lock(
         newline=previous.newline if previous else _newline_of(project),
     )
     if write:
-        project.write_lock(lockfile)
+        from pipfence.project.export import stage_with_pylock
+
+        stage_with_pylock(project, client, lock=lockfile).commit()
     return LockReport(
         lockfile=lockfile,
         packages=len(total),

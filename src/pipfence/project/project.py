@@ -22,10 +22,12 @@ from pipfence.project.files import FileSet
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
 
-__all__ = ["LockState", "Project"]
+__all__ = ["LOCKFILE", "PIPFILE", "PYLOCK", "LockState", "Project"]
 
 PIPFILE = "Pipfile"
 LOCKFILE = "Pipfile.lock"
+#: The PEP 751 lock beside the Pipfile (``pylock.NAME.toml`` with ``[pipenv] pylock_name``).
+PYLOCK = "pylock.toml"
 
 
 @dataclass(frozen=True, slots=True)

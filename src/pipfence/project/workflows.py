@@ -39,6 +39,7 @@ from pipfence.project.environment import (
     system_env,
     unpacked_cache,
 )
+from pipfence.project.export import stage_with_pylock
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
 from pipfence.project.references import DirectEntry
@@ -248,7 +249,9 @@ def install(
         report = _lock(project, client, pre=pre, on_fetch=on_fetch)
         lockfile = report.lockfile
     new_pipfile = project.pending_pipfile_text if project.is_new else None
-    files = project.stage_files(
+    files = stage_with_pylock(
+        project,
+        client,
         pipfile_text=new_pipfile,
         lock=report.lockfile if report is not None and not skip_lock else None,
     )
@@ -400,8 +403,8 @@ def install_packages(
     keep = {} if skip_lock else _locked_versions(project, leave=change.names)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     categories = list(dict.fromkeys(["default", *(lock_category(t) for t in tables)]))
-    files = project.stage_files(
-        pipfile_text=change.text, lock=None if skip_lock else report.lockfile
+    files = stage_with_pylock(
+        project, client, pipfile_text=change.text, lock=None if skip_lock else report.lockfile
     )
     with _together(files) as env_change:
         result = sync_lock(
@@ -441,7 +444,7 @@ def uninstall_packages(
     kept = _locked_versions(project, leave=change.names)
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=kept)
     env_path = project.venv_path()
-    files = project.stage_files(pipfile_text=change.text, lock=report.lockfile)
+    files = stage_with_pylock(project, client, pipfile_text=change.text, lock=report.lockfile)
     removed: list[str] = []
     with _together(files) as env_change:
         if (env_path / "pyvenv.cfg").is_file():
@@ -491,7 +494,7 @@ def update(
     report = _lock(edited, client, pre=pre, on_fetch=on_fetch, keep=keep)
     result = None
     pipfile_text = edit.text if edit is not None and edited is not project else None
-    files = project.stage_files(pipfile_text=pipfile_text, lock=report.lockfile)
+    files = stage_with_pylock(project, client, pipfile_text=pipfile_text, lock=report.lockfile)
     with _together(files) as change:
         if not write_only:
             result = sync_lock(

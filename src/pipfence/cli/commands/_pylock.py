@@ -10,11 +10,10 @@ from pipfence.cli.ui import UI, count
 
 if TYPE_CHECKING:
     from pipfence.models.lockfile import LockedPackage, Lockfile
+    from pipfence.project.export import PylockExport
     from pipfence.project.project import Project
 
-__all__ = ["PYLOCK", "write_pylock"]
-
-PYLOCK = "pylock.toml"
+__all__ = ["write_export", "write_pylock"]
 
 
 def write_pylock(
@@ -34,8 +33,7 @@ def write_pylock(
     other arguments are `pylock_document`'s."""
     from pipfence import __version__
     from pipfence.project.client import open_client
-    from pipfence.project.export import fetch_pages, pylock_document, pylock_toml
-    from pipfence.project.files import atomic_write
+    from pipfence.project.export import fetch_pages, pylock_document
 
     settings = project.settings
     with open_client(settings, project.pipfile, warn=ui.warning) as client:
@@ -51,13 +49,22 @@ def write_pylock(
         extras=extras,
         requires_python=requires_python,
     )
+    return write_export(ui, project, export, output=output)
+
+
+def write_export(ui: UI, project: Project, export: PylockExport, *, output: str | None) -> int:
+    """Write ``export`` to ``output`` (``-`` for stdout; None for the project's
+    pylock.toml), its notes as warnings."""
+    from pipfence.project.export import pylock_path, pylock_toml
+    from pipfence.project.files import atomic_write
+
     for note in export.notes:
         ui.warning(note)
     text = pylock_toml(export.document)
     if output == "-":
         ui.out.write(text)
         return 0
-    path = Path(output) if output else project.root / PYLOCK
+    path = Path(output) if output else pylock_path(project)
     atomic_write(path, text.encode("utf-8"), display=str(path))
     written = count(len(export.document["packages"]), "package")
     ui.success(f"Wrote {path} ({written}, each with its index)")

@@ -15,10 +15,11 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipfence.cli.commands._pylock import PYLOCK, write_pylock
+from pipfence.cli.commands._pylock import write_pylock
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError, PipfenceError, UsageError
+from pipfence.project.project import PYLOCK
 
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile
@@ -128,10 +129,9 @@ def _validated(path: Path) -> dict[str, Any]:
 
 
 def _output(args: argparse.Namespace, project: Project) -> str | None:
-    if args.output:
-        return str(args.output)
-    name = project.pipfile.settings.get("pylock_name") if project.pipfile_path.is_file() else None
-    return str(project.root / f"pylock.{name}.toml") if isinstance(name, str) and name else None
+    from pipfence.project.export import pylock_path
+
+    return str(args.output) if args.output else str(pylock_path(project))
 
 
 def _dev_groups(args: argparse.Namespace) -> list[str]:
@@ -142,25 +142,16 @@ def _dev_groups(args: argparse.Namespace) -> list[str]:
 
 
 def _generate(args: argparse.Namespace, ui: UI, project: Project) -> int:
-    from pipfence.project.export import selected_packages
+    from pipfence.cli.commands._pylock import write_export
+    from pipfence.project.client import open_client
+    from pipfence.project.export import project_pylock
 
     lock = project.read_lock()
     if lock is None:
         raise LockfileError("does not exist", hint="run `pipfence lock` first")
-    groups = _dev_groups(args)
-    packages = selected_packages(lock, ["develop", "default"])  # default's entry wins
-    default = set(lock.categories.get("default", {}))
-    terms = [f"'{group}' in dependency_groups" for group in groups]
-    only_when = {name: terms for name in packages if name not in default}
-    return write_pylock(
-        ui,
-        project,
-        lock,
-        packages,
-        output=_output(args, project),
-        only_when=only_when,
-        dependency_groups=groups if only_when else (),
-    )
+    with open_client(project.settings, project.pipfile, warn=ui.warning) as client:
+        export = project_pylock(project, client, lock, dev_groups=_dev_groups(args))
+    return write_export(ui, project, export, output=_output(args, project))
 
 
 def _project_or_folder(settings: Any) -> Project:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pipfence.cli.commands._pylock import PYLOCK
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import LockfileError, UsageError
+from pipfence.project.project import PYLOCK
 
 if TYPE_CHECKING:
     from pipfence.project.project import Project
