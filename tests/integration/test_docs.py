@@ -2,7 +2,7 @@
 
 In docs/*.md, a ```console block preceded by `<!-- runnable -->` is run line by line against
 the local index servers, in order, in a fresh project per page; a ```toml block preceded by
-`<!-- file: NAME -->` is written to the project first. `https://pypi.example/simple` and
+`<!-- file: NAME -->` is written to the project first. PyPI's URL (as a user copies it) and
 `https://private.example/simple` stand for the public and private index fixtures.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipfence.cli.main import build_parser
+from pipfence.models.urls import PYPI_SIMPLE_URLS
 
 if TYPE_CHECKING:
     from support import RunPipfence
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PUBLIC = "https://pypi.example/simple"
+PUBLIC = PYPI_SIMPLE_URLS[0]
 PRIVATE = "https://private.example/simple"
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _MARK = re.compile(r"^<!--\s*(runnable|file:\s*(\S+))\s*-->\s*$")
