@@ -332,8 +332,11 @@ def _entry(
     markers = _markers(package, spec, environment)
     if markers:
         data["markers"] = markers
-    if spec is not None and spec.extras:
-        data["extras"] = sorted(spec.extras)
+    # A Pipfile entry's own extras; a dependency the Pipfile does not name gets the extras
+    # its parents require of it (`coverage[toml]`), as pipenv writes them.
+    extras = spec.extras if spec is not None else package.extras
+    if extras:
+        data["extras"] = sorted(extras)
     return LockedPackage(name=package.name, data=data)
 
 
