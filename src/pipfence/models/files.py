@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, parse_tag
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
@@ -24,6 +25,7 @@ __all__ = [
     "group_by_version",
     "name_and_version",
     "parse_filename",
+    "parsed_requirement",
     "split_sdist_stem",
     "uploaded_before",
     "version_of",
@@ -315,6 +317,19 @@ def parse_filename(
     return None
 
 
+@functools.lru_cache(maxsize=16384)
+def parsed_requirement(text: str) -> Requirement | None:
+    """``Requirement(text)`` (a ``Requires-Dist`` line), or None when it does not parse.
+
+    Each line is read by the prefetcher, the fence's parent bookkeeping and the resolver, and
+    packaging's parser is slow: one parse per distinct text serves them all. The result is
+    shared, so it must not be changed."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoreMetadata:
     """What resolution needs from a distribution's core metadata (METADATA / PKG-INFO)."""
@@ -330,9 +345,10 @@ class CoreMetadata:
         """Parse METADATA bytes (an RFC 822 message). Raises `ValueError` when Name or
         Version is missing or invalid."""
         from email.parser import BytesParser
-        from email.policy import compat32
 
-        message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+        message = BytesParser().parsebytes(
+            data, headersonly=True
+        )  # compat32, without email.policy's imports
         name = message.get("Name")
         version = message.get("Version")
         if not name or not version:

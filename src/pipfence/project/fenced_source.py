@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Self
 
 from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from pipfence.errors import FenceError, UsageError
@@ -38,6 +38,7 @@ from pipfence.models.files import (
     UploadedBefore,
     group_by_version,
     parse_filename,
+    parsed_requirement,
     version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
@@ -285,9 +286,8 @@ class FencedSource:
         """The names ``metadata`` requires on the target (extras' dependencies left out)."""
         children: list[NormalizedName] = []
         for text in metadata.requires_dist:
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement:
+            requirement = parsed_requirement(text)
+            if requirement is None:
                 continue
             marker = requirement.marker
             try:
@@ -319,10 +319,10 @@ class FencedSource:
     def _learn_parents(self, name: NormalizedName, source: Source, metadata: CoreMetadata) -> None:
         parent = Parent(name, source.name)
         for text in metadata.requires_dist:
-            try:
-                child = canonical_name(Requirement(text).name)
-            except InvalidRequirement:
+            requirement = parsed_requirement(text)
+            if requirement is None:
                 continue
+            child = canonical_name(requirement.name)
             known = self._parents.get(child, ())
             if parent not in known:
                 self._parents[child] = (*known, parent)
@@ -407,8 +407,8 @@ def _likely_version(
         version = version_of(text)
         if version is not None and not version.is_prerelease:
             versions.append((version, text))
-    versions.sort(key=lambda entry: entry[0], reverse=True)
-    for version, text in versions[:8]:
+    # The newest eight, without sorting every release of a long page.
+    for version, text in heapq.nlargest(8, versions, key=lambda entry: entry[0]):
         ranked: list[tuple[int, DistFile]] = []
         for file in releases[text]:
             if not file.is_wheel or file.yanked:

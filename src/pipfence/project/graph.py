@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.parser import BytesParser
-from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +172,9 @@ def _read_metadata(dist_info: Path) -> tuple[str, str, list[str]] | None:
         data = (dist_info / "METADATA").read_bytes()
     except OSError:
         return None
-    message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+    message = BytesParser().parsebytes(
+        data, headersonly=True
+    )  # compat32, without email.policy's imports
     name, version = message.get("Name"), message.get("Version")
     if not name or not version:
         return None

@@ -15,18 +15,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider
 
 from pipfence.errors import IntegrityError, PackageNotFound
-from pipfence.models.files import CoreMetadata, DistFile, parse_filename, version_of
+from pipfence.models.files import (
+    CoreMetadata,
+    DistFile,
+    parse_filename,
+    parsed_requirement,
+    version_of,
+)
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
     from resolvelib.structs import RequirementInformation
 
@@ -197,6 +203,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._contained: dict[tuple[str, Version], bool] = {}
         self._counts: dict[tuple[NormalizedName, frozenset[str]], int] = {}
         self._satisfied: dict[tuple[int, int], tuple[Dependency, Candidate, bool]] = {}
+        self._preferences: dict[int, tuple[object, bool, int]] = {}
         self._warnings: dict[str, None] = {}  # an ordered set: backtracking repeats questions
         #: Names no index has, with the source's error: a version depending on one is passed
         #: over (resolvelib backtracks), as pip does; `resolve` reports a dead end.
@@ -228,13 +235,31 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         backtrack_causes: Sequence[RequirementInformation[Dependency, Candidate]],
     ) -> tuple[bool, bool, int, int, str]:
         """Target Python first, then exact pins, then fewest candidates, then shallowest."""
-        del resolutions, backtrack_causes  # narrowed on in narrow_requirement_selection
-        infos = list(information[identifier])
-        pinned = any(info.requirement.pins for info in infos)
+        del resolutions, candidates, backtrack_causes  # narrowed on in narrow_requirement_selection
+        return self.preference_of(identifier, list(information[identifier]), keep=False)
+
+    def preference_of(
+        self,
+        identifier: str,
+        infos: Collection[RequirementInformation[Dependency, Candidate]],
+        *,
+        keep: bool = True,
+    ) -> tuple[bool, bool, int, int, str]:
+        """`get_preference` for the requirements ``infos`` on ``identifier``. Whether one
+        pins and how many versions they admit depend on ``infos`` alone, and are kept for
+        that list object with ``keep`` (resolvelib makes a new one when a project's
+        requirements change); the depth is worked out afresh, as the parents' depths may have
+        changed."""
+        key = id(infos)
+        known = self._preferences.get(key)
+        if known is None or known[0] is not infos:
+            pinned = any(info.requirement.pins for info in infos)
+            count = self._count_matching(identifier, [info.requirement for info in infos])
+            known = (infos, pinned, count)
+            if keep:
+                self._preferences[key] = known
         depth = self._depth(identifier, infos)
-        del candidates
-        count = self._count_matching(identifier, [info.requirement for info in infos])
-        return (identifier != PYTHON, not pinned, count, depth, identifier)
+        return (identifier != PYTHON, not known[1], known[2], depth, identifier)
 
     def narrow_requirement_selection(
         self,
@@ -535,9 +560,8 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         extras_used: set[str] = set()
         where = f"`{candidate.name}` {candidate.version}"
         for text in metadata.requires_dist:
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement:
+            requirement = parsed_requirement(text)
+            if requirement is None:
                 self._warn(f"{where}: ignored invalid requirement {text!r}")
                 continue
             try:
@@ -574,7 +598,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                 self.prefetch(best)
 
     def _depth(
-        self, identifier: str, infos: list[RequirementInformation[Dependency, Candidate]]
+        self, identifier: str, infos: Iterable[RequirementInformation[Dependency, Candidate]]
     ) -> int:
         depths = [
             1 if info.parent is None else self._depths.get(info.parent.identifier, 1) + 1
