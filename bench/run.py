@@ -53,7 +53,10 @@ from pathlib import Path
 import snapshot
 
 TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
-OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "startup")
+OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "sync-noop", "run", "startup")
+#: What runs after a timed sync, in the environment it made: the same sync again (nothing to
+#: do), and `run python -c pass` (the tool's own overhead around a command).
+AFTER_SYNC_OPS: tuple[str, ...] = ("sync-noop", "run")
 WORKLOADS: tuple[str, ...] = ("small", "medium", "large", "stress")
 LOCK_OPS: tuple[str, ...] = ("lock-cold", "lock-warm")
 STARTUP_INNER = 5  # start-up is short: each repetition times it this many times
@@ -348,6 +351,7 @@ class Slot:
     locked: bool | None = None  # None: never locked; False: the last lock failed
     synced: bool = False
     syncs: int = 0
+    last_sync: list[Step] = field(default_factory=list)  # the steps of the last timed sync
 
     @property
     def project(self) -> Path:
@@ -579,8 +583,35 @@ def timed_sync(bench: Bench, slot: Slot, workload: str, rep: int) -> None:
             sync_steps(slot, bench.toolbox, flags), bench.timeout, log.parent / f"{log.name}-prime"
         )
         slot.synced = True
-    outcome = run_steps(sync_steps(slot, bench.toolbox, flags), bench.timeout, log)
+    steps = sync_steps(slot, bench.toolbox, flags)
+    outcome = run_steps(steps, bench.timeout, log)
     bench.record(workload, "sync", slot.tool, rep, outcome)
+    slot.last_sync = steps if outcome.ok else []
+
+
+def after_sync_step(slot: Slot, toolbox: Toolbox, op: str) -> Step | None:
+    """``sync-noop``: the last sync's installing step again, in the environment it made;
+    ``run``: `run python -c pass` there (uv: `uv run --no-project` with that environment's
+    Python). None when there was no successful sync."""
+    if not slot.last_sync:
+        return None
+    last = slot.last_sync[-1]
+    if op == "sync-noop":
+        return last
+    if slot.tool == "uv":
+        argv = [str(toolbox.uv), "run", "--no-project", "--python", ".venv/bin/python"]
+    else:
+        argv = [str(getattr(toolbox, slot.tool)), "run"]
+    return Step([*argv, "python", "-c", "pass"], last.cwd, last.env)
+
+
+def timed_after_sync(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> None:
+    step = after_sync_step(slot, bench.toolbox, op)
+    if step is None:
+        bench.record(workload, op, slot.tool, rep, Outcome(0.0, 0.0, 1, "its sync failed"))
+        return
+    log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
+    bench.record(workload, op, slot.tool, rep, run_steps([step], bench.timeout, log))
 
 
 def slot_for(bench: Bench, slots: dict[str, Slot], workload: Path, rep: int, tool: str) -> Slot:
@@ -619,9 +650,13 @@ def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
                 if slot.locked is None:
                     prime_lock(bench, slot, name)
                 timed_lock(bench, slot, name, "lock-warm", rep)
-        if "sync" in ops and bench.pipfence_sync is not None:
+        wants_sync = "sync" in ops or any(op in ops for op in AFTER_SYNC_OPS)
+        if wants_sync and bench.pipfence_sync is not None:
             for tool in order:
                 timed_sync(bench, slot_for(bench, slots, workload, rep, tool), name, rep)
+            for op in (o for o in AFTER_SYNC_OPS if o in ops):
+                for tool in order:
+                    timed_after_sync(bench, slots[tool], name, op, rep)
         for slot in slots.values():  # caches of big workloads add up; keep the logs only
             shutil.rmtree(slot.root, ignore_errors=True)
 

@@ -71,3 +71,30 @@ def test_the_tables_a_command_works_on(
 
     args = build_parser().parse_args(argv)
     assert tables_from_args(args, environ) == tables
+
+
+def test_the_command_is_found_past_the_options_before_it() -> None:
+    from pipfence.cli.main import TOP_VALUE_OPTIONS, command_of
+
+    top = build_parser()
+    taking_values = {
+        flag
+        for action in top._actions  # noqa: SLF001
+        if action.nargs != 0 and action.option_strings
+        for flag in action.option_strings
+        if flag.startswith("--")
+    }
+    assert taking_values == TOP_VALUE_OPTIONS
+    assert command_of(["run", "python", "-c", "pass"]) == "run"
+    assert command_of(["--python", "3.12", "install", "requests"]) == "install"
+    assert command_of(["-v", "--pypi-mirror", "http://m/simple", "lock"]) == "lock"
+    assert command_of(["--python", "run"]) is None
+    assert command_of(["--where"]) is None
+    assert command_of(["nonsense"]) is None
+
+
+def test_a_parser_for_one_command_reads_it_as_the_full_parser_does() -> None:
+    argv = ["--python", "3.12", "install", "-e", ".", "--dev", "--categories", "a b"]
+    full = vars(build_parser().parse_args(argv))
+    one = vars(build_parser("install").parse_args(argv))
+    assert one == full

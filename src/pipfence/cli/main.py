@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 import threading
@@ -64,7 +63,30 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The options before a command that take a value (`pipfence --python 3.12 install`).
+TOP_VALUE_OPTIONS = frozenset({"--python", "--pypi-mirror", "--completion"})
+
+
+def command_of(arguments: Sequence[str]) -> str | None:
+    """The command ``arguments`` run (the first word that is not an option before it or an
+    option's value), or None when there is none or it is not one of `COMMANDS`."""
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--":
+            return None
+        elif argument.startswith("-"):
+            skip = argument in TOP_VALUE_OPTIONS
+        else:
+            return argument if argument in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """pipfence's parser; with ``only``, that command's options are the only ones read in
+    (every command's module is imported otherwise, which a one-command run need not pay
+    for: `pipfence run` is started often)."""
     # No abbreviations: `lock --dev` must never be taken as `--dev-only` (argparse's default
     # accepts any unambiguous prefix of an option).
     parser = argparse.ArgumentParser(
@@ -124,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, summary in COMMANDS.items():
         sub = subparsers.add_parser(name, help=summary, description=summary, allow_abbrev=False)
         _common(sub, suppress=True)
-        module = _command_module(name)
+        module = _command_module(name) if only in (None, name) else None
         if module is not None:
             module.add_arguments(sub)
             accept_pipenv_only(sub, name)
@@ -149,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answered before the parser imports every command: scripts call this a lot.
         print(f"pipfence, version {__version__}")
         return 0
-    parser = build_parser()
+    parser = build_parser(command_of(arguments))
     args, unknown = parser.parse_known_args(arguments)
     if unknown:
         if args.command != "shell":
@@ -192,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _show_detail_logs(ui: UI) -> None:
     """With ``--verbose``, what pipfence's layers log as detail (a build backend's output,
     say) is shown on stderr; without it only their warnings are."""
+    import logging  # here: only --verbose needs it, and it costs every start
+
     handler = logging.StreamHandler(ui.err)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("pipfence")

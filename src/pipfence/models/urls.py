@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -303,6 +302,8 @@ def _expand_components(template: str, environ: Mapping[str, str], *, what: str) 
     """Expand a template whose scheme is written out: find each placeholder's component on
     the template itself (placeholders hold no URL delimiters), encode each value for it, and
     check the result parses back to the same origin and user-info."""
+    import secrets  # here: its OpenSSL import costs every command's start
+
     marker = f"pfv{secrets.token_hex(6)}x"
     found: list[str] = []
 

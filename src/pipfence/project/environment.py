@@ -9,12 +9,14 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipfence.errors import InstallError, UsageError
-from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
-from pipfence.project.serial import project_lock
+
+if TYPE_CHECKING:
+    from pipfence.installer.cache import UnpackedCache
 
 __all__ = [
     "check_python",
@@ -120,6 +122,8 @@ def _managed_installs(wanted: str, environ: Mapping[str, str]) -> list[Path]:
 def unpacked_cache(project: Project) -> UnpackedCache:
     """The shared cache of unpacked wheels that environments take their files from, placed
     as ``PIPFENCE_LINK_MODE`` says."""
+    from pipfence.installer.cache import UnpackedCache
+
     return UnpackedCache(
         project.settings.cache_dir / "wheels-unpacked", link_mode=project.settings.link_mode
     )
@@ -353,6 +357,8 @@ def remove_environment(project: Project) -> Path:
         )
     if not (location / "pyvenv.cfg").is_file():
         raise UsageError(f"`{location}` is not a virtual environment (it has no pyvenv.cfg)")
+    from pipfence.project.serial import project_lock
+
     with project_lock(project):
         try:
             shutil.rmtree(location)

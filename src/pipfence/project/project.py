@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipfence.errors import (
     LockfileError,
@@ -14,13 +15,15 @@ from pipfence.errors import (
     PipfileError,
     UsageError,
 )
-from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
 from pipfence.models.sources import PYPI_SOURCE, Source
-from pipfence.project.files import FileSet
 from pipfence.project.settings import Settings
 from pipfence.project.venvs import venv_location
+
+if TYPE_CHECKING:
+    from pipfence.models.lockfile import Lockfile
+    from pipfence.project.files import FileSet
 
 __all__ = ["LOCKFILE", "PIPFILE", "PYLOCK", "LockState", "Project"]
 
@@ -167,6 +170,8 @@ class Project:
         """The new Pipfile and/or lock written beside the current ones, to be swapped in
         together by `FileSet.commit` (or dropped by `FileSet.discard`); `FileWriteError`,
         with nothing changed, when they cannot be written."""
+        from pipfence.project.files import FileSet
+
         files = FileSet()
         if pipfile_text is not None:
             Pipfile.parse(pipfile_text, path=self._display(self.pipfile_path))
@@ -200,6 +205,8 @@ class Project:
             raise LockfileError("not UTF-8 text", path=self._display(path)) from None
         if re.fullmatch(r"\s*\{\s*\}\s*", text):
             return None  # `{}`: an empty lock, which pipenv re-locks as if there were none
+        from pipfence.models.lockfile import Lockfile
+
         return Lockfile.parse(text, path=self._display(path))
 
     def write_lock(self, lock: Lockfile) -> None:
