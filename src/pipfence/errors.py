@@ -194,6 +194,10 @@ class PackageNotFound(IndexServerError):
     """The package's source has no project page for it."""
 
 
+class DamagedCache(PipfenceError):
+    """A download-cache entry changed or was damaged while pipfence read it."""
+
+
 class ResolutionError(PipfenceError):
     """No combination of versions satisfies the requirements."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pipfence.errors import DamagedCache
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key, page_key
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
@@ -178,13 +179,46 @@ def test_cache_entry_of_another_project_is_not_used(
     bar = parse_project_page(BODY.replace(b"foo", b"bar"), JSON, PAGE_URL.replace("foo", "bar"))
     blob = dump_page(bar) or b""
     header = json.loads(entry.read_bytes().partition(b"\n")[0])
-    header["sha256"] = hashlib.sha256(blob).hexdigest()
+    assert header["sha256"] == "checked-by-content"  # the blob carries its own digests
     entry.write_bytes(json.dumps(header).encode() + b"\n" + blob)
     page = client.project_page(SOURCE, REQUEST_URL, FOO)
     assert page is not None
     assert [f.filename for f in page.files] == ["foo-1.0.tar.gz"]
     assert len(server.requests) == 2
     assert "if-none-match" not in server.requests[1].headers
+
+
+def test_a_cached_page_reads_its_groups_from_the_file_it_opened(
+    client: IndexClient, server: Server, tmp_path: Path
+) -> None:
+    """A page read from the cache keeps only its head in memory and reads a version's group
+    when asked, from the file it opened: another process replacing the entry meanwhile (a
+    rename over it) changes nothing for it."""
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)  # fresh: from the cache
+    assert page is not None
+    assert len(server.requests) == 1
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v3").rglob("*") if p.is_file()]
+    replacement = entry.with_name("replacement")
+    replacement.write_bytes(b"{}\nsomething else entirely")
+    replacement.replace(entry)
+    assert [f.filename for f in page.releases["1.0"]] == ["foo-1.0.tar.gz"]
+
+
+def test_a_cached_group_damaged_in_place_is_an_error_naming_the_project(
+    client: IndexClient, tmp_path: Path
+) -> None:
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert page is not None
+    (entry,) = [p for p in (tmp_path / "cache" / "pages-v3").rglob("*") if p.is_file()]
+    data = bytearray(entry.read_bytes())
+    at = data.rindex(b"foo-1.0.tar.gz")  # inside the group, after the head
+    data[at] = ord("g")
+    with entry.open("r+b") as handle:  # the same file, changed where it lies
+        handle.write(bytes(data))
+    with pytest.raises(DamagedCache, match="cached page of `foo`"):
+        page.releases["1.0"]
 
 
 def test_downloads_content_addressed(client: IndexClient, server: Server, tmp_path: Path) -> None:

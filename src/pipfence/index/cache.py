@@ -3,7 +3,8 @@
 Layout under the root the caller gives::
 
     pages-v3/<aa>/<page key>                 a header line (JSON) then the page (the client
-                                             stores its parsed form)
+                                             stores its parsed form, which carries its own
+                                             digests and is read in place: `open_page`)
     metadata-v2/<aa>/<metadata key>          a line with the body's sha256, then core metadata
     files-v2/<aa>/<sha256 of the file>       a file fetched without credentials
     private-files-v1/<aa>/<scoped key>       a file fetched with credentials
@@ -26,19 +27,23 @@ their hash is deleted and reported as a miss. Nothing here knows the time: calle
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import secrets
 import shutil
 import tempfile
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
-__all__ = ["CachedPage", "IndexCache", "metadata_key", "page_key"]
+__all__ = ["Blob", "CachedPage", "IndexCache", "metadata_key", "page_key"]
 
 _PAGES = "pages-v3"
 _METADATA = "metadata-v2"
@@ -48,7 +53,62 @@ _PRIVATE_FILES = "private-files-v1"
 #: credentials or source, so they are never read.
 _OLD = ("pages-v1", "parsed-v1", "pages-v2", "metadata-v1", "files-v1")
 _CHUNK = 1024 * 1024
+_HEADER_LIMIT = 64 * 1024
+#: The header's digest of a body that carries its own (`IndexCache.open_page`).
+_CHECKED_BY_CONTENT = "checked-by-content"
 _SHA256_HEX = 64
+
+
+class Blob(Protocol):
+    """A cache entry's bytes, read by slices: bytes, or the open file (`_FileBlob`)."""
+
+    def __getitem__(self, key: slice) -> bytes: ...
+
+    def __len__(self) -> int: ...
+
+
+class _FileBlob:
+    """An open cache file read at offsets (``pread``), closed when no longer referenced."""
+
+    __slots__ = ("__weakref__", "_handle", "_lock", "_size")
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._size = os.fstat(handle.fileno()).st_size
+        self._lock = threading.Lock()  # for the seek-and-read where there is no pread
+        weakref.finalize(self, handle.close)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, _step = key.indices(self._size)
+        if stop <= start:
+            return b""
+        if hasattr(os, "pread"):
+            return os.pread(self._handle.fileno(), stop - start, start)
+        with self._lock:
+            self._handle.seek(start)
+            return self._handle.read(stop - start)
+
+
+def _page_of_header(header_line: bytes) -> CachedPage | None:
+    """The page a header line describes, when its body carries its own digests."""
+    try:
+        header = json.loads(header_line)
+        if header.get("sha256") != _CHECKED_BY_CONTENT:
+            return None
+        return CachedPage(
+            url=str(header["url"]),
+            content_type=str(header["content_type"]),
+            body=b"",
+            etag=header.get("etag"),
+            last_modified=header.get("last_modified"),
+            fetched_at=float(header["fetched_at"]),
+            body_offset=len(header_line),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +124,7 @@ class CachedPage:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: float = 0.0
+    body_offset: int = 0  # where the body starts in the file (`IndexCache.open_page`)
 
 
 def _normal_url(url: str) -> str:
@@ -129,6 +190,8 @@ class IndexCache:
                 last_modified=header.get("last_modified"),
                 fetched_at=float(header["fetched_at"]),
             )
+            if header["sha256"] == _CHECKED_BY_CONTENT:
+                return None  # read with `open_page`
             valid = header["sha256"] == hashlib.sha256(body).hexdigest()
         except (ValueError, KeyError, TypeError):
             valid = False
@@ -137,15 +200,60 @@ class IndexCache:
             return None
         return page
 
-    def store_page(self, url: str, page: CachedPage, scope: str | None = None) -> None:
-        """Store ``page`` as the entry for ``url`` fetched by ``scope`` (replacing any)."""
+    def open_page(self, url: str, scope: str | None = None) -> tuple[CachedPage, Blob] | None:
+        """The entry for ``url`` as fetched by ``scope`` with its body left in the file: the
+        page (``body`` empty, ``body_offset`` where the body starts) and the open file, read
+        at an offset when asked. Only for an entry stored with ``checked_by_content`` (a body
+        that carries its own digests, checked as it is read); None for any other entry, or
+        one that is missing or unreadable. The open file keeps reading the entry it opened,
+        even when another process replaces it. When the process is short of file handles,
+        the body is read into memory instead."""
+        path = self._path(_PAGES, page_key(url, scope))
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                return None
+            return self._read_page(path)
+        try:
+            header_line = handle.readline(_HEADER_LIMIT)
+            page = _page_of_header(header_line)
+            if page is None:
+                handle.close()
+                return None
+            return page, _FileBlob(handle)
+        except OSError:
+            handle.close()
+            return None
+
+    def _read_page(self, path: Path) -> tuple[CachedPage, Blob] | None:
+        data = self._read(path)
+        if data is None:
+            return None
+        header_line, newline, _body = data.partition(b"\n")
+        page = _page_of_header(header_line + newline)
+        return None if page is None else (page, data)
+
+    def store_page(
+        self,
+        url: str,
+        page: CachedPage,
+        scope: str | None = None,
+        *,
+        checked_by_content: bool = False,
+    ) -> None:
+        """Store ``page`` as the entry for ``url`` fetched by ``scope`` (replacing any). With
+        ``checked_by_content`` the body is not hashed here: it carries its own digests (see
+        `open_page`), and `load_page` does not return it."""
         header = {
             "url": page.url,
             "content_type": page.content_type,
             "etag": page.etag,
             "last_modified": page.last_modified,
             "fetched_at": page.fetched_at,
-            "sha256": hashlib.sha256(page.body).hexdigest(),
+            "sha256": (
+                _CHECKED_BY_CONTENT if checked_by_content else hashlib.sha256(page.body).hexdigest()
+            ),
         }
         data = json.dumps(header).encode() + b"\n" + page.body
         self._write(self._path(_PAGES, page_key(url, scope)), data)

@@ -173,10 +173,7 @@ class IndexClient:
         # The cache keeps a page in its parsed form (see `dump_page`), never the raw body, and
         # only for requests made with the same credentials (none, or these).
         scope = self._http.credential_scope(endpoint) if self.cache is not None else None
-        cached = self.cache.load_page(url, scope) if self.cache is not None else None
-        known = None
-        if cached is not None and cached.content_type == _PARSED_PAGE:
-            known = load_page(cached.body)
+        cached, known = self._cached_page(url, scope)
         if cached is not None and known is not None and known.name == name:
             if 0 <= now - cached.fetched_at < limit:
                 return dataclasses.replace(known, etag=cached.etag)
@@ -209,7 +206,7 @@ class IndexClient:
                     status=304,
                 )
             page = known
-            fresh = dataclasses.replace(cached, fetched_at=now)
+            fresh = dataclasses.replace(cached, fetched_at=now, body=dump_page(known) or b"")
         else:
             with self._parsing:
                 page = self._parse(endpoint, name, what, reply.url, reply)
@@ -223,8 +220,34 @@ class IndexClient:
                 fetched_at=now,
             )
         if self.cache is not None and fresh.body:
-            self.cache.store_page(url, fresh, scope)
+            self.cache.store_page(url, fresh, scope, checked_by_content=True)
+            # The page as stored: its groups stay in the file, and memory holds only what
+            # is read (a big lock's pages are about 90 MB, of which a few groups are used).
+            stored, mapped = self._cached_page(url, scope)
+            if (
+                stored is not None
+                and mapped is not None
+                and stored.fetched_at == fresh.fetched_at
+                and mapped.name == page.name
+            ):
+                page = mapped  # this very entry, not an older one a failed write left
         return dataclasses.replace(page, etag=fresh.etag)
+
+    def _cached_page(
+        self, url: str, scope: str | None
+    ) -> tuple[CachedPage, ProjectPage] | tuple[None, None]:
+        """The cached entry for ``url`` and its page, groups left in the file; (None, None)
+        when there is none this client can read."""
+        if self.cache is None:
+            return None, None
+        entry = self.cache.open_page(url, scope)
+        if entry is None:
+            return None, None
+        cached, data = entry
+        if cached.content_type != _PARSED_PAGE:
+            return None, None
+        known = load_page(data, cached.body_offset)
+        return (cached, known) if known is not None else (None, None)
 
     def _root_exists(self, endpoint: Endpoint) -> bool:
         """Whether the source's own index page (its URL, which names no package) is there:
