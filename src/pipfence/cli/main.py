@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipfence import __version__
-from pipfence.cli.commands._options import (
-    NOTES,
-    accept_pipenv_only,
-    add_site_packages_options,
-)
-from pipfence.cli.ui import UI
-from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from pipfence.cli.ui import UI
 
 __all__ = ["main"]
 
@@ -50,6 +47,8 @@ COMMANDS: dict[str, str] = {
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    import argparse
+
     default: object = argparse.SUPPRESS if suppress else False
     parser.add_argument(
         "-v",
@@ -87,6 +86,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """pipfence's parser; with ``only``, that command's options are the only ones read in
     (every command's module is imported otherwise, which a one-command run need not pay
     for: `pipfence run` is started often)."""
+    import argparse
+
+    from pipfence.cli.commands._options import accept_pipenv_only, add_site_packages_options
+
     # No abbreviations: `lock --dev` must never be taken as `--dev-only` (argparse's default
     # accepts any unambiguous prefix of an option).
     parser = argparse.ArgumentParser(
@@ -171,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answered before the parser imports every command: scripts call this a lot.
         print(f"pipfence, version {__version__}")
         return 0
+    # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
+    from pipfence.cli.commands._options import NOTES
+    from pipfence.cli.ui import UI
+    from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
+
     parser = build_parser(command_of(arguments))
     args, unknown = parser.parse_known_args(arguments)
     if unknown:
@@ -268,6 +276,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI)
         return 0
     module = _command_module(args.command)
     if module is None:
+        from pipfence.errors import PipfenceError
+
         raise PipfenceError(
             f"`pipfence {args.command}` is not available in this version of pipfence yet",
             hint="use pipenv for this command meanwhile; the Pipfile and lock are shared",
