@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from packaging.markers import InvalidMarker
 from packaging.version import Version
@@ -55,6 +55,9 @@ __all__ = ["FencedSource", "IndexReader", "SdistMetadata"]
 #: Reads an sdist's core metadata by building it (see `pipfence.project.builds.Builds`):
 #: ``(source, request_url, sdist file) -> CoreMetadata``.
 SdistMetadata = Callable[[Source, str, DistFile], CoreMetadata]
+
+
+_T = TypeVar("_T")
 
 
 class IndexReader(Protocol):
@@ -191,7 +194,10 @@ class FencedSource:
         self, name: NormalizedName, asked: Sequence[Source]
     ) -> tuple[dict[str, ProjectPage | None], dict[str, Listing | None]]:
         futures = [(s, self._page(s, name)) for s in asked]
-        pages = {s.name: future.result() for s, future in futures}
+        pages = {
+            s.name: self._now(self._pages, (s.name, name), future, self._fetch_page, s, name)
+            for s, future in futures
+        }
         listings = {n: Listing(p.releases) if p is not None else None for n, p in pages.items()}
         return pages, listings
 
@@ -327,6 +333,33 @@ class FencedSource:
             if parent not in known:
                 self._parents[child] = (*known, parent)
 
+    def _now(
+        self,
+        table: dict[Any, Future[Any]],
+        key: object,
+        future: Future[_T],
+        work: Callable[..., _T],
+        *arguments: Any,
+    ) -> _T:
+        """The result of ``future``, which the resolver needs now. When no worker has started
+        it yet (it waits behind prefetches and guesses), it is done here instead, at once:
+        the resolver waits for what it asked for, not for the queue ahead of it. The table
+        entry is replaced under the lock, so nobody else ever gets the cancelled future."""
+        if not future.done():
+            with self._lock:
+                mine = table.get(key) is future and future.cancel()
+                if mine:
+                    replacement: Future[_T] = Future()
+                    table[key] = replacement
+            if mine:
+                try:
+                    replacement.set_result(work(*arguments))
+                except BaseException as exc:
+                    replacement.set_exception(exc)
+                    raise
+                return replacement.result()
+        return future.result()
+
     def _metadata_future(
         self,
         name: NormalizedName,
@@ -354,7 +387,16 @@ class FencedSource:
             source = self._fence.default
         else:
             source = self.origins[name].source
-            metadata = self._metadata_future(name, version, files, source=source).result()
+            future = self._metadata_future(name, version, files, source=source)
+            metadata = self._now(
+                self._metadata,
+                (name, str(version)),
+                future,
+                self._fetch_metadata,
+                name,
+                tuple(files),
+                source,
+            )
         self._learn_parents(name, source, metadata)
         if source != self._fence.default:
             self._prefetch_children(name, source, metadata, asked=True)
