@@ -330,6 +330,13 @@ def parsed_requirement(text: str) -> Requirement | None:
         return None
 
 
+def _header_block(data: bytes) -> bytes:
+    """``data`` up to the empty line that ends an RFC 822 header block (all of it when it has
+    none): what a headers-only parse reads, since that stops at the same line."""
+    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
+    return data[: min(ends) + 1] if ends else data
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoreMetadata:
     """What resolution needs from a distribution's core metadata (METADATA / PKG-INFO)."""
@@ -346,9 +353,9 @@ class CoreMetadata:
         Version is missing or invalid."""
         from email.parser import BytesParser
 
-        message = BytesParser().parsebytes(
-            data, headersonly=True
-        )  # compat32, without email.policy's imports
+        # compat32 (the default), without email.policy's imports. Only the header block is
+        # read: the body (often a long README) would otherwise be split into lines for nothing.
+        message = BytesParser().parsebytes(_header_block(data), headersonly=True)
         name = message.get("Name")
         version = message.get("Version")
         if not name or not version:
