@@ -281,7 +281,7 @@ def place_file(source: str, target: str, mode: LinkMode, *, executable: bool) ->
     if mode == "hardlink":
         try:
             os.link(source, target)
-        except FileNotFoundError:
+        except (FileNotFoundError, FileExistsError):
             raise
         except OSError:
             mode = "copy"

@@ -126,7 +126,15 @@ class _EnvDestination(WheelDestination):
     `pathlib` objects cost more than the links themselves.
     """
 
-    def __init__(self, env: VirtualEnv, name: str, filename: str, link_mode: LinkMode) -> None:
+    def __init__(
+        self,
+        env: VirtualEnv,
+        name: str,
+        filename: str,
+        link_mode: LinkMode,
+        *,
+        known_dirs: set[str] | None = None,
+    ) -> None:
         self._env = env
         self._filename = filename
         self._schemes = {k: str(v) for k, v in env.scheme_dict(name).items()}
@@ -134,8 +142,10 @@ class _EnvDestination(WheelDestination):
         self._own_cfg = os.path.normcase(os.path.join(env.root, "pyvenv.cfg"))  # noqa: PTH118
         self._own_scripts = os.path.normcase(self._schemes["scripts"])
         self._real_root = os.path.realpath(env.root)
-        self._ready_dirs: set[str] = set()
-        self._made: set[str] = set()
+        # Folders known to be real folders leading into the environment: ones that were there
+        # (their real path checked) or made by an install. Shared by the installs of one
+        # `install_many`, so the scheme folders are checked once, not once a wheel.
+        self._ready_dirs: set[str] = known_dirs if known_dirs is not None else set()
         self._mode: LinkMode = link_mode
         self.written: list[str] = []
         self.made_dirs: list[str] = []
@@ -161,63 +171,95 @@ class _EnvDestination(WheelDestination):
         return target
 
     def _ready(self, target: str) -> None:
-        """Make the parent folder (recording what was made) and move an existing file aside."""
+        """Make the parent folder of ``target`` when missing (recording what was made)."""
         parent = os.path.dirname(target)  # noqa: PTH120 - hot loop
         if parent not in self._ready_dirs:
-            missing: list[str] = []
-            folder = parent
-            while folder not in self._ready_dirs and not os.path.isdir(folder):  # noqa: PTH112 - hot loop
-                missing.append(folder)
-                folder = os.path.dirname(folder)  # noqa: PTH120 - hot loop
-            if folder not in self._ready_dirs:
-                # The nearest folder that was already there may be (or sit under) a symlink
-                # leading out of the environment; folders made below it here cannot be.
-                real = os.path.realpath(folder)
-                if real != self._real_root and not real.startswith(self._real_root + os.sep):
-                    raise ArchiveError(
-                        f"Wheel `{self._filename}` would write into `{parent}`, which leads "
-                        "outside the environment"
-                    )
-                self._ready_dirs.add(folder)
-            for folder in reversed(missing):
-                try:
-                    os.mkdir(folder)  # noqa: PTH102 - hot loop
-                except FileExistsError:
-                    # Made by a concurrent install: a real folder or a symlink, see above.
-                    real = os.path.realpath(folder)
-                    if real != self._real_root and not real.startswith(self._real_root + os.sep):
-                        raise ArchiveError(
-                            f"Wheel `{self._filename}` would write into `{parent}`, which "
-                            "leads outside the environment"
-                        ) from None
-                else:
-                    self.made_dirs.append(folder)
-                    self._made.add(folder)
-                self._ready_dirs.add(folder)
-        # A folder this install made holds only what it wrote, and no wheel names a file twice.
-        if parent not in self._made and os.path.lexists(target):
-            if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112,PTH114
-                raise InstallError(f"Cannot install `{target}`: a folder is in the way")
-            aside = _aside_name(target)
-            os.rename(target, aside)  # noqa: PTH104
-            self.displaced.append((target, aside))
+            self._ensure_dir(parent)
+
+    def _ensure_dir(self, folder: str) -> None:
+        """Make ``folder`` and its missing parents, top-down with one ``mkdir`` each. A folder
+        that was already there (or the environment's root) must have its real path inside the
+        environment's: it may be, or sit under, a symlink leading out. Folders made here below
+        a checked one cannot."""
+        if folder in self._ready_dirs:
+            return
+        if folder.startswith(self._root_prefix):
+            self._ensure_dir(os.path.dirname(folder))  # noqa: PTH120 - hot loop
+            try:
+                os.mkdir(folder)  # noqa: PTH102 - hot loop
+            except FileExistsError:
+                self._check_inside(folder)  # there already, or made by a concurrent install
+            else:
+                self.made_dirs.append(folder)
+        else:
+            self._check_inside(folder)
+        self._ready_dirs.add(folder)
+
+    def _check_inside(self, folder: str) -> None:
+        real = os.path.realpath(folder)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise ArchiveError(
+                f"Wheel `{self._filename}` would write into `{folder}`, which leads outside "
+                "the environment"
+            )
+
+    def _displace(self, target: str) -> None:
+        """Move the file (or symlink) in the way of ``target`` aside, to be deleted on commit
+        or put back on rollback; a real folder in the way is an error."""
+        if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112,PTH114
+            raise InstallError(f"Cannot install `{target}`: a folder is in the way")
+        aside = _aside_name(target)
+        os.rename(target, aside)  # noqa: PTH104
+        self.displaced.append((target, aside))
 
     # -- writing --------------------------------------------------------------------------------
 
     def _write_stream(self, target: str, stream: BinaryIO, executable: bool) -> tuple[str, int]:
         self._ready(target)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+        flags, mode = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
+        try:
+            fd = os.open(target, flags, mode)
+        except FileExistsError:  # never follows a symlink in the way: it is moved aside
+            self._displace(target)
+            fd = os.open(target, flags, mode)
         self.written.append(target)
         with os.fdopen(fd, "wb") as out:
             return copyfileobj_with_hashing(stream, out, "sha256")
 
     def _link_file(self, target: str, file: CachedFile) -> None:
-        self._ready(target)
-        source = os.path.join(file.tree, file.path)  # noqa: PTH118 - hot loop
-        # A mode that cannot work here (no reflinks, another filesystem) falls back to a
-        # copy, which is kept for the rest of this wheel.
-        self._mode = place_file(source, target, self._mode, executable=file.executable)
-        self.written.append(target)
+        self.link_files([(target, file)])
+
+    def link_files(self, items: Iterable[tuple[str, CachedFile]]) -> None:
+        """Place each cached file at its target (checked by `_target`), in one pass: its
+        folder made once, the file linked (or cloned, or copied: `place_file`), whatever was
+        in the way moved aside. A mode that cannot work here (no reflinks, another
+        filesystem) falls back, and the fallback is kept for the rest of this wheel."""
+        ready, written, link, sep = self._ready_dirs, self.written, os.link, os.sep
+        mode = self._mode
+        try:
+            for target, file in items:
+                parent = target[: target.rindex(sep)]
+                if parent not in ready:
+                    self._ensure_dir(parent)
+                source = file.tree + sep + file.path
+                try:
+                    if mode == "hardlink":
+                        link(source, target)
+                    else:
+                        mode = place_file(source, target, mode, executable=file.executable)
+                except FileExistsError:
+                    self._displace(target)
+                    mode = place_file(source, target, mode, executable=file.executable)
+                except FileNotFoundError:
+                    raise
+                except OSError:
+                    if mode != "hardlink":
+                        raise
+                    # No hard links here (another filesystem, say): place_file falls back.
+                    mode = place_file(source, target, mode, executable=file.executable)
+                written.append(target)
+        finally:
+            self._mode = mode
 
     def write_file(
         self,
@@ -275,6 +317,24 @@ class _EnvDestination(WheelDestination):
             self._write_stream(self._target(scheme, record_file_path), stream, executable=False)
         self.dist_info = Path(self._target(scheme, record_file_path)).parent
 
+    def write_record(
+        self, scheme: Scheme, record_file_path: str, rows: list[tuple[Scheme, str, str, str]]
+    ) -> None:
+        """Write RECORD as `finalize_installation` does (sorted by path, a file of another
+        scheme relative to this one), from plain rows: (scheme, path, hash, size)."""
+        base = self._schemes[scheme]
+        prefixes = {
+            name: "" if name == scheme else os.path.relpath(folder, start=base) + "/"
+            for name, folder in self._schemes.items()
+        }
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+        rows.sort(key=lambda row: row[1])
+        writer.writerows((prefixes[s] + path, hash_, size) for s, path, hash_, size in rows)
+        with io.BytesIO(out.getvalue().encode("utf-8")) as stream:
+            self._write_stream(self._target(scheme, record_file_path), stream, executable=False)
+        self.dist_info = Path(self._target(scheme, record_file_path)).parent
+
     # -- ending ---------------------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -290,6 +350,7 @@ class _EnvDestination(WheelDestination):
             except OSError:
                 continue
         for folder in reversed(self.made_dirs):
+            self._ready_dirs.discard(folder)  # shared: another install must not count on it
             try:
                 Path(folder).rmdir()
             except OSError:
@@ -324,6 +385,11 @@ def _install_unpacked(
             record = destination.write_script(name=name, module=module, attr=attr, section=section)
             records.append((Scheme("scripts"), record))
     data_prefix = info.data_dir + "/"
+    # Files linked as they are: (target, file), and their RECORD rows (scheme, path, hash,
+    # size), gathered in one pass and linked in another (`_EnvDestination.link_files`).
+    links: list[tuple[str, CachedFile]] = []
+    rows: list[tuple[Scheme, str, str, str]] = []
+    target_of = destination._target  # noqa: SLF001 - the destination's own check, per file
     for file in unpacked.files:
         path = file.path
         if path == record_path or ("__pycache__" in path and "__pycache__" in path.split("/")[:-1]):
@@ -336,17 +402,26 @@ def _install_unpacked(
                     f"Wheel `{info.filename}` has `{path}`, which is not in a valid .data subfolder"
                 )
             scheme, target = Scheme(name), rest
-        # The destination links a CachedFile in place of reading it as a stream.
-        stream = cast("BinaryIO", file)
-        records.append((scheme, destination.write_file(scheme, target, stream, file.executable)))
+            if scheme == "scripts":  # shebangs rewritten: written, not linked
+                stream = cast("BinaryIO", file)
+                records.append(
+                    (scheme, destination.write_file(scheme, target, stream, file.executable))
+                )
+                continue
+        links.append((target_of(scheme, target), file))
+        rows.append((scheme, target, file.hash, str(file.size)))
+    destination.link_files(links)
     for filename, contents in additional.items():
         with io.BytesIO(contents) as stream:
             record = destination.write_file(
                 root, f"{info.dist_info}/{filename}", stream, is_executable=False
             )
         records.append((root, record))
-    records.append((root, RecordEntry(record_path, None, None)))
-    destination.finalize_installation(scheme=root, record_file_path=record_path, records=records)
+    for scheme, entry in records:
+        size = "" if entry.size is None else str(entry.size)
+        rows.append((scheme, entry.path, str(entry.hash_ or ""), size))
+    rows.append((root, record_path, "", ""))
+    destination.write_record(root, record_path, rows)
 
 
 def install_wheel(
@@ -359,6 +434,7 @@ def install_wheel(
     direct_url: Mapping[str, Any] | None = None,
     installer_name: str = "pipfence",
     on_warning: Callable[[str], None] | None = None,
+    known_dirs: set[str] | None = None,
 ) -> InstalledDist:
     """Install the wheel at ``wheel_path`` into ``env``; return the installed distribution.
 
@@ -369,6 +445,8 @@ def install_wheel(
     ``installer_name``. Files present already (another distribution's) are replaced, and
     ``on_warning`` is told in one line when another installed distribution listed them;
     uninstall an older version of the same distribution first. Bytecode is not compiled.
+    ``known_dirs`` is a set of folders of ``env`` already checked, shared by the installs
+    into one environment (`install_many`).
 
     Raises `ArchiveError` for an unsafe or corrupt wheel and `InstallError` when the environment
     cannot be written; either way nothing of this wheel is left in the environment.
@@ -380,7 +458,9 @@ def install_wheel(
     try:
         unpacked = cache.unpack(wheel_path, sha256=sha256)
         info = unpacked.info
-        destination = _EnvDestination(env, info.distribution, info.filename, cache.link_mode)
+        destination = _EnvDestination(
+            env, info.distribution, info.filename, cache.link_mode, known_dirs=known_dirs
+        )
         metadata = {"INSTALLER": f"{installer_name}\n".encode()}
         if requested:
             metadata["REQUESTED"] = b""
@@ -613,6 +693,7 @@ def install_many(
     """
     if not items:
         return []
+    known_dirs: set[str] = set()
 
     def one(item: WheelInstall) -> InstalledDist:
         dist = install_wheel(
@@ -624,6 +705,7 @@ def install_many(
             direct_url=item.direct_url,
             installer_name=installer_name,
             on_warning=on_warning,
+            known_dirs=known_dirs,
         )
         if on_installed is not None:
             on_installed(dist.name)
