@@ -177,7 +177,7 @@ class UnpackedCache:
                 st = stat_(prefix + file.path)
             except OSError:
                 return False
-            if st.st_ino != file.inode or st.st_mtime_ns != file.mtime_ns or st.st_size != file.size:
+            if (st.st_ino, st.st_mtime_ns, st.st_size) != (file.inode, file.mtime_ns, file.size):
                 return False
         self._checked.add(unpacked.sha256)
         return True
@@ -371,11 +371,11 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
     files = []
     for path, hash_, size, executable, mtime_ns, inode in data["files"]:
         if not (
-            type(path) is str  # noqa: E721 - exactly str, as json gives it
-            and type(hash_) is str  # noqa: E721
-            and type(size) is int  # noqa: E721
-            and type(mtime_ns) is int  # noqa: E721
-            and type(inode) is int  # noqa: E721
+            type(path) is str
+            and type(hash_) is str
+            and type(size) is int
+            and type(mtime_ns) is int
+            and type(inode) is int
         ):
             raise ValueError(path)
         if not _safe_member(path):

@@ -424,14 +424,33 @@ def sync(
                     return source
             return None
 
-        def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
+        def from_cache(w: WantedDist) -> tuple[_Choice, Path] | None:
             cached = _from_unpacked_cache(
                 cache, w, wanted[w.name][1], target, w.name in direct, granted=granted
             )
-            if cached is not None:
-                if on_progress is not None:
-                    on_progress(cached[0].file.filename)
-                return cached
+            if cached is not None and on_progress is not None:
+                on_progress(cached[0].file.filename)
+            return cached
+
+        def fetch_batch(
+            batch: Sequence[WantedDist], dest: Path
+        ) -> dict[NormalizedName, tuple[_Choice, Path]]:
+            """The batch's files: those unpacked in the cache already looked up here, one
+            after the other (a manifest read and a stat a file: many threads would only pass
+            the interpreter lock around), the others downloaded by the pool."""
+            found: dict[NormalizedName, tuple[_Choice, Path]] = {}
+            missing: list[WantedDist] = []
+            for w in batch:
+                cached = from_cache(w)
+                if cached is None:
+                    missing.append(w)
+                else:
+                    found[w.name] = cached
+            for choice, path in map_all(pool, lambda w: fetch_one(w, dest), missing):
+                found[choice.wanted.name] = (choice, path)
+            return found
+
+        def fetch_one(w: WantedDist, dest: Path) -> tuple[_Choice, Path]:
             choice = choose(w)
             try:
                 return choice, _download(client, routes, choice, dest, on_progress)
@@ -470,10 +489,7 @@ def sync(
                 fence,
                 wanted,
                 fetch,
-                fetch=lambda batch: {
-                    c.wanted.name: (c, p)
-                    for c, p in map_all(pool, lambda w: fetch_one(w, Path(tmp)), batch)
-                },
+                fetch=lambda batch: fetch_batch(batch, Path(tmp)),
                 done=done,
                 metadata_of=metadata_of,
                 listing=lambda source, name: _listing(client, routes, source, name),
