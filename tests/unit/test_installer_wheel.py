@@ -669,3 +669,97 @@ def test_install_many_interrupted_undoes_what_it_installed(
         install_many([WheelInstall(path=w) for w in wheels], env, workers=2)
     assert env.installed() == {}
     assert snapshot(env.root) == before
+
+
+# -- the one-pass install from the cache -----------------------------------------------------------
+
+
+def test_record_is_the_one_installer_itself_writes(template: VirtualEnv, tmp_path: Path) -> None:
+    """pipfence writes RECORD from its own rows; `installer.install` is the reference."""
+    from installer import install as reference_install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    env = template
+    before = snapshot(env.root)
+    wheel = craft(
+        tmp_path / "w",
+        [
+            ("evil/__init__.py", b"X = 1\n"),
+            ("evil/sub/deeper/mod.py", b"Y = 2\n"),
+            ("evil/zz last.txt", b"sorted by path\n"),
+            ("evil-1.0.data/scripts/tool", b"#!python\nprint('tool')\n"),
+            ("evil-1.0.data/data/share/evil/readme.txt", b"data\n"),
+            ("evil-1.0.data/headers/evil.h", b"/* h */\n"),
+            ("evil-1.0.dist-info/entry_points.txt", b"[console_scripts]\nevil-cli = evil:main\n"),
+        ],
+    )
+    dist = install_wheel(wheel, env)
+    ours = (dist.dist_info / "RECORD").read_text()
+    uninstall(dist, env)
+    assert snapshot(env.root) == before
+    destination = SchemeDictionaryDestination(
+        env.scheme_dict("evil"),
+        interpreter=str(env.python),
+        script_kind="posix",
+        hash_algorithm="sha256",
+    )
+    with WheelFile.open(wheel) as source:
+        reference_install(source, destination, {"INSTALLER": b"pipfence\n"})
+    theirs = (dist.dist_info / "RECORD").read_text()
+    uninstall(dist, env)
+    assert ours == theirs
+    assert "../../../bin/evil-cli," in ours
+
+
+def test_a_symlinked_namespace_folder_is_refused_for_every_wheel_into_it(
+    env: VirtualEnv, tmp_path: Path, outside: Path
+) -> None:
+    """The folders checked once for all the wheels of one `install_many` never include one
+    that leads outside: the second wheel into it is refused as the first is."""
+    (env.purelib / "ns").symlink_to(outside, target_is_directory=True)
+    before = snapshot(env.root)
+    wheels = [
+        craft(
+            tmp_path / f"w{i}",
+            [(f"ns/part{i}/__init__.py", b"x")],
+            filename=f"part{i}-1.0-py3-none-any.whl",
+            dist_info=f"part{i}-1.0.dist-info",
+            metadata=f"Metadata-Version: 2.1\nName: part{i}\nVersion: 1.0\n".encode(),
+        )
+        for i in range(2)
+    ]
+    for order in (wheels, wheels[::-1]):
+        with pytest.raises(ArchiveError, match="leads outside"):
+            install_many([WheelInstall(path=w) for w in order], env, workers=1)
+        assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+        assert snapshot(env.root) == before
+
+
+def test_a_file_in_the_way_in_a_folder_made_by_another_wheel_is_moved_aside(
+    env: VirtualEnv, tmp_path: Path
+) -> None:
+    """A wheel whose file is already there (another distribution's, in a folder that wheel
+    made) replaces it, and the other distribution is named."""
+    first = craft(
+        tmp_path / "a",
+        [("shared/same.py", b"first\n")],
+        filename="aaa-1.0-py3-none-any.whl",
+        dist_info="aaa-1.0.dist-info",
+        metadata=b"Metadata-Version: 2.1\nName: aaa\nVersion: 1.0\n",
+    )
+    second = craft(
+        tmp_path / "b",
+        [("shared/same.py", b"second\n")],
+        filename="bbb-1.0-py3-none-any.whl",
+        dist_info="bbb-1.0.dist-info",
+        metadata=b"Metadata-Version: 2.1\nName: bbb\nVersion: 1.0\n",
+    )
+    warned: list[str] = []
+    install_many([WheelInstall(path=first)], env)
+    install_many([WheelInstall(path=second)], env, on_warning=warned.append)
+    assert (env.purelib / "shared" / "same.py").read_text() == "second\n"
+    assert len(warned) == 1
+    assert "`aaa`" in warned[0]
+    assert not [p for p in (env.purelib / "shared").iterdir() if p.name != "same.py"]
+    assert sorted(env.installed()) == ["aaa", "bbb"]
