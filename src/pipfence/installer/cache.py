@@ -49,6 +49,7 @@ from pipfence.installer.archive import (
     check_wheel,
     is_signature,
     new_hasher,
+    plainly_safe,
     record_table,
 )
 from pipfence.models.names import NormalizedName
@@ -378,25 +379,10 @@ def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWh
             and type(inode) is int
         ):
             raise ValueError(path)
-        if not _safe_member(path):
+        if not plainly_safe(path):
             check_member_name(path, filename=info.filename)  # the full test decides
         files.append(CachedFile(path, tree, hash_, size, executable is True, mtime_ns, inode))
     return UnpackedWheel(root=entry, sha256=sha256, info=info, files=tuple(files))
-
-
-def _safe_member(path: str) -> bool:
-    """Whether ``path`` passes `check_member_name` for sure, in a few substring searches (a
-    manifest lists thousands of paths): a relative path of non-empty parts, none ``.`` or
-    ``..``, no backslash, NUL or drive letter. False leaves the answer to that check."""
-    framed = f"/{path}/"
-    return not (
-        "//" in framed
-        or "/./" in framed
-        or "/../" in framed
-        or "\\" in path
-        or "\x00" in path
-        or (path[1:2] == ":" and path[:1].isascii() and path[:1].isalpha())
-    )
 
 
 def _unpack_into(wheel: Path, staging: Path) -> None:

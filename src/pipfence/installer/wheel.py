@@ -56,7 +56,7 @@ from installer.utils import (
 )
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
-from pipfence.installer.archive import check_entry_point_name
+from pipfence.installer.archive import check_entry_point_name, plainly_safe
 from pipfence.installer.cache import CachedFile, LinkMode, UnpackedCache, UnpackedWheel, place_file
 from pipfence.installer.plan import InstalledDist
 
@@ -148,6 +148,16 @@ class _EnvDestination(WheelDestination):
         self._own_cfg = os.path.normcase(os.path.join(env.root, "pyvenv.cfg"))  # noqa: PTH118
         self._own_scripts = os.path.normcase(self._schemes["scripts"])
         self._real_root = os.path.realpath(env.root)
+        # Schemes inside the environment whose folder holds neither pyvenv.cfg nor the scripts
+        # folder (purelib, platlib): `_target` skips its slow checks for plain paths there.
+        self._plain = frozenset(
+            name
+            for name, base in self._schemes.items()
+            if os.sep == "/"
+            and base.startswith(self._root_prefix)
+            and not self._own_cfg.startswith(base + "/")
+            and not (self._own_scripts + "/").startswith(base + "/")
+        )
         # Folders known to be real folders leading into the environment: ones that were there
         # (their real path checked) or made by an install. Shared by the installs of one
         # `install_many`, so the scheme folders are checked once, not once a wheel.
@@ -162,6 +172,10 @@ class _EnvDestination(WheelDestination):
 
     def _target(self, scheme: Scheme, path: str) -> str:
         base = self._schemes[scheme]
+        if scheme in self._plain and plainly_safe(path):
+            # Nothing to normalise, and a folder that holds neither pyvenv.cfg nor the
+            # interpreter: the path is the target as it is (most files of most wheels).
+            return base + "/" + path
         target = os.path.normpath(os.path.join(base, path))  # noqa: PTH118 - hot loop
         if not target.startswith(base + os.sep) or not target.startswith(self._root_prefix):
             raise ArchiveError(
