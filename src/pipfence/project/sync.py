@@ -54,7 +54,13 @@ from pipfence.project.concurrency import map_all, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
 
-__all__ = ["SyncOptions", "SyncReport", "check_lock_against_pipfile", "sync"]
+__all__ = [
+    "SyncOptions",
+    "SyncReport",
+    "check_lock_against_pipfile",
+    "sync",
+    "warm_unpacked_cache",
+]
 
 #: The ``[pipenv]`` setting that lets sync take a locked file from any source (by hash).
 SEARCH_ALL_SOURCES = "install_search_all_sources"
@@ -819,6 +825,21 @@ def _fetch_in_fence_order(
                 + " came from, has it",
                 hint="run `pipfence lock` again",
             )
+
+
+def warm_unpacked_cache(cache: UnpackedCache, lock: Lockfile, categories: Sequence[str]) -> None:
+    """Read and check (`UnpackedCache.verified`) the cache entry of every file the lock's
+    ``categories`` allow, ahead of a sync that will need them: run beside the creation of a
+    new environment, the check of every cached file costs no time of its own. Only fills
+    the cache's memory of this run; a sync still looks each entry up as it would, and meets
+    any error itself (none is raised here)."""
+    try:
+        for _category, package in lock.packages(list(categories)):
+            for digest in sorted(AllowedHashes.of(package.hashes).digests):
+                if cache.get(digest) is not None:
+                    cache.verified(digest)
+    except Exception:  # noqa: BLE001, S110 - best effort: the sync's own lookup reports it
+        pass
 
 
 def _from_unpacked_cache(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +52,7 @@ from pipfence.project.sync import (
     check_lock_against_pipfile,
     check_lock_entries,
     sync,
+    warm_unpacked_cache,
 )
 
 if TYPE_CHECKING:
@@ -195,9 +197,24 @@ def sync_lock(
         shutil.rmtree(aside, ignore_errors=True)
         location.rename(aside)
     try:
-        env, created = open_or_create_env(
-            project, python=python, cache=cache, site_packages=target.site_packages
-        )
+        warming = None
+        if not (location / "pyvenv.cfg").is_file():
+            # A new environment: its interpreter's subprocess runs while a thread checks the
+            # cache entries the sync is about to use.
+            warming = threading.Thread(
+                target=warm_unpacked_cache,
+                args=(cache, lockfile, categories),
+                name="pipfence-warm-cache",
+                daemon=True,
+            )
+            warming.start()
+        try:
+            env, created = open_or_create_env(
+                project, python=python, cache=cache, site_packages=target.site_packages
+            )
+        finally:
+            if warming is not None:
+                warming.join()
         report = sync(
             project,
             client,
