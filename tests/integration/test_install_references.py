@@ -376,7 +376,8 @@ def test_uninstall_editable_folder_removes_its_entry(
 
     missing = run_pipfence(["uninstall", "-e", "./nothing-here"], cwd=project, env=env)
     assert missing.returncode != 0
-    assert "nothing-here" in missing.stderr and "Traceback" not in missing.stderr
+    assert "nothing-here" in missing.stderr
+    assert "Traceback" not in missing.stderr
     assert "mylib" in packages(project)
 
     result = run_pipfence(["uninstall", "-e", "./mylib-0.1"], cwd=project, env=env)

@@ -79,7 +79,7 @@ def test_the_command_is_found_past_the_options_before_it() -> None:
     top = build_parser()
     taking_values = {
         flag
-        for action in top._actions  # noqa: SLF001
+        for action in top._actions
         if action.nargs != 0 and action.option_strings
         for flag in action.option_strings
         if flag.startswith("--")
