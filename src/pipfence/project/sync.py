@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -36,11 +36,9 @@ from pipfence.errors import (
     UsageError,
 )
 from pipfence.index.client import IndexClient
-from pipfence.installer.build import wheel_metadata
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import PROTECTED, InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import EnvChange, WheelInstall
 from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
@@ -49,10 +47,13 @@ from pipfence.models.pipfile import Pipfile, pipfile_table
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes, shown_url
-from pipfence.project.builds import Builds, check_built, project_builds
 from pipfence.project.concurrency import map_all, worker_pool
 from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
+
+if TYPE_CHECKING:
+    from pipfence.installer.wheel import EnvChange, WheelInstall
+    from pipfence.project.builds import Builds
 
 __all__ = [
     "SyncOptions",
@@ -403,6 +404,11 @@ def sync(
     routes = settings.routes
     fetch = [w for w in plan.to_fetch if w.name not in refs]
     fetch_direct = [refs[w.name] for w in plan.to_fetch if w.name in refs]
+    # Imported here: a sync with nothing to do (above) never builds or installs.
+    from pipfence.installer.build import wheel_metadata
+    from pipfence.installer.wheel import EnvChange
+    from pipfence.project.builds import project_builds
+
     builds = project_builds(project, client, python=env.python, wheel_cache=cache, tables=tables)
     warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
     if on_progress is not None:
@@ -734,6 +740,8 @@ def _version_unmet(
 
 def _wheel_core_metadata(choice: _Choice, path: Path, cache: UnpackedCache) -> CoreMetadata | None:
     """A downloaded (or cached) wheel's own METADATA; None when it cannot be read."""
+    from pipfence.installer.build import wheel_metadata
+
     digest = _sha_of(choice)
     unpacked = cache.get(digest) if digest else None
     try:
@@ -892,6 +900,8 @@ def _wheel_for(
     """The wheel to install for a downloaded file: itself, or one built from the sdist (its
     sha256 was verified against the lock; the built wheel's is not in the lock), its build
     requirements fenced with the lock's source of ``package`` as their parent."""
+    from pipfence.installer.wheel import WheelInstall
+
     if choice.file.is_wheel:
         return WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
     sha = _sha_of(choice) or file_sha256(path)
@@ -917,6 +927,10 @@ def _direct_wheel(
     on_progress: Callable[[str], None] | None,
 ) -> WheelInstall:
     """Fetch a path, file or git entry and build its wheel (editable via PEP 660)."""
+    from pipfence.installer.build import wheel_metadata
+    from pipfence.installer.wheel import WheelInstall
+    from pipfence.project.builds import check_built
+
     where = tmp / "direct" / ref.key
     fetched = fetcher.fetch(ref, where, checkout_dir=_editable_checkout(env, ref))
     if fetched.archive is not None and fetched.sha256 is not None:

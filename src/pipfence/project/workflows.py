@@ -18,21 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import LockfileError, LockfileMissing
-from pipfence.index.client import IndexClient
 from pipfence.installer.plan import PROTECTED, InstalledDist
 from pipfence.installer.venv import VirtualEnv
-from pipfence.installer.wheel import EnvChange
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.project.categories import check_tables
-from pipfence.project.direct import DirectFetcher, DirectRef
-from pipfence.project.edits import (
-    PipfileChange,
-    add_packages_to_tables,
-    remove_packages,
-    update_packages,
-)
 from pipfence.project.environment import (
     check_python,
     open_or_create_env,
@@ -40,10 +31,8 @@ from pipfence.project.environment import (
     system_env,
     unpacked_cache,
 )
-from pipfence.project.export import stage_with_pylock
 from pipfence.project.files import FileSet
 from pipfence.project.project import Project
-from pipfence.project.references import DirectEntry
 from pipfence.project.serial import project_lock
 from pipfence.project.sync import (
     ProgressSink,
@@ -56,7 +45,26 @@ from pipfence.project.sync import (
 )
 
 if TYPE_CHECKING:
+    from pipfence.index.client import IndexClient
+    from pipfence.installer.wheel import EnvChange
+    from pipfence.project.direct import DirectRef
+    from pipfence.project.edits import PipfileChange
     from pipfence.project.lock import LockReport
+    from pipfence.project.references import DirectEntry
+
+
+def stage_with_pylock(
+    project: Project,
+    client: IndexClient,
+    *,
+    pipfile_text: str | None = None,
+    lock: Lockfile | None = None,
+) -> FileSet:
+    """`pipfence.project.export.stage_with_pylock`, imported when a command writes."""
+    from pipfence.project.export import stage_with_pylock as stage
+
+    return stage(project, client, pipfile_text=pipfile_text, lock=lock)
+
 
 __all__ = [
     "EnvTarget",
@@ -76,6 +84,8 @@ def _together(files: FileSet) -> Iterator[EnvChange]:
     """Make the environment change done in the block and the staged ``files`` take effect
     together: the files are swapped in when the block succeeds, and when that fails the
     environment change is undone; when the block fails the staged files are dropped."""
+    from pipfence.installer.wheel import EnvChange
+
     try:
         with EnvChange() as change:
             yield change
@@ -297,6 +307,7 @@ def _install_items(
     from packaging.requirements import InvalidRequirement
 
     from pipfence.models.references import Reference, parse_install_argument
+    from pipfence.project.direct import DirectFetcher
     from pipfence.project.references import direct_entry, metadata_namer
 
     namer = None
@@ -343,6 +354,7 @@ def _install_change(
     """The Pipfile edit of `install`: the requirements file's sources and packages first
     (its named packages pinned to its ``--index-url`` where that is not the default), then
     the command line's packages (pinned to ``index`` when given)."""
+    from pipfence.project.edits import PipfileChange, add_packages_to_tables
     from pipfence.project.requirements_import import (
         read_requirements,
         split_lines,
@@ -456,6 +468,8 @@ def uninstall_packages(
         for item in _install_items(project, client, (), editable)
         if not isinstance(item, str)
     ]
+    from pipfence.project.edits import remove_packages
+
     change = remove_packages(project.pipfile_text(), project.pipfile, names, tables=list(tables))
     edited = project.with_pipfile_text(change.text)
     kept = _locked_versions(project, leave=change.names)
@@ -538,6 +552,8 @@ def _update_change(
     """The Pipfile edit of `update`/`upgrade`: the ``-e`` folders and the requirements
     file's packages added (or replaced) as `install` adds them, then each named package's
     new version, if it gives one."""
+    from pipfence.project.edits import PipfileChange, update_packages
+
     added = PipfileChange(project.pipfile_text(), (), (), {})
     if editable or requirements is not None:
         added = _install_change(
@@ -589,6 +605,8 @@ def clean(project: Project) -> tuple[InstalledDist, ...]:
     env = _existing_env(project)
     installed = env.installed()
     removed = tuple(installed[canonical_name(name)] for name in names)
+    from pipfence.installer.wheel import EnvChange
+
     with EnvChange() as change:
         for dist in removed:
             change.set_aside(dist, env)
@@ -600,6 +618,8 @@ def uninstall_all(project: Project) -> tuple[InstalledDist, ...]:
     and the lock are left alone, as pipenv leaves them. Returns what was removed."""
     env = _existing_env(project)
     removed: list[InstalledDist] = []
+    from pipfence.installer.wheel import EnvChange
+
     with EnvChange() as change:
         for name, dist in sorted(env.installed().items()):
             if name not in PROTECTED:
