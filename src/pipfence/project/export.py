@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PylockExport",
     "fetch_pages",
+    "fetched_pylock",
     "index_lines",
     "lock_categories_for",
     "package_source",
@@ -454,21 +455,34 @@ def project_pylock(
     """The pylock.toml of ``lock`` as `pylock --generate` writes it: ``[packages]``, and
     ``[dev-packages]`` marked as the ``dev_groups`` dependency groups; each file's URL from
     the page of the package's own source."""
-    from pipfence import __version__
-
     packages = selected_packages(lock, ["develop", "default"])  # default's entry wins
     default = set(lock.categories.get("default", {}))
     terms = [f"'{group}' in dependency_groups" for group in dev_groups]
     only_when = {name: terms for name in packages if name not in default}
-    pages, url_for = fetch_pages(client, lock, packages, routes=project.settings.routes)
-    return pylock_document(
+    return fetched_pylock(
+        project,
+        client,
         lock,
         packages,
-        pages,
-        url_for=url_for,
-        created_by=f"pipfence {__version__}",
         only_when=only_when,
         dependency_groups=dev_groups if only_when else (),
+    )
+
+
+def fetched_pylock(
+    project: Project,
+    client: PageReader,
+    lock: Lockfile,
+    packages: Mapping[str, LockedPackage],
+    **options: Any,
+) -> PylockExport:
+    """`pylock_document` for ``packages`` (``options`` are its own), each package's page
+    fetched from the package's own source, the document signed as made by this pipfence."""
+    from pipfence import __version__
+
+    pages, url_for = fetch_pages(client, lock, packages, routes=project.settings.routes)
+    return pylock_document(
+        lock, packages, pages, url_for=url_for, created_by=f"pipfence {__version__}", **options
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "add_index_options",
     "add_pip_only_options",
     "add_python_option",
+    "add_reference_options",
     "all_tables",
     "env_target_from_args",
     "python_from_args",
@@ -179,6 +180,18 @@ def accept_pipenv_only(parser: argparse.ArgumentParser, command: str) -> None:
     for flags, reason, metavar in PIPENV_ONLY.get(command, ()):
         if not have & set(flags):
             accept(parser, *flags, reason=reason, metavar=metavar)
+
+
+def add_reference_options(
+    parser: argparse.ArgumentParser, *, editable_help: str, requirements_help: str | None = None
+) -> None:
+    """pipenv's ``-e/--editable PATH`` (repeatable) and, with its help, ``-r/--requirements
+    FILE``."""
+    parser.add_argument(
+        "-e", "--editable", action="append", default=[], metavar="PATH", help=editable_help
+    )
+    if requirements_help is not None:
+        parser.add_argument("-r", "--requirements", metavar="FILE", help=requirements_help)
 
 
 def add_category_options(parser: argparse.ArgumentParser) -> None:

@@ -31,24 +31,20 @@ def write_pylock(
     """Fetch each package's project page from its own source, build the document, and write
     it to ``output`` (``-`` for stdout; None for pylock.toml beside the Pipfile). The
     other arguments are `pylock_document`'s."""
-    from pipfence import __version__
     from pipfence.project.client import open_client
-    from pipfence.project.export import fetch_pages, pylock_document
+    from pipfence.project.export import fetched_pylock
 
-    settings = project.settings
-    with open_client(settings, project.pipfile, warn=ui.warning) as client:
-        pages, url_for = fetch_pages(client, lock, packages, routes=settings.routes)
-    export = pylock_document(
-        lock,
-        packages,
-        pages,
-        url_for=url_for,
-        created_by=f"pipfence {__version__}",
-        only_when=only_when,
-        dependency_groups=dependency_groups,
-        extras=extras,
-        requires_python=requires_python,
-    )
+    with open_client(project.settings, project.pipfile, warn=ui.warning) as client:
+        export = fetched_pylock(
+            project,
+            client,
+            lock,
+            packages,
+            only_when=only_when,
+            dependency_groups=dependency_groups,
+            extras=extras,
+            requires_python=requires_python,
+        )
     return write_export(ui, project, export, output=output)
 
 

@@ -13,6 +13,7 @@ from pipfence.cli.commands._options import (
     add_index_options,
     add_pip_only_options,
     add_python_option,
+    add_reference_options,
     all_tables,
     env_target_from_args,
     python_from_args,
@@ -38,19 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PACKAGE",
         help="requirements, project folders, wheels, sdists or file URLs to add",
     )
-    parser.add_argument(
-        "-e",
-        "--editable",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="a project folder to install in editable mode (PATH[extra,…])",
-    )
-    parser.add_argument(
-        "-r",
-        "--requirements",
-        metavar="FILE",
-        help="import a pip requirements file into the Pipfile, then lock and install",
+    add_reference_options(
+        parser,
+        editable_help="a project folder to install in editable mode (PATH[extra,…])",
+        requirements_help="import a pip requirements file into the Pipfile, then lock and install",
     )
     add_category_options(parser)
     add_index_options(parser)

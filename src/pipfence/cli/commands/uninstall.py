@@ -8,6 +8,7 @@ from pipfence.cli.commands._options import (
     add_category_options,
     add_extra_categories,
     add_pip_only_options,
+    add_reference_options,
     tables_from_args,
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
@@ -19,13 +20,8 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="*", metavar="PACKAGE")
-    parser.add_argument(
-        "-e",
-        "--editable",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="the editable project at PATH (as `install -e PATH` added it)",
+    add_reference_options(
+        parser, editable_help="the editable project at PATH (as `install -e PATH` added it)"
     )
     add_category_options(parser)
     parser.add_argument(

@@ -13,6 +13,7 @@ from pipfence.cli.commands._options import (
     add_index_options,
     add_pip_only_options,
     add_python_option,
+    add_reference_options,
     all_tables,
     python_from_args,
     tables_from_args,
@@ -35,20 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="update only these (every other locked version is kept while it fits); "
         "NAME==VERSION also writes that version into the Pipfile",
     )
-    parser.add_argument(
-        "-e",
-        "--editable",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="a project folder to write as an editable entry (as install -e) and move",
-    )
-    parser.add_argument(
-        "-r",
-        "--requirements",
-        metavar="FILE",
-        help="write a pip requirements file's packages into the Pipfile (as install -r) "
-        "and move them",
+    add_reference_options(
+        parser,
+        editable_help="a project folder to write as an editable entry (as install -e) and move",
+        requirements_help="write a pip requirements file's packages into the Pipfile (as "
+        "install -r) and move them",
     )
     add_category_options(parser)
     add_index_options(parser)
