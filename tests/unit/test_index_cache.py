@@ -205,6 +205,22 @@ def test_a_cached_page_reads_its_groups_from_the_file_it_opened(
     assert [f.filename for f in page.releases["1.0"]] == ["foo-1.0.tar.gz"]
 
 
+def test_pages_past_the_open_file_budget_are_read_into_memory(
+    client: IndexClient, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cached pages hold their files open only up to a budget (so that sockets and other files
+    always find a handle); past it, a page is read whole, and works the same."""
+    from pipfence.index import cache as cache_module
+
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    monkeypatch.setattr(cache_module._HANDLES, "_budget", 0)
+    page = client.project_page(SOURCE, REQUEST_URL, FOO)  # fresh: from the cache
+    assert page is not None
+    assert len(server.requests) == 1
+    assert isinstance(page.releases.raw._blob, bytes)  # type: ignore[attr-defined]
+    assert [f.filename for f in page.releases["1.0"]] == ["foo-1.0.tar.gz"]
+
+
 def test_a_cached_group_damaged_in_place_is_an_error_naming_the_project(
     client: IndexClient, tmp_path: Path
 ) -> None:

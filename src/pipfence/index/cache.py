@@ -67,16 +67,60 @@ class Blob(Protocol):
     def __len__(self) -> int: ...
 
 
+class _Handles:
+    """How many cache files `_FileBlob`s hold open in this process, kept under a quarter of
+    the process's limit of open files (at most 1024), so that sockets and the other files a
+    command opens always find a handle: past it, pages are read into memory instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._budget: int | None = None
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._budget is None:
+                self._budget = _handle_budget()
+            if self._open >= self._budget:
+                return False
+            self._open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._open -= 1
+
+
+def _handle_budget() -> int:
+    try:
+        import resource
+    except ImportError:  # Windows: the C runtime's default of 512 open files
+        return 128
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(0, min(1024, soft // 4))
+
+
+_HANDLES = _Handles()
+
+
+def _close(handle: BinaryIO) -> None:
+    handle.close()
+    _HANDLES.give_back()
+
+
 class _FileBlob:
     """An open cache file read at offsets (``pread``), closed when no longer referenced."""
 
     __slots__ = ("__weakref__", "_handle", "_lock", "_size")
 
     def __init__(self, handle: BinaryIO) -> None:
+        """Takes over ``handle``, for which `_HANDLES.take` said yes."""
         self._handle = handle
-        self._size = os.fstat(handle.fileno()).st_size
         self._lock = threading.Lock()  # for the seek-and-read where there is no pread
-        weakref.finalize(self, handle.close)
+        weakref.finalize(self, _close, handle)
+        self._size = os.fstat(handle.fileno()).st_size
 
     def __len__(self) -> int:
         return self._size
@@ -206,24 +250,30 @@ class IndexCache:
         at an offset when asked. Only for an entry stored with ``checked_by_content`` (a body
         that carries its own digests, checked as it is read); None for any other entry, or
         one that is missing or unreadable. The open file keeps reading the entry it opened,
-        even when another process replaces it. When the process is short of file handles,
-        the body is read into memory instead."""
+        even when another process replaces it. When this process holds many pages open
+        already (`_Handles`), or is short of file handles, the body is read into memory
+        instead."""
         path = self._path(_PAGES, page_key(url, scope))
+        if not _HANDLES.take():
+            return self._read_page(path)
         try:
             handle = path.open("rb")
         except OSError as exc:
+            _HANDLES.give_back()
             if exc.errno not in (errno.EMFILE, errno.ENFILE):
                 return None
             return self._read_page(path)
         try:
             header_line = handle.readline(_HEADER_LIMIT)
             page = _page_of_header(header_line)
-            if page is None:
-                handle.close()
-                return None
-            return page, _FileBlob(handle)
         except OSError:
-            handle.close()
+            page = None
+        if page is None:
+            _close(handle)
+            return None
+        try:
+            return page, _FileBlob(handle)
+        except OSError:  # fstat failed; the finalizer has closed the file and given it back
             return None
 
     def _read_page(self, path: Path) -> tuple[CachedPage, Blob] | None:
