@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipfence.cli.commands.check import add_service_options
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, FileWriteError, LockfileError, UsageError
@@ -34,18 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-f", "--output", choices=AUDIT_FORMATS, default="columns", help="pip-audit's output format"
     )
-    parser.add_argument(
+    add_service_options(
+        parser,
         "-s",
         "--vulnerability-service",
-        choices=("pypi", "osv"),
-        default=None,
-        help="vulnerability database (default: pypi, or osv when a service URL is set)",
-    )
-    parser.add_argument(
-        "--service-url",
-        metavar="URL",
-        default=None,
-        help="base URL of an OSV-compatible API (default: $PIPFENCE_AUDIT_URL), as for `check`",
+        url_help="base URL of an OSV-compatible API (default: $PIPFENCE_AUDIT_URL), as for `check`",
     )
     parser.add_argument(
         "-i",

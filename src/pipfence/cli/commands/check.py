@@ -23,22 +23,27 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "run"]
 
 
+def add_service_options(parser: argparse.ArgumentParser, *flags: str, url_help: str) -> None:
+    """The vulnerability database (``flags``: `check`'s ``--service``, `audit`'s ``-s
+    --vulnerability-service``) and ``--service-url``, shared by `check` and `audit`."""
+    parser.add_argument(
+        *flags,
+        choices=("pypi", "osv"),
+        default=None,
+        help="vulnerability database (default: pypi, or osv when a service URL is set)",
+    )
+    parser.add_argument("--service-url", metavar="URL", default=None, help=url_help)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-d", "--dev", action="store_true", help="include [dev-packages]")
     parser.add_argument(
         "--categories", default=None, help="only these categories (comma or space separated)"
     )
-    parser.add_argument(
+    add_service_options(
+        parser,
         "--service",
-        choices=("pypi", "osv"),
-        default=None,
-        help="vulnerability database (default: pypi, or osv when a service URL is set)",
-    )
-    parser.add_argument(
-        "--service-url",
-        metavar="URL",
-        default=None,
-        help="base URL of an OSV-compatible API to ask instead of the public OSV "
+        url_help="base URL of an OSV-compatible API to ask instead of the public OSV "
         "(default: $PIPFENCE_AUDIT_URL); ${VAR} is expanded, credentials are sent as basic "
         "auth and never shown",
     )
