@@ -48,6 +48,44 @@ def test_create_points_activation_at_the_final_path(env: VirtualEnv) -> None:
     assert "pipfence-tmp" not in (env.root / "pyvenv.cfg").read_text()
 
 
+def _tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` with its symlink target or its text (the root's name replaced)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = "-> " + str(path.readlink())
+        elif path.name == SCHEME_FILE:  # its pyvenv.cfg digest differs with the path
+            out[rel] = json.dumps({**json.loads(path.read_text()), "pyvenv_cfg_sha256": ""})
+        elif path.is_file():
+            out[rel] = path.read_text(errors="replace").replace(str(root), "ROOT")
+        else:
+            out[rel] = "dir"
+    return out
+
+
+def test_create_with_pipfences_own_interpreter_runs_no_subprocess_and_matches_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    real_run = subprocess.run
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no subprocess expected")
+
+    monkeypatch.setattr(subprocess, "run", forbidden)
+    here = VirtualEnv.create(tmp_path / "a" / "env", base, prompt="p")
+    monkeypatch.setattr(subprocess, "run", real_run)
+    monkeypatch.setattr(venv_module, "_is_running_interpreter", lambda _python: False)
+    there = VirtualEnv.create(tmp_path / "b" / "env", base, prompt="p")
+    assert _tree(here.root) == _tree(there.root)
+    assert f"command = {base} -m venv" in (here.root / "pyvenv.cfg").read_text()
+    rel = here.purelib.relative_to(here.root)
+    assert rel == there.purelib.relative_to(there.root)
+    assert here.python_version == there.python_version
+    assert here.script_kind == there.script_kind
+
+
 def test_open_reads_the_cached_scheme_without_a_subprocess(
     env: VirtualEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
