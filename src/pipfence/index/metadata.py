@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -21,6 +22,17 @@ __all__ = ["RangeFile", "read_wheel_metadata"]
 
 _METADATA = re.compile(r"[^/]+\.dist-info/METADATA")
 _DIST_INFO_SUFFIX = len(".dist-info")
+
+# The zip records `_direct_metadata` reads (APPNOTE 4.3.7, 4.3.12, 4.3.16), little-endian.
+_END = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes, then the comment
+_CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes + name/extra/comment
+_LOCAL = struct.Struct("<4s5H3L2H")  # local header, 30 bytes + name/extra
+_END_SIG, _CENTRAL_SIG, _LOCAL_SIG = b"PK\x05\x06", b"PK\x01\x02", b"PK\x03\x04"
+_ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+_ZIP64_MARK = 0xFFFFFFFF  # a size or offset that lives in a ZIP64 extra field instead
+_METADATA_TAIL = b".dist-info/METADATA"
+_STORED, _DEFLATED = 0, 8
+_ENCRYPTED, _UTF8 = 0x1, 0x800
 
 
 class RangeFile(io.RawIOBase):
@@ -110,6 +122,12 @@ def read_wheel_metadata(
     network behind a `RangeFile`) propagate unchanged.
     """
     try:
+        direct = _direct_metadata(wheel, name, limit)
+    except (OSError, EOFError, zlib.error, struct.error):
+        direct = None  # the zip reader below says what is wrong, in its words
+    if direct is not None:
+        return direct
+    try:
         with zipfile.ZipFile(wheel) as archive:
             candidates = [i for i in archive.infolist() if _METADATA.fullmatch(i.filename)]
             if name is not None and len(candidates) > 1:
@@ -138,3 +156,106 @@ def read_wheel_metadata(
 def _dist_info_name(path: str) -> NormalizedName:
     directory = path.partition("/")[0][:-_DIST_INFO_SUFFIX]
     return canonical_name(directory.rpartition("-")[0] or directory)
+
+
+def _direct_metadata(wheel: IO[bytes], name: NormalizedName | None, limit: int) -> bytes | None:
+    """`read_wheel_metadata` for the common wheel, reading the central directory as raw records
+    instead of building a `zipfile.ZipInfo` for each of its (up to thousands of) members.
+
+    Returns None for anything it does not take on (a zip comment it cannot see at once, ZIP64,
+    bytes before the zip, an encrypted or unusual member, a short read, a size or CRC that does
+    not match, no single METADATA): `zipfile` then reads the same zip and raises its own error,
+    so what is refused, and why, does not depend on this path.
+    """
+    size = wheel.seek(0, io.SEEK_END)
+    if size < _END.size:
+        return None
+    wheel.seek(size - _END.size)
+    end = wheel.read(_END.size)
+    if end[:4] != _END_SIG or end[-2:] != b"\0\0":  # no comment: where zipfile looks first too
+        return None
+    if size >= _END.size + 20:
+        wheel.seek(size - _END.size - 20)
+        if wheel.read(4) == _ZIP64_LOCATOR_SIG:
+            return None
+    _, disk, cd_disk, _, entries, cd_size, cd_offset, _ = _END.unpack(end)
+    if disk or cd_disk or cd_offset + cd_size != size - _END.size:
+        return None
+    wheel.seek(cd_offset)
+    directory = wheel.read(cd_size)
+    if len(directory) != cd_size:
+        return None
+    found = _metadata_members(directory, entries)
+    if found is None:
+        return None
+    if name is not None and len(found) > 1:
+        found = [m for m in found if _dist_info_name(m[0]) == name]
+    if len(found) != 1:
+        return None
+    ((_, raw_name, flags, method, crc, packed, unpacked, offset),) = found
+    if flags & _ENCRYPTED or method not in (_STORED, _DEFLATED) or unpacked > limit:
+        return None
+    wheel.seek(offset)
+    local = wheel.read(_LOCAL.size)
+    if len(local) != _LOCAL.size:
+        return None
+    signature, *_, name_len, extra_len = _LOCAL.unpack(local)
+    if signature != _LOCAL_SIG or wheel.read(name_len) != raw_name:
+        return None
+    wheel.seek(offset + _LOCAL.size + name_len + extra_len)
+    body = wheel.read(packed)
+    if len(body) != packed:
+        return None
+    if method == _DEFLATED:
+        inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        body = inflate.decompress(body, limit + 1)
+    if len(body) != unpacked or zlib.crc32(body) != crc:
+        return None
+    return body
+
+
+def _metadata_members(
+    directory: bytes, entries: int
+) -> list[tuple[str, bytes, int, int, int, int, int, int]] | None:
+    """The ``*.dist-info/METADATA`` members of a central directory: (name, its raw bytes, flags,
+    method, crc32, compressed and uncompressed size, local header offset); None when the
+    directory is not the plain run of ``entries`` records it should be."""
+    found = []
+    unpack = _CENTRAL.unpack_from
+    position = 0
+    for _ in range(entries):
+        (
+            signature,
+            _,
+            _,
+            flags,
+            method,
+            _,
+            _,
+            crc,
+            packed,
+            unpacked,
+            name_len,
+            extra_len,
+            comment_len,
+            _,
+            _,
+            _,
+            offset,
+        ) = unpack(directory, position)
+        if signature != _CENTRAL_SIG:
+            return None
+        start = position + _CENTRAL.size
+        stop = start + name_len
+        if (
+            stop - start > len(_METADATA_TAIL)
+            and directory.endswith(_METADATA_TAIL, start, stop)
+            and directory.find(b"/", start, stop - len(_METADATA_TAIL)) < 0
+        ):
+            if _ZIP64_MARK in (packed, unpacked, offset):  # zipfile's to read
+                return None
+            raw = directory[start:stop]
+            text = raw.decode("utf-8" if flags & _UTF8 else "cp437")
+            found.append((text, raw, flags, method, crc, packed, unpacked, offset))
+        position = stop + extra_len + comment_len
+    return found if position == len(directory) else None
