@@ -71,3 +71,56 @@ def test_parsers_name_what_they_read() -> None:
         parse_seconds("nan", "--timeout")
     assert parse_seconds("0", "--x", zero=True) == 0.0
     assert parse_count(" 7 ", "N", minimum=1, maximum=9) == 7
+
+
+@pytest.mark.parametrize(
+    ("value", "ignored"),
+    [("1", True), ("yes", True), ("0", False), ("false", False), ("off", False), ("", False)],
+)
+def test_boolean_variables_share_one_reading(value: str, ignored: bool) -> None:
+    found = settings(
+        PIPENV_IGNORE_VIRTUALENVS=value, PIPENV_USE_SYSTEM=value, PIP_BREAK_SYSTEM_PACKAGES=value
+    )
+    assert found.ignore_virtualenvs is ignored
+    assert found.use_system is ignored
+    assert found.break_system_packages is ignored
+
+
+def test_remove_keeps_the_activated_environment_when_ignoring_is_switched_off(
+    tmp_path: Path,
+) -> None:
+    """``PIPENV_IGNORE_VIRTUALENVS=0`` means "do not ignore": the activated environment is the
+    one found, and `remove` leaves it alone (it once counted as set, so as true, here)."""
+    from pipfence.project.environment import remove_environment
+    from pipfence.project.project import Project
+
+    (tmp_path / "Pipfile").write_text("[packages]\n", encoding="utf-8")
+    active = tmp_path / "active"
+    active.mkdir()
+    (active / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    found = Settings.from_environ(
+        {**BASE, "VIRTUAL_ENV": str(active), "PIPENV_IGNORE_VIRTUALENVS": "0"}, cwd=tmp_path
+    )
+    project = Project.find(found)
+    assert project.venv_path() == active
+    with pytest.raises(UsageError, match="activated environment"):
+        remove_environment(project)
+    assert (active / "pyvenv.cfg").is_file()
+
+
+def test_every_variable_settings_reads_is_listed_for_envs() -> None:
+    """`pipfence --envs` prints `ENVIRONMENT_VARIABLES`; each variable the settings module
+    reads by name is among them (``HOME`` and ``PATH`` aside: everyone's)."""
+    import re
+
+    from pipfence.project import settings as module
+    from pipfence.project.settings import ENVIRONMENT_VARIABLES
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    code = source[source.index("\ndef _boolean") :]  # past the table itself
+    read = set(re.findall(r'(?:get|environ)\(\s*"([A-Z][A-Z0-9_]+)"', code))
+    read |= {f"PIPENV_{n}" for n in re.findall(r'env_flag\(env, "([A-Z_]+)"\)', code)}
+    read |= set(re.findall(r'"([A-Z][A-Z0-9_]+)" (?:not )?in \(', code))
+    read |= set(re.findall(r'is_true\(env, "([A-Z_]+)"\)', code))
+    assert {"PIPENV_IGNORE_VIRTUALENVS", "NO_COLOR", "PIPENV_PIPFILE"} <= read
+    assert read - {"HOME", "PATH"} <= set(ENVIRONMENT_VARIABLES)

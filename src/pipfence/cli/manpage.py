@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
@@ -47,10 +46,12 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 def manual_page(parser: argparse.ArgumentParser) -> str:
     """The manual page for ``parser`` (pipfence's own), as roff text."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    from pipfence.project.settings import source_date_epoch
+
+    epoch = source_date_epoch()
     when = (
-        dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-        if epoch and epoch.isdigit()
+        dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+        if epoch is not None
         else dt.datetime.now(tz=dt.UTC)
     )
     lines = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from typing import TextIO
@@ -33,7 +32,7 @@ class UI:
         self.quiet = quiet
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.color = self.err.isatty() and "NO_COLOR" not in os.environ
+        self.color = self.err.isatty() and _color_wanted()
 
     def _paint(self, code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if self.color else text
@@ -84,3 +83,10 @@ class UI:
 def count(number: int, noun: str) -> str:
     """``1 package``, ``2 packages``: a number with its noun in the right number."""
     return f"{number} {noun if number == 1 else noun + 's'}"
+
+
+def _color_wanted() -> bool:
+    # Imported here: only a terminal asks, and `pipfence run`'s start-up pays for nothing else.
+    from pipfence.project.settings import color_wanted
+
+    return color_wanted()

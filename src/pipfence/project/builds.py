@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import secrets
 import shutil
 import sys
@@ -551,9 +550,7 @@ def project_builds(
         requires = pipfile.requires
         wanted = requires.get("python_full_version") or requires.get("python_version")
         try:
-            return find_python(
-                str(wanted) if wanted else None, path=settings.environ.get("PATH", os.defpath)
-            )
+            return find_python(str(wanted) if wanted else None, settings)
         except UsageError:
             return Path(sys.executable)
 

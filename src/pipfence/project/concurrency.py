@@ -33,7 +33,9 @@ def few_malloc_arenas() -> None:
         os.confstr("CS_GNU_LIBC_VERSION")
     except (ValueError, OSError, AttributeError):
         return
-    if "MALLOC_ARENA_MAX" in os.environ:
+    from pipfence.project.settings import arena_limit_chosen
+
+    if arena_limit_chosen():
         return  # the user chose
     import ctypes  # only networked commands pay for it
 

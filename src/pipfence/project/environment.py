@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from pipfence.project.project import Project
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache
+    from pipfence.project.settings import Settings
 
 __all__ = [
     "check_python",
@@ -52,13 +52,15 @@ def _matches(found: str, wanted: str) -> bool:
     return found == wanted or found.startswith(wanted + ".")
 
 
-def find_python(wanted: str | None, *, path: str | None = None) -> Path:
+def find_python(wanted: str | None, settings: Settings) -> Path:
     """The interpreter to create the environment with.
 
     ``wanted`` is a version (``3.11``, ``3.11.7``), a command or a path; None means the Python
-    running pipfence. Versions are looked up as ``pythonX.Y`` on PATH (then ``python3``,
-    ``python``). Raises `UsageError` naming the version when none is found.
+    running pipfence. Versions are looked up as ``pythonX.Y`` on the settings' PATH (then
+    ``python3``, ``python``), then among pyenv's and asdf's installs. Raises `UsageError`
+    naming the version when none is found.
     """
+    path = settings.search_path
     if wanted is None:
         return Path(sys.executable)
     if not _VERSION.match(wanted):
@@ -81,7 +83,7 @@ def find_python(wanted: str | None, *, path: str | None = None) -> Path:
         version = _version_of(Path(located))
         if version is not None and _matches(version, wanted):
             return Path(located)
-    for managed in _managed_installs(wanted, os.environ):
+    for managed in _managed_installs(wanted, settings.python_install_roots):
         version = _version_of(managed)
         if version is not None and _matches(version, wanted):
             return managed
@@ -92,15 +94,10 @@ def find_python(wanted: str | None, *, path: str | None = None) -> Path:
     )
 
 
-def _managed_installs(wanted: str, environ: Mapping[str, str]) -> list[Path]:
+def _managed_installs(wanted: str, roots: Sequence[Path]) -> list[Path]:
     """Interpreters of version ``wanted`` installed by pyenv or asdf (as pipenv finds them),
-    newest first: ``$PYENV_ROOT/versions/X.Y.Z/bin/pythonX.Y`` (``~/.pyenv`` by default) and
-    ``$ASDF_DATA_DIR/installs/python/X.Y.Z/bin/pythonX.Y`` (``~/.asdf``)."""
-    home = Path(environ.get("HOME") or "~").expanduser()
-    roots = [
-        Path(environ.get("PYENV_ROOT") or home / ".pyenv") / "versions",
-        Path(environ.get("ASDF_DATA_DIR") or home / ".asdf") / "installs" / "python",
-    ]
+    newest first: ``ROOT/X.Y.Z/bin/pythonX.Y`` under each of ``roots``
+    (`Settings.python_install_roots`)."""
     parts = wanted.split(".")
     command = f"python{parts[0]}.{parts[1]}" if len(parts) > 1 else f"python{parts[0]}"
     found: list[tuple[tuple[int, ...], Path]] = []
@@ -158,7 +155,7 @@ def interpreter_version(project: Project) -> str | None:
         except (InstallError, OSError):
             return None
     try:
-        python = find_python(str(wanted), path=project.settings.environ.get("PATH", os.defpath))
+        python = find_python(str(wanted), project.settings)
     except UsageError:
         return None
     return _version_of(python)
@@ -173,7 +170,7 @@ def new_environment_python(project: Project, *, python: str | None = None) -> st
     if (location / "pyvenv.cfg").is_file() and not python:
         return VirtualEnv.open(location).python_version
     wanted = python or project.settings.python or project.settings.default_python
-    interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
+    interpreter = find_python(wanted, project.settings)
     version = _version_of(interpreter)
     if version is None:
         raise UsageError(f"`{interpreter}` did not say which Python it is")
@@ -186,9 +183,7 @@ def check_python(project: Project, *, python: str | None = None) -> None:
     if (project.venv_path() / "pyvenv.cfg").is_file():
         replaced_python(project, python)  # `--python` naming a Python that does not exist
         return
-    find_python(
-        _wanted_python(project, python), path=project.settings.environ.get("PATH", os.defpath)
-    )
+    find_python(_wanted_python(project, python), project.settings)
 
 
 def replaced_python(project: Project, python: str | None) -> str | None:
@@ -198,17 +193,16 @@ def replaced_python(project: Project, python: str | None) -> str | None:
     if not python:
         return None
     location = project.venv_path()
-    search = project.settings.environ.get("PATH", os.defpath)
     if not (location / "pyvenv.cfg").is_file():
-        find_python(python, path=search)
+        find_python(python, project.settings)
         return None
     current = VirtualEnv.open(location).python_version
     if _VERSION.match(python):
         if _matches(current, python):
             return None
-        find_python(python, path=search)
+        find_python(python, project.settings)
         return current
-    wanted = _version_of(find_python(python, path=search))
+    wanted = _version_of(find_python(python, project.settings))
     return None if wanted is None or wanted == current else current
 
 
@@ -240,7 +234,7 @@ def open_or_create_env(
         if site_packages is not None and env.system_site_packages != site_packages:
             env.set_system_site_packages(site_packages)
         return env, False
-    interpreter = find_python(wanted, path=project.settings.environ.get("PATH", os.defpath))
+    interpreter = find_python(wanted, project.settings)
     try:
         # The prompt marker names the project, as pipenv's does, not the `.venv` folder.
         env = VirtualEnv.create(
@@ -299,10 +293,10 @@ def system_env(project: Project, *, python: str | None = None) -> VirtualEnv:
     activated environment's, when one is). An interpreter marked ``EXTERNALLY-MANAGED`` (PEP
     668: its packages belong to the operating system) is refused unless
     ``PIP_BREAK_SYSTEM_PACKAGES`` says otherwise, as pip refuses it."""
-    search = project.settings.environ.get("PATH", os.defpath)
+    search = project.settings.search_path
     wanted = python or project.settings.python
     if wanted:
-        interpreter = find_python(wanted, path=search)
+        interpreter = find_python(wanted, project.settings)
     else:
         located = shutil.which("python3", path=search) or shutil.which("python", path=search)
         if located is None:
@@ -312,14 +306,7 @@ def system_env(project: Project, *, python: str | None = None) -> VirtualEnv:
             )
         interpreter = Path(located)
     env, marker = VirtualEnv.of_interpreter(interpreter)
-    environ = project.settings.environ
-    allowed = environ.get("PIP_BREAK_SYSTEM_PACKAGES", "").strip().lower() in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }
-    if marker is not None and not allowed:
+    if marker is not None and not project.settings.break_system_packages:
         raise UsageError(
             f"`{interpreter}` is externally managed ({marker}): its packages belong to the "
             "operating system, so `--system` will not install into it",
@@ -344,7 +331,7 @@ def remove_environment(project: Project) -> Path:
         active
         and Path(active) == location
         and "PIPENV_ACTIVE" not in environ
-        and not environ.get("PIPENV_IGNORE_VIRTUALENVS")
+        and not project.settings.ignore_virtualenvs
     ):
         raise UsageError(
             f"`{location}` is the activated environment (VIRTUAL_ENV), not one pipfence made "

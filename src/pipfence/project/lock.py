@@ -560,7 +560,7 @@ def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
     if not wanted:
         return
     try:
-        find_python(str(wanted), path=project.settings.environ.get("PATH"))
+        find_python(str(wanted), project.settings)
     except UsageError:
         raise UsageError(
             f"nothing resolves for Python {wanted}, which [requires] asks for and which is not "

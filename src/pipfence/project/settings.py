@@ -17,13 +17,95 @@ from pipfence.models.urls import MIRROR_PREFIX, Routes, mirror_variable
 if TYPE_CHECKING:
     from pipfence.installer.cache import LinkMode
 
-__all__ = ["MAX_SECONDS", "Settings", "env_flag", "parse_count", "parse_seconds"]
+__all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "MAX_SECONDS",
+    "Settings",
+    "arena_limit_chosen",
+    "color_wanted",
+    "env_flag",
+    "is_true",
+    "parse_count",
+    "parse_seconds",
+    "source_date_epoch",
+]
+
+#: Every variable pipfence reads, pipenv's names where pipenv has one, with what it does:
+#: `pipfence --envs` prints this table. A variable read in this module is listed here (a
+#: test holds the two together).
+ENVIRONMENT_VARIABLES = {
+    "PIPENV_PIPFILE": "path of the Pipfile to use instead of searching from the current folder",
+    "PIPENV_MAX_DEPTH": "how many parent folders to search for a Pipfile",
+    "PIPENV_VENV_IN_PROJECT": "1 to keep the environment in the project's .venv, 0 never to",
+    "WORKON_HOME": "folder holding environments that are not in their project",
+    "PIPENV_CUSTOM_VENV_NAME": "name of the environment's folder under WORKON_HOME",
+    "PIPENV_PYTHON": "Python to create the environment with",
+    "PIPENV_DEFAULT_PYTHON_VERSION": "Python for a new environment when nothing else names one",
+    "PIPENV_DEFAULT_CATEGORIES": "Pipfile tables a command works on when neither --dev nor "
+    "--categories is given (comma or space separated)",
+    "PIPENV_PYPI_MIRROR": "URL that replaces PyPI's for requests (the lock keeps PyPI's URL)",
+    "PIPENV_IGNORE_VIRTUALENVS": "1 to ignore an activated environment (VIRTUAL_ENV)",
+    "PIPENV_USE_SYSTEM": "1 to install into the Python on PATH, as --system does",
+    "PIP_BREAK_SYSTEM_PACKAGES": "1 to let --system install into an externally managed "
+    "Python (PEP 668), as pip needs it",
+    "PIPENV_VERBOSE": "1 for verbose output",
+    "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
+    "XDG_CACHE_HOME": "the cache is XDG_CACHE_HOME/pipfence when PIPFENCE_CACHE_DIR is unset",
+    "XDG_DATA_HOME": "WORKON_HOME is XDG_DATA_HOME/virtualenvs when unset",
+    "XDG_CONFIG_HOME": "folder of pipfence/mirrors.toml (default ~/.config)",
+    "PYENV_ROOT": "where pyenv's Pythons are looked for (default ~/.pyenv)",
+    "ASDF_DATA_DIR": "where asdf's Pythons are looked for (default ~/.asdf)",
+    "PIPFENCE_MIRROR_<SOURCE>": "mirror URL for one [[source]] (name upper-cased, - as _); "
+    "also ~/.config/pipfence/mirrors.toml [mirrors]",
+    "PIPFENCE_LINK_MODE": "auto (default: clone where the filesystem can, else hardlink), "
+    "clone, copy or hardlink: how installed files come from the wheel cache; clone and copy "
+    "give each environment its own files, hardlink shares them (an in-place edit in one "
+    "environment reaches the others linked to it; the cache itself is re-checked)",
+    "PIPFENCE_TIMEOUT": "seconds to wait for an index (connect and each read)",
+    "PIPFENCE_RETRIES": "attempts per request (first one included)",
+    "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",
+    "PIPFENCE_AUDIT_URL": "base URL of an OSV-compatible API for `check` (like --service-url)",
+    "PIPFENCE_HTTP": "httpx to use httpx instead of libcurl for requests",
+    "HTTP_PROXY": "proxy for http:// URLs (http_proxy, lower-case, wins)",
+    "HTTPS_PROXY": "proxy for https:// URLs (https_proxy, lower-case, wins)",
+    "ALL_PROXY": "proxy for URLs whose scheme has none set (all_proxy wins)",
+    "NO_PROXY": "hosts, domains (.corp), IPs, CIDR ranges or host:port reached directly; "
+    "* for all (no_proxy wins)",
+    "PIP_CERT": "CA bundle added to the system's trust store (so are REQUESTS_CA_BUNDLE, "
+    "CURL_CA_BUNDLE and SSL_CERT_FILE: every one set is added)",
+    "REQUESTS_CA_BUNDLE": "CA bundle added to the system's trust store",
+    "CURL_CA_BUNDLE": "CA bundle added to the system's trust store",
+    "SSL_CERT_FILE": "CA bundle added to the system's trust store",
+    "SSL_CERT_DIR": "folder of hashed CA certificates added to the trust store",
+    "PIPFENCE_CA_MODE": "add (default): the CA variables add to the system's store; replace: "
+    "they are the whole store",
+    "PIPFENCE_CA_BUNDLE_<SOURCE>": "CA bundle added for one [[source]]'s host only "
+    "(name upper-cased, - as _)",
+    "PIP_CLIENT_CERT": "PEM file with a client certificate and its key, for servers that ask",
+    "PIPFENCE_CLIENT_CERT_<SOURCE>": "client certificate for one [[source]]'s host, instead",
+    "PIPENV_KEYRING_PROVIDER": "auto (default), import, subprocess or disabled: where keyring "
+    "credentials come from (also PIP_KEYRING_PROVIDER)",
+    "NO_COLOR": "set to turn colour off",
+    "SOURCE_DATE_EPOCH": "the date `--man` shows (reproducible builds)",
+    "MALLOC_ARENA_MAX": "when set, pipfence leaves glibc's arena count to it (else 2)",
+}
 
 #: The longest wait any timeout or age setting may ask for: a day.
 MAX_SECONDS = 86400.0
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", ""})
+
+
+def _boolean(value: str) -> bool | None:
+    """The one reading of a boolean word (``1``/``true``/``yes``/``on``/``y`` and their
+    opposites, any case, the empty string false); None for anything else."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
 
 
 def env_flag(environ: Mapping[str, str], name: str) -> bool | None:
@@ -33,20 +115,36 @@ def env_flag(environ: Mapping[str, str], name: str) -> bool | None:
     """
     value = environ.get(f"PIPENV_{name}")
     if value is not None:
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        return None
+        return _boolean(value)
     negated = environ.get(f"PIPENV_NO_{name}")
     if negated is not None:
-        lowered = negated.strip().lower()
-        if lowered in _TRUE:
-            return False
-        if lowered in _FALSE:
-            return True
+        found = _boolean(negated)
+        return None if found is None else not found
     return None
+
+
+def is_true(environ: Mapping[str, str], name: str) -> bool:
+    """Whether the boolean variable ``name`` (read as `env_flag` reads its words) is set true."""
+    return _boolean(environ.get(name, "")) is True
+
+
+def color_wanted(environ: Mapping[str, str] | None = None) -> bool:
+    """False when ``NO_COLOR`` is set (to anything, as no-color.org says); read from the
+    process environment by default, since output starts before the settings are read."""
+    return "NO_COLOR" not in (os.environ if environ is None else environ)
+
+
+def source_date_epoch(environ: Mapping[str, str] | None = None) -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible builds: the date a generated manual page shows),
+    None when unset or not a whole number."""
+    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.isdigit() else None
+
+
+def arena_limit_chosen(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the user set ``MALLOC_ARENA_MAX`` (glibc's own variable), which pipfence then
+    leaves to the C library."""
+    return "MALLOC_ARENA_MAX" in (os.environ if environ is None else environ)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +172,35 @@ class Settings:
     retries: int | None = None
     page_max_age: float | None = None
     link_mode: LinkMode = "auto"
+    #: ``PIPENV_IGNORE_VIRTUALENVS``: an activated environment (``VIRTUAL_ENV``) is not the
+    #: project's.
+    ignore_virtualenvs: bool = False
+    #: ``PIPENV_USE_SYSTEM``: install into the Python on PATH, as ``--system``.
+    use_system: bool = False
+    #: ``PIP_BREAK_SYSTEM_PACKAGES``: ``--system`` may install into an externally managed
+    #: Python (PEP 668).
+    break_system_packages: bool = False
+    #: ``PIPENV_DEFAULT_CATEGORIES``, as written (comma or space separated); None: unset.
+    default_categories: str | None = None
+    #: ``PIPFENCE_AUDIT_URL``: the OSV-compatible service `check` asks; None: unset.
+    audit_url: str | None = None
+
+    @property
+    def search_path(self) -> str:
+        """``PATH``, where commands and interpreters are looked up (the system's default
+        search path when unset)."""
+        return self.environ.get("PATH", os.defpath)
+
+    @property
+    def python_install_roots(self) -> tuple[Path, ...]:
+        """Where pyenv and asdf keep the Pythons they installed, one folder a version:
+        ``$PYENV_ROOT/versions`` (``~/.pyenv``) and ``$ASDF_DATA_DIR/installs/python``
+        (``~/.asdf``)."""
+        home = Path(self.environ.get("HOME") or "~").expanduser()
+        return (
+            Path(self.environ.get("PYENV_ROOT") or home / ".pyenv") / "versions",
+            Path(self.environ.get("ASDF_DATA_DIR") or home / ".asdf") / "installs" / "python",
+        )
 
     @property
     def routes(self) -> Routes:
@@ -119,6 +246,11 @@ class Settings:
             mirrors=_mirrors(env),
             link_mode=_link_mode(env),
             verbose=verbose or env.get("PIPENV_VERBOSE", "") not in ("", "0"),
+            ignore_virtualenvs=env_flag(env, "IGNORE_VIRTUALENVS") is True,
+            use_system=env_flag(env, "USE_SYSTEM") is True,
+            break_system_packages=is_true(env, "PIP_BREAK_SYSTEM_PACKAGES"),
+            default_categories=env.get("PIPENV_DEFAULT_CATEGORIES"),
+            audit_url=env.get("PIPFENCE_AUDIT_URL") or None,
             quiet=quiet,
             timeout=parse_seconds(timeout, "PIPFENCE_TIMEOUT") if timeout else None,
             retries=parse_count(retries, "PIPFENCE_RETRIES", minimum=1, maximum=100)

@@ -7,7 +7,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from pipfence.project.settings import Settings, env_flag
+from pipfence.project.settings import Settings
 
 __all__ = ["venv_location", "venv_name"]
 
@@ -44,7 +44,7 @@ def venv_location(pipfile: Path, settings: Settings, *, pipfile_in_project: bool
     """
     env = settings.environ
     active = env.get("VIRTUAL_ENV")
-    if active and "PIPENV_ACTIVE" not in env and env_flag(env, "IGNORE_VIRTUALENVS") is not True:
+    if active and "PIPENV_ACTIVE" not in env and not settings.ignore_virtualenvs:
         return Path(active)
     project_dir = pipfile.parent
     dot_venv = project_dir / ".venv"

@@ -102,11 +102,11 @@ def required_service(
 ) -> VulnerabilityService:
     """The vulnerability service ``check`` and ``audit`` ask (``url``, else the variable, else
     the service's own); `UsageError` with the install line when pip-audit is missing."""
-    from pipfence.project.audit import AUDIT_URL_VARIABLE, vulnerability_service
+    from pipfence.project.audit import vulnerability_service
 
     service = vulnerability_service(
         name,
-        url=url or settings.environ.get(AUDIT_URL_VARIABLE) or None,
+        url=url or settings.audit_url,
         environ=settings.environ,
         cache_dir=settings.cache_dir / "pip-audit",
     )
