@@ -67,10 +67,16 @@ def test_lock_dev_is_pipenvs_flag_not_dev_only() -> None:
 def test_the_tables_a_command_works_on(
     argv: list[str], environ: dict[str, str], tables: list[str] | None
 ) -> None:
+    from pathlib import Path
+
     from pipfence.cli.commands._options import tables_from_args
+    from pipfence.project.settings import Settings
 
     args = build_parser().parse_args(argv)
-    assert tables_from_args(args, environ) == tables
+    settings = Settings.from_environ(
+        {"HOME": "/nonexistent-home", "XDG_CONFIG_HOME": "/nonexistent", **environ}, cwd=Path("/")
+    )
+    assert tables_from_args(args, settings) == tables
 
 
 def test_the_command_is_found_past_the_options_before_it() -> None:

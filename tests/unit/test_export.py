@@ -7,19 +7,24 @@ import tomllib
 import pytest
 
 from pipfence.errors import PackageNotFound, UsageError
+from pipfence.formats.pylock import pylock_document, pylock_toml
+from pipfence.formats.requirements import index_lines, requirement_line
 from pipfence.models.files import DistFile, ProjectPage
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta
 from pipfence.models.names import canonical_name
 from pipfence.models.sources import Source
-from pipfence.project.export import (
-    index_lines,
-    lock_categories_for,
-    pylock_document,
-    pylock_toml,
-    requirement_line,
-    routing_lost,
-    selected_packages,
-)
+from pipfence.project.categories import CategoryOptions, categories_of, chosen_tables
+from pipfence.project.export import routing_lost, selected_packages
+
+
+def lock_categories_for(
+    *, dev: bool = False, dev_only: bool = False, categories: str | None = None
+) -> list[str]:
+    """The lock categories `requirements` and `check` work on, in the order an export merges
+    them."""
+    options = CategoryOptions(dev=dev, dev_only=dev_only, categories=categories)
+    return categories_of(chosen_tables(options), dev=dev, default_last=True)
+
 
 PUBLIC = Source(name="public", url="https://pypi.example/simple", verify_ssl=True)
 PRIVATE = Source(

@@ -16,11 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipfence.errors import LockfileError
+from pipfence.errors import LockfileError, UsageError
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 from pipfence.models.sources import Source
 
-__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta", "lock_changes"]
+__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta", "lock_changes", "package_source"]
 
 PIPFILE_SPEC = 6
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
@@ -223,3 +223,21 @@ def lock_changes(old: Lockfile | None, new: Lockfile) -> list[str]:
             name = after[key][0]
             lines.append((key, f"~ {name} {before[key][1] or '?'} -> {after[key][1] or '?'}"))
     return [line for _key, line in lines]
+
+
+def package_source(package: LockedPackage, lock: Lockfile) -> Source:
+    """The source a lock entry comes from: its ``index``, else the lock's first source."""
+    sources = lock.meta.sources
+    if not sources:
+        raise UsageError("the lock lists no sources", hint="run `pipfence lock` again")
+    if package.index is not None:
+        for source in sources:
+            if source.name == package.index:
+                return source
+        names = ", ".join(f"`{s.name}`" for s in sources)
+        raise UsageError(
+            f"`{package.name}` in Pipfile.lock names index `{package.index}`, "
+            f"but the lock's sources are {names}",
+            hint="run `pipfence lock` again",
+        )
+    return sources[0]

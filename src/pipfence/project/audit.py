@@ -25,9 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import IndexServerError, UsageError
-from pipfence.models.lockfile import Lockfile
+from pipfence.models.lockfile import Lockfile, package_source
 from pipfence.models.urls import Origin, expand, is_pypi_url, shown_url, split_userinfo
-from pipfence.project.export import package_source, selected_packages
+from pipfence.project.export import selected_packages
 
 __all__ = [
     "AUDIT_FORMATS",

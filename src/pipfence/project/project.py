@@ -224,11 +224,17 @@ class Project:
         changes = () if current else tuple(self._changes(lock))
         return LockState(current, expected, lock.meta.hash, changes)
 
-    def require_current_lock(self) -> Lockfile:
-        """The lock, which must exist and match the Pipfile (`pipfence install --deploy`)."""
+    def require_lock(self, *, hint: str = "run `pipfence lock` first") -> Lockfile:
+        """The lock, which must exist: `LockfileMissing` (in pipenv's words, with ``hint``)
+        when there is none."""
         lock = self.read_lock()
         if lock is None:
-            raise LockfileMissing(path=self._display(self.lock_path), hint="run `pipfence lock`")
+            raise LockfileMissing(path=self._display(self.lock_path), hint=hint)
+        return lock
+
+    def require_current_lock(self) -> Lockfile:
+        """The lock, which must exist and match the Pipfile (`pipfence install --deploy`)."""
+        lock = self.require_lock(hint="run `pipfence lock`")
         state = self.lock_state(lock)
         if not state.current:
             raise LockfileOutdated(

@@ -23,13 +23,12 @@ from pipfence.errors import IndexServerError, UsageError
 from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import ClientSettings, Endpoint, Http
 from pipfence.models.files import ProjectPage
-from pipfence.models.lockfile import Lockfile
+from pipfence.models.lockfile import Lockfile, package_source
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import LOCK_CATEGORY, Pipfile
 from pipfence.models.sources import PYPI_SOURCE, Source
 from pipfence.models.urls import Routes, is_pypi_url, shown_url
 from pipfence.project.concurrency import worker_pool
-from pipfence.project.export import package_source
 
 __all__ = ["Exposure", "SourceCheck", "audit_exposure", "check_sources", "pin_line"]
 

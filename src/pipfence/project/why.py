@@ -18,12 +18,11 @@ from typing import Any, Literal
 
 from pipfence.errors import PipfenceError
 from pipfence.models.fence import Fence
-from pipfence.models.lockfile import LockedPackage, Lockfile
+from pipfence.models.lockfile import LockedPackage, Lockfile, package_source
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_table
 from pipfence.models.sources import Source
 from pipfence.models.urls import shown_url
-from pipfence.project.export import package_source
 from pipfence.project.graph import DependencyGraph
 
 __all__ = ["MAX_CHAINS", "Explanation", "Link", "PipfileEntry", "explain"]

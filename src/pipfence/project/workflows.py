@@ -23,7 +23,6 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
-from pipfence.project.categories import check_tables
 from pipfence.project.environment import (
     check_python,
     open_or_create_env,
@@ -148,22 +147,6 @@ class InstallResult:
     #: Distributions taken out of the environment without a sync (`uninstall`), as
     #: ``- name==1.0`` lines.
     env_removed: tuple[str, ...] = ()
-
-
-def lock_categories(
-    project: Project,
-    *,
-    dev: bool,
-    tables: Sequence[str] | None,
-    lock: Lockfile | None = None,
-) -> list[str]:
-    """The lock categories a command installs: ``default`` (and ``develop`` with ``--dev``),
-    or the ``--categories`` given, which `check_tables` checks against the Pipfile and
-    ``lock``."""
-    if tables:
-        check_tables(project, tables, lock=lock)
-        return [lock_category(t) for t in tables]
-    return ["default", "develop"] if dev else ["default"]
 
 
 def sync_lock(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pipfence.project.settings import env_flag
-
 if TYPE_CHECKING:
+    from pipfence.project.categories import CategoryOptions
+    from pipfence.project.settings import Settings
     from pipfence.project.workflows import EnvTarget
 
 __all__ = [
-    "DEFAULT_CATEGORIES_VAR",
     "NOTES",
     "AcceptedFlag",
     "accept",
@@ -22,19 +20,15 @@ __all__ = [
     "add_env_options",
     "add_extra_categories",
     "add_index_options",
+    "add_mirror_option",
     "add_pip_only_options",
     "add_python_option",
     "add_reference_options",
-    "all_tables",
+    "category_options",
     "env_target_from_args",
     "python_from_args",
     "tables_from_args",
 ]
-
-
-#: pipenv's variable naming the categories a command works on when neither ``--dev`` nor
-#: ``--categories`` is given.
-DEFAULT_CATEGORIES_VAR = "PIPENV_DEFAULT_CATEGORIES"
 
 
 #: Where the notes of accepted flags are gathered (a list of lines, absent when none given).
@@ -144,13 +138,23 @@ PIPENV_ONLY: dict[str, tuple[tuple[tuple[str, ...], str, str | None], ...]] = {
     "lock": (
         (("--python",), "a lock is made for the Pipfile's [requires] python_version", "VERSION"),
     ),
-    "shell": ((("--python",), _EXISTING_ENV, "VERSION"),),
-    "open": ((("--python",), _EXISTING_ENV, "VERSION"),),
+    "shell": (
+        (("--python",), _EXISTING_ENV, "VERSION"),
+        (("--pypi-mirror",), "a shell sends nothing to an index", "URL"),
+    ),
+    "open": (
+        (("--python",), _EXISTING_ENV, "VERSION"),
+        (("--pypi-mirror",), "open shows a folder; it asks no index", "URL"),
+    ),
     "clean": ((("--python",), _EXISTING_ENV, "VERSION"),),
-    "scripts": ((("--python",), "scripts reads the Pipfile only", "VERSION"),),
+    "scripts": (
+        (("--python",), "scripts reads the Pipfile only", "VERSION"),
+        (("--pypi-mirror",), "scripts lists the Pipfile's [scripts]; it asks no index", "URL"),
+    ),
     "check": (
         (("--python",), _READS_LOCK, "VERSION"),
         (("--system",), _READS_LOCK, None),
+        (("--pypi-mirror",), "check asks the vulnerability service, never an index", "URL"),
     ),
     "run": (
         (("--system",), ("run uses the project's environment, or the Python on PATH after "
@@ -194,15 +198,32 @@ def add_reference_options(
         parser.add_argument("-r", "--requirements", metavar="FILE", help=requirements_help)
 
 
-def add_category_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-d", "--dev", action="store_true", help="include [dev-packages]")
-    parser.add_argument(
-        "--categories", default=None, help="only these Pipfile tables (comma or space separated)"
-    )
+def add_category_options(
+    parser: argparse.ArgumentParser,
+    *,
+    dev_help: str = "include [dev-packages]",
+    dev_only_help: str | None = None,
+    categories_help: str = "only these Pipfile tables (comma or space separated)",
+) -> None:
+    """pipenv's ``-d/--dev``, ``--dev-only`` (with its help) and ``--categories``."""
+    parser.add_argument("-d", "--dev", action="store_true", help=dev_help)
+    if dev_only_help is not None:
+        parser.add_argument("--dev-only", action="store_true", help=dev_only_help)
+    parser.add_argument("--categories", default=None, help=categories_help)
+
+
+def add_mirror_option(
+    parser: argparse.ArgumentParser,
+    *,
+    dest: str = "pypi_mirror",
+    help: str = "send PyPI's requests to this mirror",  # noqa: A002  # argparse's word
+) -> None:
+    """pipenv's ``--pypi-mirror URL`` (`PIPENV_PYPI_MIRROR` on the command line)."""
+    parser.add_argument("--pypi-mirror", dest=dest, metavar="URL", help=help)
 
 
 def add_index_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
     parser.add_argument("--pre", action="store_true", help="allow pre-releases")
 
 
@@ -216,39 +237,35 @@ def add_python_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def category_options(args: argparse.Namespace) -> CategoryOptions:
+    """What ``args`` say about categories (options a command lacks count as not given)."""
+    from pipfence.project.categories import CategoryOptions
+
+    return CategoryOptions(
+        dev=bool(getattr(args, "dev", False)),
+        dev_only=bool(getattr(args, "dev_only", False)),
+        categories=getattr(args, "categories", None),
+        extras=getattr(args, "extras", None),
+        every=bool(getattr(args, "all_categories", False)),
+    )
+
+
 def tables_from_args(
-    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+    args: argparse.Namespace,
+    settings: Settings | None,
+    pipfile: Mapping[str, object] | None = None,
 ) -> list[str] | None:
-    """The Pipfile tables chosen by ``--dev-only`` / ``--categories`` / ``--extras``, else
-    (unless ``--dev`` was given) by ``PIPENV_DEFAULT_CATEGORIES`` in ``environ`` (the process
-    environment by default), as pipenv reads it; None: the command's own default. Names are
-    separated by commas or spaces and kept in the order given, without repeats."""
-    if getattr(args, "dev_only", False):
-        return ["dev-packages"]
-    aliases = {"default": "packages", "develop": "dev-packages"}
-    categories = getattr(args, "categories", None)
-    if not categories and not getattr(args, "extras", None) and not getattr(args, "dev", False):
-        categories = (os.environ if environ is None else environ).get(DEFAULT_CATEGORIES_VAR)
-    if categories:
-        names = [c for c in categories.replace(",", " ").split() if c]
-        return list(dict.fromkeys(aliases.get(n, n) for n in names)) or None
-    extras = getattr(args, "extras", None)
-    if extras:
-        names = [aliases.get(c, c) for c in extras.replace(",", " ").split() if c]
-        base = ["packages", "dev-packages"] if getattr(args, "dev", False) else ["packages"]
-        return [*base, *(n for n in names if n not in base)]
-    return None
+    """The Pipfile tables ``args`` choose (`chosen_tables`), ``PIPENV_DEFAULT_CATEGORIES``
+    from ``settings`` standing in when neither ``--dev``, ``--categories`` nor ``--extras`` is
+    given (None: a command that does not read it); ``pipfile`` is the Pipfile's data, for
+    ``--all``. None: the command's own default."""
+    from pipfence.project.categories import chosen_tables
 
-
-def all_tables(args: argparse.Namespace, data: Mapping[str, object]) -> list[str] | None:
-    """With ``--all``: every package table of the Pipfile (``data``), in file order."""
-    if not getattr(args, "all_categories", False):
-        return None
-    from pipfence.models.pipfile import RESERVED_TABLES
-
-    tables = ["packages", "dev-packages"]
-    tables += [t for t in data if t not in RESERVED_TABLES and t not in tables]
-    return [t for t in tables if t in data]
+    return chosen_tables(
+        category_options(args),
+        pipfile=pipfile,
+        default_categories=settings.default_categories if settings is not None else None,
+    )
 
 
 def python_from_args(args: argparse.Namespace) -> str | None:
@@ -288,8 +305,9 @@ def site_packages_from_args(args: argparse.Namespace) -> bool | None:
     return sub if sub is not None else getattr(args, "site_packages", None)
 
 
-def env_target_from_args(args: argparse.Namespace) -> EnvTarget:
+def env_target_from_args(args: argparse.Namespace, settings: Settings) -> EnvTarget:
+    """Where ``args`` install: ``--system`` (or ``PIPENV_USE_SYSTEM``) and site-packages."""
     from pipfence.project.workflows import EnvTarget
 
-    system = bool(getattr(args, "system", False)) or env_flag(os.environ, "USE_SYSTEM") is True
+    system = bool(getattr(args, "system", False)) or settings.use_system
     return EnvTarget(system=system, site_packages=site_packages_from_args(args))

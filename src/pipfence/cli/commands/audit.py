@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipfence.cli.commands._options import add_category_options, tables_from_args
 from pipfence.cli.commands.check import add_service_options
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
-from pipfence.errors import EXIT_FAILURE, FileWriteError, LockfileError, UsageError
+from pipfence.errors import EXIT_FAILURE, FileWriteError, UsageError
 from pipfence.project.audit import AUDIT_FORMATS
 from pipfence.project.project import Project
 
@@ -58,11 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout"
     )
-    parser.add_argument(
-        "-d", "--dev", action="store_true", help="[dev-packages] too (the default, as pipenv's)"
-    )
-    parser.add_argument(
-        "--categories", default=None, help="only these categories (comma or space separated)"
+    add_category_options(
+        parser,
+        dev_help="[dev-packages] too (the default, as pipenv's)",
+        categories_help="only these categories (comma or space separated)",
     )
     parser.add_argument(
         "--dry-run",
@@ -81,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands.check import required_service
     from pipfence.project.audit import audit_lock, render_report
-    from pipfence.project.categories import check_tables
-    from pipfence.project.export import lock_categories_for, selected_packages
+    from pipfence.project.categories import lock_categories
+    from pipfence.project.export import selected_packages
 
     if args.fix:
         raise UsageError(
@@ -95,17 +95,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.detail(f"{meaning}: no effect")
     settings = settings_from_args(args)
     project = Project.find(settings)
-    lock = project.read_lock()
-    if lock is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
+    lock = project.require_lock()
     # pipenv's `audit --locked` covers [packages] and [dev-packages].
-    categories = (
-        lock_categories_for(categories=args.categories)
-        if args.categories
-        else ["default", "develop"]
-    )
-    if args.categories:
-        check_tables(project, categories, lock=lock)
+    tables = tables_from_args(args, None)
+    categories = lock_categories(project, tables, dev=True, lock=lock)
     if args.dry_run:
         for name in selected_packages(lock, categories):
             ui.result(name)

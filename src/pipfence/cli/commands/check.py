@@ -10,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipfence.cli.commands._options import accept
+from pipfence.cli.commands._options import accept, add_category_options, tables_from_args
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
-from pipfence.errors import EXIT_FAILURE, LockfileError, UsageError
+from pipfence.errors import EXIT_FAILURE, UsageError
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:
@@ -36,10 +36,7 @@ def add_service_options(parser: argparse.ArgumentParser, *flags: str, url_help: 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-d", "--dev", action="store_true", help="include [dev-packages]")
-    parser.add_argument(
-        "--categories", default=None, help="only these categories (comma or space separated)"
-    )
+    add_category_options(parser, categories_help="only these categories (comma or space separated)")
     add_service_options(
         parser,
         "--service",
@@ -88,12 +85,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--use-installed",
         reason="pipfence checks the locked versions, which `pipfence sync` installs",
     )
-    accept(
-        parser,
-        "--pypi-mirror",
-        metavar="URL",
-        reason="check asks the vulnerability service, never an index",
-    )
     accept(parser, "--clear", reason="check keeps pip-audit's own cache, which it revalidates")
 
 
@@ -122,19 +113,14 @@ def required_service(
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.audit import audit_lock
-    from pipfence.project.export import lock_categories_for
+    from pipfence.project.categories import lock_categories
 
     settings = settings_from_args(args)
     service = required_service("check", args.service, args.service_url, settings)
     project = Project.find(settings)
-    lock = project.read_lock()
-    if lock is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
-    categories = lock_categories_for(dev=args.dev, categories=args.categories)
-    if args.categories:
-        from pipfence.project.categories import check_tables
-
-        check_tables(project, categories, lock=lock)
+    lock = project.require_lock()
+    tables = tables_from_args(args, None)
+    categories = lock_categories(project, tables, dev=args.dev, lock=lock, default_last=True)
     report = audit_lock(service, lock, categories)
     ignored = set(args.ignore)
     if ignored:

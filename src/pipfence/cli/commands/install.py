@@ -14,7 +14,6 @@ from pipfence.cli.commands._options import (
     add_pip_only_options,
     add_python_option,
     add_reference_options,
-    all_tables,
     env_target_from_args,
     python_from_args,
     tables_from_args,
@@ -68,15 +67,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.categories import check_tables
-    from pipfence.project.workflows import install, install_packages, lock_categories
+    from pipfence.project.categories import check_tables, lock_categories, target_tables
+    from pipfence.project.workflows import install, install_packages
 
-    target = env_target_from_args(args)
     if args.skip_lock and args.deploy:
         raise UsageError(
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
     project = _project_or_new(args)
+    target = env_target_from_args(args, project.settings)
     requirements = Path(args.requirements) if args.requirements else None
     imported = False
     if requirements is None and project.is_new and not (args.packages or args.editable):
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             imported = True
     adding = bool(args.packages or args.editable or requirements)
     warn_about_pipfile(project, ui)
-    tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
+    tables = tables_from_args(args, project.settings, project.pipfile.data)
     if tables:
         check_tables(project, tables, new=adding)
     if args.ignore_pipfile and adding:
@@ -111,7 +110,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 project,
                 client,
                 args.packages,
-                tables=tables or ["dev-packages" if dev else "packages"],
+                tables=target_tables(tables, dev=dev),
                 index=args.index,
                 editable=args.editable,
                 requirements=requirements,
@@ -128,7 +127,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             result = install(
                 project,
                 client,
-                categories=lock_categories(project, dev=args.dev, tables=tables),
+                categories=lock_categories(project, tables, dev=args.dev),
                 deploy=args.deploy,
                 pre=args.pre,
                 python=python_from_args(args),
@@ -150,13 +149,11 @@ def _install_lock(
 ) -> InstallResult:
     """`install --ignore-pipfile`: the lock as it is, however the Pipfile has changed (it is
     never re-locked), each file still from its fenced index and verified."""
-    from pipfence.errors import LockfileMissing
-    from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
+    from pipfence.project.categories import lock_categories
+    from pipfence.project.workflows import InstallResult, sync_lock
 
-    lockfile = project.read_lock()
-    if lockfile is None:
-        raise LockfileMissing(hint="run `pipfence lock` first")
-    categories = lock_categories(project, dev=args.dev, tables=tables, lock=lockfile)
+    lockfile = project.require_lock()
+    categories = lock_categories(project, tables, dev=args.dev, lock=lockfile)
     report = sync_lock(
         project,
         client,
@@ -164,7 +161,7 @@ def _install_lock(
         categories,
         python=python_from_args(args),
         on_progress=counter,
-        target=env_target_from_args(args),
+        target=env_target_from_args(args, project.settings),
     )
     return InstallResult(None, report)
 

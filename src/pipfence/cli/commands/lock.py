@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from pipfence.cli.commands._options import add_pip_only_options, tables_from_args
+from pipfence.cli.commands._options import (
+    add_category_options,
+    add_mirror_option,
+    add_pip_only_options,
+    tables_from_args,
+)
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI, count
 
@@ -14,19 +19,13 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pre", action="store_true", help="allow pre-releases")
     parser.add_argument("--clear", action="store_true", help="clear the cache before locking")
-    parser.add_argument(
-        "-d",
-        "--dev",
-        action="store_true",
-        help="lock every category, [dev-packages] included (what lock always does)",
+    add_category_options(
+        parser,
+        dev_help="lock every category, [dev-packages] included (what lock always does)",
+        dev_only_help="lock [dev-packages] only",
+        categories_help="lock only these Pipfile tables (comma or space separated)",
     )
-    parser.add_argument("--dev-only", action="store_true", help="lock [dev-packages] only")
-    parser.add_argument(
-        "--categories",
-        default=None,
-        help="lock only these Pipfile tables (comma or space separated)",
-    )
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
     add_pip_only_options(parser)
 
 
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
-    tables = tables_from_args(args)
+    tables = tables_from_args(args, project.settings)
     if tables:
         check_tables(project, tables)
     # The Pipfile is read, and the lock written, with the project lock held: a lock run

@@ -15,7 +15,6 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept(parser, "--pypi-mirror", metavar="URL", reason="open shows a folder; it asks no index")
     accept(parser, "--clear", reason="open shows a folder; it uses no cache")
     parser.add_argument("module", metavar="MODULE", help="module (or package) name to open")
 

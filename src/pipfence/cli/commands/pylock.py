@@ -15,10 +15,11 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipfence.cli.commands._options import add_mirror_option
 from pipfence.cli.commands._pylock import write_pylock
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import LockfileError, PipfenceError, UsageError
+from pipfence.errors import PipfenceError, UsageError
 from pipfence.project.project import PYLOCK
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="the dependency groups [dev-packages] belong to (comma separated; default: dev)",
     )
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -142,16 +143,10 @@ def _dev_groups(args: argparse.Namespace) -> list[str]:
 
 
 def _generate(args: argparse.Namespace, ui: UI, project: Project) -> int:
-    from pipfence.cli.commands._pylock import write_export
-    from pipfence.project.client import open_client
-    from pipfence.project.export import project_pylock
-
-    lock = project.read_lock()
-    if lock is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` first")
-    with open_client(project.settings, project.pipfile, warn=ui.warning) as client:
-        export = project_pylock(project, client, lock, dev_groups=_dev_groups(args))
-    return write_export(ui, project, export, output=_output(args, project))
+    lock = project.require_lock()
+    return write_pylock(
+        ui, project, lock, None, output=_output(args, project), dev_groups=_dev_groups(args)
+    )
 
 
 def _project_or_folder(settings: Any) -> Project:

@@ -12,12 +12,6 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept(
-        parser,
-        "--pypi-mirror",
-        metavar="URL",
-        reason="scripts lists the Pipfile's [scripts]; it asks no index",
-    )
     accept(parser, "--clear", reason="scripts lists the Pipfile's [scripts]; it uses no cache")
     del parser  # no options of its own
 

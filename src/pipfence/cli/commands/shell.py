@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from pipfence.cli.commands._options import accept
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
@@ -23,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--anyway", action="store_true", help="start a shell even inside another one"
     )
-    accept(parser, "--pypi-mirror", metavar="URL", reason="a shell sends nothing to an index")
     parser.add_argument("shell_args", nargs=argparse.REMAINDER, metavar="ARGS")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from pipfence.cli.commands._options import add_mirror_option
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import EXIT_FAILURE, LockfileError
+from pipfence.errors import EXIT_FAILURE
 
 __all__ = ["add_arguments", "run"]
 
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-pypi", action="store_true", help="audit: ask the default source only, not PyPI"
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -99,9 +100,7 @@ def _audit(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.source_checks import audit_exposure
 
     project = project_from_args(args)
-    lock = project.read_lock()
-    if lock is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
+    lock = project.require_lock()
     settings = project.settings
     with open_client(settings, project.pipfile, warn=ui.warning) as client:
         found = audit_exposure(

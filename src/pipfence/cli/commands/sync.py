@@ -9,16 +9,15 @@ from pipfence.cli.commands._options import (
     add_category_options,
     add_env_options,
     add_extra_categories,
+    add_mirror_option,
     add_pip_only_options,
     add_python_option,
-    all_tables,
     env_target_from_args,
     python_from_args,
     tables_from_args,
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
-from pipfence.errors import LockfileMissing
 
 __all__ = ["add_arguments", "run"]
 
@@ -27,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_category_options(parser)
     add_python_option(parser)
     add_env_options(parser)
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
     parser.add_argument(
         "--clean",
         action="store_true",
@@ -43,17 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import InstallResult, lock_categories, sync_lock
+    from pipfence.project.categories import lock_categories
+    from pipfence.project.workflows import InstallResult, sync_lock
 
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
     with client_session(project, ui, "Installing", clear=args.clear) as (client, counter):
-        lockfile = project.read_lock()  # read with the project lock held
-        if lockfile is None:
-            raise LockfileMissing(hint="run `pipfence lock` first, or `pipfence install`")
-        tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
-        categories = lock_categories(project, dev=args.dev, tables=tables, lock=lockfile)
+        # Read with the project lock held.
+        lockfile = project.require_lock(hint="run `pipfence lock` first, or `pipfence install`")
+        tables = tables_from_args(args, project.settings, project.pipfile.data)
+        categories = lock_categories(project, tables, dev=args.dev, lock=lockfile)
         report = sync_lock(
             project,
             client,
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             python=python_from_args(args),
             remove_extraneous=args.clean,
             on_progress=counter,
-            target=env_target_from_args(args),
+            target=env_target_from_args(args, project.settings),
         )
     report_install(ui, InstallResult(None, report))
     return 0

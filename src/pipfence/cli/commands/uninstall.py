@@ -7,6 +7,7 @@ import argparse
 from pipfence.cli.commands._options import (
     add_category_options,
     add_extra_categories,
+    add_mirror_option,
     add_pip_only_options,
     add_reference_options,
     tables_from_args,
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="remove every package from the environment"
     )
     parser.add_argument("--all-dev", action="store_true", help="remove every [dev-packages] entry")
-    parser.add_argument("--pypi-mirror", metavar="URL", help="send PyPI's requests to this mirror")
+    add_mirror_option(parser)
     parser.add_argument("--clear", action="store_true", help="clear the cache first")
     parser.add_argument("--pre", action="store_true", help="allow pre-releases in the re-lock")
     add_extra_categories(parser, all_flag=False)
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.categories import check_tables
+    from pipfence.project.categories import check_tables, target_tables
     from pipfence.project.workflows import uninstall_all, uninstall_packages
 
     project = project_from_args(args)
@@ -52,10 +53,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         for dist in removed:
             ui.result(f"- {dist.name}=={dist.version}")
         return 0
-    chosen = tables_from_args(args)
+    chosen = tables_from_args(args, project.settings)
     if chosen:
         check_tables(project, chosen)
-    tables = chosen or (["dev-packages"] if args.dev else ["packages"])
+    tables = target_tables(chosen, dev=args.dev)
     packages = list(args.packages)
     with client_session(project, ui, "Uninstalling", clear=args.clear) as (client, counter):
         # The Pipfile is read with the project lock held.

@@ -14,7 +14,6 @@ from pipfence.cli.commands._options import (
     add_pip_only_options,
     add_python_option,
     add_reference_options,
-    all_tables,
     python_from_args,
     tables_from_args,
 )
@@ -75,17 +74,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.workflows import lock_categories, update
+    from pipfence.project.categories import check_tables, lock_categories, target_tables
+    from pipfence.project.workflows import update
 
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
-    tables = all_tables(args, project.pipfile.data) or tables_from_args(args)
-    categories = lock_categories(project, dev=args.dev, tables=tables)
+    tables = tables_from_args(args, project.settings, project.pipfile.data)
+    categories = lock_categories(project, tables, dev=args.dev)
     adding = bool(args.editable or args.requirements)
     if adding and tables:
-        from pipfence.project.categories import check_tables
-
         check_tables(project, tables, new=True)
     if adding and args.outdated:
         raise UsageError("`--outdated` lists what would change; it takes no -e or -r")
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             on_progress=counter,
             editable=args.editable,
             requirements=Path(args.requirements) if args.requirements else None,
-            tables=tables or ["dev-packages" if args.dev else "packages"],
+            tables=target_tables(tables, dev=args.dev),
         )
     report_install(ui, result)
     return 0

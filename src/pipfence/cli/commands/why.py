@@ -7,7 +7,6 @@ import json
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
-from pipfence.errors import LockfileError
 from pipfence.models.urls import shown_url
 
 __all__ = ["add_arguments", "run"]
@@ -24,9 +23,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.why import explain
 
     project = project_from_args(args)
-    lock = project.read_lock()
-    if lock is None:
-        raise LockfileError("does not exist", hint="run `pipfence lock` to create it")
+    lock = project.require_lock()
     env = existing_env(project)
     graph = graph_of_env(env) if env is not None else None
     found = explain(args.package, project.pipfile, lock, graph)
