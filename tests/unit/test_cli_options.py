@@ -104,3 +104,26 @@ def test_a_parser_for_one_command_reads_it_as_the_full_parser_does() -> None:
     full = vars(build_parser().parse_args(argv))
     one = vars(build_parser("install").parse_args(argv))
     assert one == full
+
+
+def test_version_and_the_run_parser_import_little() -> None:
+    """`pipfence --version` and `pipfence run` start often: the first imports neither rich
+    nor packaging, and reading `run`'s arguments imports no command but `run`, nor rich."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pipfence.cli.main import build_parser, main\n"
+        "main(['--version'])\n"
+        "heavy = lambda: sorted(m for m in sys.modules if m.split('.')[0] in {'rich', 'packaging'})\n"
+        "assert heavy() == [], heavy()\n"
+        "build_parser('run').parse_args(['run', 'python'])\n"
+        "commands = sorted(m for m in sys.modules if m.startswith('pipfence.cli.commands.'))\n"
+        "assert commands == ['pipfence.cli.commands._options', 'pipfence.cli.commands.run'], commands\n"
+        "assert not any(m.split('.')[0] == 'rich' for m in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from pipfence.cli.render.graph import render_json, render_json_tree, render_text
 from pipfence.models.target import Target
-from pipfence.project.graph import DependencyGraph, render_json, render_json_tree, render_text
+from pipfence.project.graph import DependencyGraph
 
 
 @pytest.fixture(scope="module")

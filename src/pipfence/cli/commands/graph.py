@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.graph import graph_of_env, render_json, render_json_tree, render_text
+    from pipfence.cli.render.graph import render_json, render_json_tree, render_text
+    from pipfence.project.graph import graph_of_env
     from pipfence.project.installed import require_env
 
     if args.json and args.json_tree:
