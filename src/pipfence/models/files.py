@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, parse_tag
@@ -16,13 +16,18 @@ from packaging.version import InvalidVersion, Version
 
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name
 
+if TYPE_CHECKING:
+    from pipfence.models.target import Target
+
 __all__ = [
     "CoreMetadata",
     "DistFile",
     "ProjectPage",
     "Releases",
     "UploadedBefore",
+    "best_first",
     "group_by_version",
+    "install_rank",
     "name_and_version",
     "parse_filename",
     "parsed_requirement",
@@ -315,6 +320,40 @@ def parse_filename(
             return None
         return canonical_name(name), version, None
     return None
+
+
+def install_rank(tags: frozenset[Tag] | None, target: Target) -> int | None:
+    """How well a distribution file fits ``target``, lower being better; None when it cannot
+    be installed there.
+
+    ``tags`` are a wheel's tags (`parse_filename`), None for an sdist. A wheel ranks at the
+    position of its best tag among the target's supported tags, most preferred first (PEP 425);
+    a wheel none of whose tags is supported has no rank. An sdist installs anywhere once built,
+    so it ranks after every wheel, all sdists alike: ``len(target.tags)``.
+    """
+    if tags is None:
+        return len(target.tags)
+    return target.tag_rank(tags)
+
+
+def best_first(
+    files: Iterable[DistFile], target: Target, *, project: NormalizedName | None = None
+) -> tuple[DistFile, ...]:
+    """``files`` that can be installed on ``target``, best first (`install_rank`); files of
+    equal rank keep their order. A file whose name is not a wheel's or an sdist's is left out,
+    and so, when ``project`` is given, is a file of another project (its name read as in
+    `parse_filename`). Nothing else is checked: callers filter on requires-python, yanked
+    files or hashes as their rule needs."""
+    ranked: list[tuple[int, DistFile]] = []
+    for file in files:
+        parsed = parse_filename(file.filename, project)
+        if parsed is None or (project is not None and parsed[0] != project):
+            continue
+        rank = install_rank(parsed[2], target)
+        if rank is not None:
+            ranked.append((rank, file))
+    ranked.sort(key=lambda entry: entry[0])
+    return tuple(file for _rank, file in ranked)
 
 
 @functools.lru_cache(maxsize=16384)

@@ -46,7 +46,7 @@ from pipfence.installer.build import (
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import Fence, Parent
-from pipfence.models.files import CoreMetadata, DistFile, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
@@ -153,7 +153,7 @@ class Builds:
                 _name, _version, _build, tags = parse_wheel_filename(wheel.name)
             except InvalidWheelFilename:
                 continue
-            if target.tag_rank(frozenset(tags)) is not None:
+            if install_rank(tags, target) is not None:
                 return wheel
         return None
 

@@ -36,8 +36,8 @@ from pipfence.models.files import (
     DistFile,
     ProjectPage,
     UploadedBefore,
+    best_first,
     group_by_version,
-    parse_filename,
     parsed_requirement,
     version_of,
 )
@@ -451,23 +451,16 @@ def _likely_version(
             versions.append((version, text))
     # The newest eight, without sorting every release of a long page.
     for version, text in heapq.nlargest(8, versions, key=lambda entry: entry[0]):
-        ranked: list[tuple[int, DistFile]] = []
-        for file in releases[text]:
-            if not file.is_wheel or file.yanked:
-                continue
-            parsed = parse_filename(file.filename)
-            if (
-                parsed is None
-                or parsed[2] is None
-                or not target.allows_python(file.requires_python)
-            ):
-                continue
-            rank = target.tag_rank(parsed[2])
-            if rank is not None:
-                ranked.append((rank, file))
-        if ranked:
-            ranked.sort(key=lambda entry: entry[0])
-            return version, tuple(file for _rank, file in ranked)
+        wheels = best_first(
+            (
+                file
+                for file in releases[text]
+                if file.is_wheel and not file.yanked and target.allows_python(file.requires_python)
+            ),
+            target,
+        )
+        if wheels:
+            return version, wheels
     return None
 
 

@@ -40,7 +40,7 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.plan import PROTECTED, InstalledDist, WantedDist, plan_sync
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
-from pipfence.models.files import CoreMetadata, DistFile, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, pipfile_table
@@ -313,8 +313,7 @@ def _choose(
             if file.sha256 and file.sha256.lower() not in hashes:
                 mismatched.append(file.filename)
                 continue
-            tags = parsed[2]
-            rank = len(target.tags) + 1 if tags is None else target.tag_rank(tags)
+            rank = install_rank(parsed[2], target)
             if rank is None:
                 continue
             if best is None or rank < best[0]:
@@ -876,7 +875,7 @@ def _from_unpacked_cache(
             or parsed[0] != wanted.name
             or str(parsed[1]) != str(Version(wanted.version))
             or parsed[2] is None
-            or target.tag_rank(parsed[2]) is None
+            or install_rank(parsed[2], target) is None
         ):
             continue
         source = granted(wanted, digest)

@@ -25,7 +25,7 @@ from pipfence.errors import IntegrityError, PackageNotFound
 from pipfence.models.files import (
     CoreMetadata,
     DistFile,
-    parse_filename,
+    best_first,
     parsed_requirement,
     version_of,
 )
@@ -153,18 +153,10 @@ class _Release:
     @property
     def installable(self) -> tuple[DistFile, ...]:
         if self._installable is None:
-            ranked: list[tuple[int, DistFile]] = []
-            for file in self.all_files:
-                parsed = parse_filename(file.filename)
-                if parsed is None or not self._target.allows_python(file.requires_python):
-                    continue
-                tags = parsed[2]
-                # An sdist ranks after every compatible wheel.
-                rank = len(self._target.tags) if tags is None else self._target.tag_rank(tags)
-                if rank is not None:
-                    ranked.append((rank, file))
-            ranked.sort(key=lambda entry: entry[0])
-            self._installable = tuple(file for _rank, file in ranked)
+            target = self._target
+            self._installable = best_first(
+                (f for f in self.all_files if target.allows_python(f.requires_python)), target
+            )
         return self._installable
 
     def usable(self, *, allow_yanked: bool) -> tuple[DistFile, ...]:
