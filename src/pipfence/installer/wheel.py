@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Self, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self, cast
 
 from installer.destinations import WheelDestination
 from installer.exceptions import InstallerError
@@ -63,9 +63,17 @@ from pipfence.installer.plan import InstalledDist
 if TYPE_CHECKING:
     from installer.scripts import LauncherKind, ScriptSection
 
-    from pipfence.installer.venv import VirtualEnv
+    from pipfence.models.names import NormalizedName
 
-__all__ = ["EnvChange", "SetAside", "WheelInstall", "install_many", "install_wheel", "uninstall"]
+__all__ = [
+    "EnvChange",
+    "Environment",
+    "SetAside",
+    "WheelInstall",
+    "install_many",
+    "install_wheel",
+    "uninstall",
+]
 
 #: Threads installing wheels at once (`install_many`): half the cores, at most 4. Placing a
 #: file is a system call or two of directory work in the kernel, and every one hands the
@@ -75,6 +83,34 @@ _INSTALL_WORKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
 
 #: The names an environment's interpreter goes by in its scripts folder; no wheel may write them.
 _INTERPRETER = re.compile(r"^python(\d+(\.\d+)?)?w?(\.exe)?$", re.IGNORECASE)
+
+
+class Environment(Protocol):
+    """What installing into an environment needs of it. `pipfence.installer.venv.VirtualEnv`
+    is one; the protocol is declared here, by its user, so that this module does not import
+    the one that creates environments (which seeds pip through `install_wheel`).
+
+    ``python`` is the interpreter that scripts' shebangs name, ``script_kind`` the launcher
+    kind `installer` needs (``posix``, ``win-amd64`` …), ``site_dirs`` where ``*.dist-info``
+    directories live; ``scheme_dict`` is the `installer` scheme for one distribution,
+    ``contains`` whether a path (made absolute, symlinks not followed) is inside ``root``.
+    """
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def python(self) -> Path: ...
+    @property
+    def scripts(self) -> Path: ...
+    @property
+    def data(self) -> Path: ...
+    @property
+    def script_kind(self) -> str: ...
+    @property
+    def site_dirs(self) -> tuple[Path, ...]: ...
+    def scheme_dict(self, name: str) -> dict[str, str]: ...
+    def contains(self, path: Path | str) -> bool: ...
+    def installed(self) -> Mapping[NormalizedName, InstalledDist]: ...
 
 
 class UnpackedSource(WheelSource):
@@ -134,7 +170,7 @@ class _EnvDestination(WheelDestination):
 
     def __init__(
         self,
-        env: VirtualEnv,
+        env: Environment,
         name: str,
         filename: str,
         link_mode: LinkMode,
@@ -446,7 +482,7 @@ def _install_unpacked(
 
 def install_wheel(
     wheel_path: Path,
-    env: VirtualEnv,
+    env: Environment,
     *,
     cache: UnpackedCache | None = None,
     sha256: str | None = None,
@@ -525,7 +561,7 @@ def install_wheel(
     )
 
 
-def _overwritten(env: VirtualEnv, filename: str, destination: _EnvDestination) -> str | None:
+def _overwritten(env: Environment, filename: str, destination: _EnvDestination) -> str | None:
     """One line naming the other installed distributions whose files ``destination``
     replaced; None when no other distribution's RECORD lists any of them."""
     replaced = {os.path.normcase(target) for target, _aside in destination.displaced}
@@ -567,7 +603,7 @@ class SetAside:
     `discard` deletes them (the distribution is then uninstalled)."""
 
     dist: InstalledDist
-    env: VirtualEnv
+    env: Environment
     moved: list[tuple[str, str]]
     folders: set[Path]
 
@@ -609,7 +645,7 @@ class SetAside:
         return removed
 
 
-def set_aside(dist: InstalledDist, env: VirtualEnv) -> SetAside:
+def set_aside(dist: InstalledDist, env: Environment) -> SetAside:
     """Move ``dist``'s files aside, each renamed beside itself: its dist-info folder first (so
     an interrupted move leaves it uninstalled, not half there), then each file its RECORD lists
     inside the environment (entries outside are ignored, never touched) and the bytecode of
@@ -667,7 +703,7 @@ def set_aside(dist: InstalledDist, env: VirtualEnv) -> SetAside:
     return aside
 
 
-def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
+def uninstall(dist: InstalledDist, env: Environment) -> list[Path]:
     """Remove ``dist`` from ``env``; return the files removed.
 
     Removes each file its RECORD lists that lies inside the environment (entries outside it
@@ -679,7 +715,7 @@ def uninstall(dist: InstalledDist, env: VirtualEnv) -> list[Path]:
     return set_aside(dist, env).discard()
 
 
-def _prune(folders: Iterable[Path], env: VirtualEnv) -> None:
+def _prune(folders: Iterable[Path], env: Environment) -> None:
     # The folders a new venv has; anything an install made may go once it is empty.
     keep = {env.root, *env.site_dirs, env.scripts, env.data, env.root / "include"}
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
@@ -694,7 +730,7 @@ def _prune(folders: Iterable[Path], env: VirtualEnv) -> None:
 
 def install_many(
     items: Sequence[WheelInstall],
-    env: VirtualEnv,
+    env: Environment,
     *,
     cache: UnpackedCache | None = None,
     workers: int | None = None,
@@ -758,7 +794,7 @@ def install_many(
 
 
 def _undo_installs(
-    futures: Sequence[Future[InstalledDist]], env: VirtualEnv, error: BaseException
+    futures: Sequence[Future[InstalledDist]], env: Environment, error: BaseException
 ) -> None:
     """Uninstall the distributions the finished futures installed, the last one first; a
     failure to do so is noted on ``error``."""
@@ -783,15 +819,15 @@ class EnvChange:
 
     def __init__(self) -> None:
         self._asides: list[SetAside] = []
-        self._installed: list[tuple[InstalledDist, VirtualEnv]] = []
+        self._installed: list[tuple[InstalledDist, Environment]] = []
 
-    def set_aside(self, dist: InstalledDist, env: VirtualEnv) -> None:
+    def set_aside(self, dist: InstalledDist, env: Environment) -> None:
         self._asides.append(set_aside(dist, env))
 
     def install(
         self,
         items: Sequence[WheelInstall],
-        env: VirtualEnv,
+        env: Environment,
         *,
         cache: UnpackedCache | None = None,
         on_warning: Callable[[str], None] | None = None,

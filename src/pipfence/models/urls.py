@@ -22,19 +22,17 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipfence.errors import UsageError
-
-if TYPE_CHECKING:
-    from pipfence.models.sources import Source
 
 __all__ = [
     "MIRROR_PREFIX",
     "PYPI_SIMPLE_URLS",
     "Origin",
     "Route",
+    "RoutedSource",
     "Routes",
     "UserInfo",
     "expand",
@@ -355,13 +353,24 @@ def _check_shape(result: str, *, netloc: str, names: list[str], what: str) -> No
 # --- routes --------------------------------------------------------------------------------
 
 
+class RoutedSource(Protocol):
+    """What routing needs of a Pipfile source (`pipfence.models.sources.Source`): its name and
+    its URL as the Pipfile writes it. A protocol, so that this module, which `sources` builds
+    on, does not import it back."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Where one source's requests go: ``template`` (placeholders kept; safe to show through
     `shown_url`) and ``via``, how it was chosen ("its own URL", "the PyPI mirror", or the variable
     of a per-source mirror)."""
 
-    source: Source
+    source: RoutedSource
     template: str
     via: str
 
@@ -385,7 +394,7 @@ class Routes:
     pypi_mirror: str | None = None
     mirrors: Mapping[str, str] = field(default_factory=dict)
 
-    def route(self, source: Source) -> Route:
+    def route(self, source: RoutedSource) -> Route:
         """How ``source``'s requests are routed (nothing expanded)."""
         variable = mirror_variable(source.name)
         if mirror := self.mirrors.get(variable):
@@ -394,7 +403,7 @@ class Routes:
             return Route(source, self.pypi_mirror.strip(), "the PyPI mirror")
         return Route(source, source.url, "its own URL")
 
-    def url(self, source: Source) -> str:
+    def url(self, source: RoutedSource) -> str:
         """The URL to send ``source``'s requests to, expanded now. It may hold credentials:
         use it for a request only, never for display, storage or a command line."""
         route = self.route(source)
@@ -403,6 +412,6 @@ class Routes:
             what = f"the mirror URL of source `{source.name}` ({route.via})"
         return expand(route.template, self.environ, what=what)
 
-    def shown(self, source: Source) -> str:
+    def shown(self, source: RoutedSource) -> str:
         """The URL ``source``'s requests go to, as it may be displayed."""
         return shown_url(self.route(source).template)
