@@ -7,14 +7,8 @@ from typing import TypeVar
 
 import pytest
 
-from pipfence.installer.plan import (
-    PROTECTED,
-    InstalledDist,
-    Replacement,
-    SyncPlan,
-    WantedDist,
-    plan_sync,
-)
+from pipfence.installer.plan import PROTECTED, Replacement, SyncPlan, plan_sync
+from pipfence.installer.satisfies import InstalledDist, WantedDist
 from pipfence.models.names import NormalizedName, canonical_name
 
 

@@ -3,6 +3,7 @@
 Imports only `pipfence.models`, `pipfence.errors`, the standard library and `installer`,
 `packaging`: the project layer downloads and verifies files, then hands them here.
 
+    satisfies.py is an installed distribution the wanted one?      (pure)
     plan.py      plan_sync(wanted, installed) -> SyncPlan        (pure)
     venv.py      VirtualEnv: create / open, scheme paths, installed()
     archive.py   checks on a wheel before anything is written
@@ -17,14 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache, UnpackedWheel
-    from pipfence.installer.plan import (
-        PROTECTED,
-        InstalledDist,
-        Replacement,
-        SyncPlan,
-        WantedDist,
-        plan_sync,
-    )
+    from pipfence.installer.plan import PROTECTED, Replacement, SyncPlan, plan_sync
+    from pipfence.installer.satisfies import InstalledDist, WantedDist
     from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
     from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
 
@@ -34,10 +29,10 @@ _HOME = {
     "UnpackedCache": "cache",
     "UnpackedWheel": "cache",
     "PROTECTED": "plan",
-    "InstalledDist": "plan",
+    "InstalledDist": "satisfies",
     "Replacement": "plan",
     "SyncPlan": "plan",
-    "WantedDist": "plan",
+    "WantedDist": "satisfies",
     "plan_sync": "plan",
     "VirtualEnv": "venv",
     "bundled_pip_wheel": "venv",

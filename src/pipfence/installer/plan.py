@@ -9,57 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
-
+from pipfence.installer.satisfies import InstalledDist, WantedDist, satisfies
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.urls import shown_url
 
-__all__ = [
-    "PROTECTED",
-    "InstalledDist",
-    "Replacement",
-    "SyncPlan",
-    "WantedDist",
-    "plan_sync",
-]
+__all__ = ["PROTECTED", "Replacement", "SyncPlan", "plan_sync"]
 
 # pipenv's `clean` never removes these (pipenv.utils.dependencies.BAD_PACKAGES): they belong
 # to the environment's tooling rather than to the project.
 PROTECTED: frozenset[NormalizedName] = frozenset(
     canonical_name(n) for n in ("distribute", "pip", "pkg-resources", "setuptools", "wheel")
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WantedDist:
-    """A distribution the environment should hold.
-
-    ``url`` is set for direct references (a ``file``/``path``/VCS lock entry) and compared with
-    the installed distribution's ``direct_url.json`` URL; ``None`` means "from an index".
-    """
-
-    name: NormalizedName
-    version: str
-    editable: bool = False
-    url: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstalledDist:
-    """A distribution found in (or just written to) an environment's site-packages.
-
-    ``dist_info`` is the ``*.dist-info`` directory; ``installer`` is its INSTALLER file (None when
-    absent); ``editable`` and ``url`` come from ``direct_url.json`` (PEP 610) when present.
-    """
-
-    name: NormalizedName
-    version: str
-    dist_info: Path
-    installer: str | None = None
-    editable: bool = False
-    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,21 +74,6 @@ def _shown(wanted: WantedDist, *, new: bool = False) -> str:
     return f"{wanted.version}{editable}" if new else f"{wanted.name}=={wanted.version}{editable}"
 
 
-def _same_version(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return False
-
-
-def _same_kind(wanted: WantedDist, installed: InstalledDist) -> bool:
-    # An index install has no direct URL; a dist that came from a path, URL or VCS checkout is
-    # not the locked index file, even at the same version, so it is replaced.
-    return wanted.editable == installed.editable and wanted.url == installed.url
-
-
 def plan_sync(
     wanted: Mapping[NormalizedName, WantedDist],
     installed: Mapping[NormalizedName, InstalledDist],
@@ -139,9 +85,9 @@ def plan_sync(
     """Compare ``wanted`` with ``installed`` (both keyed by normalised name).
 
     - wanted and not installed → ``install``;
-    - installed at another version (PEP 440 equality: ``1.0 == 1.0.0``), or of another kind
-      (editable vs not, a different direct URL, a direct URL vs an index), or named in
-      ``reinstall`` → ``replace``;
+    - installed but not as wanted (`satisfies`: another version, by PEP 440 equality, or
+      another kind: editable vs not, a different direct URL, a direct URL vs an index), or
+      named in ``reinstall`` → ``replace``;
     - otherwise → ``keep``;
     - installed and not wanted → ``remove`` only when ``remove_extraneous`` (pipenv's ``clean``;
       its ``sync`` leaves extra distributions alone) and the name is not in ``protected``;
@@ -156,11 +102,7 @@ def plan_sync(
         have = installed.get(name)
         if have is None:
             install.append(want)
-        elif (
-            name in reinstall
-            or not _same_version(want.version, have.version)
-            or not _same_kind(want, have)
-        ):
+        elif name in reinstall or not satisfies(want, have):
             replace.append(Replacement(installed=have, wanted=want))
         else:
             keep.append(have)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from pipfence.errors import InstallError
-from pipfence.installer.plan import InstalledDist
+from pipfence.installer.satisfies import InstalledDist
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:

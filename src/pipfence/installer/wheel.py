@@ -58,7 +58,7 @@ from installer.utils import (
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
 from pipfence.installer.archive import check_entry_point_name, plainly_safe
 from pipfence.installer.cache import CachedFile, LinkMode, UnpackedCache, UnpackedWheel, place_file
-from pipfence.installer.plan import InstalledDist
+from pipfence.installer.satisfies import InstalledDist
 
 if TYPE_CHECKING:
     from installer.scripts import LauncherKind, ScriptSection

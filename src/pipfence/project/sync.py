@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -37,7 +37,13 @@ from pipfence.errors import (
 )
 from pipfence.index.client import IndexClient
 from pipfence.installer.cache import UnpackedCache, file_sha256
-from pipfence.installer.plan import PROTECTED, InstalledDist, WantedDist, plan_sync
+from pipfence.installer.plan import PROTECTED, plan_sync
+from pipfence.installer.satisfies import (
+    DirectOrigin,
+    InstalledDist,
+    WantedDist,
+    direct_url_satisfies,
+)
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import AllowedHashes, Fence, Listing, Parent
 from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
@@ -241,40 +247,29 @@ def _direct_satisfied(
     ref: DirectRef, installed: InstalledDist, root: Path, env: VirtualEnv, fetcher: DirectFetcher
 ) -> bool:
     """Whether the installed distribution is what the direct lock entry describes, judged
-    by its ``direct_url.json`` (PEP 610): same place, same kind, same commit or hash."""
+    by its ``direct_url.json`` (PEP 610): same place, same kind, same commit or hash (see
+    `pipfence.installer.satisfies.direct_url_satisfies`); an editable checkout must also be at
+    the locked commit."""
     info = read_direct_url(installed.dist_info)
-    if info is None:
-        return False
-    url = info.get("url")
-    dir_info = info.get("dir_info")
-    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
-    if editable != ref.editable:
-        return False
+    hashes = AllowedHashes.of(ref.hashes).digests
+    if ref.kind == "git" and ref.editable:
+        checkout = _editable_checkout(env, ref)
+        tree = checkout / ref.subdirectory if ref.subdirectory else checkout
+        origin = DirectOrigin(kind="directory", url=tree.as_uri(), editable=True)
+        return direct_url_satisfies(info, origin) and fetcher.checkout_head(checkout) == ref.ref
     if ref.kind == "git":
-        if ref.editable:
-            checkout = _editable_checkout(env, ref)
-            tree = checkout / ref.subdirectory if ref.subdirectory else checkout
-            return url == tree.as_uri() and fetcher.checkout_head(checkout) == ref.ref
-        vcs = info.get("vcs_info")
-        return (
-            isinstance(vcs, dict)
-            and vcs.get("commit_id") == ref.ref
-            and url == shown_url(ref.location.removeprefix("git+").split("#", 1)[0])
-        )
-    if ref.kind == "path" or (ref.kind == "file" and not _is_remote(ref.location)):
+        url = shown_url(ref.location.removeprefix("git+").split("#", 1)[0])
+        origin = DirectOrigin(kind="vcs", url=url, editable=ref.editable, commit=ref.ref)
+    elif ref.kind == "path" or (ref.kind == "file" and not _is_remote(ref.location)):
         local = Path(ref.location.removeprefix("file://")).expanduser()
         path = Path(os.path.abspath(local if local.is_absolute() else root / local))  # noqa: PTH100
-        if url != path.as_uri():
-            return False
-        if path.is_dir():
-            return True
-    elif url != shown_url(ref.location):
-        return False
-    archive = info.get("archive_info")
-    hashes = archive.get("hashes") if isinstance(archive, dict) else None
-    sha = hashes.get("sha256") if isinstance(hashes, dict) else None
-    allowed = AllowedHashes.of(ref.hashes)
-    return isinstance(sha, str) and (not allowed or sha in allowed)
+        kind: Literal["directory", "archive"] = "directory" if path.is_dir() else "archive"
+        origin = DirectOrigin(kind=kind, url=path.as_uri(), editable=ref.editable, hashes=hashes)
+    else:
+        origin = DirectOrigin(
+            kind="archive", url=shown_url(ref.location), editable=ref.editable, hashes=hashes
+        )
+    return direct_url_satisfies(info, origin)
 
 
 def _editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:

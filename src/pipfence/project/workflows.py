@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import LockfileError, LockfileMissing
-from pipfence.installer.plan import PROTECTED, InstalledDist
+from pipfence.installer.plan import PROTECTED
+from pipfence.installer.satisfies import InstalledDist
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
