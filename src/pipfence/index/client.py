@@ -160,11 +160,7 @@ class IndexClient:
         project page.
         """
         if is_file_url(request_url):
-            folder = FolderIndex(source, request_url)
-            page = folder.project_page(name, self.settings.max_page_bytes)
-            if page is None and not folder.exists():
-                raise _broken_source(folder.label, source, request_url, name)
-            return page
+            return self._folder_page(source, request_url, name)
         endpoint = Endpoint.of(source, request_url)
         url = f"{endpoint.url.rstrip('/')}/{name}/"
         what = f"the project page of `{name}`"
@@ -179,18 +175,12 @@ class IndexClient:
                 return dataclasses.replace(known, etag=cached.etag)
         else:
             cached = known = None
-        headers = {"Accept": ACCEPT}
-        if cached is not None:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
         reply = self._http.get(
             endpoint,
             url,
             what=what,
             limit=self.settings.max_page_bytes,
-            headers=headers,
+            headers=_page_headers(cached),
             accept=(200, 304, 404),
         )
         if reply.status == 404:  # noqa: PLR2004
@@ -220,18 +210,36 @@ class IndexClient:
                 fetched_at=now,
             )
         if self.cache is not None and fresh.body:
-            self.cache.store_page(url, fresh, scope, checked_by_content=True)
-            # The page as stored: its groups stay in the file, and memory holds only what
-            # is read (a big lock's pages are about 90 MB, of which a few groups are used).
-            stored, mapped = self._cached_page(url, scope)
-            if (
-                stored is not None
-                and mapped is not None
-                and stored.fetched_at == fresh.fetched_at
-                and mapped.name == page.name
-            ):
-                page = mapped  # this very entry, not an older one a failed write left
+            page = self._stored_page(self.cache, url, fresh, scope, page)
         return dataclasses.replace(page, etag=fresh.etag)
+
+    def _folder_page(
+        self, source: Source, request_url: str, name: NormalizedName
+    ) -> ProjectPage | None:
+        """`project_page` of a source that is a local folder (a ``file:`` URL)."""
+        folder = FolderIndex(source, request_url)
+        page = folder.project_page(name, self.settings.max_page_bytes)
+        if page is None and not folder.exists():
+            raise _broken_source(folder.label, source, request_url, name)
+        return page
+
+    def _stored_page(
+        self, cache: IndexCache, url: str, fresh: CachedPage, scope: str | None, page: ProjectPage
+    ) -> ProjectPage:
+        """Store ``fresh`` (the parsed ``page``) in the cache and return the page as stored:
+        its groups stay in the file, and memory holds only what is read (a big lock's pages
+        are about 90 MB, of which a few groups are used). ``page`` itself when the entry read
+        back is not this one."""
+        cache.store_page(url, fresh, scope, checked_by_content=True)
+        stored, mapped = self._cached_page(url, scope)
+        if (
+            stored is not None
+            and mapped is not None
+            and stored.fetched_at == fresh.fetched_at
+            and mapped.name == page.name
+        ):
+            return mapped  # this very entry, not an older one a failed write left
+        return page
 
     def _cached_page(
         self, url: str, scope: str | None
@@ -652,6 +660,17 @@ class _Tail:
     start: int
     size: int
     body: bytes
+
+
+def _page_headers(cached: CachedPage | None) -> dict[str, str]:
+    """The headers of a project page request: revalidating ``cached`` when there is one."""
+    headers = {"Accept": ACCEPT}
+    if cached is not None:
+        if cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+    return headers
 
 
 def _broken_source(label: str, source: Source, url: str, name: NormalizedName) -> IndexServerError:

@@ -295,16 +295,8 @@ def _group(
         group.append(row)
     by_version: dict[str, list[Any]] = {}
     for prefix, group in by_prefix.items():
-        project, dash, version = prefix.rpartition("-")
-        if not dash or not project:
-            continue
-        if canonical_name(project) != name:
-            # An sdist's version may hold a `-` (`ibm-db-sa-py3-0.3.1-1`): split where the
-            # project's name ends.
-            project, version = split_sdist_stem(prefix, name) or (project, version)
-            if canonical_name(project) != name:
-                continue
-        if version_of(version) is None:
+        version = _version_after(prefix, name)
+        if version is None:
             continue
         known = by_version.get(version)
         if known is None:
@@ -312,6 +304,21 @@ def _group(
         else:
             known.extend(group)
     return {version: pack(group) for version, group in by_version.items()}
+
+
+def _version_after(prefix: str, name: NormalizedName) -> str | None:
+    """The version text of a ``project-version`` file name prefix when the project is
+    ``name`` and the version valid, else None."""
+    project, dash, version = prefix.rpartition("-")
+    if not dash or not project:
+        return None
+    if canonical_name(project) != name:
+        # An sdist's version may hold a `-` (`ibm-db-sa-py3-0.3.1-1`): split where the
+        # project's name ends.
+        project, version = split_sdist_stem(prefix, name) or (project, version)
+        if canonical_name(project) != name:
+            return None
+    return version if version_of(version) is not None else None
 
 
 def _pack_raw(rows: list[Any]) -> bytes:

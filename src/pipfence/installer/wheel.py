@@ -517,25 +517,15 @@ def install_wheel(
         destination = _EnvDestination(
             env, info.distribution, info.filename, cache.link_mode, known_dirs=known_dirs
         )
-        metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-        if requested:
-            metadata["REQUESTED"] = b""
-        if direct_url is not None:
-            metadata["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
+        metadata = _added_metadata(installer_name, requested=requested, direct_url=direct_url)
         try:
             _install_unpacked(unpacked, destination, metadata)
         except BaseException as exc:
             destination.rollback()
-            if isinstance(exc, PipfenceError):
+            mapped = _install_failure(exc, info.filename, env)
+            if mapped is None:
                 raise
-            if isinstance(exc, (InstallerError, ValueError)):
-                raise ArchiveError(f"Wheel `{info.filename}` cannot be installed: {exc}") from exc
-            if isinstance(exc, OSError):
-                raise InstallError(
-                    f"Could not install `{info.filename}` into `{env.root}`: {exc}",
-                    hint="if a cached file went missing, clear pipfence's wheel cache",
-                ) from exc
-            raise
+            raise mapped from exc
         destination.commit()
         if destination.displaced and on_warning is not None:
             note = _overwritten(env, info.filename, destination)
@@ -546,19 +536,54 @@ def install_wheel(
             shutil.rmtree(private, ignore_errors=True)
     if destination.dist_info is None:  # installer always finalises; this is a bug if hit
         raise InstallError(f"Installing `{info.filename}` wrote no RECORD")
-    editable = False
-    if direct_url is not None:
-        dir_info = direct_url.get("dir_info")
-        editable = isinstance(dir_info, Mapping) and dir_info.get("editable") is True
-    url = direct_url.get("url") if direct_url is not None else None
+    editable, url = _direct_origin(direct_url)
     return InstalledDist(
         name=info.name,
         version=info.version,
         dist_info=destination.dist_info,
         installer=installer_name,
         editable=editable,
-        url=url if isinstance(url, str) else None,
+        url=url,
     )
+
+
+def _added_metadata(
+    installer_name: str, *, requested: bool, direct_url: Mapping[str, Any] | None
+) -> dict[str, bytes]:
+    """The files an install adds to the ``.dist-info`` folder: INSTALLER, REQUESTED (PEP 376)
+    for a direct dependency, ``direct_url.json`` (PEP 610) when given."""
+    metadata = {"INSTALLER": f"{installer_name}\n".encode()}
+    if requested:
+        metadata["REQUESTED"] = b""
+    if direct_url is not None:
+        metadata["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
+    return metadata
+
+
+def _install_failure(exc: BaseException, filename: str, env: Environment) -> PipfenceError | None:
+    """The error an install that raised ``exc`` reports: `ArchiveError` for a wheel that
+    `installer` refuses, `InstallError` for an environment that cannot be written; None to
+    let ``exc`` through as it is (one of ours, an interrupt, a bug)."""
+    if isinstance(exc, PipfenceError):
+        return None
+    if isinstance(exc, (InstallerError, ValueError)):
+        return ArchiveError(f"Wheel `{filename}` cannot be installed: {exc}")
+    if isinstance(exc, OSError):
+        return InstallError(
+            f"Could not install `{filename}` into `{env.root}`: {exc}",
+            hint="if a cached file went missing, clear pipfence's wheel cache",
+        )
+    return None
+
+
+def _direct_origin(direct_url: Mapping[str, Any] | None) -> tuple[bool, str | None]:
+    """Whether a ``direct_url.json`` (PEP 610) says editable, and the URL it records."""
+    if direct_url is None:
+        return False, None
+    dir_info = direct_url.get("dir_info")
+    url = direct_url.get("url")
+    editable = isinstance(dir_info, Mapping) and dir_info.get("editable") is True
+    return editable, url if isinstance(url, str) else None
 
 
 def _overwritten(env: Environment, filename: str, destination: _EnvDestination) -> str | None:
@@ -657,6 +682,33 @@ def set_aside(dist: InstalledDist, env: Environment) -> SetAside:
     dist_info = dist.dist_info
     if not env.contains(dist_info) or not dist_info.is_dir():
         raise InstallError(f"`{dist_info}` is not a distribution inside `{env.root}`")
+    paths, folders = _recorded_files(dist, env)
+    aside = SetAside(dist=dist, env=env, moved=[], folders=folders)
+    try:
+        for moving in [str(dist_info), *dict.fromkeys(paths)]:
+            moved_to = _aside_name(moving)
+            try:
+                os.rename(moving, moved_to)  # noqa: PTH104
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InstallError(
+                    f"Cannot remove `{moving}` while uninstalling `{dist.name}`: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+            aside.moved.append((moving, moved_to))
+    except BaseException:  # a failed move, or an interrupt: put back what was moved
+        with contextlib.suppress(InstallError):
+            aside.restore()
+        raise
+    return aside
+
+
+def _recorded_files(dist: InstalledDist, env: Environment) -> tuple[list[str], set[Path]]:
+    """The files ``dist``'s RECORD lists inside ``env`` and outside its dist-info folder (not
+    folders; symlinks as themselves), each ``.py`` file's bytecode with it, and the folders
+    that hold them. Raises `InstallError` when there is no readable RECORD."""
+    dist_info = dist.dist_info
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except OSError as exc:
@@ -682,25 +734,7 @@ def set_aside(dist: InstalledDist, env: Environment) -> SetAside:
             if cache_dir.is_dir():
                 paths.extend(str(pyc) for pyc in cache_dir.glob(f"{path.stem}.*.pyc"))
                 folders.add(cache_dir)
-    aside = SetAside(dist=dist, env=env, moved=[], folders=folders)
-    try:
-        for moving in [str(dist_info), *dict.fromkeys(paths)]:
-            moved_to = _aside_name(moving)
-            try:
-                os.rename(moving, moved_to)  # noqa: PTH104
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise InstallError(
-                    f"Cannot remove `{moving}` while uninstalling `{dist.name}`: "
-                    f"{exc.strerror or exc}"
-                ) from exc
-            aside.moved.append((moving, moved_to))
-    except BaseException:  # a failed move, or an interrupt: put back what was moved
-        with contextlib.suppress(InstallError):
-            aside.restore()
-        raise
-    return aside
+    return paths, folders
 
 
 def uninstall(dist: InstalledDist, env: Environment) -> list[Path]:
