@@ -175,8 +175,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pipfence, version {__version__}")
         return 0
     # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
-    from pipfence.cli.commands._options import NOTES
-    from pipfence.cli.ui import UI
     from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
     parser = build_parser(command_of(arguments))
@@ -187,13 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `pipfence shell -c "cmd"`: options the shell itself takes (argparse sees `-c` as
         # an unknown option of ours, and the command after it as the remainder).
         args.shell_args = [*unknown, *args.shell_args]
-    # `--bare` is pipenv's "minimal output"; `graph --bare` keeps its own meaning.
-    bare = args.top_bare or (getattr(args, "bare", False) and args.command != "graph")
-    ui = UI(verbose=args.verbose, quiet=args.quiet or bare)
-    if args.verbose:
-        _show_detail_logs(ui)
-    for note in getattr(args, NOTES, None) or ():
-        ui.info(f"note: {note}")
+    ui = _ui_for(args)
     if args.top_clear and args.command is not None:
         if not hasattr(args, "clear"):
             parser.error(f"--clear: `pipfence {args.command}` has no cache to clear")
@@ -217,6 +209,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001  # the boundary: anything else is a bug
         ui.bug(error)
         return EXIT_FAILURE
+
+
+def _ui_for(args: argparse.Namespace) -> UI:
+    """The output the parsed arguments ask for, with the notes the parser left (options
+    accepted that change nothing) already shown."""
+    from pipfence.cli.commands._options import NOTES
+    from pipfence.cli.ui import UI
+
+    # `--bare` is pipenv's "minimal output"; `graph --bare` keeps its own meaning.
+    bare = args.top_bare or (getattr(args, "bare", False) and args.command != "graph")
+    ui = UI(verbose=args.verbose, quiet=args.quiet or bare)
+    if args.verbose:
+        _show_detail_logs(ui)
+    for note in getattr(args, NOTES, None) or ():
+        ui.info(f"note: {note}")
+    return ui
 
 
 def _show_detail_logs(ui: UI) -> None:

@@ -11,7 +11,9 @@ from pipfence.cli.ui import UI, count
 
 if TYPE_CHECKING:
     from pipfence.index.client import IndexClient
+    from pipfence.project.lock import LockReport
     from pipfence.project.project import Project
+    from pipfence.project.sync import SyncReport
     from pipfence.project.workflows import InstallResult
 
 __all__ = ["client_session", "report_changes", "report_install"]
@@ -49,37 +51,51 @@ def report_install(
     if result.sync is not None:
         env_changes = (*env_changes, *result.sync.changes)
     if result.lock is not None:
-        for warning in result.lock.fence_warnings:
-            ui.warning(warning)
-        if result.skipped_lock:
-            ui.info(
-                f"Resolved {count(result.lock.packages, 'package')} in "
-                f"{result.lock.seconds:.2f}s; Pipfile.lock not written (--skip-lock)"
-            )
-        else:
-            ui.info(
-                f"Locked {count(result.lock.packages, 'package')} in {result.lock.seconds:.2f}s"
-            )
-        for change in result.lock.changes:
-            if result.sync is not None or env_changes:
-                ui.detail(f"lock: {change}")
-            else:
-                ui.info(change)
+        _report_lock(
+            ui,
+            result.lock,
+            skipped=result.skipped_lock,
+            env_changed=result.sync is not None or bool(env_changes),
+        )
     if result.sync is not None:
-        sync = result.sync
-        if sync.created:
-            ui.info(f"Created the environment at {sync.env.root}")
-        for line in sync.fetched:
-            ui.detail(line)
-        for warning in sync.warnings:
-            ui.warning(warning)
-        if sync.changes:
-            say(_summary(len(sync.installed), len(sync.removed), sync.seconds))
-        else:
-            say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
+        _report_sync(ui, result.sync, say)
     elif result.env_removed:
         say(f"Removed {count(len(result.env_removed), 'package')} from the environment")
     report_changes(ui, env_changes)
+
+
+def _report_lock(ui: UI, lock: LockReport, *, skipped: bool, env_changed: bool) -> None:
+    """The lock step of `report_install`: its fence warnings, what it resolved (``skipped``:
+    not written, ``--skip-lock``), and its own changes (as detail when the environment's
+    changes are shown after them)."""
+    for warning in lock.fence_warnings:
+        ui.warning(warning)
+    if skipped:
+        ui.info(
+            f"Resolved {count(lock.packages, 'package')} in "
+            f"{lock.seconds:.2f}s; Pipfile.lock not written (--skip-lock)"
+        )
+    else:
+        ui.info(f"Locked {count(lock.packages, 'package')} in {lock.seconds:.2f}s")
+    for change in lock.changes:
+        if env_changed:
+            ui.detail(f"lock: {change}")
+        else:
+            ui.info(change)
+
+
+def _report_sync(ui: UI, sync: SyncReport, say: Callable[[str], None]) -> None:
+    """The sync step of `report_install`, up to its one-line summary."""
+    if sync.created:
+        ui.info(f"Created the environment at {sync.env.root}")
+    for line in sync.fetched:
+        ui.detail(line)
+    for warning in sync.warnings:
+        ui.warning(warning)
+    if sync.changes:
+        say(_summary(len(sync.installed), len(sync.removed), sync.seconds))
+    else:
+        say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
 
 
 def report_changes(ui: UI, changes: Sequence[str]) -> None:

@@ -17,7 +17,7 @@ from pipfence.cli.commands.check import add_service_options
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, FileWriteError, UsageError
-from pipfence.project.audit import AUDIT_FORMATS
+from pipfence.project.audit import AUDIT_FORMATS, AuditReport, VulnerabilityService
 from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
@@ -113,6 +113,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             raise FileWriteError(f"could not write `{args.output_file}`: {exc}") from exc
     elif text:
         ui.result(text)
+    return _summary(ui, report, service, strict=args.strict)
+
+
+def _summary(ui: UI, report: AuditReport, service: VulnerabilityService, *, strict: bool) -> int:
+    """The closing lines of an audit, and its exit code: a failure when a vulnerability was
+    found, when nothing could be looked up, or (``strict``) when anything was skipped."""
     for name, reason in report.skipped:
         ui.detail(f"skipped {name}: {reason}")
     checked = count(report.checked, "package")
@@ -132,6 +138,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
             "than PyPI stay inside the fence); -v lists them"
         )
-    if found or (args.strict and report.skipped):
+    if found or (strict and report.skipped):
         return EXIT_FAILURE
     return 0

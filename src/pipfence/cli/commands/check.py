@@ -17,7 +17,9 @@ from pipfence.errors import EXIT_FAILURE, UsageError
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:
-    from pipfence.project.audit import VulnerabilityService
+    from collections.abc import Sequence
+
+    from pipfence.project.audit import AuditReport, VulnerabilityService
     from pipfence.project.settings import Settings
 
 __all__ = ["add_arguments", "run"]
@@ -151,33 +153,40 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         atomic_write(Path(args.save_json), (document + "\n").encode(), display=args.save_json)
     if args.json or args.output == "json":
         ui.result(document)
-    else:
-        for vuln in report.vulnerabilities:
-            fix = f"; fixed in {', '.join(vuln.fix_versions)}" if vuln.fix_versions else ""
-            aliases = f" ({', '.join(vuln.aliases)})" if vuln.aliases else ""
-            ui.result(f"{vuln.name} {vuln.version}: {vuln.id}{aliases}{fix}")
-        for name, reason in report.skipped:
-            ui.detail(f"skipped {name}: {reason}")
-        if report.skipped:
-            ui.info(
-                f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
-                "than PyPI stay inside the fence); -v lists them and why"
-            )
-        checked = count(report.checked, "package")
-        if report.vulnerabilities:
-            found = len(report.vulnerabilities)
-            ui.info(
-                f"{found} known vulnerabilit{'y' if found == 1 else 'ies'} in "
-                f"{checked} ({service})."
-            )
-        elif report.checked == 0 and not report.skipped:
-            ui.success(f"Nothing to check: the lock lists no packages in {', '.join(categories)}.")
-        elif report.checked == 0 and report.skipped:
-            ui.warning(
-                f"nothing was checked: none of the {count(len(report.skipped), 'package')} "
-                f"could be looked up on {service}"
-            )
-            return EXIT_FAILURE
-        else:
-            ui.success(f"No known vulnerabilities in {checked} ({service}).")
+    elif not _show_text(ui, report, service, categories):
+        return EXIT_FAILURE
     return EXIT_FAILURE if report.vulnerabilities and args.exit_code else 0
+
+
+def _show_text(
+    ui: UI, report: AuditReport, service: VulnerabilityService, categories: Sequence[str]
+) -> bool:
+    """The report as lines for people; False when nothing could be looked up."""
+    for vuln in report.vulnerabilities:
+        fix = f"; fixed in {', '.join(vuln.fix_versions)}" if vuln.fix_versions else ""
+        aliases = f" ({', '.join(vuln.aliases)})" if vuln.aliases else ""
+        ui.result(f"{vuln.name} {vuln.version}: {vuln.id}{aliases}{fix}")
+    for name, reason in report.skipped:
+        ui.detail(f"skipped {name}: {reason}")
+    if report.skipped:
+        ui.info(
+            f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
+            "than PyPI stay inside the fence); -v lists them and why"
+        )
+    checked = count(report.checked, "package")
+    if report.vulnerabilities:
+        found = len(report.vulnerabilities)
+        ui.info(
+            f"{found} known vulnerabilit{'y' if found == 1 else 'ies'} in {checked} ({service})."
+        )
+    elif report.checked == 0 and not report.skipped:
+        ui.success(f"Nothing to check: the lock lists no packages in {', '.join(categories)}.")
+    elif report.checked == 0 and report.skipped:
+        ui.warning(
+            f"nothing was checked: none of the {count(len(report.skipped), 'package')} "
+            f"could be looked up on {service}"
+        )
+        return False
+    else:
+        ui.success(f"No known vulnerabilities in {checked} ({service}).")
+    return True
