@@ -822,34 +822,48 @@ def render_growth(bench: Bench, workloads: list[str], ops: list[str]) -> list[st
                     "-" if count is None else f"{count / packages:.2f}",
                 ]
             lines.append("| " + " | ".join(values) + " |")
-        exponents, fits = [], []
-        for tool in bench.tools:
-            points = [
-                (n, c.median)
-                for n, w in sized
-                if (c := cells[(w, tool)]) is not None and c.median is not None
-            ]
-            if (slope := growth_exponent(points)) is not None:
-                exponents.append(f"{tool} time {slope:.2f}")
-            if (fit := linear_fit(points)) is not None:
-                fixed, per_package, r2 = fit
-                fits.append(f"{tool} {fixed:.2f} s + {1000 * per_package:.1f} ms/pkg (R² {r2:.3f})")
-        if with_requests and op in LOCK_OPS:
-            points = [
-                (n, c.requests)
-                for n, w in sized
-                if (c := cells[(w, "pipfence")]) is not None and c.requests is not None
-            ]
-            if (slope := growth_exponent(points)) is not None:
-                exponents.append(f"pipfence requests {slope:.2f}")
-            if any(v for _, v in points) and (fit := linear_fit(points)) is not None:
-                fixed, per_package, r2 = fit
-                fits.append(f"pipfence requests {fixed:.0f} + {per_package:.2f}/pkg (R² {r2:.3f})")
-        if exponents:
-            lines += ["", "Exponent: " + ", ".join(exponents) + "."]
-        if fits:
-            lines += ["", "Fit: " + "; ".join(fits) + "."]
+        lines += _growth_notes(bench, sized, cells, requests=with_requests and op in LOCK_OPS)
     return [*lines, ""]
+
+
+def _growth_notes(
+    bench: Bench,
+    sized: list[tuple[int, str]],
+    cells: dict[tuple[str, str], Cell | None],
+    *,
+    requests: bool,
+) -> list[str]:
+    """The exponent and fit lines under one operation's table in `render_growth`; with
+    ``requests``, pipfence's request counts get theirs too."""
+    exponents, fits = [], []
+    for tool in bench.tools:
+        points = [
+            (n, c.median)
+            for n, w in sized
+            if (c := cells[(w, tool)]) is not None and c.median is not None
+        ]
+        if (slope := growth_exponent(points)) is not None:
+            exponents.append(f"{tool} time {slope:.2f}")
+        if (fit := linear_fit(points)) is not None:
+            fixed, per_package, r2 = fit
+            fits.append(f"{tool} {fixed:.2f} s + {1000 * per_package:.1f} ms/pkg (R² {r2:.3f})")
+    if requests:
+        points = [
+            (n, c.requests)
+            for n, w in sized
+            if (c := cells[(w, "pipfence")]) is not None and c.requests is not None
+        ]
+        if (slope := growth_exponent(points)) is not None:
+            exponents.append(f"pipfence requests {slope:.2f}")
+        if any(v for _, v in points) and (fit := linear_fit(points)) is not None:
+            fixed, per_package, r2 = fit
+            fits.append(f"pipfence requests {fixed:.0f} + {per_package:.2f}/pkg (R² {r2:.3f})")
+    lines = []
+    if exponents:
+        lines += ["", "Exponent: " + ", ".join(exponents) + "."]
+    if fits:
+        lines += ["", "Fit: " + "; ".join(fits) + "."]
+    return lines
 
 
 def render_markdown(

@@ -15,6 +15,8 @@ import pytest
 from support.project import one_source_pipfile, out, read_lock, source_table
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from support import RunPipfence
     from support.dists import DistFactory
     from support.faultserver import FaultServer
@@ -153,43 +155,50 @@ def _good_lock(cli: RunPipfence, project: Path, server: FaultServer, factory: Di
     return read_lock(project)
 
 
+#: Corrupt locks that are not JSON objects, made from the good lock's text.
+_NOT_A_LOCK: dict[str, Callable[[str], bytes]] = {
+    "empty": lambda _text: b"",
+    "truncated": lambda text: text[: len(text) // 2].encode(),
+    "not-json": lambda _text: b"this is not a lock\n",
+    "not-utf8": lambda _text: b"\xff\xfe{\x00",
+    "json-list": lambda _text: b"[]\n",
+    "nested-100000-deep": lambda _text: (
+        b'{"_meta": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}\n"
+    ),
+}
+#: Corrupt locks made by setting one value of the good lock: the keys down to it, its value.
+_ONE_VALUE: dict[str, tuple[tuple[str, ...], Any]] = {
+    "default-not-a-table": (("default",), ["payload==1.0"]),
+    "hashes-not-a-list": (("default", "payload", "hashes"), "sha256:abc"),
+    "hash-not-sha256": (
+        ("default", "payload", "hashes"),
+        ["md5:d41d8cd98f00b204e9800998ecf8427e"],
+    ),
+    "version-not-pinned": (("default", "payload", "version"), ">=1.0"),
+    "version-garbage": (("default", "payload", "version"), "==not a version"),
+    "entry-not-a-table": (("default", "payload"), "==1.0"),
+    "sources-not-a-list": (("_meta", "sources"), {"name": "corp"}),
+    "bad-marker": (("default", "payload", "markers"), "python_version >>> '3'"),
+}
+#: Corrupt locks made by renaming the good lock's package.
+_RENAMED = {"bad-package-name": "../evil", "non-ascii-name": "\u017fecret"}
+
+
 def _corrupt(case: str, good: Any) -> bytes:
     text = json.dumps(good, indent=4) + "\n"
-    if case == "empty":
-        return b""
-    if case == "truncated":
-        return text[: len(text) // 2].encode()
-    if case == "not-json":
-        return b"this is not a lock\n"
-    if case == "not-utf8":
-        return b"\xff\xfe{\x00"
-    if case == "json-list":
-        return b"[]\n"
+    if case in _NOT_A_LOCK:
+        return _NOT_A_LOCK[case](text)
     data = json.loads(text)
     if case == "no-meta":
         del data["_meta"]
-    elif case == "default-not-a-table":
-        data["default"] = ["payload==1.0"]
-    elif case == "hashes-not-a-list":
-        data["default"]["payload"]["hashes"] = "sha256:abc"
-    elif case == "hash-not-sha256":
-        data["default"]["payload"]["hashes"] = ["md5:d41d8cd98f00b204e9800998ecf8427e"]
-    elif case == "version-not-pinned":
-        data["default"]["payload"]["version"] = ">=1.0"
-    elif case == "version-garbage":
-        data["default"]["payload"]["version"] = "==not a version"
-    elif case == "entry-not-a-table":
-        data["default"]["payload"] = "==1.0"
-    elif case == "bad-package-name":
-        data["default"]["../evil"] = data["default"].pop("payload")
-    elif case == "sources-not-a-list":
-        data["_meta"]["sources"] = {"name": "corp"}
-    elif case == "bad-marker":
-        data["default"]["payload"]["markers"] = "python_version >>> '3'"
-    elif case == "non-ascii-name":
-        data["default"]["\u017fecret"] = data["default"].pop("payload")
-    elif case == "nested-100000-deep":
-        return b'{"_meta": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}\n"
+    elif case in _RENAMED:
+        data["default"][_RENAMED[case]] = data["default"].pop("payload")
+    else:
+        keys, value = _ONE_VALUE[case]
+        holder = data
+        for key in keys[:-1]:
+            holder = holder[key]
+        holder[keys[-1]] = value
     return (json.dumps(data, indent=4) + "\n").encode()
 
 

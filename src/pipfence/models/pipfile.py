@@ -366,66 +366,9 @@ class Pipfile:
                     path=path,
                     line=lines.table(table),
                 )
-            specs: dict[NormalizedName, PackageSpec] = {}
-            for name, value in entries.items():
-                line = lines.key(table, name)
-                if isinstance(value, Mapping):
-                    warnings.extend(_unknown_keys(value, name, table, f"{path}:{line or '?'}"))
-                try:
-                    spec = PackageSpec.from_entry(name, value, line=line)
-                except ValueError as exc:
-                    raise PipfileError(
-                        f"{exc} in [{shown(table)}]", path=path, line=line, key=name
-                    ) from None
-                if spec.key in specs:
-                    raise PipfileError(
-                        f"`{name}` appears twice in [{table}] (as `{specs[spec.key].name}` too)",
-                        path=path,
-                        line=line,
-                        key=name,
-                    )
-                specs[spec.key] = spec
-            categories[table] = specs
-        requires = _table(data, "requires", path, lines)
-        for key in ("python_version", "python_full_version"):
-            value = requires.get(key)
-            if value is not None and (
-                not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+){0,2}", value.strip())
-            ):
-                raise PipfileError(
-                    f'[requires] {key} must be a version string such as "3.11"',
-                    path=path,
-                    line=lines.key("requires", key),
-                    key=key,
-                )
-        full, minor = requires.get("python_full_version"), requires.get("python_version")
-        if full and minor and not (full.strip() + ".").startswith(minor.strip() + "."):
-            where = f"{path}:{lines.key('requires', 'python_version') or '?'}"
-            warnings.append(
-                f"{where}: [requires] python_version {minor} and python_full_version {full} "
-                "disagree; python_full_version is used, as pipenv does"
-            )
-        settings = _table(data, "pipenv", path, lines)
-        cool_down = settings.get(COOL_DOWN_SETTING)
-        if cool_down is not None and _cool_down_days(cool_down) is None:
-            raise PipfileError(
-                f'[pipenv] {COOL_DOWN_SETTING} must be a number of days such as "30d", '
-                f"not {shown(repr(cool_down))}",
-                path=path,
-                line=lines.key("pipenv", COOL_DOWN_SETTING),
-                key=COOL_DOWN_SETTING,
-                hint="pipenv ignores a value in another form; pipfence refuses it, since the "
-                "setting is a safety rule",
-            )
-        for key in settings:
-            where = f"{path}:{lines.key('pipenv', key) or '?'}"
-            if key in IGNORED_SETTINGS:
-                warnings.append(f"{where}: [pipenv] {key} is not acted on: {IGNORED_SETTINGS[key]}")
-            elif key not in READ_SETTINGS:
-                known = sorted(READ_SETTINGS | IGNORED_SETTINGS.keys())
-                warnings.append(
-                    f"{where}: [pipenv] {shown(key)} is not a known setting" + _guess(key, known)
-                )
+            categories[table] = _parse_packages(table, entries, path, lines, warnings)
+        requires = _parse_requires(data, path, lines, warnings)
+        settings = _parse_settings(data, path, lines, warnings)
         return cls(
             path=path,
             data=data,
@@ -535,6 +478,89 @@ def _cool_down_days(value: object) -> int | None:
         return None
     match = _COOL_DOWN.fullmatch(value.strip())
     return int(match.group(1)) if match else None
+
+
+def _parse_packages(
+    table: str, entries: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+) -> dict[NormalizedName, PackageSpec]:
+    """One package table (``[packages]``, ``[dev-packages]``, a custom category) by normalised
+    name; keys its entries do not use are added to ``warnings``."""
+    specs: dict[NormalizedName, PackageSpec] = {}
+    for name, value in entries.items():
+        line = lines.key(table, name)
+        if isinstance(value, Mapping):
+            warnings.extend(_unknown_keys(value, name, table, f"{path}:{line or '?'}"))
+        try:
+            spec = PackageSpec.from_entry(name, value, line=line)
+        except ValueError as exc:
+            raise PipfileError(
+                f"{exc} in [{shown(table)}]", path=path, line=line, key=name
+            ) from None
+        if spec.key in specs:
+            raise PipfileError(
+                f"`{name}` appears twice in [{table}] (as `{specs[spec.key].name}` too)",
+                path=path,
+                line=line,
+                key=name,
+            )
+        specs[spec.key] = spec
+    return specs
+
+
+def _parse_requires(
+    data: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+) -> Mapping[str, Any]:
+    """The ``[requires]`` table, its Python versions checked; a ``python_version`` that
+    ``python_full_version`` contradicts is added to ``warnings``."""
+    requires = _table(data, "requires", path, lines)
+    for key in ("python_version", "python_full_version"):
+        value = requires.get(key)
+        if value is not None and (
+            not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+){0,2}", value.strip())
+        ):
+            raise PipfileError(
+                f'[requires] {key} must be a version string such as "3.11"',
+                path=path,
+                line=lines.key("requires", key),
+                key=key,
+            )
+    full, minor = requires.get("python_full_version"), requires.get("python_version")
+    if full and minor and not (full.strip() + ".").startswith(minor.strip() + "."):
+        where = f"{path}:{lines.key('requires', 'python_version') or '?'}"
+        warnings.append(
+            f"{where}: [requires] python_version {minor} and python_full_version {full} "
+            "disagree; python_full_version is used, as pipenv does"
+        )
+    return requires
+
+
+def _parse_settings(
+    data: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+) -> Mapping[str, Any]:
+    """The ``[pipenv]`` table, its cool-down checked; settings pipfence does not act on, or
+    does not know, are added to ``warnings``."""
+    settings = _table(data, "pipenv", path, lines)
+    cool_down = settings.get(COOL_DOWN_SETTING)
+    if cool_down is not None and _cool_down_days(cool_down) is None:
+        raise PipfileError(
+            f'[pipenv] {COOL_DOWN_SETTING} must be a number of days such as "30d", '
+            f"not {shown(repr(cool_down))}",
+            path=path,
+            line=lines.key("pipenv", COOL_DOWN_SETTING),
+            key=COOL_DOWN_SETTING,
+            hint="pipenv ignores a value in another form; pipfence refuses it, since the "
+            "setting is a safety rule",
+        )
+    for key in settings:
+        where = f"{path}:{lines.key('pipenv', key) or '?'}"
+        if key in IGNORED_SETTINGS:
+            warnings.append(f"{where}: [pipenv] {key} is not acted on: {IGNORED_SETTINGS[key]}")
+        elif key not in READ_SETTINGS:
+            known = sorted(READ_SETTINGS | IGNORED_SETTINGS.keys())
+            warnings.append(
+                f"{where}: [pipenv] {shown(key)} is not a known setting" + _guess(key, known)
+            )
+    return settings
 
 
 def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tuple[Source, ...]:
