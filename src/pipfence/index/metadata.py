@@ -167,6 +167,22 @@ def _direct_metadata(wheel: IO[bytes], name: NormalizedName | None, limit: int) 
     not match, no single METADATA): `zipfile` then reads the same zip and raises its own error,
     so what is refused, and why, does not depend on this path.
     """
+    central = _central_directory(wheel)
+    if central is None:
+        return None
+    found = _metadata_members(*central)
+    if found is None:
+        return None
+    if name is not None and len(found) > 1:
+        found = [m for m in found if _dist_info_name(m[0]) == name]
+    if len(found) != 1:
+        return None
+    return _member_body(wheel, found[0], limit)
+
+
+def _central_directory(wheel: IO[bytes]) -> tuple[bytes, int] | None:
+    """The central directory of a zip with no comment, no ZIP64 record and nothing before it,
+    and how many records it holds; None for any other zip (see `_direct_metadata`)."""
     size = wheel.seek(0, io.SEEK_END)
     if size < _END.size:
         return None
@@ -185,14 +201,15 @@ def _direct_metadata(wheel: IO[bytes], name: NormalizedName | None, limit: int) 
     directory = wheel.read(cd_size)
     if len(directory) != cd_size:
         return None
-    found = _metadata_members(directory, entries)
-    if found is None:
-        return None
-    if name is not None and len(found) > 1:
-        found = [m for m in found if _dist_info_name(m[0]) == name]
-    if len(found) != 1:
-        return None
-    ((_, raw_name, flags, method, crc, packed, unpacked, offset),) = found
+    return directory, entries
+
+
+def _member_body(
+    wheel: IO[bytes], member: tuple[str, bytes, int, int, int, int, int, int], limit: int
+) -> bytes | None:
+    """The uncompressed bytes of one member `_metadata_members` found, checked against its
+    local header, its size and its CRC; None when anything does not match or is unusual."""
+    _, raw_name, flags, method, crc, packed, unpacked, offset = member
     if flags & _ENCRYPTED or method not in (_STORED, _DEFLATED) or unpacked > limit:
         return None
     wheel.seek(offset)
