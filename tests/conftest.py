@@ -6,20 +6,15 @@ import ipaddress
 import os
 import re
 import socket
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-_TESTS_DIR = str(Path(__file__).resolve().parent)
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
-import support  # noqa: E402
-from support.dists import DistFactory  # noqa: E402
-from support.faultserver import FaultServer  # noqa: E402
-from support.indexes import PypiServer  # noqa: E402
+import support
+from support.dists import DistFactory
+from support.faultserver import FaultServer
+from support.indexes import PypiServer
 
 if TYPE_CHECKING:
     import subprocess

@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "CASES_DIR",
     "CLI_TIMEOUT",
     "REPO_ROOT",
     "SRC_DIR",
+    "TESTS_DIR",
     "RunPipfence",
     "isolated_environ",
     "pipfence_environ",
@@ -23,6 +25,8 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SRC_DIR = REPO_ROOT / "src"
+TESTS_DIR = REPO_ROOT / "tests"
+CASES_DIR = TESTS_DIR / "cases"  # data cases and corpora the tests read
 CLI_TIMEOUT = 120.0
 
 _DROPPED_PREFIXES = ("PIP_", "PIPENV_", "PIPFENCE_")

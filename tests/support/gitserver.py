@@ -31,10 +31,7 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-if __name__ == "__main__":  # run as the server process: make `support` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from support import isolated_environ
+from support import TESTS_DIR, isolated_environ
 from support.processes import stop_process
 
 if TYPE_CHECKING:
@@ -168,7 +165,7 @@ class _Backend:
 
 
 def _serve() -> None:
-    """Server process: ``gitserver.py ROOT LOG DELAY``, the account in `GITSERVER_AUTH`
+    """Server process: ``python -m support.gitserver ROOT LOG DELAY``, the account in `GITSERVER_AUTH`
     (``user:password``, kept off the command line); prints the port once listening."""
     root, log, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
     user, _, password = os.environ.pop("GITSERVER_AUTH").partition(":")
@@ -201,9 +198,20 @@ class GitHttpServer:
         return [GitRequest(*json.loads(line)) for line in lines if line]
 
     def start(self) -> Self:
-        env = {**isolated_environ(), "GITSERVER_AUTH": ":".join(self.auth)}
+        env = {
+            **isolated_environ(),
+            "GITSERVER_AUTH": ":".join(self.auth),
+            "PYTHONPATH": str(TESTS_DIR),
+        }
         self._process = subprocess.Popen(
-            [sys.executable, __file__, str(self.root), str(self.log), str(self.delay)],
+            [
+                sys.executable,
+                "-m",
+                "support.gitserver",
+                str(self.root),
+                str(self.log),
+                str(self.delay),
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
