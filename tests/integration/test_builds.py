@@ -79,7 +79,7 @@ def test_sdist_only_package_locks_and_installs_and_is_built_once(
     assert result.returncode == 0, result.stderr
     lock = read_lock(pipfence_project)
     assert lock["default"]["sdonly"]["version"] == "==1.0"
-    assert len(lock["default"]["sdonly"]["hashes"]) == 1  # type: ignore[arg-type]
+    assert len(lock["default"]["sdonly"]["hashes"]) == 1
     assert lock["default"]["helper"]["version"] == "==1.0"
 
     result = run_pipfence(["sync"], env=env)

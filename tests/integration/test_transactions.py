@@ -30,6 +30,7 @@ import pytest
 
 from support.project import (
     SEED_PACKAGES,
+    file_bytes,
     installed,
     out,
     read_lock,
@@ -133,11 +134,7 @@ def env_versions(venv: Path) -> dict[str, str]:
 
 def snapshot(project: Path) -> dict[str, bytes]:
     """Every file in the project folder but the environment, with its bytes."""
-    return {
-        str(p.relative_to(project)): p.read_bytes()
-        for p in sorted(project.rglob("*"))
-        if p.is_file() and ".venv" not in p.relative_to(project).parts
-    }
+    return file_bytes(project, skip={".venv"})
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
