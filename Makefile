@@ -3,7 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP_ISOLATED := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+# The shell twin of bench/isolation.py (PIP_SOURCES unset, PIP_SETTINGS set), which the tests
+# and the benchmark use for every command they start; tests/benchmarks/test_isolation.py keeps them equal.
+PIP_ISOLATED := env -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_BUILD_CONSTRAINT -u PIP_NO_INDEX -u PIP_REQUIRE_VIRTUALENV PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # packse needs Python 3.12 or later; pyenv's is taken when there is one.
