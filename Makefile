@@ -14,7 +14,7 @@ PACKSE_VENV ?= .packse-venv
 PACKSE_WORK ?= .packse-work
 PACKSE_ARGS ?=
 
-.PHONY: demo test test-online lint fuzz bench packse clean venv deps-test deps-lint
+.PHONY: demo test test-unit test-online lint fuzz bench packse clean venv deps-test deps-lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ demo: venv
 ## test: install test dependencies and run the whole offline suite
 test: deps-test
 	$(PIP_ISOLATED) $(BIN)/python -m pytest -m "not online" -n 2 $(PYTEST_ARGS)
+
+## test-unit: the pure unit tests only (no socket, no process: what is not marked fast_io)
+test-unit: deps-test
+	$(PIP_ISOLATED) $(BIN)/python -m pytest tests/unit -m "not fast_io" $(PYTEST_ARGS)
 
 ## test-online: the tests that reach the real public index
 test-online: deps-test

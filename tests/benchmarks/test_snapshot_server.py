@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from bench import snapshot_server, snapshot_store
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.fast_io  # the server in this process, on loopback
 
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"

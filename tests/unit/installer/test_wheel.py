@@ -37,6 +37,8 @@ from pipfence.installer.wheel import (
 from pipfence.models.names import NormalizedName
 from support.dists import build_wheel
 
+pytestmark = pytest.mark.fast_io  # installs into real virtualenvs
+
 PYTHON = Path(sys.executable)
 
 
