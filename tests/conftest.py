@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import support
+from support.cli import run_cli
 from support.dists import DistFactory
 from support.faultserver import FaultServer
 from support.indexes import PypiServer
@@ -239,9 +240,12 @@ def pipfence_project(tmp_path: Path) -> Path:
 
 @pytest.fixture(name="run_pipfence")
 def run_pipfence_fixture(
-    pipfence_env: dict[str, str], pipfence_project: Path
+    request: pytest.FixtureRequest, pipfence_env: dict[str, str], pipfence_project: Path
 ) -> support.RunPipfence:
-    """Runs `python -m pipfence` in pipfence_project with pipfence_env unless told otherwise."""
+    """Runs `pipfence` in pipfence_project with pipfence_env unless told otherwise: in this
+    process (`support.cli`), or as `python -m pipfence` for `run`/`shell` and in a test marked
+    `subprocess_cli`."""
+    subprocess_only = request.node.get_closest_marker("subprocess_cli") is not None
 
     def run(
         args: Sequence[str | os.PathLike[str]],
@@ -250,12 +254,13 @@ def run_pipfence_fixture(
         input: str | None = None,  # noqa: A002
         timeout: float = support.CLI_TIMEOUT,
     ) -> subprocess.CompletedProcess[str]:
-        return support.run_pipfence(
+        return run_cli(
             args,
             pipfence_project if cwd is None else cwd,
             pipfence_env if env is None else env,
             input=input,
             timeout=timeout,
+            subprocess_only=subprocess_only,
         )
 
     return run
