@@ -23,6 +23,7 @@ __all__ = [
     "isolated_environ",
     "pipfence_environ",
     "run_pipfence",
+    "start_pipfence",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,21 @@ def run_pipfence(
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+def start_pipfence(
+    args: Sequence[str | os.PathLike[str]], cwd: Path | str, env: Mapping[str, str]
+) -> subprocess.Popen[str]:
+    """Start `python -m pipfence *args` in cwd with env, stdout and stderr piped as text: for a
+    test that signals it or runs another command beside it (`processes.finish` collects it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipfence", *(os.fspath(a) for a in args)],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from support import TESTS_DIR, isolated_environ
-from support.processes import stop_process
+from support.processes import Service, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from types import TracebackType
 
 __all__ = ["GitHttpServer", "GitRequest", "bare_repository"]
 
@@ -175,7 +174,7 @@ def _serve() -> None:
     server.serve_forever()
 
 
-class GitHttpServer:
+class GitHttpServer(Service):
     """`git http-backend` for the bare repositories under ``root``, behind basic auth, in its
     own process (so a test's busy threads never slow it down)."""
 
@@ -232,17 +231,6 @@ class GitHttpServer:
         stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":
