@@ -15,10 +15,13 @@ and put back after it:
   warning filters;
 - `SystemExit` (argparse's usage errors) becomes the exit code.
 
-Commands that replace the process (`run` and `shell` exec their command), and interrupting a
-command (pipfence may end the process when threads are left) need a real process: `run_cli`
-sends `run` and `shell` to the subprocess runner, and a test marked `subprocess_cli` uses it
-for everything. `PIPFENCE_TEST_SUBPROCESS=1` does the same for the whole run.
+Some runs need a real process, and `run_cli` sends them to the subprocess runner: commands
+that replace the process (`run` and `shell` exec their command); an environment that sets the
+interpreter up differently (a `PYTHON*` variable other than the `PYTHONUTF8=1` and
+`PYTHONPATH=src` every test environment has: another `PYTHONPATH` hides or adds modules,
+`PYTHONPROFILEIMPORTTIME` reports what a fresh start imports); and a test marked
+`subprocess_cli` (interrupting a command, for one: pipfence may end its process when threads
+are left). `PIPFENCE_TEST_SUBPROCESS=1` sends every run there.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import threading
 import warnings
 from typing import IO, TYPE_CHECKING, TextIO
 
-from support import CLI_TIMEOUT, run_pipfence
+from support import CLI_TIMEOUT, SRC_DIR, run_pipfence
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -44,6 +47,9 @@ __all__ = ["EXEC_COMMANDS", "run_cli", "run_in_process"]
 
 EXEC_COMMANDS = frozenset({"run", "shell"})
 """Commands that exec another program in place of pipfence: always a real process."""
+
+_SAME_INTERPRETER = {"PYTHONUTF8": "1", "PYTHONPATH": str(SRC_DIR)}
+"""Interpreter variables this process already runs as (pipfence is imported from src)."""
 
 _ONE_AT_A_TIME = threading.Lock()  # the process-wide state below has room for one command
 
@@ -66,6 +72,10 @@ def run_cli(
         subprocess_only
         or os.environ.get("PIPFENCE_TEST_SUBPROCESS") == "1"
         or command_of(argv) in EXEC_COMMANDS
+        or any(
+            key.startswith("PYTHON") and _SAME_INTERPRETER.get(key) != value
+            for key, value in env.items()
+        )
     ):
         return run_pipfence(argv, cwd, env, input=input, timeout=timeout)
     return run_in_process(argv, cwd, env, input=input)
