@@ -17,9 +17,9 @@ and put back after it:
 
 Some runs need a real process, and `run_cli` sends them to the subprocess runner: commands
 that replace the process (`run` and `shell` exec their command); an environment that sets the
-interpreter up differently (a `PYTHON*` variable other than the `PYTHONUTF8=1` and
-`PYTHONPATH=src` every test environment has: another `PYTHONPATH` hides or adds modules,
-`PYTHONPROFILEIMPORTTIME` reports what a fresh start imports); and a test marked
+interpreter up differently (a `PYTHON*` variable this process was not started with, other than
+the `PYTHONUTF8=1` and `PYTHONPATH=src` every test environment has: another `PYTHONPATH` hides
+or adds modules, `PYTHONPROFILEIMPORTTIME` reports what a fresh start imports); and a test marked
 `subprocess_cli` (interrupting a command, for one: pipfence may end its process when threads
 are left). `PIPFENCE_TEST_SUBPROCESS=1` sends every run there.
 """
@@ -72,13 +72,20 @@ def run_cli(
         subprocess_only
         or os.environ.get("PIPFENCE_TEST_SUBPROCESS") == "1"
         or command_of(argv) in EXEC_COMMANDS
-        or any(
-            key.startswith("PYTHON") and _SAME_INTERPRETER.get(key) != value
-            for key, value in env.items()
-        )
+        or _other_interpreter(env)
     ):
         return run_pipfence(argv, cwd, env, input=input, timeout=timeout)
     return run_in_process(argv, cwd, env, input=input)
+
+
+def _other_interpreter(env: Mapping[str, str]) -> bool:
+    """Whether `env` sets Python up otherwise than this process was started (variables it
+    leaves out, PYTHONSTARTUP say, change nothing a command does)."""
+    return any(
+        value != _SAME_INTERPRETER.get(key, os.environ.get(key))
+        for key, value in env.items()
+        if key.startswith("PYTHON")
+    )
 
 
 def run_in_process(
