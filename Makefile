@@ -3,7 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP_ISOLATED := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+# The shell twin of bench/isolation.py (PIP_SOURCES unset, PIP_SETTINGS set), which the tests
+# and the benchmark use for every command they start; tests/benchmarks/test_isolation.py keeps them equal.
+PIP_ISOLATED := env -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_BUILD_CONSTRAINT -u PIP_NO_INDEX -u PIP_REQUIRE_VIRTUALENV PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # packse needs Python 3.12 or later; pyenv's is taken when there is one.
@@ -12,7 +14,7 @@ PACKSE_VENV ?= .packse-venv
 PACKSE_WORK ?= .packse-work
 PACKSE_ARGS ?=
 
-.PHONY: demo test test-online lint fuzz bench packse clean venv deps-test deps-lint
+.PHONY: demo test test-unit test-online lint fuzz bench packse clean venv deps-test deps-lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,10 @@ demo: venv
 ## test: install test dependencies and run the whole offline suite
 test: deps-test
 	$(PIP_ISOLATED) $(BIN)/python -m pytest -m "not online" -n 2 $(PYTEST_ARGS)
+
+## test-unit: the pure unit tests only (no socket, no process: what is not marked fast_io)
+test-unit: deps-test
+	$(PIP_ISOLATED) $(BIN)/python -m pytest tests/unit -m "not fast_io" $(PYTEST_ARGS)
 
 ## test-online: the tests that reach the real public index
 test-online: deps-test

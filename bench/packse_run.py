@@ -219,7 +219,7 @@ def marker_environment(python: str) -> dict[str, str]:
     parts = python.split(".")
     env["python_version"] = ".".join(parts[:2])
     env["python_full_version"] = python if len(parts) >= 3 else f"{python}.0"
-    return dict(env)
+    return {key: str(value) for key, value in env.items()}  # every value is a str
 
 
 def expected_text(scenario: dict[str, Any]) -> str:

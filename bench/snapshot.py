@@ -38,8 +38,14 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if not __package__:  # run as a file: import the `bench` package from the repository's root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+if TYPE_CHECKING:
+    from bench.operations import Bench
+    from bench.tools import Toolbox
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "snapshot_server.py"
@@ -221,8 +227,7 @@ class ServerProcess:
 
 
 def record(
-    bench: ModuleType,
-    toolbox: Any,
+    toolbox: Toolbox,
     workload: Path,
     root: Path,
     *,
@@ -232,15 +237,20 @@ def record(
     """Record the traffic of each of ``tools`` not recorded yet: its lock of the workload and
     one sync into a fresh environment, with empty caches, against the recording server.
 
-    ``bench`` is ``bench/run.py`` (its commands are the ones measured later). Returns one
-    line per problem; a tool whose lock or sync failed stays unrecorded (tried again next time).
+    The commands are the benchmark's own (`bench.commands`), the ones measured later. Returns
+    one line per problem; a tool whose lock or sync failed stays unrecorded (tried again next
+    time).
     """
+    from bench.commands import lock_steps, new_slot, sync_steps  # they import this module
+    from bench.processes import run_steps
+    from bench.tools import isolated_env, pipfence_sync_flags
+
     todo = missing_tools(root, tools)
     if not todo:
         return []
     problems: list[str] = []
-    env = bench.isolated_env()
-    sync_flags = bench.pipfence_sync_flags(toolbox) if "pipfence" in todo else []
+    env = isolated_env()
+    sync_flags = pipfence_sync_flags(toolbox) if "pipfence" in todo else []
     with tempfile.TemporaryDirectory(prefix="pipfence-bench-record-") as tmp:
         logs = Path(tmp) / "logs"
         logs.mkdir()
@@ -248,17 +258,15 @@ def record(
         with server:
             for tool in todo:
                 print(f"recording the {workload.name} snapshot: {tool}", file=sys.stderr)
-                slot = bench.new_slot(tool, Path(tmp) / tool, workload, server.url)
+                slot = new_slot(tool, Path(tmp) / tool, workload, server.url)
                 errors = []
-                done = bench.run_steps(
-                    bench.lock_steps(slot, toolbox), timeout, logs / f"{tool}-lock"
-                )
+                done = run_steps(lock_steps(slot, toolbox), timeout, logs / f"{tool}-lock")
                 if not done.ok:
                     errors.append(f"lock: {done.error}")
                 elif sync_flags is not None or tool != "pipfence":
                     slot.locked = True
-                    steps = bench.sync_steps(slot, toolbox, sync_flags or [])
-                    done = bench.run_steps(steps, timeout, logs / f"{tool}-sync")
+                    steps = sync_steps(slot, toolbox, sync_flags or [])
+                    done = run_steps(steps, timeout, logs / f"{tool}-sync")
                     if not done.ok:
                         errors.append(f"sync: {done.error}")
                 note_recorded(root, workload.name, tool, toolbox.versions.get(tool, "?"), errors)
@@ -271,13 +279,15 @@ def record(
 
 
 @contextlib.contextmanager
-def serving(bench: ModuleType, state: Any, workload: Path) -> Iterator[str]:
-    """Record what ``state`` (run.py's Bench) needs of the workload, then serve the snapshot
+def serving(state: Bench, workload: Path) -> Iterator[str]:
+    """Record what ``state`` (the running benchmark) needs of the workload, then serve the snapshot
     for the duration; yields the index URL. Notes what happened (misses above all) in
     ``state.notes``."""
     root = state.snapshot_base / workload.name
+    from bench.tools import isolated_env
+
     state.notes += record(
-        bench, state.toolbox, workload, root, tools=list(state.tools), timeout=state.timeout
+        state.toolbox, workload, root, tools=list(state.tools), timeout=state.timeout
     )
     log = state.tmp / "logs" / f"{workload.name}-snapshot-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +295,7 @@ def serving(bench: ModuleType, state: Any, workload: Path) -> Iterator[str]:
         root,
         latency_ms=state.latency_ms,
         cache_headers=state.cache_headers,
-        env=bench.isolated_env(),
+        env=isolated_env(),
         log=log,
     )
     with server:
@@ -341,16 +351,18 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 server.proc.wait()  # type: ignore[union-attr]
         return 0
-    import run  # the benchmark's own commands record the traffic
+    from bench.operations import TOOLS  # the benchmark's own commands record the traffic
+    from bench.tools import prepare_tools
+    from bench.workload import resolve_workloads
 
-    tools = [t for t in _workload_names(args.tools) if t in run.TOOLS]
-    workloads = run.resolve_workloads(_workload_names(args.workloads))
-    toolbox = run.prepare_tools(refresh=False, tools=tools)
+    tools = [t for t in _workload_names(args.tools) if t in TOOLS]
+    workloads = resolve_workloads(_workload_names(args.workloads))
+    toolbox = prepare_tools(refresh=False, tools=tools)
     for workload in workloads:
         root = base / workload.name
         if args.refresh:
             shutil.rmtree(root, ignore_errors=True)
-        for problem in record(run, toolbox, workload, root, tools=tools, timeout=args.timeout):
+        for problem in record(toolbox, workload, root, tools=tools, timeout=args.timeout):
             print(problem, file=sys.stderr)
         print(summary(root))
     return 0

@@ -1,4 +1,5 @@
-"""Root test configuration: shared fixtures, `online` gating and a loopback-only network guard."""
+"""Root test configuration: shared fixtures, `online` gating, a loopback-only network guard, and
+the purity guard of tests/unit (no socket, no process unless a test is marked `fast_io`)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,19 @@ import ipaddress
 import os
 import re
 import socket
-import sys
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-_TESTS_DIR = str(Path(__file__).resolve().parent)
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
-import support  # noqa: E402
-from support.dists import DistFactory  # noqa: E402
-from support.faultserver import FaultServer  # noqa: E402
-from support.indexes import PypiServer  # noqa: E402
+import support
+from support.cli import run_cli
+from support.dists import DistFactory
+from support.faultserver import FaultServer
+from support.indexes import PypiServer
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Iterator, Mapping, Sequence
 
 INDEX_USER = "pipfence"
@@ -35,10 +32,25 @@ class ExternalNetworkBlockedError(ConnectionRefusedError):
     """Raised in-process when a test not marked `online` reaches beyond loopback."""
 
 
+class ImpureUnitTestError(RuntimeError):
+    """Raised when a test in tests/unit without the `fast_io` mark opens a socket or a process."""
+
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_bind = socket.socket.bind
 _real_getaddrinfo = socket.getaddrinfo
+_real_execute_child = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 _network_allowed = False
+_UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+_pure_test: str | None = None  # the node id of the running unit test that must stay pure
+
+
+def _check_pure(what: str) -> None:
+    if _pure_test is not None:
+        raise ImpureUnitTestError(
+            f"{_pure_test} {what}: mark it `@pytest.mark.fast_io` or make it pure"
+        )
 
 
 def _is_loopback(host: object) -> bool:
@@ -53,6 +65,8 @@ def _is_loopback(host: object) -> bool:
 
 
 def _check_address(sock: socket.socket, address: Any) -> None:
+    if sock.family in {socket.AF_INET, socket.AF_INET6}:
+        _check_pure(f"connected a socket to {address!r}")
     if _network_allowed or sock.family not in {socket.AF_INET, socket.AF_INET6}:
         return
     host = address[0] if isinstance(address, tuple) else address
@@ -68,6 +82,17 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     _check_address(self, address)
     return _real_connect_ex(self, address)
+
+
+def _guarded_bind(self: socket.socket, address: Any) -> None:
+    if self.family in {socket.AF_INET, socket.AF_INET6}:
+        _check_pure(f"bound a socket to {address!r}")
+    _real_bind(self, address)
+
+
+def _guarded_execute_child(self: subprocess.Popen[Any], args: Any, *rest: Any) -> None:
+    _check_pure(f"started a process ({args!r})")
+    _real_execute_child(self, args, *rest)
 
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -88,13 +113,17 @@ def _online_enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
+    socket.socket.bind = _guarded_bind  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = _guarded_getaddrinfo
+    subprocess.Popen._execute_child = _guarded_execute_child  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    socket.socket.bind = _real_bind  # type: ignore[method-assign]
     socket.getaddrinfo = _real_getaddrinfo
+    subprocess.Popen._execute_child = _real_execute_child  # type: ignore[attr-defined]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,6 +133,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "online" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Setup, call and teardown of a test in tests/unit without `fast_io` run under the purity
+    guard."""
+    global _pure_test  # noqa: PLW0603
+    pure = item.path.is_relative_to(_UNIT_TESTS) and item.get_closest_marker("fast_io") is None
+    _pure_test = item.nodeid if pure else None
+    try:
+        return (yield)
+    finally:
+        _pure_test = None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -198,9 +240,12 @@ def pipfence_project(tmp_path: Path) -> Path:
 
 @pytest.fixture(name="run_pipfence")
 def run_pipfence_fixture(
-    pipfence_env: dict[str, str], pipfence_project: Path
+    request: pytest.FixtureRequest, pipfence_env: dict[str, str], pipfence_project: Path
 ) -> support.RunPipfence:
-    """Runs `python -m pipfence` in pipfence_project with pipfence_env unless told otherwise."""
+    """Runs `pipfence` in pipfence_project with pipfence_env unless told otherwise: in this
+    process (`support.cli`), or as `python -m pipfence` for `run`/`shell` and in a test marked
+    `subprocess_cli`."""
+    subprocess_only = request.node.get_closest_marker("subprocess_cli") is not None
 
     def run(
         args: Sequence[str | os.PathLike[str]],
@@ -209,12 +254,13 @@ def run_pipfence_fixture(
         input: str | None = None,  # noqa: A002
         timeout: float = support.CLI_TIMEOUT,
     ) -> subprocess.CompletedProcess[str]:
-        return support.run_pipfence(
+        return run_cli(
             args,
             pipfence_project if cwd is None else cwd,
             pipfence_env if env is None else env,
             input=input,
             timeout=timeout,
+            subprocess_only=subprocess_only,
         )
 
     return run

@@ -61,6 +61,26 @@ def custom_sdist(
     return pack_sdist(tree, dest)
 
 
+def private_needsbuild(
+    project: Path, public: PypiServer, private: PypiServer, tmp_path: Path, *, check: bool
+) -> None:
+    """`needsbuild` 1.0, an sdist on `private` whose build requires `buildhelper` (and, with
+    `check`, imports it and asserts `OK == 1`), pinned to `private` in a Pipfile whose default
+    source is `public`."""
+    custom_sdist(
+        private.package_dir,
+        tmp_path / "scratch",
+        "needsbuild",
+        "1.0",
+        build_requires=["buildhelper"],
+        backend_prefix="import buildhelper\nassert buildhelper.OK == 1\n" if check else "",
+    )
+    sources = [("public", public.simple_url), ("private", private.simple_url)]
+    write_pipfile(
+        project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
+    )
+
+
 def test_sdist_only_package_locks_and_installs_and_is_built_once(
     run_pipfence: RunPipfence,
     pipfence_project: Path,
@@ -79,7 +99,7 @@ def test_sdist_only_package_locks_and_installs_and_is_built_once(
     assert result.returncode == 0, result.stderr
     lock = read_lock(pipfence_project)
     assert lock["default"]["sdonly"]["version"] == "==1.0"
-    assert len(lock["default"]["sdonly"]["hashes"]) == 1  # type: ignore[arg-type]
+    assert len(lock["default"]["sdonly"]["hashes"]) == 1
     assert lock["default"]["helper"]["version"] == "==1.0"
 
     result = run_pipfence(["sync"], env=env)
@@ -109,17 +129,7 @@ def test_a_private_sdists_build_requirement_on_both_indexes_stops_the_lock(
     # different public copy under the name is dependency confusion, and nothing is built.
     public_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
     private_index.add_dist("buildhelper", "9.0", files={"buildhelper/__init__.py": "OK = 9\n"})
-    custom_sdist(
-        private_index.package_dir,
-        tmp_path / "scratch",
-        "needsbuild",
-        "1.0",
-        build_requires=["buildhelper"],
-    )
-    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    write_pipfile(
-        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
-    )
+    private_needsbuild(pipfence_project, public_index, private_index, tmp_path, check=False)
 
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 1, result.stderr
@@ -220,18 +230,7 @@ def test_a_build_requirement_only_on_the_default_comes_from_the_default(
     tmp_path: Path,
 ) -> None:
     public_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
-    custom_sdist(
-        private_index.package_dir,
-        tmp_path / "scratch",
-        "needsbuild",
-        "1.0",
-        build_requires=["buildhelper"],
-        backend_prefix="import buildhelper\nassert buildhelper.OK == 1\n",
-    )
-    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    write_pipfile(
-        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
-    )
+    private_needsbuild(pipfence_project, public_index, private_index, tmp_path, check=True)
 
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr
@@ -254,18 +253,7 @@ def test_a_build_requirement_only_on_the_packages_own_source_comes_from_it(
     # `needsbuild` came from; only `private` has it, so it is taken from there.
     public_index.add_dist("six", "1.16.0")
     private_index.add_dist("buildhelper", "1.0", files={"buildhelper/__init__.py": "OK = 1\n"})
-    custom_sdist(
-        private_index.package_dir,
-        tmp_path / "scratch",
-        "needsbuild",
-        "1.0",
-        build_requires=["buildhelper"],
-        backend_prefix="import buildhelper\nassert buildhelper.OK == 1\n",
-    )
-    sources = [("public", public_index.simple_url), ("private", private_index.simple_url)]
-    write_pipfile(
-        pipfence_project, pipfile_text(sources, 'needsbuild = {version = "*", index = "private"}\n')
-    )
+    private_needsbuild(pipfence_project, public_index, private_index, tmp_path, check=True)
 
     result = run_pipfence(["install"], env=env)
     assert result.returncode == 0, result.stderr

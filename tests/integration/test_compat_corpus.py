@@ -1,6 +1,6 @@
 """The compatibility corpus: Pipfile + Pipfile.lock pairs in the shapes real projects have.
 
-Each case under `tests/data/compat/` holds a Pipfile and the lock the real pipenv wrote for it
+Each case under `tests/cases/compat/` holds a Pipfile and the lock the real pipenv wrote for it
 (`python -m support.compat` regenerates them; see `support/compat.py`). The packages they need
 are served from local static indexes standing in for the sources the Pipfiles name, so nothing
 leaves the machine. For every case:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from support import RunPipfence
 
 pytestmark = pytest.mark.integration
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_bash_completion_completes_commands_and_their_options(
-    run_pipfence: RunPipfence, tmp_path
+    run_pipfence: RunPipfence, tmp_path: Path
 ) -> None:
     result = run_pipfence(["--completion", "bash"])
     assert result.returncode == 0, result.stderr

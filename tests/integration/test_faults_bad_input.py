@@ -6,13 +6,19 @@ index names and an impossible Python version, through lock, install and sync.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from support.project import one_source_pipfile, out, read_lock, source_table
+from support.project import (
+    assert_refused,
+    file_bytes,
+    one_source_pipfile,
+    out,
+    read_lock,
+    source_table,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,25 +33,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_RETRIES": "1"}
-
-
-def snapshot(project: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(project)): p.read_bytes()
-        for p in sorted(project.rglob("*"))
-        if p.is_file()
-    }
-
-
-def assert_refused(result: subprocess.CompletedProcess[str], filename: str) -> None:
-    assert result.returncode == 2, out(result)
-    assert "Traceback" not in result.stderr
-    assert "this is a bug" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1, out(result)
-    assert all(line.startswith(("error:", "hint:")) for line in lines), out(result)
-    assert filename in errors[0], out(result)
 
 
 BAD_PIPFILES: dict[str, str] = {
@@ -108,11 +95,11 @@ def test_malformed_pipfile_is_refused_with_nothing_written(
         assert cli(["lock"]).returncode == 0
         fault_server.clear()
     _write_bad_pipfile(pipfence_project, case, fault_server.simple_url)
-    before = snapshot(pipfence_project)
+    before = file_bytes(pipfence_project)
     result = cli(command)
     assert_refused(result, "Pipfile")
     assert "Pipfile.lock: does not exist" not in result.stderr
-    assert snapshot(pipfence_project) == before
+    assert file_bytes(pipfence_project) == before
     assert not (pipfence_project / ".venv").exists()
     assert fault_server.requests == []
 
@@ -137,10 +124,10 @@ def test_python_version_that_cannot_exist_is_a_clear_error(
         + '[requires]\npython_version = "2.5"\n\n[packages]\npayload = "*"\n',
         encoding="utf-8",
     )
-    before = snapshot(pipfence_project)
+    before = file_bytes(pipfence_project)
     result = cli(command)
     assert_refused(result, "2.5")
-    assert snapshot(pipfence_project) == before
+    assert file_bytes(pipfence_project) == before
     assert not (pipfence_project / ".venv").exists()
 
 
@@ -235,11 +222,11 @@ def test_corrupt_lock_is_refused_with_nothing_written(
 ) -> None:
     good = _good_lock(cli, pipfence_project, fault_server, dist_factory)
     (pipfence_project / "Pipfile.lock").write_bytes(_corrupt(case, good))
-    before = snapshot(pipfence_project)
+    before = file_bytes(pipfence_project)
     fault_server.clear()
     result = cli(command)
     assert_refused(result, "Pipfile.lock")
-    assert snapshot(pipfence_project) == before
+    assert file_bytes(pipfence_project) == before
     assert not list((pipfence_project / ".venv").glob("lib/python*/site-packages/payload*"))
     assert [p for p in fault_server.paths() if p.startswith("/files/")] == []
 
@@ -293,10 +280,10 @@ def test_invalid_package_names_in_install_are_refused(
     (pipfence_project / "Pipfile").write_text(
         one_source_pipfile(fault_server.simple_url), encoding="utf-8"
     )
-    before = snapshot(pipfence_project)
+    before = file_bytes(pipfence_project)
     result = cli(["install", name])
     assert_refused(result, "")
-    assert snapshot(pipfence_project) == before
+    assert file_bytes(pipfence_project) == before
     assert fault_server.requests == []
 
 
@@ -313,11 +300,11 @@ def test_unknown_index_name_lists_the_valid_ones(
     (pipfence_project / "Pipfile").write_text(
         source_table("corp", fault_server.simple_url) + packages, encoding="utf-8"
     )
-    before = snapshot(pipfence_project)
+    before = file_bytes(pipfence_project)
     result = cli(command)
     assert result.returncode == 2, out(result)
     assert "`nosuch`" in result.stderr
     assert "`corp`" in result.stderr
     assert "Traceback" not in result.stderr
-    assert snapshot(pipfence_project) == before
+    assert file_bytes(pipfence_project) == before
     assert fault_server.requests == []

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from test_faults_bad_input import assert_refused, snapshot
 
-from support.project import one_source_pipfile, out, source_table
+from support.project import assert_refused, file_bytes, one_source_pipfile, out, source_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,11 +77,11 @@ def test_numeric_variable_out_of_range_is_refused(
     value: str,
     command: list[str],
 ) -> None:
-    before = snapshot(project)
+    before = file_bytes(project)
     result = cli(command, env={**env, variable: value})
     assert_refused(result, variable)
     assert f"`{value}`" in result.stderr
-    assert snapshot(project) == before
+    assert file_bytes(project) == before
     assert not (project / ".venv").exists()
     assert fault_server.requests == []
 
@@ -117,14 +116,14 @@ def test_cache_dir_that_is_a_file_is_refused(
 ) -> None:
     cache = tmp_path / "cache-file"
     cache.write_text("not a folder\n", encoding="utf-8")
-    before = snapshot(project)
+    before = file_bytes(project)
     for command in (["lock"], ["sync"], ["install"]):
         result = cli(command, env={**env, "PIPFENCE_CACHE_DIR": str(cache)})
         assert_refused(result, str(cache))
         assert "not a folder" in result.stderr
         result = cli(command, env={**env, "PIPFENCE_CACHE_DIR": str(cache / "below")})
         assert_refused(result, str(cache / "below"))
-    assert snapshot(project) == before
+    assert file_bytes(project) == before
     assert cache.read_text(encoding="utf-8") == "not a folder\n"
     assert not (project / ".venv").exists()
     assert fault_server.requests == []
@@ -159,11 +158,11 @@ def test_read_only_cache_dir_is_refused(
     read_only_folder: Path,
     command: list[str],
 ) -> None:
-    before = snapshot(project)
+    before = file_bytes(project)
     result = cli(command, env={**env, "PIPFENCE_CACHE_DIR": str(read_only_folder)})
     assert_refused(result, str(read_only_folder))
     assert "read-only" in result.stderr
-    assert snapshot(project) == before
+    assert file_bytes(project) == before
     assert not (project / ".venv").exists()
     assert fault_server.requests == []
 
@@ -191,11 +190,11 @@ def test_read_only_cache_dir_is_refused(
 def test_unknown_category_is_refused_listing_the_known_ones(
     cli: RunPipfence, project: Path, fault_server: FaultServer, command: list[str]
 ) -> None:
-    before = snapshot(project)
+    before = file_bytes(project)
     result = cli(command)
     assert_refused(result, "--categories")
     assert "`packages`, `dev-packages`" in result.stderr
-    assert snapshot(project) == before
+    assert file_bytes(project) == before
     assert not (project / ".venv").exists()
     assert fault_server.requests == []
 

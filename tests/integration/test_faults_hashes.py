@@ -57,7 +57,9 @@ def html_page(name: str, links: list[tuple[str, str, dict[str, str]]]) -> str:
     )
 
 
-def serve_page(server: FaultServer, name: str, links: list[tuple[str, str, dict[str, str]]]):
+def serve_page(
+    server: FaultServer, name: str, links: list[tuple[str, str, dict[str, str]]]
+) -> None:
     server.route(
         f"/simple/{name}/",
         Respond(200, html_page(name, links), content_type="text/html; charset=utf-8"),

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from support import start_pipfence
 from support.faultserver import Hang, Trickle
+from support.processes import finish, wait_for
 from support.project import SEED_PACKAGES, dist_infos, out, read_lock, site_packages, source_table
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from support import RunPipfence
     from support.dists import DistFactory
     from support.faultserver import FaultServer
@@ -64,36 +64,6 @@ def env(pipfence_env: dict[str, str]) -> dict[str, str]:
     return {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1", "PIPFENCE_TIMEOUT": "30"}
 
 
-def start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipfence", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        time.sleep(0.02)
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        stdout, stderr = process.communicate()
-        msg = f"still running {timeout} s after the signal:\n{stderr}"
-        raise AssertionError(msg) from None
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
 # -- SIGINT ----------------------------------------------------------------------------------
 
 PROMPT = "prompt"
@@ -126,7 +96,7 @@ def test_sigint_during_lock_exits_130_and_changes_nothing(
     behaviour = Hang(6) if slow == "hang" else Trickle("<html>" * 200, interval=0.5, limit=6)
     fault_server.route("/simple/slowpkg/", behaviour)
 
-    process = start(
+    process = start_pipfence(
         ["lock"],
         pipfence_project,
         {**env, "PIPFENCE_PAGE_MAX_AGE": "0", "PIPFENCE_RETRIES": "1"},
@@ -172,7 +142,7 @@ def test_sigint_during_sync_download_exits_130_and_leaves_the_environment(
     fault_server.route(f"/files/{new.name}", Trickle(new.read_bytes(), interval=0.2, limit=6))
     fault_server.clear()
 
-    process = start(["sync"], pipfence_project, {**env, "PIPFENCE_RETRIES": "1"})
+    process = start_pipfence(["sync"], pipfence_project, {**env, "PIPFENCE_RETRIES": "1"})
     wait_for(lambda: f"/files/{new.name}" in fault_server.paths())
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
@@ -221,7 +191,7 @@ def test_sigkill_at_random_points_of_lock_leaves_old_or_new_lock(
     outcomes = {"old": 0, "new": 0}
     for _ in range(12):
         (pipfence_project / "Pipfile.lock").write_bytes(old)
-        process = start(["lock"], pipfence_project, env)
+        process = start_pipfence(["lock"], pipfence_project, env)
         time.sleep(rng.uniform(0.0, duration * 1.2))
         process.kill()
         process.communicate(timeout=20)
@@ -265,7 +235,7 @@ def test_sigkill_during_sync_then_sync_converges(
                 head + f'{root} = "==2.0"\nbuiltpkg = "*"\n', encoding="utf-8"
             )
             assert cli(["lock"]).returncode == 0
-        process = start(["sync"], pipfence_project, env)
+        process = start_pipfence(["sync"], pipfence_project, env)
         time.sleep(rng.uniform(0.0, duration * 1.2))
         process.kill()
         process.communicate(timeout=20)
@@ -327,7 +297,7 @@ def test_ten_syncs_sharing_one_cache_all_succeed(
     subprocess.run(["rm", "-rf", str(cache)], check=True)
     cache.mkdir()
 
-    processes = [start(["sync"], project, env) for project in projects]
+    processes = [start_pipfence(["sync"], project, env) for project in projects]
     results = [finish(p, timeout=180) for p in processes]
     for result in results:
         assert result.returncode == 0, out(result)

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from pipfence.models.pipfile import Pipfile, pipfile_hash
+from support import CASES_DIR
 
 pytestmark = pytest.mark.integration
 
-CORPUS = sorted((Path(__file__).parent.parent / "data" / "pipfiles").glob("*.toml"))
+CORPUS = sorted((CASES_DIR / "pipfiles").glob("*.toml"))
 
 # Computes both hashes with pipenv's own code: the current canonical-name hash, and plette's
 # raw-name hash that older pipenv releases wrote.

@@ -10,13 +10,12 @@ would have been replaced stay. The environment is inside the project
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from support import start_pipfence
 from support.dists import build_wheel
 from support.project import (
     dist_infos,
@@ -383,17 +382,7 @@ def test_two_commands_at_once_on_one_project_are_serialised(
     )
     if command == "sync":
         assert cli(["lock"]).returncode == 0
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pipfence", command],
-            cwd=pipfence_project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    processes = [start_pipfence([command], pipfence_project, env) for _ in range(2)]
     results = [p.communicate(timeout=120) for p in processes]
     codes = [p.returncode for p in processes]
     assert codes == [0, 0], results

@@ -19,8 +19,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
-import time
 import zipfile
 from base64 import urlsafe_b64encode
 from pathlib import Path
@@ -28,8 +26,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from support import start_pipfence
+from support.processes import wait_for
 from support.project import (
     SEED_PACKAGES,
+    file_bytes,
     installed,
     out,
     read_lock,
@@ -39,7 +40,7 @@ from support.project import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from support import RunPipfence
     from support.dists import DistFactory
@@ -133,11 +134,7 @@ def env_versions(venv: Path) -> dict[str, str]:
 
 def snapshot(project: Path) -> dict[str, bytes]:
     """Every file in the project folder but the environment, with its bytes."""
-    return {
-        str(p.relative_to(project)): p.read_bytes()
-        for p in sorted(project.rglob("*"))
-        if p.is_file() and ".venv" not in p.relative_to(project).parts
-    }
+    return file_bytes(project, skip={".venv"})
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -313,25 +310,6 @@ def test_install_new_when_the_lock_cannot_be_replaced_puts_everything_back(
 # -- 3. `lock` beside `install NEW` --------------------------------------------------------
 
 
-def _start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipfence", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        time.sleep(0.02)
-
-
 def test_lock_beside_install_new_waits_and_keeps_the_new_package(
     cli: RunPipfence,
     env: dict[str, str],
@@ -353,9 +331,9 @@ def test_lock_beside_install_new_waits_and_keeps_the_new_package(
     fault_server.delay("/simple/alpha/", 6, after=1)
     fault_server.clear()
     fresh = {**env, "PIPFENCE_PAGE_MAX_AGE": "0"}
-    installing = _start(["install", "newpkg"], pipfence_project, fresh)
-    _wait_for(lambda: "/simple/newpkg/" in fault_server.paths())
-    locking = _start(["lock"], pipfence_project, fresh)
+    installing = start_pipfence(["install", "newpkg"], pipfence_project, fresh)
+    wait_for(lambda: "/simple/newpkg/" in fault_server.paths())
+    locking = start_pipfence(["lock"], pipfence_project, fresh)
     results = [p.communicate(timeout=120) for p in (installing, locking)]
     assert [installing.returncode, locking.returncode] == [0, 0], results
     assert sorted(read_lock(pipfence_project)["default"]) == ["alpha", "newpkg"]

@@ -8,21 +8,28 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bench.isolation import pip_isolated
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "CASES_DIR",
     "CLI_TIMEOUT",
     "REPO_ROOT",
     "SRC_DIR",
+    "TESTS_DIR",
     "RunPipfence",
     "isolated_environ",
     "pipfence_environ",
     "run_pipfence",
+    "start_pipfence",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SRC_DIR = REPO_ROOT / "src"
+TESTS_DIR = REPO_ROOT / "tests"
+CASES_DIR = TESTS_DIR / "cases"  # data cases and corpora the tests read
 CLI_TIMEOUT = 120.0
 
 _DROPPED_PREFIXES = ("PIP_", "PIPENV_", "PIPFENCE_")
@@ -41,19 +48,13 @@ _PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy
 def isolated_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default os.environ) without pip/pipenv/pipfence settings, proxies or venv markers.
 
-    pip is pointed at no configuration file and loopback is never proxied.
+    pip is pointed at no configuration file (`bench.isolation`, the recipe the benchmark and the
+    Makefile share) and loopback is never proxied.
     """
-    env = {
-        key: value
-        for key, value in (os.environ if base is None else base).items()
-        if not key.upper().startswith(_DROPPED_PREFIXES)
-        and key not in _DROPPED_NAMES
-        and key.lower() not in _PROXY_NAMES
-    }
+    env = pip_isolated(base, drop_prefixes=_DROPPED_PREFIXES, drop=_DROPPED_NAMES)
+    env = {key: value for key, value in env.items() if key.lower() not in _PROXY_NAMES}
     env.update(
         {
-            "PIP_CONFIG_FILE": os.devnull,
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_INPUT": "1",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
@@ -108,6 +109,21 @@ def run_pipfence(
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+def start_pipfence(
+    args: Sequence[str | os.PathLike[str]], cwd: Path | str, env: Mapping[str, str]
+) -> subprocess.Popen[str]:
+    """Start `python -m pipfence *args` in cwd with env, stdout and stderr piped as text: for a
+    test that signals it or runs another command beside it (`processes.finish` collects it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipfence", *(os.fspath(a) for a in args)],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -1,4 +1,4 @@
-"""The package universe behind the compatibility corpus (`tests/data/compat/`), served offline.
+"""The package universe behind the compatibility corpus (`tests/cases/compat/`), served offline.
 
 Each corpus case is a Pipfile and the Pipfile.lock pipenv writes for it, in the shapes real
 projects have. Their `[[source]]` URLs are the real ones (PyPI under both of its host names, the
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from support import CASES_DIR
 from support.dists import Dist, build_many
 from support.static_index import StaticIndexServer, write_static_index
 
@@ -46,7 +47,7 @@ __all__ = [
     "write_trees",
 ]
 
-CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "compat"
+CORPUS_DIR = CASES_DIR / "compat"
 
 _LINUX = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
 _WIN = "cp311-cp311-win_amd64"

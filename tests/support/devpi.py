@@ -35,13 +35,10 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from support import isolated_environ
-from support.processes import free_port, stop_process
-
-if TYPE_CHECKING:
-    from types import TracebackType
+from support.processes import Service, free_port, stop_process
 
 __all__ = ["DevpiServer", "DevpiUnavailableError", "devpi_available"]
 
@@ -64,7 +61,7 @@ def devpi_available() -> bool:
     return _tool("devpi-server") is not None and _tool("devpi-init") is not None
 
 
-class DevpiServer:
+class DevpiServer(Service):
     """A devpi-server process with its own server folder under ``root``."""
 
     def __init__(self, root: Path) -> None:
@@ -131,17 +128,6 @@ class DevpiServer:
     def stop(self) -> None:
         process, self._process = self._process, None
         stop_process(process, grace=10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the HTTP API ---------------------------------------------------------------------
 

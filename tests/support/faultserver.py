@@ -24,13 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import Protocol, Self
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from support.processes import Service
 
 __all__ = [
     "Behaviour",
@@ -318,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class FaultServer:
+class FaultServer(Service):
     """Scriptable HTTP server on 127.0.0.1 with a random free port."""
 
     def __init__(self) -> None:
@@ -358,17 +357,6 @@ class FaultServer:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:

@@ -31,15 +31,11 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-if __name__ == "__main__":  # run as the server process: make `support` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from support import isolated_environ
-from support.processes import stop_process
+from support import TESTS_DIR, isolated_environ
+from support.processes import Service, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from types import TracebackType
 
 __all__ = ["GitHttpServer", "GitRequest", "bare_repository"]
 
@@ -168,7 +164,7 @@ class _Backend:
 
 
 def _serve() -> None:
-    """Server process: ``gitserver.py ROOT LOG DELAY``, the account in `GITSERVER_AUTH`
+    """Server process: ``python -m support.gitserver ROOT LOG DELAY``, the account in `GITSERVER_AUTH`
     (``user:password``, kept off the command line); prints the port once listening."""
     root, log, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
     user, _, password = os.environ.pop("GITSERVER_AUTH").partition(":")
@@ -178,7 +174,7 @@ def _serve() -> None:
     server.serve_forever()
 
 
-class GitHttpServer:
+class GitHttpServer(Service):
     """`git http-backend` for the bare repositories under ``root``, behind basic auth, in its
     own process (so a test's busy threads never slow it down)."""
 
@@ -201,9 +197,20 @@ class GitHttpServer:
         return [GitRequest(*json.loads(line)) for line in lines if line]
 
     def start(self) -> Self:
-        env = {**isolated_environ(), "GITSERVER_AUTH": ":".join(self.auth)}
+        env = {
+            **isolated_environ(),
+            "GITSERVER_AUTH": ":".join(self.auth),
+            "PYTHONPATH": str(TESTS_DIR),
+        }
         self._process = subprocess.Popen(
-            [sys.executable, __file__, str(self.root), str(self.log), str(self.delay)],
+            [
+                sys.executable,
+                "-m",
+                "support.gitserver",
+                str(self.root),
+                str(self.log),
+                str(self.delay),
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -224,17 +231,6 @@ class GitHttpServer:
         stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":

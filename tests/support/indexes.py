@@ -45,11 +45,10 @@ from packaging.utils import canonicalize_name
 
 from support import isolated_environ
 from support.dists import build_many, build_sdist, build_wheel
-from support.processes import free_port, stop_process
+from support.processes import Service, free_port, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from types import TracebackType
 
     from support.dists import Dist, DistOptions, WheelOptions
 
@@ -90,7 +89,7 @@ class AccessRecord(NamedTuple):
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class PypiServer:
+class PypiServer(Service):
     """A `python -m pypiserver run` process serving `package_dir` on a free 127.0.0.1 port."""
 
     def __init__(
@@ -213,17 +212,6 @@ class PypiServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def add(self, path: Path | str) -> Path:
         """Copy a distribution file into the served directory."""

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import subprocess
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Collection, Iterable
     from pathlib import Path
 
 __all__ = [
     "SEED_PACKAGES",
+    "assert_refused",
     "dist_infos",
     "edit_lock",
+    "file_bytes",
     "fresh_cache",
     "installed",
     "one_source_pipfile",
@@ -37,6 +39,29 @@ SEED_PACKAGES = frozenset({"pip", "setuptools", "wheel"})
 def out(result: subprocess.CompletedProcess[str]) -> str:
     """Exit code, stdout and stderr of a finished command, as an assertion message."""
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], filename: str) -> None:
+    """The command stopped as bad input (exit 2) with one `error:` line naming `filename`,
+    nothing else but `hint:` lines, and no traceback."""
+    assert result.returncode == 2, out(result)
+    assert "Traceback" not in result.stderr
+    assert "this is a bug" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, out(result)
+    assert all(line.startswith(("error:", "hint:")) for line in lines), out(result)
+    assert filename in errors[0], out(result)
+
+
+def file_bytes(root: Path, *, skip: Collection[str] = ()) -> dict[str, bytes]:
+    """Every file under root (by relative path) with its bytes, leaving out any file below a
+    folder named in `skip` (such as `.venv`): to compare a project before and after a command."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part in skip for part in p.relative_to(root).parts)
+    }
 
 
 # -- Pipfile -----------------------------------------------------------------------------------

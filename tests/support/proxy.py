@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from support import SRC_DIR, isolated_environ
+from support import SRC_DIR, TESTS_DIR, isolated_environ
 from support.processes import stop_process
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ForwardProxy"]
 
-_TESTS_DIR = Path(__file__).resolve().parents[1]
 _ACCESS = re.compile(r" - (?P<method>[A-Z]+) (?P<host>[^\s:/]+):(?P<port>\d+)(?P<path>\S*) - ")
 
 
@@ -60,7 +59,7 @@ class ForwardProxy:
         if self.auth is not None:
             argv += ["--basic-auth", f"{self.auth[0]}:{self.auth[1]}"]
         env = isolated_environ()
-        env["PYTHONPATH"] = f"{_TESTS_DIR}:{SRC_DIR}"
+        env["PYTHONPATH"] = f"{TESTS_DIR}:{SRC_DIR}"
         stderr = (self.folder / "proxy.stderr").open("wb")
         self._process = subprocess.Popen(argv, env=env, stdout=stderr, stderr=stderr)
         deadline = time.monotonic() + 30

@@ -17,7 +17,7 @@ def needles(user: str, password: str) -> list[bytes]:
 
 
 def leaks(roots: list[Path], secrets: list[bytes]) -> list[str]:
-    found = []
+    found: list[str] = []
     for root in roots:
         if not root.exists():
             continue

@@ -32,9 +32,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from support.processes import Service
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from types import TracebackType
 
 __all__ = ["StaticIndexServer", "StaticRequest", "write_static_index"]
 
@@ -166,7 +167,7 @@ class _Server(ThreadingHTTPServer):
             self.log.append(entry)
 
 
-class StaticIndexServer:
+class StaticIndexServer(Service):
     """A static HTTP server for ``root`` on a free loopback port (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:
@@ -196,14 +197,3 @@ class StaticIndexServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -1,32 +1,11 @@
 """The benchmark snapshot server's pure rules: content negotiation, byte ranges, and pointing a
-Pipfile at the snapshot (bench/snapshot_server.py, bench/snapshot.py)."""
+Pipfile at the snapshot (bench/snapshot_store.py, bench/snapshot.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from bench import snapshot, snapshot_store
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-server = _load("snapshot_server")
-snapshot = _load("snapshot")
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"
 
@@ -60,7 +39,7 @@ HTML = "application/vnd.pypi.simple.v1+html"
     ],
 )
 def test_negotiate(accept: str | None, expected: str | None) -> None:
-    assert server.negotiate(accept) == expected
+    assert snapshot_store.negotiate(accept) == expected
 
 
 @pytest.mark.parametrize(
@@ -83,11 +62,11 @@ def test_negotiate(accept: str | None, expected: str | None) -> None:
     ],
 )
 def test_parse_range(header: str | None, expected: object) -> None:
-    assert server.parse_range(header, 100) == expected
+    assert snapshot_store.parse_range(header, 100) == expected
 
 
 def test_normalize() -> None:
-    assert server.normalize("Foo.Bar__baz") == "foo-bar-baz"
+    assert snapshot_store.normalize("Foo.Bar__baz") == "foo-bar-baz"
 
 
 def test_with_source_adds_a_source_when_the_pipfile_has_none() -> None:

@@ -43,7 +43,7 @@ def _wheel(**options: object) -> bytes:
 
 def _by_zipfile(data: bytes, **kwargs: object) -> bytes | str:
     original = metadata_module._direct_metadata
-    metadata_module._direct_metadata = lambda *_a: None  # type: ignore[assignment]
+    metadata_module._direct_metadata = lambda *_a: None
     try:
         return read_wheel_metadata(io.BytesIO(data), **kwargs)  # type: ignore[arg-type]
     except ValueError as exc:
@@ -120,7 +120,7 @@ def test_over_ranges_it_fetches_no_more_than_zipfile() -> None:
             assert read_wheel_metadata(io.BufferedReader(wheel)) == META
         else:
             original = metadata_module._direct_metadata
-            metadata_module._direct_metadata = lambda *_a: None  # type: ignore[assignment]
+            metadata_module._direct_metadata = lambda *_a: None
             try:
                 assert read_wheel_metadata(io.BufferedReader(wheel)) == META
             finally:

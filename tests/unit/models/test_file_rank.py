@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,9 @@ from packaging.version import Version
 from pipfence.models.files import DistFile, best_first, install_rank, parse_filename
 from pipfence.models.names import canonical_name
 from pipfence.models.target import Target
+from support import CASES_DIR
 
-CASES = tomllib.loads(
-    (Path(__file__).parent.parent / "cases" / "file_rank.toml").read_text(encoding="utf-8")
-)
+CASES = tomllib.loads((CASES_DIR / "file_rank.toml").read_text(encoding="utf-8"))
 
 TARGET = Target(
     environment={

@@ -14,6 +14,8 @@ from pipfence.installer import venv as venv_module
 from pipfence.installer.venv import SCHEME_FILE, VirtualEnv, bundled_pip_wheel
 from support.dists import build_wheel
 
+pytestmark = pytest.mark.fast_io  # creates virtualenvs and runs their python
+
 PYTHON = Path(sys.executable)
 
 

@@ -22,6 +22,8 @@ from pipfence.installer.build import (
 )
 from support.dists import build_sdist, write_source_tree
 
+pytestmark = pytest.mark.fast_io  # runs build backends in a python process
+
 PYTHON = Path(sys.executable)
 
 

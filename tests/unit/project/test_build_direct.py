@@ -94,6 +94,7 @@ def test_path_and_file_fetches(tmp_path: Path) -> None:
         fetch.fetch(DirectRef(name="x", kind="path", location="nowhere"), tmp_path / "t")
 
 
+@pytest.mark.fast_io
 def test_git_ref_resolves_to_the_full_commit(tmp_path: Path) -> None:
     repo = write_source_tree(tmp_path, "g", "1.0")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@e.invalid"]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipfence.errors import PipfileError
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, pipfile_hash
 from pipfence.models.sources import PYPI_SOURCE
+from support import CASES_DIR
 
-CORPUS = Path(__file__).parent.parent / "data" / "pipfiles"
+CORPUS = CASES_DIR / "pipfiles"
 
 
 def parse(text: str) -> Pipfile:

@@ -517,6 +517,7 @@ def test_download_refuses_path_like_filename(
         make_client(index, sleeps).download(PRIVATE, PRIVATE_URL, file, tmp_path)
 
 
+@pytest.mark.fast_io
 def test_download_over_real_loopback_truncation(tmp_path: Path, fault_server: object) -> None:
     from support.faultserver import FaultServer, Respond, Truncate
 
@@ -652,6 +653,7 @@ def test_sdist_metadata_is_none(index: FakeIndex, sleeps: list[float]) -> None:
     assert index.requests == []
 
 
+@pytest.mark.fast_io
 def test_metadata_ranges_over_real_loopback(tmp_path: Path) -> None:
     """A real http.server honouring Range, so the wire format of 206 answers is exercised."""
     import http.server

@@ -73,8 +73,9 @@ from pipfence.models.files import DistFile
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.sources import Source
+from support import CASES_DIR
 
-CASES = Path(__file__).parent.parent / "cases" / "fence"
+CASES = CASES_DIR / "fence"
 MIN_CASES = 45
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")

@@ -106,6 +106,7 @@ def test_a_parser_for_one_command_reads_it_as_the_full_parser_does() -> None:
     assert one == full
 
 
+@pytest.mark.fast_io  # a fresh interpreter is the only one that has imported nothing yet
 def test_version_and_the_run_parser_import_little() -> None:
     """`pipfence --version` and `pipfence run` start often: the first imports neither rich
     nor packaging, and reading `run`'s arguments imports no command but `run`, nor rich."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipfence.errors import LockfileError
 from pipfence.models.lockfile import Lockfile
+from support import CASES_DIR
 
-LOCK = Path(__file__).parent.parent / "data" / "locks" / "pipenv-written.lock"
+LOCK = CASES_DIR / "locks" / "pipenv-written.lock"
 
 
 def test_round_trip_is_byte_identical() -> None:

@@ -23,8 +23,9 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.target import Target
 from pipfence.resolver import InMemorySource, Resolution, resolve
 from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
+from support import CASES_DIR
 
-CASES = Path(__file__).parent.parent / "resolver_cases"
+CASES = CASES_DIR / "resolver"
 
 _PLATFORM_ENV = {
     "linux": {"platform_system": "Linux", "os_name": "posix"},

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import quote, urlsplit
 
 import pytest
+from bench import snapshot_server, snapshot_store
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.fast_io  # the server in this process, on loopback
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"
 WHEEL = "packages/ab/cd/demo-1.0-py3-none-any.whl"
@@ -24,17 +22,7 @@ WHEEL_BYTES = bytes(range(256)) * 4  # 1024 bytes
 METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 
 
-@pytest.fixture(scope="module")
-def server_module() -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import snapshot_server
-    finally:
-        sys.path.remove(str(BENCH))
-    return snapshot_server
-
-
-def write_snapshot(root: Path, origin_placeholder: str, headers: dict[str, object]) -> None:
+def write_snapshot(root: Path, origin_placeholder: str, headers: Mapping[str, object]) -> None:
     url = f"{origin_placeholder}/{WHEEL}"
     page = {
         "meta": {"api-version": "1.1"},
@@ -57,16 +45,16 @@ def write_snapshot(root: Path, origin_placeholder: str, headers: dict[str, objec
 
 
 @pytest.fixture
-def snapshot_root(tmp_path: Path, server_module: ModuleType) -> Path:
+def snapshot_root(tmp_path: Path) -> Path:
     root = tmp_path / "snap"
     headers = {"json": {"etag": '"j1"', "x-pypi-last-serial": "7"}, "html": {}}
-    write_snapshot(root, server_module.ORIGIN, headers)
+    write_snapshot(root, snapshot_store.ORIGIN, headers)
     return root
 
 
 @pytest.fixture
-def server(server_module: ModuleType, snapshot_root: Path) -> Iterator[object]:
-    running = server_module.serve(snapshot_root)
+def server(snapshot_root: Path) -> Iterator[object]:
+    running = snapshot_server.serve(snapshot_root)
     yield running
     running.shutdown()
     running.server_close()
@@ -126,8 +114,8 @@ def test_recorded_caching_headers_are_replayed_and_revalidated(server: object) -
     assert response.getheader("ETag") is None
 
 
-def test_pypi_caching_headers(server_module: ModuleType, snapshot_root: Path) -> None:
-    running = server_module.serve(snapshot_root, cache_headers="pypi")
+def test_pypi_caching_headers(snapshot_root: Path) -> None:
+    running = snapshot_server.serve(snapshot_root, cache_headers="pypi")
     try:
         conn = connect(running)
         response, _ = get(conn, "/simple/demo/", {"Accept": JSON})
@@ -197,14 +185,12 @@ def test_what_the_snapshot_lacks_is_a_404_counted_as_a_miss(server: object) -> N
     assert stats["requests"] == 3
 
 
-def test_record_mode_stores_what_is_asked_and_replays_it(
-    server_module: ModuleType, server: object, tmp_path: Path
-) -> None:
+def test_record_mode_stores_what_is_asked_and_replays_it(server: object, tmp_path: Path) -> None:
     """Recording from an upstream (here another snapshot server): pages in both forms with the
     file URLs made local, files whole even when a range was asked; the replay serves them."""
     upstream = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
     recorded = tmp_path / "recorded"
-    recorder = server_module.serve(
+    recorder = snapshot_server.serve(
         recorded, record=True, upstream=f"{upstream}/simple/", files_origin=upstream
     )
     try:
@@ -223,7 +209,7 @@ def test_record_mode_stores_what_is_asked_and_replays_it(
     assert (recorded / WHEEL).read_bytes() == WHEEL_BYTES
     assert (recorded / "simple" / "absent" / "missing").is_file()
     assert upstream not in (recorded / "simple" / "demo" / "page.html").read_text()
-    replay = server_module.serve(recorded)
+    replay = snapshot_server.serve(recorded)
     try:
         conn = connect(replay)
         response, body = get(conn, "/simple/demo/", {"Accept": "text/html"})

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pipfence.cli.render.graph import render_json, render_json_tree, render_text
+from pipfence.models.names import NormalizedName
 from pipfence.models.target import Target
 from pipfence.project.graph import DependencyGraph
 
@@ -29,13 +30,15 @@ def graph() -> DependencyGraph:
 
 
 def test_edges_skip_false_markers_and_keep_extras_aside(graph: DependencyGraph) -> None:
-    app = graph.nodes["app"]
+    app = graph.nodes[NormalizedName("app")]
     assert app.name == "App"
     assert [d.key for d in app.requires] == ["helper", "req"]
     assert app.requires[1].specifier == ">=1,<3"
     assert app.requires[1].extras == ("socks",)
-    assert [d.key for d in graph.nodes["req"].requires] == ["helper"]
-    assert [(d.key, d.extra) for d in graph.extra_edges["req"]] == [("pysocks", "socks")]
+    assert [d.key for d in graph.nodes[NormalizedName("req")].requires] == ["helper"]
+    assert [(d.key, d.extra) for d in graph.extra_edges[NormalizedName("req")]] == [
+        ("pysocks", "socks")
+    ]
 
 
 def test_text_tree_as_pipdeptree_prints_it(graph: DependencyGraph) -> None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from support.faultserver import FaultServer
 
+pytestmark = pytest.mark.fast_io  # real loopback servers, openssl for certificates
+
 pycurl = pytest.importorskip("pycurl")
 
 from pipfence.index.http import curl  # noqa: E402 - only with pycurl installed

@@ -4,6 +4,7 @@ install_many's concurrency and rollback. Real tiny wheels, real venvs in tmp_pat
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import errno
 import hashlib
 import json
@@ -33,7 +34,10 @@ from pipfence.installer.wheel import (
     install_wheel,
     uninstall,
 )
+from pipfence.models.names import NormalizedName
 from support.dists import build_wheel
+
+pytestmark = pytest.mark.fast_io  # installs into real virtualenvs
 
 PYTHON = Path(sys.executable)
 
@@ -638,14 +642,14 @@ def test_a_rolled_back_change_puts_the_replaced_version_back_exactly(
     change.set_aside(old, env)
     assert env.installed() == {}
     change.install([WheelInstall(path=new)], env)
-    assert env.installed()["alpha"].version == "2.0"
+    assert env.installed()[NormalizedName("alpha")].version == "2.0"
     change.rollback()
     assert snapshot(env.root) == before
 
     with EnvChange() as committed:  # committed: the old files are gone for good
-        committed.set_aside(env.installed()["alpha"], env)
+        committed.set_aside(env.installed()[NormalizedName("alpha")], env)
         committed.install([WheelInstall(path=new)], env)
-    assert env.installed()["alpha"].version == "2.0"
+    assert env.installed()[NormalizedName("alpha")].version == "2.0"
     assert not [p for p in env.root.rglob("*") if p.name.endswith(".pipfence-old")]
     assert not any(p.name == "data.txt" for p in env.root.rglob("*"))
 
@@ -655,7 +659,7 @@ def test_install_many_interrupted_undoes_what_it_installed(
 ) -> None:
     before = snapshot(env.root)
     wheels = [build_wheel(tmp_path / "w", f"pkg{i}", "1.0") for i in range(4)]
-    real_wait = wheel_module.wait
+    real_wait = concurrent.futures.wait  # what pipfence.installer.wheel calls
     calls = iter(range(100))
 
     def interrupted(futures: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,197 @@
+"""The timed operations, each tool in turn with the order rotated per repetition."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import snapshot
+from bench.commands import (
+    Slot,
+    after_sync_step,
+    count_packages,
+    count_requests,
+    lock_steps,
+    new_slot,
+    startup_step,
+    sync_steps,
+)
+from bench.processes import Outcome, run_step, run_steps
+from bench.tools import Toolbox
+
+TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
+OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "sync-noop", "run", "startup")
+#: What runs after a timed sync, in the environment it made: the same sync again (nothing to
+#: do), and `run python -c pass` (the tool's own overhead around a command).
+AFTER_SYNC_OPS: tuple[str, ...] = ("sync-noop", "run")
+LOCK_OPS: tuple[str, ...] = ("lock-cold", "lock-warm")
+STARTUP_INNER = 5  # start-up is short: each repetition times it this many times
+
+
+@dataclass
+class Measurement:
+    workload: str
+    op: str
+    tool: str
+    rep: int
+    seconds: float
+    peak_mib: float
+    ok: bool
+    error: str | None
+    requests: int | None = None  # pipfence locks only
+
+
+@dataclass
+class Bench:
+    toolbox: Toolbox
+    tools: tuple[str, ...]
+    runs: int
+    timeout: float
+    tmp: Path
+    pipfence_sync: list[str] | None
+    index: str = "pypi"  # or "snapshot" (bench/snapshot.py)
+    latency_ms: float = 0.0  # the snapshot server's delay per request
+    cache_headers: str = "upstream"  # the snapshot server's caching headers
+    snapshot_base: Path = field(default_factory=snapshot.default_base)
+    index_url: str | None = None  # the snapshot server of the workload being timed
+    measurements: list[Measurement] = field(default_factory=list)
+    packages: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def record(
+        self,
+        workload: str,
+        op: str,
+        tool: str,
+        rep: int,
+        outcome: Outcome,
+        *,
+        requests: int | None = None,
+    ) -> None:
+        entry = Measurement(
+            workload,
+            op,
+            tool,
+            rep,
+            outcome.seconds,
+            outcome.peak_mib,
+            outcome.ok,
+            outcome.error,
+            requests,
+        )
+        self.measurements.append(entry)
+        status = f"{outcome.seconds:8.2f}s {outcome.peak_mib:7.1f} MiB"
+        if requests is not None:
+            status += f" {requests:6d} requests"
+        if not outcome.ok:
+            status += f"  FAILED ({outcome.error})"
+        print(f"  [{workload} {op} run {rep + 1}] {tool:8} {status}", file=sys.stderr)
+
+
+def rotated(items: tuple[str, ...], rep: int) -> tuple[str, ...]:
+    shift = rep % len(items)
+    return items[shift:] + items[:shift]
+
+
+def bench_startup(bench: Bench) -> None:
+    tools = ("python", *bench.tools)
+    for rep in range(bench.runs):
+        for tool in rotated(tools, rep):
+            for inner in range(STARTUP_INNER):
+                log = bench.tmp / "logs" / f"startup-{tool}-{rep}-{inner}"
+                outcome = run_step(startup_step(tool, bench.toolbox, bench.tmp), bench.timeout, log)
+                bench.record("-", "startup", tool, rep, outcome)
+
+
+def timed_lock(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> None:
+    log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
+    outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
+    slot.locked = outcome.ok
+    requests = count_requests(log) if slot.tool == "pipfence" and outcome.ok else None
+    bench.record(workload, op, slot.tool, rep, outcome, requests=requests)
+    if outcome.ok and (count := count_packages(slot)) is not None:
+        bench.packages.setdefault(workload, {})[slot.tool] = count
+
+
+def prime_lock(bench: Bench, slot: Slot, workload: str) -> None:
+    """An untimed lock, so the cache is warm and a lock exists to sync."""
+    log = bench.tmp / "logs" / f"{workload}-prime-{slot.tool}-{slot.root.parent.name}"
+    outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
+    slot.locked = outcome.ok
+
+
+def timed_sync(bench: Bench, slot: Slot, workload: str, rep: int) -> None:
+    if slot.locked is None:
+        prime_lock(bench, slot, workload)
+    if not slot.locked:
+        bench.record(workload, "sync", slot.tool, rep, Outcome(0.0, 0.0, 1, "its lock failed"))
+        return
+    flags = bench.pipfence_sync or []
+    log = bench.tmp / "logs" / f"{workload}-sync-{slot.tool}-{rep}"
+    if not slot.synced:  # fill the cache with the distributions themselves, untimed
+        run_steps(
+            sync_steps(slot, bench.toolbox, flags), bench.timeout, log.parent / f"{log.name}-prime"
+        )
+        slot.synced = True
+    steps = sync_steps(slot, bench.toolbox, flags)
+    outcome = run_steps(steps, bench.timeout, log)
+    bench.record(workload, "sync", slot.tool, rep, outcome)
+    slot.last_sync = steps if outcome.ok else []
+
+
+def timed_after_sync(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> None:
+    step = after_sync_step(slot, bench.toolbox, op)
+    if step is None:
+        bench.record(workload, op, slot.tool, rep, Outcome(0.0, 0.0, 1, "its sync failed"))
+        return
+    log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
+    bench.record(workload, op, slot.tool, rep, run_steps([step], bench.timeout, log))
+
+
+def slot_for(bench: Bench, slots: dict[str, Slot], workload: Path, rep: int, tool: str) -> Slot:
+    """The tool's slot of this repetition, created on first use."""
+    if tool not in slots:
+        root = bench.tmp / workload.name / f"run{rep}" / tool
+        slots[tool] = new_slot(tool, root, workload, bench.index_url)
+    return slots[tool]
+
+
+def bench_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
+    if bench.index != "snapshot":
+        time_workload(bench, workload, ops)
+        return
+    with snapshot.serving(bench, workload) as url:
+        bench.index_url = url
+        try:
+            time_workload(bench, workload, ops)
+        finally:
+            bench.index_url = None
+
+
+def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
+    name = workload.name
+    for rep in range(bench.runs):
+        order = rotated(bench.tools, rep)
+        slots: dict[str, Slot] = {}
+        if "lock-cold" in ops:
+            for tool in order:
+                timed_lock(
+                    bench, slot_for(bench, slots, workload, rep, tool), name, "lock-cold", rep
+                )
+        if "lock-warm" in ops:
+            for tool in order:
+                slot = slot_for(bench, slots, workload, rep, tool)
+                if slot.locked is None:
+                    prime_lock(bench, slot, name)
+                timed_lock(bench, slot, name, "lock-warm", rep)
+        wants_sync = "sync" in ops or any(op in ops for op in AFTER_SYNC_OPS)
+        if wants_sync and bench.pipfence_sync is not None:
+            for tool in order:
+                timed_sync(bench, slot_for(bench, slots, workload, rep, tool), name, rep)
+            for op in (o for o in AFTER_SYNC_OPS if o in ops):
+                for tool in order:
+                    timed_after_sync(bench, slots[tool], name, op, rep)
+        for slot in slots.values():  # caches of big workloads add up; keep the logs only
+            shutil.rmtree(slot.root, ignore_errors=True)

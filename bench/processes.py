@@ -1,0 +1,119 @@
+"""Running one measured command: its own process group, wall time, peak memory, a timeout."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Step:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+@dataclass
+class Outcome:
+    seconds: float
+    peak_mib: float
+    returncode: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _last_line(*paths: Path) -> str:
+    """The last line that names an error, else the last line, of the first file with output."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            text = ANSI.sub("", path.read_text(errors="replace"))
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            errors = [ln for ln in lines if re.match(r"(error|\w*error\b)", ln, re.IGNORECASE)]
+            if errors or lines:
+                return (errors or lines)[-1][:200]
+    return "(no output)"
+
+
+def run_step(step: Step, timeout: float, log: Path) -> Outcome:
+    """Run one command; wall time, the child's peak RSS (via wait4) and its exit status."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log.parent / f"{log.name}.out", log.parent / f"{log.name}.err"
+    timed_out = threading.Event()
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                step.argv,
+                cwd=step.cwd,
+                env=step.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return Outcome(0.0, 0.0, 127, f"cannot start: {exc}")
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(proc.pid)
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        _kill_group(proc.pid)  # leftovers of the command's own process group
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    if timed_out.is_set():
+        return Outcome(seconds, peak, proc.returncode, f"timeout after {timeout:g}s")
+    if proc.returncode != 0:
+        last = _last_line(err_path, out_path)
+        return Outcome(seconds, peak, proc.returncode, f"exit {proc.returncode}: {last}")
+    return Outcome(seconds, peak, 0)
+
+
+def run_steps(steps: list[Step], timeout: float, log: Path) -> Outcome:
+    """Run commands one after another as one measurement: times add up, the peak is the max."""
+    total, peak = 0.0, 0.0
+    for index, step in enumerate(steps):
+        outcome = run_step(step, timeout, log.parent / f"{log.name}-step{index}")
+        total += outcome.seconds
+        peak = max(peak, outcome.peak_mib)
+        if not outcome.ok:
+            return Outcome(total, peak, outcome.returncode, outcome.error)
+    return Outcome(total, peak, 0)
+
+
+def capture(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
+    try:
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, str(exc)
+    return done.returncode, (done.stdout + done.stderr).strip()
