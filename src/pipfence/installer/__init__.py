@@ -8,7 +8,9 @@ Imports only `pipfence.models`, `pipfence.errors`, the standard library and `ins
     venv.py      VirtualEnv: create / open, scheme paths, installed()
     archive.py   checks on a wheel before anything is written
     cache.py     UnpackedCache: wheels unpacked once, verified, keyed by sha256
-    wheel.py     install_wheel / install_many / uninstall
+    destination.py  placing one unpacked wheel's files, checked and undoable
+    removal.py   set_aside / uninstall
+    wheel.py     install_wheel / install_many / EnvChange
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache, UnpackedWheel
     from pipfence.installer.plan import PROTECTED, Replacement, SyncPlan, plan_sync
+    from pipfence.installer.removal import uninstall
     from pipfence.installer.satisfies import InstalledDist, WantedDist
     from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
-    from pipfence.installer.wheel import WheelInstall, install_many, install_wheel, uninstall
+    from pipfence.installer.wheel import WheelInstall, install_many, install_wheel
 
 #: Where each name lives: a submodule is imported when one of its names is first used, so a
 #: command that only locks never pays for the `installer` package.
@@ -39,7 +42,7 @@ _HOME = {
     "WheelInstall": "wheel",
     "install_many": "wheel",
     "install_wheel": "wheel",
-    "uninstall": "wheel",
+    "uninstall": "removal",
 }
 
 

@@ -24,15 +24,16 @@ import pytest
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer import archive as archive_module
 from pipfence.installer import cache as cache_module
+from pipfence.installer import destination as destination_module
 from pipfence.installer import wheel as wheel_module
 from pipfence.installer.cache import LinkMode, UnpackedCache, file_sha256
+from pipfence.installer.removal import uninstall
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import (
     EnvChange,
     WheelInstall,
     install_many,
     install_wheel,
-    uninstall,
 )
 from pipfence.models.names import NormalizedName
 from support.dists import build_wheel
@@ -627,7 +628,7 @@ def test_a_changed_entry_whose_kept_wheel_changed_too_is_dropped(tmp_path: Path)
     ],
 )
 def test_interpreter_names(name: str, refused: bool) -> None:
-    assert bool(wheel_module._INTERPRETER.match(name)) is refused
+    assert bool(destination_module._INTERPRETER.match(name)) is refused
 
 
 def test_a_rolled_back_change_puts_the_replaced_version_back_exactly(
