@@ -47,7 +47,8 @@ from pipfence.index.http import (
     raw_chunks,
 )
 from pipfence.index.metadata import RangeFile, read_wheel_metadata
-from pipfence.index.simple import ACCEPT, dump_page, load_page, parse_project_page
+from pipfence.index.page_blob import dump_page, load_page
+from pipfence.index.simple import ACCEPT, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source

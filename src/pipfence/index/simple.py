@@ -2,36 +2,38 @@
 
 Nothing here does I/O. `parse_project_page` turns the bytes an index answered into a
 `ProjectPage`; every problem with those bytes is a `ValueError`, which the client reports as an
-`IndexServerError` naming the source.
+`IndexServerError` naming the source. The files a page lists are grouped by version and made
+into `DistFile` objects in `pipfence.index.releases`; the cache stores a parsed page in the form
+`pipfence.index.page_blob` gives it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import html
 import json
-import marshal
 import re
-import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
-from pipfence.errors import DamagedCache, printable
-from pipfence.models.files import DistFile, ProjectPage, Releases, split_sdist_stem, version_of
+from pipfence.errors import printable
+from pipfence.index.releases import (
+    Urls,
+    fragment_hashes,
+    group_rows,
+    make_page,
+    pack_dicts,
+    pack_raw,
+)
+from pipfence.models.files import ProjectPage
 from pipfence.models.names import NormalizedName, canonical_name
-
-if TYPE_CHECKING:
-    from pipfence.index.cache import Blob
 
 __all__ = [
     "ACCEPT",
     "HTML_TYPES",
     "JSON_TYPES",
-    "dump_page",
-    "load_page",
     "parse_project_page",
 ]
 
@@ -62,8 +64,6 @@ HTML_TYPES = frozenset(
 )
 
 _SUPPORTED_MAJOR = 1
-_WHEEL_PARTS = (5, 6)
-_HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
 
 
 def parse_project_page(
@@ -110,422 +110,6 @@ def _project_name(project: str | None, page_url: str) -> NormalizedName:
     return canonical_name(unquote(path.rpartition("/")[2]))
 
 
-class _Urls:
-    """Resolves file URLs against one page's base: absolute, no fragment, no user-info.
-
-    `urljoin` would dominate the cost of a page with thousands of files, so the common shapes
-    (an absolute http(s) URL, a relative path) are resolved here by RFC 3986 §5.2 directly and
-    anything unusual goes through `urljoin`.
-    """
-
-    def __init__(self, base: str, *, local: bool | None = None) -> None:
-        self.base = base
-        # A page read from a folder (a ``file:`` source) may list local files; a page from the
-        # network never makes pipfence read one, whatever its ``<base>`` says.
-        self._local = base[:5].lower() == "file:" if local is None else local
-        self._origin: str | None = None
-        self._directory = "/"
-        try:
-            parts = urlsplit(base)
-        except ValueError:
-            return
-        if parts.scheme in {"http", "https"} and parts.netloc and _plain(base):
-            self._origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-            self._directory = parts.path.rpartition("/")[0] + "/"
-
-    def resolve(self, url: str) -> tuple[str, str, str] | None:
-        """(absolute URL, its last path segment unquoted, fragment), or None when it is not an
-        http(s) URL (nor a ``file:`` one, on a page read from a ``file:`` URL)."""
-        reference, _, fragment = url.strip().partition("#")
-        if reference.startswith(("https://", "http://")) and _plain(reference):
-            absolute: str | None = reference
-        elif (
-            self._origin is not None
-            and not reference.startswith("//")
-            and _plain(reference)
-            and ":" not in reference
-            and "?" not in reference
-            and reference.rpartition("/")[2] not in {"", ".", ".."}
-        ):
-            path = reference if reference.startswith("/") else self._directory + reference
-            absolute = self._origin + _remove_dot_segments(path)
-        else:
-            absolute = self._join(reference)
-        if absolute is None:
-            return None
-        path = absolute.partition("?")[0]
-        if "://" in path:
-            path = path.split("://", 1)[1]
-            path = path[path.find("/") :] if "/" in path else ""
-        return absolute, unquote(path.rpartition("/")[2]), fragment
-
-    def _join(self, reference: str) -> str | None:
-        try:
-            parts = urlsplit(urljoin(self.base, reference))
-        except ValueError:  # e.g. an unbalanced IPv6 bracket
-            return None
-        if parts.scheme == "file" and self._local:
-            return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            return None
-        netloc = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-
-
-def _plain(url: str) -> bool:
-    """Whether ``url`` needs none of the cleaning `urlsplit` does and, when absolute, has a
-    host without user-info and no dot segments."""
-    if not url.isascii() or not url.isprintable() or " " in url or "\\" in url:
-        return False
-    if url.endswith("?"):
-        return False
-    if "://" not in url:
-        # `urljoin` drops empty segments once it resolves dot segments.
-        return "//" not in url
-    start = url.index("//") + 2
-    end = url.find("/", start)
-    if end < 0:
-        end = len(url)
-    netloc = url[start:end]
-    return (
-        bool(netloc)
-        and not any(c in netloc for c in "@[]?")
-        and "/." not in url
-        and "//" not in url[end:]
-    )
-
-
-def _plain_absolute(url: str, hosts: dict[str, bool]) -> str | None:
-    """``url`` itself when it is an absolute https URL that needs no cleaning (what PyPI and
-    most indexes list in JSON pages), else None for `_Urls.resolve` to handle.
-
-    The same checks as `_plain`, without a function call per character class, and with the
-    host part judged once per page and host.
-    """
-    if not url.startswith("https://"):
-        return None
-    end = url.find("/", 8)
-    if end < 0:
-        return None
-    host = url[8:end]
-    ok = hosts.get(host)
-    if ok is None:
-        ok = bool(host) and not any(c in host for c in "@[]?#\\ ") and host.isascii()
-        hosts[host] = ok
-    reference = url.partition("#")[0]
-    if (
-        not ok
-        or not url.isascii()
-        or not url.isprintable()
-        or " " in url
-        or "\\" in url
-        or "/." in reference
-        or "//" in reference[end:]
-        or reference.endswith("?")
-    ):
-        return None
-    return url
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 §5.2.4 for an absolute path whose last segment is not a dot segment."""
-    if "/." not in path:
-        return path
-    out: list[str] = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if len(out) > 1:
-                out.pop()
-        elif segment != ".":
-            out.append(segment)
-    return "/".join(out)
-
-
-def _fragment_hashes(fragment: str) -> dict[str, str]:
-    name, sep, value = fragment.partition("=")
-    name = name.strip().lower()
-    if sep and name in _HASH_NAMES and value:
-        return {name: value.strip().lower()}
-    return {}
-
-
-def _wheel_shape(filename: str) -> bool:
-    """Whether a ``.whl`` name has the parts a wheel name has: name-version(-build)?-python-abi-
-    platform, none empty, a build tag starting with a digit. Other names pass."""
-    if not filename.endswith(".whl"):
-        return True
-    parts = filename[:-4].split("-")
-    return (
-        len(parts) in _WHEEL_PARTS
-        and (len(parts) == min(_WHEEL_PARTS) or parts[2][:1].isdigit())
-        and all(parts)
-    )
-
-
-def _group(
-    rows: Iterable[tuple[object, Any]], name: NormalizedName, pack: Callable[[list[Any]], bytes]
-) -> dict[str, bytes]:
-    """Sort file rows by the version their file names carry; ``rows`` are (file name, row)
-    pairs, a row being a PEP 691 file object as JSON bytes or as a dict.
-
-    Only the name is looked at here: one pass that slices each name at its version, then one
-    check per distinct ``name-version`` prefix that it is this project's and a valid version.
-    ``pack`` makes each group one JSON array (compact, and what the cache stores); `_Builder`
-    makes files of it when the version is asked for.
-    """
-    by_prefix: dict[str, list[Any]] = {}
-    for filename, row in rows:
-        if type(filename) is not str:
-            continue
-        if filename.endswith(".whl"):
-            first = filename.find("-")
-            second = filename.find("-", first + 1) if first > 0 else -1
-            if second < 0:
-                continue
-            prefix = filename[:second]
-        elif filename.endswith(".tar.gz"):
-            prefix = filename[:-7]
-        elif filename.endswith(".zip"):
-            prefix = filename[:-4]
-        else:
-            continue
-        group = by_prefix.get(prefix)
-        if group is None:
-            by_prefix[prefix] = group = []
-        group.append(row)
-    by_version: dict[str, list[Any]] = {}
-    for prefix, group in by_prefix.items():
-        version = _version_after(prefix, name)
-        if version is None:
-            continue
-        known = by_version.get(version)
-        if known is None:
-            by_version[version] = group
-        else:
-            known.extend(group)
-    return {version: pack(group) for version, group in by_version.items()}
-
-
-def _version_after(prefix: str, name: NormalizedName) -> str | None:
-    """The version text of a ``project-version`` file name prefix when the project is
-    ``name`` and the version valid, else None."""
-    project, dash, version = prefix.rpartition("-")
-    if not dash or not project:
-        return None
-    if canonical_name(project) != name:
-        # An sdist's version may hold a `-` (`ibm-db-sa-py3-0.3.1-1`): split where the
-        # project's name ends.
-        project, version = split_sdist_stem(prefix, name) or (project, version)
-        if canonical_name(project) != name:
-            return None
-    return version if version_of(version) is not None else None
-
-
-def _pack_raw(rows: list[Any]) -> bytes:
-    """JSON objects, each still the bytes the index sent, as one JSON array."""
-    return b"[" + b",".join(rows) + b"]"
-
-
-def _pack_dicts(rows: list[Any]) -> bytes:
-    return json.dumps(rows, separators=(",", ":")).encode()
-
-
-class _Builder:
-    """Makes the `DistFile` tuples of one version's rows (see `Releases`).
-
-    Rows are PEP 691 file dicts; the HTML parser writes its links in the same shape. A row is
-    skipped when its name is not a well-formed wheel or sdist name, when its URL is not
-    http(s), or when its file name repeats an earlier one.
-    """
-
-    __slots__ = ("_hosts", "_urls")
-
-    def __init__(self, base: str) -> None:
-        self._urls = _Urls(base)
-        self._hosts: dict[str, bool] = {}
-
-    @property
-    def base(self) -> str:
-        return self._urls.base
-
-    def __call__(self, raw: object) -> tuple[DistFile, ...]:
-        try:
-            rows = json.loads(raw) if isinstance(raw, bytes) else raw
-        except (ValueError, RecursionError):
-            return ()
-        if not isinstance(rows, list):
-            return ()
-        files: list[DistFile] = []
-        seen: set[str] = set()
-        for entry in rows:
-            if type(entry) is not dict:
-                continue
-            filename, url = entry.get("filename"), entry.get("url")
-            if type(filename) is not str or type(url) is not str:
-                continue
-            if filename in seen or not _wheel_shape(filename):
-                continue
-            file = self._file(entry, filename, url)
-            if file is not None:
-                seen.add(filename)
-                files.append(file)
-        return tuple(files)
-
-    def _file(self, entry: dict[str, Any], filename: str, url: str) -> DistFile | None:
-        absolute = _plain_absolute(url, self._hosts)
-        if absolute is not None:
-            absolute, _, fragment = absolute.partition("#")
-        else:
-            cleaned = self._urls.resolve(url)
-            if cleaned is None:
-                return None
-            absolute, _, fragment = cleaned
-        hashes = _json_hashes(entry.get("hashes")) or _fragment_hashes(fragment)
-        requires_python = entry.get("requires-python")
-        if not isinstance(requires_python, str) or not requires_python.strip():
-            requires_python = None
-        size = entry.get("size")
-        uploaded = entry.get("upload-time")
-        return DistFile(
-            filename=filename,
-            url=absolute,
-            hashes=hashes,
-            requires_python=requires_python.strip() if requires_python else None,
-            yanked=_json_yanked(entry.get("yanked")),
-            metadata=_json_metadata(entry),
-            size=size if type(size) is int and size >= 0 else None,
-            upload_time=uploaded if type(uploaded) is str and uploaded.strip() else None,
-        )
-
-
-def _page(
-    name: NormalizedName,
-    groups: dict[str, bytes],
-    base: str,
-    versions: tuple[str, ...] = (),
-) -> ProjectPage:
-    return ProjectPage(name=name, releases=Releases(groups, _Builder(base)), versions=versions)
-
-
-_BLOB_FORMAT = 5  # 5: an index of the groups, each group read (and checked) when first asked for
-_BLOB_MAGIC = b"pipfence-page\n"
-_HEAD_LENGTH = struct.Struct("<Q")
-_HEAD_DIGEST = 32  # sha256 of the head
-_GROUP_DIGEST = 16  # blake2b of each group: a damaged byte is found, cheaply
-
-
-def dump_page(page: ProjectPage) -> bytes | None:
-    """A parsed page as bytes for the cache, or None for a page that was not parsed here (its
-    groups are not raw rows). A head (`marshal`, builtin types only: loading it runs no code)
-    holds the name, the versions, the etag, the base URL and where each version's group lies
-    with its digest; the groups follow, so a reader keeps the file open and reads only the
-    groups it is asked for (`load_page`): a 300-project lock's pages hold about 90 MB of
-    groups, of which it looks at a few each."""
-    releases = page.releases
-    if not isinstance(releases, Releases) or not isinstance(releases.build, _Builder):
-        return None
-    index: dict[str, tuple[int, int, bytes]] = {}
-    groups: list[bytes] = []
-    offset = 0
-    for version, group in releases.raw.items():
-        data = bytes(group) if isinstance(group, bytes | bytearray | memoryview) else None
-        if data is None:
-            return None
-        index[version] = (offset, len(data), _group_digest(data))
-        groups.append(data)
-        offset += len(data)
-    head = marshal.dumps(
-        (_BLOB_FORMAT, str(page.name), list(page.versions), page.etag, releases.build.base, index)
-    )
-    digest = hashlib.sha256(head).digest()
-    return b"".join((_BLOB_MAGIC, _HEAD_LENGTH.pack(len(head)), digest, head, *groups))
-
-
-def load_page(blob: Blob, offset: int = 0) -> ProjectPage | None:
-    """The page `dump_page` stored at ``offset`` of ``blob`` (bytes, or the open cache
-    file), or None when it is not such a page or its head is damaged. Groups are read from
-    ``blob`` when first asked for; a damaged one raises `DamagedCache`."""
-    at = offset + len(_BLOB_MAGIC)
-    try:
-        if blob[offset:at] != _BLOB_MAGIC:
-            return None
-        (length,) = _HEAD_LENGTH.unpack(blob[at : at + _HEAD_LENGTH.size])
-        at += _HEAD_LENGTH.size
-        digest = blob[at : at + _HEAD_DIGEST]
-        at += _HEAD_DIGEST
-        head = blob[at : at + length]
-        if len(head) != length or hashlib.sha256(head).digest() != digest:
-            return None
-        fmt, name, versions, etag, base, index = marshal.loads(head)  # noqa: S302  # builtins only, checked above
-    except (ValueError, TypeError, EOFError, struct.error):
-        return None
-    start = at + length
-    if (
-        fmt != _BLOB_FORMAT
-        or not isinstance(name, str)
-        or not isinstance(base, str)
-        or not isinstance(index, dict)
-        or not isinstance(versions, list)
-        or not all(_well_placed(entry, len(blob) - start) for entry in index.values())
-    ):
-        return None
-    return ProjectPage(
-        name=NormalizedName(name),
-        releases=Releases(_StoredGroups(blob, start, index, name), _Builder(base)),
-        versions=tuple(v for v in versions if isinstance(v, str)),
-        etag=etag if isinstance(etag, str) else None,
-    )
-
-
-def _group_digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=_GROUP_DIGEST).digest()
-
-
-def _well_placed(entry: object, room: int) -> bool:
-    return (
-        isinstance(entry, tuple)
-        and len(entry) == 3  # noqa: PLR2004
-        and type(entry[0]) is int
-        and type(entry[1]) is int
-        and isinstance(entry[2], bytes)
-        and 0 <= entry[0] <= entry[0] + entry[1] <= room
-    )
-
-
-class _StoredGroups(Mapping[str, bytes]):
-    """The groups of a stored page, each read from the blob and checked when asked for."""
-
-    __slots__ = ("_blob", "_index", "_name", "_start")
-
-    def __init__(
-        self, blob: Blob, start: int, index: dict[str, tuple[int, int, bytes]], name: str
-    ) -> None:
-        self._blob = blob
-        self._start = start
-        self._index = index
-        self._name = name
-
-    def __getitem__(self, version: str) -> bytes:
-        offset, length, digest = self._index[version]
-        at = self._start + offset
-        data = bytes(self._blob[at : at + length])
-        if _group_digest(data) != digest:
-            raise DamagedCache(
-                f"the cached page of `{self._name}` was changed while pipfence read it",
-                hint="run the command again (`pipfence --clear` empties the cache)",
-            )
-        return data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __contains__(self, version: object) -> bool:
-        return version in self._index
-
-
 # --- PEP 691 JSON -------------------------------------------------------------------------------
 
 
@@ -536,36 +120,6 @@ def _check_api_version(version: object) -> None:
     if major.isdigit() and int(major) != _SUPPORTED_MAJOR:
         msg = f"the index speaks simple-API version {version}, pipfence understands 1.x"
         raise ValueError(msg)
-
-
-def _json_hashes(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    if len(value) == 1:
-        # The usual shape, {"sha256": "<hex>"}, without the general comprehension.
-        ((key, digest),) = value.items()
-        if type(key) is str and type(digest) is str:
-            digest = digest.strip()
-            return {key.lower(): digest.lower()} if digest else {}
-    return {
-        str(k).lower(): v.strip().lower()
-        for k, v in value.items()
-        if isinstance(k, str) and isinstance(v, str) and v.strip()
-    }
-
-
-def _json_metadata(entry: Mapping[str, Any]) -> bool | Mapping[str, str]:
-    # PEP 714: `core-metadata` replaces `dist-info-metadata`; read the old key only without it.
-    value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-    if isinstance(value, Mapping):
-        return _json_hashes(value) or True
-    return value is True
-
-
-def _json_yanked(value: object) -> bool | str:
-    if isinstance(value, str):
-        return value or True
-    return value is True
 
 
 @functools.cache
@@ -602,7 +156,7 @@ def _parse_json(body: bytes, page_url: str, project: str | None) -> ProjectPage:
         return _parse_json_slowly(body, page_url, project)
     rows: Iterable[tuple[object, Any]] = zip((n.filename for n in names), page.files, strict=True)
     head = (page.meta, page.name, page.versions)
-    return _json_page(head, rows, pack=_pack_raw, page_url=page_url, project=project)
+    return _json_page(head, rows, pack=pack_raw, page_url=page_url, project=project)
 
 
 def _parse_json_slowly(body: bytes, page_url: str, project: str | None) -> ProjectPage:
@@ -616,7 +170,7 @@ def _parse_json_slowly(body: bytes, page_url: str, project: str | None) -> Proje
         raise ValueError(msg)
     rows = ((e.get("filename"), e) for e in data["files"] if type(e) is dict)
     head = (data.get("meta"), data.get("name"), data.get("versions"))
-    return _json_page(head, rows, pack=_pack_dicts, page_url=page_url, project=project)
+    return _json_page(head, rows, pack=pack_dicts, page_url=page_url, project=project)
 
 
 def _json_page(
@@ -639,7 +193,7 @@ def _json_page(
         if isinstance(raw_versions, list)
         else ()
     )
-    return _page(name, _group(rows, name, pack), page_url, versions)
+    return make_page(name, group_rows(rows, name, pack), page_url, versions)
 
 
 # --- PEP 503 HTML -------------------------------------------------------------------------------
@@ -718,12 +272,12 @@ def _html_metadata(attributes: Mapping[str, str]) -> bool | Mapping[str, str]:
         return False
     if value.lower() == "true":
         return True
-    return _fragment_hashes(value) or True
+    return fragment_hashes(value) or True
 
 
 def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
     name = _project_name(project, page_url)
-    urls = _Urls(page_url)
+    urls = Urls(page_url)
     seen_base = False
     rows: list[dict[str, object]] = []
     for tag, attributes in _tags(text):
@@ -738,7 +292,7 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
             if not seen_base:
                 seen_base = True
                 with contextlib.suppress(ValueError):
-                    urls = _Urls(
+                    urls = Urls(
                         urljoin(page_url, href.strip()), local=page_url[:5].lower() == "file:"
                     )
             continue
@@ -747,7 +301,7 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
             continue
         absolute, filename, fragment = cleaned
         yanked_reason = attributes.get("data-yanked")
-        # The row a PEP 691 page would have for this link (see `_Builder`).
+        # The row a PEP 691 page would have for this link (see `Builder`).
         rows.append(
             {
                 "filename": filename,
@@ -760,4 +314,6 @@ def _parse_html(text: str, page_url: str, project: str | None) -> ProjectPage:
                 "upload-time": attributes.get("data-upload-time"),
             }
         )
-    return _page(name, _group(((r["filename"], r) for r in rows), name, _pack_dicts), page_url)
+    return make_page(
+        name, group_rows(((r["filename"], r) for r in rows), name, pack_dicts), page_url
+    )

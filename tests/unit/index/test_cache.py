@@ -16,7 +16,8 @@ from pipfence.errors import DamagedCache
 from pipfence.index.cache import CachedPage, IndexCache, metadata_key, page_key
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
-from pipfence.index.simple import dump_page, parse_project_page
+from pipfence.index.page_blob import dump_page
+from pipfence.index.simple import parse_project_page
 from pipfence.models.files import DistFile
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from pipfence.index.simple import dump_page, load_page, parse_project_page
+from pipfence.index.page_blob import dump_page, load_page
+from pipfence.index.simple import parse_project_page
 from pipfence.models.files import DistFile, UploadedBefore, uploaded_before
 
 CUTOFF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
