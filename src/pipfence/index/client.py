@@ -3,9 +3,14 @@
     project ──► IndexClient ──► Http (libcurl or httpx, auth, redirects, retries) ──► the index
                     │
                     ├── simple.parse_project_page   (pure)
-                    ├── metadata.read_wheel_metadata over RangeFile (range requests)
+                    ├── remote_metadata.MetadataReader: PEP 658 files, or
+                    │       metadata.read_wheel_metadata over RangeFile (range requests)
+                    ├── downloads.Downloader        (verified while streaming)
                     └── IndexCache                  (pages revalidated, files by sha256;
                                                      everything scoped by the credentials sent)
+
+Project pages are read here; core metadata and downloads in the two modules above, over the
+same `Http` and cache.
 
 Every method takes the `Source` to name in messages and its ``request_url``: the URL with
 ``${VAR}`` expanded (and a PyPI mirror substituted) by the caller, which may hold credentials.
@@ -15,57 +20,39 @@ The client never decides which source a package may come from: the caller's fenc
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
-import hashlib
-import io
-import os
 import random
-import re
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, NoReturn, Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
-from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
-from pipfence.index.cache import CachedPage, IndexCache, metadata_key
+from pipfence.errors import IndexServerError
+from pipfence.index.cache import CachedPage, IndexCache
+from pipfence.index.downloads import Downloader
 from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import (
     ClientSettings,
     Endpoint,
     Http,
     Reply,
-    Response,
-    check_complete,
-    content_length,
-    raw_chunks,
 )
-from pipfence.index.metadata import RangeFile, read_wheel_metadata
 from pipfence.index.page_blob import dump_page, load_page
+from pipfence.index.remote_metadata import MetadataReader
 from pipfence.index.simple import ACCEPT, parse_project_page
-from pipfence.models.files import CoreMetadata, DistFile, ProjectPage, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
-from pipfence.models.urls import shown_url
 
 if TYPE_CHECKING:
     import httpx
-    from packaging.version import Version
 
 __all__ = ["IndexClient"]
 
-#: Bytes asked for first when reading a wheel's metadata by ranges: the zip's end record and, for
-#: most wheels, its whole central directory.
-_TAIL = 64 * 1024
-_SPOOL_IN_MEMORY = 8 * 1024 * 1024
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
-_IDENTITY = {"Accept-Encoding": "identity"}
 #: The content type under which the cache stores a page's parsed form.
 _PARSED_PAGE = "application/x-pipfence-parsed-page"
 #: How alike (difflib's ratio) a URL's last path segment and ``simple`` must be to be taken
@@ -107,6 +94,8 @@ class IndexClient:
             rng=rng,
             wall_clock=clock,
         )
+        self._metadata = MetadataReader(self._http, settings, self.cache)
+        self._downloads = Downloader(self._http, settings, self.cache)
 
     def close(self) -> None:
         self._http.close()
@@ -319,204 +308,7 @@ class IndexClient:
         METADATA, and `IntegrityError` when METADATA names another project or version than the
         filename.
         """
-        parsed = parse_filename(file.filename)
-        if parsed is None or parsed[2] is None:
-            return None
-        name, version, _tags = parsed
-        if is_file_url(file.url):
-            folder = self._folder(source, request_url, file)
-            on_disk = folder.metadata(file, name, self.settings.max_metadata_bytes)
-            return self._checked(folder.label, file, on_disk, name, version)
-        endpoint = _endpoint(source, request_url, file.url)
-        dist_sha256 = file.sha256
-        keys: list[tuple[str, str | None]] = []
-        if self.cache is not None and dist_sha256:
-            scope = self._http.credential_scope(endpoint, file.url)
-            promised = _metadata_sha256(file)
-            if promised is not None:
-                keys.append((metadata_key(endpoint.url, scope, dist_sha256, promised), promised))
-            keys.append((metadata_key(endpoint.url, scope, dist_sha256, None), None))
-            for key, digest in keys:
-                data = self.cache.load_metadata(key, digest)
-                if data is not None:
-                    with contextlib.suppress(IntegrityError):
-                        return self._check_metadata(endpoint.label, file, data, name)
-        data = self._metadata_file(endpoint, file) if file.has_metadata_file else None
-        verified = data is not None and _metadata_sha256(file) is not None
-        if data is None:
-            data = self._wheel_metadata(endpoint, file, name)
-        result = self._checked(endpoint.label, file, data, name, version)
-        if self.cache is not None and keys:
-            self.cache.store_metadata(keys[0 if verified else -1][0], data)
-        return result
-
-    @classmethod
-    def _checked(
-        cls, label: str, file: DistFile, data: bytes, name: NormalizedName, version: Version
-    ) -> CoreMetadata:
-        result = cls._check_metadata(label, file, data, name)
-        if result.version != version:
-            raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {label} says version "
-                f"{result.version}, not {version}"
-            )
-        return result
-
-    @staticmethod
-    def _check_metadata(
-        label: str, file: DistFile, data: bytes, name: NormalizedName
-    ) -> CoreMetadata:
-        try:
-            result = CoreMetadata.parse(data)
-        except ValueError as exc:
-            raise ArchiveError(
-                f"the metadata of `{file.filename}` from source {label} is invalid: {exc}"
-            ) from exc
-        if result.name != name:
-            raise IntegrityError(
-                f"the metadata of `{file.filename}` from source {label} names "
-                f"the project `{result.name}`, not `{name}`"
-            )
-        return result
-
-    @staticmethod
-    def _folder(source: Source, request_url: str, file: DistFile) -> FolderIndex:
-        """The folder index a ``file:`` link is read through: only a ``file:`` source's page
-        may list one (`parse_project_page` drops them elsewhere); refused otherwise."""
-        if not is_file_url(request_url):
-            raise IndexServerError(
-                f"source `{source.name}` ({shown_url(request_url)}) lists `{file.filename}` "
-                "as a local file; only a file: source may",
-                source=source.name,
-            )
-        return FolderIndex(source, request_url)
-
-    def _metadata_file(self, endpoint: Endpoint, file: DistFile) -> bytes | None:
-        """PEP 658: ``{file.url}.metadata``; None when the index does not have it after all."""
-        what = f"the metadata file of `{file.filename}`"
-        reply = self._http.get(
-            endpoint,
-            file.url + ".metadata",
-            what=what,
-            limit=self.settings.max_metadata_bytes,
-            accept=(200, 404),
-        )
-        if reply.status == 404:  # noqa: PLR2004 - promised but missing: read the wheel instead
-            return None
-        expected = _metadata_sha256(file)
-        if expected:
-            got = hashlib.sha256(reply.body).hexdigest()
-            if got != expected.lower():
-                raise HashMismatch(
-                    f"{what} from source {endpoint.label} has sha256 {got}, "
-                    f"but the project page lists {expected}"
-                )
-        return reply.body
-
-    def _wheel_metadata(self, endpoint: Endpoint, file: DistFile, name: NormalizedName) -> bytes:
-        what = f"`{file.filename}`"
-        tail = self._http.stream(
-            endpoint,
-            file.url,
-            what=what,
-            headers={"Range": f"bytes=-{_TAIL}", **_IDENTITY},
-            accept=(200, 206, 416),
-            consume=lambda response, url: self._tail_or_whole(endpoint, file, response, url),
-        )
-        if tail is None:  # 416, or a 206 we cannot trust: fetch the whole file instead
-            tail = self._http.stream(
-                endpoint,
-                file.url,
-                what=what,
-                headers=_IDENTITY,
-                consume=lambda response, _url: self._spool(endpoint, file, response),
-            )
-        try:
-            if isinstance(tail, _Tail):
-                url = tail.url
-                wheel: IO[bytes] = io.BufferedReader(
-                    RangeFile(
-                        tail.size,
-                        lambda start, end: self._range(endpoint, file, url, start, end),
-                        known=[(tail.start, tail.body)],
-                    )
-                )
-            else:
-                wheel = tail
-            try:
-                return read_wheel_metadata(wheel, name=name, limit=self.settings.max_metadata_bytes)
-            except ValueError as exc:
-                raise ArchiveError(
-                    f"`{file.filename}` from source {endpoint.label} is not a usable wheel: {exc}"
-                ) from exc
-        finally:
-            if not isinstance(tail, _Tail):
-                tail.close()
-
-    def _tail_or_whole(
-        self, endpoint: Endpoint, file: DistFile, response: Response, url: str
-    ) -> _Tail | IO[bytes] | None:
-        if response.status_code == 200:  # noqa: PLR2004 - Range ignored: this is the whole wheel
-            return self._spool(endpoint, file, response)
-        if response.status_code != 206:  # noqa: PLR2004
-            return None
-        span = _content_range(response.headers.get("content-range"))
-        body = self._http.read_body(response, endpoint, what=f"`{file.filename}`", limit=_TAIL)
-        if span is None or span[0] + len(body) != span[1] or span[1] < len(body):
-            return None
-        return _Tail(url=url, start=span[0], size=span[1], body=body)
-
-    def _range(self, endpoint: Endpoint, file: DistFile, url: str, start: int, end: int) -> bytes:
-        what = f"bytes {start}-{end - 1} of `{file.filename}`"
-
-        def consume(response: Response, _url: str) -> bytes:
-            span = _content_range(response.headers.get("content-range"))
-            if response.status_code != 206 or span is None or span[0] != start:  # noqa: PLR2004
-                raise IndexServerError(
-                    f"source {endpoint.label} answered a range request for {what} with "
-                    "something else",
-                    source=endpoint.name,
-                )
-            return self._http.read_body(response, endpoint, what=what, limit=end - start)
-
-        return self._http.stream(
-            endpoint,
-            url,
-            what=what,
-            headers={"Range": f"bytes={start}-{end - 1}", **_IDENTITY},
-            accept=(200, 206),
-            consume=consume,
-        )
-
-    def _spool(self, endpoint: Endpoint, file: DistFile, response: Response) -> IO[bytes]:
-        """The whole response body in a temporary file, its sha256 checked against the page."""
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - returned open
-            max_size=_SPOOL_IN_MEMORY,
-            dir=None if self.settings.temp_dir is None else str(self.settings.temp_dir),
-        )
-        hasher = hashlib.sha256()
-        received = 0
-        try:
-            cap = self._size_cap(endpoint, file, response)
-            for chunk in raw_chunks(response, self.settings.read_timeout * 3):
-                received += len(chunk)
-                if received > cap[0]:
-                    self._oversized(endpoint, file, cap)
-                hasher.update(chunk)
-                spool.write(chunk)
-            check_complete(response, received)
-        except BaseException:
-            spool.close()
-            raise
-        expected = file.sha256
-        if expected and hasher.hexdigest() != expected:
-            spool.close()
-            raise HashMismatch(
-                f"`{file.filename}` from source {endpoint.label} has sha256 "
-                f"{hasher.hexdigest()}, but the project page lists {expected}"
-            )
-        spool.seek(0)
-        return spool
+        return self._metadata.metadata(source, request_url, file)
 
     # --- downloads ---------------------------------------------------------------------------
 
@@ -542,125 +334,14 @@ class IndexClient:
         than its ``Content-Length`` after retries ("truncated"); `ArchiveError` for a filename
         that is not a plain file name.
         """
-        local = is_file_url(file.url)
-        label = (
-            self._folder(source, request_url, file).label
-            if local
-            else _endpoint(source, request_url, file.url).label
-        )
-        filename = file.filename
-        if not filename or filename in {".", ".."} or "/" in filename or "\\" in filename:
-            raise ArchiveError(f"source {label} lists a file named {filename!r}")
-        allowed = {h.strip().lower().removeprefix("sha256:") for h in allowed_sha256}
-        if not allowed and file.sha256:
-            allowed = {file.sha256.lower()}
-        target = dest_dir / filename
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        if local:  # read from disk: nothing to cache
-            temp, digest = self._folder(source, request_url, file).copy(file, dest_dir)
-            return self._verified(label, temp, digest, allowed, target)
-        endpoint = _endpoint(source, request_url, file.url)
-        # A file fetched with credentials is reused only for the same credentials, even when
-        # the lock's hash would verify it: without them the index would not have served it.
-        scope = self._http.credential_scope(endpoint, file.url) if self.cache is not None else None
-        if self.cache is not None:
-            for digest in sorted(allowed):
-                cached = self.cache.load_file(digest, scope)
-                if cached is not None:
-                    _place(cached, target)
-                    return target
-
-        def consume(response: Response, _url: str) -> tuple[Path, str]:
-            cap = self._size_cap(endpoint, file, response)
-            fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
-            temp = Path(name)
-            hasher = hashlib.sha256()
-            received = 0
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in raw_chunks(response, self.settings.read_timeout * 3):
-                        received += len(chunk)
-                        if received > cap[0]:
-                            self._oversized(endpoint, file, cap)
-                        hasher.update(chunk)
-                        out.write(chunk)
-                check_complete(response, received)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
-            return temp, hasher.hexdigest()
-
-        temp, digest = self._http.stream(
-            endpoint, file.url, what=f"`{filename}`", headers=_IDENTITY, consume=consume
-        )
-        self._verified(endpoint.label, temp, digest, allowed, target)
-        if self.cache is not None:
-            self.cache.store_file(digest, target, scope)
-        return target
-
-    @staticmethod
-    def _verified(
-        label: str, temp: Path, digest: str, allowed: Collection[str], target: Path
-    ) -> Path:
-        """Rename ``temp`` to ``target`` when ``digest`` is allowed (or nothing is required);
-        else delete it and raise `HashMismatch`."""
-        if allowed and digest not in allowed:
-            temp.unlink(missing_ok=True)
-            expected = ", ".join(f"sha256:{h}" for h in sorted(allowed))
-            raise HashMismatch(
-                f"`{target.name}` from source {label} has sha256:{digest}, "
-                f"which is not among the allowed hashes ({expected})",
-                hint="if the file was replaced on purpose, run `pipfence lock` again; "
-                "otherwise something altered it between the index and you",
-            )
-        temp.replace(target)
-        return target
+        return self._downloads.download(source, request_url, file, dest_dir, allowed_sha256)
 
     def holds_file(self, source: Source, request_url: str, sha256: str) -> bool:
         """Whether the cache holds the file with this sha256 for a request to ``source`` with
         the credentials it has now (fetched without credentials, or with these): the
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
-        if self.cache is None or is_file_url(request_url):
-            return False
-        endpoint = Endpoint.of(source, request_url)
-        return self.cache.holds_file(sha256.lower(), self._http.credential_scope(endpoint))
-
-    def _size_cap(self, endpoint: Endpoint, file: DistFile, response: Response) -> tuple[int, str]:
-        """How many bytes the body of ``file`` may have, and who said so: the project page's
-        ``size`` (PEP 700), else the ``Content-Length``, else ``max_download_bytes``. A
-        ``Content-Length`` over the page's size or the limit is refused at once."""
-        declared = content_length(response)
-        if file.size is not None:
-            cap = (file.size, "the project page lists")
-        elif declared is not None:
-            cap = (declared, "its Content-Length announced")
-        else:
-            cap = (self.settings.max_download_bytes, "pipfence accepts for one file")
-        if declared is not None and declared > min(cap[0], self.settings.max_download_bytes):
-            raise IntegrityError(
-                f"`{file.filename}` from source {endpoint.label} is announced as {declared} "
-                f"bytes, more than the {cap[0]} bytes {cap[1]}; refusing it"
-            )
-        return cap
-
-    @staticmethod
-    def _oversized(endpoint: Endpoint, file: DistFile, cap: tuple[int, str]) -> NoReturn:
-        raise IntegrityError(
-            f"`{file.filename}` from source {endpoint.label} sent more than the {cap[0]} bytes "
-            f"{cap[1]}; the download was stopped there",
-            hint="the index serves something other than the file it lists",
-        )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Tail:
-    """The end of a remote file fetched by a suffix range request."""
-
-    url: str
-    start: int
-    size: int
-    body: bytes
+        return self._downloads.holds_file(source, request_url, sha256)
 
 
 def _page_headers(cached: CachedPage | None) -> dict[str, str]:
@@ -689,48 +370,3 @@ def _broken_source(label: str, source: Source, url: str, name: NormalizedName) -
         status=404,
         hint=hint,
     )
-
-
-def _endpoint(source: Source, request_url: str, file_url: str) -> Endpoint:
-    """The endpoint requests for a file of ``source`` go through. For a ``file:`` source
-    whose page links to an http(s) file, the file's own origin, with no credentials."""
-    if not is_file_url(request_url):
-        return Endpoint.of(source, request_url)
-    scheme, _, rest = file_url.partition("://")
-    host = rest.split("/", 1)[0].rpartition("@")[2]
-    return Endpoint.of(source, f"{scheme}://{host}/")
-
-
-def _metadata_sha256(file: DistFile) -> str | None:
-    """The sha256 the page gives for the file's PEP 658/714 metadata file, lower-cased."""
-    if not isinstance(file.metadata, Mapping):
-        return None
-    digest = file.metadata.get("sha256")
-    return digest.strip().lower() if digest else None
-
-
-def _content_range(value: str | None) -> tuple[int, int] | None:
-    """(first byte, total size) from ``Content-Range: bytes a-b/total``."""
-    if value is None:
-        return None
-    match = _CONTENT_RANGE.fullmatch(value.strip())
-    if match is None:
-        return None
-    first, last, total = (int(g) for g in match.groups())
-    if first > last or last >= total:
-        return None
-    return first, total
-
-
-def _place(cached: Path, target: Path) -> None:
-    """Put a copy (or hard link) of a cached file at ``target`` atomically."""
-    temp_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
-    temp = temp_dir / target.name
-    try:
-        try:
-            os.link(cached, temp)
-        except OSError:
-            shutil.copyfile(cached, temp)
-        temp.replace(target)
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
