@@ -2,8 +2,7 @@
 
 resolvelib knows nothing of packaging; this module teaches it PEP 440 versions and specifiers,
 PEP 508 markers and extras, PEP 425 wheel tags, PEP 592 yanking and ``Requires-Python``.
-Identifiers are strings: a project's normalised name (``"requests"``), ``"name[a,b]"`` for the
-same project with extras, and `PYTHON` for the target interpreter. A candidate with extras
+Identifiers are those of `pipfence.resolver.candidates`. A candidate with extras
 depends on the plain project at exactly its own version, so every extras combination of a
 project resolves to one version (resolvelib's documented extras recipe, as pip does it).
 """
@@ -11,25 +10,31 @@ project resolves to one version (resolvelib's documented extras recipe, as pip d
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from pipfence.errors import IntegrityError, PackageNotFound
 from pipfence.models.files import (
     CoreMetadata,
-    DistFile,
-    best_first,
     parsed_requirement,
     version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.resolver.candidates import (
+    PYTHON,
+    Candidate,
+    Dependency,
+    Release,
+    pinned,
+    python_specifier,
+    split_identifier,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -39,130 +44,11 @@ if TYPE_CHECKING:
     from pipfence.models.target import Target
     from pipfence.resolver.source import PackageSource
 
-__all__ = ["PYTHON", "Candidate", "Dependency", "PipfenceProvider"]
-
-PYTHON = NormalizedName("<python>")
-"""Identifier of the target Python; a version's ``Requires-Python`` becomes a dependency on it."""
+__all__ = ["PipfenceProvider"]
 
 # Counting candidates for the preference stops here: beyond it "few" no longer matters, and
 # counting all versions of every open identifier in every round would cost O(n·versions).
 _COUNT_CAP = 5
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dependency:
-    """A requirement as the resolver sees it (resolvelib's *requirement*).
-
-    ``text`` is the requirement as written (``"b>=2; python_version < '3.12'"``), ``marker`` its
-    marker alone, ``display_name`` the project name as written there. ``synthetic`` marks the
-    pin an extras candidate puts on its own project; it is not a requirement anyone wrote.
-    """
-
-    name: NormalizedName
-    extras: frozenset[str] = frozenset()
-    specifier: SpecifierSet = field(default_factory=SpecifierSet, compare=False)
-    # Compared and hashed instead of the SpecifierSet, whose hash is recomputed on every call.
-    specifier_text: str = field(init=False, repr=False)
-    # Versions this requirement pins exactly with ``==`` or ``===`` (no wildcards); the
-    # resolver asks on every round, so it is worked out once.
-    pins: frozenset[str] = field(init=False, repr=False, compare=False)
-    text: str = field(default="", compare=False)
-    marker: str | None = field(default=None, compare=False)
-    display_name: str = field(default="", compare=False)
-    synthetic: bool = field(default=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "specifier_text", str(self.specifier))
-        pins = frozenset(
-            spec.version
-            for spec in self.specifier
-            if spec.operator in {"==", "==="} and not spec.version.endswith(".*")
-        )
-        object.__setattr__(self, "pins", pins)
-
-    @classmethod
-    def from_requirement(cls, requirement: Requirement, text: str | None = None) -> Dependency:
-        """From a parsed PEP 508 requirement; the caller has checked it has no URL."""
-        return cls(
-            name=canonical_name(requirement.name),
-            extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
-            specifier=requirement.specifier,
-            text=text if text is not None else str(requirement),
-            marker=str(requirement.marker) if requirement.marker is not None else None,
-            display_name=requirement.name,
-        )
-
-    @property
-    def identifier(self) -> str:
-        return _identifier(self.name, self.extras)
-
-    @property
-    def short(self) -> str:
-        """``name[extras]specifier`` without the marker, for messages."""
-        if self.name == PYTHON:
-            return f"Python{self.specifier}"
-        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
-        return f"{self.display_name or self.name}{extras}{self.specifier}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
-    """One version of a project, maybe with extras (resolvelib's *candidate*).
-
-    ``files`` are the files this resolution could install, best first (the wheel with the
-    most preferred tag first, the sdist last); ``all_files`` every file of the version on the
-    index, yanked and foreign-platform ones included, for the lock's hashes. Candidates
-    compare by name, version and extras.
-    """
-
-    name: NormalizedName
-    version: Version
-    extras: frozenset[str] = frozenset()
-    files: tuple[DistFile, ...] = field(default=(), compare=False)
-    all_files: tuple[DistFile, ...] = field(default=(), compare=False)
-
-    @property
-    def identifier(self) -> str:
-        return _identifier(self.name, self.extras)
-
-
-class _Release:
-    """A version's files: all of them, and those installable on the target, best first.
-
-    Both are worked out on first use: a project page lists every version, and the resolver
-    looks at a few of them (the source may not even have made the others' files yet).
-    """
-
-    __slots__ = ("_all", "_groups", "_installable", "_keys", "_target")
-
-    def __init__(
-        self, groups: Mapping[str, Sequence[DistFile]], keys: list[str], target: Target
-    ) -> None:
-        self._groups = groups
-        self._keys = keys
-        self._target = target
-        self._all: tuple[DistFile, ...] | None = None
-        self._installable: tuple[DistFile, ...] | None = None
-
-    @property
-    def all_files(self) -> tuple[DistFile, ...]:
-        if self._all is None:
-            self._all = tuple(file for key in self._keys for file in self._groups[key])
-        return self._all
-
-    @property
-    def installable(self) -> tuple[DistFile, ...]:
-        if self._installable is None:
-            target = self._target
-            self._installable = best_first(
-                (f for f in self.all_files if target.allows_python(f.requires_python)), target
-            )
-        return self._installable
-
-    def usable(self, *, allow_yanked: bool) -> tuple[DistFile, ...]:
-        if allow_yanked:
-            return self.installable
-        return tuple(file for file in self.installable if not file.yanked)
 
 
 class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
@@ -185,7 +71,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self._preferred = dict(preferred or {})
         self._target = target
         self._allow_prereleases = allow_prereleases
-        self._releases: dict[NormalizedName, dict[Version, _Release]] = {}
+        self._releases: dict[NormalizedName, dict[Version, Release]] = {}
         self._metadata: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self._prefetched: set[tuple[NormalizedName, Version]] = set()
         self._depths: dict[str, int] = {}
@@ -293,7 +179,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         """
         requirements_here = list(requirements[identifier])
         rejected = {candidate.version for candidate in incompatibilities[identifier]}
-        name, extras = _split_identifier(identifier)
+        name, extras = split_identifier(identifier)
         if name == PYTHON:
             python = self.python_candidate()
             ok = all(self.is_satisfied_by(r, python) for r in requirements_here)
@@ -362,7 +248,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             )
         metadata = self.metadata(candidate)
         if not self._target.allows_python(metadata.requires_python):
-            specifier = _python_specifier(metadata.requires_python)
+            specifier = python_specifier(metadata.requires_python)
             return [
                 Dependency(
                     name=PYTHON,
@@ -437,7 +323,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         for version, release in releases.items():
             if not all(r.specifier.contains(version, prereleases=True) for r in requirements):
                 continue
-            why = self._unusable_reason(version, release, allow_pre=allow_pre, pins=pins)
+            why = release.unusable_reason(version, allow_pre=allow_pre, pins=pins)
             if why:
                 reasons.append(f"`{name}` {version} {why}")
         shown = reasons[:5]
@@ -476,7 +362,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                     continue
                 if not all(self._contains(r, version) for r in requirements):
                     continue
-                files = release.usable(allow_yanked=_pinned(version, pins))
+                files = release.usable(allow_yanked=pinned(version, pins))
                 if files:
                     yield Candidate(
                         name=name,
@@ -499,7 +385,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         """How many versions the requirements admit, up to `_COUNT_CAP`: the version numbers
         only, so counting never makes any version's files (a candidate's files are looked
         at when it is tried)."""
-        name, _extras = _split_identifier(identifier)
+        name, _extras = split_identifier(identifier)
         if name == PYTHON:
             return 1
         # resolvelib asks for every open identifier on every round: the answer depends only
@@ -516,7 +402,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             self._counts[key] = count
         return count
 
-    def _releases_of(self, name: NormalizedName) -> dict[Version, _Release]:
+    def _releases_of(self, name: NormalizedName) -> dict[Version, Release]:
         cached = self._releases.get(name)
         if cached is not None:
             return cached
@@ -533,7 +419,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             if version is not None:
                 grouped.setdefault(version, []).append(text)
         releases = {
-            version: _Release(groups, grouped[version], self._target)
+            version: Release(groups, grouped[version], self._target)
             for version in sorted(grouped, reverse=True)
         }
         self._releases[name] = releases
@@ -599,43 +485,3 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         depth = min(depths, default=1)
         self._depths[identifier] = depth
         return depth
-
-    def _unusable_reason(
-        self, version: Version, release: _Release, *, allow_pre: bool, pins: set[str]
-    ) -> str | None:
-        if not release.installable:
-            if any(not self._target.allows_python(f.requires_python) for f in release.all_files):
-                wanted = next(f.requires_python for f in release.all_files if f.requires_python)
-                return f"requires Python {wanted} (target: {self._target.python_version})"
-            return "has no wheel for this platform and no sdist"
-        if not release.usable(allow_yanked=_pinned(version, pins)):
-            return "is yanked (pin it with `==` to use it)"
-        if version.is_prerelease and not allow_pre:
-            return "is a pre-release (pre-releases are not allowed)"
-        return None
-
-
-def _identifier(name: str, extras: frozenset[str]) -> str:
-    return f"{name}[{','.join(sorted(extras))}]" if extras else name
-
-
-def _split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[str]]:
-    name, _bracket, rest = identifier.partition("[")
-    extras = frozenset(rest.rstrip("]").split(",")) if rest else frozenset[str]()
-    return NormalizedName(name), extras
-
-
-def _pinned(version: Version, pins: set[str] | frozenset[str]) -> bool:
-    for pin in pins:
-        try:
-            if Version(pin) == version:
-                return True
-        except InvalidVersion:
-            if pin == str(version):  # `===` compares strings
-                return True
-    return False
-
-
-def _python_specifier(requires_python: str | None) -> SpecifierSet:
-    # Only called when allows_python() said no, so the specifier parsed there.
-    return SpecifierSet(requires_python or "")

@@ -8,7 +8,8 @@ from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib.resolvers import Resolution as Run
 
 from pipfence.errors import PackageNotFound, ResolutionError
-from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
+from pipfence.resolver.candidates import PYTHON, Candidate, Dependency
+from pipfence.resolver.provider import PipfenceProvider
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:

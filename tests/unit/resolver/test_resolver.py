@@ -22,7 +22,8 @@ from pipfence.models.files import CoreMetadata
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.target import Target
 from pipfence.resolver import InMemorySource, Resolution, resolve
-from pipfence.resolver.provider import PYTHON, Candidate, Dependency, PipfenceProvider
+from pipfence.resolver.candidates import PYTHON, Candidate, Dependency
+from pipfence.resolver.provider import PipfenceProvider
 from support import CASES_DIR
 
 CASES = CASES_DIR / "resolver"
