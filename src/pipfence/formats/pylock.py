@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.errors import PackageNotFound, UsageError
-from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
+from pipfence.models.listing import AllowedHashes
 from pipfence.models.lockfile import LockedPackage, Lockfile, package_source
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source

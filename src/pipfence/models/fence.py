@@ -34,23 +34,18 @@ The rules (the seed's index-restricted packages, made exact):
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_version
-
 from pipfence.errors import (
-    FenceError,
-    IndexServerError,
     LockFenceError,
-    PackageNotFound,
     UsageError,
 )
-from pipfence.models.files import DistFile, version_of
+from pipfence.models.decision import Decision, Parent, Rule, confusion, not_found
+from pipfence.models.listing import AllowedHashes, Listing
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
 from pipfence.models.urls import same_url, shown_url
@@ -58,6 +53,8 @@ from pipfence.models.urls import same_url, shown_url
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile
 
+# Decision, Parent, Rule, Listing and AllowedHashes are the fence's vocabulary, kept importable
+# from here while project/ (being reorganised in parallel) still imports them from the fence.
 __all__ = [
     "AllowedHashes",
     "Decision",
@@ -66,183 +63,6 @@ __all__ = [
     "Parent",
     "Rule",
 ]
-
-
-class Rule(enum.StrEnum):
-    """Why a package was taken from the source it was taken from."""
-
-    PINNED = "pinned"  # index = "X" in the Pipfile
-    NAMED = "named"  # listed in the Pipfile without index: the default
-    DEFAULT = "default"  # a dependency, found on the default only
-    PARENT_ONLY = "parent-only"  # a dependency found only on its parent's source
-    MIRROR = "mirror"  # a dependency on both, the parent's source mirroring the default
-    CHECK_OFF = "check-off"  # on both as different files, the confusion check off
-
-
-@dataclass(frozen=True, slots=True)
-class Parent:
-    """A package that declared a dependency, and the source it was taken from."""
-
-    name: NormalizedName
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The one source a name is taken from, and the rule that chose it."""
-
-    source: Source
-    rule: Rule
-    parents: tuple[Parent, ...] = ()
-    #: Other sources that also list the name: for `Rule.MIRROR` (and a dependency found on two
-    #: parents' sources) each must hold a copy of the version chosen (`Fence.confirm`); for
-    #: `Rule.CHECK_OFF` they serve other files, which the lock reports as a warning.
-    others: tuple[str, ...] = ()
-
-    def explain(self) -> str:
-        """The rule in words, for `pipfence why` and ``lock --verbose``."""
-        where = f"`{self.source.name}`"
-        via = ", ".join(f"`{p.name}`" for p in self.parents) or "a package"
-        match self.rule:
-            case Rule.PINNED:
-                return f'pinned with index = "{self.source.name}" in the Pipfile'
-            case Rule.NAMED:
-                return f"named in the Pipfile without an index: the default source {where}"
-            case Rule.DEFAULT:
-                return f"a dependency: the default source {where}"
-            case Rule.PARENT_ONLY:
-                mine = [p.name for p in self.parents if p.source == self.source.name]
-                names = ", ".join(f"`{n}`" for n in mine) or via
-                also = (
-                    " (" + ", ".join(f"`{o}`" for o in self.others) + " has the same files)"
-                    if self.others
-                    else ""
-                )
-                return (
-                    f"a dependency of {names}, not on the default source: taken from {where}, "
-                    f"where they came from{also}"
-                )
-            case Rule.MIRROR:
-                return (
-                    f"a dependency of {via}: the default source {where}, whose files of the "
-                    "version chosen are byte-identical on their source"
-                )
-            case Rule.CHECK_OFF:
-                return (
-                    f"a dependency of {via}, served as different files by more than one "
-                    f"source: taken from {where}, the default when it has it, else the first "
-                    "in Pipfile order (pipfence_confusion_check = false)"
-                )
-
-
-class Listing:
-    """What one index answered for one name, as the fence compares it: the sha256 digests of
-    each version's files (None for a file listed without one). Built over a page's releases
-    and reduced only when compared, so the common one-source case costs nothing."""
-
-    __slots__ = ("_digests", "_releases", "_spelled")
-
-    def __init__(self, releases: Mapping[str, Sequence[DistFile]]) -> None:
-        self._releases = releases
-        self._digests: dict[str, frozenset[str | None]] | None = None
-        self._spelled: dict[str, str] = {}  # version key → the first spelling the page used
-
-    @classmethod
-    def of(cls, versions: Mapping[str, Iterable[str | None]]) -> Listing:
-        """A listing from ``version → sha256 digests`` (tests, and pages built in memory)."""
-        releases = {
-            version: [
-                DistFile(
-                    filename=f"x-{version}-{n}.tar.gz",
-                    url="",
-                    hashes={"sha256": digest} if digest else {},
-                )
-                for n, digest in enumerate(digests)
-            ]
-            for version, digests in versions.items()
-            if digests
-        }
-        return cls(releases)
-
-    @property
-    def present(self) -> bool:
-        """Whether the index lists any file for the name (an empty page is no answer)."""
-        # Groups are built on demand and may drop rows they cannot use: stop at the first
-        # group with a file (usually the first one built).
-        return any(self._releases[version] for version in self._releases)
-
-    def digests(self) -> Mapping[str, frozenset[str | None]]:
-        """Version (normalised) → the sha256 of each of its files."""
-        if self._digests is None:
-            found: dict[str, set[str | None]] = {}
-            for text, files in self._releases.items():
-                key = _version_key(text)
-                self._spelled.setdefault(key, text)
-                group = found.setdefault(key, set())
-                group.update(f.sha256.lower() if f.sha256 else None for f in files)
-            self._digests = {k: frozenset(v) for k, v in found.items() if v}
-        return self._digests
-
-    def copy_of(self, other: Listing, version: str) -> bool:
-        """Whether this index's files for ``version`` are byte-identical to ``other``'s: the
-        same non-empty set of sha256 digests on both sides (a file either side lists without
-        a sha256 cannot be compared, so it never counts as identical)."""
-        key = _version_key(version)
-        mine = self.digests().get(key, frozenset())
-        theirs = other.digests().get(key, frozenset())
-        return bool(mine) and None not in mine and mine == theirs
-
-    def copied_versions(self, other: Listing) -> frozenset[str]:
-        """The versions whose files are byte-identical on both (see `copy_of`)."""
-        return frozenset(v for v in self.digests() if self.copy_of(other, v))
-
-    def shares_a_copy(self, other: Listing) -> bool:
-        """Whether some version is byte-identical on both: without one, no version the
-        resolver could choose would be the same bytes on both."""
-        return bool(self.copied_versions(other))
-
-    def newest(self) -> str | None:
-        """The highest version listed (for messages)."""
-        parsed = [(v, k) for k in self.digests() if (v := version_of(k)) is not None]
-        return self._spelled.get(max(parsed)[1], max(parsed)[1]) if parsed else None
-
-
-def _version_key(text: str) -> str:
-    """A version as the resolver groups it (PEP 440 equality: ``1.0`` is ``1.0.0``)."""
-    if version_of(text) is None:
-        return text
-    return canonicalize_version(text, strip_trailing_zero=True)
-
-
-@dataclass(frozen=True, slots=True)
-class AllowedHashes:
-    """The sha256 digests a lock entry allows, normalised once (lower-case hex, no prefix)."""
-
-    digests: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, entries: Iterable[str]) -> AllowedHashes:
-        """From a lock's ``hashes`` list (``sha256:<hex>``); entries of other algorithms are
-        left out (a lock written by pipfence or pipenv records only sha256)."""
-        digests = set()
-        for entry in entries:
-            algorithm, sep, digest = entry.partition(":")
-            if not sep:
-                algorithm, digest = "sha256", entry
-            digest = digest.strip()
-            if algorithm.strip().lower() == "sha256" and digest:
-                digests.add(digest.lower())
-        return cls(frozenset(digests))
-
-    def __bool__(self) -> bool:
-        return bool(self.digests)
-
-    def __contains__(self, digest: object) -> bool:
-        return isinstance(digest, str) and digest.lower() in self.digests
-
-    def to_lock(self) -> list[str]:
-        """The sorted ``sha256:<hex>`` list a lock records."""
-        return [f"sha256:{d}" for d in sorted(self.digests)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,16 +172,16 @@ class Fence:
         pin = self.pins.get(name)
         if pin is not None:
             if not found:
-                raise self._not_found(name, asked[0], answers, pinned=True)
+                raise not_found(self.sources, name, asked[0], answers, pinned=True)
             return Decision(asked[0], Rule.PINNED)
         default = self.default
         if not self.is_dependency(name):
             if not found:
-                raise self._not_found(name, default, answers, pinned=False)
+                raise not_found(self.sources, name, default, answers, pinned=False)
             return Decision(default, Rule.NAMED)
         relevant = tuple(p for p in parents if p.source != default.name)
         if not found:
-            raise self._not_found(name, default, answers, pinned=False, parents=relevant)
+            raise not_found(self.sources, name, default, answers, pinned=False, parents=relevant)
         first = found[0]
         others = tuple(s.name for s in found[1:])
         # On several sources: the first's copy (the default's, when it has one) is taken only
@@ -388,7 +208,8 @@ class Fence:
                     if copied
                     else None
                 )
-                raise self._confusion(
+                raise confusion(
+                    self.default,
                     name,
                     other,
                     relevant,
@@ -428,7 +249,8 @@ class Fence:
             if not self.confusion_check:
                 differing.append(other)
                 continue
-            raise self._confusion(
+            raise confusion(
+                self.default,
                 name,
                 self.source_named(other),
                 decision.parents,
@@ -437,95 +259,6 @@ class Fence:
                 chosen=version,
             )
         return tuple(differing)
-
-    def _not_found(
-        self,
-        name: NormalizedName,
-        source: Source,
-        answers: Mapping[str, Listing | None],
-        *,
-        pinned: bool,
-        parents: Sequence[Parent] = (),
-    ) -> IndexServerError:
-        where = f"source `{source.name}` ({shown_url(source.url)})"
-        empty = [
-            s for s in self.sources if (a := answers.get(s.name)) is not None and not a.present
-        ]
-        if empty:
-            # Likelier a sign-in or error page than a project with no files: say so.
-            blank = empty[0]
-            elsewhere = "; no other source asked has it" if len(answers) > 1 else ""
-            return IndexServerError(
-                f"source `{blank.name}` ({shown_url(blank.url)}) answered with a page that "
-                f"lists no files for `{name}`{elsewhere}",
-                source=blank.name,
-                hint="check that the URL is the index's simple API and that pipfence may read "
-                "it (a sign-in page looks like this)",
-            )
-        if pinned:
-            return PackageNotFound(
-                f"Package `{name}` was not found on {where}, the index its Pipfile entry names",
-                source=source.name,
-                hint="pipfence looks for it on no other index; check the name or the index",
-            )
-        via_sources = list(dict.fromkeys(p.source for p in parents))
-        required = ""
-        if parents:
-            required = " (required by " + ", ".join(f"`{p.name}`" for p in parents) + ")"
-        also = "".join(f" nor on `{s}`" for s in via_sources)
-        others = [s.name for s in self.sources[1:] if s.name not in via_sources]
-        hint = None
-        if others:
-            choice = others[0] if len(others) == 1 else "|".join(others)
-            hint = (
-                "pipfence asked no other source; if one of them has it, pin it there in the "
-                f'Pipfile: {name} = {{version = "*", index = "{choice}"}}'
-            )
-        return PackageNotFound(
-            f"Package `{name}`{required} was not found on the default {where}{also}",
-            source=source.name,
-            hint=hint,
-        )
-
-    def _confusion(
-        self,
-        name: NormalizedName,
-        other: Source,
-        parents: Sequence[Parent],
-        *,
-        against: Source | None = None,
-        answers: Mapping[str, Listing] | None = None,
-        chosen: str | None = None,
-        what: str | None = None,
-    ) -> FenceError:
-        first = against or self.default
-        role = "source" if against is not None else "default source"
-        via = [p for p in parents if p.source == other.name]
-        parent_text = ", ".join(f"`{p.name}`" for p in via) or "a package"
-        listed = answers or {}
-
-        newest = [
-            f"{version} on `{source.name}`"
-            for source in (first, other)
-            if (listing := listed.get(source.name)) is not None
-            and (version := listing.newest()) is not None
-        ]
-        versions = f" (newest: {', '.join(newest)})" if len(newest) == 2 else ""  # noqa: PLR2004
-        if what is not None:
-            pass
-        elif chosen is not None:
-            what = f"`{other.name}` has no identical copy of {chosen}, the version chosen"
-        else:
-            what = "no version is the same file on both"
-        return FenceError(
-            f"`{name}` is on the {role} `{first.name}` and on `{other.name}` (where "
-            f"{parent_text}, which requires it, came from), and {what}{versions}: which one is "
-            "meant is ambiguous (dependency confusion)",
-            hint=(
-                f'settle it in the Pipfile: {name} = {{version = "*", index = "{other.name}"}} '
-                f'or {name} = {{version = "*", index = "{first.name}"}}'
-            ),
-        )
 
     # -- rule 5 ------------------------------------------------------------------------------
 

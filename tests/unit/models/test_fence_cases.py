@@ -68,8 +68,10 @@ from pipfence.errors import (
     PipfenceError,
     UsageError,
 )
-from pipfence.models.fence import AllowedHashes, Decision, Fence, Listing, Parent, Rule
+from pipfence.models.decision import Decision, Parent, Rule
+from pipfence.models.fence import Fence
 from pipfence.models.files import DistFile
+from pipfence.models.listing import AllowedHashes, Listing
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.models.sources import Source
