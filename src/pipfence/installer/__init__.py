@@ -3,14 +3,16 @@
 Imports only `pipfence.models`, `pipfence.errors`, the standard library and `installer`,
 `packaging`: the project layer downloads and verifies files, then hands them here.
 
-    satisfies.py is an installed distribution the wanted one?      (pure)
-    plan.py      plan_sync(wanted, installed) -> SyncPlan        (pure)
-    venv.py      VirtualEnv: create / open, scheme paths, installed()
-    archive.py   checks on a wheel before anything is written
-    cache.py     UnpackedCache: wheels unpacked once, verified, keyed by sha256
+    satisfies.py    is an installed distribution the wanted one?   (pure)
+    plan.py         plan_sync(wanted, installed) -> SyncPlan     (pure)
+    venv.py         VirtualEnv: create / open, scheme paths, installed()
+    interpreter.py  the scripts an interpreter is asked to run; the bundled pip wheel
+    dist_info.py    read_installed: the distributions in site folders
+    archive.py      checks on a wheel before anything is written
+    cache.py        UnpackedCache: wheels unpacked once, verified, keyed by sha256
     destination.py  placing one unpacked wheel's files, checked and undoable
-    removal.py   set_aside / uninstall
-    wheel.py     install_wheel / install_many / EnvChange
+    removal.py      set_aside / uninstall
+    wheel.py        install_wheel / install_many / EnvChange
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache, UnpackedWheel
+    from pipfence.installer.interpreter import bundled_pip_wheel
     from pipfence.installer.plan import PROTECTED, Replacement, SyncPlan, plan_sync
     from pipfence.installer.removal import uninstall
     from pipfence.installer.satisfies import InstalledDist, WantedDist
-    from pipfence.installer.venv import VirtualEnv, bundled_pip_wheel
+    from pipfence.installer.venv import VirtualEnv
     from pipfence.installer.wheel import WheelInstall, install_many, install_wheel
 
 #: Where each name lives: a submodule is imported when one of its names is first used, so a
@@ -38,7 +41,7 @@ _HOME = {
     "WantedDist": "satisfies",
     "plan_sync": "plan",
     "VirtualEnv": "venv",
-    "bundled_pip_wheel": "venv",
+    "bundled_pip_wheel": "interpreter",
     "WheelInstall": "wheel",
     "install_many": "wheel",
     "install_wheel": "wheel",

@@ -5,6 +5,9 @@ headers go). The scheme comes from the environment's interpreter once, through o
 and is kept beside ``pyvenv.cfg`` in ``.pipfence-scheme.json`` with paths relative to the
 environment, keyed by the sha256 of ``pyvenv.cfg``: a later sync reads it instead of starting
 Python, and a changed interpreter (a new ``pyvenv.cfg``) makes it ask again.
+
+What the interpreter is asked (the scripts it runs) is in `pipfence.installer.interpreter`;
+reading the distributions installed in the environment, in `pipfence.installer.dist_info`.
 """
 
 from __future__ import annotations
@@ -16,133 +19,35 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from pipfence.errors import InstallError
+from pipfence.installer.dist_info import read_installed
+from pipfence.installer.interpreter import (
+    CREATE_SCRIPT,
+    DESCRIBE_SCRIPT,
+    PIP_WHEELS,
+    SCHEME_SCRIPT,
+    SYSTEM_SCRIPT,
+    newest_pip,
+    parse_scheme,
+    required_pip,
+    run_python,
+)
 from pipfence.installer.satisfies import InstalledDist
-from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.names import NormalizedName
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache
 
-__all__ = ["SCHEME_FILE", "VirtualEnv", "bundled_pip_wheel", "read_installed"]
+__all__ = ["SCHEME_FILE", "VirtualEnv"]
 
 SCHEME_FILE = ".pipfence-scheme.json"
 _SCHEME_FORMAT = 1
-_SUBPROCESS_TIMEOUT = 120
-
-# Defines describe(prefix): the install scheme of the venv at ``prefix``, with paths relative to
-# it. Run by the base interpreter about a venv it just made (what `venv` itself does since 3.11:
-# the "venv" sysconfig scheme), or by a venv's own interpreter about itself (sys.prefix). Older
-# interpreters have no "venv" scheme; their venvs use posix_prefix / nt, which this falls back
-# to. Kept compatible with Python 3.8; `create` also runs it in pipfence's own interpreter.
-_SCHEME_SCRIPT = r"""
-import json, os, platform, struct, sys, sysconfig
-def describe(prefix):
-    names = sysconfig.get_scheme_names()
-    scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
-    keys = ("base", "platbase", "installed_base", "installed_platbase")
-    paths = sysconfig.get_paths(scheme, vars=dict.fromkeys(keys, prefix))
-    rel = {k: os.path.relpath(paths[k], prefix) for k in ("purelib", "platlib", "scripts", "data")}
-    exe = "python.exe" if os.name == "nt" else "python"
-    if os.name != "nt":
-        kind = "posix"
-    elif platform.machine().lower() in ("arm64", "aarch64"):
-        kind = "win-arm64"
-    else:
-        kind = "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
-    return {
-        "paths": rel,
-        "python": os.path.join(rel["scripts"], exe),
-        "version": "%d.%d.%d" % sys.version_info[:3],
-        "script_kind": kind,
-    }
-"""
-
-# Defines pip_wheels(): the pip wheels bundled with the running interpreter (ensurepip's, or
-# the distribution's WHEEL_PKG_DIR).
-_PIP_WHEELS = r"""
-def pip_wheels():
-    import glob, os, sysconfig
-    dirs = []
-    try:
-        import ensurepip
-        dirs.append(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))
-    except ImportError:
-        pass
-    extra = sysconfig.get_config_var("WHEEL_PKG_DIR")
-    if extra:
-        dirs.append(extra)
-    return [os.path.abspath(p) for d in dirs for p in glob.glob(os.path.join(d, "pip-*.whl"))]
-"""
-
-_DESCRIBE_SCRIPT = _SCHEME_SCRIPT + "print(json.dumps(describe(sys.prefix)))\n"
-
-# Creates the venv at argv[1] with prompt argv[2] (argv[3] == "1": with the interpreter's own
-# site-packages visible), then describes it and lists the bundled pip wheels: one interpreter
-# start for all three.
-_CREATE_SCRIPT = (
-    r"""
-import sys, venv
-options = ["--system-site-packages"] if sys.argv[3:] == ["1"] else []
-venv.main(["--without-pip", *options, "--prompt", sys.argv[2], sys.argv[1]])
-"""
-    + _SCHEME_SCRIPT
-    + _PIP_WHEELS
-    + "info = describe(os.path.abspath(sys.argv[1]))\n"
-    + 'info["pip_wheels"] = pip_wheels()\nprint(json.dumps(info))\n'
-)
-
-_BUNDLED_PIP_SCRIPT = _PIP_WHEELS + 'print("\\n".join(pip_wheels()))\n'
-
-# Run by an interpreter that is not a virtual environment (`pipfence install --system`):
-# describes where pip would install for it (the platform's preferred "prefix" scheme, e.g.
-# Debian's posix_local under /usr/local), with paths relative to sys.prefix, and names its
-# EXTERNALLY-MANAGED marker (PEP 668) when it has one. Kept compatible with Python 3.8.
-_SYSTEM_SCRIPT = r"""
-import json, os, platform, struct, sys, sysconfig
-prefix = sys.prefix
-getter = getattr(sysconfig, "get_preferred_scheme", None)
-scheme = getter("prefix") if getter else ("nt" if os.name == "nt" else "posix_prefix")
-paths = sysconfig.get_paths(scheme)
-rel = {k: os.path.relpath(paths[k], prefix) for k in ("purelib", "platlib", "scripts", "data")}
-if os.name != "nt":
-    kind = "posix"
-elif platform.machine().lower() in ("arm64", "aarch64"):
-    kind = "win-arm64"
-else:
-    kind = "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
-marker = os.path.join(sysconfig.get_paths()["stdlib"], "EXTERNALLY-MANAGED")
-print(json.dumps({
-    "paths": rel,
-    "python": os.path.relpath(sys.executable, prefix),
-    "version": "%d.%d.%d" % sys.version_info[:3],
-    "script_kind": kind,
-    "prefix": prefix,
-    "venv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
-    "externally_managed": marker if os.path.isfile(marker) else None,
-}))
-"""
-
-
-def _run(args: list[str], what: str) -> str:
-    try:
-        done = subprocess.run(
-            args, capture_output=True, text=True, timeout=_SUBPROCESS_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InstallError(f"Could not {what}: {exc}") from exc
-    if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
-        raise InstallError(f"Could not {what}: {detail[0]}")
-    return done.stdout
 
 
 def _sha256(path: Path) -> str:
@@ -215,8 +120,8 @@ class VirtualEnv:
         if cached is not None:
             return cls._from_scheme(root, cached)
         python = _find_python(root)
-        scheme = _parse_scheme(
-            _run([str(python), "-I", "-S", "-c", _DESCRIBE_SCRIPT], f"query `{python}`")
+        scheme = parse_scheme(
+            run_python([str(python), "-I", "-S", "-c", DESCRIBE_SCRIPT], f"query `{python}`")
         )
         with contextlib.suppress(OSError):
             _write_scheme_file(root / SCHEME_FILE, scheme, cfg_hash)
@@ -249,9 +154,9 @@ class VirtualEnv:
         one, else its own prefix with the scheme pip would use there (``install --system``).
         Also returns the path of its ``EXTERNALLY-MANAGED`` marker (PEP 668) when it has one
         (a virtual environment never has). Costs one subprocess."""
-        data = _parse_scheme(
+        data = parse_scheme(
             # Without -S: `site` is what sets sys.prefix to a virtual environment's folder.
-            _run([str(python), "-I", "-c", _SYSTEM_SCRIPT], f"query `{python}`")
+            run_python([str(python), "-I", "-c", SYSTEM_SCRIPT], f"query `{python}`")
         )
         root = Path(str(data["prefix"]))
         if data.get("venv") and (root / "pyvenv.cfg").is_file():
@@ -329,13 +234,13 @@ class VirtualEnv:
             if _is_running_interpreter(python):
                 scheme = _create_here(staging, python, prompt or root.name, site_packages)
             else:
-                scheme = _parse_scheme(
-                    _run(
+                scheme = parse_scheme(
+                    run_python(
                         [
                             str(python),
                             "-I",
                             "-c",
-                            _CREATE_SCRIPT,
+                            CREATE_SCRIPT,
                             str(staging),
                             prompt or root.name,
                             "1" if site_packages else "0",
@@ -343,9 +248,9 @@ class VirtualEnv:
                         f"create a virtual environment with `{python}`",
                     )
                 )
-            bundled = _newest_pip(scheme.pop("pip_wheels", None) or [])
+            bundled = newest_pip(scheme.pop("pip_wheels", None) or [])
             if seed_pip and pip_wheel is None:
-                pip_wheel = _required_pip(python, bundled)
+                pip_wheel = required_pip(python, bundled)
             _relocate(staging, root)
             _write_scheme_file(staging / SCHEME_FILE, scheme, _sha256(staging / "pyvenv.cfg"))
             if root.exists():
@@ -379,7 +284,7 @@ def _is_running_interpreter(python: Path) -> bool:
 
 
 def _create_here(staging: Path, python: Path, prompt: str, site_packages: bool) -> dict[str, Any]:
-    """`_CREATE_SCRIPT`, run by this interpreter: make the venv at ``staging``, describe it, list
+    """`CREATE_SCRIPT`, run by this interpreter: make the venv at ``staging``, describe it, list
     the bundled pip wheels. ``pyvenv.cfg``'s ``command`` line names ``python``, as if it had run."""
     import venv
 
@@ -397,10 +302,10 @@ def _create_here(staging: Path, python: Path, prompt: str, site_packages: bool) 
     )
     probe: dict[str, Any] = {}
     # Our own constant text, so the subprocess and this process share one definition.
-    exec(compile(_SCHEME_SCRIPT + _PIP_WHEELS, "<pipfence venv probe>", "exec"), probe)  # noqa: S102
+    exec(compile(SCHEME_SCRIPT + PIP_WHEELS, "<pipfence venv probe>", "exec"), probe)  # noqa: S102
     info: dict[str, Any] = probe["describe"](os.path.abspath(staging))  # noqa: PTH100
     info["pip_wheels"] = probe["pip_wheels"]()
-    return _parse_scheme(json.dumps(info))
+    return parse_scheme(json.dumps(info))
 
 
 def _cfg_key(line: str) -> str:
@@ -426,19 +331,6 @@ def _find_python(root: Path) -> Path:
     raise InstallError(f"`{root}` has no Python interpreter (bin/python or Scripts/python.exe)")
 
 
-def _parse_scheme(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-        paths = data["paths"]
-        valid = all(isinstance(paths[k], str) for k in ("purelib", "platlib", "scripts", "data"))
-        valid = valid and isinstance(data["python"], str) and isinstance(data["version"], str)
-    except (ValueError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise InstallError(f"Could not read an install scheme from: {text[:200]!r}")
-    return dict(data)
-
-
 def _read_scheme_file(path: Path, cfg_hash: str) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_bytes())
@@ -451,7 +343,7 @@ def _read_scheme_file(path: Path, cfg_hash: str) -> dict[str, Any] | None:
     ):
         return None
     try:
-        return _parse_scheme(json.dumps(data))
+        return parse_scheme(json.dumps(data))
     except InstallError:
         return None
 
@@ -479,111 +371,3 @@ def _relocate(staging: Path, root: Path) -> None:
         data = file.read_bytes()
         if old in data:
             file.write_bytes(data.replace(old, new))
-
-
-def bundled_pip_wheel(python: Path) -> Path | None:
-    """The newest pip wheel shipped with ``python`` (``ensurepip/_bundled`` or the distro's
-    ``WHEEL_PKG_DIR``), or None when it has none. Costs one subprocess."""
-    out = _run([str(python), "-I", "-S", "-c", _BUNDLED_PIP_SCRIPT], f"query `{python}`")
-    return _newest_pip(out.splitlines())
-
-
-def _required_pip(python: Path, bundled: Path | None) -> Path:
-    if bundled is None:
-        raise InstallError(
-            f"`{python}` has no bundled pip wheel to seed the environment with",
-            hint="pass a pip wheel, or create the environment without pip",
-        )
-    return bundled
-
-
-def _newest_pip(paths: list[str]) -> Path | None:
-    best: tuple[Any, Path] | None = None
-    for line in paths:
-        if not isinstance(line, str) or not line.strip():
-            continue
-        wheel = Path(line.strip())
-        try:
-            name, version, _, _ = parse_wheel_filename(wheel.name)
-        except InvalidWheelFilename:
-            continue
-        if name == "pip" and (best is None or version > best[0]):
-            best = (version, wheel)
-    return None if best is None else best[1]
-
-
-def _metadata_name_version(path: Path) -> tuple[str, str] | None:
-    """Name and Version from a METADATA file's headers, reading no further than the headers."""
-    name = version = None
-    try:
-        with path.open("rb") as fh:
-            for raw in fh:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if not line:
-                    break
-                key, sep, value = line.partition(":")
-                if not sep:
-                    continue
-                key = key.strip().lower()
-                if key == "name" and name is None:
-                    name = value.strip()
-                elif key == "version" and version is None:
-                    version = value.strip()
-                if name is not None and version is not None:
-                    break
-    except OSError:
-        return None
-    if not name or not version:
-        return None
-    return name, version
-
-
-def _direct_url(path: Path) -> tuple[str | None, bool]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None, False
-    if not isinstance(data, dict):
-        return None, False
-    url = data.get("url")
-    dir_info = data.get("dir_info")
-    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
-    return (url if isinstance(url, str) else None), editable
-
-
-def read_dist_info(dist_info: Path) -> InstalledDist | None:
-    """Describe one ``*.dist-info`` directory; None when its METADATA lacks Name or Version."""
-    found = _metadata_name_version(dist_info / "METADATA")
-    if found is None:
-        return None
-    installer = None
-    with contextlib.suppress(OSError):
-        installer = (dist_info / "INSTALLER").read_text(encoding="utf-8").strip() or None
-    url, editable = _direct_url(dist_info / "direct_url.json")
-    return InstalledDist(
-        name=canonical_name(found[0]),
-        version=found[1],
-        dist_info=dist_info,
-        installer=installer,
-        editable=editable,
-        url=url,
-    )
-
-
-def read_installed(site_dirs: tuple[Path, ...] | list[Path]) -> dict[NormalizedName, InstalledDist]:
-    """Scan ``site_dirs`` for ``*.dist-info`` directories (METADATA headers only).
-
-    When a name appears twice (a broken environment), the first directory in scan order wins;
-    ``.egg-info`` installs are not reported.
-    """
-    found: dict[NormalizedName, InstalledDist] = {}
-    for site in site_dirs:
-        try:
-            entries = sorted(e.name for e in os.scandir(site) if e.name.endswith(".dist-info"))
-        except OSError:
-            continue
-        for entry in entries:
-            dist = read_dist_info(site / entry)
-            if dist is not None and dist.name not in found:
-                found[dist.name] = dist
-    return found

@@ -11,7 +11,9 @@ import pytest
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer import venv as venv_module
-from pipfence.installer.venv import SCHEME_FILE, VirtualEnv, bundled_pip_wheel
+from pipfence.installer.dist_info import read_installed
+from pipfence.installer.interpreter import bundled_pip_wheel
+from pipfence.installer.venv import SCHEME_FILE, VirtualEnv
 from support.dists import build_wheel
 
 pytestmark = pytest.mark.fast_io  # creates virtualenvs and runs their python
@@ -182,7 +184,7 @@ def test_installed_reads_name_version_installer_and_direct_url(tmp_path: Path) -
     broken.mkdir()
     (broken / "METADATA").write_text("Name: broken\n")
     (site / "other.egg-info").mkdir()
-    found = venv_module.read_installed((site,))
+    found = read_installed((site,))
     assert sorted(found) == ["foo-bar", "proj"]
     foo = found["foo-bar"]  # type: ignore[index]
     assert (foo.version, foo.installer, foo.editable, foo.url, foo.dist_info) == (
