@@ -36,7 +36,8 @@ _SUBPROCESS_TIMEOUT = 120
 # it. Run by the base interpreter about a venv it just made (what `venv` itself does since 3.11:
 # the "venv" sysconfig scheme), or by a venv's own interpreter about itself (sys.prefix). Older
 # interpreters have no "venv" scheme; their venvs use posix_prefix / nt, which this falls back
-# to. Kept compatible with Python 3.8; `VirtualEnv.create` also runs it in pipfence's own interpreter.
+# to. Kept compatible with Python 3.8; `VirtualEnv.create` also runs it in pipfence's own
+# interpreter.
 SCHEME_SCRIPT = r"""
 import json, os, platform, struct, sys, sysconfig
 def describe(prefix):
