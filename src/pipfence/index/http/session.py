@@ -34,13 +34,14 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from pipfence.errors import IndexServerError, printable
+from pipfence.errors import IndexServerError
 from pipfence.index.http.auth import Authenticator, Endpoint, Origin, strip_userinfo
+from pipfence.index.http.failures import failure, host_of, refusal
 from pipfence.index.http.httpx_transport import HttpxTransport
-from pipfence.index.http.retry import TRY_LATER, Retry, delay, retry_after
-from pipfence.index.http.settings import ClientSettings, MiB, tls_variable
+from pipfence.index.http.retry import Retry, delay
+from pipfence.index.http.settings import ClientSettings, MiB
 from pipfence.index.http.tls import TrustStore
 from pipfence.index.http.transport import (
     Channel,
@@ -68,7 +69,6 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PROXY_AUTH_REQUIRED = 407
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +260,7 @@ class Http:
         only for the endpoint's own host, and only when its source says ``verify_ssl = false``."""
         if not endpoint.skips_tls_verification:
             return False
-        return _host(url) == endpoint.origin.host
+        return host_of(url) == endpoint.origin.host
 
     def credentials_origin(self, endpoint: Endpoint) -> str | None:
         """Where the credentials sent to ``endpoint``'s own URL come from (``"the URL"``,
@@ -273,7 +273,7 @@ class Http:
 
     def channel(self, endpoint: Endpoint, url: str) -> Channel:
         """How a request for ``url`` on behalf of ``endpoint`` travels: proxy and TLS."""
-        own_host = _host(url) == endpoint.origin.host
+        own_host = host_of(url) == endpoint.origin.host
         tls = self._trust.tls(
             endpoint.name if own_host else None,
             verify=not self.uses_insecure_client(endpoint, url),
@@ -321,7 +321,7 @@ class Http:
                 status = response.status_code
                 if status in accept:
                     return consume(response, final_url)
-                self._refuse(endpoint, what, response, proxy)
+                refusal(endpoint, what, response, proxy, self._wall_clock)
             finally:
                 response.close()
         except Truncated as exc:
@@ -331,103 +331,7 @@ class Http:
             message = f"source {endpoint.label} timed out for {what}: {exc}"
             raise Retry(message) from exc
         except TransportError as exc:
-            self._failure(endpoint, what, url, exc, proxy or self.proxy_for(url))
-
-    def _failure(
-        self,
-        endpoint: Endpoint,
-        what: str,
-        url: str,
-        exc: TransportError,
-        proxy: Proxy | None,
-        *,
-        answered: bool = True,
-    ) -> NoReturn:
-        """Turn a transport failure into a `Retry` or an `IndexServerError`; ``answered`` is
-        False when it came before the response headers."""
-        detail = _scrubbed(str(exc), proxy)
-        host = _host(url) or endpoint.origin.host
-        via = f" through proxy {proxy.label}" if proxy is not None else ""
-        kind = exc.kind
-        if kind == "proxy":
-            shown = proxy.label if proxy is not None else "the proxy"
-            raise Retry(
-                f"could not reach source {endpoint.label} for {what} through proxy {shown}: "
-                f"{detail}",
-                hint=f"check the proxy in {proxy.variable if proxy else 'the proxy variables'} "
-                "(address, port, credentials), or list the index's host in NO_PROXY to "
-                "connect directly",
-            ) from exc
-        if kind == "dns":
-            raise IndexServerError(
-                f"the host name `{host}` of source {endpoint.label} could not be resolved "
-                f"({what}): {detail}",
-                source=endpoint.name,
-                hint="check the host name in the source's URL for a typo, and the machine's "
-                "DNS; behind a proxy, set HTTPS_PROXY / HTTP_PROXY",
-            ) from exc
-        if kind == "tls":
-            raise IndexServerError(
-                f"TLS verification failed for source {endpoint.label} ({what}){via}: {detail}",
-                source=endpoint.name,
-                hint=_tls_hint(endpoint),
-            ) from exc
-        if kind == "timeout":
-            raise Retry(f"source {endpoint.label} timed out for {what}{via}") from exc
-        if kind == "connect":
-            port = _port(url)
-            raise Retry(
-                f"could not connect to source {endpoint.label} for {what}{via}: {detail}",
-                hint=f"nothing accepted a connection at {host}:{port}; check the source's URL "
-                "(host and port), that the index is running, and the proxy variables "
-                "(HTTPS_PROXY, HTTP_PROXY, NO_PROXY)",
-            ) from exc
-        if kind == "truncated":
-            message = f"the download of {what} from source {endpoint.label} was truncated: {detail}"
-            raise Retry(message) from exc
-        if kind == "broken":
-            message = f"the connection to source {endpoint.label} broke during {what}: {detail}"
-            hint = TRY_LATER
-            if not answered and url.lower().startswith("https:"):
-                # A TLS 1.3 server that wants a client certificate often just drops the
-                # connection after the handshake: the client sees a reset, not an alert.
-                hint += (
-                    "; if this index requires a client certificate, set PIP_CLIENT_CERT or "
-                    f"{tls_variable('CLIENT_CERT', endpoint.name)} to a PEM file holding the "
-                    "certificate and its key"
-                )
-            raise Retry(message, hint=hint) from exc
-        raise IndexServerError(
-            f"could not fetch {what} from source {endpoint.label}{via}: {detail}",
-            source=endpoint.name,
-        ) from exc
-
-    def _refuse(
-        self, endpoint: Endpoint, what: str, response: Response, proxy: Proxy | None
-    ) -> NoReturn:
-        status = response.status_code
-        text = f"HTTP {status} {printable(response.reason_phrase)}".rstrip()
-        message = f"source {endpoint.label} answered {text} for {what}"
-        if status == _PROXY_AUTH_REQUIRED and proxy is not None:
-            raise IndexServerError(
-                f"proxy {proxy.label} answered {text} for {what} from source {endpoint.label}",
-                source=endpoint.name,
-                status=status,
-                hint=f"give the proxy's credentials in {proxy.variable} "
-                "(http://user:password@host:port)",
-            )
-        if status in {401, 403}:
-            raise IndexServerError(
-                message,
-                source=endpoint.name,
-                status=status,
-                hint="check the credentials for this source (in its URL, .netrc or keyring)",
-            )
-        if status == 429 or status >= 500:  # noqa: PLR2004
-            raise Retry(
-                message, status=status, retry_after=retry_after(response.headers, self._wall_clock)
-            )
-        raise IndexServerError(message, source=endpoint.name, status=status)
+            failure(endpoint, what, url, exc, proxy or self.proxy_for(url))
 
     def _open(
         self, endpoint: Endpoint, url: str, what: str, headers: Mapping[str, str]
@@ -445,7 +349,7 @@ class Http:
             try:
                 response = self._transport().open(url, request_headers, channel)
             except TransportError as exc:
-                self._failure(endpoint, what, url, exc, self.proxy_for(url), answered=False)
+                failure(endpoint, what, url, exc, self.proxy_for(url), answered=False)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or location is None:
                 return response, url, self.proxy_for(url)
@@ -473,40 +377,3 @@ class Http:
                 source=endpoint.name,
             )
         return target
-
-
-def _tls_hint(endpoint: Endpoint) -> str:
-    return (
-        "if the server's certificate is signed by your organisation's CA, give pipfence that "
-        "CA: SSL_CERT_FILE (or PIP_CERT, REQUESTS_CA_BUNDLE) adds a PEM bundle to the system's "
-        f"trust store, {tls_variable('CA_BUNDLE', endpoint.name)} adds one for this source "
-        "only; if the server asks for a client certificate, set PIP_CLIENT_CERT or "
-        f"{tls_variable('CLIENT_CERT', endpoint.name)}; `verify_ssl = false` on this source "
-        "turns checking off, only for a network you trust"
-    )
-
-
-def _host(url: str) -> str | None:
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    return host.lower() if host else None
-
-
-def _port(url: str) -> int | str:
-    try:
-        parts = urlsplit(url)
-        return parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        return "?"
-
-
-def _scrubbed(text: str, proxy: Proxy | None) -> str:
-    """``text`` without the proxy's user-info, should a library ever quote the proxy URL."""
-    if proxy is None:
-        return text
-    userinfo = urlsplit(proxy.url).netloc.rpartition("@")[0]
-    if userinfo:
-        text = text.replace(proxy.url, proxy.shown).replace(userinfo, "***")
-    return text
