@@ -9,7 +9,8 @@ The package, from the bottom up::
     tls.py               TrustStore: system CAs plus the user's, client certificates
     auth.py              Endpoint, Origin, Credentials; URL user-info, netrc, keyring
     retry.py             backoff and Retry-After
-    session.py           Http: channels, redirects, credentials, retries, messages
+    failures.py          what a transport failure or a refusing status means, in words
+    session.py           Http: channels, redirects, credentials, retries
 
 Every name other modules use is importable from here.
 """
