@@ -233,7 +233,7 @@ def test_sync_reports_fetching_building_unpacking_and_installing(
     public_index: PypiServer,
     tmp_path: Path,
 ) -> None:
-    from pipfence.project.client import open_client
+    from pipfence.project.index_settings import open_client
     from pipfence.project.project import Project
     from pipfence.project.settings import Settings
     from pipfence.project.workflows import sync_lock

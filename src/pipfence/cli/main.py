@@ -244,8 +244,8 @@ def _clear_cache(args: argparse.Namespace, ui: UI) -> int:
     --clear` does; built wheels and environments stay."""
     from pipfence.cli.context import settings_from_args
     from pipfence.index.client import IndexClient
-    from pipfence.project.client import client_settings
     from pipfence.project.files import require_cache_dir
+    from pipfence.project.index_settings import client_settings
 
     settings = settings_from_args(args)
     require_cache_dir(settings.cache_dir)

@@ -1,8 +1,8 @@
 """PEP 517 builds: unpack an sdist safely, read its build system, call its backend's hooks.
 
-    project.builds ──► BuildSystem.of(tree)      what the backend is and what it needs
-                   ──► (installs those needs into a throw-away environment itself)
-                   ──► Backend(tree, system, env python, environ).prepare_metadata / build_wheel
+    fenced_builds ──► BuildSystem.of(tree)       what the backend is and what it needs
+                  ──► (installs those needs into a throw-away environment itself)
+                  ──► Backend(tree, system, env python, environ).prepare_metadata / build_wheel
                                  │
                                  └─► pyproject_hooks ─► one subprocess per hook, output captured
 

@@ -208,8 +208,8 @@ def write_pylock(
     (None: the project's `pylock_path`; ``-``: nowhere, the caller prints the text). Without
     ``packages``, the document `pylock --generate` writes (`project_pylock`, [dev-packages]
     in ``dev_groups``). ``warn`` hears of sources that skip TLS verification."""
-    from pipfence.project.client import open_client
     from pipfence.project.files import atomic_write
+    from pipfence.project.index_settings import open_client
 
     with open_client(project.settings, project.pipfile, warn=warn) as client:
         if packages is None:

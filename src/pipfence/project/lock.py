@@ -43,11 +43,11 @@ from pipfence.models.pipfile import (
 )
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
-from pipfence.project.builds import Builds, check_built, project_builds
+from pipfence.project.adapters.direct import DirectFetcher, DirectRef
+from pipfence.project.adapters.fenced_builds import Builds, check_built, project_builds
+from pipfence.project.adapters.fenced_source import FencedSource, IndexReader
 from pipfence.project.concurrency import paused_gc, worker_pool
-from pipfence.project.direct import DirectFetcher, DirectRef
 from pipfence.project.environment import interpreter_version
-from pipfence.project.fenced_source import FencedSource, IndexReader
 from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
 from pipfence.resolver.resolve import resolve

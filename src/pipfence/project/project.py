@@ -18,8 +18,8 @@ from pipfence.errors import (
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
 from pipfence.models.sources import PYPI_SOURCE, Source
+from pipfence.project.env_location import venv_location
 from pipfence.project.settings import Settings
-from pipfence.project.venvs import venv_location
 
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile

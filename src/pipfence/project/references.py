@@ -27,11 +27,11 @@ from pipfence.installer.build import temp_dir
 from pipfence.models.files import parse_filename
 from pipfence.models.names import is_valid_name, lock_key, shown
 from pipfence.models.references import Reference, relative_location
-from pipfence.project.direct import DirectFetcher, DirectRef
+from pipfence.project.adapters.direct import DirectFetcher, DirectRef
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:
-    from pipfence.project.builds import Builds
+    from pipfence.project.adapters.fenced_builds import Builds
 
 __all__ = ["DirectEntry", "direct_entry", "metadata_namer"]
 

@@ -53,13 +53,13 @@ from pipfence.models.pipfile import Pipfile, pipfile_table
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes, shown_url
+from pipfence.project.adapters.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.concurrency import map_all, worker_pool
-from pipfence.project.direct import DirectFetcher, DirectRef, read_direct_url
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:
     from pipfence.installer.wheel import EnvChange, WheelInstall
-    from pipfence.project.builds import Builds
+    from pipfence.project.adapters.fenced_builds import Builds
 
 __all__ = [
     "SyncOptions",
@@ -401,7 +401,7 @@ def sync(
     # Imported here: a sync with nothing to do (above) never builds or installs.
     from pipfence.installer.build import wheel_metadata
     from pipfence.installer.wheel import EnvChange
-    from pipfence.project.builds import project_builds
+    from pipfence.project.adapters.fenced_builds import project_builds
 
     builds = project_builds(project, client, python=env.python, wheel_cache=cache, tables=tables)
     warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
@@ -923,7 +923,7 @@ def _direct_wheel(
     """Fetch a path, file or git entry and build its wheel (editable via PEP 660)."""
     from pipfence.installer.build import wheel_metadata
     from pipfence.installer.wheel import WheelInstall
-    from pipfence.project.builds import check_built
+    from pipfence.project.adapters.fenced_builds import check_built
 
     where = tmp / "direct" / ref.key
     fetched = fetcher.fetch(ref, where, checkout_dir=_editable_checkout(env, ref))

@@ -47,7 +47,7 @@ from pipfence.project.sync import (
 if TYPE_CHECKING:
     from pipfence.index.client import IndexClient
     from pipfence.installer.wheel import EnvChange
-    from pipfence.project.direct import DirectRef
+    from pipfence.project.adapters.direct import DirectRef
     from pipfence.project.edits import PipfileChange
     from pipfence.project.lock import LockReport
     from pipfence.project.references import DirectEntry
@@ -291,7 +291,7 @@ def _install_items(
     from packaging.requirements import InvalidRequirement
 
     from pipfence.models.references import Reference, parse_install_argument
-    from pipfence.project.direct import DirectFetcher
+    from pipfence.project.adapters.direct import DirectFetcher
     from pipfence.project.references import direct_entry, metadata_namer
 
     namer = None
@@ -299,7 +299,7 @@ def _install_items(
     def name_of(ref: DirectRef, tmp: Path) -> str:
         nonlocal namer
         if namer is None:
-            from pipfence.project.builds import project_builds
+            from pipfence.project.adapters.fenced_builds import project_builds
 
             fetcher = DirectFetcher(
                 project.root,

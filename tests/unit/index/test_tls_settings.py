@@ -12,7 +12,7 @@ import trustme
 from pipfence.errors import UsageError
 from pipfence.index.http import SourceTls, TlsSettings
 from pipfence.index.http.tls import TrustStore, system_store
-from pipfence.project.client import keyring_provider, proxies, tls_settings
+from pipfence.project.index_settings import keyring_provider, proxies, tls_settings
 
 
 def _ca_file(folder: Path, name: str) -> Path:

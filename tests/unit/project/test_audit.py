@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pipfence.errors import UsageError
-from pipfence.project.audit import osv_query_url, vulnerability_service
+from pipfence.project.adapters.audit import osv_query_url, vulnerability_service
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pipfence.models.files import DistFile
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.package_spec import PackageSpec
 from pipfence.models.sources import Source
-from pipfence.project.direct import DirectFetcher, DirectRef
+from pipfence.project.adapters.direct import DirectFetcher, DirectRef
 from support.dists import build_sdist, write_source_tree
 
 

@@ -15,7 +15,7 @@ from pipfence.models.names import NormalizedName
 from pipfence.models.sources import PYPI_SOURCE, Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes
-from pipfence.project.fenced_source import FencedSource
+from pipfence.project.adapters.fenced_source import FencedSource
 
 BLOCKER = NormalizedName("blocker")
 WANTED = NormalizedName("wanted")

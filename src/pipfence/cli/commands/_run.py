@@ -23,7 +23,7 @@ __all__ = ["client_session", "report_changes", "report_install"]
 def client_session(
     project: Project, ui: UI, label: str, *, clear: bool = False, fresh: bool = False
 ) -> Iterator[tuple[IndexClient, Counter]]:
-    from pipfence.project.client import open_client
+    from pipfence.project.index_settings import open_client
     from pipfence.project.workflows import project_lock
 
     with (

@@ -17,7 +17,7 @@ from pipfence.cli.commands.check import add_service_options
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, FileWriteError, UsageError
-from pipfence.project.audit import AUDIT_FORMATS, AuditReport, VulnerabilityService
+from pipfence.project.adapters.audit import AUDIT_FORMATS, AuditReport, VulnerabilityService
 from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands.check import required_service
-    from pipfence.project.audit import audit_lock, render_report
+    from pipfence.project.adapters.audit import audit_lock, render_report
     from pipfence.project.categories import lock_categories
     from pipfence.project.export import selected_packages
 

@@ -19,7 +19,7 @@ from pipfence.project.project import Project
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pipfence.project.audit import AuditReport, VulnerabilityService
+    from pipfence.project.adapters.audit import AuditReport, VulnerabilityService
     from pipfence.project.settings import Settings
 
 __all__ = ["add_arguments", "run"]
@@ -95,7 +95,7 @@ def required_service(
 ) -> VulnerabilityService:
     """The vulnerability service ``check`` and ``audit`` ask (``url``, else the variable, else
     the service's own); `UsageError` with the install line when pip-audit is missing."""
-    from pipfence.project.audit import vulnerability_service
+    from pipfence.project.adapters.audit import vulnerability_service
 
     service = vulnerability_service(
         name,
@@ -114,7 +114,7 @@ def required_service(
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.audit import audit_lock
+    from pipfence.project.adapters.audit import audit_lock
     from pipfence.project.categories import lock_categories
 
     settings = settings_from_args(args)

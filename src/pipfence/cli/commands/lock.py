@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.progress import counting_status
     from pipfence.project.categories import check_tables
-    from pipfence.project.client import open_client
+    from pipfence.project.index_settings import open_client
     from pipfence.project.lock import LockOptions, lock
     from pipfence.project.serial import project_lock
 

@@ -39,9 +39,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return _audit(args, ui)
     from pipfence.index.folder import is_file_url
     from pipfence.models.urls import shown_url
-    from pipfence.project.client import client_settings
+    from pipfence.project.adapters.source_checks import check_sources
+    from pipfence.project.index_settings import client_settings
     from pipfence.project.settings import parse_seconds
-    from pipfence.project.source_checks import check_sources
 
     timeout = 10.0 if args.timeout is None else parse_seconds(args.timeout, "--timeout")
     project = project_from_args(args)
@@ -96,8 +96,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _audit(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.client import open_client
-    from pipfence.project.source_checks import audit_exposure
+    from pipfence.project.adapters.source_checks import audit_exposure
+    from pipfence.project.index_settings import open_client
 
     project = project_from_args(args)
     lock = project.require_lock()

@@ -1,6 +1,6 @@
 """What the HTTP layer is told instead of reading the environment: limits, proxies, TLS, keyring.
 
-`pipfence.project.client.client_settings` fills these from the variables; everything in
+`pipfence.project.index_settings.client_settings` fills these from the variables; everything in
 `pipfence.index.http` only reads them.
 """
 

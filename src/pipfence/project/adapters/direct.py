@@ -41,7 +41,7 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import PackageSpec
 from pipfence.models.sources import Source
 from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo, split_vcs_ref
-from pipfence.project.fenced_source import IndexReader
+from pipfence.project.adapters.fenced_source import IndexReader
 
 __all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
 

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FencedSource", "IndexReader", "SdistMetadata"]
 
-#: Reads an sdist's core metadata by building it (see `pipfence.project.builds.Builds`):
+#: Reads an sdist's core metadata by building it (see `fenced_builds.Builds`):
 #: ``(source, request_url, sdist file) -> CoreMetadata``.
 SdistMetadata = Callable[[Source, str, DistFile], CoreMetadata]
 

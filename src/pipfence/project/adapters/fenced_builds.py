@@ -51,7 +51,7 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes
-from pipfence.project.fenced_source import FencedSource, IndexReader, SdistMetadata
+from pipfence.project.adapters.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project
 
 __all__ = ["Builds", "check_built", "project_builds"]
