@@ -23,10 +23,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+
+from pipfence.models.names import NormalizedName, canonical_name
 
 __all__ = [
     "PYTHON_VARIABLES",
+    "all_of",
+    "any_of",
+    "edge_marker",
     "false_on_pythons",
     "lock_marker",
     "pipfile_marker",
@@ -34,6 +40,7 @@ __all__ = [
     "quoted",
     "requires_python_marker",
     "true_for_every_python",
+    "without_extras",
 ]
 
 #: The marker variables that name the Python version.
@@ -324,3 +331,101 @@ def _flat_python_clauses(marker: str) -> list[_PYTHON_CLAUSE] | None:
             return None
         clauses.append((operator.value, value.value))
     return clauses
+
+
+# -- the markers of a dependency's edges ------------------------------------------------------
+
+
+def all_of(first: str | None, second: str | None) -> str | None:
+    """Both markers (``and``, an ``or`` inside either grouped); None stands for "everywhere",
+    so it leaves the other one as it is. Equal markers are kept once."""
+    if first is None or second is None or first == second:
+        return first or second
+    return f"{_grouped(first)} and {_grouped(second)}"
+
+
+def any_of(markers: Sequence[str]) -> str:
+    """Either of one or more markers (``or``), each kept once in the order given and
+    parenthesised when there are several."""
+    unique = list(dict.fromkeys(markers))
+    return unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
+
+
+def without_extras(marker: str | None) -> str | None:
+    """``marker`` with its ``extra == …`` clauses taken as true (they chose the edge, they do
+    not limit where the dependency is installed); None when nothing else is left, or when
+    the marker does not parse."""
+    if not marker or "extra" not in marker:
+        return marker
+    try:
+        parsed = Marker(marker)
+        kept = _drop_extra(parsed._markers)  # noqa: SLF001  # packaging has no public tree API
+    except (InvalidMarker, AttributeError, TypeError):
+        return None
+    if kept is None:
+        return None
+    from packaging.markers import _format_marker  # the inverse of the tree above
+
+    return str(_format_marker(kept))
+
+
+def _drop_extra(node: Any) -> Any:
+    """The marker tree without ``extra`` comparisons; None when the node becomes true."""
+    if isinstance(node, tuple):
+        is_extra = any(
+            type(part).__name__ == "Variable" and part.value == "extra"
+            for part in (node[0], node[2])
+        )
+        return None if is_extra else node
+    if isinstance(node, list):
+        operator = next((item for item in node if isinstance(item, str)), "and")
+        kept = [_drop_extra(item) for item in node if not isinstance(item, str)]
+        if operator == "or" and any(item is None for item in kept):
+            return None
+        kept = [item for item in kept if item is not None]
+        if not kept:
+            return None
+        result: list[Any] = []
+        for item in kept:
+            if result:
+                result.append(operator)
+            result.append(item)
+        return result
+    return node
+
+
+def edge_marker(
+    marker: str | None,
+    child: NormalizedName,
+    parent_requires: Sequence[str] | None,
+    environment: Mapping[str, str],
+) -> str | None:
+    """The marker of an edge from a parent to ``child``, widened to every Python the parent
+    needs the child on; None means everywhere.
+
+    A resolution takes only the ``Requires-Dist`` lines whose marker holds for the project's
+    Python. When a parent names a child on several lines that differ only by Python version
+    (``numpy>=1.23; python_version == "3.11"``, ``numpy>=1.26; python_version >= "3.12"``),
+    the child is needed on all of those Pythons, so the edge's marker is their union, and none
+    at all when the union holds for every Python: a lock made on 3.11 must not leave the child
+    out on 3.12. ``parent_requires`` is the parent's ``Requires-Dist`` (None when unknown),
+    ``environment`` the target's marker environment for the other variables."""
+    own = without_extras(marker)
+    if not own or parent_requires is None or not python_only(own):
+        return own
+    alternatives: list[str] = []
+    for text in parent_requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonical_name(requirement.name) != child:
+            continue
+        line = without_extras(str(requirement.marker)) if requirement.marker else None
+        if line is None:
+            return None
+        if not python_only(line):
+            return own
+        alternatives.append(quoted(line))
+    union = any_of(alternatives or [own])
+    return None if true_for_every_python(union, environment) else union

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import (
@@ -26,12 +25,13 @@ from pipfence.models.fence import AllowedHashes, Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
 from pipfence.models.markers import (
+    all_of,
+    any_of,
+    edge_marker,
     false_on_pythons,
     lock_marker,
     pipfile_marker,
-    python_only,
     quoted,
-    true_for_every_python,
 )
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import (
@@ -157,94 +157,6 @@ class _Direct:
     metadata: CoreMetadata
 
 
-def _group(marker: str) -> str:
-    return f"({marker})" if " or " in marker else marker
-
-
-def _and(first: str | None, second: str | None) -> str | None:
-    if first is None or second is None or first == second:
-        return first or second
-    return f"{_group(first)} and {_group(second)}"
-
-
-def _without_extras(marker: str | None) -> str | None:
-    """``marker`` with its ``extra == …`` clauses taken as true (they chose the edge, they do
-    not limit where the dependency is installed); None when nothing else is left."""
-    if not marker or "extra" not in marker:
-        return marker
-    try:
-        parsed = Marker(marker)
-        kept = _drop_extra(parsed._markers)  # noqa: SLF001  # packaging has no public tree API
-    except (InvalidMarker, AttributeError, TypeError):
-        return None
-    if kept is None:
-        return None
-    from packaging.markers import _format_marker  # the inverse of the tree above
-
-    return str(_format_marker(kept))
-
-
-def _drop_extra(node: Any) -> Any:
-    """The marker tree without ``extra`` comparisons; None when the node becomes true."""
-    if isinstance(node, tuple):
-        is_extra = any(
-            type(part).__name__ == "Variable" and part.value == "extra"
-            for part in (node[0], node[2])
-        )
-        return None if is_extra else node
-    if isinstance(node, list):
-        operator = next((item for item in node if isinstance(item, str)), "and")
-        kept = [_drop_extra(item) for item in node if not isinstance(item, str)]
-        if operator == "or" and any(item is None for item in kept):
-            return None
-        kept = [item for item in kept if item is not None]
-        if not kept:
-            return None
-        result: list[Any] = []
-        for item in kept:
-            if result:
-                result.append(operator)
-            result.append(item)
-        return result
-    return node
-
-
-def _edge_marker(
-    edge_marker: str | None,
-    child: NormalizedName,
-    parent_requires: Sequence[str] | None,
-    environment: Mapping[str, str],
-) -> str | None:
-    """The marker of an edge, widened to every Python the parent needs the child on.
-
-    The resolution took only the ``Requires-Dist`` lines whose marker holds for the project's
-    Python. When a parent names a child on several lines that differ only by Python version
-    (``numpy>=1.23; python_version == "3.11"``, ``numpy>=1.26; python_version >= "3.12"``),
-    the child is needed on all of those Pythons, so the edge's marker is their union, and none
-    at all when the union holds for every Python: a lock made on 3.11 must not leave the child
-    out on 3.12."""
-    own = _without_extras(edge_marker)
-    if not own or parent_requires is None or not python_only(own):
-        return own
-    alternatives: list[str] = []
-    for text in parent_requires:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if canonical_name(requirement.name) != child:
-            continue
-        marker = _without_extras(str(requirement.marker)) if requirement.marker else None
-        if marker is None:
-            return None
-        if not python_only(marker):
-            return own
-        alternatives.append(quoted(marker))
-    unique = list(dict.fromkeys(alternatives)) or [own]
-    union = unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
-    return None if true_for_every_python(union, environment) else union
-
-
 def _environment_markers(
     resolution: Resolution,
     specs: Mapping[NormalizedName, PackageSpec],
@@ -253,7 +165,7 @@ def _environment_markers(
 ) -> dict[NormalizedName, str | None]:
     """Where each package is needed: a direct entry's own markers, a dependency's the union
     over the edges into it of (the edge's marker and the parent's), as pipenv propagates them.
-    ``requires_of`` gives a parent's ``Requires-Dist`` (see `_edge_marker`), ``environment``
+    ``requires_of`` gives a parent's ``Requires-Dist`` (see `edge_marker`), ``environment``
     the target's marker environment. None means everywhere."""
     memo: dict[NormalizedName, str | None] = {}
     visiting: set[NormalizedName] = set()
@@ -273,17 +185,12 @@ def _environment_markers(
                 if edge.parent is None:
                     alternatives.append(None)
                     continue
-                edge_marker = _edge_marker(
-                    edge.marker, name, requires_of(edge.parent), environment or {}
-                )
-                alternatives.append(
-                    _and(quoted(edge_marker) if edge_marker else None, of(edge.parent))
-                )
+                marker = edge_marker(edge.marker, name, requires_of(edge.parent), environment or {})
+                alternatives.append(all_of(quoted(marker) if marker else None, of(edge.parent)))
             if not alternatives or any(a is None for a in alternatives):
                 result = None
             else:
-                unique = [a for a in dict.fromkeys(alternatives) if a is not None]
-                result = unique[0] if len(unique) == 1 else " or ".join(f"({a})" for a in unique)
+                result = any_of([a for a in alternatives if a is not None])
         visiting.discard(name)
         memo[name] = result
         return result

@@ -7,13 +7,18 @@ from __future__ import annotations
 import pytest
 
 from pipfence.models.markers import (
+    all_of,
+    any_of,
+    edge_marker,
     false_on_pythons,
     lock_marker,
     pipfile_marker,
     python_only,
     requires_python_marker,
     true_for_every_python,
+    without_extras,
 )
+from pipfence.models.names import canonical_name
 
 LINUX = {"sys_platform": "linux", "os_name": "posix", "platform_machine": "x86_64"}
 
@@ -186,3 +191,86 @@ ELEVEN = ["3.11.7", "3.11.0", "3.11.1", "3.11.99"]
 )
 def test_false_on_pythons(marker: str, excluded: bool) -> None:
     assert false_on_pythons(marker, ELEVEN) is excluded
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "both"),
+    [
+        (None, None, None),
+        ("os_name == 'nt'", None, "os_name == 'nt'"),
+        (None, "os_name == 'nt'", "os_name == 'nt'"),
+        ("os_name == 'nt'", "os_name == 'nt'", "os_name == 'nt'"),
+        ("a == '1'", "b == '2'", "a == '1' and b == '2'"),
+        ("a == '1' or a == '2'", "b == '2'", "(a == '1' or a == '2') and b == '2'"),
+    ],
+)
+def test_all_of(first: str | None, second: str | None, both: str | None) -> None:
+    assert all_of(first, second) == both
+
+
+@pytest.mark.parametrize(
+    ("markers", "either"),
+    [
+        (["os_name == 'nt'"], "os_name == 'nt'"),
+        (["os_name == 'nt'", "os_name == 'nt'"], "os_name == 'nt'"),
+        (["a == '1'", "b == '2'", "a == '1'"], "(a == '1') or (b == '2')"),
+    ],
+)
+def test_any_of(markers: list[str], either: str) -> None:
+    assert any_of(markers) == either
+
+
+@pytest.mark.parametrize(
+    ("marker", "kept"),
+    [
+        (None, None),
+        ("", ""),
+        ("sys_platform == 'win32'", "sys_platform == 'win32'"),
+        ('extra == "socks"', None),
+        ('extra == "socks" and sys_platform == "win32"', 'sys_platform == "win32"'),
+        ('extra == "a" or sys_platform == "win32"', None),
+        (
+            'python_version < "3.11" and (extra == "a" or extra == "b")',
+            'python_version < "3.11"',
+        ),
+        ("extra ==", None),
+    ],
+)
+def test_without_extras(marker: str | None, kept: str | None) -> None:
+    assert without_extras(marker) == kept
+
+
+NUMPY = [
+    "numpy>=1.23; python_version == '3.11'",
+    "numpy>=1.26; python_version >= '3.12'",
+]
+
+
+@pytest.mark.parametrize(
+    ("marker", "requires", "edge"),
+    [
+        (None, NUMPY, None),
+        ("sys_platform == 'win32'", NUMPY, "sys_platform == 'win32'"),
+        ('python_version == "3.11"', None, 'python_version == "3.11"'),
+        (
+            'python_version == "3.11"',
+            NUMPY,
+            "(python_version == '3.11') or (python_version >= '3.12')",
+        ),
+        (
+            'python_version == "3.11"',
+            [*NUMPY, "numpy<2; python_version < '3.11'"],
+            None,
+        ),
+        ('python_version == "3.11"', [*NUMPY, "numpy"], None),
+        (
+            'python_version == "3.11"',
+            [*NUMPY, "numpy; sys_platform == 'linux'"],
+            'python_version == "3.11"',
+        ),
+        ('python_version == "3.11" and extra == "fast"', NUMPY[:1], "python_version == '3.11'"),
+        ('python_version == "3.11"', ["not a requirement ~", "scipy"], 'python_version == "3.11"'),
+    ],
+)
+def test_edge_marker(marker: str | None, requires: list[str] | None, edge: str | None) -> None:
+    assert edge_marker(marker, canonical_name("numpy"), requires, LINUX) == edge
