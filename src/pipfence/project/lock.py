@@ -43,7 +43,7 @@ from pipfence.models.pipfile import (
 )
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
-from pipfence.project.adapters.direct import DirectFetcher, DirectRef
+from pipfence.project.adapters.direct import DirectRef, project_fetcher
 from pipfence.project.adapters.fenced_builds import Builds, check_built, project_builds
 from pipfence.project.adapters.fenced_source import FencedSource, IndexReader
 from pipfence.project.concurrency import paused_gc, worker_pool
@@ -111,12 +111,7 @@ def _direct_packages(
     → name → what its entry there gives. The same reference in two tables is fetched once;
     two entries that differ in their options (``editable``, ``extras``, …) stay apart, so
     each table's lock entry keeps its own."""
-    fetcher = DirectFetcher(
-        project.root,
-        cache_dir=project.settings.cache_dir,
-        environ=project.settings.environ,
-        client=client,
-    )
+    fetcher = project_fetcher(project, client)
     refs = {
         table: {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
         for table, specs in table_specs.items()

@@ -291,7 +291,7 @@ def _install_items(
     from packaging.requirements import InvalidRequirement
 
     from pipfence.models.references import Reference, parse_install_argument
-    from pipfence.project.adapters.direct import DirectFetcher
+    from pipfence.project.adapters.direct import project_fetcher
     from pipfence.project.references import direct_entry, metadata_namer
 
     namer = None
@@ -301,12 +301,7 @@ def _install_items(
         if namer is None:
             from pipfence.project.adapters.fenced_builds import project_builds
 
-            fetcher = DirectFetcher(
-                project.root,
-                cache_dir=project.settings.cache_dir,
-                environ=project.settings.environ,
-                client=client,
-            )
+            fetcher = project_fetcher(project, client)
             namer = metadata_namer(fetcher, project_builds(project, client))
         return namer(ref, tmp)
 

@@ -29,7 +29,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
@@ -43,7 +43,18 @@ from pipfence.models.sources import Source
 from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo, split_vcs_ref
 from pipfence.project.adapters.fenced_source import IndexReader
 
-__all__ = ["DirectFetcher", "DirectRef", "Fetched", "read_direct_url"]
+if TYPE_CHECKING:
+    from pipfence.installer.venv import VirtualEnv
+    from pipfence.project.project import Project
+
+__all__ = [
+    "DirectFetcher",
+    "DirectRef",
+    "Fetched",
+    "editable_checkout",
+    "project_fetcher",
+    "read_direct_url",
+]
 
 DirectKind = Literal["path", "file", "git"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -489,3 +500,18 @@ def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:
+    """Where an editable git entry is checked out: ``<env>/src/<name>``, as pipenv does."""
+    return env.root / "src" / ref.key
+
+
+def project_fetcher(project: Project, client: IndexReader) -> DirectFetcher:
+    """The `DirectFetcher` of ``project``: its folder, pipfence's cache and its environment."""
+    return DirectFetcher(
+        project.root,
+        cache_dir=project.settings.cache_dir,
+        environ=project.settings.environ,
+        client=client,
+    )

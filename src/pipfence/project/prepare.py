@@ -1,0 +1,495 @@
+"""Preparing a sync: every file the plan needs, chosen from the source the fence gives it,
+downloaded (or taken from the unpacked cache), verified against the lock's sha256, checked
+against the lock's pins by its own metadata, built into a wheel where it is an sdist or a
+direct reference, and unpacked and checked against its RECORD: all before anything in the
+environment changes.
+
+    plan.to_fetch ──► fence order (`fetch_in_fence_order`) ──► batches:
+                        unpacked cache (a granted source) | project page ─► choose_file ─► download
+                  ──► check_wheels_against_lock
+                  ──► wheels: downloaded, built from sdists, built from direct references
+                  ──► unpacked (`UnpackedCache.unpack`) ──► `Prepared`, for `sync` to install
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+from pipfence.errors import (
+    HashMismatch,
+    IndexServerError,
+    InstallError,
+    UsageError,
+)
+from pipfence.index.client import IndexClient
+from pipfence.installer.build import wheel_metadata
+from pipfence.installer.cache import UnpackedCache, file_sha256
+from pipfence.installer.satisfies import InstalledDist, WantedDist
+from pipfence.installer.venv import VirtualEnv
+from pipfence.installer.wheel import WheelInstall
+from pipfence.models.fence import AllowedHashes, Fence, Listing
+from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
+from pipfence.models.lockfile import LockedPackage, Lockfile
+from pipfence.models.names import NormalizedName
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.sources import Source
+from pipfence.models.target import Target
+from pipfence.models.urls import Routes, shown_url
+from pipfence.project.adapters.direct import DirectFetcher, DirectRef, editable_checkout
+from pipfence.project.adapters.fenced_builds import Builds, check_built
+from pipfence.project.concurrency import map_all
+from pipfence.project.fenced_fetch import fetch_in_fence_order
+from pipfence.project.wheel_requirements import (
+    check_wheels_against_lock,
+    requested_extras,
+)
+
+if TYPE_CHECKING:
+    from pipfence.project.sync import ProgressSink
+
+__all__ = ["Choice", "Prepared", "SyncInputs", "choose_file", "prepare"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncInputs:
+    """What a sync prepares from: the lock's wanted packages (on this target), the fence and
+    the sources it lets each one come from, the environment, the cache and the builds."""
+
+    client: IndexClient
+    routes: Routes
+    fence: Fence
+    #: ``[pipenv] install_search_all_sources``: a file may come from any source, by hash.
+    search_all: bool
+    target: Target
+    env: VirtualEnv
+    cache: UnpackedCache
+    lock: Lockfile
+    pipfile: Pipfile
+    wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]]
+    #: The names the Pipfile lists (installed as requested, not as dependencies).
+    requested: Collection[NormalizedName]
+    installed: Mapping[NormalizedName, InstalledDist]
+    fetcher: DirectFetcher
+    builds: Builds
+    on_progress: ProgressSink | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """The files a sync chose (one a wanted index package) and the wheels to install, every
+    one unpacked in the cache and checked against its RECORD."""
+
+    choices: tuple[Choice, ...]
+    #: The path, file and git entries built.
+    direct: tuple[DirectRef, ...]
+    items: list[WheelInstall]
+
+
+def prepare(
+    inputs: SyncInputs,
+    to_fetch: Sequence[WantedDist],
+    to_fetch_direct: Sequence[DirectRef],
+    *,
+    pool: ThreadPoolExecutor,
+    tmp: Path,
+) -> Prepared:
+    """Fetch, verify, build and unpack what ``to_fetch`` (index packages) and
+    ``to_fetch_direct`` (path, file and git entries) need, downloads and builds run by
+    ``pool``, files kept under ``tmp``. Raises `HashMismatch`, `InstallError`,
+    `IntegrityError`, `LockFenceError`, `IndexServerError`; the environment is not touched."""
+    preparer = _Preparer(inputs, pool=pool, tmp=tmp)
+    fetch_in_fence_order(
+        inputs.fence,
+        inputs.wanted,
+        to_fetch,
+        fetch=preparer.fetch_batch,
+        done=preparer.done,
+        metadata_of=preparer.metadata_of,
+        listing=preparer.listing,
+    )
+    fetched = [preparer.done[w.name] for w in to_fetch]
+    choices = tuple(choice for choice, _path in fetched)
+    # Everything is downloaded and verified; sdists and direct references are built now,
+    # still before the environment changes. A wheel whose own metadata needs what the lock
+    # does not give (a project it does not list, or a version outside the wheel's
+    # specifier) was resolved from metadata that lied about it (a PEP 658 file, say):
+    # refuse it.
+    check_wheels_against_lock(
+        [(c, p) for c, p in fetched if c.file.is_wheel],
+        metadata_of=lambda c, p: _wheel_core_metadata(c, p, inputs.cache),
+        target=inputs.target,
+        lock=inputs.lock,
+        wanted=inputs.wanted,
+        requested_extras=requested_extras(inputs.lock, inputs.pipfile),
+    )
+    on_progress = inputs.on_progress
+    to_build = sum(1 for c in choices if not c.file.is_wheel) + len(to_fetch_direct)
+    if on_progress is not None and to_build:
+        on_progress.expect(to_build, "Building")
+    items = list(map_all(pool, lambda pc: preparer.wheel_for(*pc), fetched))
+    items.extend(map_all(pool, preparer.direct_wheel, to_fetch_direct))
+    # Unpacking verifies each file against the wheel's RECORD: a bad wheel is refused here,
+    # before anything installed is touched.
+    if on_progress is not None:
+        on_progress.expect(len(items), "Unpacking")
+    map_all(pool, preparer.unpack, items)
+    return Prepared(choices=choices, direct=tuple(to_fetch_direct), items=items)
+
+
+class _Preparer:
+    """The steps of `prepare` for one sync, sharing its inputs, pool and temporary folder;
+    ``done`` collects each fetched package's choice and file."""
+
+    def __init__(self, inputs: SyncInputs, *, pool: ThreadPoolExecutor, tmp: Path) -> None:
+        self.inputs = inputs
+        self.pool = pool
+        self.tmp = tmp
+        self.done: dict[NormalizedName, tuple[Choice, Path]] = {}
+
+    def _sources(self, package: LockedPackage) -> Iterable[Source]:
+        return self.inputs.fence.fetch_sources(package.index, search_all=self.inputs.search_all)
+
+    def choose(self, w: WantedDist, *, refresh: bool = False) -> Choice:
+        package = self.inputs.wanted[w.name][1]
+        return choose_file(
+            self.inputs.client,
+            self.inputs.routes,
+            w,
+            package=package,
+            sources=list(self._sources(package)),
+            target=self.inputs.target,
+            requested=w.name in self.inputs.requested,
+            refresh=refresh,
+        )
+
+    def granted(self, w: WantedDist, digest: str) -> Source | None:
+        """The source whose cached copy of the file with ``digest`` this run may use: one
+        fetched without credentials, or with the ones that source has now."""
+        client, routes = self.inputs.client, self.inputs.routes
+        for source in self._sources(self.inputs.wanted[w.name][1]):
+            if client.holds_file(source, routes.url(source), digest):
+                return source
+        return None
+
+    def from_cache(self, w: WantedDist) -> tuple[Choice, Path] | None:
+        cached = _from_unpacked_cache(
+            self.inputs.cache,
+            w,
+            self.inputs.wanted[w.name][1],
+            self.inputs.target,
+            w.name in self.inputs.requested,
+            granted=self.granted,
+        )
+        if cached is not None and self.inputs.on_progress is not None:
+            self.inputs.on_progress(cached[0].file.filename)
+        return cached
+
+    def fetch_batch(self, batch: Sequence[WantedDist]) -> dict[NormalizedName, tuple[Choice, Path]]:
+        """The batch's files: those unpacked in the cache already looked up here, one after
+        the other (a manifest read and a stat a file: many threads would only pass the
+        interpreter lock around), the others downloaded by the pool."""
+        found: dict[NormalizedName, tuple[Choice, Path]] = {}
+        missing: list[WantedDist] = []
+        for w in batch:
+            cached = self.from_cache(w)
+            if cached is None:
+                missing.append(w)
+            else:
+                found[w.name] = cached
+        for choice, path in map_all(self.pool, self.fetch_one, missing):
+            found[choice.wanted.name] = (choice, path)
+        return found
+
+    def fetch_one(self, w: WantedDist) -> tuple[Choice, Path]:
+        inputs = self.inputs
+        choice = self.choose(w)
+        try:
+            return choice, _download(
+                inputs.client, inputs.routes, choice, self.tmp, inputs.on_progress
+            )
+        except IndexServerError as exc:
+            if exc.status != HTTPStatus.NOT_FOUND:
+                raise
+        # The file is gone since the page was cached: ask the index(es) again.
+        choice = self.choose(w, refresh=True)
+        return choice, _download(inputs.client, inputs.routes, choice, self.tmp, inputs.on_progress)
+
+    def listing(self, source: Source, name: NormalizedName) -> Listing | None:
+        return _listing(self.inputs.client, self.inputs.routes, source, name)
+
+    def metadata_of(self, key: NormalizedName) -> CoreMetadata | None:
+        """A locked package's own metadata: of its verified file when this sync fetched it
+        (an sdist built for the purpose), else of its installed copy."""
+        if key in self.done:
+            choice, path = self.done[key]
+            if choice.file.is_wheel:
+                return _wheel_core_metadata(choice, path, self.inputs.cache)
+            item = _wheel_for(
+                self.inputs.builds,
+                path,
+                choice,
+                target=self.inputs.target,
+                tmp=self.tmp,
+                package=self.inputs.wanted[key][1],
+            )
+            return wheel_metadata(item.path)
+        have = self.inputs.installed.get(key)
+        if have is None:
+            return None
+        try:
+            return CoreMetadata.parse((have.dist_info / "METADATA").read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def wheel_for(self, choice: Choice, path: Path) -> WheelInstall:
+        item = _wheel_for(
+            self.inputs.builds,
+            path,
+            choice,
+            target=self.inputs.target,
+            tmp=self.tmp,
+            package=self.inputs.wanted[choice.wanted.name][1],
+        )
+        if self.inputs.on_progress is not None and not choice.file.is_wheel:
+            self.inputs.on_progress(choice.file.filename)
+        return item
+
+    def direct_wheel(self, ref: DirectRef) -> WheelInstall:
+        return _direct_wheel(
+            self.inputs.fetcher,
+            self.inputs.builds,
+            ref,
+            env=self.inputs.env,
+            target=self.inputs.target,
+            tmp=self.tmp,
+            on_progress=self.inputs.on_progress,
+        )
+
+    def unpack(self, item: WheelInstall) -> None:
+        self.inputs.cache.unpack(item.path, sha256=item.sha256)
+        if self.inputs.on_progress is not None:
+            self.inputs.on_progress(item.path.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The file of a wanted version a sync installs, the source it comes from, and the
+    sha256 digests the lock allows for it."""
+
+    wanted: WantedDist
+    source: Source
+    file: DistFile
+    hashes: frozenset[str]
+    requested: bool
+
+
+def choose_file(
+    client: IndexClient,
+    routes: Routes,
+    wanted: WantedDist,
+    *,
+    package: LockedPackage,
+    sources: Sequence[Source],
+    target: Target,
+    requested: bool,
+    refresh: bool = False,
+) -> Choice:
+    hashes = AllowedHashes.of(package.hashes).digests
+    try:
+        version = Version(wanted.version)
+    except InvalidVersion:
+        raise UsageError(f"Pipfile.lock pins `{wanted.name}` to an invalid version") from None
+    mismatched: list[str] = []
+    for source in sources:
+        page = client.project_page(
+            source, routes.url(source), wanted.name, max_age=0.0 if refresh else None
+        )
+        if page is None:
+            continue
+        best = _best_file(page.release(version), wanted.name, hashes, target, mismatched)
+        if best is not None:
+            return Choice(wanted, source, best, hashes, requested)
+    where = ", ".join(f"`{s.name}` ({shown_url(s.url)})" for s in sources)
+    if mismatched:
+        raise HashMismatch(
+            f"no file of `{wanted.name}` {wanted.version} on {where} has a sha256 that "
+            f"Pipfile.lock allows (seen: {', '.join(sorted(set(mismatched))[:4])})",
+            hint="if the files were replaced on purpose run `pipfence lock`; otherwise the index "
+            "serves something other than what was locked",
+        )
+    raise InstallError(
+        f"`{wanted.name}` {wanted.version} has no file for this platform on {where}",
+        hint="check the lock was made for this platform's Python, or run `pipfence lock`",
+    )
+
+
+def _best_file(
+    files: Iterable[DistFile],
+    name: NormalizedName,
+    hashes: frozenset[str],
+    target: Target,
+    mismatched: list[str],
+) -> DistFile | None:
+    """The file of ``files`` that fits ``target`` best (wheels by tag rank, then the sdist)
+    among those whose sha256 the lock allows; the names of files refused for their sha256 are
+    added to ``mismatched``."""
+    best: tuple[int, DistFile] | None = None
+    for file in files:
+        parsed = parse_filename(file.filename, name)
+        if parsed is None or parsed[0] != name:
+            continue
+        if file.sha256 and file.sha256.lower() not in hashes:
+            mismatched.append(file.filename)
+            continue
+        rank = install_rank(parsed[2], target)
+        if rank is None:
+            continue
+        if best is None or rank < best[0]:
+            best = (rank, file)
+    return None if best is None else best[1]
+
+
+def _listing(
+    client: IndexClient, routes: Routes, source: Source, name: NormalizedName
+) -> Listing | None:
+    page = client.project_page(source, routes.url(source), name)
+    return Listing(page.releases) if page is not None else None
+
+
+def _from_unpacked_cache(
+    cache: UnpackedCache,
+    wanted: WantedDist,
+    package: LockedPackage,
+    target: Target,
+    requested: bool,
+    *,
+    granted: Callable[[WantedDist, str], Source | None],
+) -> tuple[Choice, Path] | None:
+    """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
+    already, fit for ``target``: installed from there with no page lookup or download (the
+    cache is keyed by the digest a verified download had). Only when ``granted`` names the
+    source whose cached download of that digest this run may use: a wheel a source served
+    to other credentials than the ones this run has is fetched (and so authorised) again.
+    An entry whose files changed since they were written is unpacked again from its kept
+    wheel (sha256 checked) first."""
+    for digest in sorted(AllowedHashes.of(package.hashes).digests):
+        unpacked = cache.verified(digest)
+        if unpacked is None:
+            continue
+        parsed = parse_filename(unpacked.info.filename)
+        if (
+            parsed is None
+            or parsed[0] != wanted.name
+            or str(parsed[1]) != str(Version(wanted.version))
+            or parsed[2] is None
+            or install_rank(parsed[2], target) is None
+        ):
+            continue
+        source = granted(wanted, digest)
+        if source is None:
+            continue
+        file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
+        choice = Choice(wanted, source, file, frozenset({digest}), requested)
+        return choice, unpacked.wheel
+    return None
+
+
+def _wheel_core_metadata(choice: Choice, path: Path, cache: UnpackedCache) -> CoreMetadata | None:
+    """A downloaded (or cached) wheel's own METADATA; None when it cannot be read."""
+    digest = _sha_of(choice)
+    unpacked = cache.get(digest) if digest else None
+    try:
+        if unpacked is not None:
+            folder = Path(unpacked.files[0].tree) / unpacked.info.dist_info
+            return CoreMetadata.parse((folder / "METADATA").read_bytes())
+        return wheel_metadata(path)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _wheel_for(
+    builds: Builds,
+    path: Path,
+    choice: Choice,
+    *,
+    target: Target,
+    tmp: Path,
+    package: LockedPackage,
+) -> WheelInstall:
+    """The wheel to install for a downloaded file: itself, or one built from the sdist (its
+    sha256 was verified against the lock; the built wheel's is not in the lock), its build
+    requirements fenced with the lock's source of ``package`` as their parent."""
+    if choice.file.is_wheel:
+        return WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
+    sha = _sha_of(choice) or file_sha256(path)
+    wheel = builds.sdist_wheel(
+        path,
+        sha,
+        name=choice.wanted.name,
+        target=target,
+        dest=tmp / "built" / sha[:16],
+        source=package.index,
+    )
+    return WheelInstall(path=wheel, requested=choice.requested)
+
+
+def _direct_wheel(
+    fetcher: DirectFetcher,
+    builds: Builds,
+    ref: DirectRef,
+    *,
+    env: VirtualEnv,
+    target: Target,
+    tmp: Path,
+    on_progress: Callable[[str], None] | None,
+) -> WheelInstall:
+    """Fetch a path, file or git entry and build its wheel (editable via PEP 660)."""
+    where = tmp / "direct" / ref.key
+    fetched = fetcher.fetch(ref, where, checkout_dir=editable_checkout(env, ref))
+    if fetched.archive is not None and fetched.sha256 is not None:
+        wheel = builds.sdist_wheel(
+            fetched.archive, fetched.sha256, name=ref.name, target=target, dest=where / "built"
+        )
+    elif fetched.tree is not None:
+        wheel = builds.tree_wheel(
+            fetched.tree,
+            name=ref.name,
+            target=target,
+            dest=where / "built",
+            editable=ref.editable,
+            key=fetched.cache_key,
+        )
+    else:  # pragma: no cover - fetch always gives one of the two
+        raise InstallError(f"`{ref.name}` could not be fetched")
+    built = wheel_metadata(wheel)
+    check_built(built, ref.key, f"`{ref.name}` ({shown_url(ref.location)})")
+    if on_progress is not None:
+        on_progress(ref.name)
+    return WheelInstall(path=wheel, requested=True, direct_url=fetched.direct_url)
+
+
+def _sha_of(choice: Choice) -> str | None:
+    sha = choice.file.sha256
+    return sha.lower() if sha else None
+
+
+def _download(
+    client: IndexClient,
+    routes: Routes,
+    choice: Choice,
+    dest: Path,
+    on_progress: Callable[[str], None] | None,
+) -> Path:
+    path = client.download(
+        choice.source, routes.url(choice.source), choice.file, dest, allowed_sha256=choice.hashes
+    )
+    if on_progress is not None:
+        on_progress(choice.file.filename)
+    return path

@@ -1,0 +1,175 @@
+"""Checking a wheel's own ``Requires-Dist`` against the lock it is installed from: a wheel whose
+metadata needs a project the lock does not list, or a version it does not pin, was resolved
+from metadata that said otherwise (a PEP 658 file, say), and is refused before anything is
+installed."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.markers import InvalidMarker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pipfence.errors import IntegrityError
+from pipfence.installer.satisfies import WantedDist
+from pipfence.models.files import CoreMetadata
+from pipfence.models.lockfile import LockedPackage, Lockfile
+from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.pipfile import Pipfile
+from pipfence.models.target import Target
+
+if TYPE_CHECKING:
+    from pipfence.project.prepare import Choice
+
+__all__ = ["check_wheels_against_lock", "requested_extras", "required_names"]
+
+_LEADING_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=\s*(?:$|[\[(;<>=!~@\s]))")
+
+
+def requested_extras(lock: Lockfile, pipfile: Pipfile) -> dict[NormalizedName, set[str]]:
+    """The extras the lock's entries and the Pipfile's lines ask of each package."""
+    extras: dict[NormalizedName, set[str]] = {}
+    for _category, package in lock.packages():
+        listed = package.data.get("extras")
+        if isinstance(listed, list):
+            extras.setdefault(package.key, set()).update(str(e) for e in listed)
+    for _table, spec in pipfile.iter_specs():
+        if spec.extras:
+            extras.setdefault(spec.key, set()).update(spec.extras)
+    return extras
+
+
+@functools.lru_cache(maxsize=1024)
+def _specifier(text: str) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def check_wheels_against_lock(
+    fetched: Sequence[tuple[Choice, Path]],
+    *,
+    metadata_of: Callable[[Choice, Path], CoreMetadata | None],
+    target: Target,
+    lock: Lockfile,
+    wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
+    requested_extras: Mapping[NormalizedName, set[str]],
+) -> None:
+    """Refuse (`IntegrityError`, exit 3) a wheel whose own METADATA requires, on ``target``
+    and with the extras asked of it (by the lock, the Pipfile, or another wheel being
+    installed), a project the lock does not list or a version the lock does not pin."""
+    versions: dict[NormalizedName, Version | None] = {}
+    for _category, package in lock.packages():
+        pinned = package.version
+        versions.setdefault(package.key, _version_or_none(pinned))
+    for key, (w, _package) in wanted.items():
+        versions[key] = _version_or_none(w.version)
+    read = [(c, metadata_of(c, p)) for c, p in fetched]
+    extras = {key: set(value) for key, value in requested_extras.items()}
+    # Extras one wheel asks of another (`b[x]`): they widen what b must bring.
+    for choice, metadata in read:
+        for text in () if metadata is None else metadata.requires_dist:
+            if "[" not in text:
+                continue
+            requirement = _requirement(text)
+            if requirement is None or not requirement.extras:
+                continue
+            own = extras.get(choice.wanted.name, ())
+            if _applies(requirement, target, own):
+                extras.setdefault(canonical_name(requirement.name), set()).update(
+                    requirement.extras
+                )
+    for choice, metadata in read:
+        if metadata is None:
+            continue  # unreadable metadata is the installer's to refuse, with its own message
+        own = extras.get(choice.wanted.name, set())
+        for text in metadata.requires_dist:
+            problem = _unmet(text, target=target, extras=own, versions=versions)
+            if problem is not None:
+                raise IntegrityError(
+                    f"`{choice.file.filename}` from source `{choice.source.name}` requires "
+                    f"{problem}: the metadata the lock was resolved from does not match the "
+                    "wheel itself",
+                    hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
+                    "changes nothing, the index serves inconsistent metadata",
+                )
+
+
+def _version_or_none(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _applies(requirement: Requirement, target: Target, extras: Collection[str]) -> bool:
+    try:
+        return requirement.marker is None or target.evaluate(requirement.marker, extras)
+    except InvalidMarker:
+        return False
+
+
+def _unmet(
+    text: str,
+    *,
+    target: Target,
+    extras: Collection[str],
+    versions: Mapping[NormalizedName, Version | None],
+) -> str | None:
+    """What the lock lacks for one Requires-Dist line (a phrase for the message), or None.
+
+    Most lines name a locked project with at most a version specifier: the leading name and
+    a cached `SpecifierSet` settle those, and the full PEP 508 parse (the costly part) is
+    left for lines with markers, extras, URLs or unlocked names."""
+    lead = _LEADING_NAME.match(text)
+    if lead is not None:
+        name = canonical_name(lead.group(0))
+        rest = text[lead.end() :].strip()
+        if name in versions and not any(c in rest for c in ";[@"):
+            if rest.startswith("(") and rest.endswith(")"):
+                rest = rest[1:-1].strip()
+            specifier = _specifier(rest) if rest else SpecifierSet()
+            if specifier is not None:
+                return _version_unmet(text, name, specifier, versions[name])
+    requirement = _requirement(text)
+    if requirement is None or not _applies(requirement, target, extras):
+        return None
+    name = canonical_name(requirement.name)
+    if name not in versions:
+        return f"`{requirement}`, which Pipfile.lock does not list"
+    return _version_unmet(text, name, requirement.specifier, versions[name])
+
+
+def _version_unmet(
+    text: str, name: NormalizedName, specifier: SpecifierSet, locked: Version | None
+) -> str | None:
+    if locked is None or not specifier or specifier.contains(locked, prereleases=True):
+        return None
+    return f"`{text.strip()}`, but Pipfile.lock pins `{name}` to {locked}"
+
+
+def required_names(requires_dist: Iterable[str]) -> set[NormalizedName]:
+    """The project names ``Requires-Dist`` lines name (their leading PEP 508 identifiers),
+    whatever their markers: a cheap read of a package's edges."""
+    return {
+        canonical_name(lead.group(0))
+        for text in requires_dist
+        if (lead := _LEADING_NAME.match(text)) is not None
+    }
