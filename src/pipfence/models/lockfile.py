@@ -12,15 +12,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import LockfileError, UsageError
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 from pipfence.models.sources import Source
 
-__all__ = ["PIPFILE_SPEC", "LockedPackage", "Lockfile", "Meta", "lock_changes", "package_source"]
+__all__ = [
+    "PIPFILE_SPEC",
+    "UNPINNED",
+    "LockedPackage",
+    "Lockfile",
+    "Meta",
+    "check_lock_entries",
+    "lock_changes",
+    "package_source",
+]
 
 PIPFILE_SPEC = 6
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
@@ -241,3 +253,53 @@ def package_source(package: LockedPackage, lock: Lockfile) -> Source:
             hint="run `pipfence lock` again",
         )
     return sources[0]
+
+
+#: The version pipenv writes for an entry it did not resolve (its marker false there).
+UNPINNED = "*"
+
+
+_HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+
+
+def _is_pin(version: object) -> bool:
+    if not isinstance(version, str) or not version.startswith("=="):
+        return False
+    try:
+        Version(version.lstrip("="))
+    except InvalidVersion:
+        return False
+    return True
+
+
+def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
+    """Refuse malformed entries in the categories to install (`LockfileError`, exit 2) before
+    anything is created: hashes that are not a list of ``sha256:<hex>``, versions that are not
+    ``==<version>`` (or pipenv's `UNPINNED`), markers that do not parse."""
+    for category, package in lock.packages(list(categories)):
+        where = f"`{package.name}` in `{category}`"
+        hashes = package.data.get("hashes", [])
+        if not isinstance(hashes, list) or not all(
+            isinstance(h, str) and _HASH.match(h) for h in hashes
+        ):
+            raise LockfileError(
+                f"{where} has hashes that are not a list of `sha256:<hex>` strings",
+                hint="run `pipfence lock` to make a new lock",
+            )
+        version = package.data.get("version")
+        # pipenv writes `"version": "*"` (no hashes) for an entry whose own marker is false
+        # where it locked; a sync skips it where the marker is false here too.
+        if version is not None and version != UNPINNED and not _is_pin(version):
+            raise LockfileError(
+                f"{where} has version {version!r}; a lock pins `==<version>`",
+                hint="run `pipfence lock` to make a new lock",
+            )
+        markers = package.data.get("markers")
+        if markers:
+            try:
+                Marker(str(markers))
+            except InvalidMarker:
+                raise LockfileError(
+                    f"{where} has an invalid marker: {markers}",
+                    hint="run `pipfence lock` to make a new lock",
+                ) from None

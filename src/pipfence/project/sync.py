@@ -10,7 +10,6 @@ verified against the lock's hashes before the environment changes.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.version import InvalidVersion, Version
+from packaging.markers import InvalidMarker
 
 from pipfence.errors import HashMismatch, LockfileError, UsageError
 from pipfence.index.client import IndexClient
@@ -33,7 +31,7 @@ from pipfence.installer.satisfies import (
 )
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import AllowedHashes
-from pipfence.models.lockfile import LockedPackage, Lockfile
+from pipfence.models.lockfile import UNPINNED, LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, pipfile_table
 from pipfence.models.target import Target
@@ -60,6 +58,7 @@ __all__ = [
     "warm_unpacked_cache",
 ]
 
+#: The ``[pipenv]`` setting that lets sync take a locked file from any source (by hash).
 SEARCH_ALL_SOURCES = "install_search_all_sources"
 
 
@@ -98,55 +97,6 @@ class ProgressSink(Protocol):
     def __call__(self, item: str, /) -> None: ...
 
     def expect(self, total: int, label: str) -> None: ...
-
-
-_UNPINNED = "*"
-
-
-_HASH = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
-
-
-def _is_pin(version: object) -> bool:
-    if not isinstance(version, str) or not version.startswith("=="):
-        return False
-    try:
-        Version(version.lstrip("="))
-    except InvalidVersion:
-        return False
-    return True
-
-
-def check_lock_entries(lock: Lockfile, categories: Sequence[str]) -> None:
-    """Refuse malformed entries in the categories to install (`LockfileError`, exit 2) before
-    anything is created: hashes that are not a list of ``sha256:<hex>``, versions that are not
-    ``==<version>`` (or pipenv's ``*``, see `_wanted`), markers that do not parse."""
-    for category, package in lock.packages(list(categories)):
-        where = f"`{package.name}` in `{category}`"
-        hashes = package.data.get("hashes", [])
-        if not isinstance(hashes, list) or not all(
-            isinstance(h, str) and _HASH.match(h) for h in hashes
-        ):
-            raise LockfileError(
-                f"{where} has hashes that are not a list of `sha256:<hex>` strings",
-                hint="run `pipfence lock` to make a new lock",
-            )
-        version = package.data.get("version")
-        # pipenv writes `"version": "*"` (no hashes) for an entry whose own marker is false
-        # where it locked; `_wanted` skips it where the marker is false here too.
-        if version is not None and version != _UNPINNED and not _is_pin(version):
-            raise LockfileError(
-                f"{where} has version {version!r}; a lock pins `==<version>`",
-                hint="run `pipfence lock` to make a new lock",
-            )
-        markers = package.data.get("markers")
-        if markers:
-            try:
-                Marker(str(markers))
-            except InvalidMarker:
-                raise LockfileError(
-                    f"{where} has an invalid marker: {markers}",
-                    hint="run `pipfence lock` to make a new lock",
-                ) from None
 
 
 def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:
@@ -191,7 +141,7 @@ def _wanted(
             direct[key] = ref
             continue
         version = package.version
-        if package.data.get("version") == _UNPINNED:
+        if package.data.get("version") == UNPINNED:
             raise LockfileError(
                 f"`{package.name}` is not pinned in Pipfile.lock (version '*'), and its "
                 f"markers hold here ({package.markers or 'none'}); pipfence installs only "

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_wheels_against_lock", "requested_extras", "required_names"]
 
+# A PEP 508 requirement's name, as `Requirement` reads it (PEP 508's identifier).
 _LEADING_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=\s*(?:$|[\[(;<>=!~@\s]))")
 
 

@@ -21,7 +21,7 @@ from pipfence.errors import LockfileError, LockfileMissing
 from pipfence.installer.plan import PROTECTED
 from pipfence.installer.satisfies import InstalledDist
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.lockfile import Lockfile
+from pipfence.models.lockfile import Lockfile, check_lock_entries
 from pipfence.models.names import canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.project.environment import (
@@ -39,7 +39,6 @@ from pipfence.project.sync import (
     SyncOptions,
     SyncReport,
     check_lock_against_pipfile,
-    check_lock_entries,
     sync,
     warm_unpacked_cache,
 )
