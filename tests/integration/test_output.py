@@ -233,10 +233,10 @@ def test_sync_reports_fetching_building_unpacking_and_installing(
     public_index: PypiServer,
     tmp_path: Path,
 ) -> None:
-    from pipfence.project.index_settings import open_client
     from pipfence.project.project import Project
+    from pipfence.project.session import open_session
     from pipfence.project.settings import Settings
-    from pipfence.project.workflows import sync_lock
+    from pipfence.project.sync_lock import sync_lock
 
     public_index.add_dist("alpha", "1.0")
     public_index.add_dist("beta", "1.0")
@@ -250,8 +250,8 @@ def test_sync_reports_fetching_building_unpacking_and_installing(
     lockfile = project.read_lock()
     assert lockfile is not None
     stages = Stages()
-    with open_client(settings, project.pipfile) as client:
-        report = sync_lock(project, client, lockfile, ["default"], on_progress=stages)
+    with open_session(project) as session:
+        report = sync_lock(session, lockfile, ["default"], on_progress=stages)
     assert stages.seen == [
         ["Fetching", 3, 3],
         ["Building", 1, 1],

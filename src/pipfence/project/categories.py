@@ -2,7 +2,7 @@
 ``--extras``, ``--all`` and ``PIPENV_DEFAULT_CATEGORIES`` read into Pipfile tables, those
 checked against the Pipfile and its lock, and turned into lock categories.
 
-Kept apart from `pipfence.project.workflows` so that `pipfence lock` can check its arguments
+Kept apart from the use cases that install so that `pipfence lock` can check its arguments
 without importing the installer.
 """
 

@@ -20,7 +20,7 @@ from pipfence.models.sources import Source
 from pipfence.project.wheel_requirements import required_names
 
 if TYPE_CHECKING:
-    from pipfence.project.prepare import Choice
+    from pipfence.project.sync_types import Choice
 
 __all__ = ["fetch_in_fence_order"]
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
@@ -43,7 +44,10 @@ from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution
 from pipfence.resolver.resolve import resolve
 
-__all__ = ["LockOptions", "LockReport", "lock"]
+if TYPE_CHECKING:
+    from pipfence.project.session import Session
+
+__all__ = ["LockOptions", "LockReport", "lock", "lock_pipfile_text", "relock"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,8 +140,7 @@ def _direct_packages(
 
 
 def lock(
-    project: Project,
-    client: IndexReader,
+    session: Session,
     options: LockOptions,
     *,
     on_fetch: Callable[[str], None] | None = None,
@@ -152,6 +155,7 @@ def lock(
     `IndexServerError`, `ResolutionError`; nothing is written then.
     """
     started = time.monotonic()
+    project, client = session.project, session.client
     before = _current_lock(project)
     pipfile = project.pipfile
     target = Target.current(
@@ -195,6 +199,28 @@ def lock(
         fence_warnings=tuple(found.fence_warnings),
         changes=tuple(lock_changes(before, lockfile)),
     )
+
+
+def relock(
+    session: Session,
+    *,
+    pre: bool,
+    on_fetch: Callable[[str], None] | None,
+    keep: Mapping[str, str] | None = None,
+) -> LockReport:
+    """Lock without writing, keeping the versions in ``keep`` while they fit: what a command
+    that edits the Pipfile or installs stages, to write it with the rest (`together`)."""
+    options = LockOptions(pre=pre, keep=dict(keep or {}))
+    return lock(session, options, on_fetch=on_fetch, write=False)
+
+
+def lock_pipfile_text(
+    session: Session, text: str, *, on_fetch: Callable[[str], None] | None = None
+) -> Lockfile:
+    """The lock ``text`` would get as the project's Pipfile, fenced as any lock; nothing is
+    written (`pylock --from-pyproject` locks a pyproject.toml's dependencies this way)."""
+    edited = session.with_project(session.project.with_pipfile_text(text))
+    return relock(edited, pre=False, on_fetch=on_fetch).lockfile
 
 
 def _policy(pipfile: Pipfile, options: LockOptions) -> _Policy:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
@@ -25,8 +26,11 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import pipfile_table
 from pipfence.models.target import Target
 from pipfence.project.environment import interpreter_version
-from pipfence.project.lock import LockOptions, lock
+from pipfence.project.lock import relock
 from pipfence.project.project import Project
+
+if TYPE_CHECKING:
+    from pipfence.project.session import Session
 
 __all__ = ["OutdatedPackage", "OutdatedReport", "outdated"]
 
@@ -88,8 +92,7 @@ def _installed(project: Project) -> dict[NormalizedName, tuple[str, Version]]:
 
 
 def outdated(
-    project: Project,
-    client: IndexClient,
+    session: Session,
     *,
     pre: bool = False,
     names: Collection[str] = (),
@@ -97,7 +100,8 @@ def outdated(
 ) -> OutdatedReport:
     """Lock without writing and compare with what is installed (see the module's docstring);
     with ``names``, only those packages are reported."""
-    fresh = lock(project, client, LockOptions(pre=pre), on_fetch=on_fetch, write=False).lockfile
+    project, client = session.project, session.client
+    fresh = relock(session, pre=pre, on_fetch=on_fetch).lockfile
     wanted = {canonical_name(n) for n in names}
     installed = _installed(project)
     pre = pre or project.pipfile.setting("allow_prereleases")

@@ -46,15 +46,16 @@ from pipfence.project.adapters.direct import DirectFetcher, DirectRef, editable_
 from pipfence.project.adapters.fenced_builds import Builds, check_built
 from pipfence.project.concurrency import map_all
 from pipfence.project.fenced_fetch import fetch_in_fence_order
+from pipfence.project.sync_types import Choice
 from pipfence.project.wheel_requirements import (
     check_wheels_against_lock,
     requested_extras,
 )
 
 if TYPE_CHECKING:
-    from pipfence.project.sync import ProgressSink
+    from pipfence.project.sync_types import ProgressSink
 
-__all__ = ["Choice", "Prepared", "SyncInputs", "choose_file", "prepare"]
+__all__ = ["Prepared", "SyncInputs", "choose_file", "prepare"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,18 +277,6 @@ class _Preparer:
         self.inputs.cache.unpack(item.path, sha256=item.sha256)
         if self.inputs.on_progress is not None:
             self.inputs.on_progress(item.path.name)
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """The file of a wanted version a sync installs, the source it comes from, and the
-    sha256 digests the lock allows for it."""
-
-    wanted: WantedDist
-    source: Source
-    file: DistFile
-    hashes: frozenset[str]
-    requested: bool
 
 
 def choose_file(

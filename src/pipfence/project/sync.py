@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from packaging.markers import InvalidMarker
 
@@ -49,6 +49,7 @@ from pipfence.project.project import Project
 if TYPE_CHECKING:
     from pipfence.installer.wheel import EnvChange, WheelInstall
     from pipfence.project.prepare import Prepared, SyncInputs
+    from pipfence.project.sync_types import ProgressSink
 
 __all__ = [
     "SyncOptions",
@@ -89,14 +90,6 @@ class SyncReport:
     changes: tuple[str, ...] = ()
     #: Which file of each installed package was used and the source it came from.
     fetched: tuple[str, ...] = ()
-
-
-class ProgressSink(Protocol):
-    """Told how many items a stage has, then of each one done (from any thread)."""
-
-    def __call__(self, item: str, /) -> None: ...
-
-    def expect(self, total: int, label: str) -> None: ...
 
 
 def check_lock_against_pipfile(pipfile: Pipfile, lock: Lockfile, categories: Sequence[str]) -> None:

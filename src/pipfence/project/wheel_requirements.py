@@ -25,7 +25,7 @@ from pipfence.models.pipfile import Pipfile
 from pipfence.models.target import Target
 
 if TYPE_CHECKING:
-    from pipfence.project.prepare import Choice
+    from pipfence.project.sync_types import Choice
 
 __all__ = ["check_wheels_against_lock", "requested_extras", "required_names"]
 

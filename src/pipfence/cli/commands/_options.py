@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pipfence.project.categories import CategoryOptions
     from pipfence.project.settings import Settings
-    from pipfence.project.workflows import EnvTarget
+    from pipfence.project.sync_lock import EnvTarget
 
 __all__ = [
     "NOTES",
@@ -307,7 +307,7 @@ def site_packages_from_args(args: argparse.Namespace) -> bool | None:
 
 def env_target_from_args(args: argparse.Namespace, settings: Settings) -> EnvTarget:
     """Where ``args`` install: ``--system`` (or ``PIPENV_USE_SYSTEM``) and site-packages."""
-    from pipfence.project.workflows import EnvTarget
+    from pipfence.project.sync_lock import EnvTarget
 
     system = bool(getattr(args, "system", False)) or settings.use_system
     return EnvTarget(system=system, site_packages=site_packages_from_args(args))

@@ -1,4 +1,5 @@
-"""Runs a use case with an index client, a progress line and the project lock held."""
+"""Runs a use case in a session (the project lock held, an index client open) with a progress
+line."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from pipfence.cli.progress import Counter, counting_status
 from pipfence.cli.ui import UI, count
 
 if TYPE_CHECKING:
-    from pipfence.index.client import IndexClient
+    from pipfence.project.install import InstallResult
     from pipfence.project.lock import LockReport
     from pipfence.project.project import Project
+    from pipfence.project.session import Session
     from pipfence.project.sync import SyncReport
-    from pipfence.project.workflows import InstallResult
 
 __all__ = ["client_session", "report_changes", "report_install"]
 
@@ -22,18 +23,14 @@ __all__ = ["client_session", "report_changes", "report_install"]
 @contextmanager
 def client_session(
     project: Project, ui: UI, label: str, *, clear: bool = False, fresh: bool = False
-) -> Iterator[tuple[IndexClient, Counter]]:
-    from pipfence.project.index_settings import open_client
-    from pipfence.project.workflows import project_lock
+) -> Iterator[tuple[Session, Counter]]:
+    from pipfence.project.session import open_session
 
     with (
-        project_lock(project),
-        open_client(
-            project.settings, project.pipfile, clear=clear, fresh=fresh, warn=ui.warning
-        ) as client,
+        open_session(project, clear=clear, fresh=fresh, warn=ui.warning) as session,
         counting_status(ui, label) as counter,
     ):
-        yield client, counter
+        yield session, counter
 
 
 def report_install(

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.workflows import clean, extraneous, project_lock
+    from pipfence.project.clean import clean, extraneous
+    from pipfence.project.serial import project_lock
 
     project = project_from_args(args)
     if args.dry_run:

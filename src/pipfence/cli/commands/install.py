@@ -24,9 +24,9 @@ from pipfence.errors import UsageError
 
 if TYPE_CHECKING:
     from pipfence.cli.progress import Counter
-    from pipfence.index.client import IndexClient
+    from pipfence.project.install import InstallResult
     from pipfence.project.project import Project
-    from pipfence.project.workflows import InstallResult
+    from pipfence.project.session import Session
 
 __all__ = ["add_arguments", "run"]
 
@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import check_tables, lock_categories, target_tables
-    from pipfence.project.workflows import install, install_packages
+    from pipfence.project.install import install, install_packages
 
     if args.skip_lock and args.deploy:
         raise UsageError(
@@ -99,16 +99,15 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         clear=args.clear,
         fresh=adding or args.skip_lock,
     ) as (
-        client,
+        session,
         counter,
     ):
         if args.ignore_pipfile:
-            result = _install_lock(project, client, counter, args, tables)
+            result = _install_lock(session, counter, args, tables)
         elif adding:
             dev = args.dev and not imported
             result = install_packages(
-                project,
-                client,
+                session,
                 args.packages,
                 tables=target_tables(tables, dev=dev),
                 index=args.index,
@@ -125,8 +124,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             if args.index:
                 raise UsageError("`--index` needs packages to pin to it")
             result = install(
-                project,
-                client,
+                session,
                 categories=lock_categories(project, tables, dev=args.dev),
                 deploy=args.deploy,
                 pre=args.pre,
@@ -141,8 +139,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _install_lock(
-    project: Project,
-    client: IndexClient,
+    session: Session,
     counter: Counter,
     args: argparse.Namespace,
     tables: list[str] | None,
@@ -150,13 +147,14 @@ def _install_lock(
     """`install --ignore-pipfile`: the lock as it is, however the Pipfile has changed (it is
     never re-locked), each file still from its fenced index and verified."""
     from pipfence.project.categories import lock_categories
-    from pipfence.project.workflows import InstallResult, sync_lock
+    from pipfence.project.install import InstallResult
+    from pipfence.project.sync_lock import sync_lock
 
+    project = session.project
     lockfile = project.require_lock()
     categories = lock_categories(project, tables, dev=args.dev, lock=lockfile)
     report = sync_lock(
-        project,
-        client,
+        session,
         lockfile,
         categories,
         python=python_from_args(args),

@@ -32,9 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.progress import counting_status
     from pipfence.project.categories import check_tables
-    from pipfence.project.index_settings import open_client
     from pipfence.project.lock import LockOptions, lock
-    from pipfence.project.serial import project_lock
+    from pipfence.project.session import open_session
 
     project = project_from_args(args)
 
@@ -45,17 +44,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     # The Pipfile is read, and the lock written, with the project lock held: a lock run
     # beside `install NEW` waits for it and locks the Pipfile it wrote.
     with (
-        project_lock(project),
-        open_client(project.settings, project.pipfile, clear=args.clear, warn=ui.warning) as client,
+        open_session(project, clear=args.clear, warn=ui.warning) as session,
         counting_status(ui, "Locking") as counter,
     ):
-        report = lock(
-            project,
-            client,
-            LockOptions(pre=args.pre, tables=tables),
-            on_fetch=counter,
-        )
-        sent = client.requests_sent
+        report = lock(session, LockOptions(pre=args.pre, tables=tables), on_fetch=counter)
+        sent = session.client.requests_sent
     for warning in report.fence_warnings:
         ui.warning(warning)
     for warning in report.warnings:

@@ -167,7 +167,7 @@ def _from_pyproject(args: argparse.Namespace, ui: UI, project: Project) -> int:
     from pipfence.models.pipfile import lock_category
     from pipfence.models.pyproject import pyproject_tables
     from pipfence.project.export import selected_packages
-    from pipfence.project.workflows import lock_pipfile_text
+    from pipfence.project.lock import lock_pipfile_text
 
     path = project.root / "pyproject.toml"
     try:
@@ -185,9 +185,9 @@ def _from_pyproject(args: argparse.Namespace, ui: UI, project: Project) -> int:
                 document[key] = existing[key]
     for table, entries in found.tables.items():
         document[table] = _toml_table(entries)
-    with client_session(project, ui, "Locking") as (client, counter):
+    with client_session(project, ui, "Locking") as (session, counter):
         text = tomlkit.dumps(document)
-        lock: Lockfile = lock_pipfile_text(project, client, text, on_fetch=counter)
+        lock: Lockfile = lock_pipfile_text(session, text, on_fetch=counter)
     labels = {
         **{t: f"'{g}' in dependency_groups" for t, g in found.groups.items()},
         **{t: f"'{e}' in extras" for t, e in found.extras.items()},

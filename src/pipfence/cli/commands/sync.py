@@ -43,19 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import lock_categories
-    from pipfence.project.workflows import InstallResult, sync_lock
+    from pipfence.project.install import InstallResult
+    from pipfence.project.sync_lock import sync_lock
 
     project = project_from_args(args)
 
     warn_about_pipfile(project, ui)
-    with client_session(project, ui, "Installing", clear=args.clear) as (client, counter):
+    with client_session(project, ui, "Installing", clear=args.clear) as (session, counter):
         # Read with the project lock held.
         lockfile = project.require_lock(hint="run `pipfence lock` first, or `pipfence install`")
         tables = tables_from_args(args, project.settings, project.pipfile.data)
         categories = lock_categories(project, tables, dev=args.dev, lock=lockfile)
         report = sync_lock(
-            project,
-            client,
+            session,
             lockfile,
             categories,
             python=python_from_args(args),

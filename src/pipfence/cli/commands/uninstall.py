@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import check_tables, target_tables
-    from pipfence.project.workflows import uninstall_all, uninstall_packages
+    from pipfence.project.uninstall import uninstall_all, uninstall_packages
 
     project = project_from_args(args)
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         check_tables(project, chosen)
     tables = target_tables(chosen, dev=args.dev)
     packages = list(args.packages)
-    with client_session(project, ui, "Uninstalling", clear=args.clear) as (client, counter):
+    with client_session(project, ui, "Uninstalling", clear=args.clear) as (session, counter):
         # The Pipfile is read with the project lock held.
         if args.all_dev:
             tables = ["dev-packages"]
@@ -68,8 +68,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "No package provided! Name the packages to uninstall, or use --all / --all-dev"
             )
         result = uninstall_packages(
-            project,
-            client,
+            session,
             packages,
             tables=tables,
             editable=args.editable,

@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import check_tables, lock_categories, target_tables
-    from pipfence.project.workflows import update
+    from pipfence.project.update import update
 
     project = project_from_args(args)
 
@@ -88,19 +88,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if adding and args.outdated:
         raise UsageError("`--outdated` lists what would change; it takes no -e or -r")
     with client_session(project, ui, "Updating", clear=args.clear, fresh=True) as (
-        client,
+        session,
         counter,
     ):
         if args.outdated:
             from pipfence.project.outdated import outdated
 
-            found = outdated(
-                project, client, pre=args.pre, names=_names(args.packages), on_fetch=counter
-            )
+            found = outdated(session, pre=args.pre, names=_names(args.packages), on_fetch=counter)
             return _report_outdated(ui, found)
         result = update(
-            project,
-            client,
+            session,
             categories=categories,
             pre=args.pre,
             python=python_from_args(args),

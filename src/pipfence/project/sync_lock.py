@@ -1,0 +1,140 @@
+"""`sync_lock`: install a lock's categories into the project's environment (made when missing,
+replaced when ``--python`` asks for another Python) or into the interpreter ``--system`` picks;
+the use case behind `sync`, `install` and every command that installs."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipfence.installer.cache import UnpackedCache
+from pipfence.installer.venv import VirtualEnv
+from pipfence.models.lockfile import Lockfile, check_lock_entries
+from pipfence.project.environment import (
+    open_or_create_env,
+    replaced_python,
+    system_env,
+    unpacked_cache,
+)
+from pipfence.project.project import Project
+from pipfence.project.sync import (
+    SyncOptions,
+    SyncReport,
+    check_lock_against_pipfile,
+    sync,
+    warm_unpacked_cache,
+)
+
+if TYPE_CHECKING:
+    from pipfence.installer.wheel import EnvChange
+    from pipfence.project.session import Session
+    from pipfence.project.sync_types import ProgressSink
+
+__all__ = ["EnvTarget", "sync_lock"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvTarget:
+    """Where a command installs: the project's environment (``site_packages``: pipenv's
+    ``--site-packages`` / ``--no-site-packages``, None when not given) or, with ``system``,
+    the interpreter on PATH (``--system``)."""
+
+    system: bool = False
+    site_packages: bool | None = None
+
+
+def sync_lock(
+    session: Session,
+    lockfile: Lockfile,
+    categories: Sequence[str],
+    *,
+    python: str | None = None,
+    remove_extraneous: bool = False,
+    on_progress: ProgressSink | None = None,
+    change: EnvChange | None = None,
+    target: EnvTarget | None = None,
+) -> SyncReport:
+    """Install ``lockfile``'s ``categories`` into the project's environment (made when
+    missing; replaced first when ``--python`` asks for another Python), or into the
+    interpreter ``target.system`` picks (`system_env`)."""
+    target = target or EnvTarget()
+    project = session.project
+    # A lock the fence refuses, or a malformed one, must not even create the environment.
+    check_lock_entries(lockfile, categories)
+    check_lock_against_pipfile(project.pipfile, lockfile, categories)
+    cache = unpacked_cache(project)
+    options = SyncOptions(categories=categories, remove_extraneous=remove_extraneous)
+
+    def sync_into(env: VirtualEnv, *, created: bool) -> SyncReport:
+        return sync(
+            project,
+            session.client,
+            lockfile,
+            options,
+            env=env,
+            created=created,
+            cache=cache,
+            on_progress=on_progress,
+            change=change,
+        )
+
+    if target.system:
+        return sync_into(system_env(project, python=python), created=False)
+    old_python = replaced_python(project, python)
+    location = project.venv_path()
+    aside = location.with_name(f"{location.name}.pipfence-replaced") if old_python else None
+    if aside is not None:
+        # `--python` asks for another Python: a new environment, the old one kept aside
+        # until the sync has succeeded.
+        shutil.rmtree(aside, ignore_errors=True)
+        location.rename(aside)
+    try:
+        env, created = _open_env(
+            project, location, lockfile, categories, cache=cache, python=python, target=target
+        )
+        report = sync_into(env, created=created)
+    except BaseException:
+        if aside is not None:
+            shutil.rmtree(location, ignore_errors=True)
+            aside.rename(location)
+        raise
+    if aside is None:
+        return report
+    shutil.rmtree(aside, ignore_errors=True)
+    note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
+    return replace(report, warnings=(note, *report.warnings))
+
+
+def _open_env(
+    project: Project,
+    location: Path,
+    lockfile: Lockfile,
+    categories: Sequence[str],
+    *,
+    cache: UnpackedCache,
+    python: str | None,
+    target: EnvTarget,
+) -> tuple[VirtualEnv, bool]:
+    """The project's environment at ``location``, created when missing (and whether it was):
+    while a new one's interpreter runs, a thread checks the cache entries the sync is about
+    to use."""
+    warming = None
+    if not (location / "pyvenv.cfg").is_file():
+        warming = threading.Thread(
+            target=warm_unpacked_cache,
+            args=(cache, lockfile, categories),
+            name="pipfence-warm-cache",
+            daemon=True,
+        )
+        warming.start()
+    try:
+        return open_or_create_env(
+            project, python=python, cache=cache, site_packages=target.site_packages
+        )
+    finally:
+        if warming is not None:
+            warming.join()

@@ -1,0 +1,62 @@
+"""A use case's all-or-nothing: the new Pipfile, lock (and pylock.toml) are staged beside the
+old ones, the environment is changed, and then the files are swapped in; when any step fails,
+the environment and the files are left as they were (`together`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from pipfence.errors import LockfileError
+from pipfence.models.lockfile import Lockfile
+from pipfence.models.names import canonical_name
+from pipfence.project.files import FileSet
+from pipfence.project.project import Project
+
+if TYPE_CHECKING:
+    from pipfence.installer.wheel import EnvChange
+    from pipfence.project.session import Session
+
+__all__ = ["locked_versions", "stage_with_pylock", "together"]
+
+
+@contextlib.contextmanager
+def together(files: FileSet) -> Iterator[EnvChange]:
+    """Make the environment change done in the block and the staged ``files`` take effect
+    together: the files are swapped in when the block succeeds, and when that fails the
+    environment change is undone; when the block fails the staged files are dropped."""
+    from pipfence.installer.wheel import EnvChange
+
+    try:
+        with EnvChange() as change:
+            yield change
+            files.commit()
+    finally:
+        files.discard()
+
+
+def stage_with_pylock(
+    session: Session, *, pipfile_text: str | None = None, lock: Lockfile | None = None
+) -> FileSet:
+    """`pipfence.project.export.stage_with_pylock` for the session's project, imported only
+    when a command writes."""
+    from pipfence.project.export import stage_with_pylock as stage
+
+    return stage(session.project, session.client, pipfile_text=pipfile_text, lock=lock)
+
+
+def locked_versions(project: Project, *, leave: Iterable[str] = ()) -> dict[str, str]:
+    """The versions the lock on disk pins (the first category's where two differ), but for
+    the names in ``leave``: what an edit keeps, as pipenv keeps the other locked versions when
+    one package is added, removed or updated. Empty without a readable lock."""
+    try:
+        current = project.read_lock()
+    except LockfileError:
+        return {}
+    left = {canonical_name(name) for name in leave}
+    kept: dict[str, str] = {}
+    for _category, package in current.packages() if current is not None else ():
+        if package.version is not None and package.key not in left:
+            kept.setdefault(package.key, package.version)
+    return kept
