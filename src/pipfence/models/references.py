@@ -1,4 +1,5 @@
-"""What one `pipfence install` argument names: a requirement on an index, or a direct reference.
+"""Direct references: what one `pipfence install` argument names (a requirement on an index,
+or a direct reference), and the path, file and git entries of a Pipfile and a lock (`DirectRef`).
 
     "requests>=2"                        ──► Requirement (resolved from the Pipfile's sources)
     "." / "./libs/x" / "/abs/dir[extra]" ──► Reference(kind="path")        a folder or archive
@@ -17,15 +18,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
-from pipfence.models.names import is_valid_name, shown
+from pipfence.models.lockfile import LockedPackage
+from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
+from pipfence.models.package_spec import PackageSpec
+from pipfence.models.urls import split_vcs_ref
 
-__all__ = ["ARCHIVE_SUFFIXES", "Reference", "parse_install_argument", "relative_location"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "DirectKind",
+    "DirectRef",
+    "FetchedReference",
+    "Reference",
+    "parse_install_argument",
+    "relative_location",
+]
 
 #: The file names pip installs from: wheels and the sdist formats.
 ARCHIVE_SUFFIXES = (
@@ -180,3 +192,110 @@ def relative_location(target: str, base: str) -> str:
     if up:
         return "/".join([*up, *rest])
     return "./" + "/".join(rest) if rest else "."
+
+
+DirectKind = Literal["path", "file", "git"]
+
+
+class FetchedReference(Protocol):
+    """What fetching a direct reference found that its lock entry records."""
+
+    @property
+    def commit(self) -> str | None: ...
+
+    @property
+    def sha256(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectRef:
+    """One direct reference. ``location`` is the path, file URL or git URL as written;
+    ``ref`` the git ref asked for (Pipfile) or locked commit (lock); ``hashes`` the
+    ``sha256:`` digests a lock allows for a ``file`` archive."""
+
+    name: str
+    kind: DirectKind
+    location: str
+    editable: bool = False
+    ref: str | None = None
+    subdirectory: str | None = None
+    extras: tuple[str, ...] = ()
+    markers: str | None = None
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> NormalizedName:
+        return canonical_name(self.name)
+
+    @classmethod
+    def from_spec(cls, spec: PackageSpec) -> DirectRef:
+        """From a Pipfile entry that is not a named (index) one."""
+        if spec.vcs is not None and spec.vcs != "git":
+            raise UsageError(
+                f"`{spec.name}` is a {spec.vcs} entry; pipfence supports git checkouts only"
+            )
+        kind: DirectKind = "git" if spec.vcs else "path" if spec.path is not None else "file"
+        location = spec.vcs_url if spec.vcs else spec.path if spec.path is not None else spec.file
+        if not location:
+            raise UsageError(f"`{spec.name}` has an empty `{kind}`")
+        ref = spec.ref
+        if kind == "git":
+            # `git = "https://host/repo.git@v1.0"`: the repository, at that ref (a `ref` key
+            # wins, as in pipenv).
+            location, written = split_vcs_ref(location)
+            ref = ref or written
+        return cls(
+            name=spec.name,
+            kind=kind,
+            location=location,
+            editable=spec.editable,
+            ref=ref,
+            subdirectory=spec.subdirectory,
+            extras=spec.extras,
+            markers=spec.markers,
+        )
+
+    @classmethod
+    def from_locked(cls, package: LockedPackage) -> DirectRef:
+        """From a lock entry with ``path``, ``file`` or ``git``; `UsageError` for other VCS."""
+        data = package.data
+        for other in ("hg", "svn", "bzr"):
+            if other in data:
+                raise UsageError(
+                    f"`{package.name}` is a {other} entry; pipfence supports git checkouts only"
+                )
+        kind: DirectKind = "git" if "git" in data else "path" if "path" in data else "file"
+        location = data.get(kind)
+        if not isinstance(location, str) or not location:
+            raise UsageError(f"Pipfile.lock has an empty `{kind}` for `{package.name}`")
+        ref = data.get("ref")
+        if kind == "git":
+            location, written = split_vcs_ref(location)
+            ref = ref if isinstance(ref, str) else written
+        sub = data.get("subdirectory")
+        extras = data.get("extras", [])
+        return cls(
+            name=package.name,
+            kind=kind,
+            location=location,
+            editable=data.get("editable") is True,
+            ref=ref if isinstance(ref, str) else None,
+            subdirectory=sub if isinstance(sub, str) else None,
+            extras=tuple(e for e in extras if isinstance(e, str)),
+            markers=package.markers,
+            hashes=package.hashes,
+        )
+
+    def lock_data(self, fetched: FetchedReference) -> dict[str, Any]:
+        """The lock entry (without markers and extras, which the caller adds) of the reference
+        as ``fetched``: its git commit, its archive's sha256."""
+        data: dict[str, Any] = {self.kind: self.location}
+        if self.kind == "git":
+            data["ref"] = fetched.commit
+            if self.subdirectory:
+                data["subdirectory"] = self.subdirectory
+        if self.editable:
+            data["editable"] = True
+        if fetched.sha256:  # an archive, by file URL or by path
+            data["hashes"] = [f"sha256:{fetched.sha256}"]
+        return data

@@ -15,7 +15,7 @@ from pipfence.project.sync_lock import EnvTarget, sync_lock
 from pipfence.project.transaction import locked_versions, stage_with_pylock, together
 
 if TYPE_CHECKING:
-    from pipfence.project.adapters.direct import DirectRef
+    from pipfence.models.references import DirectRef
     from pipfence.project.edits import PipfileChange
     from pipfence.project.lock import LockReport
     from pipfence.project.references import DirectEntry

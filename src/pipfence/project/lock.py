@@ -32,14 +32,14 @@ from pipfence.models.pipfile import (
     lock_category,
     pipfile_hash,
 )
+from pipfence.models.references import DirectRef
 from pipfence.models.target import Target
-from pipfence.models.urls import shown_url
-from pipfence.project.adapters.direct import DirectRef, project_fetcher
-from pipfence.project.adapters.fenced_builds import Builds, check_built, project_builds
+from pipfence.project.adapters.fenced_builds import project_builds
 from pipfence.project.adapters.fenced_source import FencedSource, IndexReader
-from pipfence.project.concurrency import paused_gc, worker_pool
+from pipfence.project.concurrency import paused_gc
+from pipfence.project.direct_packages import DirectPackage, direct_packages
 from pipfence.project.environment import interpreter_version
-from pipfence.project.lock_entries import DirectPackage, category_entries
+from pipfence.project.lock_entries import category_entries
 from pipfence.project.project import Project
 from pipfence.resolver.resolution import Resolution
 from pipfence.resolver.resolve import resolve
@@ -93,50 +93,6 @@ def _requirement(spec: PackageSpec) -> Requirement:
 
 def _table_specs(pipfile: Pipfile, table: str) -> list[PackageSpec]:
     return list(pipfile.categories.get(table, {}).values())
-
-
-def _direct_packages(
-    project: Project,
-    table_specs: Mapping[str, Iterable[PackageSpec]],
-    client: IndexReader,
-    builds: Builds,
-    tmp: Path,
-) -> dict[str, dict[NormalizedName, DirectPackage]]:
-    """Fetch and build the metadata of every path, file and git entry (concurrently): table
-    → name → what its entry there gives. The same reference in two tables is fetched once;
-    two entries that differ in their options (``editable``, ``extras``, …) stay apart, so
-    each table's lock entry keeps its own."""
-    fetcher = project_fetcher(project, client)
-    refs = {
-        table: {spec.key: DirectRef.from_spec(spec) for spec in specs if not spec.is_named}
-        for table, specs in table_specs.items()
-    }
-    unique = list(dict.fromkeys(ref for by_name in refs.values() for ref in by_name.values()))
-
-    def one(position: int, ref: DirectRef) -> DirectPackage:
-        fetched = fetcher.fetch(ref, tmp / f"{ref.key}-{position}")
-        what = f"`{ref.name}` ({shown_url(ref.location)})"
-        if fetched.archive is not None and fetched.sha256 is not None:
-            metadata = builds.archive_metadata(fetched.archive, fetched.sha256, name=ref.name)
-        elif fetched.tree is not None:
-            metadata = builds.tree_metadata(fetched.tree, name=ref.name, key=fetched.cache_key)
-        else:  # pragma: no cover - fetch always gives one of the two
-            raise UsageError(f"{what} could not be fetched")
-        check_built(metadata, ref.key, what)
-        stand_in = DistFile(
-            filename=f"{ref.key.replace('-', '_')}-{metadata.version}.tar.gz",
-            url=str(fetched.direct_url["url"]),
-            requires_python=metadata.requires_python,
-        )
-        return DirectPackage(ref=ref, data=ref.lock_data(fetched), file=stand_in, metadata=metadata)
-
-    if not unique:
-        return {table: {} for table in refs}
-    with worker_pool("pipfence-direct", 8) as pool:
-        done = dict(zip(unique, pool.map(one, range(len(unique)), unique), strict=True))
-    return {
-        table: {name: done[ref] for name, ref in by_name.items()} for table, by_name in refs.items()
-    }
 
 
 def lock(
@@ -289,7 +245,7 @@ def _lock_group(
     with contextlib.ExitStack() as stack:
         stack.enter_context(paused_gc())
         tmp = Path(stack.enter_context(temp_dir(project.settings.cache_dir / "tmp", "lock-")))
-        direct = _direct_packages(
+        direct = direct_packages(
             project, {"packages": default_specs, **own_specs}, client, builds, tmp
         )
         source = stack.enter_context(

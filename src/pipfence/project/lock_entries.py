@@ -13,7 +13,6 @@ from packaging.requirements import Requirement
 
 from pipfence.errors import PackageNotFound, ResolutionError
 from pipfence.models.fence import AllowedHashes, Decision
-from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.markers import (
     all_of,
@@ -27,22 +26,11 @@ from pipfence.models.markers import (
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
 from pipfence.models.pipfile import PackageSpec
 from pipfence.models.target import Target
-from pipfence.project.adapters.direct import DirectRef
 from pipfence.project.adapters.fenced_source import FencedSource
+from pipfence.project.direct_packages import DirectPackage
 from pipfence.resolver.resolution import Resolution, ResolvedPackage
 
-__all__ = ["DirectPackage", "category_entries"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectPackage:
-    """A path, file or git entry as fetched for a lock: its reference, its lock data, the
-    stand-in file the resolver sees for it, and the metadata built from it."""
-
-    ref: DirectRef
-    data: dict[str, Any]
-    file: DistFile
-    metadata: CoreMetadata
+__all__ = ["category_entries"]
 
 
 def _environment_markers(

@@ -39,10 +39,11 @@ from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_fi
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile
+from pipfence.models.references import DirectRef
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes, shown_url
-from pipfence.project.adapters.direct import DirectFetcher, DirectRef, editable_checkout
+from pipfence.project.adapters.direct import DirectFetcher, editable_checkout
 from pipfence.project.adapters.fenced_builds import Builds, check_built
 from pipfence.project.concurrency import map_all
 from pipfence.project.fenced_fetch import fetch_in_fence_order

@@ -26,8 +26,8 @@ from pipfence.errors import UsageError
 from pipfence.installer.build import temp_dir
 from pipfence.models.files import parse_filename
 from pipfence.models.names import is_valid_name, lock_key, shown
-from pipfence.models.references import Reference, relative_location
-from pipfence.project.adapters.direct import DirectFetcher, DirectRef
+from pipfence.models.references import DirectRef, Reference, relative_location
+from pipfence.project.adapters.direct import DirectFetcher
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:

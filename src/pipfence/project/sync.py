@@ -9,13 +9,12 @@ verified against the lock's hashes before the environment changes.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from packaging.markers import InvalidMarker
 
@@ -24,26 +23,20 @@ from pipfence.index.client import IndexClient
 from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.plan import PROTECTED, SyncPlan, plan_sync
 from pipfence.installer.satisfies import (
-    DirectOrigin,
     InstalledDist,
     WantedDist,
-    direct_url_satisfies,
 )
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import AllowedHashes
 from pipfence.models.lockfile import UNPINNED, LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, pipfile_table
+from pipfence.models.references import DirectRef
 from pipfence.models.target import Target
 from pipfence.models.urls import shown_url
-from pipfence.project.adapters.direct import (
-    DirectFetcher,
-    DirectRef,
-    editable_checkout,
-    project_fetcher,
-    read_direct_url,
-)
+from pipfence.project.adapters.direct import DirectFetcher, is_remote, project_fetcher
 from pipfence.project.concurrency import worker_pool
+from pipfence.project.direct_installed import direct_satisfied
 from pipfence.project.project import Project
 
 if TYPE_CHECKING:
@@ -124,7 +117,7 @@ def _wanted(
                     f"`{package.name}` is a git entry without a full commit hash in `ref`",
                     hint="run `pipfence lock` to pin it to a commit",
                 )
-            if ref.kind == "file" and not ref.hashes and _is_remote(ref.location):
+            if ref.kind == "file" and not ref.hashes and is_remote(ref.location):
                 raise HashMismatch(
                     f"Pipfile.lock has no hashes for `{package.name}` "
                     f"({shown_url(ref.location)}); pipfence downloads only files whose "
@@ -164,39 +157,6 @@ def _is_commit(ref: str) -> bool:
     return len(ref) == _COMMIT_LENGTH and all(c in "0123456789abcdef" for c in ref.lower())
 
 
-def _is_remote(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
-
-
-def _direct_satisfied(
-    ref: DirectRef, installed: InstalledDist, root: Path, env: VirtualEnv, fetcher: DirectFetcher
-) -> bool:
-    """Whether the installed distribution is what the direct lock entry describes, judged
-    by its ``direct_url.json`` (PEP 610): same place, same kind, same commit or hash (see
-    `pipfence.installer.satisfies.direct_url_satisfies`); an editable checkout must also be at
-    the locked commit."""
-    info = read_direct_url(installed.dist_info)
-    hashes = AllowedHashes.of(ref.hashes).digests
-    if ref.kind == "git" and ref.editable:
-        checkout = editable_checkout(env, ref)
-        tree = checkout / ref.subdirectory if ref.subdirectory else checkout
-        origin = DirectOrigin(kind="directory", url=tree.as_uri(), editable=True)
-        return direct_url_satisfies(info, origin) and fetcher.checkout_head(checkout) == ref.ref
-    if ref.kind == "git":
-        url = shown_url(ref.location.removeprefix("git+").split("#", 1)[0])
-        origin = DirectOrigin(kind="vcs", url=url, editable=ref.editable, commit=ref.ref)
-    elif ref.kind == "path" or (ref.kind == "file" and not _is_remote(ref.location)):
-        local = Path(ref.location.removeprefix("file://")).expanduser()
-        path = Path(os.path.abspath(local if local.is_absolute() else root / local))  # noqa: PTH100
-        kind: Literal["directory", "archive"] = "directory" if path.is_dir() else "archive"
-        origin = DirectOrigin(kind=kind, url=path.as_uri(), editable=ref.editable, hashes=hashes)
-    else:
-        origin = DirectOrigin(
-            kind="archive", url=shown_url(ref.location), editable=ref.editable, hashes=hashes
-        )
-    return direct_url_satisfies(info, origin)
-
-
 def sync(
     project: Project,
     client: IndexClient,
@@ -228,7 +188,7 @@ def sync(
         wanted,
         refs,
         installed,
-        satisfied=lambda ref, have: _direct_satisfied(ref, have, project.root, env, fetcher),
+        satisfied=lambda ref, have: direct_satisfied(ref, have, project.root, env, fetcher),
     )
     if plan.is_empty:
         return SyncReport(

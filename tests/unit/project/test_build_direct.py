@@ -13,8 +13,9 @@ from pipfence.errors import HashMismatch, UsageError
 from pipfence.models.files import DistFile
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.package_spec import PackageSpec
+from pipfence.models.references import DirectRef
 from pipfence.models.sources import Source
-from pipfence.project.adapters.direct import DirectFetcher, DirectRef
+from pipfence.project.adapters.direct import DirectFetcher
 from support.dists import build_sdist, write_source_tree
 
 

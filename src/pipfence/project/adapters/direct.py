@@ -20,7 +20,6 @@ only.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -29,18 +28,16 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
 from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile
-from pipfence.models.lockfile import LockedPackage
-from pipfence.models.names import NormalizedName, canonical_name
-from pipfence.models.pipfile import PackageSpec
+from pipfence.models.references import DirectRef
 from pipfence.models.sources import Source
-from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo, split_vcs_ref
+from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo
 from pipfence.project.adapters.fenced_source import IndexReader
 
 if TYPE_CHECKING:
@@ -52,11 +49,10 @@ __all__ = [
     "DirectRef",
     "Fetched",
     "editable_checkout",
+    "is_remote",
     "project_fetcher",
-    "read_direct_url",
 ]
 
-DirectKind = Literal["path", "file", "git"]
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _GIT_TIMEOUT = 600
 _ENV_VAR = re.compile(r"\$\{?[A-Za-z_]")
@@ -67,99 +63,6 @@ _CREDENTIAL_HELPER = (
     '"$PIPFENCE_GIT_USERNAME" "$PIPFENCE_GIT_PASSWORD"; fi; }; f'
 )
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectRef:
-    """One direct reference. ``location`` is the path, file URL or git URL as written;
-    ``ref`` the git ref asked for (Pipfile) or locked commit (lock); ``hashes`` the
-    ``sha256:`` digests a lock allows for a ``file`` archive."""
-
-    name: str
-    kind: DirectKind
-    location: str
-    editable: bool = False
-    ref: str | None = None
-    subdirectory: str | None = None
-    extras: tuple[str, ...] = ()
-    markers: str | None = None
-    hashes: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> NormalizedName:
-        return canonical_name(self.name)
-
-    @classmethod
-    def from_spec(cls, spec: PackageSpec) -> DirectRef:
-        """From a Pipfile entry that is not a named (index) one."""
-        if spec.vcs is not None and spec.vcs != "git":
-            raise UsageError(
-                f"`{spec.name}` is a {spec.vcs} entry; pipfence supports git checkouts only"
-            )
-        kind: DirectKind = "git" if spec.vcs else "path" if spec.path is not None else "file"
-        location = spec.vcs_url if spec.vcs else spec.path if spec.path is not None else spec.file
-        if not location:
-            raise UsageError(f"`{spec.name}` has an empty `{kind}`")
-        ref = spec.ref
-        if kind == "git":
-            # `git = "https://host/repo.git@v1.0"`: the repository, at that ref (a `ref` key
-            # wins, as in pipenv).
-            location, written = split_vcs_ref(location)
-            ref = ref or written
-        return cls(
-            name=spec.name,
-            kind=kind,
-            location=location,
-            editable=spec.editable,
-            ref=ref,
-            subdirectory=spec.subdirectory,
-            extras=spec.extras,
-            markers=spec.markers,
-        )
-
-    @classmethod
-    def from_locked(cls, package: LockedPackage) -> DirectRef:
-        """From a lock entry with ``path``, ``file`` or ``git``; `UsageError` for other VCS."""
-        data = package.data
-        for other in ("hg", "svn", "bzr"):
-            if other in data:
-                raise UsageError(
-                    f"`{package.name}` is a {other} entry; pipfence supports git checkouts only"
-                )
-        kind: DirectKind = "git" if "git" in data else "path" if "path" in data else "file"
-        location = data.get(kind)
-        if not isinstance(location, str) or not location:
-            raise UsageError(f"Pipfile.lock has an empty `{kind}` for `{package.name}`")
-        ref = data.get("ref")
-        if kind == "git":
-            location, written = split_vcs_ref(location)
-            ref = ref if isinstance(ref, str) else written
-        sub = data.get("subdirectory")
-        extras = data.get("extras", [])
-        return cls(
-            name=package.name,
-            kind=kind,
-            location=location,
-            editable=data.get("editable") is True,
-            ref=ref if isinstance(ref, str) else None,
-            subdirectory=sub if isinstance(sub, str) else None,
-            extras=tuple(e for e in extras if isinstance(e, str)),
-            markers=package.markers,
-            hashes=package.hashes,
-        )
-
-    def lock_data(self, fetched: Fetched) -> dict[str, Any]:
-        """The lock entry (without markers and extras, which the caller adds)."""
-        data: dict[str, Any] = {self.kind: self.location}
-        if self.kind == "git":
-            data["ref"] = fetched.commit
-            if self.subdirectory:
-                data["subdirectory"] = self.subdirectory
-        if self.editable:
-            data["editable"] = True
-        if fetched.sha256:  # an archive, by file URL or by path
-            data["hashes"] = [f"sha256:{fetched.sha256}"]
-        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -493,13 +396,9 @@ def _credential_config(url: str, user: str, password: str) -> dict[str, str]:
     }
 
 
-def read_direct_url(dist_info: Path) -> dict[str, Any] | None:
-    """The ``direct_url.json`` of an installed distribution, or None."""
-    try:
-        data = json.loads((dist_info / "direct_url.json").read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def is_remote(location: str) -> bool:
+    """Whether a direct reference's location is fetched over http(s)."""
+    return location.startswith(("http://", "https://"))
 
 
 def editable_checkout(env: VirtualEnv, ref: DirectRef) -> Path:
