@@ -30,10 +30,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from pipfence.errors import FenceError, InstallError, IntegrityError, PipfenceError, UsageError
 from pipfence.installer.build import (
@@ -46,13 +45,17 @@ from pipfence.installer.build import (
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.fence import Fence, Parent
-from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
+from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes
+from pipfence.project.adapters.build_cache import BuildCache
 from pipfence.project.adapters.fenced_source import FencedSource, IndexReader, SdistMetadata
 from pipfence.project.project import Project
+
+if TYPE_CHECKING:
+    from pipfence.resolver.resolution import Resolution
 
 __all__ = ["Builds", "check_built", "project_builds"]
 
@@ -96,7 +99,7 @@ class Builds:
         self._uploaded_before = uploaded_before
         self._fence = fence
         self._routes = routes
-        self._root = cache_dir / "builds"
+        self._cache = BuildCache(cache_dir / "builds", fence)
         self._temp = cache_dir / "tmp"
         self._logs = cache_dir / "build-logs"
         self._find_python = python
@@ -105,7 +108,6 @@ class Builds:
         self._wheel_cache = wheel_cache
         self._verbose = verbose
         self._lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
 
     @property
     def python(self) -> Path:
@@ -115,64 +117,13 @@ class Builds:
                 self._python = self._find_python()
             return self._python
 
-    # -- cache ------------------------------------------------------------------------------
-
-    def _key(self, base: str, source: str | None) -> str:
-        """The cache key of a build of ``base`` (an archive's sha256, a commit): also the
-        fence its build requirements were resolved under, so one project's build (its
-        requirements taken from where its Pipfile says) never stands in for another's."""
-        identity = self._fence.build_identity(source or self._fence.default.name)
-        return f"{base.lower()}-{identity}"
-
-    @contextlib.contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
-        with self._lock:
-            lock = self._key_locks.setdefault(key, threading.Lock())
-        with lock:
-            yield
-
-    def _cached_metadata(self, key: str) -> CoreMetadata | None:
-        try:
-            return CoreMetadata.parse((self._root / key / "METADATA").read_bytes())
-        except (OSError, ValueError):
-            return None
-
-    def _store_metadata(self, key: str, metadata_bytes: bytes) -> None:
-        folder = self._root / key
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".METADATA.{secrets.token_hex(4)}"
-        tmp.write_bytes(metadata_bytes)
-        tmp.replace(folder / "METADATA")
-
-    def _cached_wheel(self, key: str, target: Target) -> Path | None:
-        folder = self._root / key / "wheels"
-        if not folder.is_dir():
-            return None
-        for wheel in sorted(folder.glob("*.whl")):
-            try:
-                _name, _version, _build, tags = parse_wheel_filename(wheel.name)
-            except InvalidWheelFilename:
-                continue
-            if install_rank(tags, target) is not None:
-                return wheel
-        return None
-
-    def _store_wheel(self, key: str, wheel: Path) -> Path:
-        folder = self._root / key / "wheels"
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / wheel.name
-        tmp = folder / f".{wheel.name}.{secrets.token_hex(4)}"
-        shutil.copyfile(wheel, tmp)
-        tmp.replace(final)
-        return final
-
     # -- public -----------------------------------------------------------------------------
 
     def sdist_metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata:
         """Core metadata of the sdist ``file`` on ``source``: from the cache by its sha256,
         else downloaded (verified against the page's hash) and prepared by its backend."""
         if file.sha256:
-            cached = self._cached_metadata(self._key(file.sha256, source.name))
+            cached = self._cache.metadata(self._cache.key(file.sha256, source.name))
             if cached is not None:
                 return cached
         with temp_dir(self._temp, "pipfence-sdist-") as tmp:
@@ -189,9 +140,9 @@ class Builds:
         is where it came from (None: a file entry, fenced as from the default)."""
         if archive.name.endswith(".whl"):
             return wheel_metadata(archive)
-        key = self._key(sha256, source)
-        with self._locked(key):
-            cached = self._cached_metadata(key)
+        key = self._cache.key(sha256, source)
+        with self._cache.locked(key):
+            cached = self._cache.metadata(key)
             if cached is not None:
                 return cached
             with temp_dir(self._temp, "pipfence-unpack-") as tmp:
@@ -199,7 +150,7 @@ class Builds:
                 metadata, raw = self._prepare_metadata(
                     tree, name=name, depth=0, source=source or self._fence.default.name
                 )
-            self._store_metadata(key, raw)
+            self._cache.store_metadata(key, raw)
             return metadata
 
     def sdist_wheel(
@@ -239,16 +190,16 @@ class Builds:
         depth: int,
         source: str,
     ) -> Path:
-        key = self._key(sha256, source)
-        with self._locked(key):
-            cached = self._cached_wheel(key, target)
+        key = self._cache.key(sha256, source)
+        with self._cache.locked(key):
+            cached = self._cache.wheel(key, target)
             if cached is None:
                 with temp_dir(self._temp, "pipfence-unpack-") as tmp:
                     tree = unpack_sdist(archive, Path(tmp) / "src")
                     built = self._build(
                         tree, "wheel", name=name, out=Path(tmp) / "out", depth=depth, source=source
                     )
-                    cached = self._store_wheel(key, built)
+                    cached = self._cache.store_wheel(key, built)
         dest.mkdir(parents=True, exist_ok=True)
         copy = dest / cached.name
         shutil.copyfile(cached, copy)
@@ -256,9 +207,9 @@ class Builds:
 
     def tree_metadata(self, tree: Path, *, name: str, key: str | None = None) -> CoreMetadata:
         """Core metadata of a source tree; cached under ``key`` when given (a git commit)."""
-        key = self._key(key, None) if key is not None else None
+        key = self._cache.key(key, None) if key is not None else None
         if key is not None:
-            cached = self._cached_metadata(key)
+            cached = self._cache.metadata(key)
             if cached is not None:
                 return cached
         with temp_dir(self._temp, "pipfence-tree-") as tmp:
@@ -269,7 +220,7 @@ class Builds:
                 source=self._fence.default.name,
             )
         if key is not None:
-            self._store_metadata(key, raw)
+            self._cache.store_metadata(key, raw)
         return metadata
 
     def tree_wheel(
@@ -284,17 +235,17 @@ class Builds:
     ) -> Path:
         """A wheel of a source tree (an editable one, PEP 660, when ``editable``: built in
         place, so it points at ``tree``); cached under ``key`` when given and not editable."""
-        key = self._key(key, None) if key is not None else None
+        key = self._cache.key(key, None) if key is not None else None
         if key is not None and not editable:
-            with self._locked(key):
-                cached = self._cached_wheel(key, target)
+            with self._cache.locked(key):
+                cached = self._cache.wheel(key, target)
                 if cached is None:
                     with temp_dir(self._temp, "pipfence-tree-") as tmp:
                         copy = _clean_copy(tree, Path(tmp) / "src")
                         built = self._build(
                             copy, "wheel", name=name, out=Path(tmp) / "out", depth=0, source=None
                         )
-                        cached = self._store_wheel(key, built)
+                        cached = self._cache.store_wheel(key, built)
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cached, dest / cached.name)
             return dest / cached.name
@@ -393,50 +344,12 @@ class Builds:
         depth: int,
     ) -> None:
         """Resolve ``texts`` under the project's fence, ``parent`` (the package being built)
-        standing as the parent of each, and install them into ``env``."""
-        name = parent.name
-        requirements: list[Requirement] = []
-        for text in texts:
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement as exc:
-                raise InstallError(
-                    f"Cannot build `{name}`: build requirement `{text}` is invalid: {exc}"
-                ) from exc
-            if requirement.url:
-                raise InstallError(
-                    f"Cannot build `{name}`: build requirement `{text}` is a direct URL; "
-                    "pipfence takes build requirements only from the Pipfile's sources"
-                )
-            requirements.append(requirement)
+        standing as the parent of each, and install them into ``env``; ``installed`` holds
+        the versions installed there so far, and gains the new ones."""
+        requirements = _build_requirements(texts, parent.name)
         if not requirements:
             return
-        seeded = {canonical_name(r.name): (parent,) for r in requirements}
-        try:
-            with FencedSource(
-                self._client,
-                self._fence,
-                self._routes,
-                target,
-                sdist_metadata=self._nested_sdist_metadata(depth),
-                parents=seeded,
-                uploaded_before=self._uploaded_before,
-            ) as source:
-                from pipfence.resolver.resolve import resolve  # only when building
-
-                resolution = resolve(requirements, source, target)
-                source.verify(resolution)
-                origins = {key: source.origins[key].source for key in resolution.packages}
-        except FenceError as exc:
-            exc.add_note(f"while resolving the build requirements of `{name}`")
-            raise
-        except PipfenceError as exc:
-            exc.add_note(f"while resolving the build requirements of `{name}`")
-            raise InstallError(
-                f"Cannot build `{name}`: its build requirements "
-                f"({', '.join(texts)}) cannot be resolved: {exc}",
-                hint=exc.hint,
-            ) from exc
+        resolution, origins = self._resolve(requirements, texts, target, parent, depth)
         # Imported here: `installer` costs a lock that builds nothing about 20 ms.
         from pipfence.installer.wheel import WheelInstall, install_many
 
@@ -467,10 +380,48 @@ class Builds:
                 installed[key] = version
             install_many(items, env, cache=self._wheel_cache)
 
+    def _resolve(
+        self,
+        requirements: Sequence[Requirement],
+        texts: Sequence[str],
+        target: Target,
+        parent: Parent,
+        depth: int,
+    ) -> tuple[Resolution, dict[NormalizedName, Source]]:
+        """Build requirements resolved through the fence, and the source of each package."""
+        name = parent.name
+        seeded = {canonical_name(r.name): (parent,) for r in requirements}
+        try:
+            with FencedSource(
+                self._client,
+                self._fence,
+                self._routes,
+                target,
+                sdist_metadata=self._nested_sdist_metadata(depth),
+                parents=seeded,
+                uploaded_before=self._uploaded_before,
+            ) as source:
+                from pipfence.resolver.resolve import resolve  # only when building
+
+                resolution = resolve(requirements, source, target)
+                source.verify(resolution)
+                origins = {key: source.origins[key].source for key in resolution.packages}
+        except FenceError as exc:
+            exc.add_note(f"while resolving the build requirements of `{name}`")
+            raise
+        except PipfenceError as exc:
+            exc.add_note(f"while resolving the build requirements of `{name}`")
+            raise InstallError(
+                f"Cannot build `{name}`: its build requirements "
+                f"({', '.join(texts)}) cannot be resolved: {exc}",
+                hint=exc.hint,
+            ) from exc
+        return resolution, origins
+
     def _nested_sdist_metadata(self, depth: int) -> SdistMetadata:
         def read(source: Source, request_url: str, file: DistFile) -> CoreMetadata:
             if file.sha256:
-                cached = self._cached_metadata(self._key(file.sha256, source.name))
+                cached = self._cache.metadata(self._cache.key(file.sha256, source.name))
                 if cached is not None:
                     return cached
             if depth + 1 > _MAX_DEPTH:
@@ -479,19 +430,38 @@ class Builds:
                 )
             with temp_dir(self._temp, "pipfence-sdist-") as tmp:
                 path = self._client.download(source, request_url, file, Path(tmp))
-                key = self._key(file_sha256(path), source.name)
-                with self._locked(key):
-                    cached = self._cached_metadata(key)
+                key = self._cache.key(file_sha256(path), source.name)
+                with self._cache.locked(key):
+                    cached = self._cache.metadata(key)
                     if cached is not None:
                         return cached
                     tree = unpack_sdist(path, Path(tmp) / "src")
                     metadata, raw = self._prepare_metadata(
                         tree, name=_name_of(file.filename), depth=depth + 1, source=source.name
                     )
-                self._store_metadata(key, raw)
+                self._cache.store_metadata(key, raw)
                 return metadata
 
         return read
+
+
+def _build_requirements(texts: Sequence[str], name: str) -> list[Requirement]:
+    """``texts`` parsed; `InstallError` for one that does not parse or is a direct URL."""
+    requirements: list[Requirement] = []
+    for text in texts:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as exc:
+            raise InstallError(
+                f"Cannot build `{name}`: build requirement `{text}` is invalid: {exc}"
+            ) from exc
+        if requirement.url:
+            raise InstallError(
+                f"Cannot build `{name}`: build requirement `{text}` is a direct URL; "
+                "pipfence takes build requirements only from the Pipfile's sources"
+            )
+        requirements.append(requirement)
+    return requirements
 
 
 def _name_of(filename: str) -> str:
