@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pipfence.formats.pylock import PylockExport, pylock_document, pylock_toml
 from pipfence.formats.requirements import index_lines, requirement_lines, source_lines
@@ -18,6 +18,7 @@ from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.models.sources import Source
 from pipfence.models.urls import Routes, without_secrets
+from pipfence.project.adapters.fenced_source import PageReader
 from pipfence.project.concurrency import worker_pool
 
 if TYPE_CHECKING:
@@ -73,14 +74,6 @@ def routing_lost(lock: Lockfile, packages: Mapping[str, LockedPackage]) -> dict[
 
 
 # -- pylock.toml ------------------------------------------------------------------------------
-
-
-class PageReader(Protocol):
-    """What `fetch_pages` needs of the index client (satisfied by `IndexClient`)."""
-
-    def project_page(
-        self, source: Source, request_url: str, name: NormalizedName
-    ) -> ProjectPage | None: ...
 
 
 def fetch_pages(

@@ -27,8 +27,8 @@ from pipfence.models.target import Target
 
 __all__ = [
     "MISSING",
-    "Dependency",
     "DependencyGraph",
+    "Edge",
     "Node",
     "graph_of_env",
 ]
@@ -38,7 +38,7 @@ MISSING = "?"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Dependency:
+class Edge:
     """One ``Requires-Dist`` edge: the name as the parent wrote it, and pipdeptree's rendering
     of its specifier (clauses sorted in reverse, comma-joined; None when there is none).
     ``extra`` is the parent's extra that gates it, or None; ``extras`` are the extras the edge
@@ -62,7 +62,7 @@ class Node:
     key: NormalizedName
     name: str
     version: str
-    requires: tuple[Dependency, ...] = ()
+    requires: tuple[Edge, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +70,7 @@ class DependencyGraph:
     """Nodes by normalised name; ``extra_edges`` maps a node to the edges behind its extras."""
 
     nodes: Mapping[NormalizedName, Node]
-    extra_edges: Mapping[NormalizedName, tuple[Dependency, ...]]
+    extra_edges: Mapping[NormalizedName, tuple[Edge, ...]]
 
     @classmethod
     def build(
@@ -80,11 +80,11 @@ class DependencyGraph:
 
         A ``Requires-Dist`` line that does not parse is skipped, as pip skips it."""
         nodes: dict[NormalizedName, Node] = {}
-        extras: dict[NormalizedName, tuple[Dependency, ...]] = {}
+        extras: dict[NormalizedName, tuple[Edge, ...]] = {}
         for name, version, requires_dist in distributions:
             key = canonical_name(name)
-            plain: list[Dependency] = []
-            gated: list[Dependency] = []
+            plain: list[Edge] = []
+            gated: list[Edge] = []
             for line in requires_dist:
                 edge = _edge(line, target)
                 if edge is None:
@@ -100,7 +100,7 @@ class DependencyGraph:
         node = self.nodes.get(key)
         return node.version if node is not None else MISSING
 
-    def children(self, key: NormalizedName) -> list[Dependency]:
+    def children(self, key: NormalizedName) -> list[Edge]:
         """``key``'s plain edges, sorted by name as pipdeptree sorts them."""
         node = self.nodes.get(key)
         return sorted(node.requires, key=lambda d: d.key) if node is not None else []
@@ -110,9 +110,9 @@ class DependencyGraph:
         required = {edge.key for node in self.nodes.values() for edge in node.requires}
         return [self.nodes[k] for k in sorted(self.nodes) if k not in required]
 
-    def dependents(self) -> dict[NormalizedName, list[tuple[Node, Dependency]]]:
+    def dependents(self) -> dict[NormalizedName, list[tuple[Node, Edge]]]:
         """For each name, the installed packages requiring it and the edge they require it by."""
-        found: dict[NormalizedName, list[tuple[Node, Dependency]]] = {}
+        found: dict[NormalizedName, list[tuple[Node, Edge]]] = {}
         for key in sorted(self.nodes):
             node = self.nodes[key]
             for edge in node.requires:
@@ -120,7 +120,7 @@ class DependencyGraph:
         return found
 
 
-def _edge(line: str, target: Target) -> Dependency | None:
+def _edge(line: str, target: Target) -> Edge | None:
     try:
         requirement = Requirement(line)
     except InvalidRequirement:
@@ -137,7 +137,7 @@ def _edge(line: str, target: Target) -> Dependency | None:
     except InvalidMarker:
         return None
     specs = sorted((str(s) for s in requirement.specifier), reverse=True)
-    return Dependency(
+    return Edge(
         key=canonical_name(requirement.name),
         name=requirement.name,
         specifier=",".join(specs) or None,
@@ -151,8 +151,8 @@ def _extras_named(marker: str) -> list[str]:
     return re.findall(r"""extra\s*==\s*["']([^"']+)["']""", marker)
 
 
-def _unique(edges: list[Dependency]) -> tuple[Dependency, ...]:
-    seen: dict[NormalizedName, Dependency] = {}
+def _unique(edges: list[Edge]) -> tuple[Edge, ...]:
+    seen: dict[NormalizedName, Edge] = {}
     for edge in edges:
         seen.setdefault(edge.key, edge)
     return tuple(seen.values())

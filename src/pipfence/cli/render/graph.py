@@ -12,7 +12,7 @@ from typing import Any
 
 from pipfence.installer.plan import PROTECTED
 from pipfence.models.names import NormalizedName
-from pipfence.project.graph import Dependency, DependencyGraph, Node
+from pipfence.project.graph import DependencyGraph, Edge, Node
 
 __all__ = ["render_json", "render_json_tree", "render_text"]
 
@@ -69,7 +69,7 @@ def _package(node: Node) -> dict[str, Any]:
     return {"key": node.key, "package_name": node.name, "installed_version": node.version}
 
 
-def _requirement(graph: DependencyGraph, edge: Dependency) -> dict[str, Any]:
+def _requirement(graph: DependencyGraph, edge: Edge) -> dict[str, Any]:
     return {
         "key": edge.key,
         "package_name": edge.name,
@@ -109,7 +109,7 @@ def render_json_tree(graph: DependencyGraph, *, reverse: bool = False) -> str:
     if reverse:
         return json.dumps(_reverse_tree(graph), indent=4)
 
-    def nest(edge: Dependency, chain: list[NormalizedName]) -> dict[str, Any]:
+    def nest(edge: Edge, chain: list[NormalizedName]) -> dict[str, Any]:
         item = _requirement(graph, edge)
         item["dependencies"] = [
             nest(child, [*chain, child.key])

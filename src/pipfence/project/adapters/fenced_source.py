@@ -50,7 +50,7 @@ from pipfence.project.concurrency import few_malloc_arenas
 if TYPE_CHECKING:
     from pipfence.resolver.resolution import Resolution
 
-__all__ = ["FencedSource", "IndexReader", "SdistMetadata"]
+__all__ = ["FencedSource", "IndexReader", "PageReader", "SdistMetadata"]
 
 #: Reads an sdist's core metadata by building it (see `fenced_builds.Builds`):
 #: ``(source, request_url, sdist file) -> CoreMetadata``.
@@ -60,12 +60,16 @@ SdistMetadata = Callable[[Source, str, DistFile], CoreMetadata]
 _T = TypeVar("_T")
 
 
-class IndexReader(Protocol):
-    """What `FencedSource` needs of the index client (satisfied by `IndexClient`)."""
+class PageReader(Protocol):
+    """What reading project pages needs of the index client (satisfied by `IndexClient`)."""
 
     def project_page(
         self, source: Source, request_url: str, name: NormalizedName
     ) -> ProjectPage | None: ...
+
+
+class IndexReader(PageReader, Protocol):
+    """What `FencedSource` needs of the index client (satisfied by `IndexClient`)."""
 
     def metadata(self, source: Source, request_url: str, file: DistFile) -> CoreMetadata | None: ...
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from pipfence.errors import IndexServerError, UsageError
 from pipfence.index.folder import FolderIndex, is_file_url
 from pipfence.index.http import ClientSettings, Endpoint, Http
-from pipfence.models.files import ProjectPage
 from pipfence.models.lockfile import Lockfile, package_source
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.pipfile import LOCK_CATEGORY, Pipfile
 from pipfence.models.sources import PYPI_SOURCE, Source
 from pipfence.models.urls import Routes, is_pypi_url, shown_url
+from pipfence.project.adapters.fenced_source import PageReader
 from pipfence.project.concurrency import worker_pool
 
 __all__ = ["Exposure", "SourceCheck", "audit_exposure", "check_sources", "pin_line"]
@@ -180,14 +180,6 @@ def _check(
 
 
 # -- exposure audit ---------------------------------------------------------------------------
-
-
-class PageReader(Protocol):
-    """What the audit needs of the index client (satisfied by `IndexClient`)."""
-
-    def project_page(
-        self, source: Source, request_url: str, name: NormalizedName
-    ) -> ProjectPage | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
