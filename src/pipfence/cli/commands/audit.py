@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands.check import required_service
-    from pipfence.project.adapters.audit import audit_lock, render_report
+    from pipfence.project.adapters.audit import render_report
+    from pipfence.project.audit import audit_lock
     from pipfence.project.categories import lock_categories
     from pipfence.project.export import selected_packages
 

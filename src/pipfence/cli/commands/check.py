@@ -114,7 +114,7 @@ def required_service(
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.adapters.audit import audit_lock
+    from pipfence.project.audit import audit_lock
     from pipfence.project.categories import lock_categories
 
     settings = settings_from_args(args)

@@ -1,4 +1,5 @@
-"""`pipfence check`: known vulnerabilities of the locked versions, through pip-audit's library.
+"""pip-audit's vulnerability services and output formats, reached through its library (its
+``_service`` and ``_format`` modules, imported by name when used).
 
 pip-audit is an optional extra (``pip install pipfence[audit]``); `vulnerability_service`
 returns None when it is not importable. Only packages whose source is PyPI are looked up: the
@@ -16,26 +17,23 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from pipfence.errors import IndexServerError, UsageError
-from pipfence.models.lockfile import Lockfile, package_source
-from pipfence.models.urls import Origin, expand, is_pypi_url, shown_url, split_userinfo
-from pipfence.project.export import selected_packages
+from pipfence.models.urls import Origin, expand, shown_url, split_userinfo
 
 __all__ = [
     "AUDIT_FORMATS",
     "AUDIT_URL_VARIABLE",
-    "AuditReport",
-    "Vulnerability",
+    "OSV_QUERY_PATH",
+    "AuditResults",
     "VulnerabilityService",
-    "audit_lock",
     "osv_query_url",
     "render_report",
     "vulnerability_service",
@@ -46,31 +44,6 @@ AUDIT_URL_VARIABLE = "PIPFENCE_AUDIT_URL"
 #: The OSV API's query endpoint, relative to the API's base URL.
 OSV_QUERY_PATH = "/v1/query"
 _LABELS = {"pypi": "PyPI", "osv": "OSV"}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Vulnerability:
-    """One advisory for one locked package."""
-
-    name: str
-    version: str
-    id: str
-    fix_versions: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditReport:
-    """The advisories found, how many packages were looked up, and which were not (with why).
-
-    ``results`` is the same in pip-audit's own terms (each dependency, skipped ones included,
-    with its advisories), for pip-audit's output formats (`render_report`)."""
-
-    vulnerabilities: tuple[Vulnerability, ...]
-    checked: int
-    skipped: tuple[tuple[str, str], ...] = ()
-    results: Mapping[Any, Sequence[Any]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +61,36 @@ class VulnerabilityService:
     def __str__(self) -> str:
         label = _LABELS.get(self.name, self.name)
         return f"{label} at {self.url}" if self.url else label
+
+    def query(self, name: str, version: Version) -> tuple[Any, list[Any]] | None:
+        """pip-audit's dependency for ``name`` at ``version`` and the service's advisories
+        for it; None when the service does not know the package. Raises `IndexServerError`
+        (with the service's credentials scrubbed) when the service fails."""
+        interface = importlib.import_module("pip_audit._service.interface")
+        dependency = interface.ResolvedDependency(name=name, version=version)
+        try:
+            answered, results = self.backend.query(dependency)
+        except Exception as exc:  # pip-audit raises its own ServiceError tree, or requests'
+            status = _status(exc)
+            raise IndexServerError(
+                f"the vulnerability service {self} failed for `{name}`: "
+                + _scrub(_reason(exc), self.secrets),
+                source=self.name,
+                status=status,
+                hint=(
+                    "the service URL must be the base of an OSV-compatible API "
+                    f"(pipfence posts to <URL>{OSV_QUERY_PATH})"
+                    if status == 404 and self.url  # noqa: PLR2004
+                    else None
+                ),
+            ) from exc
+        return None if answered.is_skipped() else (dependency, list(results))
+
+    @staticmethod
+    def skipped(name: str, reason: str) -> Any:
+        """pip-audit's record of a package that was not looked up, and why."""
+        interface = importlib.import_module("pip_audit._service.interface")
+        return interface.SkippedDependency(name=name, skip_reason=reason)
 
 
 def osv_query_url(url: str) -> str:
@@ -201,83 +204,19 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (userinfo.username, userinfo.password)
 
 
-def audit_lock(
-    service: VulnerabilityService,
-    lock: Lockfile,
-    categories: Sequence[str],
-    *,
-    ignore: Collection[str] = (),
-) -> AuditReport:
-    """Ask ``service`` (see `vulnerability_service`) about every locked PyPI package of
-    ``categories``; an advisory whose id or alias is in ``ignore`` is left out. Raises
-    `IndexServerError` when the service fails."""
-    interface = importlib.import_module("pip_audit._service.interface")
-    found: list[Vulnerability] = []
-    skipped: list[tuple[str, str]] = []
-    raw: dict[Any, list[Any]] = {}
-    checked = 0
-    for name, package in selected_packages(lock, categories).items():
-        source = package_source(package, lock)
-        if not package.is_named or package.version is None:
-            skipped.append((name, "not an index package"))
-            continue
-        if not is_pypi_url(source.url):
-            skipped.append((name, f"from source `{source.name}`, not PyPI"))
-            continue
-        try:
-            version = Version(package.version)
-        except InvalidVersion:
-            skipped.append((name, f"version `{package.version}` is not PEP 440"))
-            continue
-        dependency = interface.ResolvedDependency(name=name, version=version)
-        try:
-            answered, results = service.backend.query(dependency)
-        except Exception as exc:  # pip-audit raises its own ServiceError tree, or requests'
-            status = _status(exc)
-            raise IndexServerError(
-                f"the vulnerability service {service} failed for `{name}`: "
-                + _scrub(_reason(exc), service.secrets),
-                source=service.name,
-                status=status,
-                hint=(
-                    "the service URL must be the base of an OSV-compatible API "
-                    f"(pipfence posts to <URL>{OSV_QUERY_PATH})"
-                    if status == 404 and service.url  # noqa: PLR2004
-                    else None
-                ),
-            ) from exc
-        if answered.is_skipped():
-            skipped.append((name, f"not known to {service}"))
-            continue
-        checked += 1
-        results = [
-            r for r in results if not ({str(r.id), *(str(a) for a in r.aliases)} & set(ignore))
-        ]
-        raw[dependency] = results
-        found.extend(
-            Vulnerability(
-                name=name,
-                version=package.version,
-                id=str(result.id),
-                fix_versions=tuple(str(v) for v in result.fix_versions),
-                aliases=tuple(sorted(str(a) for a in result.aliases)),
-                description=str(result.description or ""),
-            )
-            for result in results
-        )
-    for name, reason in skipped:
-        raw[interface.SkippedDependency(name=name, skip_reason=reason)] = []
-    return AuditReport(
-        vulnerabilities=tuple(found), checked=checked, skipped=tuple(skipped), results=raw
-    )
-
-
 #: pip-audit's output formats, as pipenv's `audit --output` names them.
 AUDIT_FORMATS = ("columns", "json", "cyclonedx-json", "cyclonedx-xml", "markdown")
 
 
+class AuditResults(Protocol):
+    """An audit's answers in pip-audit's own terms (`pipfence.project.audit.AuditReport`)."""
+
+    @property
+    def results(self) -> Mapping[Any, Sequence[Any]]: ...
+
+
 def render_report(
-    report: AuditReport, output: str, *, descriptions: bool = False, aliases: bool = False
+    report: AuditResults, output: str, *, descriptions: bool = False, aliases: bool = False
 ) -> str:
     """``report`` in one of pip-audit's `AUDIT_FORMATS`, written by pip-audit's own formatter
     (so the text is what `pip-audit -f FORMAT` prints, and what pipenv's `audit` shows)."""
