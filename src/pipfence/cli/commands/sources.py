@@ -96,8 +96,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _audit(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.project.adapters.source_checks import audit_exposure
     from pipfence.project.index_settings import open_client
+    from pipfence.project.sources import audit_exposure
 
     project = project_from_args(args)
     lock = project.require_lock()
