@@ -180,61 +180,98 @@ def add_packages(
                     f"`--index` pins packages from an index; `{argument.name}` is a path or URL",
                     hint="install the path or URL in a command of its own",
                 )
-            entry = dict(argument.entry)
-            url = entry.get("file")
-            if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
-                # A user name or token in the URL goes to the environment, not the Pipfile.
-                entry["file"], found = template_credentials(url, argument.name, environ or {})
-                credentials.update(found)
-                if found:
-                    notes.append(
-                        f"The credentials in the URL of `{argument.name}` were not written; set "
-                        + " and ".join(f"`{v}`" for v in found)
-                        + " in the environment."
-                    )
-            editor.set_package(table, argument.name, entry)
+            _add_direct(
+                editor,
+                argument,
+                table,
+                environ=environ or {},
+                credentials=credentials,
+                notes=notes,
+            )
             names.append(argument.name)
-            continue
-        requirement = _parse(argument)
-        key = canonical_name(requirement.name)
-        pinned = _pins_elsewhere(pipfile, key, table)
-        entry_index = source_name
-        # Every table is resolved with [packages]: a pin there holds in every table. Two
-        # other tables may pin a name differently (`[cpu]`/`[gpu]` torch); they lock apart.
-        clash = next(
-            ((t, i) for t, i in pinned.items() if i != source_name and "packages" in (t, table)),
-            None,
-        )
-        if source_name is not None and clash is not None:
-            where, pin = clash
-            raise UsageError(
-                f"`{requirement.name}` is pinned to index `{pin}` in [{where}]; a package "
-                f"comes from one index in [packages] and every table resolved with it, so it "
-                f"cannot be pinned to `{source_name}` in [{table}]",
-                hint=f"leave out `--index`, or change the pin in [{where}] first",
+        else:
+            names.append(
+                _add_named(editor, pipfile, argument, table, source_name=source_name, notes=notes)
             )
-        existing = pipfile.categories.get(table, {}).get(key)
-        if source_name is None and existing is None and pinned:
-            where, entry_index = next(iter(pinned.items()))
-            notes.append(
-                f"Pinned `{requirement.name}` in [{table}] to index `{entry_index}`, "
-                f"as in [{where}]."
-            )
-        # A new entry is written as pipenv writes it (`python_DateUtil` → `python-dateutil`);
-        # an existing one keeps its spelling, so no second entry appears beside it.
-        written = existing.name if existing is not None else lock_key(requirement.name)
-        editor.update_package(
-            table,
-            written,
-            version=str(requirement.specifier) or None,
-            index=entry_index,
-            extras=requirement.extras,
-            markers=None if requirement.marker is None else str(requirement.marker),
-        )
-        names.append(written)
     if pipfile.setting("sort_pipfile"):
         editor.sort_table(table)
     return PipfileChange(editor.text(), tuple(names), tuple(notes), credentials)
+
+
+def _add_direct(
+    editor: PipfileEditor,
+    argument: DirectEntry,
+    table: str,
+    *,
+    environ: Mapping[str, str],
+    credentials: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Write a path or URL entry into ``table``, replacing the entry of its name; a user name
+    or token in its URL is moved to ``credentials`` (said in ``notes``)."""
+    entry = dict(argument.entry)
+    url = entry.get("file")
+    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+        # A user name or token in the URL goes to the environment, not the Pipfile.
+        entry["file"], found = template_credentials(url, argument.name, environ)
+        credentials.update(found)
+        if found:
+            notes.append(
+                f"The credentials in the URL of `{argument.name}` were not written; set "
+                + " and ".join(f"`{v}`" for v in found)
+                + " in the environment."
+            )
+    editor.set_package(table, argument.name, entry)
+
+
+def _add_named(
+    editor: PipfileEditor,
+    pipfile: Pipfile,
+    argument: str,
+    table: str,
+    *,
+    source_name: str | None,
+    notes: list[str],
+) -> str:
+    """Add or merge the requirement ``argument`` into ``table`` (see `add_packages`), pinned
+    to ``source_name`` or to the pin the name has in another table; returns the entry's name
+    as written."""
+    requirement = _parse(argument)
+    key = canonical_name(requirement.name)
+    pinned = _pins_elsewhere(pipfile, key, table)
+    entry_index = source_name
+    # Every table is resolved with [packages]: a pin there holds in every table. Two
+    # other tables may pin a name differently (`[cpu]`/`[gpu]` torch); they lock apart.
+    clash = next(
+        ((t, i) for t, i in pinned.items() if i != source_name and "packages" in (t, table)),
+        None,
+    )
+    if source_name is not None and clash is not None:
+        where, pin = clash
+        raise UsageError(
+            f"`{requirement.name}` is pinned to index `{pin}` in [{where}]; a package "
+            f"comes from one index in [packages] and every table resolved with it, so it "
+            f"cannot be pinned to `{source_name}` in [{table}]",
+            hint=f"leave out `--index`, or change the pin in [{where}] first",
+        )
+    existing = pipfile.categories.get(table, {}).get(key)
+    if source_name is None and existing is None and pinned:
+        where, entry_index = next(iter(pinned.items()))
+        notes.append(
+            f"Pinned `{requirement.name}` in [{table}] to index `{entry_index}`, as in [{where}]."
+        )
+    # A new entry is written as pipenv writes it (`python_DateUtil` → `python-dateutil`);
+    # an existing one keeps its spelling, so no second entry appears beside it.
+    written = existing.name if existing is not None else lock_key(requirement.name)
+    editor.update_package(
+        table,
+        written,
+        version=str(requirement.specifier) or None,
+        index=entry_index,
+        extras=requirement.extras,
+        markers=None if requirement.marker is None else str(requirement.marker),
+    )
+    return written
 
 
 def add_packages_to_tables(
