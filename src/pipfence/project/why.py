@@ -123,39 +123,11 @@ def explain(
     )
     source = package_source(package, lock)
     notes: list[str] = []
-    chains: tuple[tuple[Link, ...], ...] | None = None
-    more = 0
-    if graph is not None:
-        all_chains = _chains(key, pipfile, graph)
-        chains, more = tuple(all_chains[:MAX_CHAINS]), max(0, len(all_chains) - MAX_CHAINS)
-        if key not in graph.nodes:
-            notes.append(
-                "it is not installed in the environment; run `pipfence install` "
-                "(with `--dev` or `--categories` for its category) to see how it is reached"
-            )
-    else:
-        notes.append(
-            "the environment does not exist, so the chains are unknown; "
-            "run `pipfence install` to create it"
-        )
+    chains, more = _installed_chains(key, pipfile, graph, notes)
     fence = pipfile.fence([pipfile_table(found[0][0])])
     rule, reason = _rule(key, source, fence=fence, entries=entries, chains=chains, lock=lock)
     if not package.is_named:
-        kind, where = next(
-            (
-                (k, package.data[k])
-                for k in ("path", "file", "git", "hg", "svn", "bzr")
-                if k in package.data
-            ),
-            ("direct", "?"),
-        )
-        rule, reason = (
-            "direct",
-            (
-                f"a {kind} entry: it comes from {where}, not from an index, so no fence "
-                "rule applies (its own dependencies are fenced like any other)"
-            ),
-        )
+        rule, reason = _direct_rule(package)
     pinned = {e.index for e in entries if e.index}
     if pinned and source.name not in pinned:
         notes.append(
@@ -173,6 +145,46 @@ def explain(
         chains=chains,
         more_chains=more,
         notes=tuple(notes),
+    )
+
+
+def _installed_chains(
+    key: NormalizedName, pipfile: Pipfile, graph: DependencyGraph | None, notes: list[str]
+) -> tuple[tuple[tuple[Link, ...], ...] | None, int]:
+    """The first `MAX_CHAINS` chains from a Pipfile entry to ``key`` in the installed
+    ``graph`` and how many more there are; (None, 0) without an environment. What they
+    cannot show is said in ``notes``."""
+    if graph is None:
+        notes.append(
+            "the environment does not exist, so the chains are unknown; "
+            "run `pipfence install` to create it"
+        )
+        return None, 0
+    all_chains = _chains(key, pipfile, graph)
+    if key not in graph.nodes:
+        notes.append(
+            "it is not installed in the environment; run `pipfence install` "
+            "(with `--dev` or `--categories` for its category) to see how it is reached"
+        )
+    return tuple(all_chains[:MAX_CHAINS]), max(0, len(all_chains) - MAX_CHAINS)
+
+
+def _direct_rule(package: LockedPackage) -> tuple[Rule, str]:
+    """A path, file or VCS entry: no fence rule applies to it, in words."""
+    kind, where = next(
+        (
+            (k, package.data[k])
+            for k in ("path", "file", "git", "hg", "svn", "bzr")
+            if k in package.data
+        ),
+        ("direct", "?"),
+    )
+    return (
+        "direct",
+        (
+            f"a {kind} entry: it comes from {where}, not from an index, so no fence "
+            "rule applies (its own dependencies are fenced like any other)"
+        ),
     )
 
 
