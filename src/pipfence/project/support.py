@@ -118,10 +118,22 @@ def support_report(settings: Settings, project: Project | None) -> str:
         for name, value in environ.items()
         if is_secret_name(name) and len(value) >= _MIN_SECRET
     ]
-    pip = shutil.which("pip", path=environ.get("PATH", os.defpath))
     lines = [
         "<details><summary>$ pipfence --support</summary>",
         "",
+        *_system_section(environ),
+        "---------------------------",
+        "",
+        *_project_section(project, secrets),
+        "</details>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _system_section(environ: Mapping[str, str]) -> list[str]:
+    """pipfence, Python, the OS, pip, the Pythons found, PEP 508 values and the variables."""
+    pip = shutil.which("pip", path=environ.get("PATH", os.defpath))
+    return [
         f"Pipfence version: `{__version__}`",
         "",
         f"Pipfence location: `{Path(__file__).resolve().parents[1]}`",
@@ -162,22 +174,22 @@ def support_report(settings: Settings, project: Project | None) -> str:
             if name in environ
         ],
         "",
-        "---------------------------",
-        "",
     ]
+
+
+def _project_section(project: Project | None, secrets: list[str]) -> list[str]:
+    """The project's folder and environment, and its Pipfile and lock with secrets redacted."""
     if project is None:
-        lines += ["No Pipfile was found here.", ""]
+        return ["No Pipfile was found here.", ""]
+    lines = [f"Project folder: `{project.root}`", ""]
+    try:
+        venv = project.venv_path()
+    except PipfenceError as exc:
+        lines += [f"Environment: unknown ({_redact(str(exc), secrets)})", ""]
     else:
-        lines += [f"Project folder: `{project.root}`", ""]
-        try:
-            venv = project.venv_path()
-        except PipfenceError as exc:
-            lines += [f"Environment: unknown ({_redact(str(exc), secrets)})", ""]
-        else:
-            exists = "" if (venv / "pyvenv.cfg").is_file() else " (not created yet)"
-            lines += [f"Environment: `{venv}`{exists}", ""]
-        lines += _file_section(project.pipfile_path, "toml", secrets)
-        if project.lock_path.is_file():
-            lines += _file_section(project.lock_path, "json", secrets)
-    lines += ["</details>"]
-    return "\n".join(lines) + "\n"
+        exists = "" if (venv / "pyvenv.cfg").is_file() else " (not created yet)"
+        lines += [f"Environment: `{venv}`{exists}", ""]
+    lines += _file_section(project.pipfile_path, "toml", secrets)
+    if project.lock_path.is_file():
+        lines += _file_section(project.lock_path, "json", secrets)
+    return lines
