@@ -21,48 +21,35 @@ Build environments live in ``<cache>/tmp`` and are removed when the build ends.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 import secrets
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
-
-from pipfence.errors import FenceError, InstallError, IntegrityError, PipfenceError, UsageError
+from pipfence.errors import InstallError, IntegrityError, UsageError
 from pipfence.installer.build import (
-    Backend,
-    BuildSystem,
     temp_dir,
     unpack_sdist,
     wheel_metadata,
 )
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.fence import Fence, Parent
+from pipfence.models.fence import Fence
 from pipfence.models.files import CoreMetadata, DistFile, parse_filename
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes
 from pipfence.project.adapters.build_cache import BuildCache
-from pipfence.project.adapters.fenced_source import FencedSource, IndexReader, SdistMetadata
+from pipfence.project.adapters.build_env import MAX_DEPTH, BuildEnvironments
+from pipfence.project.adapters.fenced_source import IndexReader, SdistMetadata
 from pipfence.project.project import Project
 
-if TYPE_CHECKING:
-    from pipfence.resolver.resolution import Resolution
-
 __all__ = ["Builds", "check_built", "project_builds"]
-
-#: Backends' output of builds that succeeded, shown with `--verbose`.
-_log = logging.getLogger(__name__)
-
-_MAX_DEPTH = 3  # sdists among build requirements are built too, up to this depth
 
 
 class Builds:
@@ -108,6 +95,19 @@ class Builds:
         self._wheel_cache = wheel_cache
         self._verbose = verbose
         self._lock = threading.Lock()
+        self._envs = BuildEnvironments(
+            client,
+            fence=fence,
+            routes=routes,
+            temp=self._temp,
+            logs=self._logs,
+            environ=self._environ,
+            wheel_cache=wheel_cache,
+            verbose=verbose,
+            uploaded_before=uploaded_before,
+            python=lambda: self.python,
+            nested=self,
+        )
 
     @property
     def python(self) -> Path:
@@ -169,7 +169,7 @@ class Builds:
         package (None: a file entry, fenced as from the default)."""
         if archive.name.endswith(".whl"):
             return archive
-        return self._archive_wheel(
+        return self.archive_wheel(
             archive,
             sha256,
             name=name,
@@ -179,7 +179,7 @@ class Builds:
             source=source or self._fence.default.name,
         )
 
-    def _archive_wheel(
+    def archive_wheel(
         self,
         archive: Path,
         sha256: str,
@@ -266,7 +266,7 @@ class Builds:
     def _prepare_metadata(
         self, tree: Path, *, name: str, depth: int, source: str | None
     ) -> tuple[CoreMetadata, bytes]:
-        with self._environment(tree, "wheel", name=name, depth=depth, source=source) as backend:
+        with self._envs.backend(tree, "wheel", name=name, depth=depth, source=source) as backend:
             out = tree.parent / f".pipfence-metadata-{secrets.token_hex(4)}"
             metadata = backend.prepare_metadata(out)
             raw = next(out.glob("*.dist-info/METADATA")).read_bytes()
@@ -282,149 +282,18 @@ class Builds:
         depth: int,
         source: str | None,
     ) -> Path:
-        with self._environment(tree, kind, name=name, depth=depth, source=source) as backend:
+        with self._envs.backend(tree, kind, name=name, depth=depth, source=source) as backend:
             if kind == "editable":
                 return backend.build_editable(out)
             return backend.build_wheel(out)
 
-    @contextlib.contextmanager
-    def _environment(
-        self,
-        tree: Path,
-        kind: Literal["wheel", "editable"],
-        *,
-        name: str,
-        depth: int,
-        source: str | None,
-    ) -> Iterator[Backend]:
-        """A backend for ``tree`` in a fresh environment holding its build requirements:
-        ``[build-system] requires`` first, then what ``get_requires_for_build_*`` adds.
-        ``source`` is where the package being built came from (None: the default), the
-        parent its build requirements are fenced under."""
-        if depth > _MAX_DEPTH:
-            raise InstallError(
-                f"Cannot build `{name}`: its build requirements need sdists built "
-                f"{_MAX_DEPTH} levels deep",
-                hint="make wheels of the build requirements available on their source",
-            )
-        system = BuildSystem.of(tree, name=name)
-        with temp_dir(self._temp, "pipfence-build-env-") as tmp:
-            env = VirtualEnv.create(Path(tmp) / "env", self.python)
-            target = Target.current(env.python_version)
-            installed: dict[NormalizedName, str] = {}
-            parent = Parent(canonical_name(name), source or self._fence.default.name)
-            self._install_requirements(
-                system.requires, env, target, installed, parent=parent, depth=depth
-            )
-            backend = Backend(
-                tree,
-                system,
-                env.python,
-                self._environ,
-                name=name,
-                verbose=self._verbose,
-                on_output=lambda text: _log.info("build output of `%s`:\n%s", name, text.rstrip()),
-                log_dir=self._logs,
-            )
-            extra = backend.requires_for_build(kind)
-            if extra:
-                self._install_requirements(
-                    [*system.requires, *extra], env, target, installed, parent=parent, depth=depth
-                )
-            yield backend
-
-    def _install_requirements(
-        self,
-        texts: Sequence[str],
-        env: VirtualEnv,
-        target: Target,
-        installed: dict[NormalizedName, str],
-        *,
-        parent: Parent,
-        depth: int,
-    ) -> None:
-        """Resolve ``texts`` under the project's fence, ``parent`` (the package being built)
-        standing as the parent of each, and install them into ``env``; ``installed`` holds
-        the versions installed there so far, and gains the new ones."""
-        requirements = _build_requirements(texts, parent.name)
-        if not requirements:
-            return
-        resolution, origins = self._resolve(requirements, texts, target, parent, depth)
-        # Imported here: `installer` costs a lock that builds nothing about 20 ms.
-        from pipfence.installer.wheel import WheelInstall, install_many
-
-        with temp_dir(self._temp, "pipfence-build-deps-") as tmp:
-            items: list[WheelInstall] = []
-            for key, package in sorted(resolution.packages.items()):
-                version = str(package.version)
-                if installed.get(key) == version:
-                    continue
-                if key in installed:
-                    continue  # a different version is already in; the backend asked again
-                file = package.files[0]
-                where = origins[key]
-                path = self._client.download(where, self._routes.url(where), file, Path(tmp))
-                sha = file_sha256(path)
-                if not file.is_wheel:
-                    path = self._archive_wheel(
-                        path,
-                        sha,
-                        name=key,
-                        target=target,
-                        dest=Path(tmp) / "built",
-                        depth=depth + 1,
-                        source=where.name,
-                    )
-                    sha = file_sha256(path)
-                items.append(WheelInstall(path=path, sha256=sha))
-                installed[key] = version
-            install_many(items, env, cache=self._wheel_cache)
-
-    def _resolve(
-        self,
-        requirements: Sequence[Requirement],
-        texts: Sequence[str],
-        target: Target,
-        parent: Parent,
-        depth: int,
-    ) -> tuple[Resolution, dict[NormalizedName, Source]]:
-        """Build requirements resolved through the fence, and the source of each package."""
-        name = parent.name
-        seeded = {canonical_name(r.name): (parent,) for r in requirements}
-        try:
-            with FencedSource(
-                self._client,
-                self._fence,
-                self._routes,
-                target,
-                sdist_metadata=self._nested_sdist_metadata(depth),
-                parents=seeded,
-                uploaded_before=self._uploaded_before,
-            ) as source:
-                from pipfence.resolver.resolve import resolve  # only when building
-
-                resolution = resolve(requirements, source, target)
-                source.verify(resolution)
-                origins = {key: source.origins[key].source for key in resolution.packages}
-        except FenceError as exc:
-            exc.add_note(f"while resolving the build requirements of `{name}`")
-            raise
-        except PipfenceError as exc:
-            exc.add_note(f"while resolving the build requirements of `{name}`")
-            raise InstallError(
-                f"Cannot build `{name}`: its build requirements "
-                f"({', '.join(texts)}) cannot be resolved: {exc}",
-                hint=exc.hint,
-            ) from exc
-        return resolution, origins
-
-    def _nested_sdist_metadata(self, depth: int) -> SdistMetadata:
+    def nested_sdist_metadata(self, depth: int) -> SdistMetadata:
         def read(source: Source, request_url: str, file: DistFile) -> CoreMetadata:
             if file.sha256:
                 cached = self._cache.metadata(self._cache.key(file.sha256, source.name))
                 if cached is not None:
                     return cached
-            if depth + 1 > _MAX_DEPTH:
+            if depth + 1 > MAX_DEPTH:
                 raise InstallError(
                     f"Cannot build `{_name_of(file.filename)}`: build requirements nest too deep"
                 )
@@ -443,25 +312,6 @@ class Builds:
                 return metadata
 
         return read
-
-
-def _build_requirements(texts: Sequence[str], name: str) -> list[Requirement]:
-    """``texts`` parsed; `InstallError` for one that does not parse or is a direct URL."""
-    requirements: list[Requirement] = []
-    for text in texts:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement as exc:
-            raise InstallError(
-                f"Cannot build `{name}`: build requirement `{text}` is invalid: {exc}"
-            ) from exc
-        if requirement.url:
-            raise InstallError(
-                f"Cannot build `{name}`: build requirement `{text}` is a direct URL; "
-                "pipfence takes build requirements only from the Pipfile's sources"
-            )
-        requirements.append(requirement)
-    return requirements
 
 
 def _name_of(filename: str) -> str:
