@@ -14,8 +14,8 @@ from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name, lock_key, shown
 from pipfence.models.pipfile import Pipfile
 from pipfence.models.sources import Source, generated_source_name
+from pipfence.project.direct_entries import DirectEntry
 from pipfence.project.pipfile_edit import PipfileEditor
-from pipfence.project.references import DirectEntry
 
 __all__ = [
     "PipfileChange",

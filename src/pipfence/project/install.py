@@ -16,9 +16,9 @@ from pipfence.project.transaction import locked_versions, stage_with_pylock, tog
 
 if TYPE_CHECKING:
     from pipfence.models.references import DirectRef
+    from pipfence.project.direct_entries import DirectEntry
     from pipfence.project.edits import PipfileChange
     from pipfence.project.lock import LockReport
-    from pipfence.project.references import DirectEntry
     from pipfence.project.session import Session
     from pipfence.project.sync import SyncReport
     from pipfence.project.sync_types import ProgressSink
@@ -97,7 +97,7 @@ def install_items(
 
     from pipfence.models.references import Reference, parse_install_argument
     from pipfence.project.adapters.direct import project_fetcher
-    from pipfence.project.references import direct_entry, metadata_namer
+    from pipfence.project.direct_entries import direct_entry, metadata_namer
 
     project, client = session.project, session.client
     namer = None
