@@ -9,7 +9,7 @@ client) when it writes:
     sync           sync(): the lock into one environment (prepare, fenced_fetch,
                    wheel_requirements, direct_installed do the steps)
     install, update, uninstall, clean, outdated
-    export, pylock_export, audit, sources, why, graph, support
+    export (its writers are `pipfence.formats`), audit, sources, why, graph, support
 
 What they share: `session` (open_session), `transaction` (files and environment changed
 together), `project` (the files on disk), `settings`, `categories`, `environment` and
