@@ -17,7 +17,8 @@ from pipfence.cli.commands.check import add_service_options
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, FileWriteError, UsageError
-from pipfence.project.adapters.audit import AUDIT_FORMATS, AuditReport, VulnerabilityService
+from pipfence.project.adapters.audit import AUDIT_FORMATS, VulnerabilityService
+from pipfence.project.audit import AuditReport
 from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]

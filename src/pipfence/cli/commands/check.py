@@ -19,7 +19,8 @@ from pipfence.project.project import Project
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pipfence.project.adapters.audit import AuditReport, VulnerabilityService
+    from pipfence.project.adapters.audit import VulnerabilityService
+    from pipfence.project.audit import AuditReport
     from pipfence.project.settings import Settings
 
 __all__ = ["add_arguments", "run"]
