@@ -19,31 +19,11 @@ MAX_FUNCTION_LINES = 60
 
 #: Modules allowed over `MAX_MODULE_LINES`, path relative to the package → the reason.
 #: A parser whose grammar would be scattered by a split may stay here; nothing else should.
-LONG_MODULES: dict[str, str] = {
-    "project/sync.py": "being split into use cases (issue #18, part 1)",
-    "project/lock.py": "being split into use cases (issue #18, part 1)",
-    "project/workflows.py": "being split into use cases (issue #18, part 1)",
-    "project/builds.py": "being split into use cases (issue #18, part 1)",
-}
+LONG_MODULES: dict[str, str] = {}
 
 #: Functions of `pipfence.project` known to be over `MAX_FUNCTION_LINES`, as
-#: ``module path:qualified name``; they are being split (issue #18, part 1).
-LONG_PROJECT_FUNCTIONS: frozenset[str] = frozenset(
-    {
-        "project/audit.py:audit_lock",
-        "project/builds.py:Builds._install_requirements",
-        "project/edits.py:add_packages",
-        "project/lock.py:_category",
-        "project/lock.py:_lock_group",
-        "project/lock.py:lock",
-        "project/source_checks.py:audit_exposure",
-        "project/support.py:support_report",
-        "project/sync.py:_fetch_in_fence_order",
-        "project/sync.py:sync",
-        "project/why.py:explain",
-        "project/workflows.py:sync_lock",
-    }
-)
+#: ``module path:qualified name``.
+LONG_PROJECT_FUNCTIONS: frozenset[str] = frozenset()
 
 
 def _modules() -> list[Path]:
