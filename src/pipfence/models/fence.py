@@ -45,7 +45,7 @@ from pipfence.errors import (
     UsageError,
 )
 from pipfence.models.decision import Decision, Parent, Rule, confusion, not_found
-from pipfence.models.listing import AllowedHashes, Listing
+from pipfence.models.listing import Listing
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
 from pipfence.models.urls import same_url, shown_url
@@ -53,16 +53,7 @@ from pipfence.models.urls import same_url, shown_url
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile
 
-# Decision, Parent, Rule, Listing and AllowedHashes are the fence's vocabulary, kept importable
-# from here while project/ (being reorganised in parallel) still imports them from the fence.
-__all__ = [
-    "AllowedHashes",
-    "Decision",
-    "Fence",
-    "Listing",
-    "Parent",
-    "Rule",
-]
+__all__ = ["Fence"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,18 +20,14 @@ from typing import Any
 from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name, shown
-from pipfence.models.package_spec import MARKER_KEYS, PackageSpec, guess, unknown_keys
+from pipfence.models.package_spec import PackageSpec, guess, unknown_keys
 from pipfence.models.sources import PYPI_SOURCE, Source, SourceTableError
 
-# MARKER_KEYS and PackageSpec (from package_spec) stay importable from here while project/
-# (being reorganised in parallel) imports them from the Pipfile.
 __all__ = [
     "CONFUSION_CHECK_SETTING",
     "COOL_DOWN_SETTING",
     "LOCK_CATEGORY",
-    "MARKER_KEYS",
     "RESERVED_TABLES",
-    "PackageSpec",
     "Pipfile",
     "lock_category",
     "pipfile_hash",

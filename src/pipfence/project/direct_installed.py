@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pipfence.installer.satisfies import DirectOrigin, InstalledDist, direct_url_satisfies
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.fence import AllowedHashes
+from pipfence.models.listing import AllowedHashes
 from pipfence.models.references import DirectRef
 from pipfence.models.urls import shown_url
 from pipfence.project.adapters.direct import DirectFetcher, editable_checkout, is_remote

@@ -11,7 +11,7 @@ from typing import Any
 from pipfence.errors import UsageError
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.names import NormalizedName
-from pipfence.models.pipfile import PackageSpec
+from pipfence.models.package_spec import PackageSpec
 from pipfence.models.references import DirectRef
 from pipfence.models.urls import shown_url
 from pipfence.project.adapters.direct import project_fetcher

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from pipfence.errors import FenceError, IndexServerError, LockFenceError
 from pipfence.installer.satisfies import WantedDist
-from pipfence.models.fence import Fence, Listing, Parent
+from pipfence.models.decision import Parent
+from pipfence.models.fence import Fence
 from pipfence.models.files import CoreMetadata
+from pipfence.models.listing import Listing
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source

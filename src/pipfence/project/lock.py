@@ -21,13 +21,13 @@ from pipfence.errors import (
     UsageError,
 )
 from pipfence.installer.build import temp_dir
-from pipfence.models.fence import Decision
+from pipfence.models.decision import Decision
 from pipfence.models.files import CoreMetadata, DistFile
 from pipfence.models.lockfile import LockedPackage, Lockfile, Meta, lock_changes
 from pipfence.models.names import NormalizedName, canonical_name
+from pipfence.models.package_spec import PackageSpec
 from pipfence.models.pipfile import (
     COOL_DOWN_SETTING,
-    PackageSpec,
     Pipfile,
     lock_category,
     pipfile_hash,

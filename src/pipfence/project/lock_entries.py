@@ -12,7 +12,8 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from pipfence.errors import PackageNotFound, ResolutionError
-from pipfence.models.fence import AllowedHashes, Decision
+from pipfence.models.decision import Decision
+from pipfence.models.listing import AllowedHashes
 from pipfence.models.lockfile import LockedPackage
 from pipfence.models.markers import (
     all_of,
@@ -24,7 +25,7 @@ from pipfence.models.markers import (
     quoted,
 )
 from pipfence.models.names import NormalizedName, canonical_name, lock_key
-from pipfence.models.pipfile import PackageSpec
+from pipfence.models.package_spec import PackageSpec
 from pipfence.models.target import Target
 from pipfence.project.adapters.fenced_source import FencedSource
 from pipfence.project.direct_packages import DirectPackage

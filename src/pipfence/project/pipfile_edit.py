@@ -12,7 +12,7 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import AoT, Comment, InlineTable, Table
 
 from pipfence.models.names import canonical_name
-from pipfence.models.pipfile import MARKER_KEYS
+from pipfence.models.package_spec import MARKER_KEYS
 from pipfence.models.sources import PYPI_SOURCE, Source
 
 __all__ = ["PipfileEditor"]

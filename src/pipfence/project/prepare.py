@@ -34,8 +34,9 @@ from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.satisfies import InstalledDist, WantedDist
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall
-from pipfence.models.fence import AllowedHashes, Fence, Listing
+from pipfence.models.fence import Fence
 from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
+from pipfence.models.listing import AllowedHashes, Listing
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile

@@ -27,7 +27,7 @@ from pipfence.installer.satisfies import (
     WantedDist,
 )
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.fence import AllowedHashes
+from pipfence.models.listing import AllowedHashes
 from pipfence.models.lockfile import UNPINNED, LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile, pipfile_table

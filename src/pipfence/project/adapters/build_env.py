@@ -19,7 +19,8 @@ from pipfence.errors import FenceError, InstallError, PipfenceError
 from pipfence.installer.build import Backend, BuildSystem, temp_dir
 from pipfence.installer.cache import UnpackedCache, file_sha256
 from pipfence.installer.venv import VirtualEnv
-from pipfence.models.fence import Fence, Parent
+from pipfence.models.decision import Parent
+from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target

@@ -33,8 +33,8 @@ from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
-from pipfence.models.fence import AllowedHashes
 from pipfence.models.files import DistFile
+from pipfence.models.listing import AllowedHashes
 from pipfence.models.references import DirectRef
 from pipfence.models.sources import Source
 from pipfence.models.urls import expand, redact_text, shown_url, split_userinfo

@@ -30,7 +30,8 @@ from packaging.markers import InvalidMarker
 from packaging.version import Version
 
 from pipfence.errors import FenceError, UsageError
-from pipfence.models.fence import Decision, Fence, Listing, Parent, Rule
+from pipfence.models.decision import Decision, Parent, Rule
+from pipfence.models.fence import Fence
 from pipfence.models.files import (
     CoreMetadata,
     DistFile,
@@ -41,6 +42,7 @@ from pipfence.models.files import (
     parsed_requirement,
     version_of,
 )
+from pipfence.models.listing import Listing
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
 from pipfence.models.target import Target
