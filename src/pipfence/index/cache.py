@@ -8,6 +8,8 @@ Layout under the root the caller gives::
     metadata-v2/<aa>/<metadata key>          a line with the body's sha256, then core metadata
     files-v2/<aa>/<sha256 of the file>       a file fetched without credentials
     private-files-v1/<aa>/<scoped key>       a file fetched with credentials
+    resolutions-v1/<aa>/<key>                a line with the body's sha256, then what a
+                                             caller remembered of a resolution
 
 Everything an index said is scoped by who asked: ``scope`` is None for a request sent
 without credentials, else a hash of the credentials and their origins (see
@@ -49,6 +51,7 @@ _PAGES = "pages-v3"
 _METADATA = "metadata-v2"
 _FILES = "files-v2"
 _PRIVATE_FILES = "private-files-v1"
+_RESOLUTIONS = "resolutions-v1"
 #: Folders of earlier layouts, removed by `IndexCache.clear`. Their entries were not scoped by
 #: credentials or source, so they are never read.
 _OLD = ("pages-v1", "parsed-v1", "pages-v2", "metadata-v1", "files-v1")
@@ -308,32 +311,65 @@ class IndexCache:
         data = json.dumps(header).encode() + b"\n" + page.body
         self._write(self._path(_PAGES, page_key(url, scope)), data)
 
+    def page_fetched_at(self, url: str, scope: str | None = None) -> float | None:
+        """When the entry `open_page` would return for ``url`` and ``scope`` was fetched (its
+        header alone is read); None when there is no such entry."""
+        path = self._path(_PAGES, page_key(url, scope))
+        try:
+            with path.open("rb") as handle:
+                page = _page_of_header(handle.readline(_HEADER_LIMIT))
+        except OSError:
+            return None
+        return None if page is None else page.fetched_at
+
+    # --- remembered resolutions --------------------------------------------------------------
+
+    def load_resolution(self, key: str) -> bytes | None:
+        """What `store_resolution` stored under ``key`` (a sha256 hex digest), checked against
+        its digest; None when there is nothing, or it is damaged (then it is deleted)."""
+        return self._load_checked(_RESOLUTIONS, key)
+
+    def store_resolution(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key`` (a sha256 hex digest), replacing what was there."""
+        self._store_checked(_RESOLUTIONS, key, data)
+
     # --- metadata ----------------------------------------------------------------------------
 
     def load_metadata(self, key: str, metadata_sha256: str | None = None) -> bytes | None:
         """Core metadata cached under ``key`` (see `metadata_key`), or None; with
         ``metadata_sha256``, only bytes that have that digest."""
-        if not _is_sha256(key):
-            return None
-        path = self._path(_METADATA, key)
-        data = self._read(path)
-        if data is None:
-            return None
-        digest, _, body = data.partition(b"\n")
-        actual = hashlib.sha256(body).hexdigest()
-        if digest.decode("ascii", "replace") != actual or (
-            metadata_sha256 is not None and actual != metadata_sha256.lower()
-        ):
-            self._evict(path)
+        body = self._load_checked(_METADATA, key)
+        if body is None or metadata_sha256 is None:
+            return body
+        if hashlib.sha256(body).hexdigest() != metadata_sha256.lower():
+            self._evict(self._path(_METADATA, key))
             return None
         return body
 
     def store_metadata(self, key: str, data: bytes) -> None:
         """Cache core metadata under ``key`` (see `metadata_key`)."""
+        self._store_checked(_METADATA, key, data)
+
+    def _load_checked(self, kind: str, key: str) -> bytes | None:
+        """The body of a `_store_checked` entry, whose first line is the body's sha256; None
+        for a missing entry or a damaged one (deleted)."""
+        if not _is_sha256(key):
+            return None
+        path = self._path(kind, key)
+        data = self._read(path)
+        if data is None:
+            return None
+        digest, _, body = data.partition(b"\n")
+        if digest.decode("ascii", "replace") != hashlib.sha256(body).hexdigest():
+            self._evict(path)
+            return None
+        return body
+
+    def _store_checked(self, kind: str, key: str, data: bytes) -> None:
         if not _is_sha256(key):
             return
         digest = hashlib.sha256(data).hexdigest().encode()
-        self._write(self._path(_METADATA, key), digest + b"\n" + data)
+        self._write(self._path(kind, key), digest + b"\n" + data)
 
     # --- distribution files ------------------------------------------------------------------
 
@@ -396,7 +432,7 @@ class IndexCache:
     def clear(self) -> None:
         """Remove every entry (``pipfence lock --clear``); other files under the root stay."""
         self._folders.clear()
-        for name in (_PAGES, _METADATA, _FILES, _PRIVATE_FILES, *_OLD):
+        for name in (_PAGES, _METADATA, _FILES, _PRIVATE_FILES, _RESOLUTIONS, *_OLD):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
     def _path(self, kind: str, key: str) -> Path:

@@ -162,7 +162,7 @@ class IndexClient:
         cached, known = self._cached_page(url, scope)
         if cached is not None and known is not None and known.name == name:
             if 0 <= now - cached.fetched_at < limit:
-                return dataclasses.replace(known, etag=cached.etag)
+                return dataclasses.replace(known, etag=cached.etag, cached_at=cached.fetched_at)
         else:
             cached = known = None
         reply = self._http.get(
@@ -203,6 +203,29 @@ class IndexClient:
             page = self._stored_page(self.cache, url, fresh, scope, page)
         return dataclasses.replace(page, etag=fresh.etag)
 
+    def page_stamp(self, source: Source, request_url: str, name: NormalizedName) -> float | None:
+        """The ``cached_at`` of the page `project_page` would return now without asking the
+        index: the fetch time of its cache entry, while that entry is young enough. None when
+        `project_page` would send a request (or reads a folder): no entry, an old one, or no
+        cache. Reads one header line; sends nothing."""
+        if self.cache is None or is_file_url(request_url):
+            return None
+        endpoint = Endpoint.of(source, request_url)
+        url = f"{endpoint.url.rstrip('/')}/{name}/"
+        fetched_at = self.cache.page_fetched_at(url, self._http.credential_scope(endpoint))
+        if fetched_at is None or not 0 <= self._clock() - fetched_at < self.settings.page_max_age:
+            return None
+        return fetched_at
+
+    def load_resolution(self, key: str) -> bytes | None:
+        """What `store_resolution` kept under ``key`` in the on-disk cache, or None."""
+        return None if self.cache is None else self.cache.load_resolution(key)
+
+    def store_resolution(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key`` (a sha256 hex digest) in the on-disk cache, if any."""
+        if self.cache is not None:
+            self.cache.store_resolution(key, data)
+
     def _folder_page(
         self, source: Source, request_url: str, name: NormalizedName
     ) -> ProjectPage | None:
@@ -228,7 +251,8 @@ class IndexClient:
             and stored.fetched_at == fresh.fetched_at
             and mapped.name == page.name
         ):
-            return mapped  # this very entry, not an older one a failed write left
+            # this very entry, not an older one a failed write left
+            return dataclasses.replace(mapped, cached_at=stored.fetched_at)
         return page
 
     def _cached_page(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -214,6 +214,9 @@ class ProjectPage:
     releases: Mapping[str, Sequence[DistFile]]
     versions: tuple[str, ...] = ()
     etag: str | None = None
+    #: When the on-disk cache entry this page was read from was fetched; None for a page that
+    #: was not read from that cache (a folder index, a cache that could not be written).
+    cached_at: float | None = field(default=None, compare=False)
 
     @classmethod
     def of_files(

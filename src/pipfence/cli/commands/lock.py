@@ -53,6 +53,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.warning(warning)
     for warning in report.warnings:
         ui.detail(f"note: {warning}")
+    if report.recalled:
+        ui.detail(
+            "the lock is the one last made: the Pipfile and every index page it read are "
+            "unchanged (`--clear` resolves anew)"
+        )
     ui.detail(
         f"{sum(sent.values())} requests"
         + (f" ({', '.join(f'{name}: {n}' for name, n in sorted(sent.items()))})" if sent else "")

@@ -189,6 +189,23 @@ class FencedSource:
     def _parents_of(self, name: NormalizedName) -> tuple[Parent, ...]:
         return self._parents.get(name, ())
 
+    def pages_read(self) -> dict[tuple[str, NormalizedName], float | None] | None:
+        """Each page fetched so far, by source and name: the fetch time of the cache entry it
+        was read from (``ProjectPage.cached_at``), or None where the source did not have the
+        name. Pages still in flight or failed were used by no one and are left out. None when
+        a page came from no cache entry (a folder): what it was cannot be told again."""
+        with self._lock:
+            futures = list(self._pages.items())
+        read: dict[tuple[str, NormalizedName], float | None] = {}
+        for key, future in futures:
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                continue
+            page = future.result()
+            if page is not None and page.cached_at is None:
+                return None
+            read[key] = None if page is None else page.cached_at
+        return read
+
     def prefetch_pages(self, names: Sequence[NormalizedName]) -> None:
         """Start fetching the project pages the resolver will ask for."""
         for name in names:
