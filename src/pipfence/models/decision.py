@@ -9,16 +9,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipfence.errors import (
     FenceError,
     IndexServerError,
     PackageNotFound,
 )
-from pipfence.models.listing import Listing
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
 from pipfence.models.urls import shown_url
+
+if TYPE_CHECKING:
+    from pipfence.models.listing import Listing
 
 __all__ = ["Decision", "Parent", "Rule", "confusion", "not_found"]
 

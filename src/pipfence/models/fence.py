@@ -45,12 +45,12 @@ from pipfence.errors import (
     UsageError,
 )
 from pipfence.models.decision import Decision, Parent, Rule, confusion, not_found
-from pipfence.models.listing import Listing
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
 from pipfence.models.urls import same_url, shown_url
 
 if TYPE_CHECKING:
+    from pipfence.models.listing import Listing
     from pipfence.models.lockfile import Lockfile
 
 __all__ = ["Fence"]
