@@ -86,6 +86,8 @@ class IndexClient:
         self._parsing = threading.BoundedSemaphore(2)
         self._roots: dict[tuple[str, str], bool] = {}
         self._roots_lock = threading.Lock()
+        # (source, request URL) → its pages' URL prefix and credential scope, for page_stamp.
+        self._stamp_bases: dict[tuple[Source, str], tuple[str, str | None]] = {}
         self._http = Http(
             settings,
             client=client,
@@ -210,9 +212,13 @@ class IndexClient:
         cache. Reads one header line; sends nothing."""
         if self.cache is None or is_file_url(request_url):
             return None
-        endpoint = Endpoint.of(source, request_url)
-        url = f"{endpoint.url.rstrip('/')}/{name}/"
-        fetched_at = self.cache.page_fetched_at(url, self._http.credential_scope(endpoint))
+        where = self._stamp_bases.get((source, request_url))
+        if where is None:
+            endpoint = Endpoint.of(source, request_url)
+            where = (endpoint.url.rstrip("/"), self._http.credential_scope(endpoint))
+            self._stamp_bases[(source, request_url)] = where
+        base, scope = where
+        fetched_at = self.cache.page_fetched_at(f"{base}/{name}/", scope)
         if fetched_at is None or not 0 <= self._clock() - fetched_at < self.settings.page_max_age:
             return None
         return fetched_at

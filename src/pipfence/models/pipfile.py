@@ -380,12 +380,19 @@ class _LineFinder:
 
     def __init__(self, text: str) -> None:
         self._lines = text.splitlines()
+        self._found: list[tuple[int, str, bool]] | None = None
 
-    def _headers(self) -> Iterator[tuple[int, str, bool]]:
-        for number, line in enumerate(self._lines, start=1):
-            match = self._HEADER.match(line)
-            if match:
-                yield number, match.group(1).strip().strip("\"'"), line.lstrip().startswith("[[")
+    def _headers(self) -> list[tuple[int, str, bool]]:
+        """Each table header: its line number, its name, whether it is an array table
+        (found once: a Pipfile of hundreds of packages asks for a key's line per package)."""
+        if self._found is None:
+            self._found = []
+            for number, line in enumerate(self._lines, start=1):
+                match = self._HEADER.match(line)
+                if match:
+                    name = match.group(1).strip().strip("\"'")
+                    self._found.append((number, name, line.lstrip().startswith("[[")))
+        return self._found
 
     def table(self, name: str) -> int | None:
         return next((n for n, table, _ in self._headers() if table == name), None)
@@ -398,14 +405,24 @@ class _LineFinder:
         start = self.table(table)
         if start is None:
             return None
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for number in range(start + 1, len(self._lines) + 1):
-            line = self._lines[number - 1]
-            if self._HEADER.match(line):
-                return None
-            if pattern.match(line):
+        end = next((n for n, _t, _a in self._headers() if n > start), len(self._lines) + 1)
+        for number in range(start + 1, end):
+            if _assigns(self._lines[number - 1], key):
                 return number
         return None
+
+
+def _assigns(line: str, key: str) -> bool:
+    """Whether ``line`` assigns ``key`` (bare or quoted): ``key =``, ``"key" =``."""
+    rest = line.lstrip()
+    if rest[:1] in {'"', "'"}:
+        rest = rest[1:]
+    if not rest.startswith(key):
+        return False
+    rest = rest[len(key) :]
+    if rest[:1] in {'"', "'"}:
+        rest = rest[1:]
+    return rest.lstrip().startswith("=")
 
 
 _HASHED_EXCLUDE = RESERVED_TABLES | {"default", "develop"}

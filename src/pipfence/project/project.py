@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -118,7 +119,7 @@ class Project:
         """What the Pipfile holds that nobody reads, from the file as it is now. Parsed apart
         from `pipfile`, which a command reads only once it holds the project lock (a Pipfile
         read earlier could be stale by then). `PipfileError` when it does not parse."""
-        return Pipfile.parse(self.pipfile_text(), path=self._display(self.pipfile_path)).warnings
+        return _parsed(self.pipfile_text(), self._display(self.pipfile_path)).warnings
 
     def pipfile_text(self) -> str:
         if self._pending_text is not None:
@@ -132,9 +133,7 @@ class Project:
     def pipfile(self) -> Pipfile:
         """The parsed Pipfile; `PipfileError` (with file, line and key) when invalid."""
         if self._pipfile is None:
-            self._pipfile = Pipfile.parse(
-                self.pipfile_text(), path=self._display(self.pipfile_path)
-            )
+            self._pipfile = _parsed(self.pipfile_text(), self._display(self.pipfile_path))
         return self._pipfile
 
     def with_pipfile_text(
@@ -149,7 +148,7 @@ class Project:
         if extra_environ:
             settings = replace(settings, environ={**extra_environ, **settings.environ})
         edited = Project(self.pipfile_path, settings)
-        edited._pipfile = Pipfile.parse(text, path=self._display(self.pipfile_path))
+        edited._pipfile = _parsed(text, self._display(self.pipfile_path))
         edited._pending_text = text
         return edited
 
@@ -282,3 +281,11 @@ def _uses_crlf(path: Path) -> bool:
     except OSError:
         return False
     return first.endswith(b"\r\n")
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str, path: str) -> Pipfile:
+    """`Pipfile.parse`, once per text: a command reads the same Pipfile for its warnings and
+    again under the project lock, and a parse of hundreds of packages is not free. The parsed
+    Pipfile is only read, never changed."""
+    return Pipfile.parse(text, path=path)
