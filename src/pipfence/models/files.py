@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, parse_tag
@@ -379,6 +380,65 @@ def _header_block(data: bytes) -> bytes:
     return data[: min(ends) + 1] if ends else data
 
 
+class _Headers(Protocol):
+    def get(self, name: str) -> object: ...
+
+    def get_all(self, name: str) -> Sequence[object] | None: ...
+
+
+class _SimpleHeaders:
+    """Header fields by lower-cased name, as `email.message.Message` answers `get`/`get_all`."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str) -> str | None:
+        found = self._fields.get(name.lower())
+        return found[0] if found else None
+
+    def get_all(self, name: str) -> list[str] | None:
+        return self._fields.get(name.lower())
+
+
+#: A header line the email parser reads as one field on one line: a name of printable ASCII
+#: without a colon, then the colon.
+_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+")
+_LINE_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85")
+
+
+def _simple_headers(block: bytes) -> _SimpleHeaders | None:
+    """The header block read the way the email parser reads it, for the common block alone:
+    ASCII, ``\n`` line ends, one field a line. None for anything else (a folded field, a
+    Unix ``From`` line, a line that is no field, another line break), which the email
+    parser then reads: a METADATA file of a wheel is nearly always the common kind, and this
+    is several times faster."""
+    if not block.isascii():
+        return None
+    text = block.decode("ascii")
+    if not _LINE_BREAKS.isdisjoint(text):
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the block's last line end
+    fields: dict[str, list[str]] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not _FIELD_NAME.fullmatch(name) or name.startswith("From "):
+            return None
+        fields.setdefault(name.lower(), []).append(value.lstrip(" \t"))
+    return _SimpleHeaders(fields)
+
+
+def _email_headers(block: bytes) -> _Headers:
+    from email.parser import BytesParser
+
+    # compat32 (the default), without email.policy's imports. Only the header block is
+    # read: the body (often a long README) would otherwise be split into lines for nothing.
+    return BytesParser().parsebytes(block, headersonly=True)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoreMetadata:
     """What resolution needs from a distribution's core metadata (METADATA / PKG-INFO)."""
@@ -393,11 +453,8 @@ class CoreMetadata:
     def parse(cls, data: bytes) -> CoreMetadata:
         """Parse METADATA bytes (an RFC 822 message). Raises `ValueError` when Name or
         Version is missing or invalid."""
-        from email.parser import BytesParser
-
-        # compat32 (the default), without email.policy's imports. Only the header block is
-        # read: the body (often a long README) would otherwise be split into lines for nothing.
-        message = BytesParser().parsebytes(_header_block(data), headersonly=True)
+        block = _header_block(data)
+        message: _Headers = _simple_headers(block) or _email_headers(block)
         name = message.get("Name")
         version = message.get("Version")
         if not name or not version:
