@@ -1,5 +1,5 @@
 """`python -m pipfence` runs the command-line interface."""
 
-from pipfence.cli.main import main
+from pipfence.cli.main import entry
 
-raise SystemExit(main())
+entry()

@@ -213,3 +213,20 @@ def test_verify_without_a_lock_or_a_pipfile_fails_with_pipenvs_words_and_exit_1(
     assert no_pipfile.returncode == 1
     assert "No Pipfile present at project home." in no_pipfile.stderr
     assert list(empty.iterdir()) == []
+
+
+def test_the_process_ends_at_once_with_all_its_output_and_its_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `entry` leaves with os._exit: what `main` wrote must all be flushed first.
+    from pipfence.cli.main import main
+
+    assert main(["--envs"]) == 0
+    expected = capsys.readouterr().out
+    result = run(["--envs"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+    assert len(expected) > 1000
+    failed = run(["lock"], tmp_path)  # no Pipfile here
+    assert failed.returncode == 2
+    assert "no Pipfile" in failed.stderr
