@@ -10,19 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipfence.models.files import (
+    CoreMetadata,
     DistFile,
     best_first,
+    parsed_requirement,
 )
 from pipfence.models.names import NormalizedName, canonical_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from pipfence.models.target import Target
 
@@ -34,6 +37,7 @@ __all__ = [
     "identifier_of",
     "pinned",
     "python_specifier",
+    "requires_dist",
     "split_identifier",
 ]
 
@@ -195,3 +199,43 @@ def pinned(version: Version, pins: set[str] | frozenset[str]) -> bool:
 def python_specifier(requires_python: str | None) -> SpecifierSet:
     # Only called when allows_python() said no, so the specifier parsed there.
     return SpecifierSet(requires_python or "")
+
+
+def requires_dist(
+    candidate: Candidate, metadata: CoreMetadata, target: Target, warn: Callable[[str], None]
+) -> list[Dependency]:
+    """The candidate's ``Requires-Dist`` entries that hold on ``target`` (with its extras),
+    as dependencies. An extras candidate takes only the entries its extras add. Entries that
+    cannot be used (unparsable, a marker that cannot be evaluated, a direct reference) and
+    extras the version does not provide are passed to ``warn``, one sentence each."""
+
+    def applies(requirement: Requirement, extras: tuple[str, ...]) -> bool:
+        return requirement.marker is None or target.evaluate(requirement.marker, extras)
+
+    dependencies: list[Dependency] = []
+    extras_used: set[str] = set()
+    where = f"`{candidate.name}` {candidate.version}"
+    for text in metadata.requires_dist:
+        requirement = parsed_requirement(text)
+        if requirement is None:
+            warn(f"{where}: ignored invalid requirement {text!r}")
+            continue
+        try:
+            if candidate.extras:
+                needed = [e for e in candidate.extras if applies(requirement, (e,))]
+                if not needed or applies(requirement, ()):
+                    continue  # the plain project's candidate already depends on it
+                extras_used.update(needed)
+            elif not applies(requirement, ()):
+                continue
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            warn(f"{where}: ignored requirement {text!r} ({exc})")
+            continue
+        if requirement.url:
+            warn(f"{where}: ignored direct reference {requirement.name!r}")
+            continue
+        dependencies.append(Dependency.from_requirement(requirement, text))
+    declared = {canonicalize_name(extra) for extra in metadata.provides_extra}
+    for extra in sorted(candidate.extras - extras_used - declared):
+        warn(f"{where} does not provide the extra `{extra}`")
+    return dependencies

@@ -12,17 +12,14 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from pipfence.errors import IntegrityError, PackageNotFound
 from pipfence.models.files import (
     CoreMetadata,
-    parsed_requirement,
+    newest_first,
     version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
@@ -33,6 +30,7 @@ from pipfence.resolver.candidates import (
     Release,
     pinned,
     python_specifier,
+    requires_dist,
     split_identifier,
 )
 
@@ -88,6 +86,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         self.missing: dict[NormalizedName, PackageNotFound] = {}
         #: name → the candidates whose dependencies named it, first seen first (for chains).
         self._required_by: dict[NormalizedName, dict[Candidate, None]] = {}
+        self._dependencies: dict[Candidate, list[Dependency]] = {}
 
     @property
     def warnings(self) -> list[str]:
@@ -249,7 +248,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         metadata = self.metadata(candidate)
         if not self._target.allows_python(metadata.requires_python):
             specifier = python_specifier(metadata.requires_python)
-            return [
+            dependencies = [
                 Dependency(
                     name=PYTHON,
                     specifier=specifier,
@@ -257,12 +256,19 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
                     display_name="Python",
                 )
             ]
-        dependencies += self._requires_dist(candidate, metadata)
+            self._dependencies[candidate] = dependencies
+            return dependencies
+        dependencies += requires_dist(candidate, metadata, self._target, self._warn)
         for dependency in dependencies:
             if not dependency.synthetic:
                 self._required_by.setdefault(dependency.name, {}).setdefault(candidate, None)
+        self._dependencies[candidate] = dependencies
         self._prefetch(dependencies)
         return dependencies
+
+    def dependencies_of(self, candidate: Candidate) -> list[Dependency] | None:
+        """What `get_dependencies` answered for ``candidate``; None when it was not asked."""
+        return self._dependencies.get(candidate)
 
     # -- used by resolve() -------------------------------------------------------------------
 
@@ -417,10 +423,14 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
         for text in groups:
             version = version_of(text)
             if version is not None:
-                grouped.setdefault(version, []).append(text)
+                spellings = grouped.get(version)
+                if spellings is None:
+                    grouped[version] = [text]
+                else:
+                    spellings.append(text)
+        target = self._target
         releases = {
-            version: Release(groups, grouped[version], self._target)
-            for version in sorted(grouped, reverse=True)
+            version: Release(groups, grouped[version], target) for version in newest_first(grouped)
         }
         self._releases[name] = releases
         return releases
@@ -433,40 +443,6 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
             self._contained[key] = answer
         return answer
 
-    def _requires_dist(self, candidate: Candidate, metadata: CoreMetadata) -> list[Dependency]:
-        dependencies: list[Dependency] = []
-        extras_used: set[str] = set()
-        where = f"`{candidate.name}` {candidate.version}"
-        for text in metadata.requires_dist:
-            requirement = parsed_requirement(text)
-            if requirement is None:
-                self._warn(f"{where}: ignored invalid requirement {text!r}")
-                continue
-            try:
-                if candidate.extras:
-                    needed = [e for e in candidate.extras if self._applies(requirement, (e,))]
-                    if not needed or self._applies(requirement, ()):
-                        continue  # the plain project's candidate already depends on it
-                    extras_used.update(needed)
-                elif not self._applies(requirement, ()):
-                    continue
-            except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
-                self._warn(f"{where}: ignored requirement {text!r} ({exc})")
-                continue
-            if requirement.url:
-                self._warn(f"{where}: ignored direct reference {requirement.name!r}")
-                continue
-            dependencies.append(Dependency.from_requirement(requirement, text))
-        declared = {canonicalize_name(extra) for extra in metadata.provides_extra}
-        for extra in sorted(candidate.extras - extras_used - declared):
-            self._warn(f"{where} does not provide the extra `{extra}`")
-        return dependencies
-
-    def _applies(self, requirement: Requirement, extras: tuple[str, ...]) -> bool:
-        if requirement.marker is None:
-            return True
-        return self._target.evaluate(requirement.marker, extras)
-
     def _prefetch(self, dependencies: list[Dependency]) -> None:
         for dependency in dependencies:
             if dependency.synthetic:
@@ -478,10 +454,20 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     def _depth(
         self, identifier: str, infos: Iterable[RequirementInformation[Dependency, Candidate]]
     ) -> int:
-        depths = [
-            1 if info.parent is None else self._depths.get(info.parent.identifier, 1) + 1
-            for info in infos
-        ]
-        depth = min(depths, default=1)
-        self._depths[identifier] = depth
+        """The shortest way from a direct requirement: 1 when one of ``infos`` has no
+        parent, else one more than the shallowest parent's (1 for none)."""
+        # Asked for every open project on every round (45,000 times for 300 projects): a
+        # plain loop that stops at a direct requirement.
+        depths = self._depths
+        depth = 0
+        for info in infos:
+            parent = info.parent
+            if parent is None:
+                depth = 1
+                break
+            below = depths.get(parent.identifier, 1) + 1
+            if not depth or below < depth:
+                depth = below
+        depth = depth or 1
+        depths[identifier] = depth
         return depth

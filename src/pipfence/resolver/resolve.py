@@ -13,7 +13,7 @@ from pipfence.resolver.provider import PipfenceProvider
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping
 
     from packaging.requirements import Requirement
     from packaging.version import Version
@@ -91,9 +91,19 @@ def resolve(
     # resolvelib's own Resolver.resolve() ends with a recursive walk that never returns when
     # backtracking leaves a cycle of stale criteria cut off from the root; run the algorithm
     # (the exported `Resolution`) and walk the final state here instead.
-    run = _Run(provider, reporter or Reporter())
     try:
-        state = run.resolve(direct, max_rounds=max_rounds)
+        state = _Run(provider, reporter or Reporter()).resolve(direct, max_rounds=max_rounds)
+        if _unmet(state.mapping, provider):
+            # resolvelib drops what a pin required once a new requirement rules the pin out,
+            # and does not add it back when the pin fits again later: the pins it returns
+            # can then break a requirement of one of them. Resolve again keeping every pin's
+            # requirements; that never returns such pins.
+            state = _Run(provider, reporter or Reporter(), keep_information=True).resolve(
+                direct, max_rounds=max_rounds
+            )
+            unmet = _unmet(state.mapping, provider)
+            if unmet:  # pragma: no cover - resolvelib keeps every requirement here
+                raise ResolutionError(f"The resolver chose versions that conflict: {unmet[0]}")
     except ResolutionImpossible as exc:
         _raise_missing(exc.causes, provider)
         message, hint = _conflict_message(exc.causes, provider, target)
@@ -115,10 +125,22 @@ class _Run(Run[Dependency, Candidate, str]):
     when it changes, and a pin when it changes, so an answer is kept for the pair of objects
     it was given for (both kept referenced, so that their ids stay theirs)."""
 
-    def __init__(self, provider: PipfenceProvider, reporter: Reporter) -> None:
+    def __init__(
+        self, provider: PipfenceProvider, reporter: Reporter, *, keep_information: bool = False
+    ) -> None:
         super().__init__(provider, reporter)
         self._provider = provider
         self._pins_ok: dict[tuple[int, int], tuple[object, object, bool]] = {}
+        self._keep_information = keep_information
+
+    def _remove_information_from_criteria(
+        self, criteria: dict[str, Criterion[Dependency, Candidate]], parents: Collection[str]
+    ) -> None:
+        # With ``keep_information`` the requirements of a pin a new requirement ruled out
+        # stay (resolvelib before 0.9 did so): the answer is then always consistent, at the
+        # cost of a rare dead end resolvelib's pruning would have got through.
+        if not self._keep_information:
+            super()._remove_information_from_criteria(criteria, parents)
 
     def _is_current_pin_satisfying(
         self, name: str, criterion: Criterion[Dependency, Candidate]
@@ -139,6 +161,18 @@ class _Run(Run[Dependency, Candidate, str]):
 
     def _get_preference(self, name: str) -> tuple[bool, bool, int, int, str]:
         return self._provider.preference_of(name, self.state.criteria[name].information)
+
+
+def _unmet(pins: Mapping[str, Candidate], provider: PipfenceProvider) -> list[str]:
+    """The requirements of pinned candidates that the pins break (or leave unpinned), as
+    ``parent version -> requirement`` lines."""
+    unmet: list[str] = []
+    for candidate in pins.values():
+        for dependency in provider.dependencies_of(candidate) or ():
+            pin = pins.get(dependency.identifier)
+            if pin is None or not provider.is_satisfied_by(dependency, pin):
+                unmet.append(f"{candidate.name} {candidate.version} -> {dependency.text}")
+    return unmet
 
 
 def _constant(value: bool) -> Callable[[NormalizedName], bool]:

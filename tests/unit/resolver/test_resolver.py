@@ -563,3 +563,17 @@ def test_resolution_is_sound_and_complete(
         for dep in index[name][version]["requires"]:
             requirement = Requirement(dep)
             assert requirement.specifier.contains(chosen[requirement.name])
+
+
+def test_a_pin_whose_requirements_were_dropped_is_not_returned() -> None:
+    # d 3 needs c<2; c 1 needs d<2, which rules d 3 out, so resolvelib drops d 3's
+    # requirements; b 3 then moves c to 3 and d 3 fits again, its c<2 forgotten. The answer
+    # must still meet every requirement of every pin: here d 2 alone.
+    index: dict[str, dict[str, dict[str, list[str]]]] = {
+        "a": {"1": {"requires": []}},
+        "b": {"3": {"requires": ["c>=2", "a"]}, "1": {"requires": []}},
+        "c": {"1": {"requires": ["b==3", "d<2"]}, "2": {"requires": []}, "3": {"requires": []}},
+        "d": {"3": {"requires": ["c<2"]}, "1": {"requires": []}, "2": {"requires": []}},
+    }
+    resolution = resolve(requirements("d"), InMemorySource.from_dict(index), make_target())
+    assert versions(resolution) == {"d": "2"}
