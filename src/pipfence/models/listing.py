@@ -47,8 +47,11 @@ class Listing:
     def present(self) -> bool:
         """Whether the index lists any file for the name (an empty page is no answer)."""
         # Groups are built on demand and may drop rows they cannot use: stop at the first
-        # group with a file (usually the first one built).
-        return any(self._releases[version] for version in self._releases)
+        # group with a file (usually the first one built). Pages list versions oldest first,
+        # so start from the last: the newest version is the one a resolver then looks at,
+        # and the group built here is kept for it.
+        versions = list(self._releases)
+        return any(self._releases[version] for version in reversed(versions))
 
     def digests(self) -> Mapping[str, frozenset[str | None]]:
         """Version (normalised) → the sha256 of each of its files."""

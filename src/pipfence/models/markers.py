@@ -18,14 +18,15 @@ for every dependency beneath it), pipfence keeps it, in the same order.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 
+from pipfence.models.files import parsed_requirement
 from pipfence.models.names import NormalizedName, canonical_name
 
 __all__ = [
@@ -69,7 +70,15 @@ def python_only(marker: str) -> bool:
 
 def true_for_every_python(marker: str, environment: Mapping[str, str]) -> bool:
     """Whether ``marker`` holds on every Python version (`_PYTHONS`), the other variables
-    taken from ``environment``. False for a marker that does not parse."""
+    taken from ``environment``. False for a marker that does not parse.
+
+    A lock asks this for each edge into a dependency, with few distinct markers: the answer
+    is memoised per marker and environment (it takes 63 evaluations)."""
+    return _true_for_every_python(marker, tuple(sorted(environment.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _true_for_every_python(marker: str, environment: tuple[tuple[str, str], ...]) -> bool:
     try:
         parsed = Marker(marker)
     except InvalidMarker:
@@ -415,9 +424,8 @@ def edge_marker(
         return own
     alternatives: list[str] = []
     for text in parent_requires:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+        requirement = parsed_requirement(text)
+        if requirement is None:
             continue
         if canonical_name(requirement.name) != child:
             continue

@@ -6,10 +6,18 @@ import tomllib
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.tags import Tag
 from packaging.version import Version
 
-from pipfence.models.files import DistFile, best_first, install_rank, parse_filename
+from pipfence.models.files import (
+    DistFile,
+    best_first,
+    install_rank,
+    newest_first,
+    parse_filename,
+)
 from pipfence.models.names import canonical_name
 from pipfence.models.target import Target
 from support import CASES_DIR
@@ -68,3 +76,34 @@ def test_best_first_takes_any_iterable_once() -> None:
     names = ["demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl"]
     files = (DistFile(filename=name, url="") for name in names)
     assert [f.filename for f in best_first(files, TARGET)] == list(reversed(names))
+
+
+_ORDER_CASES = [
+    ["1.0", "1.0.post1", "1.0a1", "1.0.dev0", "1.0rc1", "0.9", "1.0+local", "1!0.1", "2"],
+    ["10.0", "9.0", "1.10", "1.9", "1.1.0.0.1", "1.1"],
+    ["2.0.0b1", "2.0.0", "2.0.0.post0.dev1", "2.0.0.dev5", "2.0.0a0"],
+    [],
+]
+
+
+@pytest.mark.parametrize("texts", _ORDER_CASES)
+def test_newest_first_orders_as_versions_compare(texts: list[str]) -> None:
+    versions = [Version(t) for t in texts]
+    assert newest_first(versions) == sorted(versions, reverse=True)
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda release, pre, post, dev: Version(".".join(map(str, release)) + pre + post + dev),
+            st.lists(st.integers(0, 12), min_size=1, max_size=4),
+            st.sampled_from(["", "a1", "b2", "rc0"]),
+            st.sampled_from(["", ".post1", ".post3"]),
+            st.sampled_from(["", ".dev0", ".dev2"]),
+        ),
+        unique=True,
+        max_size=30,
+    )
+)
+def test_newest_first_agrees_with_sorting_the_versions(versions: list[Version]) -> None:
+    assert newest_first(versions) == sorted(versions, reverse=True)

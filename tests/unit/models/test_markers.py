@@ -57,6 +57,14 @@ def test_true_for_every_python(marker: str, every: bool) -> None:
     assert true_for_every_python(marker, LINUX) is every
 
 
+def test_true_for_every_python_answers_for_the_environment_it_is_given() -> None:
+    # The answer is memoised: the same marker under another environment is asked anew.
+    marker = "python_version >= '2.7' and sys_platform == 'linux'"
+    assert true_for_every_python(marker, LINUX) is True
+    assert true_for_every_python(marker, {**LINUX, "sys_platform": "win32"}) is False
+    assert true_for_every_python(marker, LINUX) is True
+
+
 @pytest.mark.parametrize(
     ("requires_python", "marker"),
     [
