@@ -164,7 +164,9 @@ class IndexClient:
         cached, known = self._cached_page(url, scope)
         if cached is not None and known is not None and known.name == name:
             if 0 <= now - cached.fetched_at < limit:
-                return dataclasses.replace(known, etag=cached.etag, cached_at=cached.fetched_at)
+                return dataclasses.replace(
+                    known, etag=cached.etag, cached_at=cached.fetched_at, requested=False
+                )
         else:
             cached = known = None
         reply = self._http.get(

@@ -118,18 +118,23 @@ def _plain(url: str) -> bool:
 
 
 def _plain_absolute(url: str, hosts: dict[str, bool]) -> str | None:
-    """``url`` itself when it is an absolute https URL that needs no cleaning (what PyPI and
-    most indexes list in JSON pages), else None for `Urls.resolve` to handle.
+    """``url`` itself when it is an absolute http(s) URL that needs no cleaning (what PyPI
+    and most indexes list in JSON pages, and private indexes on plain http), else None for
+    `Urls.resolve` to handle.
 
     The same checks as `_plain`, without a function call per character class, and with the
     host part judged once per page and host.
     """
-    if not url.startswith("https://"):
+    if url.startswith("https://"):
+        start = 8
+    elif url.startswith("http://"):
+        start = 7
+    else:
         return None
-    end = url.find("/", 8)
+    end = url.find("/", start)
     if end < 0:
         return None
-    host = url[8:end]
+    host = url[start:end]
     ok = hosts.get(host)
     if ok is None:
         ok = bool(host) and not any(c in host for c in "@[]?#\\ ") and host.isascii()

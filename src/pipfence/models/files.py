@@ -219,6 +219,8 @@ class ProjectPage:
     #: When the on-disk cache entry this page was read from was fetched; None for a page that
     #: was not read from that cache (a folder index, a cache that could not be written).
     cached_at: float | None = field(default=None, compare=False)
+    #: False for a page read from a cache entry still young enough, with no request sent.
+    requested: bool = field(default=True, compare=False)
 
     @classmethod
     def of_files(

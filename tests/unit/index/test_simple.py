@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipfence.index.releases import Urls
 from pipfence.index.simple import parse_project_page
 from pipfence.models.files import parse_filename
 from pipfence.models.names import NormalizedName
@@ -360,3 +361,26 @@ def test_json_shapes_only_raise_value_error(
     body = json.dumps({"meta": meta, "name": name, "files": files, "versions": versions})
     with contextlib.suppress(ValueError):
         parse_project_page(body.encode(), JSON, PAGE)
+
+
+_URL_PIECES = st.sampled_from(
+    ["http://", "https://", "h", "u:p@", "[", "]", "/", "..", ".", "a", "%20", " ", "?", "#"]
+    + ["sha256=ab", "\\", "é", "//", ":8080", "foo-1.0.tar.gz"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_URL_PIECES, min_size=1, max_size=12))
+def test_json_file_urls_are_cleaned_as_the_general_resolver_cleans_them(
+    pieces: list[str],
+) -> None:
+    # The JSON parser takes plain absolute http(s) URLs as they are and sends the rest
+    # through `Urls.resolve`: both ways must give the same file URL (or drop the file).
+    url = "".join(pieces)
+    body = _json_page([{"filename": "foo-1.0.tar.gz", "url": url, "hashes": {}}])
+    files = parse_project_page(body, JSON, PAGE).files
+    expected = Urls(PAGE).resolve(url)
+    if expected is None:
+        assert files == ()
+    else:
+        assert [f.url for f in files] == [expected[0]]

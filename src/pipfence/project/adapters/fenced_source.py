@@ -171,7 +171,12 @@ class FencedSource:
 
     def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
         page = self._client.project_page(source, self._routes.url(source), name)
-        if page is not None and self._speculate and source == self._fence.default:
+        if (
+            page is not None
+            and page.requested
+            and self._speculate
+            and source == self._fence.default
+        ):
             self._speculate_on(name, source, page)
         return page
 
@@ -181,7 +186,9 @@ class FencedSource:
         the workers walk the dependency tree at network speed while the resolver catches up.
         A wrong guess costs one metadata request; the resolver asks for what it needs. Only
         on the default source: a guess at an unused version of a private package must not
-        send its dependencies' names to the default."""
+        send its dependencies' names to the default. Only for a page that took a request: a
+        page the cache held is read in a moment, and so, most likely, is the metadata; there
+        a guess only takes the interpreter lock from the resolver."""
         best = _likely_version(page.releases, self._target)
         if best is not None:
             self._metadata_future(name, best[0], best[1], source=source)
