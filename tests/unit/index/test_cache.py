@@ -100,6 +100,10 @@ def test_fresh_page_served_without_request(client: IndexClient, server: Server) 
     assert first is not None
     assert first.etag == '"v1"'
     assert len(server.requests) == 1
+    # The page says whether it took a request (the lock guesses ahead only for those).
+    assert first.requested is True
+    assert second is not None
+    assert second.requested is False
 
 
 def test_stale_page_revalidated_with_etag(
@@ -111,6 +115,8 @@ def test_stale_page_revalidated_with_etag(
     assert first == second
     assert len(server.requests) == 2
     assert server.requests[1].headers["if-none-match"] == '"v1"'
+    assert second is not None
+    assert second.requested is True  # a 304 is a request all the same
     # The 304 refreshed the entry: fresh again for another max-age.
     clock.now += 300
     client.project_page(SOURCE, REQUEST_URL, FOO)
