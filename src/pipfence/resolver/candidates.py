@@ -7,7 +7,6 @@ same project with extras, and `PYTHON` for the target interpreter.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,6 @@ from pipfence.models.files import (
     DistFile,
     best_first,
     parsed_requirement,
-    version_of,
 )
 from pipfence.models.names import NormalizedName, canonical_name
 
@@ -37,7 +35,6 @@ __all__ = [
     "Dependency",
     "Release",
     "identifier_of",
-    "likely_version",
     "pinned",
     "python_specifier",
     "requires_dist",
@@ -242,29 +239,3 @@ def requires_dist(
     for extra in sorted(candidate.extras - extras_used - declared):
         warn(f"{where} does not provide the extra `{extra}`")
     return dependencies
-
-
-def likely_version(
-    releases: Mapping[str, Sequence[DistFile]], target: Target
-) -> tuple[Version, tuple[DistFile, ...]] | None:
-    """The newest final version with a non-yanked wheel installable on ``target``, and its
-    wheels best first; None when there is none. Only the newest versions' files are looked at
-    (and so made, see `Releases`)."""
-    versions: list[tuple[Version, str]] = []
-    for text in releases:
-        version = version_of(text)
-        if version is not None and not version.is_prerelease:
-            versions.append((version, text))
-    # The newest eight, without sorting every release of a long page.
-    for version, text in heapq.nlargest(8, versions, key=lambda entry: entry[0]):
-        wheels = best_first(
-            (
-                file
-                for file in releases[text]
-                if file.is_wheel and not file.yanked and target.allows_python(file.requires_python)
-            ),
-            target,
-        )
-        if wheels:
-            return version, wheels
-    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -36,8 +37,10 @@ from pipfence.models.files import (
     DistFile,
     ProjectPage,
     UploadedBefore,
+    best_first,
     group_by_version,
     parsed_requirement,
+    version_of,
 )
 from pipfence.models.listing import Listing
 from pipfence.models.names import NormalizedName, canonical_name
@@ -45,7 +48,6 @@ from pipfence.models.sources import Source
 from pipfence.models.target import Target
 from pipfence.models.urls import Routes
 from pipfence.project.concurrency import few_malloc_arenas
-from pipfence.resolver.candidates import likely_version
 
 if TYPE_CHECKING:
     from pipfence.resolver.resolution import Resolution
@@ -169,12 +171,7 @@ class FencedSource:
 
     def _fetch_page(self, source: Source, name: NormalizedName) -> ProjectPage | None:
         page = self._client.project_page(source, self._routes.url(source), name)
-        if (
-            page is not None
-            and page.requested
-            and self._speculate
-            and source == self._fence.default
-        ):
+        if page is not None and self._speculate and source == self._fence.default:
             self._speculate_on(name, source, page)
         return page
 
@@ -187,7 +184,9 @@ class FencedSource:
         send its dependencies' names to the default. Only for a page that took a request: a
         page the cache held is read in a moment, and so, most likely, is the metadata; there
         a guess only takes the interpreter lock from the resolver."""
-        best = likely_version(page.releases, self._target)
+        if not page.requested:
+            return
+        best = _likely_version(page.releases, self._target)
         if best is not None:
             self._metadata_future(name, best[0], best[1], source=source)
 
@@ -464,6 +463,32 @@ class FencedSource:
         decided = self.origins.get(name)
         if decided is not None and name not in self._direct and any(f.is_wheel for f in files):
             self._metadata_future(name, version, files, source=decided.source)
+
+
+def _likely_version(
+    releases: Mapping[str, Sequence[DistFile]], target: Target
+) -> tuple[Version, tuple[DistFile, ...]] | None:
+    """The newest final version with a non-yanked wheel installable on ``target``, and its
+    wheels best first; None when there is none. Only the newest versions' files are looked at
+    (and so made, see `Releases`)."""
+    versions: list[tuple[Version, str]] = []
+    for text in releases:
+        version = version_of(text)
+        if version is not None and not version.is_prerelease:
+            versions.append((version, text))
+    # The newest eight, without sorting every release of a long page.
+    for version, text in heapq.nlargest(8, versions, key=lambda entry: entry[0]):
+        wheels = best_first(
+            (
+                file
+                for file in releases[text]
+                if file.is_wheel and not file.yanked and target.allows_python(file.requires_python)
+            ),
+            target,
+        )
+        if wheels:
+            return version, wheels
+    return None
 
 
 def _sha256_file(path: Path) -> str:
