@@ -11,8 +11,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from pipfence.errors import InstallError
 
 __all__ = [
@@ -170,6 +168,8 @@ def required_pip(python: Path, bundled: Path | None) -> Path:
 
 
 def newest_pip(paths: list[str]) -> Path | None:
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # seldom needed
+
     best: tuple[Any, Path] | None = None
     for line in paths:
         if not isinstance(line, str) or not line.strip():

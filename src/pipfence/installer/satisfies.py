@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.version import InvalidVersion, Version
-
 from pipfence.models.names import NormalizedName
 
 __all__ = [
@@ -66,6 +64,8 @@ def same_version(a: str, b: str) -> bool:
     written."""
     if a == b:
         return True
+    from packaging.version import InvalidVersion, Version  # not for a start-up that compares none
+
     try:
         return Version(a) == Version(b)
     except InvalidVersion:

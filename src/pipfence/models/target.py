@@ -59,6 +59,10 @@ class Target:
     # every project page, hundreds of thousands of times.
     _rank_memo: dict[frozenset[Tag], int | None] = field(init=False, repr=False, compare=False)
     _python_memo: dict[str, bool] = field(init=False, repr=False, compare=False)
+    # A lock's entries share a few marker texts; a sync evaluates each entry's.
+    _marker_memo: dict[tuple[str, tuple[str, ...]], bool] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         rank: dict[Tag, int] = {}
@@ -68,6 +72,7 @@ class Target:
         object.__setattr__(self, "_tag_rank", MappingProxyType(rank))
         object.__setattr__(self, "_rank_memo", {})
         object.__setattr__(self, "_python_memo", {})
+        object.__setattr__(self, "_marker_memo", {})
         object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
 
     @classmethod
@@ -138,9 +143,18 @@ class Target:
         """
         if marker is None or marker == "":
             return True
-        parsed = Marker(marker) if isinstance(marker, str) else marker
-        environment: dict[str, str] = dict(self.environment)
         names: list[str] = [canonicalize_name(extra) for extra in extras] or [""]
+        if isinstance(marker, str):
+            key = (marker, tuple(names))
+            known = self._marker_memo.get(key)
+            if known is None:
+                known = self._evaluate(Marker(marker), names)
+                self._marker_memo[key] = known
+            return known
+        return self._evaluate(marker, names)
+
+    def _evaluate(self, parsed: Marker, names: list[str]) -> bool:
+        environment: dict[str, str] = dict(self.environment)
         for extra in names:
             environment["extra"] = extra
             try:
