@@ -93,7 +93,7 @@ def resolve(
     # (the exported `Resolution`) and walk the final state here instead.
     try:
         state = _Run(provider, reporter or Reporter()).resolve(direct, max_rounds=max_rounds)
-        if _unmet(state.mapping, provider):
+        if _unmet(state.mapping, state.criteria, provider):
             # resolvelib drops what a pin required once a new requirement rules the pin out,
             # and does not add it back when the pin fits again later: the pins it returns
             # can then break a requirement of one of them. Resolve again keeping every pin's
@@ -101,7 +101,7 @@ def resolve(
             state = _Run(provider, reporter or Reporter(), keep_information=True).resolve(
                 direct, max_rounds=max_rounds
             )
-            unmet = _unmet(state.mapping, provider)
+            unmet = _unmet(state.mapping, state.criteria, provider)
             if unmet:  # pragma: no cover - resolvelib keeps every requirement here
                 raise ResolutionError(f"The resolver chose versions that conflict: {unmet[0]}")
     except ResolutionImpossible as exc:
@@ -163,11 +163,16 @@ class _Run(Run[Dependency, Candidate, str]):
         return self._provider.preference_of(name, self.state.criteria[name].information)
 
 
-def _unmet(pins: Mapping[str, Candidate], provider: PipfenceProvider) -> list[str]:
-    """The requirements of pinned candidates that the pins break (or leave unpinned), as
-    ``parent version -> requirement`` lines."""
+def _unmet(
+    pins: Mapping[str, Candidate],
+    criteria: Mapping[str, Criterion[Dependency, Candidate]],
+    provider: PipfenceProvider,
+) -> list[str]:
+    """The requirements of the answer's candidates (the pins reachable from the direct
+    requirements) that the pins break or leave unpinned, as ``parent version -> requirement``
+    lines. A pin left over from an abandoned branch is not part of the answer."""
     unmet: list[str] = []
-    for candidate in pins.values():
+    for candidate in _reachable(pins, criteria).values():
         for dependency in provider.dependencies_of(candidate) or ():
             pin = pins.get(dependency.identifier)
             if pin is None or not provider.is_satisfied_by(dependency, pin):
