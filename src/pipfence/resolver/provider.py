@@ -456,7 +456,7 @@ class PipfenceProvider(AbstractProvider[Dependency, Candidate, str]):
     ) -> int:
         """The shortest way from a direct requirement: 1 when one of ``infos`` has no
         parent, else one more than the shallowest parent's (1 for none)."""
-        # Asked for every open project on every round (45,000 times for 300 projects): a
+        # Asked for every open project on every round (25,000 times for 300 projects): a
         # plain loop that stops at a direct requirement.
         depths = self._depths
         depth = 0
