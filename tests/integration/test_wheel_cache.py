@@ -112,6 +112,47 @@ def test_a_same_size_change_inside_the_cache_is_not_installed(
     assert again.read_text() == ORIGINAL
 
 
+def test_a_changed_entry_whose_kept_wheel_is_gone_is_downloaded_again(
+    cli: RunPipfence, public_index: PypiServer, tmp_path: Path, env: dict[str, str]
+) -> None:
+    _first, second = _projects(cli, public_index, tmp_path, env)
+    (cached,) = _cached_copies(env)
+    cached.unlink()
+    cached.write_text(EDITED)  # another file (inode) in its place
+    (kept,) = cached.parents[2].glob("*.whl")
+    kept.unlink()
+    shutil.rmtree(Path(env["PIPFENCE_CACHE_DIR"]) / "index" / "files-v2")  # no other copy
+    public_index.clear_log()
+
+    result = cli(["sync"], cwd=second, env=env)
+    assert result.returncode == 0, out(result)
+    assert (site_packages(second) / "payload" / "data.py").read_text() == ORIGINAL
+    fetched = public_index.requested_paths()
+    assert any(path.endswith(".whl") for path in fetched), fetched
+    (again,) = _cached_copies(env)
+    assert again.read_text() == ORIGINAL
+
+
+def test_a_changed_metadata_file_in_the_cache_neither_fails_nor_reaches_a_sync(
+    cli: RunPipfence, public_index: PypiServer, tmp_path: Path, env: dict[str, str]
+) -> None:
+    _first, second = _projects(cli, public_index, tmp_path, env)
+    (metadata,) = Path(env["PIPFENCE_CACHE_DIR"]).glob(
+        "wheels-unpacked/*/tree/payload-1.0.dist-info/METADATA"
+    )
+    text = metadata.read_text(encoding="utf-8")
+    metadata.unlink()
+    # A requirement the lock does not have: read before the entry is found changed, it
+    # would refuse the wheel.
+    metadata.write_text(text.replace("\n", "\nRequires-Dist: unlocked\n", 1))
+
+    result = cli(["sync"], cwd=second, env=env)
+    assert result.returncode == 0, out(result)
+    installed = site_packages(second) / "payload-1.0.dist-info" / "METADATA"
+    assert installed.read_text(encoding="utf-8") == text
+    assert (site_packages(second) / "payload" / "data.py").read_text() == ORIGINAL
+
+
 def test_an_unknown_link_mode_is_refused(
     cli: RunPipfence, public_index: PypiServer, tmp_path: Path, env: dict[str, str]
 ) -> None:

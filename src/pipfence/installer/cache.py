@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -33,9 +34,12 @@ import re
 import secrets
 import shutil
 import stat
+import subprocess
 import sys
+import threading
 import zipfile
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args
@@ -44,6 +48,7 @@ from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer.archive import (
     GENERATED_METADATA,
     WheelInfo,
+    all_plainly_safe,
     check_hash,
     check_member_name,
     check_wheel,
@@ -52,6 +57,7 @@ from pipfence.installer.archive import (
     plainly_safe,
     record_table,
 )
+from pipfence.installer.entry_check import MANIFEST, TREE, files_intact
 from pipfence.models.names import NormalizedName
 
 __all__ = [
@@ -77,8 +83,8 @@ LinkMode = Literal["auto", "clone", "copy", "hardlink"]
 LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
 
 _FORMAT = 2
-_MANIFEST = "manifest.json"
-_TREE = "tree"
+_MANIFEST = MANIFEST
+_TREE = TREE
 _CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -93,23 +99,19 @@ def file_sha256(path: Path) -> str:
 
 
 class CachedFile(NamedTuple):
-    """One verified file of an unpacked wheel: ``path`` in the archive, under ``tree`` on disk.
+    """One verified file of an unpacked wheel: ``path`` in the archive and under the entry's
+    tree (`UnpackedWheel.tree`) on disk.
 
     ``mtime_ns`` and ``inode`` are what the file had when it was written into the cache. A
-    named tuple: a sync reads tens of thousands of them from the manifests, and a tuple is
-    made several times faster than a frozen dataclass."""
+    named tuple in the manifest's own order: a sync reads tens of thousands of them, which
+    msgspec makes (and type-checks) straight from the manifest's rows."""
 
     path: str
-    tree: str
     hash: str
     size: int
     executable: bool
     mtime_ns: int = 0
     inode: int = 0
-
-    @property
-    def source(self) -> Path:
-        return Path(self.tree, self.path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +150,20 @@ class UnpackedCache:
         # installing), and an entry's files are compared with it once a run.
         self._known: dict[str, UnpackedWheel] = {}
         self._checked: set[str] = set()
+        self._ahead: AheadCheck | None = None
+
+    def check_ahead(self, digests: Collection[str]) -> None:
+        """Start checking the entries of ``digests`` in a helper process (`AheadCheck`),
+        for `intact` to take its answers from when it comes to those entries."""
+        self.end_ahead()
+        self._ahead = AheadCheck.start(self.root, digests)
+
+    def end_ahead(self) -> None:
+        """Stop the helper of `check_ahead` (when there is one still running): its answers
+        are no longer wanted."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.close()
 
     def get(self, sha256: str) -> UnpackedWheel | None:
         """The complete entry for ``sha256``, or None when there is none (or it is unreadable).
@@ -158,8 +174,7 @@ class UnpackedCache:
             return known
         entry = self.root / digest
         try:
-            data = json.loads((entry / _MANIFEST).read_bytes())
-            found = _from_manifest(entry, digest, data)
+            found = _from_manifest(entry, digest, (entry / _MANIFEST).read_bytes())
         except (OSError, ValueError, KeyError, TypeError, ArchiveError):
             return None
         self._known[digest] = found
@@ -171,15 +186,17 @@ class UnpackedCache:
         replacement the inode; an edit that also restores the mtime is not seen."""
         if unpacked.sha256 in self._checked:
             return True
-        stat_ = os.stat
-        prefix = str(unpacked.tree) + os.sep
-        for file in unpacked.files:
-            try:
-                st = stat_(prefix + file.path)
-            except OSError:
-                return False
-            if (st.st_ino, st.st_mtime_ns, st.st_size) != (file.inode, file.mtime_ns, file.size):
-                return False
+        ahead = self._ahead
+        if (
+            ahead is not None
+            and unpacked.sha256 in ahead.asked
+            and unpacked.sha256 in ahead.intact()
+        ):
+            self._checked.add(unpacked.sha256)
+            return True
+        files = ((f.path, f.size, f.mtime_ns, f.inode) for f in unpacked.files)
+        if not files_intact(str(unpacked.tree) + os.sep, files):
+            return False
         self._checked.add(unpacked.sha256)
         return True
 
@@ -263,6 +280,96 @@ class UnpackedCache:
         if result is None:
             raise InstallError(f"The wheel cache entry for `{wheel.name}` vanished after writing")
         return result
+
+
+class AheadCheck:
+    """The check of `UnpackedCache.intact` for many entries at once, run by a helper process
+    (`pipfence.installer.entry_check` as a script, ``python -I -S``) while the caller goes on:
+    stat-ing tens of thousands of files from a thread of this process would pass the
+    interpreter lock back and forth at every call, and slow both threads down.
+
+    `intact` waits for the helper (once) and gives the digests it found intact. An entry it
+    does not name is checked again in-process, whose answer alone decides that an entry is
+    damaged; when the helper cannot run, or fails, it names none.
+    """
+
+    _SCRIPT = Path(__file__).with_name("entry_check.py")
+    _TIMEOUT = 120.0
+
+    def __init__(
+        self, process: subprocess.Popen[bytes] | None, asked: frozenset[str] = frozenset()
+    ) -> None:
+        #: The digests the helper was given: `intact` is worth waiting for on those only.
+        self.asked = asked
+        self._process = process
+        self._lock = threading.Lock()
+        self._found: frozenset[str] | None = None if process is not None else frozenset()
+
+    @classmethod
+    def start(cls, root: Path, digests: Collection[str]) -> AheadCheck:
+        asked = frozenset(_checked_digest(d) for d in digests)
+        if not asked or not cls._SCRIPT.is_file():
+            return cls(None)
+        try:
+            process = subprocess.Popen(  # our own script, with this interpreter
+                [sys.executable, "-I", "-S", str(cls._SCRIPT), str(root)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return cls(None)
+        ahead = cls(process, asked)
+        # Written from a thread: a lock of more than a thousand files fills the pipe before
+        # the helper has started to read it.
+        wanted = "\n".join(sorted(asked)).encode()
+        threading.Thread(target=ahead._send, args=(wanted,), daemon=True).start()
+        return ahead
+
+    def _send(self, data: bytes) -> None:
+        stdin = self._process.stdin if self._process is not None else None
+        if stdin is None:
+            return
+        with contextlib.suppress(OSError):
+            stdin.write(data)
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    def intact(self) -> frozenset[str]:
+        """The digests of the entries the helper found intact (waiting for it the first
+        time); none when it failed."""
+        found = self._found
+        if found is not None:
+            return found
+        with self._lock:
+            if self._found is None:
+                self._found = self._collect()
+            return self._found
+
+    def close(self) -> None:
+        """End the helper: its answer when it is done, else it is stopped."""
+        process = self._process
+        if process is None or self._found is not None:
+            return
+        with contextlib.suppress(OSError):
+            process.kill()
+        self.intact()
+
+    def _collect(self) -> frozenset[str]:
+        process = self._process
+        if process is None or process.stdout is None:
+            return frozenset()
+        try:
+            out = process.stdout.read()
+            code = process.wait(timeout=self._TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            return frozenset()
+        finally:
+            process.stdout.close()
+        if code != 0:
+            return frozenset()
+        return frozenset(line for line in out.decode("ascii", "replace").split() if line)
 
 
 #: FICLONE from <linux/fs.h>: make the destination share the source's extents (reflink).
@@ -357,31 +464,45 @@ def _checked_digest(sha256: str) -> str:
     return digest
 
 
-def _from_manifest(entry: Path, sha256: str, data: dict[str, Any]) -> UnpackedWheel:
-    if data["format"] != _FORMAT:
-        raise ValueError(data["format"])
+@functools.cache
+def _manifest_decoder() -> Any:
+    import msgspec  # imported when a manifest is first read
+
+    manifest = msgspec.defstruct(
+        "Manifest",
+        [
+            ("format", int),
+            ("filename", str),
+            ("name", str),
+            ("distribution", str),
+            ("version", str),
+            ("dist_info", str),
+            ("files", list[CachedFile]),
+        ],
+    )
+    return msgspec.json.Decoder(manifest)
+
+
+def _from_manifest(entry: Path, sha256: str, data: bytes) -> UnpackedWheel:
+    """The entry a manifest describes. Raises ValueError for one of another format or
+    shape (msgspec checks each field's type), `ArchiveError` for an unsafe path."""
+    manifest = _manifest_decoder().decode(data)
+    if manifest.format != _FORMAT:
+        raise ValueError(manifest.format)
     info = WheelInfo(
-        filename=str(data["filename"]),
-        name=NormalizedName(str(data["name"])),
-        distribution=str(data["distribution"]),
-        version=str(data["version"]),
-        dist_info=str(data["dist_info"]),
+        filename=manifest.filename,
+        name=NormalizedName(manifest.name),
+        distribution=manifest.distribution,
+        version=manifest.version,
+        dist_info=manifest.dist_info,
     )
     check_member_name(info.filename, filename=info.filename)
-    tree = str(entry / _TREE)
-    files = []
-    for path, hash_, size, executable, mtime_ns, inode in data["files"]:
-        if not (
-            type(path) is str
-            and type(hash_) is str
-            and type(size) is int
-            and type(mtime_ns) is int
-            and type(inode) is int
-        ):
-            raise ValueError(path)
-        if not plainly_safe(path):
-            check_member_name(path, filename=info.filename)  # the full test decides
-        files.append(CachedFile(path, tree, hash_, size, executable is True, mtime_ns, inode))
+    files: list[CachedFile] = manifest.files
+    paths = [file.path for file in files]
+    if not all_plainly_safe(paths):
+        for path in paths:
+            if not plainly_safe(path):
+                check_member_name(path, filename=info.filename)  # the full test decides
     return UnpackedWheel(root=entry, sha256=sha256, info=info, files=tuple(files))
 
 

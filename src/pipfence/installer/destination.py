@@ -140,8 +140,11 @@ class EnvDestination(WheelDestination):
         link_mode: LinkMode,
         *,
         known_dirs: set[str] | None = None,
+        tree: Path | None = None,
     ) -> None:
         self._env = env
+        # The cache entry's folder that `CachedFile` paths are under, with a separator.
+        self._tree = "" if tree is None else str(tree) + os.sep
         self._filename = filename
         self._schemes = {k: str(v) for k, v in env.scheme_dict(name).items()}
         self._root_prefix = str(env.root) + os.sep
@@ -255,13 +258,13 @@ class EnvDestination(WheelDestination):
         in the way moved aside. A mode that cannot work here (no reflinks, another
         filesystem) falls back, and the fallback is kept for the rest of this wheel."""
         ready, written, link, sep = self._ready_dirs, self.written, os.link, os.sep
-        mode = self._mode
+        tree, mode = self._tree, self._mode
         try:
             for target, file in items:
                 parent = target[: target.rindex(sep)]
                 if parent not in ready:
                     self._ensure_dir(parent)
-                source = file.tree + sep + file.path
+                source = tree + file.path
                 try:
                     if mode == "hardlink":
                         link(source, target)
@@ -295,7 +298,8 @@ class EnvDestination(WheelDestination):
             if scheme != "scripts":
                 self._link_file(target, file)
                 return RecordEntry(rel, Hash.parse(file.hash), file.size)
-            with file.source.open("rb") as opened, fix_shebang(opened, str(self._env.python)) as s:
+            source = self._tree + file.path
+            with open(source, "rb") as opened, fix_shebang(opened, str(self._env.python)) as s:  # noqa: PTH123
                 digest, size = self._write_stream(target, s, is_executable)
         elif scheme == "scripts":
             with fix_shebang(stream, str(self._env.python)) as s:

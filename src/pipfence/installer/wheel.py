@@ -97,7 +97,12 @@ def install_wheel(
         unpacked = cache.unpack(wheel_path, sha256=sha256)
         info = unpacked.info
         destination = EnvDestination(
-            env, info.distribution, info.filename, cache.link_mode, known_dirs=known_dirs
+            env,
+            info.distribution,
+            info.filename,
+            cache.link_mode,
+            known_dirs=known_dirs,
+            tree=unpacked.tree,
         )
         metadata = _added_metadata(installer_name, requested=requested, direct_url=direct_url)
         try:

@@ -26,6 +26,7 @@ from pipfence.errors import (
     HashMismatch,
     IndexServerError,
     InstallError,
+    IntegrityError,
     UsageError,
 )
 from pipfence.index.client import IndexClient
@@ -107,31 +108,19 @@ def prepare(
     ``to_fetch_direct`` (path, file and git entries) need, downloads and builds run by
     ``pool``, files kept under ``tmp``. Raises `HashMismatch`, `InstallError`,
     `IntegrityError`, `LockFenceError`, `IndexServerError`; the environment is not touched."""
-    preparer = _Preparer(inputs, pool=pool, tmp=tmp)
-    fetch_in_fence_order(
-        inputs.fence,
-        inputs.wanted,
-        to_fetch,
-        fetch=preparer.fetch_batch,
-        done=preparer.done,
-        metadata_of=preparer.metadata_of,
-        listing=preparer.listing,
-    )
-    fetched = [preparer.done[w.name] for w in to_fetch]
+    preparer = _Preparer(inputs, pool=pool, tmp=tmp, trust=True)
+    try:
+        fetched: list[tuple[Choice, Path]] | None = preparer.fetch_and_check(to_fetch)
+    except IntegrityError:
+        if preparer.confirm():
+            raise
+        fetched = None  # the metadata read may be a changed file's: decided again below
+    if fetched is None or not preparer.confirm():
+        # A cache entry changed since it was written: everything is chosen again, each
+        # entry checked (and unpacked again from its kept wheel, or downloaded) before use.
+        preparer = _Preparer(inputs, pool=pool, tmp=tmp, trust=False)
+        fetched = preparer.fetch_and_check(to_fetch)
     choices = tuple(choice for choice, _path in fetched)
-    # Everything is downloaded and verified; sdists and direct references are built now,
-    # still before the environment changes. A wheel whose own metadata needs what the lock
-    # does not give (a project it does not list, or a version outside the wheel's
-    # specifier) was resolved from metadata that lied about it (a PEP 658 file, say):
-    # refuse it.
-    check_wheels_against_lock(
-        [(c, p) for c, p in fetched if c.file.is_wheel],
-        metadata_of=lambda c, p: _wheel_core_metadata(c, p, inputs.cache),
-        target=inputs.target,
-        lock=inputs.lock,
-        wanted=inputs.wanted,
-        requested_extras=requested_extras(inputs.lock, inputs.pipfile),
-    )
     on_progress = inputs.on_progress
     to_build = sum(1 for c in choices if not c.file.is_wheel) + len(to_fetch_direct)
     if on_progress is not None and to_build:
@@ -150,11 +139,58 @@ class _Preparer:
     """The steps of `prepare` for one sync, sharing its inputs, pool and temporary folder;
     ``done`` collects each fetched package's choice and file."""
 
-    def __init__(self, inputs: SyncInputs, *, pool: ThreadPoolExecutor, tmp: Path) -> None:
+    def __init__(
+        self, inputs: SyncInputs, *, pool: ThreadPoolExecutor, tmp: Path, trust: bool
+    ) -> None:
         self.inputs = inputs
         self.pool = pool
         self.tmp = tmp
         self.done: dict[NormalizedName, tuple[Choice, Path]] = {}
+        # With ``trust``, cache entries are used before their files are checked
+        # (`UnpackedCache.get`), which `confirm` then does for all of them at once: the
+        # check (a stat a file, often in a helper process: `UnpackedCache.check_ahead`)
+        # runs meanwhile. Without, each is checked when it is looked up.
+        self.trust = trust
+        self.unchecked: list[str] = []
+
+    def fetch_and_check(self, to_fetch: Sequence[WantedDist]) -> list[tuple[Choice, Path]]:
+        """Every file of ``to_fetch``, in the fence's order, checked against the lock by its
+        own metadata (`check_wheels_against_lock`)."""
+        inputs = self.inputs
+        fetch_in_fence_order(
+            inputs.fence,
+            inputs.wanted,
+            to_fetch,
+            fetch=self.fetch_batch,
+            done=self.done,
+            metadata_of=self.metadata_of,
+            listing=self.listing,
+        )
+        fetched = [self.done[w.name] for w in to_fetch]
+        # Everything is downloaded and verified; sdists and direct references are built
+        # later, still before the environment changes. A wheel whose own metadata needs
+        # what the lock does not give (a project it does not list, or a version outside
+        # the wheel's specifier) was resolved from metadata that lied about it (a PEP 658
+        # file, say): refuse it.
+        check_wheels_against_lock(
+            [(c, p) for c, p in fetched if c.file.is_wheel],
+            metadata_of=lambda c, p: _wheel_core_metadata(c, p, inputs.cache),
+            target=inputs.target,
+            lock=inputs.lock,
+            wanted=inputs.wanted,
+            requested_extras=requested_extras(inputs.lock, inputs.pipfile),
+        )
+        return fetched
+
+    def confirm(self) -> bool:
+        """Whether every cache entry used without a check is intact (`UnpackedCache.intact`);
+        False when one is not (it is then left for a second pass to redo)."""
+        cache = self.inputs.cache
+        for digest in self.unchecked:
+            entry = cache.get(digest)
+            if entry is None or not cache.intact(entry):
+                return False
+        return True
 
     def _sources(self, package: LockedPackage) -> Iterable[Source]:
         return self.inputs.fence.fetch_sources(package.index, search_all=self.inputs.search_all)
@@ -189,8 +225,13 @@ class _Preparer:
             self.inputs.target,
             w.name in self.inputs.requested,
             granted=self.granted,
+            checked=not self.trust,
         )
-        if cached is not None and self.inputs.on_progress is not None:
+        if cached is None:
+            return None
+        if self.trust:
+            self.unchecked.append(cached[0].file.hashes["sha256"])
+        if self.inputs.on_progress is not None:
             self.inputs.on_progress(cached[0].file.filename)
         return cached
 
@@ -362,6 +403,7 @@ def _from_unpacked_cache(
     requested: bool,
     *,
     granted: Callable[[WantedDist, str], Source | None],
+    checked: bool = True,
 ) -> tuple[Choice, Path] | None:
     """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
     already, fit for ``target``: installed from there with no page lookup or download (the
@@ -369,9 +411,10 @@ def _from_unpacked_cache(
     source whose cached download of that digest this run may use: a wheel a source served
     to other credentials than the ones this run has is fetched (and so authorised) again.
     An entry whose files changed since they were written is unpacked again from its kept
-    wheel (sha256 checked) first."""
+    wheel (sha256 checked) first; without ``checked``, the entry is taken as it is, for the
+    caller to check."""
     for digest in sorted(AllowedHashes.of(package.hashes).digests):
-        unpacked = cache.verified(digest)
+        unpacked = cache.verified(digest) if checked else cache.get(digest)
         if unpacked is None:
             continue
         parsed = parse_filename(unpacked.info.filename)
@@ -398,7 +441,7 @@ def _wheel_core_metadata(choice: Choice, path: Path, cache: UnpackedCache) -> Co
     unpacked = cache.get(digest) if digest else None
     try:
         if unpacked is not None:
-            folder = Path(unpacked.files[0].tree) / unpacked.info.dist_info
+            folder = unpacked.tree / unpacked.info.dist_info
             return CoreMetadata.parse((folder / "METADATA").read_bytes())
         return wheel_metadata(path)
     except (OSError, ValueError, IndexError):

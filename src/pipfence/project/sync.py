@@ -9,6 +9,7 @@ verified against the lock's hashes before the environment changes.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -394,15 +395,18 @@ def _temp_root(cache: UnpackedCache) -> Path:
 
 
 def warm_unpacked_cache(cache: UnpackedCache, lock: Lockfile, categories: Sequence[str]) -> None:
-    """Read and check (`UnpackedCache.verified`) the cache entry of every file the lock's
-    ``categories`` allow, ahead of a sync that will need them: run beside the creation of a
-    new environment, the check of every cached file costs no time of its own. Only fills
-    the cache's memory of this run; a sync still looks each entry up as it would, and meets
-    any error itself (none is raised here)."""
-    try:
-        for _category, package in lock.packages(list(categories)):
-            for digest in sorted(AllowedHashes.of(package.hashes).digests):
-                if cache.get(digest) is not None:
-                    cache.verified(digest)
-    except Exception:  # noqa: BLE001, S110 - best effort: the sync's own lookup reports it
-        pass
+    """Start the check (`UnpackedCache.check_ahead`, a helper process) of the cache entry of
+    every file the lock's ``categories`` allow, ahead of a sync that will need them: run
+    beside the creation of a new environment and the sync's first steps, the stat of every
+    cached file costs little time of its own. Only fills the cache's memory of this run; a
+    sync still looks each entry up as it would, and meets any error itself (none is raised
+    here). `UnpackedCache.end_ahead` ends it."""
+    # Best effort: the sync's own lookup reports any error.
+    with contextlib.suppress(Exception):
+        cache.check_ahead(
+            [
+                digest
+                for _category, package in lock.packages(list(categories))
+                for digest in AllowedHashes.of(package.hashes).digests
+            ]
+        )

@@ -5,13 +5,10 @@ the use case behind `sync`, `install` and every command that installs."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.lockfile import Lockfile, check_lock_entries
 from pipfence.project.environment import (
@@ -20,7 +17,6 @@ from pipfence.project.environment import (
     system_env,
     unpacked_cache,
 )
-from pipfence.project.project import Project
 from pipfence.project.sync import (
     SyncOptions,
     SyncReport,
@@ -92,9 +88,12 @@ def sync_lock(
         # until the sync has succeeded.
         shutil.rmtree(aside, ignore_errors=True)
         location.rename(aside)
+    if not (location / "pyvenv.cfg").is_file():
+        # A new environment: its files are all about to come from the cache.
+        warm_unpacked_cache(cache, lockfile, categories)
     try:
-        env, created = _open_env(
-            project, location, lockfile, categories, cache=cache, python=python, target=target
+        env, created = open_or_create_env(
+            project, python=python, cache=cache, site_packages=target.site_packages
         )
         report = sync_into(env, created=created)
     except BaseException:
@@ -102,39 +101,10 @@ def sync_lock(
             shutil.rmtree(location, ignore_errors=True)
             aside.rename(location)
         raise
+    finally:
+        cache.end_ahead()
     if aside is None:
         return report
     shutil.rmtree(aside, ignore_errors=True)
     note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
     return replace(report, warnings=(note, *report.warnings))
-
-
-def _open_env(
-    project: Project,
-    location: Path,
-    lockfile: Lockfile,
-    categories: Sequence[str],
-    *,
-    cache: UnpackedCache,
-    python: str | None,
-    target: EnvTarget,
-) -> tuple[VirtualEnv, bool]:
-    """The project's environment at ``location``, created when missing (and whether it was):
-    while a new one's interpreter runs, a thread checks the cache entries the sync is about
-    to use."""
-    warming = None
-    if not (location / "pyvenv.cfg").is_file():
-        warming = threading.Thread(
-            target=warm_unpacked_cache,
-            args=(cache, lockfile, categories),
-            name="pipfence-warm-cache",
-            daemon=True,
-        )
-        warming.start()
-    try:
-        return open_or_create_env(
-            project, python=python, cache=cache, site_packages=target.site_packages
-        )
-    finally:
-        if warming is not None:
-            warming.join()

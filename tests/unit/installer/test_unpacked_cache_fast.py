@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipfence.errors import ArchiveError, InstallError
-from pipfence.installer.archive import check_member_name, plainly_safe
-from pipfence.installer.cache import UnpackedCache, UnpackedWheel
+from pipfence.installer import entry_check
+from pipfence.installer.archive import all_plainly_safe, check_member_name, plainly_safe
+from pipfence.installer.cache import AheadCheck, UnpackedCache, UnpackedWheel
 from pipfence.models.lockfile import Lockfile
 from pipfence.project.sync import warm_unpacked_cache
 from support.dists import build_wheel
@@ -47,6 +52,23 @@ def test_a_fast_yes_is_a_yes_of_the_full_check(name: str) -> None:
         assert plainly_safe(name) or name == "a/"  # a folder entry: never in a manifest
 
 
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([*NAMES, "a\nb", "ok/x\n", "C:", "a/b:c"]),
+            st.text(alphabet="ab/.:\\\x00\nC", max_size=8),
+        ),
+        max_size=6,
+    )
+)
+def test_all_plainly_safe_agrees_with_the_path_by_path_answer(paths: list[str]) -> None:
+    each = all(plainly_safe(p) for p in paths)
+    if all_plainly_safe(paths):
+        assert each
+    elif paths and not any("\n" in p for p in paths):
+        assert not each
+
+
 def _lock(*digests: str) -> Lockfile:
     hashes = [f"sha256:{d}" for d in digests]
     return Lockfile.parse(
@@ -60,22 +82,76 @@ def _lock(*digests: str) -> Lockfile:
     )
 
 
-def test_warming_checks_the_cached_entries_of_the_lock(tmp_path: Path) -> None:
+@pytest.mark.fast_io  # the helper is a process
+def test_warming_checks_the_cached_entries_of_the_lock_in_a_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wheel = build_wheel(tmp_path / "w", "demo", "1.0")
-    cache = UnpackedCache(tmp_path / "cache")
-    entry = cache.unpack(wheel)
+    entry = UnpackedCache(tmp_path / "cache").unpack(wheel)
     later = UnpackedCache(tmp_path / "cache")  # a new run: nothing known yet
-    checked: list[str] = []
-    real_intact = later.intact
+    checked_here: list[str] = []
+    real = entry_check.files_intact
 
-    def intact(unpacked: UnpackedWheel) -> bool:
-        checked.append(unpacked.sha256)
-        return real_intact(unpacked)
+    def files_intact(prefix: str, files: Iterable[tuple[str, int, int, int]]) -> bool:
+        checked_here.append(prefix)
+        return real(prefix, files)
 
-    later.intact = intact  # type: ignore[method-assign]
+    monkeypatch.setattr("pipfence.installer.cache.files_intact", files_intact)
     warm_unpacked_cache(later, _lock("f" * 64, entry.sha256), ["default"])
-    assert checked == [entry.sha256]  # the other digest has no entry: nothing to check
+    try:
+        assert later.verified(entry.sha256) == entry
+    finally:
+        later.end_ahead()
+    assert checked_here == []  # the helper process's answer, not a check of this process
+
+
+@pytest.mark.fast_io  # the helper is a process
+def test_an_entry_the_helper_does_not_vouch_for_is_checked_here(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "demo", "1.0", files={"demo/data.py": "x = 1\n"})
+    entry = UnpackedCache(tmp_path / "cache").unpack(wheel)
+    changed = entry.tree / "demo" / "data.py"
+    with changed.open("r+", encoding="utf-8") as handle:  # same size, same inode
+        handle.write("x = 2\n")
+    later = UnpackedCache(tmp_path / "cache")
+    later.check_ahead([entry.sha256])
+    try:
+        assert later.get(entry.sha256) is not None
+        assert not later.intact(later.get(entry.sha256))  # type: ignore[arg-type]
+        redone = later.verified(entry.sha256)  # unpacked again from the kept wheel
+    finally:
+        later.end_ahead()
+    assert redone is not None
+    assert (redone.tree / "demo" / "data.py").read_text(encoding="utf-8") == "x = 1\n"
+
+
+def test_without_the_helper_the_cache_checks_every_entry_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = build_wheel(tmp_path / "w", "demo", "1.0")
+    entry = UnpackedCache(tmp_path / "cache").unpack(wheel)
+    monkeypatch.setattr(AheadCheck, "_SCRIPT", tmp_path / "missing.py")
+    later = UnpackedCache(tmp_path / "cache")
+    later.check_ahead([entry.sha256])
     assert later.verified(entry.sha256) == entry
+    (entry.tree / "demo" / "__init__.py").unlink()
+    again = UnpackedCache(tmp_path / "cache")
+    again.check_ahead([entry.sha256])
+    assert not again.intact(entry)
+
+
+def test_the_helper_names_only_the_intact_entries_it_was_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = UnpackedCache(tmp_path / "cache")
+    good = cache.unpack(build_wheel(tmp_path / "a", "good", "1.0"))
+    bad = cache.unpack(build_wheel(tmp_path / "b", "bad", "1.0"))
+    unasked = cache.unpack(build_wheel(tmp_path / "c", "unasked", "1.0"))
+    next(iter(bad.tree.rglob("*.py"))).write_text("changed = True\n", encoding="utf-8")
+    asked = [good.sha256, bad.sha256, "0" * 64, "../" + "a" * 61, "not-a-digest"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(" ".join(asked)))
+    assert entry_check.main(["entry_check.py", str(cache.root)]) == 0
+    assert capsys.readouterr().out.split() == [good.sha256]
+    assert unasked.sha256 not in asked
 
 
 def test_warming_never_raises(tmp_path: Path) -> None:
