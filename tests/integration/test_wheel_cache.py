@@ -153,6 +153,24 @@ def test_a_changed_metadata_file_in_the_cache_neither_fails_nor_reaches_a_sync(
     assert (site_packages(second) / "payload" / "data.py").read_text() == ORIGINAL
 
 
+def test_a_wheel_check_that_passed_is_kept_for_the_same_lock_and_target(
+    cli: RunPipfence, public_index: PypiServer, tmp_path: Path, env: dict[str, str]
+) -> None:
+    _first, second = _projects(cli, public_index, tmp_path, env)
+    checks = Path(env["PIPFENCE_CACHE_DIR"]) / "wheel-checks-v1"
+    (kept,) = checks.iterdir()  # the first project's sync checked its wheel against its lock
+
+    result = cli(["sync"], cwd=second, env=env)  # the same lock, another environment
+    assert result.returncode == 0, out(result)
+    assert list(checks.iterdir()) == [kept]
+
+    public_index.add_dist("other", "1.0")
+    write_pipfile(second, one_source_pipfile(public_index.simple_url, 'other = "*"\n'))
+    result = cli(["install"], cwd=second, env=env)  # another lock: checked again
+    assert result.returncode == 0, out(result)
+    assert len(list(checks.iterdir())) == 2
+
+
 def test_an_unknown_link_mode_is_refused(
     cli: RunPipfence, public_index: PypiServer, tmp_path: Path, env: dict[str, str]
 ) -> None:

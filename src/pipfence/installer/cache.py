@@ -150,6 +150,11 @@ class UnpackedCache:
         # installing), and an entry's files are compared with it once a run.
         self._known: dict[str, UnpackedWheel] = {}
         self._checked: set[str] = set()
+        # The entries the root held when first looked at: a lock lists a digest for every
+        # platform's wheel, and most have no entry here (no open of a missing manifest for
+        # each). Entries this run makes are added; one another process makes meanwhile is
+        # not seen, and is made again here (the first rename wins: see `_make`).
+        self._present: set[str] | None = None
         self._ahead: AheadCheck | None = None
 
     def check_ahead(self, digests: Collection[str]) -> None:
@@ -172,6 +177,15 @@ class UnpackedCache:
         known = self._known.get(digest)
         if known is not None:
             return known
+        present = self._present
+        if present is None:
+            try:
+                present = set(os.listdir(self.root))  # noqa: PTH208 - names only, once
+            except OSError:
+                present = set()
+            self._present = present
+        if digest not in present:
+            return None
         entry = self.root / digest
         try:
             found = _from_manifest(entry, digest, (entry / _MANIFEST).read_bytes())
@@ -256,6 +270,8 @@ class UnpackedCache:
 
     def _make(self, wheel: Path, digest: str) -> UnpackedWheel:
         final = self.root / digest
+        if self._present is not None:
+            self._present.add(digest)  # from now on, `get` looks on disk
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = self.root / f".tmp-{digest[:16]}-{secrets.token_hex(6)}"

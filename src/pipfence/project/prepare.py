@@ -13,6 +13,7 @@ environment changes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from pipfence.project.concurrency import map_all
 from pipfence.project.fenced_fetch import fetch_in_fence_order
 from pipfence.project.sync_types import Choice
 from pipfence.project.wheel_requirements import (
+    check_key,
     check_wheels_against_lock,
     requested_extras,
 )
@@ -59,6 +61,10 @@ if TYPE_CHECKING:
     from pipfence.project.sync_types import ProgressSink
 
 __all__ = ["Prepared", "SyncInputs", "choose_file", "prepare"]
+
+#: Beside the unpacked cache: one empty file a set of wheels that passed
+#: `check_wheels_against_lock`, named by its `check_key`.
+_CHECKS = "wheel-checks-v1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +126,7 @@ def prepare(
         # entry checked (and unpacked again from its kept wheel, or downloaded) before use.
         preparer = _Preparer(inputs, pool=pool, tmp=tmp, trust=False)
         fetched = preparer.fetch_and_check(to_fetch)
+    preparer.note_passed()
     choices = tuple(choice for choice, _path in fetched)
     on_progress = inputs.on_progress
     to_build = sum(1 for c in choices if not c.file.is_wheel) + len(to_fetch_direct)
@@ -152,6 +159,15 @@ class _Preparer:
         # runs meanwhile. Without, each is checked when it is looked up.
         self.trust = trust
         self.unchecked: list[str] = []
+        self.passed: Path | None = None
+
+    def note_passed(self) -> None:
+        """Keep the note that the wheels passed the check against the lock (`_check_stamp`):
+        called once their cache entries are known intact."""
+        if self.passed is not None:
+            with contextlib.suppress(OSError):  # a memo only
+                self.passed.parent.mkdir(parents=True, exist_ok=True)
+                self.passed.touch()
 
     def fetch_and_check(self, to_fetch: Sequence[WantedDist]) -> list[tuple[Choice, Path]]:
         """Every file of ``to_fetch``, in the fence's order, checked against the lock by its
@@ -172,15 +188,41 @@ class _Preparer:
         # what the lock does not give (a project it does not list, or a version outside
         # the wheel's specifier) was resolved from metadata that lied about it (a PEP 658
         # file, say): refuse it.
+        wheels = [(c, p) for c, p in fetched if c.file.is_wheel]
+        extras = requested_extras(inputs.lock, inputs.pipfile)
+        stamp = self._check_stamp(wheels, extras)
+        if stamp is not None and stamp.is_file():
+            return fetched  # these wheels passed for this lock and target before
         check_wheels_against_lock(
-            [(c, p) for c, p in fetched if c.file.is_wheel],
+            wheels,
             metadata_of=lambda c, p: _wheel_core_metadata(c, p, inputs.cache),
             target=inputs.target,
             lock=inputs.lock,
             wanted=inputs.wanted,
-            requested_extras=requested_extras(inputs.lock, inputs.pipfile),
+            requested_extras=extras,
         )
+        self.passed = stamp  # noted once the entries read are known to be intact
         return fetched
+
+    def _check_stamp(
+        self, wheels: Sequence[tuple[Choice, Path]], extras: Mapping[NormalizedName, set[str]]
+    ) -> Path | None:
+        """Where the cache keeps the note that ``wheels`` passed `check_wheels_against_lock`
+        for this lock and target (`check_key`); None when a wheel has no known sha256 (one
+        built here)."""
+        digests = [(c.wanted.name, _sha_of(c)) for c, _path in wheels]
+        known = [(name, digest) for name, digest in digests if digest is not None]
+        if len(known) != len(digests):
+            return None
+        inputs = self.inputs
+        key = check_key(
+            known,
+            target=inputs.target,
+            lock=inputs.lock,
+            wanted=inputs.wanted,
+            requested_extras=extras,
+        )
+        return inputs.cache.root.parent / _CHECKS / key
 
     def confirm(self) -> bool:
         """Whether every cache entry used without a check is intact (`UnpackedCache.intact`);

@@ -6,6 +6,8 @@ installed."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -27,7 +29,7 @@ from pipfence.models.target import Target
 if TYPE_CHECKING:
     from pipfence.project.sync_types import Choice
 
-__all__ = ["check_wheels_against_lock", "requested_extras", "required_names"]
+__all__ = ["check_key", "check_wheels_against_lock", "requested_extras", "required_names"]
 
 # A PEP 508 requirement's name, as `Requirement` reads it (PEP 508's identifier).
 _LEADING_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=\s*(?:$|[\[(;<>=!~@\s]))")
@@ -60,6 +62,31 @@ def _requirement(text: str) -> Requirement | None:
         return Requirement(text)
     except InvalidRequirement:
         return None
+
+
+def check_key(
+    wheels: Sequence[tuple[NormalizedName, str]],
+    *,
+    target: Target,
+    lock: Lockfile,
+    wanted: Mapping[NormalizedName, tuple[WantedDist, LockedPackage]],
+    requested_extras: Mapping[NormalizedName, set[str]],
+) -> str:
+    """A digest of everything `check_wheels_against_lock` decides from, ``wheels`` being
+    each wheel's name and sha256 (which fixes its METADATA): equal keys, equal answers. A
+    sync keeps the keys that passed (`pipfence.project.prepare`) and does not read the same
+    wheels' metadata again for the same lock on the same target."""
+    inputs = {
+        "check": 1,
+        "wheels": sorted(wheels),
+        "environment": sorted(target.environment.items()),
+        "python": str(target.python_version),
+        # In the lock's order: the first category to list a package gives its version.
+        "lock": [[package.key, package.version] for _category, package in lock.packages()],
+        "wanted": sorted([key, w.version] for key, (w, _package) in wanted.items()),
+        "extras": sorted([key, sorted(extras)] for key, extras in requested_extras.items()),
+    }
+    return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()
 
 
 def check_wheels_against_lock(

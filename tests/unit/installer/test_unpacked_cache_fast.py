@@ -162,3 +162,20 @@ def test_warming_never_raises(tmp_path: Path) -> None:
 
     cache.get = broken  # type: ignore[method-assign]
     warm_unpacked_cache(cache, _lock("a" * 64), ["default"])
+
+
+def test_an_entry_made_after_the_root_was_listed_is_used_not_replaced(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "demo", "1.0")
+    root = tmp_path / "cache"
+    root.mkdir()
+    this_run = UnpackedCache(root)
+    assert this_run.get("f" * 64) is None  # the root is listed now, empty
+    other = UnpackedCache(root).unpack(wheel)  # another process makes the entry
+    manifest = other.root / "manifest.json"
+    made = manifest.stat().st_ino
+
+    assert this_run.get(other.sha256) is None  # not in the listing: taken as absent ...
+    found = this_run.unpack(wheel)  # ... until unpacking meets the entry there
+    assert found.sha256 == other.sha256
+    assert manifest.stat().st_ino == made  # the other's entry is kept, not replaced
+    assert this_run.get(other.sha256) == found
