@@ -24,27 +24,23 @@ files are its own.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import functools
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import stat
-import subprocess
-import sys
 import threading
 import zipfile
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 from pipfence.errors import ArchiveError, InstallError
+from pipfence.installer.ahead_check import AheadCheck
 from pipfence.installer.archive import (
     GENERATED_METADATA,
     WheelInfo,
@@ -57,7 +53,8 @@ from pipfence.installer.archive import (
     plainly_safe,
     record_table,
 )
-from pipfence.installer.entry_check import MANIFEST, TREE, files_intact
+from pipfence.installer.entry_check import MANIFEST, TREE, checked_digest, files_intact
+from pipfence.installer.placing import LINK_MODES, LinkMode, place_file
 from pipfence.models.names import NormalizedName
 
 __all__ = [
@@ -70,23 +67,10 @@ __all__ = [
     "place_file",
 ]
 
-#: How a cached file becomes an environment's file:
-#:   ``auto``     (the default) a clone where the filesystem can make one, else a hard link:
-#:                own files for free where reflinks exist, the speed of links where they do not
-#:                (the stat check then catches an edit that reached the cache: see `intact`);
-#:   ``clone``    a copy-on-write clone (reflink) where the filesystem can make one (btrfs, XFS,
-#:                bcachefs, ...), else a copy: the environment's file is its own either way;
-#:   ``copy``     a plain copy (in the kernel where it can);
-#:   ``hardlink`` the cache's own file: fastest, no disk used, but an edit made in place in one
-#:                environment reaches the cache and every environment linked to the same file.
-LinkMode = Literal["auto", "clone", "copy", "hardlink"]
-LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
-
 _FORMAT = 2
 _MANIFEST = MANIFEST
 _TREE = TREE
 _CHUNK = 1 << 20
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def file_sha256(path: Path) -> str:
@@ -155,7 +139,22 @@ class UnpackedCache:
         # each). Entries this run makes are added; one another process makes meanwhile is
         # not seen, and is made again here (the first rename wins: see `_make`).
         self._present: set[str] | None = None
+        self._present_lock = threading.Lock()
         self._ahead: AheadCheck | None = None
+
+    def _listing(self) -> set[str]:
+        """The names the root held when first asked (once, for every thread), with the
+        entries made since by this cache."""
+        present = self._present
+        if present is None:
+            with self._present_lock:
+                if self._present is None:
+                    try:
+                        self._present = set(os.listdir(self.root))  # noqa: PTH208 - names only
+                    except OSError:
+                        self._present = set()
+                present = self._present
+        return present
 
     def check_ahead(self, digests: Collection[str]) -> None:
         """Start checking the entries of ``digests`` in a helper process (`AheadCheck`),
@@ -173,18 +172,11 @@ class UnpackedCache:
     def get(self, sha256: str) -> UnpackedWheel | None:
         """The complete entry for ``sha256``, or None when there is none (or it is unreadable).
         Its files are not checked: see `verified`."""
-        digest = _checked_digest(sha256)
+        digest = checked_digest(sha256)
         known = self._known.get(digest)
         if known is not None:
             return known
-        present = self._present
-        if present is None:
-            try:
-                present = set(os.listdir(self.root))  # noqa: PTH208 - names only, once
-            except OSError:
-                present = set()
-            self._present = present
-        if digest not in present:
+        if digest not in self._listing():
             return None
         entry = self.root / digest
         try:
@@ -232,7 +224,7 @@ class UnpackedCache:
         wheel (nothing is left in the cache) and `InstallError` when the cache cannot be
         written.
         """
-        digest = _checked_digest(sha256 if sha256 is not None else file_sha256(wheel))
+        digest = checked_digest(sha256 if sha256 is not None else file_sha256(wheel))
         found = self.get(digest)
         if found is not None:
             if self.intact(found):
@@ -270,8 +262,7 @@ class UnpackedCache:
 
     def _make(self, wheel: Path, digest: str) -> UnpackedWheel:
         final = self.root / digest
-        if self._present is not None:
-            self._present.add(digest)  # from now on, `get` looks on disk
+        self._listing().add(digest)  # from now on, `get` looks on disk
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = self.root / f".tmp-{digest[:16]}-{secrets.token_hex(6)}"
@@ -296,188 +287,6 @@ class UnpackedCache:
         if result is None:
             raise InstallError(f"The wheel cache entry for `{wheel.name}` vanished after writing")
         return result
-
-
-class AheadCheck:
-    """The check of `UnpackedCache.intact` for many entries at once, run by a helper process
-    (`pipfence.installer.entry_check` as a script, ``python -I -S``) while the caller goes on:
-    stat-ing tens of thousands of files from a thread of this process would pass the
-    interpreter lock back and forth at every call, and slow both threads down.
-
-    `intact` waits for the helper (once) and gives the digests it found intact. An entry it
-    does not name is checked again in-process, whose answer alone decides that an entry is
-    damaged; when the helper cannot run, or fails, it names none.
-    """
-
-    _SCRIPT = Path(__file__).with_name("entry_check.py")
-    _TIMEOUT = 120.0
-
-    def __init__(
-        self, process: subprocess.Popen[bytes] | None, asked: frozenset[str] = frozenset()
-    ) -> None:
-        #: The digests the helper was given: `intact` is worth waiting for on those only.
-        self.asked = asked
-        self._process = process
-        self._lock = threading.Lock()
-        self._found: frozenset[str] | None = None if process is not None else frozenset()
-
-    @classmethod
-    def start(cls, root: Path, digests: Collection[str]) -> AheadCheck:
-        asked = frozenset(_checked_digest(d) for d in digests)
-        if not asked or not cls._SCRIPT.is_file():
-            return cls(None)
-        try:
-            process = subprocess.Popen(  # our own script, with this interpreter
-                [sys.executable, "-I", "-S", str(cls._SCRIPT), str(root)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            return cls(None)
-        ahead = cls(process, asked)
-        # Written from a thread: a lock of more than a thousand files fills the pipe before
-        # the helper has started to read it.
-        wanted = "\n".join(sorted(asked)).encode()
-        threading.Thread(target=ahead._send, args=(wanted,), daemon=True).start()
-        return ahead
-
-    def _send(self, data: bytes) -> None:
-        stdin = self._process.stdin if self._process is not None else None
-        if stdin is None:
-            return
-        with contextlib.suppress(OSError):
-            stdin.write(data)
-        with contextlib.suppress(OSError):
-            stdin.close()
-
-    def intact(self) -> frozenset[str]:
-        """The digests of the entries the helper found intact (waiting for it the first
-        time); none when it failed."""
-        found = self._found
-        if found is not None:
-            return found
-        with self._lock:
-            if self._found is None:
-                self._found = self._collect()
-            return self._found
-
-    def close(self) -> None:
-        """End the helper: its answer when it is done, else it is stopped."""
-        process = self._process
-        if process is None or self._found is not None:
-            return
-        with contextlib.suppress(OSError):
-            process.kill()
-        self.intact()
-
-    def _collect(self) -> frozenset[str]:
-        process = self._process
-        if process is None or process.stdout is None:
-            return frozenset()
-        try:
-            out = process.stdout.read()
-            code = process.wait(timeout=self._TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired):
-            process.kill()
-            return frozenset()
-        finally:
-            process.stdout.close()
-        if code != 0:
-            return frozenset()
-        return frozenset(line for line in out.decode("ascii", "replace").split() if line)
-
-
-#: FICLONE from <linux/fs.h>: make the destination share the source's extents (reflink).
-_FICLONE = 0x40049409
-#: errno values that mean "no clone here" (another filesystem, or one without reflinks).
-_NO_CLONE = frozenset(
-    {errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS, errno.EPERM}
-)
-
-
-def place_file(source: str, target: str, mode: LinkMode, *, executable: bool) -> LinkMode:
-    """Make ``target`` (which must not exist) hold ``source``'s bytes as ``mode`` says, and
-    return the mode that worked, for the caller to keep for the rest of a wheel: ``clone``
-    falls back to ``copy``; ``auto`` is a clone, else a hard link; ``hardlink`` falls back to
-    ``copy`` (another filesystem, or one without hard links). A copy gets its own permissions
-    (``executable`` or not, under the umask), as an unpacked file would."""
-    if mode == "hardlink":
-        try:
-            os.link(source, target)
-        except (FileNotFoundError, FileExistsError):
-            raise
-        except OSError:
-            mode = "copy"
-        else:
-            return "hardlink"
-    fd_in = os.open(source, os.O_RDONLY)
-    try:
-        fd_out = os.open(
-            target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666
-        )
-        try:
-            if mode in ("clone", "auto") and _clone(fd_in, fd_out):
-                mode = "clone"
-            elif mode == "auto":
-                os.close(fd_out)
-                os.unlink(target)  # noqa: PTH108 - hot loop
-                return place_file(source, target, "hardlink", executable=executable)
-            else:
-                _copy(fd_in, fd_out)
-                mode = "copy"
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd_out)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)  # noqa: PTH108 - hot loop
-            raise
-        os.close(fd_out)
-    finally:
-        os.close(fd_in)
-    return mode
-
-
-def _clone(fd_in: int, fd_out: int) -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    import fcntl
-
-    try:
-        fcntl.ioctl(fd_out, _FICLONE, fd_in)
-    except OSError as exc:
-        if exc.errno in _NO_CLONE:
-            return False
-        raise
-    return True
-
-
-def _copy(fd_in: int, fd_out: int) -> None:
-    """Copy in the kernel (``copy_file_range``, which itself shares extents on filesystems
-    that can), else through a buffer."""
-    copy_range = getattr(os, "copy_file_range", None)
-    if copy_range is not None:
-        try:
-            while copy_range(fd_in, fd_out, 1 << 30):
-                pass
-        except OSError as exc:
-            if exc.errno not in _NO_CLONE:
-                raise
-            os.lseek(fd_in, 0, os.SEEK_SET)
-            os.lseek(fd_out, 0, os.SEEK_SET)
-            os.ftruncate(fd_out, 0)
-        else:
-            return
-    while chunk := os.read(fd_in, _CHUNK):
-        os.write(fd_out, chunk)
-
-
-def _checked_digest(sha256: str) -> str:
-    digest = sha256.lower()
-    if not _SHA256.match(digest):
-        msg = f"not a hex sha256 digest: {sha256!r}"
-        raise ValueError(msg)
-    return digest
 
 
 @functools.cache

@@ -23,12 +23,21 @@ TYPE_CHECKING = False  # `typing` is not imported for this alone
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["files_intact", "main"]
+__all__ = ["checked_digest", "files_intact", "main"]
 
 MANIFEST = "manifest.json"
 TREE = "tree"
 _HEX = frozenset("0123456789abcdef")
 _DIGEST_LENGTH = 64
+
+
+def checked_digest(sha256: str) -> str:
+    """``sha256`` lower-cased; ValueError when it is not 64 hex digits."""
+    digest = sha256.lower()
+    if len(digest) != _DIGEST_LENGTH or not set(digest) <= _HEX:
+        msg = f"not a hex sha256 digest: {sha256!r}"
+        raise ValueError(msg)
+    return digest
 
 
 def files_intact(prefix: str, files: Iterable[tuple[str, int, int, int]]) -> bool:

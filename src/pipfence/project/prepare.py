@@ -21,14 +21,10 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
-
 from pipfence.errors import (
-    HashMismatch,
     IndexServerError,
     InstallError,
     IntegrityError,
-    UsageError,
 )
 from pipfence.index.client import IndexClient
 from pipfence.installer.build import wheel_metadata
@@ -37,8 +33,8 @@ from pipfence.installer.satisfies import InstalledDist, WantedDist
 from pipfence.installer.venv import VirtualEnv
 from pipfence.installer.wheel import WheelInstall
 from pipfence.models.fence import Fence
-from pipfence.models.files import CoreMetadata, DistFile, install_rank, parse_filename
-from pipfence.models.listing import AllowedHashes, Listing
+from pipfence.models.files import CoreMetadata
+from pipfence.models.listing import Listing
 from pipfence.models.lockfile import LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
 from pipfence.models.pipfile import Pipfile
@@ -50,6 +46,13 @@ from pipfence.project.adapters.direct import DirectFetcher, editable_checkout
 from pipfence.project.adapters.fenced_builds import Builds, check_built
 from pipfence.project.concurrency import map_all
 from pipfence.project.fenced_fetch import fetch_in_fence_order
+from pipfence.project.sync_files import (
+    choose_file,
+    from_unpacked_cache,
+    page_listing,
+    sha_of,
+    wheel_core_metadata,
+)
 from pipfence.project.sync_types import Choice
 from pipfence.project.wheel_requirements import (
     check_key,
@@ -60,7 +63,7 @@ from pipfence.project.wheel_requirements import (
 if TYPE_CHECKING:
     from pipfence.project.sync_types import ProgressSink
 
-__all__ = ["Prepared", "SyncInputs", "choose_file", "prepare"]
+__all__ = ["Prepared", "SyncInputs", "prepare"]
 
 #: Beside the unpacked cache: one empty file a set of wheels that passed
 #: `check_wheels_against_lock`, named by its `check_key`.
@@ -195,7 +198,7 @@ class _Preparer:
             return fetched  # these wheels passed for this lock and target before
         check_wheels_against_lock(
             wheels,
-            metadata_of=lambda c, p: _wheel_core_metadata(c, p, inputs.cache),
+            metadata_of=lambda c, p: wheel_core_metadata(c, p, inputs.cache),
             target=inputs.target,
             lock=inputs.lock,
             wanted=inputs.wanted,
@@ -210,7 +213,7 @@ class _Preparer:
         """Where the cache keeps the note that ``wheels`` passed `check_wheels_against_lock`
         for this lock and target (`check_key`); None when a wheel has no known sha256 (one
         built here)."""
-        digests = [(c.wanted.name, _sha_of(c)) for c, _path in wheels]
+        digests = [(c.wanted.name, sha_of(c)) for c, _path in wheels]
         known = [(name, digest) for name, digest in digests if digest is not None]
         if len(known) != len(digests):
             return None
@@ -260,7 +263,7 @@ class _Preparer:
         return None
 
     def from_cache(self, w: WantedDist) -> tuple[Choice, Path] | None:
-        cached = _from_unpacked_cache(
+        cached = from_unpacked_cache(
             self.inputs.cache,
             w,
             self.inputs.wanted[w.name][1],
@@ -308,7 +311,7 @@ class _Preparer:
         return choice, _download(inputs.client, inputs.routes, choice, self.tmp, inputs.on_progress)
 
     def listing(self, source: Source, name: NormalizedName) -> Listing | None:
-        return _listing(self.inputs.client, self.inputs.routes, source, name)
+        return page_listing(self.inputs.client, self.inputs.routes, source, name)
 
     def metadata_of(self, key: NormalizedName) -> CoreMetadata | None:
         """A locked package's own metadata: of its verified file when this sync fetched it
@@ -316,7 +319,7 @@ class _Preparer:
         if key in self.done:
             choice, path = self.done[key]
             if choice.file.is_wheel:
-                return _wheel_core_metadata(choice, path, self.inputs.cache)
+                return wheel_core_metadata(choice, path, self.inputs.cache)
             item = _wheel_for(
                 self.inputs.builds,
                 path,
@@ -364,132 +367,6 @@ class _Preparer:
             self.inputs.on_progress(item.path.name)
 
 
-def choose_file(
-    client: IndexClient,
-    routes: Routes,
-    wanted: WantedDist,
-    *,
-    package: LockedPackage,
-    sources: Sequence[Source],
-    target: Target,
-    requested: bool,
-    refresh: bool = False,
-) -> Choice:
-    hashes = AllowedHashes.of(package.hashes).digests
-    try:
-        version = Version(wanted.version)
-    except InvalidVersion:
-        raise UsageError(f"Pipfile.lock pins `{wanted.name}` to an invalid version") from None
-    mismatched: list[str] = []
-    for source in sources:
-        page = client.project_page(
-            source, routes.url(source), wanted.name, max_age=0.0 if refresh else None
-        )
-        if page is None:
-            continue
-        best = _best_file(page.release(version), wanted.name, hashes, target, mismatched)
-        if best is not None:
-            return Choice(wanted, source, best, hashes, requested)
-    where = ", ".join(f"`{s.name}` ({shown_url(s.url)})" for s in sources)
-    if mismatched:
-        raise HashMismatch(
-            f"no file of `{wanted.name}` {wanted.version} on {where} has a sha256 that "
-            f"Pipfile.lock allows (seen: {', '.join(sorted(set(mismatched))[:4])})",
-            hint="if the files were replaced on purpose run `pipfence lock`; otherwise the index "
-            "serves something other than what was locked",
-        )
-    raise InstallError(
-        f"`{wanted.name}` {wanted.version} has no file for this platform on {where}",
-        hint="check the lock was made for this platform's Python, or run `pipfence lock`",
-    )
-
-
-def _best_file(
-    files: Iterable[DistFile],
-    name: NormalizedName,
-    hashes: frozenset[str],
-    target: Target,
-    mismatched: list[str],
-) -> DistFile | None:
-    """The file of ``files`` that fits ``target`` best (wheels by tag rank, then the sdist)
-    among those whose sha256 the lock allows; the names of files refused for their sha256 are
-    added to ``mismatched``."""
-    best: tuple[int, DistFile] | None = None
-    for file in files:
-        parsed = parse_filename(file.filename, name)
-        if parsed is None or parsed[0] != name:
-            continue
-        if file.sha256 and file.sha256.lower() not in hashes:
-            mismatched.append(file.filename)
-            continue
-        rank = install_rank(parsed[2], target)
-        if rank is None:
-            continue
-        if best is None or rank < best[0]:
-            best = (rank, file)
-    return None if best is None else best[1]
-
-
-def _listing(
-    client: IndexClient, routes: Routes, source: Source, name: NormalizedName
-) -> Listing | None:
-    page = client.project_page(source, routes.url(source), name)
-    return Listing(page.releases) if page is not None else None
-
-
-def _from_unpacked_cache(
-    cache: UnpackedCache,
-    wanted: WantedDist,
-    package: LockedPackage,
-    target: Target,
-    requested: bool,
-    *,
-    granted: Callable[[WantedDist, str], Source | None],
-    checked: bool = True,
-) -> tuple[Choice, Path] | None:
-    """A wheel of ``wanted`` whose sha256 the lock allows and that is unpacked in the cache
-    already, fit for ``target``: installed from there with no page lookup or download (the
-    cache is keyed by the digest a verified download had). Only when ``granted`` names the
-    source whose cached download of that digest this run may use: a wheel a source served
-    to other credentials than the ones this run has is fetched (and so authorised) again.
-    An entry whose files changed since they were written is unpacked again from its kept
-    wheel (sha256 checked) first; without ``checked``, the entry is taken as it is, for the
-    caller to check."""
-    for digest in sorted(AllowedHashes.of(package.hashes).digests):
-        unpacked = cache.verified(digest) if checked else cache.get(digest)
-        if unpacked is None:
-            continue
-        parsed = parse_filename(unpacked.info.filename)
-        if (
-            parsed is None
-            or parsed[0] != wanted.name
-            or str(parsed[1]) != str(Version(wanted.version))
-            or parsed[2] is None
-            or install_rank(parsed[2], target) is None
-        ):
-            continue
-        source = granted(wanted, digest)
-        if source is None:
-            continue
-        file = DistFile(filename=unpacked.info.filename, url="", hashes={"sha256": digest})
-        choice = Choice(wanted, source, file, frozenset({digest}), requested)
-        return choice, unpacked.wheel
-    return None
-
-
-def _wheel_core_metadata(choice: Choice, path: Path, cache: UnpackedCache) -> CoreMetadata | None:
-    """A downloaded (or cached) wheel's own METADATA; None when it cannot be read."""
-    digest = _sha_of(choice)
-    unpacked = cache.get(digest) if digest else None
-    try:
-        if unpacked is not None:
-            folder = unpacked.tree / unpacked.info.dist_info
-            return CoreMetadata.parse((folder / "METADATA").read_bytes())
-        return wheel_metadata(path)
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _wheel_for(
     builds: Builds,
     path: Path,
@@ -503,8 +380,8 @@ def _wheel_for(
     sha256 was verified against the lock; the built wheel's is not in the lock), its build
     requirements fenced with the lock's source of ``package`` as their parent."""
     if choice.file.is_wheel:
-        return WheelInstall(path=path, sha256=_sha_of(choice), requested=choice.requested)
-    sha = _sha_of(choice) or file_sha256(path)
+        return WheelInstall(path=path, sha256=sha_of(choice), requested=choice.requested)
+    sha = sha_of(choice) or file_sha256(path)
     wheel = builds.sdist_wheel(
         path,
         sha,
@@ -549,11 +426,6 @@ def _direct_wheel(
     if on_progress is not None:
         on_progress(ref.name)
     return WheelInstall(path=wheel, requested=True, direct_url=fetched.direct_url)
-
-
-def _sha_of(choice: Choice) -> str | None:
-    sha = choice.file.sha256
-    return sha.lower() if sha else None
 
 
 def _download(

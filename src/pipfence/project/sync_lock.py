@@ -7,8 +7,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
 from pipfence.models.lockfile import Lockfile, check_lock_entries
 from pipfence.project.environment import (
@@ -17,6 +19,7 @@ from pipfence.project.environment import (
     system_env,
     unpacked_cache,
 )
+from pipfence.project.project import Project
 from pipfence.project.sync import (
     SyncOptions,
     SyncReport,
@@ -82,18 +85,10 @@ def sync_lock(
         return sync_into(system_env(project, python=python), created=False)
     old_python = replaced_python(project, python)
     location = project.venv_path()
-    aside = location.with_name(f"{location.name}.pipfence-replaced") if old_python else None
-    if aside is not None:
-        # `--python` asks for another Python: a new environment, the old one kept aside
-        # until the sync has succeeded.
-        shutil.rmtree(aside, ignore_errors=True)
-        location.rename(aside)
-    if not (location / "pyvenv.cfg").is_file():
-        # A new environment: its files are all about to come from the cache.
-        warm_unpacked_cache(cache, lockfile, categories)
+    aside = _set_aside(location) if old_python else None
     try:
-        env, created = open_or_create_env(
-            project, python=python, cache=cache, site_packages=target.site_packages
+        env, created = _open_env(
+            project, lockfile, categories, cache=cache, python=python, target=target
         )
         report = sync_into(env, created=created)
     except BaseException:
@@ -108,3 +103,31 @@ def sync_lock(
     shutil.rmtree(aside, ignore_errors=True)
     note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
     return replace(report, warnings=(note, *report.warnings))
+
+
+def _set_aside(location: Path) -> Path:
+    """`--python` asks for another Python: a new environment, the old one moved aside (to
+    the returned path) until the sync has succeeded."""
+    aside = location.with_name(f"{location.name}.pipfence-replaced")
+    shutil.rmtree(aside, ignore_errors=True)
+    location.rename(aside)
+    return aside
+
+
+def _open_env(
+    project: Project,
+    lockfile: Lockfile,
+    categories: Sequence[str],
+    *,
+    cache: UnpackedCache,
+    python: str | None,
+    target: EnvTarget,
+) -> tuple[VirtualEnv, bool]:
+    """The project's environment, made when missing (and whether it was): a new one's
+    files all come from the cache, whose entries a helper checks meanwhile
+    (`warm_unpacked_cache`, ended by the caller's `UnpackedCache.end_ahead`)."""
+    if not (project.venv_path() / "pyvenv.cfg").is_file():
+        warm_unpacked_cache(cache, lockfile, categories)
+    return open_or_create_env(
+        project, python=python, cache=cache, site_packages=target.site_packages
+    )

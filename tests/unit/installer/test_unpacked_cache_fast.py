@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer import entry_check
+from pipfence.installer.ahead_check import AheadCheck
 from pipfence.installer.archive import all_plainly_safe, check_member_name, plainly_safe
-from pipfence.installer.cache import AheadCheck, UnpackedCache, UnpackedWheel
+from pipfence.installer.cache import UnpackedCache, UnpackedWheel
 from pipfence.models.lockfile import Lockfile
 from pipfence.project.sync import warm_unpacked_cache
 from support.dists import build_wheel
