@@ -97,8 +97,20 @@ def run_step(step: Step, timeout: float, log: Path) -> Outcome:
     return Outcome(seconds, peak, 0)
 
 
+def settle() -> None:
+    """Write out what earlier commands left to the file system (the trees a repetition
+    deletes, a sync's tens of thousands of new files) before the next measurement starts:
+    the kernel would otherwise do it during that measurement, whichever tool it times.
+    ``os.sync`` waits for the writeback; nothing where the platform lacks it."""
+    flush = getattr(os, "sync", None)
+    if flush is not None:
+        flush()
+
+
 def run_steps(steps: list[Step], timeout: float, log: Path) -> Outcome:
-    """Run commands one after another as one measurement: times add up, the peak is the max."""
+    """Run commands one after another as one measurement (the file system settled first:
+    `settle`): times add up, the peak is the max."""
+    settle()
     total, peak = 0.0, 0.0
     for index, step in enumerate(steps):
         outcome = run_step(step, timeout, log.parent / f"{log.name}-step{index}")
