@@ -51,21 +51,13 @@ class AheadCheck:
             )
         except OSError:
             return cls(None)
-        ahead = cls(process, asked)
-        # Written from a thread: a lock of more than a thousand files fills the pipe before
-        # the helper has started to read it.
-        wanted = "\n".join(sorted(asked)).encode()
-        threading.Thread(target=ahead._send, args=(wanted,), daemon=True).start()
-        return ahead
-
-    def _send(self, data: bytes) -> None:
-        stdin = self._process.stdin if self._process is not None else None
-        if stdin is None:
-            return
-        with contextlib.suppress(OSError):
-            stdin.write(data)
-        with contextlib.suppress(OSError):
-            stdin.close()
+        # The helper reads all of its input before it answers: written at once (more than
+        # a pipe holds only waits for the helper to start reading).
+        stdin, process.stdin = process.stdin, None  # closed here: `communicate` skips it
+        if stdin is not None:
+            with contextlib.suppress(OSError), stdin:
+                stdin.write("\n".join(sorted(asked)).encode())
+        return cls(process, asked)
 
     def intact(self) -> frozenset[str]:
         """The digests of the entries the helper found intact (waiting for it the first
@@ -89,16 +81,14 @@ class AheadCheck:
 
     def _collect(self) -> frozenset[str]:
         process = self._process
-        if process is None or process.stdout is None:
+        if process is None:
             return frozenset()
         try:
-            out = process.stdout.read()
-            code = process.wait(timeout=self._TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired):
+            out, _ = process.communicate(timeout=self._TIMEOUT)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
             process.kill()
+            process.wait()
             return frozenset()
-        finally:
-            process.stdout.close()
-        if code != 0:
+        if process.returncode != 0:
             return frozenset()
-        return frozenset(line for line in out.decode("ascii", "replace").split() if line)
+        return frozenset(out.decode("ascii", "replace").split())

@@ -2,7 +2,7 @@
 and the same check run in a helper process over many entries (this file as a script).
 
 Standard library only, and no import of the `pipfence` package: a sync into a new
-environment runs this file with ``python -I -S`` (`pipfence.installer.cache.AheadCheck`), so
+environment runs this file with ``python -I -S`` (`pipfence.installer.ahead_check.AheadCheck`), so
 that the stat of every cached file (tens of thousands for a large lock) happens on another
 core while the sync makes the environment and plans, instead of in a thread of its own
 process, where each short system call would hand the interpreter lock back and forth.
