@@ -35,7 +35,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -100,12 +100,26 @@ class CachedFile(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnpackedWheel:
-    """A complete cache entry. ``files`` excludes RECORD, signatures and installer metadata."""
+    """A complete cache entry. ``files`` excludes RECORD, signatures and installer metadata.
+
+    ``manifest`` is the entry's manifest, whose file rows are read (and their paths checked)
+    when ``files`` is first asked for: a sync looks up every entry of a lock before it
+    installs, and installs (from worker threads) the files of each."""
 
     root: Path
     sha256: str
     info: WheelInfo
-    files: tuple[CachedFile, ...]
+    manifest: bytes = field(repr=False, compare=False)
+    _files: list[tuple[CachedFile, ...]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    @property
+    def files(self) -> tuple[CachedFile, ...]:
+        """The entry's files; `ArchiveError` for rows of the wrong shape or an unsafe path."""
+        if not self._files:
+            self._files.append(_manifest_files(self.manifest, self.info.filename))
+        return self._files[0]
 
     @property
     def tree(self) -> Path:
@@ -200,7 +214,10 @@ class UnpackedCache:
         ):
             self._checked.add(unpacked.sha256)
             return True
-        files = ((f.path, f.size, f.mtime_ns, f.inode) for f in unpacked.files)
+        try:
+            files = [(f.path, f.size, f.mtime_ns, f.inode) for f in unpacked.files]
+        except ArchiveError:
+            return False  # its manifest changed too: the entry is made again
         if not files_intact(str(unpacked.tree) + os.sep, files):
             return False
         self._checked.add(unpacked.sha256)
@@ -290,11 +307,12 @@ class UnpackedCache:
 
 
 @functools.cache
-def _manifest_decoder() -> Any:
+def _manifest_decoders() -> tuple[Any, Any]:
+    """msgspec decoders of a manifest's head (its files skipped) and of its files."""
     import msgspec  # imported when a manifest is first read
 
-    manifest = msgspec.defstruct(
-        "Manifest",
+    head = msgspec.defstruct(
+        "ManifestHead",
         [
             ("format", int),
             ("filename", str),
@@ -302,33 +320,44 @@ def _manifest_decoder() -> Any:
             ("distribution", str),
             ("version", str),
             ("dist_info", str),
-            ("files", list[CachedFile]),
         ],
     )
-    return msgspec.json.Decoder(manifest)
+    files = msgspec.defstruct("ManifestFiles", [("files", list[CachedFile])])
+    return msgspec.json.Decoder(head), msgspec.json.Decoder(files)
 
 
 def _from_manifest(entry: Path, sha256: str, data: bytes) -> UnpackedWheel:
-    """The entry a manifest describes. Raises ValueError for one of another format or
-    shape (msgspec checks each field's type), `ArchiveError` for an unsafe path."""
-    manifest = _manifest_decoder().decode(data)
-    if manifest.format != _FORMAT:
-        raise ValueError(manifest.format)
+    """The entry a manifest describes (its files read when first asked for). Raises
+    ValueError for one of another format or shape (msgspec checks each field's type),
+    `ArchiveError` for an unsafe file name."""
+    head = _manifest_decoders()[0].decode(data)
+    if head.format != _FORMAT:
+        raise ValueError(head.format)
     info = WheelInfo(
-        filename=manifest.filename,
-        name=NormalizedName(manifest.name),
-        distribution=manifest.distribution,
-        version=manifest.version,
-        dist_info=manifest.dist_info,
+        filename=head.filename,
+        name=NormalizedName(head.name),
+        distribution=head.distribution,
+        version=head.version,
+        dist_info=head.dist_info,
     )
     check_member_name(info.filename, filename=info.filename)
-    files: list[CachedFile] = manifest.files
+    return UnpackedWheel(root=entry, sha256=sha256, info=info, manifest=data)
+
+
+def _manifest_files(data: bytes, filename: str) -> tuple[CachedFile, ...]:
+    try:
+        files: list[CachedFile] = _manifest_decoders()[1].decode(data).files
+    except ValueError as exc:  # msgspec's errors are ValueErrors
+        raise ArchiveError(
+            f"The cache entry of `{filename}` has a damaged manifest ({exc})",
+            hint="run the command again: the entry is made again from its wheel",
+        ) from exc
     paths = [file.path for file in files]
     if not all_plainly_safe(paths):
         for path in paths:
             if not plainly_safe(path):
-                check_member_name(path, filename=info.filename)  # the full test decides
-    return UnpackedWheel(root=entry, sha256=sha256, info=info, files=tuple(files))
+                check_member_name(path, filename=filename)  # the full test decides
+    return tuple(files)
 
 
 def _unpack_into(wheel: Path, staging: Path) -> None:

@@ -180,3 +180,32 @@ def test_an_entry_made_after_the_root_was_listed_is_used_not_replaced(tmp_path: 
     assert found.sha256 == other.sha256
     assert manifest.stat().st_ino == made  # the other's entry is kept, not replaced
     assert this_run.get(other.sha256) == found
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["../../outside.py", "sha256=x", 1, False, 0, 0],  # a path out of the tree
+        ["demo/__init__.py", "sha256=x", "1", False, 0, 0],  # a size that is not a number
+    ],
+    ids=["unsafe-path", "bad-shape"],
+)
+def test_an_entry_whose_manifest_rows_changed_is_made_again(
+    tmp_path: Path, row: list[object]
+) -> None:
+    wheel = build_wheel(tmp_path / "w", "demo", "1.0")
+    entry = UnpackedCache(tmp_path / "cache").unpack(wheel)
+    manifest = entry.root / "manifest.json"
+    data = json.loads(manifest.read_bytes())
+    data["files"].append(row)
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+
+    later = UnpackedCache(tmp_path / "cache")
+    found = later.get(entry.sha256)
+    assert found is not None  # its head is sound: the rows are read when needed
+    with pytest.raises(ArchiveError, match=r"demo-1\.0"):
+        _ = found.files
+    assert not later.intact(found)
+    again = later.verified(entry.sha256)  # unpacked again from the kept wheel
+    assert again is not None
+    assert [f.path for f in again.files] == [f.path for f in entry.files]
