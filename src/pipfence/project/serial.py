@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import threading
 from collections.abc import Iterator
-
-from filelock import FileLock
+from pathlib import Path
 
 from pipfence.project.files import require_cache_dir
 from pipfence.project.project import Project
 
 __all__ = ["project_lock"]
+
+# One lock file a project; in this process, one holder at a time (the same thread may take
+# it again inside: `remove_environment` under a command that holds it already).
+_guards: dict[str, threading.RLock] = {}
+_depth: dict[str, int] = {}
+_files: dict[str, int] = {}
+_registry = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -26,5 +34,42 @@ def project_lock(project: Project) -> Iterator[None]:
     require_cache_dir(project.settings.cache_dir)
     folder = project.settings.cache_dir / "project-locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / f"{key}.lock")):
+    with _file_lock(folder / f"{key}.lock"):
         yield
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (``flock``, which the kernel drops
+    when the process ends, however it ends), waited for as long as another holds it.
+    Where there is no ``fcntl`` (Windows), filelock's portable lock: it costs tens of
+    milliseconds to import, which every command that writes would pay here."""
+    try:
+        import fcntl
+    except ImportError:
+        from filelock import FileLock
+
+        with FileLock(str(path)):
+            yield
+        return
+    name = str(path)
+    with _registry:
+        guard = _guards.setdefault(name, threading.RLock())
+    with guard:
+        if _depth.get(name, 0) == 0:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+            _files[name] = fd
+        _depth[name] = _depth.get(name, 0) + 1
+        try:
+            yield
+        finally:
+            _depth[name] -= 1
+            if _depth[name] == 0:
+                fd = _files.pop(name)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)

@@ -12,37 +12,82 @@ The package, from the bottom up::
     failures.py          what a transport failure or a refusing status means, in words
     session.py           Http: channels, redirects, credentials, retries
 
-Every name other modules use is importable from here.
+Every name other modules use is importable from here, and loaded when first used.
 """
 
 from __future__ import annotations
 
-from pipfence.index.http.auth import Credentials, Endpoint, Origin
-from pipfence.index.http.httpx_transport import build_http_client
-from pipfence.index.http.session import Http, Reply
-from pipfence.index.http.settings import (
-    ClientSettings,
-    KeyringProvider,
-    MiB,
-    SourceTls,
-    TlsSettings,
-    tls_variable,
-)
-from pipfence.index.http.transport import (
-    MIN_RATE,
-    Channel,
-    HeaderLookup,
-    Response,
-    SlowBody,
-    Tls,
-    Transport,
-    TransportError,
-    Truncated,
-    check_complete,
-    content_length,
-    paced,
-    raw_chunks,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipfence.index.http.auth import Credentials, Endpoint, Origin
+    from pipfence.index.http.httpx_transport import build_http_client
+    from pipfence.index.http.session import Http, Reply
+    from pipfence.index.http.settings import (
+        ClientSettings,
+        KeyringProvider,
+        MiB,
+        SourceTls,
+        TlsSettings,
+        tls_variable,
+    )
+    from pipfence.index.http.transport import (
+        MIN_RATE,
+        Channel,
+        HeaderLookup,
+        Response,
+        SlowBody,
+        Tls,
+        Transport,
+        TransportError,
+        Truncated,
+        check_complete,
+        content_length,
+        paced,
+        raw_chunks,
+    )
+
+#: Where each name lives: a module is imported when one of its names is first used, so that
+#: reading the cache (a sync with nothing to download) does not load the TLS and HTTP stack.
+_HOMES: dict[str, str] = {
+    "Channel": "transport",
+    "ClientSettings": "settings",
+    "Credentials": "auth",
+    "Endpoint": "auth",
+    "HeaderLookup": "transport",
+    "Http": "session",
+    "KeyringProvider": "settings",
+    "MIN_RATE": "transport",
+    "MiB": "settings",
+    "Origin": "auth",
+    "Reply": "session",
+    "Response": "transport",
+    "SlowBody": "transport",
+    "SourceTls": "settings",
+    "Tls": "transport",
+    "TlsSettings": "settings",
+    "Transport": "transport",
+    "TransportError": "transport",
+    "Truncated": "transport",
+    "build_http_client": "httpx_transport",
+    "check_complete": "transport",
+    "content_length": "transport",
+    "paced": "transport",
+    "raw_chunks": "transport",
+    "tls_variable": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MIN_RATE",

@@ -38,11 +38,7 @@ from urllib.parse import urljoin
 
 from pipfence.errors import IndexServerError
 from pipfence.index.http.auth import Authenticator, Endpoint, Origin, strip_userinfo
-from pipfence.index.http.failures import failure, host_of, refusal
-from pipfence.index.http.httpx_transport import HttpxTransport
-from pipfence.index.http.retry import Retry, delay
 from pipfence.index.http.settings import ClientSettings, MiB
-from pipfence.index.http.tls import TrustStore
 from pipfence.index.http.transport import (
     Channel,
     HeaderLookup,
@@ -62,6 +58,12 @@ if TYPE_CHECKING:
     import httpx
 
     from pipfence.index.http.curl import CurlTransport
+    from pipfence.index.http.httpx_transport import HttpxTransport
+    from pipfence.index.http.tls import TrustStore
+
+# The transports, TLS set-up, retry and failure wording are imported when the first request
+# is made: a command that sends none (a sync from the cache, a recalled lock) never loads
+# ssl, sockets or the HTTP libraries.
 
 __all__ = ["Http", "Reply"]
 
@@ -104,11 +106,7 @@ class Http:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wall_clock = wall_clock
         self._auth = Authenticator(settings)
-        tls = settings.tls
-        if settings.ca_bundle is not None:
-            tls = replace(tls, ca_files=(*tls.ca_files, settings.ca_bundle))
-        folder = settings.cache_dir.parent / "tls" if settings.cache_dir is not None else None
-        self._trust = TrustStore(tls, folder)
+        self._trust_store: TrustStore | None = None
         # Transports are made on first use, so a command that sends no request (a no-op
         # sync) never pays for libcurl, httpx or TLS set-up. libcurl, unless a test passed
         # httpx clients, httpx was asked for, or pycurl is missing (or cannot load).
@@ -119,7 +117,8 @@ class Http:
             and importlib.util.find_spec("pycurl") is not None
         )
         self._curl: CurlTransport | None = None
-        self._httpx = HttpxTransport(settings, client=client, insecure_client=insecure_client)
+        self._httpx: HttpxTransport | None = None
+        self._httpx_clients = (client, insecure_client)
         self._sent: dict[str, int] = {}
 
     @property
@@ -134,7 +133,8 @@ class Http:
         if self._curl is not None:
             self._curl.close()
             self._curl = None
-        self._httpx.close()
+        if self._httpx is not None:
+            self._httpx.close()
 
     def __enter__(self) -> Self:
         return self
@@ -189,6 +189,8 @@ class Http:
         error, `SlowBody` or `Truncated` raised while it reads is retried; anything else it
         raises propagates unchanged.
         """
+        from pipfence.index.http.retry import Retry, delay
+
         attempts = max(1, self.settings.attempts)
         for attempt in range(1, attempts + 1):
             try:
@@ -260,6 +262,8 @@ class Http:
         only for the endpoint's own host, and only when its source says ``verify_ssl = false``."""
         if not endpoint.skips_tls_verification:
             return False
+        from pipfence.index.http.failures import host_of
+
         return host_of(url) == endpoint.origin.host
 
     def credentials_origin(self, endpoint: Endpoint) -> str | None:
@@ -273,8 +277,10 @@ class Http:
 
     def channel(self, endpoint: Endpoint, url: str) -> Channel:
         """How a request for ``url`` on behalf of ``endpoint`` travels: proxy and TLS."""
+        from pipfence.index.http.failures import host_of
+
         own_host = host_of(url) == endpoint.origin.host
-        tls = self._trust.tls(
+        tls = self._trust().tls(
             endpoint.name if own_host else None,
             verify=not self.uses_insecure_client(endpoint, url),
         )
@@ -282,6 +288,20 @@ class Http:
         return Channel(tls=tls, proxy=proxy.url if proxy is not None else None)
 
     # --- internals ---------------------------------------------------------------------
+
+    def _trust(self) -> TrustStore:
+        """The TLS trust (system store plus the user's), made on first use."""
+        with self._lock:
+            if self._trust_store is None:
+                from pipfence.index.http.tls import TrustStore
+
+                settings = self.settings
+                tls = settings.tls
+                if settings.ca_bundle is not None:
+                    tls = replace(tls, ca_files=(*tls.ca_files, settings.ca_bundle))
+                cache = settings.cache_dir
+                self._trust_store = TrustStore(tls, cache.parent / "tls" if cache else None)
+            return self._trust_store
 
     def _transport(self) -> Transport:
         """libcurl, made on first use; httpx when libcurl is not to be used or pycurl is
@@ -295,7 +315,14 @@ class Http:
                 except (ImportError, OSError) as exc:
                     _log.debug("pycurl cannot be used (%s); using httpx", exc)
                     self._use_curl = False
-            return self._curl if self._curl is not None else self._httpx
+            if self._curl is not None:
+                return self._curl
+            if self._httpx is None:
+                from pipfence.index.http.httpx_transport import HttpxTransport
+
+                client, insecure = self._httpx_clients
+                self._httpx = HttpxTransport(self.settings, client=client, insecure_client=insecure)
+            return self._httpx
 
     def _too_large(self, endpoint: Endpoint, what: str, limit: int) -> NoReturn:
         raise IndexServerError(
@@ -314,6 +341,9 @@ class Http:
         accept: Collection[int],
         consume: Callable[[Response, str], _T],
     ) -> _T:
+        from pipfence.index.http.failures import failure, refusal
+        from pipfence.index.http.retry import Retry
+
         proxy: Proxy | None = None
         try:
             response, final_url, proxy = self._open(endpoint, url, what, headers or {})
@@ -337,6 +367,8 @@ class Http:
         self, endpoint: Endpoint, url: str, what: str, headers: Mapping[str, str]
     ) -> tuple[Response, str, Proxy | None]:
         """Send the GET and follow redirects by hand; the response is open (streaming)."""
+        from pipfence.index.http.failures import failure
+
         url, _ = strip_userinfo(url)
         for _ in range(self.settings.max_redirects + 1):
             request_headers = dict(headers)
