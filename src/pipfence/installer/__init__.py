@@ -17,8 +17,9 @@ Imports only `pipfence.models`, `pipfence.errors`, the standard library and `ins
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipfence._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache, UnpackedWheel
@@ -49,12 +50,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = lazy_exports(__name__, _HOME)
 
 
 __all__ = [
