@@ -119,3 +119,28 @@ def test_commands_know_the_project_folder(cli: RunPipfence, project: Path) -> No
     result = cli(["run", "python", "-c", code], cwd=nested)
     assert result.returncode == 0, out(result)
     assert result.stdout.strip() == str(project)
+
+
+def test_run_reads_only_the_tables_it_needs_and_refuses_a_pipfile_that_is_not_toml(
+    cli: RunPipfence, project: Path
+) -> None:
+    # pipenv runs [scripts] whatever the package tables say (it reads the TOML alone); so
+    # does pipfence, while `lock` still names the broken entry.
+    write_pipfile(
+        project, '[packages]\nrequests = true\n\n[scripts]\nhello = "echo hello"\n'
+    )
+    ran = cli(["run", "hello"])
+    assert ran.returncode == 0, out(ran)
+    assert ran.stdout.strip() == "hello"
+    locked = cli(["lock"])
+    assert locked.returncode == 2, out(locked)
+    assert locked.stderr.startswith("error: Pipfile:2: the entry for `requests`"), out(locked)
+    write_pipfile(project, '[packages]\n\n[scripts]\nhello = "echo hello\n')
+    broken = cli(["run", "hello"])
+    assert broken.returncode == 2, out(broken)
+    assert broken.stderr.startswith("error: Pipfile:4: invalid TOML"), out(broken)
+    assert "Traceback" not in broken.stderr
+    write_pipfile(project, 'scripts = "echo"\n\n[packages]\n')
+    not_a_table = cli(["run", "echo", "x"])
+    assert not_a_table.returncode == 2, out(not_a_table)
+    assert "[scripts] must be a table" in not_a_table.stderr

@@ -73,11 +73,11 @@ def project_or_new(args: argparse.Namespace) -> tuple[Project, bool]:
     """The project, and whether it is new: in a folder with no Pipfile here or above, the
     Pipfile pipenv would write (not written yet), as ``pipenv --python X`` and ``pipenv run``
     start one."""
-    from pipfence.project.bootstrap import new_project
-
     try:
         return project_from_args(args), False
     except UsageError:
+        from pipfence.project.bootstrap import new_project
+
         settings = settings_from_args(args)
         if settings.pipfile is not None:
             raise

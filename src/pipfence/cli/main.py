@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -80,6 +79,38 @@ def command_of(arguments: Sequence[str]) -> str | None:
         else:
             return argument if argument in COMMANDS else None
     return None
+
+
+#: What the parser makes of `pipfence run PROGRAM ARGS…` when no option comes before PROGRAM
+#: (a test holds the two equal): a launcher started many times a day need not build it.
+_PLAIN_RUN = {
+    "command": "run",
+    "completion": None,
+    "envs": False,
+    "man": False,
+    "py": False,
+    "python": None,
+    "quiet": False,
+    "rm": False,
+    "site_packages": None,
+    "support": False,
+    "top_bare": False,
+    "top_clear": False,
+    "top_pypi_mirror": None,
+    "venv": False,
+    "verbose": False,
+    "where": False,
+}
+
+
+def plain_run(arguments: Sequence[str]) -> argparse.Namespace | None:
+    """The parsed arguments of `pipfence run PROGRAM ARGS…` with no option before PROGRAM
+    (everything after it is the command's own), or None for any other command line."""
+    if len(arguments) < 2 or arguments[0] != "run" or arguments[1].startswith("-"):  # noqa: PLR2004
+        return None
+    import argparse
+
+    return argparse.Namespace(**_PLAIN_RUN, run_command=list(arguments[1:]))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -177,26 +208,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
     from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
-    parser = build_parser(command_of(arguments))
-    args, unknown = parser.parse_known_args(arguments)
-    if unknown:
-        if args.command != "shell":
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        # `pipfence shell -c "cmd"`: options the shell itself takes (argparse sees `-c` as
-        # an unknown option of ours, and the command after it as the remainder).
-        args.shell_args = [*unknown, *args.shell_args]
+    parser: argparse.ArgumentParser | None = None
+    args = plain_run(arguments)
+    if args is None:
+        parser = build_parser(command_of(arguments))
+        args = _parse(parser, arguments)
     ui = _ui_for(args)
-    if args.top_clear and args.command is not None:
-        if not hasattr(args, "clear"):
-            parser.error(f"--clear: `pipfence {args.command}` has no cache to clear")
-        args.clear = True
     try:
-        return _dispatch(parser, args, ui)
+        return _dispatch(parser, args, ui) if parser is not None else _run_command(args, ui)
     except PipfenceError as error:
         ui.error(error)
         return error.exit_code
     except KeyboardInterrupt:
         ui.info("interrupted")
+        import threading  # here: only an interrupt asks, and a launcher's start-up is short
+
         if threading.active_count() > 1:
             # Every write has been undone or finished while the stack unwound; what is left
             # are worker threads blocked on the network, which the interpreter would join.
@@ -209,6 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001  # the boundary: anything else is a bug
         ui.bug(error)
         return EXIT_FAILURE
+
+
+def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        if args.command != "shell":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # `pipfence shell -c "cmd"`: options the shell itself takes (argparse sees `-c` as
+        # an unknown option of ours, and the command after it as the remainder).
+        args.shell_args = [*unknown, *args.shell_args]
+    if args.top_clear and args.command is not None:
+        if not hasattr(args, "clear"):
+            parser.error(f"--clear: `pipfence {args.command}` has no cache to clear")
+        args.clear = True
+    return args
 
 
 def entry() -> None:
@@ -298,6 +339,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI)
     if args.command is None:
         parser.print_help()
         return 0
+    return _run_command(args, ui)
+
+
+def _run_command(args: argparse.Namespace, ui: UI) -> int:
     module = _command_module(args.command)
     if module is None:
         from pipfence.errors import PipfenceError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import TextIO
 
 from pipfence.errors import PipfenceError, printable
@@ -63,6 +62,8 @@ class UI:
         if error.hint:
             print(f"{self._paint(_YELLOW, 'hint:')} {error.hint}", file=self.err)
         if self.verbose:
+            import traceback  # here: only --verbose prints one, and it costs every start
+
             traceback.print_exception(error, file=self.err)
 
     def bug(self, error: BaseException) -> None:
@@ -73,6 +74,8 @@ class UI:
             file=self.err,
         )
         if self.verbose:
+            import traceback
+
             traceback.print_exception(error, file=self.err)
         else:
             print(

@@ -1,11 +1,20 @@
-"""Package names: PEP 503 normalisation and PEP 508 validity."""
+"""Package names: PEP 503 normalisation and PEP 508 validity; a source's name as the variable
+that holds its mirror."""
 
 from __future__ import annotations
 
 import re
 from typing import NewType
 
-__all__ = ["NormalizedName", "canonical_name", "is_valid_name", "lock_key", "shown"]
+__all__ = [
+    "MIRROR_PREFIX",
+    "NormalizedName",
+    "canonical_name",
+    "is_valid_name",
+    "lock_key",
+    "mirror_variable",
+    "shown",
+]
 
 NormalizedName = NewType("NormalizedName", str)
 
@@ -42,3 +51,15 @@ def shown(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return ascii(text)[1:-1]
+
+
+#: ``PIPFENCE_MIRROR_<SOURCE>=URL`` sends a source's requests to a mirror on this machine
+#: (`pipfence.models.urls.Routes`). Here, not beside the routes, so that reading the settings
+#: does not load the URL rules.
+MIRROR_PREFIX = "PIPFENCE_MIRROR_"
+
+
+def mirror_variable(source_name: str) -> str:
+    """The variable that holds the mirror of source ``source_name`` (``corp-pypi`` →
+    ``PIPFENCE_MIRROR_CORP_PYPI``)."""
+    return MIRROR_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()

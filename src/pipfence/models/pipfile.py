@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
 from pipfence.models.names import NormalizedName, canonical_name, shown
 from pipfence.models.package_spec import PackageSpec, guess, unknown_keys
+from pipfence.models.pipfile_text import LineFinder, decode_pipfile, table_of
 from pipfence.models.sources import PYPI_SOURCE, Source, SourceTableError
 
 __all__ = [
@@ -97,15 +97,7 @@ class Pipfile:
     @classmethod
     def parse(cls, text: str, *, path: str = "Pipfile") -> Pipfile:
         """Decode TOML ``text`` and build the model; `PipfileError` with a line on failure."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            line = _toml_error_line(str(exc))
-            reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-            raise PipfileError(f"invalid TOML: {reason}", path=path, line=line) from None
-        except RecursionError:
-            # tomllib recurses once per nested array or inline table.
-            raise PipfileError("invalid TOML: nested too deeply", path=path) from None
+        data = decode_pipfile(text, path=path)
         return cls.from_dict(data, path=path, text=text)
 
     @classmethod
@@ -113,7 +105,7 @@ class Pipfile:
         cls, data: Mapping[str, Any], /, *, path: str = "Pipfile", text: str = ""
     ) -> Pipfile:
         """Build from decoded TOML; ``text`` (optional) lets errors name a line."""
-        lines = _LineFinder(text)
+        lines = LineFinder(text)
         sources = _parse_sources(data, path, lines)
         warnings: list[str] = []
         categories: dict[str, dict[NormalizedName, PackageSpec]] = {}
@@ -136,7 +128,7 @@ class Pipfile:
             categories=categories,
             requires=requires,
             settings=settings,
-            scripts=_table(data, "scripts", path, lines),
+            scripts=table_of(data, "scripts", path, lines),
             warnings=tuple(warnings),
         )
 
@@ -241,7 +233,7 @@ def _cool_down_days(value: object) -> int | None:
 
 
 def _parse_packages(
-    table: str, entries: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+    table: str, entries: Mapping[str, Any], path: str, lines: LineFinder, warnings: list[str]
 ) -> dict[NormalizedName, PackageSpec]:
     """One package table (``[packages]``, ``[dev-packages]``, a custom category) by normalised
     name; keys its entries do not use are added to ``warnings``."""
@@ -268,11 +260,11 @@ def _parse_packages(
 
 
 def _parse_requires(
-    data: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+    data: Mapping[str, Any], path: str, lines: LineFinder, warnings: list[str]
 ) -> Mapping[str, Any]:
     """The ``[requires]`` table, its Python versions checked; a ``python_version`` that
     ``python_full_version`` contradicts is added to ``warnings``."""
-    requires = _table(data, "requires", path, lines)
+    requires = table_of(data, "requires", path, lines)
     for key in ("python_version", "python_full_version"):
         value = requires.get(key)
         if value is not None and (
@@ -295,11 +287,11 @@ def _parse_requires(
 
 
 def _parse_settings(
-    data: Mapping[str, Any], path: str, lines: _LineFinder, warnings: list[str]
+    data: Mapping[str, Any], path: str, lines: LineFinder, warnings: list[str]
 ) -> Mapping[str, Any]:
     """The ``[pipenv]`` table, its cool-down checked; settings pipfence does not act on, or
     does not know, are added to ``warnings``."""
-    settings = _table(data, "pipenv", path, lines)
+    settings = table_of(data, "pipenv", path, lines)
     cool_down = settings.get(COOL_DOWN_SETTING)
     if cool_down is not None and _cool_down_days(cool_down) is None:
         raise PipfileError(
@@ -323,7 +315,7 @@ def _parse_settings(
     return settings
 
 
-def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tuple[Source, ...]:
+def _parse_sources(data: Mapping[str, Any], path: str, lines: LineFinder) -> tuple[Source, ...]:
     raw = data.get("source", [])
     if isinstance(raw, Mapping):
         raw = [raw]
@@ -359,70 +351,6 @@ def _parse_sources(data: Mapping[str, Any], path: str, lines: _LineFinder) -> tu
             )
         sources.append(source)
     return tuple(sources)
-
-
-def _table(data: Mapping[str, Any], name: str, path: str, lines: _LineFinder) -> Mapping[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, Mapping):
-        raise PipfileError(f"[{name}] must be a table", path=path, line=lines.table(name))
-    return value
-
-
-def _toml_error_line(message: str) -> int | None:
-    match = re.search(r"at line (\d+)", message)
-    return int(match.group(1)) if match else None
-
-
-class _LineFinder:
-    """Finds the line of a table or key in Pipfile text, for error messages only."""
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines()
-        self._found: list[tuple[int, str, bool]] | None = None
-
-    def _headers(self) -> list[tuple[int, str, bool]]:
-        """Each table header: its line number, its name, whether it is an array table
-        (found once: a Pipfile of hundreds of packages asks for a key's line per package)."""
-        if self._found is None:
-            self._found = []
-            for number, line in enumerate(self._lines, start=1):
-                match = self._HEADER.match(line)
-                if match:
-                    name = match.group(1).strip().strip("\"'")
-                    self._found.append((number, name, line.lstrip().startswith("[[")))
-        return self._found
-
-    def table(self, name: str) -> int | None:
-        return next((n for n, table, _ in self._headers() if table == name), None)
-
-    def nth_array_table(self, name: str, position: int) -> int | None:
-        found = [n for n, table, is_array in self._headers() if table == name and is_array]
-        return found[position - 1] if len(found) >= position else None
-
-    def key(self, table: str, key: str) -> int | None:
-        start = self.table(table)
-        if start is None:
-            return None
-        end = next((n for n, _t, _a in self._headers() if n > start), len(self._lines) + 1)
-        for number in range(start + 1, end):
-            if _assigns(self._lines[number - 1], key):
-                return number
-        return None
-
-
-def _assigns(line: str, key: str) -> bool:
-    """Whether ``line`` assigns ``key`` (bare or quoted): ``key =``, ``"key" =``."""
-    rest = line.lstrip()
-    if rest[:1] in {'"', "'"}:
-        rest = rest[1:]
-    if not rest.startswith(key):
-        return False
-    rest = rest[len(key) :]
-    if rest[:1] in {'"', "'"}:
-        rest = rest[1:]
-    return rest.lstrip().startswith("=")
 
 
 _HASHED_EXCLUDE = RESERVED_TABLES | {"default", "develop"}

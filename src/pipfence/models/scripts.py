@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from pipfence.errors import PipfileError
 
@@ -33,13 +34,12 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _CALL = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*(\(.*\))?", re.DOTALL)
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """One program to start: its words (``argv[0]`` the program) and the variables the
     command line assigned before it."""
 
     argv: tuple[str, ...]
-    assigned: Mapping[str, str] = field(default_factory=dict)
+    assigned: Mapping[str, str] = MappingProxyType({})
 
     def expanded(self, environ: Mapping[str, str]) -> Command:
         """The command with ``$NAME`` replaced: in its assignments from ``environ``, in its

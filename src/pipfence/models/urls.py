@@ -26,6 +26,7 @@ from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipfence.errors import UsageError
+from pipfence.models.names import MIRROR_PREFIX, mirror_variable
 
 __all__ = [
     "MIRROR_PREFIX",
@@ -53,9 +54,6 @@ __all__ = [
 #: the legacy host name. Each counts as PyPI (a PyPI mirror replaces it) with either scheme and
 #: with or without a trailing slash.
 PYPI_SIMPLE_URLS = ("https://pypi.org/simple", "https://pypi.python.org/simple")
-
-#: ``PIPFENCE_MIRROR_<SOURCE>=URL`` sends a source's requests to a mirror on this machine.
-MIRROR_PREFIX = "PIPFENCE_MIRROR_"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -221,12 +219,6 @@ def is_pypi_url(url: str) -> bool:
         if (parts.netloc, parts.path) == (spelling.netloc, spelling.path):
             return True
     return False
-
-
-def mirror_variable(source_name: str) -> str:
-    """The variable that holds the mirror of source ``source_name`` (``corp-pypi`` →
-    ``PIPFENCE_MIRROR_CORP_PYPI``)."""
-    return MIRROR_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", source_name).upper()
 
 
 # --- expansion -----------------------------------------------------------------------------

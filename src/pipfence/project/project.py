@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipfence.errors import (
     LockfileError,
@@ -17,13 +16,17 @@ from pipfence.errors import (
     UsageError,
 )
 from pipfence.models.names import canonical_name
-from pipfence.models.pipfile import Pipfile, lock_category, pipfile_hash
-from pipfence.models.sources import PYPI_SOURCE, Source
+from pipfence.models.pipfile_text import LineFinder, decode_pipfile, table_of
 from pipfence.project.env_location import venv_location
 from pipfence.project.settings import Settings
 
+# The Pipfile's model (`pipfence.models.pipfile`, with the fence and the source rules) is
+# imported where it is first needed: `pipfence run` and the environment's place read a table
+# or two of the file, and a launcher should not pay for the rest.
 if TYPE_CHECKING:
     from pipfence.models.lockfile import Lockfile
+    from pipfence.models.pipfile import Pipfile
+    from pipfence.models.sources import Source
     from pipfence.project.files import FileSet
 
 __all__ = ["LOCKFILE", "PIPFILE", "PYLOCK", "LockState", "Project"]
@@ -34,14 +37,13 @@ LOCKFILE = "Pipfile.lock"
 PYLOCK = "pylock.toml"
 
 
-@dataclass(frozen=True, slots=True)
-class LockState:
+class LockState(NamedTuple):
     """How the lock relates to the Pipfile: current or not, and what differs when not."""
 
     current: bool
     expected_hash: str
     lock_hash: str
-    changes: tuple[str, ...] = field(default_factory=tuple)
+    changes: tuple[str, ...] = ()
 
 
 class Project:
@@ -60,19 +62,20 @@ class Project:
         pipfile_path: Path,
         settings: Settings,
         *,
-        source: Source = PYPI_SOURCE,
+        source: Source | None = None,
         requires: Mapping[str, str] | None = None,
     ) -> Project:
         """A project that has no Pipfile yet, laid out as pipenv lays a new one: ``source``
         as its one source, empty ``[packages]`` and ``[dev-packages]``, then ``requires``;
         nothing written until `write_pipfile` or `stage_files`."""
+        from pipfence.models.sources import PYPI_SOURCE
         from pipfence.project.pipfile_edit import PipfileEditor
 
         text = "[packages]\n\n[dev-packages]\n"
         if requires:
             text += "\n[requires]\n" + "".join(f'{k} = "{v}"\n' for k, v in requires.items())
         doc = PipfileEditor(text)
-        doc.add_source(source, keep_pypi_default=False)
+        doc.add_source(source or PYPI_SOURCE, keep_pypi_default=False)
         return cls(pipfile_path, settings).with_pipfile_text(doc.text())
 
     @property
@@ -136,6 +139,19 @@ class Project:
             self._pipfile = _parsed(self.pipfile_text(), self._display(self.pipfile_path))
         return self._pipfile
 
+    def raw_table(self, name: str) -> Mapping[str, Any]:
+        """Table ``name`` of the Pipfile (empty when absent), from the parsed model when the
+        project has one, else from the TOML alone, the rest of the file unchecked (as pipenv
+        reads ``[scripts]`` for `run`); `PipfileError` when the file is not TOML or the
+        table is not a table."""
+        path = self._display(self.pipfile_path)
+        if self._pipfile is not None:
+            text, data = self._pending_text or "", self._pipfile.data
+        else:
+            text = self.pipfile_text()
+            data = _decoded(text, path)
+        return table_of(data, name, path, LineFinder(text))
+
     def with_pipfile_text(
         self, text: str, *, extra_environ: Mapping[str, str] | None = None
     ) -> Project:
@@ -146,7 +162,7 @@ class Project:
         for credential placeholders the edit wrote), without overriding the real ones."""
         settings = self.settings
         if extra_environ:
-            settings = replace(settings, environ={**extra_environ, **settings.environ})
+            settings = settings._replace(environ={**extra_environ, **settings.environ})
         edited = Project(self.pipfile_path, settings)
         edited._pipfile = _parsed(text, self._display(self.pipfile_path))
         edited._pending_text = text
@@ -159,7 +175,7 @@ class Project:
 
     def write_pipfile(self, text: str) -> None:
         """Replace the Pipfile with ``text`` after checking it parses."""
-        parsed = Pipfile.parse(text, path=self._display(self.pipfile_path))
+        parsed = _parsed(text, self._display(self.pipfile_path))
         self.stage_files(pipfile_text=text).commit()
         self._pipfile = parsed
 
@@ -173,7 +189,7 @@ class Project:
 
         files = FileSet()
         if pipfile_text is not None:
-            Pipfile.parse(pipfile_text, path=self._display(self.pipfile_path))
+            _parsed(pipfile_text, self._display(self.pipfile_path))
             if _uses_crlf(self.pipfile_path):
                 # Read with universal newlines; written back in the file's own line endings.
                 pipfile_text = pipfile_text.replace("\r\n", "\n").replace("\n", "\r\n")
@@ -217,6 +233,8 @@ class Project:
 
         A lock carrying pipenv's older raw-name hash counts as current too.
         """
+        from pipfence.models.pipfile import pipfile_hash
+
         data = self.pipfile.data
         expected = pipfile_hash(data)
         current = lock.meta.hash in (expected, pipfile_hash(data, canonical=False))
@@ -244,6 +262,8 @@ class Project:
         return lock
 
     def _changes(self, lock: Lockfile) -> list[str]:
+        from pipfence.models.pipfile import lock_category
+
         pipfile = self.pipfile
         changes: list[str] = []
         wanted_sources = [s.to_dict() for s in pipfile.effective_sources]
@@ -265,7 +285,7 @@ class Project:
 
     def venv_path(self) -> Path:
         """Where this project's environment is (or will be created)."""
-        setting = self.pipfile.settings.get("venv_in_project")
+        setting = self.raw_table("pipenv").get("venv_in_project")
         return venv_location(
             self.pipfile_path,
             self.settings,
@@ -288,4 +308,12 @@ def _parsed(text: str, path: str) -> Pipfile:
     """`Pipfile.parse`, once per text: a command reads the same Pipfile for its warnings and
     again under the project lock, and a parse of hundreds of packages is not free. The parsed
     Pipfile is only read, never changed."""
+    from pipfence.models.pipfile import Pipfile
+
     return Pipfile.parse(text, path=path)
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded(text: str, path: str) -> dict[str, Any]:
+    """The Pipfile's TOML alone, once per text (only read, never changed)."""
+    return decode_pipfile(text, path=path)

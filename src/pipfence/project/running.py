@@ -6,10 +6,9 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipfence.errors import CommandNotFound, UsageError
 from pipfence.models.scripts import Command, script_commands
@@ -78,11 +77,10 @@ def commands_for(project: Project, argv: list[str]) -> list[Command]:
     itself (see `pipfence.models.scripts`)."""
     if not argv:
         raise UsageError("name a command to run")
-    return script_commands(argv, project.pipfile.scripts)
+    return script_commands(argv, project.raw_table("scripts"))
 
 
-@dataclass(frozen=True, slots=True)
-class Launch:
+class Launch(NamedTuple):
     """A command ready to start: the executable, its argv and its whole environment."""
 
     executable: str
@@ -109,6 +107,8 @@ def _shell_builtin(name: str, environ: Mapping[str, str]) -> bool:
     # PATH has already been searched, so anything `command -v` still knows is the shell's own.
     if not Path(_SHELL).exists() or "/" in name:
         return False
+    import subprocess  # here: a program found on PATH (nearly every `run`) needs none of it
+
     try:
         found = subprocess.run(  # a fixed shell; the name is an argument
             [_SHELL, "-c", 'command -v -- "$1"', "sh", name],

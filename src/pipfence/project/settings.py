@@ -6,16 +6,16 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from pipfence.errors import UsageError
-from pipfence.models.names import shown
-from pipfence.models.urls import MIRROR_PREFIX, Routes, mirror_variable
+from pipfence.models.names import MIRROR_PREFIX, mirror_variable, shown
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import LinkMode
+    from pipfence.models.urls import Routes
 
 __all__ = [
     "ENVIRONMENT_VARIABLES",
@@ -147,26 +147,30 @@ def arena_limit_chosen(environ: Mapping[str, str] | None = None) -> bool:
     return "MALLOC_ARENA_MAX" in (os.environ if environ is None else environ)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    """Everything the use cases need from the process environment, captured once."""
+class Settings(NamedTuple):
+    """Everything the use cases need from the process environment, captured once.
 
-    environ: Mapping[str, str] = field(repr=False)
+    A named tuple, not a dataclass: every command builds one first, and `pipfence run` is
+    a launcher whose start-up should not pay for the `dataclasses` module (tens of
+    milliseconds with what it imports). Built by keyword (`from_environ`); changed copies come
+    from ``_replace``."""
+
+    environ: Mapping[str, str]
     cwd: Path
+    workon_home: Path
+    cache_dir: Path
     pipfile: Path | None = None
     max_depth: int = 10
     venv_in_project: bool | None = None
-    workon_home: Path
     custom_venv_name: str | None = None
     python: str | None = None
     #: ``PIPENV_DEFAULT_PYTHON_VERSION``: the Python a new environment gets when neither the
     #: command line, ``PIPENV_PYTHON`` nor the Pipfile's ``[requires]`` names one.
     default_python: str | None = None
     pypi_mirror: str | None = None
-    cache_dir: Path
     verbose: bool = False
     quiet: bool = False
-    mirrors: Mapping[str, str] = field(default_factory=dict)
+    mirrors: Mapping[str, str] = MappingProxyType({})
     #: ``PIPFENCE_TIMEOUT``, ``PIPFENCE_RETRIES``, ``PIPFENCE_PAGE_MAX_AGE``; None: unset.
     timeout: float | None = None
     retries: int | None = None
@@ -184,6 +188,15 @@ class Settings:
     default_categories: str | None = None
     #: ``PIPFENCE_AUDIT_URL``: the OSV-compatible service `check` asks; None: unset.
     audit_url: str | None = None
+
+    def __repr__(self) -> str:
+        # The environment is left out: it holds the credentials of index URLs.
+        shown_fields = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self._fields, self, strict=True)
+            if name != "environ"
+        )
+        return f"Settings({shown_fields})"
 
     @property
     def search_path(self) -> str:
@@ -206,6 +219,8 @@ class Settings:
     def routes(self) -> Routes:
         """Where each source's requests go (per-source mirror, PyPI mirror or own URL), with
         ``${VAR}`` expanded from this environment at the moment of use."""
+        from pipfence.models.urls import Routes  # here: `run` and the like need no routes
+
         return Routes(self.environ, pypi_mirror=self.pypi_mirror, mirrors=self.mirrors)
 
     @classmethod

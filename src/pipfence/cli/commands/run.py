@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 from typing import TYPE_CHECKING
 
 from pipfence.cli.ui import UI
@@ -37,6 +36,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         # command's own.
         os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606
     # An array script: each command in turn, stopping at the first that fails (`&&`).
+    import subprocess  # here: a single command replaces this process without it
+
     for command in commands:
         launch = launch_for(command, env)
         ui.detail(f"$ {shlex.join(launch.argv)}")

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    scripts = {str(k): _command(v) for k, v in project_from_args(args).pipfile.scripts.items()}
+    scripts = {str(k): _command(v) for k, v in project_from_args(args).raw_table("scripts").items()}
     first = max(len(word) for word in ["Command", *scripts])
     second = max(len(word) for word in ["Script", *scripts.values()])
     ui.result(f"{'Command':<{first}}  Script")
