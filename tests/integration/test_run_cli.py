@@ -126,9 +126,7 @@ def test_run_reads_only_the_tables_it_needs_and_refuses_a_pipfile_that_is_not_to
 ) -> None:
     # pipenv runs [scripts] whatever the package tables say (it reads the TOML alone); so
     # does pipfence, while `lock` still names the broken entry.
-    write_pipfile(
-        project, '[packages]\nrequests = true\n\n[scripts]\nhello = "echo hello"\n'
-    )
+    write_pipfile(project, '[packages]\nrequests = true\n\n[scripts]\nhello = "echo hello"\n')
     ran = cli(["run", "hello"])
     assert ran.returncode == 0, out(ran)
     assert ran.stdout.strip() == "hello"

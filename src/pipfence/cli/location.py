@@ -49,6 +49,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.warning("`--rm` is deprecated, as in pipenv; use `pipfence remove`")
         ui.result(f"Removed the environment at {remove_environment(project)}")
         return 0
+    # The whole Pipfile is checked (the place needs only its [pipenv] table): a broken file
+    # is reported here too, before anyone relies on it.
+    _ = project.pipfile
     venv = project.venv_path()
     if not (venv / "pyvenv.cfg").is_file():
         raise PipfenceError(

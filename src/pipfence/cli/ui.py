@@ -7,7 +7,7 @@ from typing import TextIO
 
 from pipfence.errors import PipfenceError, printable
 
-__all__ = ["UI", "count"]
+__all__ = ["UI", "already_matches", "count"]
 
 _RED = "\033[31;1m"
 _YELLOW = "\033[33;1m"
@@ -81,6 +81,11 @@ class UI:
             print(
                 "hint: run again with --verbose to see the traceback, and report it", file=self.err
             )
+
+
+def already_matches(kept: int) -> str:
+    """What a sync that changed nothing says."""
+    return f"The environment already matches the lock ({count(kept, 'package')})"
 
 
 def count(number: int, noun: str) -> str:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pipfence.cli.progress import Counter, counting_status
-from pipfence.cli.ui import UI, count
+from pipfence.cli.ui import UI, already_matches, count
 
 if TYPE_CHECKING:
     from pipfence.project.install import InstallResult
@@ -92,7 +92,7 @@ def _report_sync(ui: UI, sync: SyncReport, say: Callable[[str], None]) -> None:
     if sync.changes:
         say(_summary(len(sync.installed), len(sync.removed), sync.seconds))
     else:
-        say(f"The environment already matches the lock ({count(sync.kept, 'package')})")
+        say(already_matches(sync.kept))
 
 
 def report_changes(ui: UI, changes: Sequence[str]) -> None:

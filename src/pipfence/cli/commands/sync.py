@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pipfence.cli.commands._options import (
     accept,
@@ -14,10 +15,14 @@ from pipfence.cli.commands._options import (
     add_python_option,
     env_target_from_args,
     python_from_args,
+    site_packages_from_args,
     tables_from_args,
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
-from pipfence.cli.ui import UI
+from pipfence.cli.ui import UI, already_matches
+
+if TYPE_CHECKING:
+    from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
 
@@ -41,19 +46,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    project = project_from_args(args)
+    choice = _choice(args)
+    if _may_recall(args, project):
+        from pipfence.project.sync_stamp import noop_answer
+
+        answer = noop_answer(project, choice)
+        if answer is not None:
+            for warning in answer.warnings:
+                ui.warning(warning)
+            ui.success(already_matches(answer.kept))
+            return 0
+    return _sync(args, ui, project, choice)
+
+
+def _sync(args: argparse.Namespace, ui: UI, project: Project, choice: list[object]) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import lock_categories
     from pipfence.project.install import InstallResult
     from pipfence.project.sync_lock import sync_lock
-
-    project = project_from_args(args)
+    from pipfence.project.sync_stamp import remember_noop, stamp_key
 
     warn_about_pipfile(project, ui)
     with client_session(project, ui, "Installing", clear=args.clear) as (session, counter):
+        key = stamp_key(project, choice)
         # Read with the project lock held.
         lockfile = project.require_lock(hint="run `pipfence lock` first, or `pipfence install`")
         tables = tables_from_args(args, project.settings, project.pipfile.data)
         categories = lock_categories(project, tables, dev=args.dev, lock=lockfile)
+        target = env_target_from_args(args, project.settings)
         report = sync_lock(
             session,
             lockfile,
@@ -61,7 +82,38 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             python=python_from_args(args),
             remove_extraneous=args.clean,
             on_progress=counter,
-            target=env_target_from_args(args, project.settings),
+            target=target,
         )
+        if not target.system and python_from_args(args) is None:
+            remember_noop(project, choice, key=key, lockfile=lockfile, report=report)
     report_install(ui, InstallResult(None, report))
     return 0
+
+
+def _choice(args: argparse.Namespace) -> list[object]:
+    """What, besides the files, a sync's answer depends on among its options."""
+    return [
+        "sync",
+        args.dev,
+        args.categories,
+        args.extras,
+        args.all_categories,
+        args.clean,
+        site_packages_from_args(args),
+    ]
+
+
+def _may_recall(args: argparse.Namespace, project: Project) -> bool:
+    """Whether a kept answer may stand for the full check: not when the sync is asked to
+    change something besides packages (another Python, the system's interpreter, a cleared
+    cache) or to show detail."""
+    settings = project.settings
+    return not (
+        args.verbose
+        or settings.verbose
+        or args.clear
+        or python_from_args(args)
+        or getattr(args, "system", False)
+        or settings.use_system
+        or site_packages_from_args(args) is not None
+    )
