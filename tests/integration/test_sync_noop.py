@@ -111,3 +111,19 @@ def test_no_answer_is_kept_for_a_source_that_names_a_variable(
     assert done.returncode == 0, out(done)
     assert installed(pipfence_project)["alpha"] == "1.0"
     assert not (pipfence_project / STAMP).exists()
+
+
+def test_install_with_no_packages_keeps_its_answer_too(cli: RunPipfence, synced: Path) -> None:
+    full = cli(["install", "--dev"])
+    assert full.returncode == 0, out(full)
+    assert "already matches the lock (2 packages)" in full.stderr
+    stamp = json.loads((synced / STAMP).read_text(encoding="utf-8"))
+    assert len(stamp["answers"]) == 2  # `sync --dev`'s and `install --dev`'s
+    recalled = cli(["install", "--dev"])
+    assert (recalled.returncode, recalled.stdout, recalled.stderr) == (0, full.stdout, full.stderr)
+    # A Pipfile changed since: locked again and installed, not answered from the stamp.
+    pipfile = (synced / "Pipfile").read_text(encoding="utf-8")
+    write_pipfile(synced, pipfile.replace('alpha = "*"', 'alpha = "*"\ngamma = "*"'))
+    added = cli(["install", "--dev"])
+    assert added.returncode == 0, out(added)
+    assert "+ gamma==2.0" in added.stderr

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipfence.cli.commands._noop import choice_of, recalled
 from pipfence.cli.commands._options import (
     add_category_options,
     add_env_options,
@@ -69,12 +70,27 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import check_tables, lock_categories, target_tables
     from pipfence.project.install import install, install_packages
+    from pipfence.project.sync_stamp import stamp_key
 
     if args.skip_lock and args.deploy:
         raise UsageError(
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
         )
     project = _project_or_new(args)
+    choice = choice_of("install", args)
+    # With no packages, no other lock wanted and nothing else to do: `sync` (below, after a
+    # lock when the Pipfile changed), whose answer may be kept from the last time.
+    plain = not (
+        args.packages
+        or args.editable
+        or args.requirements
+        or args.skip_lock
+        or args.ignore_pipfile
+        or args.index
+        or project.is_new
+    )
+    if plain and recalled(args, ui, project, choice):
+        return 0
     target = env_target_from_args(args, project.settings)
     requirements = Path(args.requirements) if args.requirements else None
     imported = False
@@ -123,6 +139,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         else:
             if args.index:
                 raise UsageError("`--index` needs packages to pin to it")
+            key = stamp_key(project, choice) if plain else None
             result = install(
                 session,
                 categories=lock_categories(project, tables, dev=args.dev),
@@ -134,8 +151,23 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 skip_lock=args.skip_lock,
                 on_progress=counter,
             )
+            if not target.system and python_from_args(args) is None:
+                _remember(project, choice, key, result)
     report_install(ui, result)
     return 0
+
+
+def _remember(
+    project: Project, choice: list[object], key: str | None, result: InstallResult
+) -> None:
+    """After `install` with no packages synced the lock as it was (no new lock): keep the
+    answer, as `sync` does."""
+    from pipfence.project.sync_stamp import remember_noop
+
+    lockfile = project.read_lock()
+    if result.lock is not None or result.sync is None or lockfile is None:
+        return
+    remember_noop(project, choice, key=key, lockfile=lockfile, report=result.sync)
 
 
 def _install_lock(

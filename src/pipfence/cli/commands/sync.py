@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from pipfence.cli.commands._noop import choice_of, recalled
 from pipfence.cli.commands._options import (
     accept,
     add_category_options,
@@ -15,11 +16,10 @@ from pipfence.cli.commands._options import (
     add_python_option,
     env_target_from_args,
     python_from_args,
-    site_packages_from_args,
     tables_from_args,
 )
 from pipfence.cli.context import project_from_args, warn_about_pipfile
-from pipfence.cli.ui import UI, already_matches
+from pipfence.cli.ui import UI
 
 if TYPE_CHECKING:
     from pipfence.project.project import Project
@@ -47,16 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     project = project_from_args(args)
-    choice = _choice(args)
-    if _may_recall(args, project):
-        from pipfence.project.sync_stamp import noop_answer
-
-        answer = noop_answer(project, choice)
-        if answer is not None:
-            for warning in answer.warnings:
-                ui.warning(warning)
-            ui.success(already_matches(answer.kept))
-            return 0
+    choice = choice_of("sync", args)
+    if recalled(args, ui, project, choice):
+        return 0
     return _sync(args, ui, project, choice)
 
 
@@ -88,32 +81,3 @@ def _sync(args: argparse.Namespace, ui: UI, project: Project, choice: list[objec
             remember_noop(project, choice, key=key, lockfile=lockfile, report=report)
     report_install(ui, InstallResult(None, report))
     return 0
-
-
-def _choice(args: argparse.Namespace) -> list[object]:
-    """What, besides the files, a sync's answer depends on among its options."""
-    return [
-        "sync",
-        args.dev,
-        args.categories,
-        args.extras,
-        args.all_categories,
-        args.clean,
-        site_packages_from_args(args),
-    ]
-
-
-def _may_recall(args: argparse.Namespace, project: Project) -> bool:
-    """Whether a kept answer may stand for the full check: not when the sync is asked to
-    change something besides packages (another Python, the system's interpreter, a cleared
-    cache) or to show detail."""
-    settings = project.settings
-    return not (
-        args.verbose
-        or settings.verbose
-        or args.clear
-        or python_from_args(args)
-        or getattr(args, "system", False)
-        or settings.use_system
-        or site_packages_from_args(args) is not None
-    )
