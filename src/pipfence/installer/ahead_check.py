@@ -29,10 +29,16 @@ class AheadCheck:
     _TIMEOUT = 120.0
 
     def __init__(
-        self, process: subprocess.Popen[bytes] | None, asked: frozenset[str] = frozenset()
+        self,
+        process: subprocess.Popen[bytes] | None,
+        asked: frozenset[str] = frozenset(),
+        *,
+        root: Path | None = None,
     ) -> None:
         #: The digests the helper was given: `intact` is worth waiting for on those only.
         self.asked = asked
+        #: The cache root whose entries the helper checks (None when it checks none).
+        self.root = root
         self._process = process
         self._lock = threading.Lock()
         self._found: frozenset[str] | None = None if process is not None else frozenset()
@@ -57,7 +63,7 @@ class AheadCheck:
         if stdin is not None:
             with contextlib.suppress(OSError), stdin:
                 stdin.write("\n".join(sorted(asked)).encode())
-        return cls(process, asked)
+        return cls(process, asked, root=root)
 
     def intact(self) -> frozenset[str]:
         """The digests of the entries the helper found intact (waiting for it the first

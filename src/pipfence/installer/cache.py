@@ -176,6 +176,15 @@ class UnpackedCache:
         self.end_ahead()
         self._ahead = AheadCheck.start(self.root, digests)
 
+    def adopt_ahead(self, ahead: AheadCheck) -> None:
+        """Take its answers from ``ahead``, a check of this cache's entries started before
+        the cache was opened (see `check_ahead`); one of another root is stopped."""
+        self.end_ahead()
+        if ahead.root != self.root:
+            ahead.close()
+            return
+        self._ahead = ahead
+
     def end_ahead(self) -> None:
         """Stop the helper of `check_ahead` (when there is one still running): its answers
         are no longer wanted."""

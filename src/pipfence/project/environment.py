@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pipfence.errors import InstallError, UsageError
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
+from pipfence.project.sync_ahead import unpacked_root
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache
@@ -121,9 +122,7 @@ def unpacked_cache(project: Project) -> UnpackedCache:
     as ``PIPFENCE_LINK_MODE`` says."""
     from pipfence.installer.cache import UnpackedCache
 
-    return UnpackedCache(
-        project.settings.cache_dir / "wheels-unpacked", link_mode=project.settings.link_mode
-    )
+    return UnpackedCache(unpacked_root(project.settings), link_mode=project.settings.link_mode)
 
 
 def _wanted_python(project: Project, requested: str | None) -> str | None:

@@ -15,6 +15,7 @@ from pipfence.project.sync_lock import EnvTarget, sync_lock
 from pipfence.project.transaction import locked_versions, stage_with_pylock, together
 
 if TYPE_CHECKING:
+    from pipfence.installer.ahead_check import AheadCheck
     from pipfence.models.references import DirectRef
     from pipfence.project.direct_entries import DirectEntry
     from pipfence.project.edits import PipfileChange
@@ -51,11 +52,12 @@ def install(
     target: EnvTarget | None = None,
     skip_lock: bool = False,
     on_progress: ProgressSink | None = None,
+    ahead: AheadCheck | None = None,
 ) -> InstallResult:
     """`pipfence install` with no packages: lock when the lock is missing or stale (refused
     with ``deploy``), then sync. With ``skip_lock`` the Pipfile is resolved afresh, whatever
     the lock says, and installed without writing the lock (see `docs/moving-from-pipenv.md`
-    for what that still checks)."""
+    for what that still checks). ``ahead``: see `sync_lock`."""
     from pipfence.project.lock import relock
 
     project = session.project
@@ -84,6 +86,7 @@ def install(
             change=change,
             target=target,
             on_progress=on_progress,
+            ahead=ahead,
         )
     return InstallResult(report, result, skipped_lock=skip_lock)
 

@@ -29,6 +29,7 @@ from pipfence.project.sync import (
 )
 
 if TYPE_CHECKING:
+    from pipfence.installer.ahead_check import AheadCheck
     from pipfence.installer.wheel import EnvChange
     from pipfence.project.session import Session
     from pipfence.project.sync_types import ProgressSink
@@ -56,10 +57,13 @@ def sync_lock(
     on_progress: ProgressSink | None = None,
     change: EnvChange | None = None,
     target: EnvTarget | None = None,
+    ahead: AheadCheck | None = None,
 ) -> SyncReport:
     """Install ``lockfile``'s ``categories`` into the project's environment (made when
     missing; replaced first when ``--python`` asks for another Python), or into the
-    interpreter ``target.system`` picks (`system_env`)."""
+    interpreter ``target.system`` picks (`system_env`). ``ahead`` is a check of the cache
+    started earlier (`pipfence.project.sync_ahead.early_cache_check`), used when the
+    environment is made now."""
     target = target or EnvTarget()
     project = session.project
     # A lock the fence refuses, or a malformed one, must not even create the environment.
@@ -88,7 +92,7 @@ def sync_lock(
     aside = _set_aside(location) if old_python else None
     try:
         env, created = _open_env(
-            project, lockfile, categories, cache=cache, python=python, target=target
+            project, lockfile, categories, cache=cache, python=python, target=target, ahead=ahead
         )
         report = sync_into(env, created=created)
     except BaseException:
@@ -122,12 +126,16 @@ def _open_env(
     cache: UnpackedCache,
     python: str | None,
     target: EnvTarget,
+    ahead: AheadCheck | None,
 ) -> tuple[VirtualEnv, bool]:
     """The project's environment, made when missing (and whether it was): a new one's
     files all come from the cache, whose entries a helper checks meanwhile
     (`warm_unpacked_cache`, ended by the caller's `UnpackedCache.end_ahead`)."""
     if not (project.venv_path() / "pyvenv.cfg").is_file():
-        warm_unpacked_cache(cache, lockfile, categories)
+        if ahead is not None:
+            cache.adopt_ahead(ahead)
+        else:
+            warm_unpacked_cache(cache, lockfile, categories)
     return open_or_create_env(
         project, python=python, cache=cache, site_packages=target.site_packages
     )

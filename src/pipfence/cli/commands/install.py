@@ -25,6 +25,7 @@ from pipfence.errors import UsageError
 
 if TYPE_CHECKING:
     from pipfence.cli.progress import Counter
+    from pipfence.installer.ahead_check import AheadCheck
     from pipfence.project.install import InstallResult
     from pipfence.project.project import Project
     from pipfence.project.session import Session
@@ -67,11 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from pipfence.cli.commands._run import client_session, report_install
-    from pipfence.project.categories import check_tables, lock_categories, target_tables
-    from pipfence.project.install import install, install_packages
-    from pipfence.project.sync_stamp import stamp_key
-
     if args.skip_lock and args.deploy:
         raise UsageError(
             "`--skip-lock` and `--deploy` contradict each other: --deploy installs the lock"
@@ -91,6 +87,33 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     )
     if plain and recalled(args, ui, project, choice):
         return 0
+    target = env_target_from_args(args, project.settings)
+    ahead = None
+    if plain and not (args.clear or target.system):
+        from pipfence.project.sync_ahead import early_cache_check
+
+        ahead = early_cache_check(project)
+    try:
+        return _install(args, ui, project, choice, plain=plain, ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _install(
+    args: argparse.Namespace,
+    ui: UI,
+    project: Project,
+    choice: list[object],
+    *,
+    plain: bool,
+    ahead: AheadCheck | None,
+) -> int:
+    from pipfence.cli.commands._run import client_session, report_install
+    from pipfence.project.categories import check_tables, lock_categories, target_tables
+    from pipfence.project.install import install, install_packages
+    from pipfence.project.sync_stamp import stamp_key
+
     target = env_target_from_args(args, project.settings)
     requirements = Path(args.requirements) if args.requirements else None
     imported = False
@@ -150,6 +173,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 target=target,
                 skip_lock=args.skip_lock,
                 on_progress=counter,
+                ahead=ahead,
             )
             if not target.system and python_from_args(args) is None:
                 _remember(project, choice, key, result)

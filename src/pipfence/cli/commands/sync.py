@@ -22,6 +22,7 @@ from pipfence.cli.context import project_from_args, warn_about_pipfile
 from pipfence.cli.ui import UI
 
 if TYPE_CHECKING:
+    from pipfence.installer.ahead_check import AheadCheck
     from pipfence.project.project import Project
 
 __all__ = ["add_arguments", "run"]
@@ -54,6 +55,25 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _sync(args: argparse.Namespace, ui: UI, project: Project, choice: list[object]) -> int:
+    """The full sync; into a new environment, with the cache's check started first."""
+    from pipfence.project.sync_ahead import early_cache_check
+
+    system = getattr(args, "system", False) or project.settings.use_system
+    ahead = None if args.clear or system else early_cache_check(project)
+    try:
+        return _sync_checked(args, ui, project, choice, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _sync_checked(
+    args: argparse.Namespace,
+    ui: UI,
+    project: Project,
+    choice: list[object],
+    ahead: AheadCheck | None,
+) -> int:
     from pipfence.cli.commands._run import client_session, report_install
     from pipfence.project.categories import lock_categories
     from pipfence.project.install import InstallResult
@@ -76,6 +96,7 @@ def _sync(args: argparse.Namespace, ui: UI, project: Project, choice: list[objec
             remove_extraneous=args.clean,
             on_progress=counter,
             target=target,
+            ahead=ahead,
         )
         if not target.system and python_from_args(args) is None:
             remember_noop(project, choice, key=key, lockfile=lockfile, report=report)
