@@ -302,6 +302,13 @@ def name_and_version(
 
 
 @functools.lru_cache(maxsize=4096)
+def _wheel_name(text: str) -> NormalizedName | None:
+    """The normalised name a wheel's file name starts with; None when it is not a valid
+    name. Memoised: every file of a page repeats it."""
+    return canonical_name(text) if is_valid_name(text) else None
+
+
+@functools.lru_cache(maxsize=4096)
 def _tags(text: str) -> frozenset[Tag] | None:
     try:
         return parse_tag(text)
@@ -328,9 +335,10 @@ def parse_filename(
             return None
         version = version_of(parts[1])
         tags = _tags("-".join(parts[-3:]))
-        if version is None or tags is None or not is_valid_name(parts[0]):
+        name = _wheel_name(parts[0])
+        if version is None or tags is None or name is None:
             return None
-        return canonical_name(parts[0]), version, tags
+        return name, version, tags
     if filename.endswith((".tar.gz", ".zip")):
         if project is not None:
             found = name_and_version(filename, project)
