@@ -335,10 +335,10 @@ def parse_filename(
             return None
         version = version_of(parts[1])
         tags = _tags("-".join(parts[-3:]))
-        name = _wheel_name(parts[0])
-        if version is None or tags is None or name is None:
+        project_name = _wheel_name(parts[0])
+        if version is None or tags is None or project_name is None:
             return None
-        return name, version, tags
+        return project_name, version, tags
     if filename.endswith((".tar.gz", ".zip")):
         if project is not None:
             found = name_and_version(filename, project)
