@@ -8,13 +8,13 @@ on: the Pipfile's and the lock's bytes, the categories and options asked for, th
 that pick them, the environment's ``pyvenv.cfg`` and place, and the interpreter and machine
 pipfence runs on (the markers' values). A later `sync` with the same key whose environment
 has the same fingerprint would install and remove nothing: it prints what the full check
-would print and stops, having read two files and stat-ed a few hundred.
+would print and stops, having read four small files and stat-ed a few hundred.
 
 Kept only where the answer depends on nothing else: no mirror (whose URL may name a
 variable), no source URL naming a variable or skipping TLS verification (a warning each
 run), only packages from indexes in the lock (a local folder's contents are not in the
-key). Never a secret: the key holds digests of files pipfence writes and never expands a
-variable.
+key). Never a secret: nothing is kept for a source URL holding credentials or naming a
+variable, and no variable is expanded to make the key.
 """
 
 from __future__ import annotations
