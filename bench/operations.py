@@ -59,6 +59,7 @@ class Bench:
     measurements: list[Measurement] = field(default_factory=list)
     packages: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    largest_rep: int = 0  # bytes the largest repetition so far left on disk (`retire`)
 
     def record(
         self,
@@ -170,9 +171,37 @@ def bench_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
             bench.index_url = None
 
 
+#: Disk space a repetition's trees may not eat into: below it they are deleted at once.
+_RESERVE = 5 << 30
+_EARLY_DELETE_NOTE = (
+    "a repetition's trees were deleted before the next one for lack of disk space: on a file "
+    "system without a journal (ext4 in many VMs) new files and folders then cost more for a "
+    "few minutes, for every tool alike."
+)
+
+
+def retire(bench: Bench, roots: list[Path], free_before: int) -> None:
+    """Leave a finished repetition's caches and environments on disk until the bench ends
+    (`cli.main` deletes its whole folder), when the disk has room for a few more repetitions
+    like the largest so far. Deleting tens of thousands of files just before the next
+    measurement skews it: ext4 without a journal will not reuse an inode freed in the last
+    minutes and scans past every such one for each file or folder it makes, so the next
+    repetition's syncs would pay for this one's deletion (system time several times higher).
+    """
+    free = shutil.disk_usage(bench.tmp).free
+    bench.largest_rep = max(bench.largest_rep, free_before - free)
+    if free > 3 * bench.largest_rep + _RESERVE:
+        return
+    for root in roots:
+        shutil.rmtree(root, ignore_errors=True)
+    if _EARLY_DELETE_NOTE not in bench.notes:
+        bench.notes.append(_EARLY_DELETE_NOTE)
+
+
 def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
     name = workload.name
     for rep in range(bench.runs):
+        free_before = shutil.disk_usage(bench.tmp).free
         order = rotated(bench.tools, rep)
         slots: dict[str, Slot] = {}
         if "lock-cold" in ops:
@@ -193,5 +222,4 @@ def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
             for op in (o for o in AFTER_SYNC_OPS if o in ops):
                 for tool in order:
                     timed_after_sync(bench, slots[tool], name, op, rep)
-        for slot in slots.values():  # caches of big workloads add up; keep the logs only
-            shutil.rmtree(slot.root, ignore_errors=True)
+        retire(bench, [slot.root for slot in slots.values()], free_before)

@@ -1,0 +1,64 @@
+"""A finished repetition's trees stay until the bench ends, room permitting (bench/operations.py):
+deleting them just before the next measurement makes that measurement pay for the deletion."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from bench import operations
+from bench.tools import Toolbox
+
+
+class _Usage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+def _bench(tmp: Path) -> operations.Bench:
+    toolbox = Toolbox(tmp, tmp, tmp, tmp, "python3", plot_ok=False, versions={})
+    return operations.Bench(toolbox, ("pipfence",), 2, 60.0, tmp, None)
+
+
+def _rep(tmp: Path, name: str) -> Path:
+    root = tmp / name
+    (root / "cache").mkdir(parents=True)
+    (root / "cache" / "wheel").write_bytes(b"x" * 10)
+    return root
+
+
+def _free_space(monkeypatch: pytest.MonkeyPatch, free: list[int]) -> None:
+    """shutil.disk_usage answers the next of ``free`` on each call."""
+    answers = iter(free)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: _Usage(0, 0, next(answers)))
+
+
+def test_a_repetition_is_kept_until_the_end_when_the_disk_has_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = _bench(tmp_path)
+    root = _rep(tmp_path, "run0")
+    _free_space(monkeypatch, [100 << 30])  # 2 GiB used by the repetition, 100 GiB left
+    operations.retire(bench, [root], free_before=102 << 30)
+    assert (root / "cache" / "wheel").exists()
+    assert bench.largest_rep == 2 << 30
+    assert bench.notes == []
+
+
+def test_a_repetition_is_deleted_at_once_when_room_runs_short_and_the_results_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = _bench(tmp_path)
+    first, second = _rep(tmp_path, "run0"), _rep(tmp_path, "run1")
+    # The first repetition used 4 GiB and left 30: room for three more and the reserve.
+    # The second used 4 GiB more and left 16: not enough for three like the largest.
+    _free_space(monkeypatch, [30 << 30, 16 << 30])
+    operations.retire(bench, [first], free_before=34 << 30)
+    operations.retire(bench, [second], free_before=20 << 30)
+    assert first.exists()
+    assert not second.exists()
+    assert len(bench.notes) == 1
+    assert "deleted before the next one for lack of disk space" in bench.notes[0]
