@@ -3,6 +3,7 @@ anything it was made from that changes makes it resolve anew."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -122,3 +123,55 @@ def test_a_name_a_private_index_lacked_is_asked_again_and_confusion_still_stops_
     assert result.returncode == 1, out(result)
     assert "`corp-core`" in result.stderr
     assert not (pipfence_project / "Pipfile.lock").exists()
+
+
+def test_pages_past_their_age_that_did_not_change_are_asked_again_and_the_lock_recalled(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+) -> None:
+    public_index.add_dist("app", "1.0", requires=["lib"])
+    public_index.add_dist("lib", "2.0")
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    _lock(run_pipfence, pipfence_project)
+    first = (pipfence_project / "Pipfile.lock").read_bytes()
+    stale = {**pipfence_env, "PIPFENCE_PAGE_MAX_AGE": "1"}
+    time.sleep(1.2)  # both pages are past their age: a lock must ask for them again
+
+    public_index.clear_log()
+    env = {**stale, "PYTHONPROFILEIMPORTTIME": "1"}
+    again = _lock(run_pipfence, pipfence_project, env=env)
+    assert RECALLED in again
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == first
+    # Each page asked once (this index sends them again whole: no 304), nothing else.
+    assert sorted(public_index.requested_paths()) == ["/simple/app/", "/simple/lib/"]
+    loaded = {line.rpartition("|")[2].strip() for line in again.splitlines()}
+    assert "resolvelib" not in loaded
+
+    # A page that changed meanwhile: resolved anew, the new release taken.
+    time.sleep(1.2)
+    public_index.add_dist("lib", "3.0")
+    assert RECALLED not in _lock(run_pipfence, pipfence_project, env=stale)
+    assert read_lock(pipfence_project)["default"]["lib"]["version"] == "==3.0"
+
+
+def test_with_several_sources_a_page_past_its_age_makes_the_lock_resolve(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    private_index.add_dist("corp-app", "1.0")
+    public_index.add_dist("lib", "1.0")
+    pipfile = (
+        source_table("pypi", public_index.simple_url)
+        + source_table("corp", private_index.simple_url)
+        + '[packages]\nlib = "*"\ncorp-app = {version = "*", index = "corp"}\n'
+    )
+    (pipfence_project / "Pipfile").write_text(pipfile, encoding="utf-8")
+    stale = {**pipfence_env, "PIPFENCE_PAGE_MAX_AGE": "1"}
+    _lock(run_pipfence, pipfence_project)
+    time.sleep(1.2)
+    assert RECALLED not in _lock(run_pipfence, pipfence_project, env=stale)

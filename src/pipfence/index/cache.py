@@ -23,7 +23,7 @@ Keys are hashes of credential-free URLs, scopes or content, so no key holds a se
 write is a temporary file in the destination folder and `os.replace`, so processes sharing
 the cache never see half a file. An entry that cannot be read or whose bytes do not match
 their hash is deleted and reported as a miss. Nothing here knows the time: callers pass
-``fetched_at`` in and compare ages themselves.
+``fetched_at`` (and ``content_at``) in and compare ages themselves.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -152,6 +152,8 @@ def _page_of_header(header_line: bytes) -> CachedPage | None:
             etag=header.get("etag"),
             last_modified=header.get("last_modified"),
             fetched_at=float(header["fetched_at"]),
+            content_at=_optional_time(header.get("content_at")),
+            sent=_optional_text(header.get("sent")),
             body_offset=len(header_line),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -163,6 +165,10 @@ class CachedPage:
     """A project page as last fetched: the body, how to revalidate it, and when it was fetched.
 
     ``url`` is the credential-free URL the body was finally served from (after redirects).
+    ``content_at`` is when the index first sent this very body, when that was before
+    ``fetched_at`` (a revalidation that found the page unchanged keeps it); None: at
+    ``fetched_at`` (see `since`). ``sent`` is a digest of the answer the body was made from
+    (`IndexClient` compares the next answer's with it before parsing that).
     """
 
     url: str
@@ -171,7 +177,39 @@ class CachedPage:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: float = 0.0
+    content_at: float | None = None
+    sent: str | None = None
     body_offset: int = 0  # where the body starts in the file (`IndexCache.open_page`)
+
+    @property
+    def since(self) -> float:
+        """When the index first sent this body: it has not changed since."""
+        return self.fetched_at if self.content_at is None else self.content_at
+
+
+def _optional_time(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _page_header(page: CachedPage, *, checked_by_content: bool) -> bytes:
+    """The header line of a page entry (its body follows)."""
+    header = {
+        "url": page.url,
+        "content_type": page.content_type,
+        "etag": page.etag,
+        "last_modified": page.last_modified,
+        "fetched_at": page.fetched_at,
+        **({} if page.content_at is None else {"content_at": page.content_at}),
+        **({} if page.sent is None else {"sent": page.sent}),
+        "sha256": (
+            _CHECKED_BY_CONTENT if checked_by_content else hashlib.sha256(page.body).hexdigest()
+        ),
+    }
+    return json.dumps(header).encode() + b"\n"
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _normal_url(url: str) -> str:
@@ -236,6 +274,8 @@ class IndexCache:
                 etag=header.get("etag"),
                 last_modified=header.get("last_modified"),
                 fetched_at=float(header["fetched_at"]),
+                content_at=_optional_time(header.get("content_at")),
+                sent=_optional_text(header.get("sent")),
             )
             if header["sha256"] == _CHECKED_BY_CONTENT:
                 return None  # read with `open_page`
@@ -298,29 +338,38 @@ class IndexCache:
         """Store ``page`` as the entry for ``url`` fetched by ``scope`` (replacing any). With
         ``checked_by_content`` the body is not hashed here: it carries its own digests (see
         `open_page`), and `load_page` does not return it."""
-        header = {
-            "url": page.url,
-            "content_type": page.content_type,
-            "etag": page.etag,
-            "last_modified": page.last_modified,
-            "fetched_at": page.fetched_at,
-            "sha256": (
-                _CHECKED_BY_CONTENT if checked_by_content else hashlib.sha256(page.body).hexdigest()
-            ),
-        }
-        data = json.dumps(header).encode() + b"\n" + page.body
+        data = _page_header(page, checked_by_content=checked_by_content) + page.body
         self._write(self._path(_PAGES, page_key(url, scope)), data)
 
-    def page_fetched_at(self, url: str, scope: str | None = None) -> float | None:
-        """When the entry `open_page` would return for ``url`` and ``scope`` was fetched (its
-        header alone is read); None when there is no such entry."""
+    def restamp_page(
+        self, url: str, page: CachedPage, scope: str | None = None, *, fetched_at: float
+    ) -> None:
+        """Date the entry for ``url`` (``page``, as `open_page` read it) as fetched at
+        ``fetched_at`` and unchanged since ``page.since``, its body kept byte for byte (the
+        index said, or showed, that the page is the same). Nothing when the entry is no
+        longer that one (another process replaced it) or cannot be read."""
+        path = self._path(_PAGES, page_key(url, scope))
+        data = self._read(path)
+        if data is None:
+            return
+        header_line, newline, body = data.partition(b"\n")
+        current = _page_of_header(header_line + newline)
+        if current is None or current.fetched_at != page.fetched_at:
+            return
+        dated = replace(current, fetched_at=fetched_at, content_at=page.since)
+        self._write(path, _page_header(dated, checked_by_content=True) + body)
+
+    def page_times(self, url: str, scope: str | None = None) -> tuple[float, float] | None:
+        """When the entry `open_page` would return for ``url`` and ``scope`` was fetched,
+        and since when its body is the same (`CachedPage.since`): its header alone is read.
+        None when there is no such entry."""
         path = self._path(_PAGES, page_key(url, scope))
         try:
             with path.open("rb") as handle:
                 page = _page_of_header(handle.readline(_HEADER_LIMIT))
         except OSError:
             return None
-        return None if page is None else page.fetched_at
+        return None if page is None else (page.fetched_at, page.since)
 
     # --- remembered resolutions --------------------------------------------------------------
 

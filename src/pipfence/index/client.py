@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import random
 import threading
 import time
@@ -41,7 +42,7 @@ from pipfence.index.http import (
     Http,
     Reply,
 )
-from pipfence.index.page_blob import dump_page, load_page
+from pipfence.index.page_blob import dump_page, load_page, same_page
 from pipfence.index.remote_metadata import MetadataReader
 from pipfence.index.simple import ACCEPT, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
@@ -165,7 +166,7 @@ class IndexClient:
         if cached is not None and known is not None and known.name == name:
             if 0 <= now - cached.fetched_at < limit:
                 return dataclasses.replace(
-                    known, etag=cached.etag, cached_at=cached.fetched_at, requested=False
+                    known, etag=cached.etag, cached_at=cached.since, requested=False
                 )
         else:
             cached = known = None
@@ -181,35 +182,45 @@ class IndexClient:
             if not self._root_exists(endpoint):
                 raise _broken_source(endpoint.label, source, endpoint.url, name)
             return None
-        if reply.status == 304:  # noqa: PLR2004
-            if cached is None or known is None:
-                raise IndexServerError(
-                    f"source {endpoint.label} answered 304 Not Modified for {what} "
-                    "to a request that was not conditional",
-                    source=endpoint.name,
-                    status=304,
-                )
-            page = known
-            fresh = dataclasses.replace(cached, fetched_at=now, body=dump_page(known) or b"")
-        else:
-            with self._parsing:
-                page = self._parse(endpoint, name, what, reply.url, reply)
-                blob = dump_page(page)
-            fresh = CachedPage(
-                url=reply.url,
-                content_type=_PARSED_PAGE,
-                body=blob or b"",
-                etag=reply.headers.get("etag"),
-                last_modified=reply.headers.get("last-modified"),
-                fetched_at=now,
+        if reply.status == 304 and (cached is None or known is None):  # noqa: PLR2004
+            raise IndexServerError(
+                f"source {endpoint.label} answered 304 Not Modified for {what} "
+                "to a request that was not conditional",
+                source=endpoint.name,
+                status=304,
             )
+        sent = None if reply.status == 304 else _sent_digest(reply)  # noqa: PLR2004
+        if cached is not None and known is not None and (sent is None or sent == cached.sent):
+            # Not modified, or the very answer the entry was made from: no parse, no dump.
+            if self.cache is not None:
+                self.cache.restamp_page(url, cached, scope, fetched_at=now)
+            return dataclasses.replace(known, etag=cached.etag, cached_at=cached.since)
+        with self._parsing:
+            page = self._parse(endpoint, name, what, reply.url, reply)
+            blob = dump_page(page)
+        fresh = CachedPage(
+            url=reply.url,
+            content_type=_PARSED_PAGE,
+            body=blob or b"",
+            etag=reply.headers.get("etag"),
+            last_modified=reply.headers.get("last-modified"),
+            fetched_at=now,
+            content_at=_unchanged_since(cached, known, page),
+            sent=sent,
+        )
         if self.cache is not None and fresh.body:
             page = self._stored_page(self.cache, url, fresh, scope, page)
         return dataclasses.replace(page, etag=fresh.etag)
 
+    @property
+    def page_max_age(self) -> float:
+        """Seconds a cached project page is used without asking the index."""
+        return self.settings.page_max_age
+
     def page_stamp(self, source: Source, request_url: str, name: NormalizedName) -> float | None:
         """The ``cached_at`` of the page `project_page` would return now without asking the
-        index: the fetch time of its cache entry, while that entry is young enough. None when
+        index (since when its cache entry's page is the same, `CachedPage.since`), while that
+        entry is young enough. None when
         `project_page` would send a request (or reads a folder): no entry, an old one, or no
         cache. Reads one header line; sends nothing."""
         if self.cache is None or is_file_url(request_url):
@@ -220,10 +231,10 @@ class IndexClient:
             where = (endpoint.url.rstrip("/"), self._http.credential_scope(endpoint))
             self._stamp_bases[(source, request_url)] = where
         base, scope = where
-        fetched_at = self.cache.page_fetched_at(f"{base}/{name}/", scope)
-        if fetched_at is None or not 0 <= self._clock() - fetched_at < self.settings.page_max_age:
+        times = self.cache.page_times(f"{base}/{name}/", scope)
+        if times is None or not 0 <= self._clock() - times[0] < self.settings.page_max_age:
             return None
-        return fetched_at
+        return times[1]
 
     def load_resolution(self, key: str) -> bytes | None:
         """What `store_resolution` kept under ``key`` in the on-disk cache, or None."""
@@ -260,7 +271,7 @@ class IndexClient:
             and mapped.name == page.name
         ):
             # this very entry, not an older one a failed write left
-            return dataclasses.replace(mapped, cached_at=stored.fetched_at)
+            return dataclasses.replace(mapped, cached_at=stored.since)
         return page
 
     def _cached_page(
@@ -374,6 +385,28 @@ class IndexClient:
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
         return self._downloads.holds_file(source, request_url, sha256)
+
+
+def _sent_digest(reply: Reply) -> str:
+    """A digest of a page answer as parsing sees it: its content type, the URL it came from
+    (relative file URLs resolve against it) and its body."""
+    digest = hashlib.sha256()
+    digest.update((reply.headers.get("content-type") or "").encode("utf-8", "replace"))
+    digest.update(b"\0" + reply.url.encode("utf-8", "replace") + b"\0")
+    digest.update(reply.body)
+    return digest.hexdigest()
+
+
+def _unchanged_since(
+    cached: CachedPage | None, known: ProjectPage | None, page: ProjectPage
+) -> float | None:
+    """``cached.since`` when the page just parsed is the one the cache entry held
+    (``known``): an index that does not answer 304 sent the same page again, which is then as
+    unchanged as a 304 would say (a remembered lock stays good: `LockMemo`). None (since now)
+    for a new page, or when there was no entry."""
+    if cached is None or known is None:
+        return None
+    return cached.since if same_page(known, page) else None
 
 
 def _page_headers(cached: CachedPage | None) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pipfence.models.names import NormalizedName
 if TYPE_CHECKING:
     from pipfence.index.cache import Blob
 
-__all__ = ["dump_page", "load_page"]
+__all__ = ["dump_page", "load_page", "same_page"]
 
 
 # 5: an index of the groups, each group read (and checked) when first asked for; 6: a CRC-32 of
@@ -59,6 +59,32 @@ def dump_page(page: ProjectPage) -> bytes | None:
     )
     digest = hashlib.sha256(head).digest()
     return b"".join((_BLOB_MAGIC, _HEAD_LENGTH.pack(len(head)), digest, head, *groups))
+
+
+def same_page(stored: ProjectPage, fresh: ProjectPage) -> bool:
+    """Whether two pages parsed here hold the same: name, versions, etag, base URL and each
+    version's rows, in order (all that `dump_page` stores). The values are compared, not two
+    dumps: `marshal` may write equal heads as different bytes."""
+    old, new = stored.releases, fresh.releases
+    if not (
+        isinstance(old, Releases)
+        and isinstance(new, Releases)
+        and isinstance(old.build, Builder)
+        and isinstance(new.build, Builder)
+    ):
+        return False
+    if (stored.name, stored.versions, stored.etag, old.build.base) != (
+        fresh.name,
+        fresh.versions,
+        fresh.etag,
+        new.build.base,
+    ) or list(old.raw) != list(new.raw):
+        return False
+    return all(_bytes(old.raw[version]) == _bytes(group) for version, group in new.raw.items())
+
+
+def _bytes(group: object) -> bytes | None:
+    return bytes(group) if isinstance(group, bytes | bytearray | memoryview) else None
 
 
 def load_page(blob: Blob, offset: int = 0) -> ProjectPage | None:

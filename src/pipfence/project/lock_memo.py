@@ -9,9 +9,11 @@ under a key made of the first four, along with the cache entry each page was rea
 fetch time). `LockMemo.recall` gives them back only when every one of those pages would be
 read, right now, from that very cache entry without asking the index, i.e. exactly the pages a
 new resolution would read; a name a source did not have is asked again, as the resolution
-would. Anything else (an entry refetched or revalidated, one past ``PIPFENCE_PAGE_MAX_AGE``,
-``--clear``, another Pipfile, target, interpreter or pipfence) is a miss, and the lock
-resolves as usual.
+would. With one source, a page past ``PIPFENCE_PAGE_MAX_AGE`` is asked again too (all at
+once) and recalled when the index says it has not changed (a 304, or the same page sent
+again): a lock made again an hour later with nothing new on the index is recalled, not
+resolved. Anything else (a page that changed, one past its age with several sources, ``--clear``,
+another Pipfile, target, interpreter or pipfence) is a miss, and the lock resolves as usual.
 
 Not remembered: groups with path, file or VCS entries (a local tree can change under the same
 name), locks with a ``cool-down-period`` (the cut-off moves with the clock), and sources that
@@ -28,6 +30,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -50,8 +53,10 @@ if TYPE_CHECKING:
 __all__ = ["GroupLock", "LockMemo", "LockPolicy", "MemoStore"]
 
 _FORMAT = 1
-#: A page the last lock read: its source's name, the project's name, and the fetch time of the
-#: cache entry it came from (None: the source did not have the name).
+#: Pages asked again at once when a recall must ask (as many as a resolution's fetches).
+_ASKING = 32
+#: A page the last lock read: its source's name, the project's name, and since when the cache
+#: entry it came from has held it (`ProjectPage.cached_at`; None: the source did not have it).
 PageRead = tuple[str, NormalizedName, float | None]
 
 
@@ -70,6 +75,9 @@ class MemoStore(Protocol):
     def load_resolution(self, key: str) -> bytes | None: ...
 
     def store_resolution(self, key: str, data: bytes) -> None: ...
+
+    @property
+    def page_max_age(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,21 +185,51 @@ class LockMemo:
         self.client.store_resolution(self.slot, json.dumps(stored, separators=(",", ":")).encode())
 
     def _same_pages(self, pages: Sequence[PageRead]) -> bool:
+        """Whether each page read is the one a resolution would read now. A page still young
+        enough in the cache is compared there; a name a source did not have is asked again,
+        as a resolution would ask it; and with one source only, a page past its age is asked
+        again too, and must come back unchanged (a 304, or the same page once more).
+
+        Why one source only: with one, every name goes to that index whatever the graph,
+        and it heard each of these at the last lock. With several, which source hears a
+        dependency's name depends on the graph (`FencedSource`): a page that changed could
+        change it, so a page past its age makes the lock resolve, and the resolution asks."""
         by_name = {s.name: s for s in self.fence.sources}
-        absent: list[tuple[Source, NormalizedName]] = []
+        revalidate = len(self.fence.sources) == 1 and self.client.page_max_age > 0
+        ask: list[tuple[Source, NormalizedName, float | None]] = []
         for source_name, name, cached_at in pages:
             source = by_name.get(source_name)
             if source is None:
                 return False
+            if cached_at is not None:
+                stamp = self.client.page_stamp(source, self.routes.url(source), name)
+                if stamp == cached_at:
+                    continue
+                if stamp is not None or not revalidate:
+                    return False  # a newer page, or one only a resolution may ask for
+            ask.append((source, name, cached_at))
+        return self._still_same(ask)
+
+    def _still_same(self, ask: Sequence[tuple[Source, NormalizedName, float | None]]) -> bool:
+        """Ask for each page again, all at once: a name a source did not have must still be
+        missing there, any other page must be the one read (``cached_at``: since when its
+        cache entry has held it). Stops at the first that moved."""
+
+        def same(item: tuple[Source, NormalizedName, float | None]) -> bool:
+            source, name, cached_at = item
+            page = self.client.project_page(source, self.routes.url(source), name)
             if cached_at is None:
-                absent.append((source, name))
-            elif self.client.page_stamp(source, self.routes.url(source), name) != cached_at:
-                return False
-        # A name a source did not have is asked again, as a resolution would ask it.
-        return all(
-            self.client.project_page(source, self.routes.url(source), name) is None
-            for source, name in absent
-        )
+                return page is None
+            return page is not None and page.cached_at == cached_at
+
+        if len(ask) <= 1:
+            return all(same(item) for item in ask)
+        pool = ThreadPoolExecutor(max_workers=min(len(ask), _ASKING), thread_name_prefix="memo")
+        try:
+            futures = [pool.submit(same, item) for item in ask]
+            return all(future.result() for future in as_completed(futures))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _digest(data: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -46,11 +47,12 @@ class Clock:
 
 
 class Server:
-    """A MockTransport handler answering the page with an ETag and 304 to a matching one."""
+    """A MockTransport handler answering the page with an ETag and 304 to a matching one
+    (no ETag, and the whole page every time, when ``etag`` is None)."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
-        self.etag = '"v1"'
+        self.etag: str | None = '"v1"'
         self.body = BODY
         self.files: dict[str, bytes] = {}
         self.lock = threading.Lock()
@@ -63,6 +65,8 @@ class Server:
             return httpx.Response(200, content=self.files[url])
         if url != PAGE_URL:
             return httpx.Response(404)
+        if self.etag is None:
+            return httpx.Response(200, headers={"Content-Type": JSON}, content=self.body)
         if request.headers.get("if-none-match") == self.etag:
             return httpx.Response(304, headers={"ETag": self.etag})
         return httpx.Response(
@@ -121,6 +125,36 @@ def test_stale_page_revalidated_with_etag(
     clock.now += 300
     client.project_page(SOURCE, REQUEST_URL, FOO)
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("etag", ['"v1"', None], ids=["304", "the same page again"])
+def test_a_page_is_dated_from_when_it_was_first_sent_through_revalidations_that_find_it_unchanged(
+    client: IndexClient, server: Server, clock: Clock, etag: str | None
+) -> None:
+    server.etag = etag
+    first = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert first is not None
+    assert first.cached_at == 10_000.0
+    for _ in range(2):
+        clock.now += 601
+        again = client.project_page(SOURCE, REQUEST_URL, FOO)
+        assert again is not None
+        assert again.requested is True
+        assert again.cached_at == 10_000.0  # what a remembered lock compares (`LockMemo`)
+        assert client.page_stamp(SOURCE, REQUEST_URL, FOO) == 10_000.0
+    assert len(server.requests) == 3
+    # A page that changed is dated from its own fetch.
+    server.body = BODY.replace(b"foo-1.0", b"foo-2.0")
+    if etag is not None:
+        server.etag = '"v2"'
+    clock.now += 601
+    changed = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert changed is not None
+    assert changed.cached_at == clock.now
+    assert client.page_stamp(SOURCE, REQUEST_URL, FOO) == clock.now
+    # Past its age, no stamp: a lock must ask.
+    clock.now += 601
+    assert client.page_stamp(SOURCE, REQUEST_URL, FOO) is None
 
 
 def test_changed_page_replaces_entry(client: IndexClient, server: Server, clock: Clock) -> None:
@@ -376,3 +410,64 @@ def test_metadata_key_names_source_scope_and_both_hashes() -> None:
     }
     assert base not in others
     assert len(others) == 4
+
+
+def test_a_stored_page_is_the_same_as_the_page_parsed_again_whatever_the_bytes_of_its_dump() -> (
+    None
+):
+    from pipfence.index.page_blob import load_page, same_page
+
+    rows = [{"filename": f"foo-{v}.tar.gz", "url": f"foo-{v}.tar.gz", "hashes": {}} for v in "123"]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "foo", "files": rows}).encode()
+    parsed = parse_project_page(body, JSON, PAGE_URL)
+    stored = load_page(dump_page(parsed) or b"")
+    assert stored is not None
+    again = parse_project_page(body, JSON, PAGE_URL)
+    assert same_page(stored, again)
+    # marshal may write the stored page's head (strings it read back, shared) otherwise:
+    # the pages are compared by what they hold, never by their dumps.
+    changed = parse_project_page(body.replace(b"foo-3", b"foo-4"), JSON, PAGE_URL)
+    assert not same_page(stored, changed)
+    assert not same_page(stored, dataclasses.replace(again, etag='"other"'))
+
+
+def test_a_page_sent_again_with_only_its_serial_changed_is_still_the_page_it_was(
+    client: IndexClient, server: Server, clock: Clock
+) -> None:
+    server.etag = None
+    first = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert first is not None
+    clock.now += 601
+    # Another answer (so it is parsed), the same files: unchanged since the first.
+    server.body = BODY.replace(b'"api-version": "1.1"', b'"api-version": "1.1", "_last-serial": 7')
+    again = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert again is not None
+    assert again.cached_at == first.cached_at == 10_000.0
+    assert [f.filename for f in again.files] == ["foo-1.0.tar.gz"]
+
+
+def test_the_very_answer_an_entry_was_made_from_is_not_parsed_again(
+    client: IndexClient, server: Server, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipfence.index.client as client_module
+
+    parsed: list[bytes] = []
+    real = parse_project_page
+
+    def counting(body: bytes, *args: object, **kwargs: object) -> object:
+        parsed.append(body)
+        return real(body, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client_module, "parse_project_page", counting)
+    server.etag = None
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    clock.now += 601
+    again = client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert len(server.requests) == 2
+    assert len(parsed) == 1  # the second answer was the first's, byte for byte
+    assert again is not None
+    assert [f.filename for f in again.files] == ["foo-1.0.tar.gz"]
+    # The entry was dated anew: fresh for another max-age, no request.
+    clock.now += 300
+    client.project_page(SOURCE, REQUEST_URL, FOO)
+    assert len(server.requests) == 2

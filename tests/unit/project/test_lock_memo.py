@@ -37,6 +37,8 @@ class FakeStore:
         self.present: set[tuple[str, str]] = set()
         self.asked: list[tuple[str, str, str]] = []
         self.stored: dict[str, bytes] = {}
+        #: What a page asked again says it has held since (`ProjectPage.cached_at`).
+        self.since: dict[tuple[str, str], float] = {}
 
     def page_stamp(self, source: Source, request_url: str, name: NormalizedName) -> float | None:
         return self.stamps.get((source.name, name))
@@ -45,13 +47,17 @@ class FakeStore:
         self, source: Source, request_url: str, name: NormalizedName
     ) -> ProjectPage | None:
         self.asked.append((source.name, name, request_url))
-        return ProjectPage(name=name, releases={}) if (source.name, name) in self.present else None
+        if (source.name, name) not in self.present:
+            return None
+        return ProjectPage(name=name, releases={}, cached_at=self.since.get((source.name, name)))
 
     def load_resolution(self, key: str) -> bytes | None:
         return self.stored.get(key)
 
     def store_resolution(self, key: str, data: bytes) -> None:
         self.stored[key] = data
+
+    page_max_age = 600.0
 
 
 def _memo(store: FakeStore, **changes: Any) -> LockMemo | None:
@@ -168,3 +174,40 @@ def test_a_remembered_lock_is_not_recalled_when_anything_moved(change: str) -> N
     else:
         store.stored[memo.slot] = b'{"key": "' + memo.key.encode() + b'", "pages": 3}'
     assert memo.recall() is None
+
+
+@pytest.mark.parametrize(
+    ("since", "max_age", "recalled"),
+    [(100.0, 600.0, True), (150.0, 600.0, False), (100.0, 0.0, False)],
+    ids=["unchanged", "changed", "always-ask"],
+)
+def test_with_one_source_a_page_past_its_age_is_asked_again(
+    since: float, max_age: float, *, recalled: bool
+) -> None:
+    store = FakeStore()
+    store.page_max_age = max_age
+    memo = _memo(store, fence=Fence((DEFAULT,), {}))
+    assert memo is not None
+    group = dataclasses.replace(_group(), origins={APP: Decision(DEFAULT, Rule.NAMED)})
+    memo.remember(group, {("corp", APP): 100.0, ("corp", LIB): None})
+    store.stamps = {}  # past its age: no stamp without asking
+    store.present = {("corp", "app")}
+    store.since = {("corp", "app"): since}
+    assert (memo.recall() is not None) is recalled
+    asked = {(s, n) for s, n, _u in store.asked}
+    if max_age == 0:  # "always ask": only a resolution asks
+        assert asked == set()
+    elif recalled:  # both asked: the page, and the name the index did not have
+        assert asked == {("corp", "app"), ("corp", "lib")}
+    else:  # stops at the first that moved (the other may have been asked meanwhile)
+        assert ("corp", "app") in asked
+
+
+def test_with_several_sources_a_page_past_its_age_is_not_asked_again() -> None:
+    store = FakeStore()
+    memo = _remembered(store)
+    del store.stamps[("other", "lib")]
+    store.present = {("other", "lib")}
+    store.since = {("other", "lib"): 200.0}
+    assert memo.recall() is None
+    assert store.asked == []
