@@ -36,12 +36,11 @@ import os
 import secrets
 import shutil
 import tempfile
-import threading
-import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit, urlunsplit
+
+from pipfence.index.cache_files import HANDLES, Blob, FileBlob, close_handle
 
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
@@ -60,83 +59,6 @@ _HEADER_LIMIT = 64 * 1024
 #: The header's digest of a body that carries its own (`IndexCache.open_page`).
 _CHECKED_BY_CONTENT = "checked-by-content"
 _SHA256_HEX = 64
-
-
-class Blob(Protocol):
-    """A cache entry's bytes, read by slices: bytes, or the open file (`_FileBlob`)."""
-
-    def __getitem__(self, key: slice) -> bytes: ...
-
-    def __len__(self) -> int: ...
-
-
-class _Handles:
-    """How many cache files `_FileBlob`s hold open in this process, kept under a quarter of
-    the process's limit of open files (at most 1024), so that sockets and the other files a
-    command opens always find a handle: past it, pages are read into memory instead."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open = 0
-        self._budget: int | None = None
-
-    def take(self) -> bool:
-        with self._lock:
-            if self._budget is None:
-                self._budget = _handle_budget()
-            if self._open >= self._budget:
-                return False
-            self._open += 1
-            return True
-
-    def give_back(self) -> None:
-        with self._lock:
-            self._open -= 1
-
-
-def _handle_budget() -> int:
-    try:
-        import resource
-    except ImportError:  # Windows: the C runtime's default of 512 open files
-        return 128
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return 1024
-    return max(0, min(1024, soft // 4))
-
-
-_HANDLES = _Handles()
-
-
-def _close(handle: BinaryIO) -> None:
-    handle.close()
-    _HANDLES.give_back()
-
-
-class _FileBlob:
-    """An open cache file read at offsets (``pread``), closed when no longer referenced."""
-
-    __slots__ = ("__weakref__", "_handle", "_lock", "_size")
-
-    def __init__(self, handle: BinaryIO) -> None:
-        """Takes over ``handle``, for which `_HANDLES.take` said yes."""
-        self._handle = handle
-        self._lock = threading.Lock()  # for the seek-and-read where there is no pread
-        weakref.finalize(self, _close, handle)
-        self._size = os.fstat(handle.fileno()).st_size
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, key: slice) -> bytes:
-        start, stop, _step = key.indices(self._size)
-        if stop <= start:
-            return b""
-        if hasattr(os, "pread"):
-            return os.pread(self._handle.fileno(), stop - start, start)
-        with self._lock:
-            self._handle.seek(start)
-            return self._handle.read(stop - start)
 
 
 def _page_of_header(header_line: bytes) -> CachedPage | None:
@@ -294,15 +216,15 @@ class IndexCache:
         that carries its own digests, checked as it is read); None for any other entry, or
         one that is missing or unreadable. The open file keeps reading the entry it opened,
         even when another process replaces it. When this process holds many pages open
-        already (`_Handles`), or is short of file handles, the body is read into memory
+        already (`cache_files.Handles`), or is short of file handles, the body is read into memory
         instead."""
         path = self._path(_PAGES, page_key(url, scope))
-        if not _HANDLES.take():
+        if not HANDLES.take():
             return self._read_page(path)
         try:
             handle = path.open("rb")
         except OSError as exc:
-            _HANDLES.give_back()
+            HANDLES.give_back()
             if exc.errno not in (errno.EMFILE, errno.ENFILE):
                 return None
             return self._read_page(path)
@@ -312,10 +234,10 @@ class IndexCache:
         except OSError:
             page = None
         if page is None:
-            _close(handle)
+            close_handle(handle)
             return None
         try:
-            return page, _FileBlob(handle)
+            return page, FileBlob(handle)
         except OSError:  # fstat failed; the finalizer has closed the file and given it back
             return None
 

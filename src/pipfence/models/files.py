@@ -216,9 +216,8 @@ class ProjectPage:
     releases: Mapping[str, Sequence[DistFile]]
     versions: tuple[str, ...] = ()
     etag: str | None = None
-    #: Since when the on-disk cache entry this page was read from has held this very page (its
-    #: fetch, or an earlier one when revalidations found it unchanged); None for a page that
-    #: was not read from that cache (a folder index, a cache that could not be written).
+    #: Since when the cache entry this page was read from has held it (revalidations that found
+    #: it unchanged keep the time); None when not read from one (a folder, an unwritable cache).
     cached_at: float | None = field(default=None, compare=False)
     #: False for a page read from a cache entry still young enough, with no request sent.
     requested: bool = field(default=True, compare=False)

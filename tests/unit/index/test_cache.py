@@ -251,10 +251,10 @@ def test_pages_past_the_open_file_budget_are_read_into_memory(
 ) -> None:
     """Cached pages hold their files open only up to a budget (so that sockets and other files
     always find a handle); past it, a page is read whole, and works the same."""
-    from pipfence.index import cache as cache_module
+    from pipfence.index import cache_files
 
     client.project_page(SOURCE, REQUEST_URL, FOO)
-    monkeypatch.setattr(cache_module._HANDLES, "_budget", 0)
+    monkeypatch.setattr(cache_files.HANDLES, "_budget", 0)
     page = client.project_page(SOURCE, REQUEST_URL, FOO)  # fresh: from the cache
     assert page is not None
     assert len(server.requests) == 1
