@@ -112,6 +112,40 @@ def test_sigint_during_lock_exits_130_and_changes_nothing(
     assert listing(pipfence_project) == before
 
 
+def test_sigint_while_a_remembered_lock_asks_for_its_pages_again_exits_at_once(
+    cli: RunPipfence,
+    env: dict[str, str],
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+) -> None:
+    """Pages past their age are asked again before a remembered lock is used (`LockMemo`):
+    a signal then must not wait for the requests still in flight."""
+    fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
+    fault_server.add_project("slowpkg", [dist_factory.wheel("slowpkg", "1.0")])
+    pipfile = source_table("corp", fault_server.simple_url) + '[packages]\npayload = "*"\n'
+    (pipfence_project / "Pipfile").write_text(pipfile + 'slowpkg = "*"\n', encoding="utf-8")
+    first = cli(["lock"])
+    assert first.returncode == 0, out(first)
+    lock = (pipfence_project / "Pipfile.lock").read_bytes()
+    before = listing(pipfence_project)
+    fault_server.route("/simple/slowpkg/", Hang(20))
+    time.sleep(1.2)  # both pages past the age below
+
+    asked = fault_server.paths().count("/simple/slowpkg/")
+    process = start_pipfence(
+        ["lock"], pipfence_project, {**env, "PIPFENCE_PAGE_MAX_AGE": "1", "PIPFENCE_RETRIES": "1"}
+    )
+    wait_for(lambda: fault_server.paths().count("/simple/slowpkg/") > asked)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    result = finish(process, timeout=5)
+    assert result.returncode == 130, out(result)
+    assert "Traceback" not in result.stderr
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == lock
+    assert listing(pipfence_project) == before
+
+
 @pytest.mark.parametrize("when", [PROMPT, "eventually"])
 def test_sigint_during_sync_download_exits_130_and_leaves_the_environment(
     cli: RunPipfence,

@@ -227,9 +227,13 @@ class LockMemo:
         pool = ThreadPoolExecutor(max_workers=min(len(ask), _ASKING), thread_name_prefix="memo")
         try:
             futures = [pool.submit(same, item) for item in ask]
-            return all(future.result() for future in as_completed(futures))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            answer = all(future.result() for future in as_completed(futures))
+        except BaseException:
+            # Failed or stopped (Ctrl-C): do not wait for requests still in flight.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
+        return answer
 
 
 def _digest(data: object) -> str:
