@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -35,6 +36,12 @@ class ExternalNetworkBlockedError(ConnectionRefusedError):
 class ImpureUnitTestError(RuntimeError):
     """Raised when a test in tests/unit without the `fast_io` mark opens a socket or a process."""
 
+
+# A suite started in the background by a shell without job control (`cmd &` in a script,
+# `nohup`) inherits SIGINT ignored, and so would every pipfence it starts: the interrupt tests
+# would then test nothing. Commands started from here get the default disposition back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
