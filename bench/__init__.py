@@ -9,6 +9,9 @@ come from the shared workloads folder, ``stress`` (about 300 locked packages) fr
   Pipfile (both categories); uv, which cannot read Pipfiles, runs ``uv pip compile
   requirements.in requirements-dev.in --python-version 3.11 --generate-hashes``.
 * ``lock-warm``: the same, reusing the cache (and pipenv's environment) of an earlier lock.
+* ``lock-stale``: the same once every cached page is past its age (pipfence:
+  ``PIPFENCE_PAGE_MAX_AGE=1``, a second after its last lock), so each page is asked again;
+  uv and pipenv run their warm lock (see ``bench/README.md``).
 * ``sync``: install the tool's own lock into a fresh environment with a warm cache
   (``pipfence sync --dev``, ``pipenv sync --dev``, ``uv venv`` + ``uv pip sync``). Skipped while
   pipfence has no ``sync`` command.

@@ -150,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
             "another tool's count when pipfence's lock failed."
         ),
     ]
+    if "lock-stale" in args.ops:
+        bench.notes.append(
+            "lock-stale: pipfence locks again with PIPFENCE_PAGE_MAX_AGE=1, 1.2 s after its last "
+            "lock, so every cached page is past its age and asked again; uv and pipenv cannot be "
+            "told that, and run their warm lock (which asks again for pages without caching "
+            "headers, and may not for pages with max-age)."
+        )
     if "startup" in args.ops:
         bench.notes.append(f"startup: {STARTUP_INNER} timings per repetition.")
     if "sync" in args.ops and sync_flags is None:

@@ -84,6 +84,26 @@ def lock_steps(slot: Slot, toolbox: Toolbox) -> list[Step]:
     return [Step(argv, slot.project, env)]
 
 
+#: ``lock-stale``: pipfence's page age, and the pause before the lock that puts every page
+#: of the last lock past it.
+STALE_PAGE_AGE = 1
+STALE_PAUSE = 1.2
+
+
+def stale_lock_steps(slot: Slot, toolbox: Toolbox) -> list[Step]:
+    """The lock again once every cached page is past its age, nothing else changed: pipfence
+    with ``PIPFENCE_PAGE_MAX_AGE`` at `STALE_PAGE_AGE` (run `STALE_PAUSE` after its last lock),
+    so that it must ask the index for each page again. uv and pipenv have no such setting:
+    their warm lock, which asks again for each page that came without caching headers."""
+    steps = lock_steps(slot, toolbox)
+    if slot.tool != "pipfence":
+        return steps
+    return [
+        Step(step.argv, step.cwd, {**step.env, "PIPFENCE_PAGE_MAX_AGE": str(STALE_PAGE_AGE)})
+        for step in steps
+    ]
+
+
 def sync_steps(slot: Slot, toolbox: Toolbox, pipfence_flags: list[str]) -> list[Step]:
     """Commands that install the slot's lock into a brand-new environment."""
     slot.syncs += 1

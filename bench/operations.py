@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import snapshot
 from bench.commands import (
+    STALE_PAUSE,
     Slot,
     after_sync_step,
     count_packages,
     count_requests,
     lock_steps,
     new_slot,
+    stale_lock_steps,
     startup_step,
     sync_steps,
 )
@@ -22,11 +25,19 @@ from bench.processes import Outcome, run_step, run_steps
 from bench.tools import Toolbox
 
 TOOLS: tuple[str, ...] = ("pipfence", "pipenv", "uv")
-OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "sync", "sync-noop", "run", "startup")
+OPS: tuple[str, ...] = (
+    "lock-cold",
+    "lock-warm",
+    "lock-stale",
+    "sync",
+    "sync-noop",
+    "run",
+    "startup",
+)
 #: What runs after a timed sync, in the environment it made: the same sync again (nothing to
 #: do), and `run python -c pass` (the tool's own overhead around a command).
 AFTER_SYNC_OPS: tuple[str, ...] = ("sync-noop", "run")
-LOCK_OPS: tuple[str, ...] = ("lock-cold", "lock-warm")
+LOCK_OPS: tuple[str, ...] = ("lock-cold", "lock-warm", "lock-stale")
 STARTUP_INNER = 5  # start-up is short: each repetition times it this many times
 
 
@@ -108,7 +119,12 @@ def bench_startup(bench: Bench) -> None:
 
 def timed_lock(bench: Bench, slot: Slot, workload: str, op: str, rep: int) -> None:
     log = bench.tmp / "logs" / f"{workload}-{op}-{slot.tool}-{rep}"
-    outcome = run_steps(lock_steps(slot, bench.toolbox), bench.timeout, log)
+    if op == "lock-stale":
+        time.sleep(STALE_PAUSE)  # untimed: every page of the last lock past pipfence's age
+        steps = stale_lock_steps(slot, bench.toolbox)
+    else:
+        steps = lock_steps(slot, bench.toolbox)
+    outcome = run_steps(steps, bench.timeout, log)
     slot.locked = outcome.ok
     requests = count_requests(log) if slot.tool == "pipfence" and outcome.ok else None
     bench.record(workload, op, slot.tool, rep, outcome, requests=requests)
@@ -209,12 +225,12 @@ def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
                 timed_lock(
                     bench, slot_for(bench, slots, workload, rep, tool), name, "lock-cold", rep
                 )
-        if "lock-warm" in ops:
+        for again in (o for o in LOCK_OPS[1:] if o in ops):  # warm, then stale
             for tool in order:
                 slot = slot_for(bench, slots, workload, rep, tool)
                 if slot.locked is None:
                     prime_lock(bench, slot, name)
-                timed_lock(bench, slot, name, "lock-warm", rep)
+                timed_lock(bench, slot, name, again, rep)
         wants_sync = "sync" in ops or any(op in ops for op in AFTER_SYNC_OPS)
         if wants_sync and bench.pipfence_sync is not None:
             for tool in order:

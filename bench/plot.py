@@ -30,7 +30,7 @@ def minor_label(value, _):
     mantissa = value / 10 ** math.floor(math.log10(value))
     return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
 colors = {"pipfence": "tab:blue", "pipenv": "tab:orange", "uv": "tab:green"}
-styles = {"lock-cold": "-", "lock-warm": "--", "sync": ":"}
+styles = {"lock-cold": "-", "lock-warm": "--", "lock-stale": "-.", "sync": ":"}
 fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
 for (tool, op), points in sorted(times.items()):
     points.sort()

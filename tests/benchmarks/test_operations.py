@@ -62,3 +62,22 @@ def test_a_repetition_is_deleted_at_once_when_room_runs_short_and_the_results_sa
     assert not second.exists()
     assert len(bench.notes) == 1
     assert "deleted before the next one for lack of disk space" in bench.notes[0]
+
+
+def test_a_stale_lock_is_pipfences_lock_with_every_page_past_its_age_and_the_others_warm_lock(
+    tmp_path: Path,
+) -> None:
+    from bench import commands
+
+    toolbox = Toolbox(
+        tmp_path / "pf", tmp_path / "pe", tmp_path / "uv", tmp_path, "python3", False, {}
+    )
+    for tool in ("pipfence", "uv", "pipenv"):
+        slot = commands.Slot(tool, tmp_path / tool)
+        (stale,) = commands.stale_lock_steps(slot, toolbox)
+        (warm,) = commands.lock_steps(slot, toolbox)
+        assert stale.argv == warm.argv
+        expected = {**warm.env, "PIPFENCE_PAGE_MAX_AGE": "1"} if tool == "pipfence" else warm.env
+        assert stale.env == expected
+    assert "lock-stale" in operations.OPS
+    assert "lock-stale" in operations.LOCK_OPS  # its request count is reported
