@@ -29,15 +29,20 @@ def _lock(run_pipfence: RunPipfence, project: Path, *args: str, **kw: object) ->
     return result.stderr
 
 
+def _app_needing_lib(index: PypiServer, project: Path) -> None:
+    """`app` 1.0, which requires `lib` (2.0 on the index), the Pipfile's one package."""
+    index.add_dist("app", "1.0", requires=["lib"])
+    index.add_dist("lib", "2.0")
+    write_pipfile(project, one_source_pipfile(index.simple_url, 'app = "*"\n'))
+
+
 def test_an_unchanged_project_is_recalled_byte_for_byte_without_a_request(
     run_pipfence: RunPipfence,
     pipfence_project: Path,
     pipfence_env: dict[str, str],
     public_index: PypiServer,
 ) -> None:
-    public_index.add_dist("app", "1.0", requires=["lib"])
-    public_index.add_dist("lib", "2.0")
-    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    _app_needing_lib(public_index, pipfence_project)
     assert RECALLED not in _lock(run_pipfence, pipfence_project)
     first = (pipfence_project / "Pipfile.lock").read_bytes()
 
@@ -61,9 +66,7 @@ def test_a_new_release_is_locked_once_its_page_is_asked_again(
     pipfence_env: dict[str, str],
     public_index: PypiServer,
 ) -> None:
-    public_index.add_dist("app", "1.0", requires=["lib"])
-    public_index.add_dist("lib", "2.0")
-    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    _app_needing_lib(public_index, pipfence_project)
     _lock(run_pipfence, pipfence_project)
     public_index.add_dist("lib", "3.0")
 
@@ -131,9 +134,7 @@ def test_pages_past_their_age_that_did_not_change_are_asked_again_and_the_lock_r
     pipfence_env: dict[str, str],
     public_index: PypiServer,
 ) -> None:
-    public_index.add_dist("app", "1.0", requires=["lib"])
-    public_index.add_dist("lib", "2.0")
-    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, 'app = "*"\n'))
+    _app_needing_lib(public_index, pipfence_project)
     _lock(run_pipfence, pipfence_project)
     first = (pipfence_project / "Pipfile.lock").read_bytes()
     stale = {**pipfence_env, "PIPFENCE_PAGE_MAX_AGE": "1"}

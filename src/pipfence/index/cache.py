@@ -38,6 +38,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.index.cache_files import HANDLES, Blob, FileBlob, close_handle
@@ -271,15 +272,16 @@ class IndexCache:
         index said, or showed, that the page is the same). Nothing when the entry is no
         longer that one (another process replaced it) or cannot be read."""
         path = self._path(_PAGES, page_key(url, scope))
-        data = self._read(path)
-        if data is None:
+        try:
+            with path.open("rb") as old:
+                current = _page_of_header(old.readline(_HEADER_LIMIT))
+                if current is None or current.fetched_at != page.fetched_at:
+                    return
+                dated = replace(current, fetched_at=fetched_at, content_at=page.since)
+                # The body is copied through a buffer: a big page is never held whole.
+                self._write(path, _page_header(dated, checked_by_content=True), rest=old)
+        except OSError:
             return
-        header_line, newline, body = data.partition(b"\n")
-        current = _page_of_header(header_line + newline)
-        if current is None or current.fetched_at != page.fetched_at:
-            return
-        dated = replace(current, fetched_at=fetched_at, content_at=page.since)
-        self._write(path, _page_header(dated, checked_by_content=True) + body)
 
     def page_times(self, url: str, scope: str | None = None) -> tuple[float, float] | None:
         """When the entry `open_page` would return for ``url`` and ``scope`` was fetched,
@@ -416,8 +418,9 @@ class IndexCache:
         except OSError:
             return None
 
-    def _write(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to ``path`` atomically (a unique temporary name, then a rename)."""
+    def _write(self, path: Path, data: bytes, rest: BinaryIO | None = None) -> None:
+        """Write ``data`` (then what is left to read of ``rest``) to ``path`` atomically (a
+        unique temporary name, then a rename)."""
         folder = path.parent
         temp = folder / f".tmp-{secrets.token_hex(8)}"
         try:
@@ -430,6 +433,8 @@ class IndexCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+                if rest is not None:
+                    shutil.copyfileobj(rest, handle, _CHUNK)
             temp.replace(path)
         except OSError:
             with contextlib.suppress(OSError):
