@@ -29,6 +29,16 @@ def _lock(run_pipfence: RunPipfence, project: Path, *args: str, **kw: object) ->
     return result.stderr
 
 
+def _two_sources(public: PypiServer, private: PypiServer, project: Path, packages: str) -> None:
+    """A Pipfile with the public index first and `corp`, ``packages`` and `corp-app` from corp."""
+    pipfile = (
+        source_table("pypi", public.simple_url)
+        + source_table("corp", private.simple_url)
+        + f'[packages]\n{packages}corp-app = {{version = "*", index = "corp"}}\n'
+    )
+    (project / "Pipfile").write_text(pipfile, encoding="utf-8")
+
+
 def _app_needing_lib(index: PypiServer, project: Path) -> None:
     """`app` 1.0, which requires `lib` (2.0 on the index), the Pipfile's one package."""
     index.add_dist("app", "1.0", requires=["lib"])
@@ -106,12 +116,7 @@ def test_a_name_a_private_index_lacked_is_asked_again_and_confusion_still_stops_
     private_index.add_dist("corp-app", "1.0", requires=["corp-core"])
     private_index.add_dist("corp-core", "1.0")
     public_index.add_dist("unrelated", "1.0")
-    pipfile = (
-        source_table("pypi", public_index.simple_url)
-        + source_table("corp", private_index.simple_url)
-        + '[packages]\ncorp-app = {version = "*", index = "corp"}\n'
-    )
-    (pipfence_project / "Pipfile").write_text(pipfile, encoding="utf-8")
+    _two_sources(public_index, private_index, pipfence_project, "")
     _lock(run_pipfence, pipfence_project)
     public_index.clear_log()
     assert RECALLED in _lock(run_pipfence, pipfence_project)
@@ -166,12 +171,7 @@ def test_with_several_sources_a_page_past_its_age_makes_the_lock_resolve(
 ) -> None:
     private_index.add_dist("corp-app", "1.0")
     public_index.add_dist("lib", "1.0")
-    pipfile = (
-        source_table("pypi", public_index.simple_url)
-        + source_table("corp", private_index.simple_url)
-        + '[packages]\nlib = "*"\ncorp-app = {version = "*", index = "corp"}\n'
-    )
-    (pipfence_project / "Pipfile").write_text(pipfile, encoding="utf-8")
+    _two_sources(public_index, private_index, pipfence_project, 'lib = "*"\n')
     stale = {**pipfence_env, "PIPFENCE_PAGE_MAX_AGE": "1"}
     _lock(run_pipfence, pipfence_project)
     time.sleep(1.2)

@@ -38,7 +38,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from pipfence.index.cache_files import HANDLES, Blob, FileBlob, close_handle
@@ -68,19 +68,25 @@ def _page_of_header(header_line: bytes) -> CachedPage | None:
         header = json.loads(header_line)
         if header.get("sha256") != _CHECKED_BY_CONTENT:
             return None
-        return CachedPage(
-            url=str(header["url"]),
-            content_type=str(header["content_type"]),
-            body=b"",
-            etag=header.get("etag"),
-            last_modified=header.get("last_modified"),
-            fetched_at=float(header["fetched_at"]),
-            content_at=_optional_time(header.get("content_at")),
-            sent=_optional_text(header.get("sent")),
-            body_offset=len(header_line),
-        )
+        return _page_of(header, b"", body_offset=len(header_line))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _page_of(header: dict[str, Any], body: bytes, *, body_offset: int = 0) -> CachedPage:
+    """The entry a decoded header line describes (`_page_header` wrote it), with ``body``.
+    Raises KeyError, TypeError or ValueError for a header that is not one."""
+    return CachedPage(
+        url=str(header["url"]),
+        content_type=str(header["content_type"]),
+        body=body,
+        etag=header.get("etag"),
+        last_modified=header.get("last_modified"),
+        fetched_at=float(header["fetched_at"]),
+        content_at=_optional_time(header.get("content_at")),
+        sent=_optional_text(header.get("sent")),
+        body_offset=body_offset,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,16 +196,7 @@ class IndexCache:
         header_line, _, body = data.partition(b"\n")
         try:
             header = json.loads(header_line)
-            page = CachedPage(
-                url=str(header["url"]),
-                content_type=str(header["content_type"]),
-                body=body,
-                etag=header.get("etag"),
-                last_modified=header.get("last_modified"),
-                fetched_at=float(header["fetched_at"]),
-                content_at=_optional_time(header.get("content_at")),
-                sent=_optional_text(header.get("sent")),
-            )
+            page = _page_of(header, body)
             if header["sha256"] == _CHECKED_BY_CONTENT:
                 return None  # read with `open_page`
             valid = header["sha256"] == hashlib.sha256(body).hexdigest()
