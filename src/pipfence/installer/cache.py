@@ -110,7 +110,7 @@ class UnpackedWheel:
     sha256: str
     info: WheelInfo
     manifest: bytes = field(repr=False, compare=False)
-    _files: list[tuple[CachedFile, ...]] = field(
+    _files: list[tuple[tuple[CachedFile, ...], bool]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
 
@@ -119,7 +119,13 @@ class UnpackedWheel:
         """The entry's files; `ArchiveError` for rows of the wrong shape or an unsafe path."""
         if not self._files:
             self._files.append(_manifest_files(self.manifest, self.info.filename))
-        return self._files[0]
+        return self._files[0][0]
+
+    @property
+    def plain(self) -> bool:
+        """Whether every file's path is `plainly_safe` (as `files` found when it read them)."""
+        self.files  # noqa: B018 - read once, with its answer
+        return self._files[0][1]
 
     @property
     def tree(self) -> Path:
@@ -353,7 +359,9 @@ def _from_manifest(entry: Path, sha256: str, data: bytes) -> UnpackedWheel:
     return UnpackedWheel(root=entry, sha256=sha256, info=info, manifest=data)
 
 
-def _manifest_files(data: bytes, filename: str) -> tuple[CachedFile, ...]:
+def _manifest_files(data: bytes, filename: str) -> tuple[tuple[CachedFile, ...], bool]:
+    """A manifest's files, and whether all their paths are `plainly_safe` (the others are
+    checked one by one: `ArchiveError` for an unsafe one)."""
     try:
         files: list[CachedFile] = _manifest_decoders()[1].decode(data).files
     except ValueError as exc:  # msgspec's errors are ValueErrors
@@ -362,11 +370,12 @@ def _manifest_files(data: bytes, filename: str) -> tuple[CachedFile, ...]:
             hint="run the command again: the entry is made again from its wheel",
         ) from exc
     paths = [file.path for file in files]
-    if not all_plainly_safe(paths):
+    plain = all_plainly_safe(paths)
+    if not plain:
         for path in paths:
             if not plainly_safe(path):
                 check_member_name(path, filename=filename)  # the full test decides
-    return tuple(files)
+    return tuple(files), plain
 
 
 def _unpack_into(wheel: Path, staging: Path) -> None:

@@ -1,6 +1,6 @@
-"""Placing one unpacked wheel's files into an environment: the `Environment` an install needs,
-`UnpackedSource` over a cache entry, `EnvDestination` (the checked, undoable writes) and
-`install_unpacked` (the steps of `installer.install`).
+"""Placing one unpacked wheel's files into an environment: the `Environment` an install needs
+and `EnvDestination` (the checked, undoable writes; the steps that call it are
+`pipfence.installer.unpacked_install`'s).
 
 Each file is placed as the cache's link mode says (a clone, a copy or a hard link; see
 `pipfence.installer.cache.LinkMode`), ``#!python`` shebangs are rewritten, entry point scripts
@@ -22,27 +22,25 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from installer.destinations import WheelDestination
 from installer.records import Hash, RecordEntry
 from installer.scripts import InvalidScript, Script
-from installer.sources import WheelSource
 from installer.utils import (
-    SCHEME_NAMES,
     Scheme,
     construct_record_file,
     copyfileobj_with_hashing,
     fix_shebang,
-    parse_entrypoints,
-    parse_metadata_file,
 )
 
 from pipfence.errors import ArchiveError, InstallError
 from pipfence.installer.archive import check_entry_point_name, plainly_safe
-from pipfence.installer.cache import CachedFile, LinkMode, UnpackedWheel, place_file
+from pipfence.installer.bulk_link import BULK_MIN, BulkLinker
+from pipfence.installer.cache import CachedFile, LinkMode, place_file
 from pipfence.installer.satisfies import InstalledDist
 
 if TYPE_CHECKING:
@@ -50,9 +48,7 @@ if TYPE_CHECKING:
 
     from pipfence.models.names import NormalizedName
 
-__all__ = ["EnvDestination", "Environment", "UnpackedSource", "aside_name", "install_unpacked"]
-
-__all__ = ["EnvDestination", "Environment", "UnpackedSource", "aside_name", "install_unpacked"]
+__all__ = ["EnvDestination", "Environment", "aside_name"]
 
 
 #: The names an environment's interpreter goes by in its scripts folder; no wheel may write them.
@@ -87,44 +83,6 @@ class Environment(Protocol):
     def installed(self) -> Mapping[NormalizedName, InstalledDist]: ...
 
 
-class UnpackedSource(WheelSource):
-    """`installer.sources.WheelSource` over a cache entry.
-
-    ``get_contents`` yields `CachedFile` objects in place of streams: `EnvDestination` links
-    them (or opens them when it must rewrite a shebang). The
-    RECORD was validated when the entry was made, so ``validate_record`` has nothing to do.
-    """
-
-    def __init__(self, unpacked: UnpackedWheel) -> None:
-        super().__init__(distribution=unpacked.info.distribution, version=unpacked.info.version)
-        self._unpacked = unpacked
-
-    @property
-    def dist_info_dir(self) -> str:
-        return self._unpacked.info.dist_info
-
-    @property
-    def data_dir(self) -> str:
-        return self._unpacked.info.data_dir
-
-    @property
-    def dist_info_filenames(self) -> list[str]:
-        prefix = self.dist_info_dir + "/"
-        return [f.path[len(prefix) :] for f in self._unpacked.files if f.path.startswith(prefix)]
-
-    def read_dist_info(self, filename: str) -> str:
-        return (self._unpacked.tree / self.dist_info_dir / filename).read_text(encoding="utf-8")
-
-    def validate_record(self) -> None:
-        return
-
-    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
-        for file in self._unpacked.files:
-            # The destination recognises CachedFile and links it instead of reading a stream;
-            # installer's core passes the object through untouched.
-            yield (file.path, file.hash, str(file.size)), cast("BinaryIO", file), file.executable
-
-
 class EnvDestination(WheelDestination):
     """An `installer` destination that writes only inside ``env`` and can undo itself.
 
@@ -141,8 +99,10 @@ class EnvDestination(WheelDestination):
         *,
         known_dirs: set[str] | None = None,
         tree: Path | None = None,
+        linker: BulkLinker | None = None,
     ) -> None:
         self._env = env
+        self._linker = linker
         # The cache entry's folder that `CachedFile` paths are under, with a separator.
         self._tree = "" if tree is None else str(tree) + os.sep
         self._filename = filename
@@ -250,13 +210,40 @@ class EnvDestination(WheelDestination):
             return copyfileobj_with_hashing(stream, out, "sha256")
 
     def _link_file(self, target: str, file: CachedFile) -> None:
-        self.link_files([(target, file)])
+        self._place([(target, file)])
 
     def link_files(self, items: Iterable[tuple[str, CachedFile]]) -> None:
-        """Place each cached file at its target (checked by `_target`), in one pass: its
-        folder made once, the file linked (or cloned, or copied: `place_file`), whatever was
-        in the way moved aside. A mode that cannot work here (no reflinks, another
-        filesystem) falls back, and the fallback is kept for the rest of this wheel."""
+        """Place each cached file at its target (checked by `_target`) in one pass (`_place`)."""
+        self._place(items)
+
+    def plain_base(self, scheme: Scheme) -> str | None:
+        """The folder of ``scheme`` when a plainly safe path needs no check there (see
+        `_target`): `link_under` may place files into it."""
+        return self._schemes[scheme] if scheme in self._plain else None
+
+    def link_under(self, scheme: Scheme, files: Sequence[CachedFile]) -> None:
+        """Place ``files``, whose paths are all plainly safe, at those paths under the folder
+        of ``scheme``, which `plain_base` gives: the most files of most wheels, with no check
+        a file. With a `BulkLinker`, a wheel of many files placed by hard links (the mode the
+        first file settles) has the rest linked by a helper process; what the helper cannot
+        do (a file in the way, say) it undoes, and they are placed here."""
+        base = self._schemes[scheme] + os.sep
+        linker = self._linker
+        if linker is not None and len(files) >= BULK_MIN:
+            first, files = files[0], files[1:]
+            self._place([(base + first.path, first)])
+            if self._mode == "hardlink":
+                paths = [file.path for file in files]
+                made = linker.link([(self._tree, base, paths)])
+                if made is not None:
+                    self.made_dirs.extend(made)
+                    self._ready_dirs.update(made)
+                    self.written.extend([base + path for path in paths])
+                    return
+        self._place([(base + file.path, file) for file in files])
+
+    def _place(self, items: Iterable[tuple[str, CachedFile]]) -> None:
+        """`link_files` in this process, one file after another."""
         ready, written, link, sep = self._ready_dirs, self.written, os.link, os.sep
         tree, mode = self._tree, self._mode
         try:
@@ -351,7 +338,7 @@ class EnvDestination(WheelDestination):
             name: "" if name == scheme else os.path.relpath(folder, start=base) + "/"
             for name, folder in self._schemes.items()
         }
-        rows.sort(key=lambda row: row[1])
+        rows.sort(key=itemgetter(1))
         text = _record_text([(prefixes[s] + path, hash_, size) for s, path, hash_, size in rows])
         with io.BytesIO(text.encode("utf-8")) as stream:
             self._write_stream(self._target(scheme, record_file_path), stream, executable=False)
@@ -377,73 +364,6 @@ class EnvDestination(WheelDestination):
                 Path(folder).rmdir()
             except OSError:
                 continue
-
-
-def install_unpacked(
-    unpacked: UnpackedWheel, destination: EnvDestination, additional: Mapping[str, bytes]
-) -> None:
-    """`installer.install` for a verified cache entry: the same steps and the same RECORD,
-    without re-parsing each file's RECORD row or working out its scheme with
-    `posixpath.commonpath` (most of the cost of a wheel with thousands of files).
-
-    Entry-point scripts first, then every file (a ``.data/<scheme>/`` file to that scheme,
-    everything else to the root scheme WHEEL names; nothing inside a ``__pycache__``
-    folder), then ``additional`` dist-info files, then RECORD. Raises `ArchiveError` for a
-    WHEEL or ``.data`` layout `installer` would refuse.
-    """
-    info = unpacked.info
-    source = UnpackedSource(unpacked)
-    wheel = parse_metadata_file(source.read_dist_info("WHEEL"))
-    version = wheel["Wheel-Version"]
-    if not (version and version.startswith("1.")):
-        raise ArchiveError(f"Wheel `{info.filename}` has Wheel-Version {version}; 1.x is needed")
-    root = Scheme("purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib")
-    record_path = f"{info.dist_info}/RECORD"
-    records: list[tuple[Scheme, RecordEntry]] = []
-    if "entry_points.txt" in source.dist_info_filenames:
-        for name, module, attr, section in parse_entrypoints(
-            source.read_dist_info("entry_points.txt")
-        ):
-            record = destination.write_script(name=name, module=module, attr=attr, section=section)
-            records.append((Scheme("scripts"), record))
-    data_prefix = info.data_dir + "/"
-    # Files linked as they are: (target, file), and their RECORD rows (scheme, path, hash,
-    # size), gathered in one pass and linked in another (`EnvDestination.link_files`).
-    links: list[tuple[str, CachedFile]] = []
-    rows: list[tuple[Scheme, str, str, str]] = []
-    target_of = destination._target  # noqa: SLF001 - the destination's own check, per file
-    for file in unpacked.files:
-        path = file.path
-        if path == record_path or ("__pycache__" in path and "__pycache__" in path.split("/")[:-1]):
-            continue  # RECORD is written last; bytecode folders are never installed
-        scheme, target = root, path
-        if path.startswith(data_prefix):
-            name, _, rest = path[len(data_prefix) :].partition("/")
-            if name not in SCHEME_NAMES or not rest:
-                raise ArchiveError(
-                    f"Wheel `{info.filename}` has `{path}`, which is not in a valid .data subfolder"
-                )
-            scheme, target = Scheme(name), rest
-            if scheme == "scripts":  # shebangs rewritten: written, not linked
-                stream = cast("BinaryIO", file)
-                records.append(
-                    (scheme, destination.write_file(scheme, target, stream, file.executable))
-                )
-                continue
-        links.append((target_of(scheme, target), file))
-        rows.append((scheme, target, file.hash, str(file.size)))
-    destination.link_files(links)
-    for filename, contents in additional.items():
-        with io.BytesIO(contents) as stream:
-            record = destination.write_file(
-                root, f"{info.dist_info}/{filename}", stream, is_executable=False
-            )
-        records.append((root, record))
-    for scheme, entry in records:
-        size = "" if entry.size is None else str(entry.size)
-        rows.append((scheme, entry.path, str(entry.hash_ or ""), size))
-    rows.append((root, record_path, "", ""))
-    destination.write_record(root, record_path, rows)
 
 
 def _record_text(lines: list[tuple[str, str, str]]) -> str:

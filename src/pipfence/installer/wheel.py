@@ -3,12 +3,12 @@ and replacing distributions as one transaction (`EnvChange`).
 
 Every install goes through the unpacked-wheel cache: the wheel is checked and unpacked (once,
 verified against RECORD; see `pipfence.installer.cache`), then
-`pipfence.installer.destination.install_unpacked` places its files into the environment. Without
-a persistent cache, a private one inside the environment is used for that one install
-(hard-linked: it is removed afterwards, so nothing else shares the files). When an install
-fails, everything it wrote is removed, folders it made are pruned, and files it displaced come
-back. A file it displaced that another installed distribution's RECORD lists is reported (one
-warning line a wheel).
+`pipfence.installer.unpacked_install.install_unpacked` places its files into the
+environment. Without a persistent cache, a private one inside the environment is used for
+that one install (hard-linked: it is removed afterwards, so nothing else shares the files).
+When an install fails, everything it wrote is removed, folders it made are pruned, and files
+it displaced come back. A file it displaced that another installed distribution's RECORD
+lists is reported (one warning line a wheel).
 
 Replacing distributions is a transaction (`EnvChange`): the old ones are set aside
 (`pipfence.installer.removal.set_aside`), the new ones installed, and only when the caller
@@ -18,6 +18,7 @@ every set-aside file back, so the environment is exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -32,10 +33,12 @@ from typing import Any, Self
 from installer.exceptions import InstallerError
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
+from pipfence.installer.bulk_link import BulkLinker
 from pipfence.installer.cache import UnpackedCache
-from pipfence.installer.destination import EnvDestination, Environment, install_unpacked
+from pipfence.installer.destination import EnvDestination, Environment
 from pipfence.installer.removal import SetAside, set_aside, uninstall
 from pipfence.installer.satisfies import InstalledDist
+from pipfence.installer.unpacked_install import install_unpacked
 
 __all__ = [
     "EnvChange",
@@ -73,6 +76,7 @@ def install_wheel(
     installer_name: str = "pipfence",
     on_warning: Callable[[str], None] | None = None,
     known_dirs: set[str] | None = None,
+    linker: BulkLinker | None = None,
 ) -> InstalledDist:
     """Install the wheel at ``wheel_path`` into ``env``; return the installed distribution.
 
@@ -84,7 +88,8 @@ def install_wheel(
     ``on_warning`` is told in one line when another installed distribution listed them;
     uninstall an older version of the same distribution first. Bytecode is not compiled.
     ``known_dirs`` is a set of folders of ``env`` already checked, shared by the installs
-    into one environment (`install_many`).
+    into one environment (`install_many`), ``linker`` the helpers that link a big wheel's
+    files for them.
 
     Raises `ArchiveError` for an unsafe or corrupt wheel and `InstallError` when the environment
     cannot be written; either way nothing of this wheel is left in the environment.
@@ -103,6 +108,7 @@ def install_wheel(
             cache.link_mode,
             known_dirs=known_dirs,
             tree=unpacked.tree,
+            linker=linker,
         )
         metadata = _added_metadata(installer_name, requested=requested, direct_url=direct_url)
         try:
@@ -236,13 +242,18 @@ def install_many(
             installer_name=installer_name,
             on_warning=on_warning,
             known_dirs=known_dirs,
+            linker=linker,
         )
         if on_installed is not None:
             on_installed(dist.name)
         return dist
 
     workers = workers or _INSTALL_WORKERS
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-install") as pool:
+    linker = BulkLinker(env.root)
+    with (
+        contextlib.closing(linker),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-install") as pool,
+    ):
         futures: list[Future[InstalledDist]] = [pool.submit(one, item) for item in items]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)

@@ -1,0 +1,120 @@
+"""A wheel's hard links made in a helper process (`BulkLinker`); see
+`pipfence.installer.link_helper`, the helper itself, for why."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["BULK_MIN", "BulkLinker"]
+
+#: Fewer files than this are linked in-process: a job's round trip costs about as much as
+#: linking a few dozen files.
+BULK_MIN = 48
+
+
+class BulkLinker:
+    """Helper processes that hard-link files into the environment at ``root``, one for each
+    thread that asks (started when it first asks), all ended by `close`.
+
+    `link` answers the folders the helper made, or None when the helper could not do the
+    whole job (it undid all of it then) or cannot run: the caller then places the files
+    itself. Its answer is trusted only as far as the helper's own checks go, which are the
+    destination's (every folder inside the environment, by its real path).
+    """
+
+    _SCRIPT = Path(__file__).with_name("link_helper.py")
+    _TIMEOUT = 30.0
+
+    def __init__(self, root: Path) -> None:
+        self._root = os.path.abspath(root)  # noqa: PTH100 - the destination's own form
+        self._real_root = os.path.realpath(root)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._helpers: list[subprocess.Popen[bytes]] = []
+        self._closed = False
+
+    def link(self, sections: Sequence[tuple[str, str, Sequence[str]]]) -> list[str] | None:
+        """Hard-link, for each (source folder, target folder, paths), each path under the
+        source folder to the same path under the target folder (both folders ending in a
+        separator, every path plainly safe); the folders the helper made, or None."""
+        lines = 0
+        parts: list[str] = []
+        for sources, targets, paths in sections:
+            parts.append(f"\0{sources}\0{targets}")
+            parts.extend(paths)
+            lines += 1 + len(paths)
+        text = "\n".join(parts)
+        if text.count("\n") != lines - 1:
+            return None  # a path with a line break: placed in-process
+        process = self._helper()
+        if process is None or process.stdin is None or process.stdout is None:
+            return None
+        payload = text.encode("utf-8", "surrogateescape")
+        try:
+            process.stdin.write(b"%d\n" % len(payload))
+            process.stdin.write(payload)
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except (OSError, ValueError):
+            answer = b""
+        if not answer.endswith(b"\n"):
+            self._drop(process)  # it ended: this thread links in-process from now on
+            return None
+        fields = answer[:-1].decode("utf-8", "surrogateescape").split("\0")
+        if fields[0] != "ok":
+            return None
+        return fields[1:]
+
+    def _helper(self) -> subprocess.Popen[bytes] | None:
+        process: subprocess.Popen[bytes] | None = getattr(self._local, "process", None)
+        if process is not None or getattr(self._local, "failed", False):
+            return process
+        with self._lock:
+            if self._closed:
+                return None
+            try:
+                process = subprocess.Popen(  # our own script, with this interpreter
+                    [sys.executable, "-I", "-S", str(self._SCRIPT), self._root, self._real_root],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError:
+                self._local.failed = True
+                return None
+            self._helpers.append(process)
+        self._local.process = process
+        return process
+
+    def _drop(self, process: subprocess.Popen[bytes]) -> None:
+        self._local.process = None
+        self._local.failed = True
+        _end(process, 0.0)
+
+    def close(self) -> None:
+        """End every helper (each ends when its input does; one that does not is killed)."""
+        with self._lock:
+            self._closed = True
+            helpers, self._helpers = self._helpers, []
+        for process in helpers:
+            _end(process, self._TIMEOUT)
+
+
+def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
+    if process.stdin is not None:
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.close()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            process.stdout.close()
