@@ -117,7 +117,7 @@ def all_plainly_safe(paths: list[str]) -> bool:
         or "/../" in framed
         or "\\" in joined
         or "\x00" in joined
-        or _DRIVE.search(joined)
+        or (":" in joined and _DRIVE.search(joined) is not None)
     )
 
 

@@ -18,6 +18,7 @@ folders it made and puts back the files it displaced.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -110,7 +111,7 @@ class EnvDestination(WheelDestination):
         self._root_prefix = str(env.root) + os.sep
         self._own_cfg = os.path.normcase(os.path.join(env.root, "pyvenv.cfg"))  # noqa: PTH118
         self._own_scripts = os.path.normcase(self._schemes["scripts"])
-        self._real_root = os.path.realpath(env.root)
+        self._real_root = ""  # the root's real path, found when first needed
         # Schemes inside the environment whose folder holds neither pyvenv.cfg nor the scripts
         # folder (purelib, platlib): `_target` skips its slow checks for plain paths there.
         self._plain = frozenset(
@@ -180,6 +181,8 @@ class EnvDestination(WheelDestination):
 
     def _check_inside(self, folder: str) -> None:
         real = os.path.realpath(folder)
+        if not self._real_root:
+            self._real_root = os.path.realpath(self._env.root)
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
             raise ArchiveError(
                 f"Wheel `{self._filename}` would write into `{folder}`, which leads outside "
@@ -335,7 +338,7 @@ class EnvDestination(WheelDestination):
         scheme relative to this one), from plain rows: (scheme, path, hash, size)."""
         base = self._schemes[scheme]
         prefixes = {
-            name: "" if name == scheme else os.path.relpath(folder, start=base) + "/"
+            name: "" if name == scheme else _relative(folder, base) + "/"
             for name, folder in self._schemes.items()
         }
         rows.sort(key=itemgetter(1))
@@ -364,6 +367,12 @@ class EnvDestination(WheelDestination):
                 Path(folder).rmdir()
             except OSError:
                 continue
+
+
+@functools.lru_cache(maxsize=64)
+def _relative(folder: str, base: str) -> str:
+    """``folder`` relative to ``base`` (the same few scheme folders for every wheel)."""
+    return os.path.relpath(folder, start=base)
 
 
 def _record_text(lines: list[tuple[str, str, str]]) -> str:

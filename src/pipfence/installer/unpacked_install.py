@@ -70,19 +70,20 @@ def install_unpacked(
     """
     info = unpacked.info
     source = UnpackedSource(unpacked)
-    wheel = parse_metadata_file(source.read_dist_info("WHEEL"))
-    version = wheel["Wheel-Version"]
+    version, purelib = _wheel_fields(source.read_dist_info("WHEEL"))
     if not (version and version.startswith("1.")):
         raise ArchiveError(f"Wheel `{info.filename}` has Wheel-Version {version}; 1.x is needed")
-    root = Scheme("purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib")
+    root = Scheme("purelib" if purelib == "true" else "platlib")
     record_path = f"{info.dist_info}/RECORD"
     records: list[tuple[Scheme, RecordEntry]] = []
-    if "entry_points.txt" in source.dist_info_filenames:
-        for name, module, attr, section in parse_entrypoints(
-            source.read_dist_info("entry_points.txt")
-        ):
-            record = destination.write_script(name=name, module=module, attr=attr, section=section)
-            records.append((Scheme("scripts"), record))
+    try:
+        # The entry's tree holds exactly the wheel's files: no listing to search.
+        entry_points = source.read_dist_info("entry_points.txt")
+    except FileNotFoundError:
+        entry_points = ""
+    for name, module, attr, section in parse_entrypoints(entry_points):
+        record = destination.write_script(name=name, module=module, attr=attr, section=section)
+        records.append((Scheme("scripts"), record))
     data_prefix = info.data_dir + "/"
     files: Sequence[CachedFile] = unpacked.files
     rows: list[tuple[Scheme, str, str, str]] = []
@@ -127,6 +128,22 @@ def install_unpacked(
         rows.append((scheme, entry.path, str(entry.hash_ or ""), size))
     rows.append((root, record_path, "", ""))
     destination.write_record(root, record_path, rows)
+
+
+def _wheel_fields(text: str) -> tuple[str | None, str | None]:
+    """``Wheel-Version`` and ``Root-Is-Purelib`` of a WHEEL file, as `parse_metadata_file`
+    reads them (the first of each, names in any case), from its lines when they are plain
+    ``Name: value`` lines: the email parser costs more than the rest of a small wheel's
+    install."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, colon, value = line.partition(":")
+        if not line or line[0] in " \t" or not colon or " " in name:
+            # A folded or odd line: the full parser decides.
+            wheel = parse_metadata_file(text)
+            return wheel["Wheel-Version"], wheel["Root-Is-Purelib"]
+        fields.setdefault(name.lower(), value.lstrip(" \t"))
+    return fields.get("wheel-version"), fields.get("root-is-purelib")
 
 
 def _straight(
