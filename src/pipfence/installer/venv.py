@@ -72,6 +72,9 @@ class VirtualEnv:
     headers: Path
     python_version: str
     script_kind: str
+    #: The pip wheel a new environment is still to get (`create` with ``seed_later``): its
+    #: creator installs it, with the first packages or alone (`seed_pip`).
+    pending_pip: Path | None = dataclasses.field(default=None, compare=False)
 
     @property
     def site_dirs(self) -> tuple[Path, ...]:
@@ -210,6 +213,7 @@ class VirtualEnv:
         cache: UnpackedCache | None = None,
         prompt: str | None = None,
         site_packages: bool = False,
+        seed_later: bool = False,
     ) -> VirtualEnv:
         """Create a virtual environment at ``path`` for interpreter ``python``; return it.
 
@@ -222,8 +226,10 @@ class VirtualEnv:
         by pipfence's own wheel installer, far faster than ``ensurepip``; if that fails the new
         environment is removed again. ``prompt`` defaults to the folder name, as ``venv`` does;
         ``site_packages`` makes the interpreter's own site-packages visible in the environment
-        (``venv --system-site-packages``). Raises `InstallError` when ``path`` exists and is not
-        an empty folder, or when creation fails.
+        (``venv --system-site-packages``). With ``seed_later`` the pip wheel is not installed
+        but left in `pending_pip`, for the caller to install with its first packages (or
+        alone: `seed_pip`). Raises `InstallError` when ``path`` exists and is not an empty
+        folder, or when creation fails.
         """
         root = Path(os.path.abspath(path))  # noqa: PTH100 - keep symlinked parents as given
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -263,14 +269,21 @@ class VirtualEnv:
             raise
         env = cls._from_scheme(root, scheme)
         if seed_pip and pip_wheel is not None:
-            from pipfence.installer.wheel import install_wheel
-
+            if seed_later:
+                return dataclasses.replace(env, pending_pip=pip_wheel)
             try:
-                install_wheel(pip_wheel, env, cache=cache)
+                seed_pip_wheel(env, pip_wheel, cache)
             except BaseException:
                 shutil.rmtree(root, ignore_errors=True)
                 raise
         return env
+
+
+def seed_pip_wheel(env: VirtualEnv, wheel: Path, cache: UnpackedCache | None) -> None:
+    """Install the pip ``wheel`` into ``env`` (a new environment's seed)."""
+    from pipfence.installer.wheel import install_wheel
+
+    install_wheel(wheel, env, cache=cache)
 
 
 def _is_running_interpreter(python: Path) -> bool:

@@ -211,8 +211,11 @@ def open_or_create_env(
     python: str | None = None,
     cache: UnpackedCache | None = None,
     site_packages: bool | None = None,
+    seed_later: bool = False,
 ) -> tuple[VirtualEnv, bool]:
-    """The project's environment, created (with pip, as pipenv users expect) when missing.
+    """The project's environment, created (with pip, as pipenv users expect) when missing;
+    with ``seed_later`` a new one's pip is left for the caller to install (see
+    `VirtualEnv.create`).
 
     Returns the environment and whether it was created now. An existing environment for
     another Python than the one asked for with ``--python`` is an error here: `sync_lock`
@@ -243,6 +246,7 @@ def open_or_create_env(
             cache=cache,
             site_packages=bool(site_packages),
             prompt=project.root.name,
+            seed_later=seed_later,
         )
         # virtualenvwrapper's link back to the project, which pipenv writes too.
         (location / ".project").write_text(str(project.root), encoding="utf-8")

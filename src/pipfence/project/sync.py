@@ -27,7 +27,7 @@ from pipfence.installer.satisfies import (
     InstalledDist,
     WantedDist,
 )
-from pipfence.installer.venv import VirtualEnv
+from pipfence.installer.venv import VirtualEnv, seed_pip_wheel
 from pipfence.models.listing import AllowedHashes
 from pipfence.models.lockfile import UNPINNED, LockedPackage, Lockfile
 from pipfence.models.names import NormalizedName
@@ -52,6 +52,9 @@ __all__ = [
     "sync",
     "warm_unpacked_cache",
 ]
+
+#: The distribution a new environment is seeded with (`VirtualEnv.pending_pip`).
+SEED = NormalizedName("pip")
 
 #: The ``[pipenv]`` setting that lets sync take a locked file from any source (by hash).
 SEARCH_ALL_SOURCES = "install_search_all_sources"
@@ -176,7 +179,46 @@ def sync(
     (an interrupt included) the environment is put back exactly as it was. With ``change``
     the changes are recorded there and left for the caller to commit or roll back; without
     it they are committed (the set-aside files deleted) when the sync succeeds. A no-op when
-    ``env`` matches: no request is sent then."""
+    ``env`` matches: no request is sent then.
+
+    A new environment whose pip is still to come (`VirtualEnv.pending_pip`) gets it with the
+    lock's packages, one more wheel of the same install (none when the lock installs its own
+    pip), or alone when nothing else is installed or the sync fails: either way it has pip,
+    as it would have had from its creation."""
+    seed = env.pending_pip if created else None
+    try:
+        return _sync(
+            project, client, lock, options, env=env, created=created, cache=cache,
+            on_progress=on_progress, change=change, seed=seed,
+        )  # fmt: skip
+    except BaseException:
+        if seed is not None:
+            _seed_alone(env, seed, cache)
+        raise
+
+
+def _seed_alone(env: VirtualEnv, seed: Path, cache: UnpackedCache) -> None:
+    """Install a new environment's pip by itself (best effort: the sync's own error, if any,
+    is the one to report)."""
+    if SEED in env.installed():
+        return
+    with contextlib.suppress(Exception):
+        seed_pip_wheel(env, seed, cache)
+
+
+def _sync(
+    project: Project,
+    client: IndexClient,
+    lock: Lockfile,
+    options: SyncOptions,
+    *,
+    env: VirtualEnv,
+    created: bool,
+    cache: UnpackedCache,
+    on_progress: ProgressSink | None,
+    change: EnvChange | None,
+    seed: Path | None,
+) -> SyncReport:
     started = time.monotonic()
     check_lock_against_pipfile(project.pipfile, lock, options.categories)
     target = Target.current(env.python_version)
@@ -191,7 +233,11 @@ def sync(
         installed,
         satisfied=lambda ref, have: direct_satisfied(ref, have, project.root, env, fetcher),
     )
+    if any(w.name == SEED for w in plan.to_fetch):
+        seed = None  # the lock's own pip
     if plan.is_empty:
+        if seed is not None:
+            _seed_alone(env, seed, cache)
         return SyncReport(
             env=env,
             created=created,
@@ -214,7 +260,9 @@ def sync(
         on_progress=on_progress,
     )
     warnings: list[str] = []  # appended to from the install threads (list.append is atomic)
-    prepared = _prepare_and_install(inputs, plan, refs, change=change, on_warning=warnings.append)
+    prepared = _prepare_and_install(
+        inputs, plan, refs, change=change, on_warning=warnings.append, seed=seed
+    )
     return _report(plan, prepared, env=env, created=created, warnings=warnings, started=started)
 
 
@@ -327,10 +375,12 @@ def _prepare_and_install(
     *,
     change: EnvChange | None,
     on_warning: Callable[[str], None],
+    seed: Path | None,
 ) -> Prepared:
     """`prepare` what the plan fetches (``refs``: the lock's direct references), then install
-    it (`_install`), in one worker pool and one temporary folder that the prepared files live
-    in until they are installed."""
+    it (`_install`) with the ``seed`` wheel (a new environment's pip) when given, in one
+    worker pool and one temporary folder that the prepared files live in until they are
+    installed."""
     from pipfence.project.prepare import prepare
 
     fetch = [w for w in plan.to_fetch if w.name not in refs]
@@ -345,18 +395,39 @@ def _prepare_and_install(
         ) as tmp,
     ):
         prepared = prepare(inputs, fetch, fetch_direct, pool=pool, tmp=Path(tmp))
+        items = list(prepared.items)
         if on_progress is not None:
-            on_progress.expect(len(prepared.items), "Installing")
+            on_progress.expect(len(items), "Installing")
+        on_installed: Callable[[str], None] | None = on_progress
+        if seed is not None:
+            from pipfence.installer.wheel import WheelInstall
+
+            items.append(WheelInstall(path=seed))  # not one of the lock's: not counted
+            on_installed = _counting_all_but(SEED, on_progress)
         _install(
             plan,
-            prepared.items,
+            items,
             inputs.env,
             inputs.cache,
             change=change,
             on_warning=on_warning,
-            on_installed=on_progress,
+            on_installed=on_installed,
         )
     return prepared
+
+
+def _counting_all_but(
+    name: str, sink: Callable[[str], None] | None
+) -> Callable[[str], None] | None:
+    """``sink``, told of every installed distribution but ``name``."""
+    if sink is None:
+        return None
+
+    def told(installed: str) -> None:
+        if installed != name:
+            sink(installed)
+
+    return told
 
 
 def _install(

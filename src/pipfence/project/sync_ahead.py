@@ -6,6 +6,7 @@ meanwhile (`pipfence.installer.ahead_check.AheadCheck`)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,15 +35,20 @@ def early_cache_check(project: Project) -> AheadCheck | None:
     the lock cannot be read (the sync reports that itself)."""
     if (project.venv_path() / "pyvenv.cfg").is_file():
         return None
+    root = unpacked_root(project.settings)
     try:
+        # The entries there: a lock lists every platform's files, and most have none. Asking
+        # for only these also keeps the helper's input within what a pipe holds, so that
+        # writing it never waits for the helper to start.
+        present = set(os.listdir(root))  # noqa: PTH208 - names only
         lock = json.loads(project.lock_path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
-    return AheadCheck.start(unpacked_root(project.settings), list(_digests(lock)))
+    return AheadCheck.start(root, sorted(_digests(lock, present)))
 
 
-def _digests(lock: object) -> set[str]:
-    """Each well-formed ``sha256:<hex>`` the lock's packages list."""
+def _digests(lock: object, present: set[str]) -> set[str]:
+    """Each ``sha256:<hex>`` the lock's packages list that names an entry in ``present``."""
     found: set[str] = set()
     if not isinstance(lock, dict):
         return found
@@ -53,10 +59,11 @@ def _digests(lock: object) -> set[str]:
             hashes = package.get("hashes") if isinstance(package, dict) else None
             for entry in hashes if isinstance(hashes, list) else ():
                 algorithm, _, digest = str(entry).partition(":")
-                if algorithm.strip().lower() != "sha256":
+                digest = digest.strip().lower()
+                if digest not in present or algorithm.strip().lower() != "sha256":
                     continue
                 try:
-                    found.add(checked_digest(digest.strip()))
+                    found.add(checked_digest(digest))
                 except ValueError:
                     continue
     return found

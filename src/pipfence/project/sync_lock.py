@@ -92,7 +92,14 @@ def sync_lock(
     aside = _set_aside(location) if old_python else None
     try:
         env, created = _open_env(
-            project, lockfile, categories, cache=cache, python=python, target=target, ahead=ahead
+            project,
+            lockfile,
+            categories,
+            cache=cache,
+            python=python,
+            target=target,
+            ahead=ahead,
+            seed_later=change is None,
         )
         report = sync_into(env, created=created)
     except BaseException:
@@ -127,15 +134,21 @@ def _open_env(
     python: str | None,
     target: EnvTarget,
     ahead: AheadCheck | None,
+    seed_later: bool,
 ) -> tuple[VirtualEnv, bool]:
     """The project's environment, made when missing (and whether it was): a new one's
     files all come from the cache, whose entries a helper checks meanwhile
-    (`warm_unpacked_cache`, ended by the caller's `UnpackedCache.end_ahead`)."""
+    (`warm_unpacked_cache`, ended by the caller's `UnpackedCache.end_ahead`). With
+    ``seed_later`` a new one's pip is installed by `sync`, with the lock's packages."""
     if not (project.venv_path() / "pyvenv.cfg").is_file():
         if ahead is not None:
             cache.adopt_ahead(ahead)
         else:
             warm_unpacked_cache(cache, lockfile, categories)
     return open_or_create_env(
-        project, python=python, cache=cache, site_packages=target.site_packages
+        project,
+        python=python,
+        cache=cache,
+        site_packages=target.site_packages,
+        seed_later=seed_later,
     )

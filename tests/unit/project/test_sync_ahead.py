@@ -40,9 +40,14 @@ def _lock(*hashes: object) -> dict[str, object]:
 
 
 @pytest.mark.fast_io  # the helper is a process
-def test_every_sha256_of_every_category_is_asked_for(tmp_path: Path) -> None:
-    good = "A" * 64
-    project = _project(tmp_path, _lock(f"sha256:{good}", "md5:" + "c" * 32, "sha256:short", 7))
+def test_every_sha256_with_an_entry_of_every_category_is_asked_for(tmp_path: Path) -> None:
+    good, uncached = "A" * 64, "d" * 64
+    project = _project(
+        tmp_path,
+        _lock(f"sha256:{good}", f"sha256:{uncached}", "md5:" + "c" * 32, "sha256:short", 7),
+    )
+    for entry in ("a" * 64, "b" * 64, "c" * 32, "short"):
+        (unpacked_root(project.settings) / entry).mkdir(parents=True)
     ahead = early_cache_check(project)
     assert ahead is not None
     try:
@@ -58,6 +63,10 @@ def test_a_lock_that_does_not_read_starts_no_helper(tmp_path: Path, lock: str) -
     project.lock_path.write_text(lock, encoding="utf-8")
     ahead = early_cache_check(project)
     assert ahead is None or not ahead.asked
+
+
+def test_no_cache_yet_starts_no_helper(tmp_path: Path) -> None:
+    assert early_cache_check(_project(tmp_path, _lock("sha256:" + "a" * 64))) is None
 
 
 def test_an_existing_environment_needs_no_early_check(tmp_path: Path) -> None:
