@@ -23,8 +23,9 @@ A folder that was there already (or that another process made meanwhile) must le
 the environment: its real path is checked against the root's, once a run, as the caller's own
 `EnvDestination` does. A target outside the root is refused (the caller never sends one).
 
-Ctrl-C is ignored: the caller waits for the job under way, then undoes the whole install; the
-helper ends when its standard input does.
+Ctrl-C and SIGTERM are ignored: the caller waits for the job under way, then undoes the whole
+install, so a job is never left half done; the helper ends when its standard input does
+(when the caller closes it, or ends).
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:  # noqa: PLR2004 - the script's name, the root and its real path
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     root, real_root = argv[1], argv[2]
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     ready: set[str] = set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -206,3 +207,22 @@ def test_a_job_outside_the_environment_is_refused(tmp_path: Path) -> None:
     answer = run_job(job, str(tmp_path / "env"), str(tmp_path / "env"), set())
     assert answer.startswith(b"fail\0")
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_a_helper_outlives_ctrl_c_and_sigterm_to_finish_its_jobs(
+    tmp_path: Path, signal_number: int
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("x")
+    (tmp_path / "env").mkdir()
+    linker = BulkLinker(tmp_path / "env")
+    try:
+        assert linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/a/", ["f"])]) is not None
+        [process] = linker._helpers
+        process.send_signal(signal_number)
+        assert linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/b/", ["f"])]) is not None
+        assert (tmp_path / "env" / "b" / "f").read_text() == "x"
+        assert process.poll() is None
+    finally:
+        linker.close()
