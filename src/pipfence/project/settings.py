@@ -241,6 +241,7 @@ class Settings(NamedTuple):
         `UsageError` naming it: a typo must not silently mean the default.
         """
         env = dict(os.environ if environ is None else environ)
+        cwd = cwd or Path.cwd()
         pipfile = env.get("PIPENV_PIPFILE")
         max_depth = env.get("PIPENV_MAX_DEPTH") or "10"
         timeout = env.get("PIPFENCE_TIMEOUT")
@@ -248,11 +249,11 @@ class Settings(NamedTuple):
         page_max_age = env.get("PIPFENCE_PAGE_MAX_AGE")
         return cls(
             environ=env,
-            cwd=cwd or Path.cwd(),
+            cwd=cwd,
             pipfile=Path(pipfile).expanduser().absolute() if pipfile else None,
             max_depth=parse_count(max_depth, "PIPENV_MAX_DEPTH", minimum=0, maximum=1000),
             venv_in_project=env_flag(env, "VENV_IN_PROJECT"),
-            workon_home=_workon_home(env),
+            workon_home=_workon_home(env, cwd),
             custom_venv_name=env.get("PIPENV_CUSTOM_VENV_NAME") or None,
             python=env.get("PIPENV_PYTHON") or None,
             default_python=env.get("PIPENV_DEFAULT_PYTHON_VERSION") or None,
@@ -340,10 +341,12 @@ def _link_mode(env: Mapping[str, str]) -> LinkMode:
     )
 
 
-def _workon_home(env: Mapping[str, str]) -> Path:
+def _workon_home(env: Mapping[str, str], cwd: Path) -> Path:
     value = env.get("WORKON_HOME")
     if value:
-        return Path(os.path.expandvars(value)).expanduser()
+        # A relative one is taken from where the command runs, once: every path of the
+        # environment (its scripts' shebangs, the no-op sync's key) is absolute.
+        return cwd / Path(os.path.expandvars(value)).expanduser()
     data_home = env.get("XDG_DATA_HOME") or "~/.local/share"
     return Path(data_home).expanduser() / "virtualenvs"
 

@@ -124,3 +124,12 @@ def test_every_variable_settings_reads_is_listed_for_envs() -> None:
     read |= set(re.findall(r'is_true\(env, "([A-Z_]+)"\)', code))
     assert {"PIPENV_IGNORE_VIRTUALENVS", "NO_COLOR", "PIPENV_PIPFILE"} <= read
     assert read - {"HOME", "PATH"} <= set(ENVIRONMENT_VARIABLES)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("envs", "/work/project/envs"), ("../envs", "/work/project/../envs"), ("/abs", "/abs")],
+)
+def test_workon_home_is_absolute_from_where_the_command_runs(value: str, expected: str) -> None:
+    settings = Settings.from_environ({"WORKON_HOME": value}, cwd=Path("/work/project"))
+    assert settings.workon_home == Path(expected)
