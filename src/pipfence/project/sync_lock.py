@@ -4,6 +4,7 @@ the use case behind `sync`, `install` and every command that installs."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -72,21 +73,12 @@ def sync_lock(
     cache = unpacked_cache(project)
     options = SyncOptions(categories=categories, remove_extraneous=remove_extraneous)
 
-    def sync_into(env: VirtualEnv, *, created: bool) -> SyncReport:
-        return sync(
-            project,
-            session.client,
-            lockfile,
-            options,
-            env=env,
-            created=created,
-            cache=cache,
-            on_progress=on_progress,
-            change=change,
-        )
-
+    sync_into = functools.partial(
+        sync, project, session.client, lockfile, options, cache=cache, on_progress=on_progress,
+        change=change,
+    )  # fmt: skip
     if target.system:
-        return sync_into(system_env(project, python=python), created=False)
+        return sync_into(env=system_env(project, python=python), created=False)
     old_python = replaced_python(project, python)
     location = project.venv_path()
     aside = _set_aside(location) if old_python else None
@@ -101,7 +93,7 @@ def sync_lock(
             ahead=ahead,
             seed_later=change is None,
         )
-        report = sync_into(env, created=created)
+        report = sync_into(env=env, created=created)
     except BaseException:
         if aside is not None:
             shutil.rmtree(location, ignore_errors=True)
