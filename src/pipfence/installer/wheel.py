@@ -254,7 +254,10 @@ def install_many(
         contextlib.closing(linker),
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipfence-install") as pool,
     ):
-        futures: list[Future[InstalledDist]] = [pool.submit(one, item) for item in items]
+        # The biggest wheels first, so that no thread is left with one at the end while the
+        # others are idle; the futures stay in input order.
+        started = {i: pool.submit(one, items[i]) for i in _largest_first(items)}
+        futures: list[Future[InstalledDist]] = [started[i] for i in range(len(items))]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException as exc:
@@ -276,6 +279,18 @@ def install_many(
     assert first is not None  # noqa: S101 - errors holds only real exceptions
     _undo_installs(futures, env, first)
     raise first
+
+
+def _largest_first(items: Sequence[WheelInstall]) -> list[int]:
+    """The indexes of ``items``, the biggest wheel file first (a missing one last)."""
+
+    def size(index: int) -> int:
+        try:
+            return items[index].path.stat().st_size
+        except OSError:
+            return 0
+
+    return sorted(range(len(items)), key=size, reverse=True)
 
 
 def _undo_installs(

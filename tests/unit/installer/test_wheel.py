@@ -514,6 +514,31 @@ def test_install_many_runs_concurrently_and_keeps_input_order(
     assert not (results[1].dist_info / "REQUESTED").exists()
 
 
+def test_install_many_starts_the_biggest_wheels_first_and_keeps_input_order(
+    env: VirtualEnv, tmp_path: Path
+) -> None:
+    sizes = {"small": 1, "big": 400, "medium": 40}  # lines of digests: they do not compress
+    wheels = [
+        build_wheel(
+            tmp_path / "w",
+            name,
+            "1",
+            files={
+                f"{name}/data.py": "".join(
+                    f"# {hashlib.sha256(f'{name}{i}'.encode()).hexdigest()}\n" for i in range(n)
+                )
+            },
+        )
+        for name, n in sizes.items()
+    ]
+    started: list[str] = []
+    results = install_many(
+        [WheelInstall(path=w) for w in wheels], env, workers=1, on_installed=started.append
+    )
+    assert started == ["big", "medium", "small"]
+    assert [d.name for d in results] == ["small", "big", "medium"]
+
+
 def test_install_many_rolls_back_on_failure(env: VirtualEnv, tmp_path: Path) -> None:
     before = snapshot(env.root)
     good = [build_wheel(tmp_path / "w", f"good{i}", "1") for i in range(5)]
