@@ -39,18 +39,12 @@ class BulkLinker:
         self._helpers: list[subprocess.Popen[bytes]] = []
         self._closed = False
 
-    def link(self, sections: Sequence[tuple[str, str, Sequence[str]]]) -> list[str] | None:
-        """Hard-link, for each (source folder, target folder, paths), each path under the
-        source folder to the same path under the target folder (both folders ending in a
-        separator, every path plainly safe); the folders the helper made, or None."""
-        lines = 0
-        parts: list[str] = []
-        for sources, targets, paths in sections:
-            parts.append(f"\0{sources}\0{targets}")
-            parts.extend(paths)
-            lines += 1 + len(paths)
-        text = "\n".join(parts)
-        if text.count("\n") != lines - 1:
+    def link(self, sources: str, targets: str, paths: Sequence[str]) -> list[str] | None:
+        """Hard-link each of ``paths`` under the folder ``sources`` to the same path under
+        the folder ``targets`` (both ending in a separator, every path plainly safe) in a
+        helper; the folders it made, or None."""
+        text = "\n".join([f"\0{sources}\0{targets}", *paths])
+        if text.count("\n") != len(paths):
             return None  # a path with a line break: placed in-process
         process = self._helper()
         if process is None or process.stdin is None or process.stdout is None:

@@ -213,11 +213,7 @@ class EnvDestination(WheelDestination):
             return copyfileobj_with_hashing(stream, out, "sha256")
 
     def _link_file(self, target: str, file: CachedFile) -> None:
-        self._place([(target, file)])
-
-    def link_files(self, items: Iterable[tuple[str, CachedFile]]) -> None:
-        """Place each cached file at its target (checked by `_target`) in one pass (`_place`)."""
-        self._place(items)
+        self.link_files([(target, file)])
 
     def plain_base(self, scheme: Scheme) -> str | None:
         """The folder of ``scheme`` when a plainly safe path needs no check there (see
@@ -234,19 +230,22 @@ class EnvDestination(WheelDestination):
         linker = self._linker
         if linker is not None and len(files) >= BULK_MIN:
             first, files = files[0], files[1:]
-            self._place([(base + first.path, first)])
+            self.link_files([(base + first.path, first)])
             if self._mode == "hardlink":
                 paths = [file.path for file in files]
-                made = linker.link([(self._tree, base, paths)])
+                made = linker.link(self._tree, base, paths)
                 if made is not None:
                     self.made_dirs.extend(made)
                     self._ready_dirs.update(made)
                     self.written.extend([base + path for path in paths])
                     return
-        self._place([(base + file.path, file) for file in files])
+        self.link_files([(base + file.path, file) for file in files])
 
-    def _place(self, items: Iterable[tuple[str, CachedFile]]) -> None:
-        """`link_files` in this process, one file after another."""
+    def link_files(self, items: Iterable[tuple[str, CachedFile]]) -> None:
+        """Place each cached file at its target (checked by `_target`), in one pass: its
+        folder made once, the file linked (or cloned, or copied: `place_file`), whatever was
+        in the way moved aside. A mode that cannot work here (no reflinks, another
+        filesystem) falls back, and the fallback is kept for the rest of this wheel."""
         ready, written, link, sep = self._ready_dirs, self.written, os.link, os.sep
         tree, mode = self._tree, self._mode
         try:

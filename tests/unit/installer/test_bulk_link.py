@@ -37,8 +37,8 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> list[list[str] | None]:
     seen: list[list[str] | None] = []
     real = BulkLinker.link
 
-    def spy(self: BulkLinker, sections: list[tuple[str, str, list[str]]]) -> list[str] | None:
-        answer = real(self, sections)
+    def spy(self: BulkLinker, sources: str, targets: str, paths: list[str]) -> list[str] | None:
+        answer = real(self, sources, targets, paths)
         seen.append(answer)
         return answer
 
@@ -139,7 +139,7 @@ def test_a_helper_that_died_leaves_the_files_to_this_process(
 def test_a_path_with_a_line_break_is_not_sent(tmp_path: Path) -> None:
     linker = BulkLinker(tmp_path)
     try:
-        assert linker.link([(f"{tmp_path}/", f"{tmp_path}/", ["a\nb"])]) is None
+        assert linker.link(f"{tmp_path}/", f"{tmp_path}/", ["a\nb"]) is None
         assert linker._helpers == []
     finally:
         linker.close()
@@ -150,13 +150,13 @@ def test_close_ends_every_helper(tmp_path: Path) -> None:
     (tmp_path / "src" / "f").write_text("x")
     (tmp_path / "env").mkdir()
     linker = BulkLinker(tmp_path / "env")
-    made = linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/a/b/", ["f"])])
+    made = linker.link(f"{tmp_path}/src/", f"{tmp_path}/env/a/b/", ["f"])
     assert made == [f"{tmp_path}/env/a", f"{tmp_path}/env/a/b"]
     assert (tmp_path / "env" / "a" / "b" / "f").read_text() == "x"
     [process] = linker._helpers
     linker.close()
     assert process.poll() == 0
-    assert linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/c/", ["f"])]) is None
+    assert linker.link(f"{tmp_path}/src/", f"{tmp_path}/env/c/", ["f"]) is None
 
 
 # -- the helper's own job ------------------------------------------------------------------------
@@ -218,10 +218,10 @@ def test_a_helper_outlives_ctrl_c_and_sigterm_to_finish_its_jobs(
     (tmp_path / "env").mkdir()
     linker = BulkLinker(tmp_path / "env")
     try:
-        assert linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/a/", ["f"])]) is not None
+        assert linker.link(f"{tmp_path}/src/", f"{tmp_path}/env/a/", ["f"]) is not None
         [process] = linker._helpers
         process.send_signal(signal_number)
-        assert linker.link([(f"{tmp_path}/src/", f"{tmp_path}/env/b/", ["f"])]) is not None
+        assert linker.link(f"{tmp_path}/src/", f"{tmp_path}/env/b/", ["f"]) is not None
         assert (tmp_path / "env" / "b" / "f").read_text() == "x"
         assert process.poll() is None
     finally:
