@@ -205,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answered before the parser imports every command: scripts call this a lot.
         print(f"pipfence, version {__version__}")
         return 0
+    _fewer_collections()
     # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
     from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
 
@@ -250,6 +251,22 @@ def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Na
             parser.error(f"--clear: `pipfence {args.command}` has no cache to clear")
         args.clear = True
     return args
+
+
+#: The youngest generation's collection threshold for a command's process (Python's default
+#: is 700). A command imports 300 modules and makes its objects in bursts that live until it
+#: ends; at 700 the collector re-scanned them about 20 times during the imports alone (8 % of
+#: a warm sync's import time, measured). Cycles still get collected, a little later.
+_GC_YOUNGEST = 20_000
+
+
+def _fewer_collections() -> None:
+    """Collect cyclic garbage less often for the rest of the process (see `_GC_YOUNGEST`)."""
+    import gc  # built in: nothing to load
+
+    youngest, middle, oldest = gc.get_threshold()
+    if 0 < youngest < _GC_YOUNGEST:  # 0: collection switched off by the embedding program
+        gc.set_threshold(_GC_YOUNGEST, middle, oldest)
 
 
 def entry() -> None:
