@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import os
 import random
 import threading
 import time
@@ -43,6 +44,8 @@ from pipfence.index.http import (
     Reply,
 )
 from pipfence.index.page_blob import dump_page, load_page, same_page
+from pipfence.index.page_worker import PageJob
+from pipfence.index.page_workers import PageWorkers, default_page_workers
 from pipfence.index.remote_metadata import MetadataReader
 from pipfence.index.simple import ACCEPT, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
@@ -99,8 +102,11 @@ class IndexClient:
         )
         self._metadata = MetadataReader(self._http, settings, self.cache)
         self._downloads = Downloader(self._http, settings, self.cache)
+        workers = settings.page_workers
+        self._workers = PageWorkers(default_page_workers() if workers is None else workers)
 
     def close(self) -> None:
+        self._workers.close()
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -195,6 +201,22 @@ class IndexClient:
             if self.cache is not None:
                 self.cache.restamp_page(url, cached, scope, fetched_at=now)
             return dataclasses.replace(known, etag=cached.etag, cached_at=cached.since)
+        if known is None:  # nothing to compare it with: a worker may parse it
+            entry = CachedPage(
+                url=reply.url,
+                content_type=_PARSED_PAGE,
+                body=b"",
+                etag=reply.headers.get("etag"),
+                last_modified=reply.headers.get("last-modified"),
+                fetched_at=now,
+                sent=sent,
+            )
+            job = PageJob(
+                reply.headers.get("content-type") or "", reply.url, name, None, url, scope, entry
+            )
+            offloaded = self._offloaded(endpoint, what, job, reply.body)
+            if offloaded is not None:
+                return offloaded
         with self._parsing:
             page = self._parse(endpoint, name, what, reply.url, reply)
             blob = dump_page(page)
@@ -274,6 +296,28 @@ class IndexClient:
             return dataclasses.replace(mapped, cached_at=stored.since)
         return page
 
+    def _offloaded(
+        self, endpoint: Endpoint, what: str, job: PageJob, body: bytes
+    ) -> ProjectPage | None:
+        """The page of ``job`` as a worker process parsed it (and stored it, with a cache),
+        groups left in the cache file; None when no worker did (the caller parses it)."""
+        root = None if self.cache is None else os.path.abspath(self.cache.root)  # noqa: PTH100
+        answer = self._workers.parse(dataclasses.replace(job, cache_root=root), body)
+        if answer is None or answer.outcome == "failed":
+            return None
+        if answer.outcome == "unreadable":
+            raise _unreadable(endpoint, what, answer.text)
+        if answer.outcome == "blob":
+            page = load_page(answer.data)
+        else:
+            stored, page = self._cached_page(job.url, job.scope)
+            if stored is None or page is None or stored.fetched_at != job.entry.fetched_at:
+                return None  # not this very entry (a write that failed left an older one)
+            page = dataclasses.replace(page, cached_at=stored.since)
+        if page is None or page.name != job.name:
+            return None
+        return dataclasses.replace(page, etag=job.entry.etag)
+
     def _cached_page(
         self, url: str, scope: str | None
     ) -> tuple[CachedPage, ProjectPage] | tuple[None, None]:
@@ -325,12 +369,7 @@ class IndexClient:
                 reply.body, reply.headers.get("content-type") or "", final_url, project=name
             )
         except ValueError as exc:
-            raise IndexServerError(
-                f"source {endpoint.label} sent an unreadable answer for {what}: {exc}",
-                source=endpoint.name,
-                hint="check that the source URL is the index's simple API "
-                "(it often ends in /simple)",
-            ) from exc
+            raise _unreadable(endpoint, what, str(exc)) from exc
 
     # --- core metadata -----------------------------------------------------------------------
 
@@ -385,6 +424,14 @@ class IndexClient:
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
         return self._downloads.holds_file(source, request_url, sha256)
+
+
+def _unreadable(endpoint: Endpoint, what: str, problem: str) -> IndexServerError:
+    return IndexServerError(
+        f"source {endpoint.label} sent an unreadable answer for {what}: {problem}",
+        source=endpoint.name,
+        hint="check that the source URL is the index's simple API (it often ends in /simple)",
+    )
 
 
 def _sent_digest(reply: Reply) -> str:

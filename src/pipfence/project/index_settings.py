@@ -83,6 +83,7 @@ def client_settings(settings: Settings, *, fresh: bool = False) -> ClientSetting
         keyring=keyring_provider(env),
         keyring_command=shutil.which("keyring", path=env.get("PATH")),
         transport="httpx" if env.get("PIPFENCE_HTTP", "").lower() == "httpx" else "auto",
+        page_workers=settings.page_workers,
     )
 
 

@@ -64,6 +64,8 @@ ENVIRONMENT_VARIABLES = {
     "PIPFENCE_TIMEOUT": "seconds to wait for an index (connect and each read)",
     "PIPFENCE_RETRIES": "attempts per request (first one included)",
     "PIPFENCE_PAGE_MAX_AGE": "seconds a cached project page is used without asking the index",
+    "PIPFENCE_PAGE_WORKERS": "processes that parse project pages beside pipfence's own "
+    "during a lock (default: one a core beyond the first, at most 2; 0: none)",
     "PIPFENCE_AUDIT_URL": "base URL of an OSV-compatible API for `check` (like --service-url)",
     "PIPFENCE_HTTP": "httpx to use httpx instead of libcurl for requests",
     "HTTP_PROXY": "proxy for http:// URLs (http_proxy, lower-case, wins)",
@@ -175,6 +177,8 @@ class Settings(NamedTuple):
     timeout: float | None = None
     retries: int | None = None
     page_max_age: float | None = None
+    #: ``PIPFENCE_PAGE_WORKERS``: processes that parse project pages (0: none); None: unset.
+    page_workers: int | None = None
     link_mode: LinkMode = "auto"
     #: ``PIPENV_IGNORE_VIRTUALENVS``: an activated environment (``VIRTUAL_ENV``) is not the
     #: project's.
@@ -247,6 +251,7 @@ class Settings(NamedTuple):
         timeout = env.get("PIPFENCE_TIMEOUT")
         retries = env.get("PIPFENCE_RETRIES")
         page_max_age = env.get("PIPFENCE_PAGE_MAX_AGE")
+        page_workers = env.get("PIPFENCE_PAGE_WORKERS")
         return cls(
             environ=env,
             cwd=cwd,
@@ -274,6 +279,9 @@ class Settings(NamedTuple):
             else None,
             page_max_age=parse_seconds(page_max_age, "PIPFENCE_PAGE_MAX_AGE", zero=True)
             if page_max_age
+            else None,
+            page_workers=parse_count(page_workers, "PIPFENCE_PAGE_WORKERS", minimum=0, maximum=16)
+            if page_workers
             else None,
         )
 

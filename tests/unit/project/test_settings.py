@@ -37,6 +37,9 @@ def settings(**variables: str) -> Settings:
         ("PIPFENCE_RETRIES", "\u0663"),  # ARABIC-INDIC DIGIT THREE: isdigit(), not ASCII
         ("PIPFENCE_PAGE_MAX_AGE", "nan"),
         ("PIPFENCE_PAGE_MAX_AGE", "-0.5"),
+        ("PIPFENCE_PAGE_WORKERS", "-1"),
+        ("PIPFENCE_PAGE_WORKERS", "17"),
+        ("PIPFENCE_PAGE_WORKERS", "two"),
         ("PIPENV_MAX_DEPTH", "-1"),
         ("PIPENV_MAX_DEPTH", "x"),
         ("PIPENV_MAX_DEPTH", "100000"),
@@ -54,9 +57,12 @@ def test_numbers_in_range_and_unset_ones() -> None:
         PIPFENCE_TIMEOUT="2.5",
         PIPFENCE_RETRIES="4",
         PIPFENCE_PAGE_MAX_AGE="0",
+        PIPFENCE_PAGE_WORKERS="0",
         PIPENV_MAX_DEPTH="0",
     )
     assert (found.timeout, found.retries, found.page_max_age, found.max_depth) == (2.5, 4, 0.0, 0)
+    assert found.page_workers == 0
+    assert settings(PIPFENCE_PAGE_WORKERS="").page_workers is None
     empty = settings(PIPFENCE_TIMEOUT="", PIPFENCE_RETRIES="", PIPENV_MAX_DEPTH="")
     assert (empty.timeout, empty.retries, empty.page_max_age, empty.max_depth) == (
         None,

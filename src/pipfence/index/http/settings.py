@@ -97,6 +97,9 @@ class ClientSettings:
     keyring_timeout: float = 30.0
     temp_dir: Path | None = None
     transport: str = "auto"
+    #: Processes that parse and store project pages beside this one (None: one a core
+    #: beyond the first, at most two; 0: none). See `pipfence.index.page_workers`.
+    page_workers: int | None = None
 
 
 def source_key(source_name: str) -> str:
