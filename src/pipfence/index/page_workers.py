@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import queue
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+from pipfence._children import end_child
 from pipfence.index.page_worker import COMMAND, READY, PageAnswer, PageJob, read_frame, write_frame
 
 __all__ = ["PageWorkers", "default_page_workers"]
@@ -108,17 +108,17 @@ class PageWorkers:
             if not closed:
                 self._all.append(process)
         if closed:
-            _end(process, 0.0)
+            end_child(process, 0.0)
             return
         if process.stdout is None or read_frame(process.stdout) != READY:
-            _end(process, 0.0)
+            end_child(process, 0.0)
             return
         with self._lock:
             self._running += 1
         self._idle.put(process)
 
     def _drop(self, process: subprocess.Popen[bytes]) -> None:
-        _end(process, 0.0)
+        end_child(process, 0.0)
         self._gone(process)
 
     def _gone(self, process: subprocess.Popen[bytes]) -> None:
@@ -133,7 +133,7 @@ class PageWorkers:
             self._closed = True
             workers, self._all = self._all, []
         for process in workers:
-            _end(process, self._TIMEOUT)
+            end_child(process, self._TIMEOUT)
 
 
 def _ask(process: subprocess.Popen[bytes], job: PageJob, body: bytes) -> PageAnswer | None:
@@ -149,17 +149,3 @@ def _ask(process: subprocess.Popen[bytes], job: PageJob, body: bytes) -> PageAns
     except Exception:  # noqa: BLE001 - whatever went wrong, the parent parses the page
         return None
     return answer if isinstance(answer, PageAnswer) else None
-
-
-def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
-    if process.stdin is not None:
-        with contextlib.suppress(OSError, ValueError):
-            process.stdin.close()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        with contextlib.suppress(OSError, ValueError):
-            process.stdout.close()

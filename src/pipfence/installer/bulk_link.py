@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+
+from pipfence._children import end_child
 
 __all__ = ["BULK_MIN", "BulkLinker"]
 
@@ -89,7 +90,7 @@ class BulkLinker:
     def _drop(self, process: subprocess.Popen[bytes]) -> None:
         self._local.process = None
         self._local.failed = True
-        _end(process, 0.0)
+        end_child(process, 0.0)
 
     def close(self) -> None:
         """End every helper (each ends when its input does; one that does not is killed)."""
@@ -97,18 +98,4 @@ class BulkLinker:
             self._closed = True
             helpers, self._helpers = self._helpers, []
         for process in helpers:
-            _end(process, self._TIMEOUT)
-
-
-def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
-    if process.stdin is not None:
-        with contextlib.suppress(OSError, ValueError):
-            process.stdin.close()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        with contextlib.suppress(OSError, ValueError):
-            process.stdout.close()
+            end_child(process, self._TIMEOUT)
