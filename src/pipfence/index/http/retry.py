@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 
 from pipfence.index.http.transport import HeaderLookup
 
@@ -42,6 +41,9 @@ def retry_after(headers: HeaderLookup, wall_clock: Callable[[], float]) -> float
     value = value.strip()
     if value.isdigit():
         return float(value)
+    # Here: `email.utils` costs a networked command 30 ms of imports, and a date is rare.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
