@@ -70,11 +70,15 @@ def paused_gc() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def worker_pool(prefix: str, workers: int) -> Iterator[ThreadPoolExecutor]:
+def worker_pool(
+    prefix: str, workers: int, *, few_arenas: bool = True
+) -> Iterator[ThreadPoolExecutor]:
     """A pool that, when its block ends normally, waits for its work; when the block is left
     by an exception (Ctrl-C included), cancels queued work and does not wait for requests in
-    flight, so an interrupted command stops now rather than when a slow server gives up."""
-    few_malloc_arenas()
+    flight, so an interrupted command stops now rather than when a slow server gives up.
+    ``few_arenas``: `few_malloc_arenas` first (pools that decode pages)."""
+    if few_arenas:
+        few_malloc_arenas()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
     try:
         yield pool
