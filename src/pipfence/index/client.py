@@ -212,7 +212,14 @@ class IndexClient:
                 sent=sent,
             )
             job = PageJob(
-                reply.headers.get("content-type") or "", reply.url, name, None, url, scope, entry
+                content_type=reply.headers.get("content-type") or "",
+                final_url=reply.url,
+                name=name,
+                # absolute: the worker's working folder need not stay ours
+                cache_root=None if self.cache is None else os.path.abspath(self.cache.root),  # noqa: PTH100
+                url=url,
+                scope=scope,
+                entry=entry,
             )
             offloaded = self._offloaded(endpoint, what, job, reply.body)
             if offloaded is not None:
@@ -301,8 +308,7 @@ class IndexClient:
     ) -> ProjectPage | None:
         """The page of ``job`` as a worker process parsed it (and stored it, with a cache),
         groups left in the cache file; None when no worker did (the caller parses it)."""
-        root = None if self.cache is None else os.path.abspath(self.cache.root)  # noqa: PTH100
-        answer = self._workers.parse(dataclasses.replace(job, cache_root=root), body)
+        answer = self._workers.parse(job, body)
         if answer is None or answer.outcome == "failed":
             return None
         if answer.outcome == "unreadable":

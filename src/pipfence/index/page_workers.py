@@ -111,19 +111,16 @@ class PageWorkers:
             end_child(process, 0.0)
             return
         if process.stdout is None or read_frame(process.stdout) != READY:
-            end_child(process, 0.0)
+            self._drop(process, was_running=False)
             return
         with self._lock:
             self._running += 1
         self._idle.put(process)
 
-    def _drop(self, process: subprocess.Popen[bytes]) -> None:
+    def _drop(self, process: subprocess.Popen[bytes], *, was_running: bool = True) -> None:
         end_child(process, 0.0)
-        self._gone(process)
-
-    def _gone(self, process: subprocess.Popen[bytes]) -> None:
         with self._lock:
-            self._running -= 1
+            self._running -= was_running
             if process in self._all:
                 self._all.remove(process)
 
