@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import snapshot
+from bench import fsprobe, snapshot
 from bench.commands import (
     STALE_PAUSE,
     Slot,
@@ -71,6 +71,8 @@ class Bench:
     packages: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     largest_rep: int = 0  # bytes the largest repetition so far left on disk (`retire`)
+    #: (label, seconds) of each `fsprobe.probe`, made before a repetition's syncs.
+    probes: list[tuple[str, float]] = field(default_factory=list)
 
     def record(
         self,
@@ -233,6 +235,9 @@ def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
                 timed_lock(bench, slot, name, again, rep)
         wants_sync = "sync" in ops or any(op in ops for op in AFTER_SYNC_OPS)
         if wants_sync and bench.pipfence_sync is not None:
+            label = f"{name} run {rep + 1}"
+            folder = bench.tmp / "fsprobe" / f"{name}-{rep}"
+            bench.probes.append((label, fsprobe.probe(folder)))
             for tool in order:
                 timed_sync(bench, slot_for(bench, slots, workload, rep, tool), name, rep)
             for op in (o for o in AFTER_SYNC_OPS if o in ops):

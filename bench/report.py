@@ -11,7 +11,7 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass
 
-from bench import REPO
+from bench import REPO, fsprobe
 from bench.operations import LOCK_OPS, TOOLS, Bench, Measurement
 from bench.plot import draw_plot
 
@@ -294,6 +294,12 @@ def write_results(bench: Bench, workloads: list[str], ops: list[str], started: s
         f"peak MiB has a floor of about this benchmark's own peak RSS ({floor:.0f} MiB): Linux "
         "charges a child the memory of the process it was forked from until it execs."
     )
+    probed = fsprobe.probe_note(bench.probes)
+    if probed is not None:
+        bench.notes.append(probed)
+    pressure = fsprobe.io_pressure()
+    if pressure is not None:
+        bench.notes.append(f"the kernel's I/O pressure at the end: {pressure} (% of time stalled)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = started.replace(":", "").replace("-", "")
     json_path, png_path = RESULTS / "latest.json", RESULTS / f"{stamp}.png"
@@ -307,6 +313,7 @@ def write_results(bench: Bench, workloads: list[str], ops: list[str], started: s
         "runs": bench.runs,
         "timeout": bench.timeout,
         "packages": bench.packages,
+        "fs_probes": bench.probes,
         "summary": json_summary(bench, rows),
         "measurements": [asdict(m) for m in bench.measurements],
     }

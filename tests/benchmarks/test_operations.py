@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from bench import operations
+from bench import fsprobe, operations
 from bench.tools import Toolbox
 
 
@@ -81,3 +81,60 @@ def test_a_stale_lock_is_pipfences_lock_with_every_page_past_its_age_and_the_oth
         assert stale.env == expected
     assert "lock-stale" in operations.OPS
     assert "lock-stale" in operations.LOCK_OPS  # its request count is reported
+
+
+def test_the_file_system_probe_makes_its_links_and_leaves_them(tmp_path: Path) -> None:
+    seconds = fsprobe.probe(tmp_path / "probe", links=25)
+    assert seconds > 0
+    source = tmp_path / "probe" / "source"
+    assert source.stat().st_nlink == 26  # the file and its 25 links, all still there
+    assert sorted(p.name for p in (tmp_path / "probe").iterdir()) == ["d0", "d1", "d2", "source"]
+    assert (tmp_path / "probe" / "d2" / "f24").read_bytes() == b"probe\n"
+
+
+def test_the_probe_note_names_the_repetitions_that_ran_on_a_slow_file_system() -> None:
+    assert fsprobe.probe_note([]) is None
+    calm = fsprobe.probe_note([("large run 1", 0.020), ("large run 2", 0.030)])
+    assert calm is not None
+    assert "median 25 ms, 20-30 ms" in calm
+    assert "suspect" not in calm
+    slowed = fsprobe.probe_note(
+        [("large run 1", 0.020), ("large run 2", 0.090), ("stress run 1", 0.021)]
+    )
+    assert slowed is not None
+    assert "20-90 ms" in slowed
+    assert "slower before large run 2: the syncs timed then are suspect" in slowed
+
+
+def test_a_repetition_with_syncs_is_probed_before_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = operations.Bench(
+        Toolbox(tmp_path, tmp_path, tmp_path, tmp_path, "python3", plot_ok=False, versions={}),
+        ("pipfence",),
+        2,
+        60.0,
+        tmp_path,
+        [],
+    )
+    order: list[str] = []
+    real_probe = fsprobe.probe
+
+    def probe(folder: Path) -> float:
+        order.append("probe")
+        return real_probe(folder, links=3)
+
+    monkeypatch.setattr(fsprobe, "probe", probe)
+    monkeypatch.setattr(
+        operations, "timed_sync", lambda _b, _slot, _name, rep: order.append(f"sync {rep}")
+    )
+    monkeypatch.setattr(operations, "retire", lambda *_args: None)
+    workload = tmp_path / "large"
+    workload.mkdir()
+    (workload / "Pipfile").write_text('[packages]\nsix = "*"\n')
+    (workload / "requirements.in").write_text("six\n")
+    (workload / "requirements-dev.in").write_text("")
+    operations.time_workload(bench, workload, ["sync"])
+    assert order == ["probe", "sync 0", "probe", "sync 1"]
+    assert [label for label, _seconds in bench.probes] == ["large run 1", "large run 2"]
+    assert (tmp_path / "fsprobe" / "large-1" / "d0" / "f2").exists()
