@@ -25,18 +25,22 @@ _PER_FOLDER = 10
 SLOW = 3.0
 
 
-def probe(folder: Path, links: int = LINKS) -> float:
+def probe(folder: Path, links: int = LINKS) -> float | None:
     """Seconds to make ``links`` hard links to one file, in new folders under ``folder``
-    (made here, left there)."""
-    folder.mkdir(parents=True)
-    source = folder / "source"
-    source.write_bytes(b"probe\n")
-    started = time.perf_counter()
-    for index in range(links):
-        sub = folder / f"d{index // _PER_FOLDER}"
-        if index % _PER_FOLDER == 0:
-            sub.mkdir()
-        os.link(source, sub / f"f{index}")
+    (a new folder, made here; all left there). None when the file system refused (a full
+    disk, no hard links): the benchmark goes on without the probe."""
+    try:
+        folder.mkdir(parents=True)
+        source = folder / "source"
+        source.write_bytes(b"probe\n")
+        started = time.perf_counter()
+        for index in range(links):
+            sub = folder / f"d{index // _PER_FOLDER}"
+            if index % _PER_FOLDER == 0:
+                sub.mkdir()
+            os.link(source, sub / f"f{index}")
+    except OSError:
+        return None
     return time.perf_counter() - started
 
 

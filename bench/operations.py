@@ -235,9 +235,9 @@ def time_workload(bench: Bench, workload: Path, ops: list[str]) -> None:
                 timed_lock(bench, slot, name, again, rep)
         wants_sync = "sync" in ops or any(op in ops for op in AFTER_SYNC_OPS)
         if wants_sync and bench.pipfence_sync is not None:
-            label = f"{name} run {rep + 1}"
-            folder = bench.tmp / "fsprobe" / f"{name}-{rep}"
-            bench.probes.append((label, fsprobe.probe(folder)))
+            seconds = fsprobe.probe(bench.tmp / "fsprobe" / f"{len(bench.probes)}-{name}-{rep}")
+            if seconds is not None:
+                bench.probes.append((f"{name} run {rep + 1}", seconds))
             for tool in order:
                 timed_sync(bench, slot_for(bench, slots, workload, rep, tool), name, rep)
             for op in (o for o in AFTER_SYNC_OPS if o in ops):

@@ -85,6 +85,7 @@ def test_a_stale_lock_is_pipfences_lock_with_every_page_past_its_age_and_the_oth
 
 def test_the_file_system_probe_makes_its_links_and_leaves_them(tmp_path: Path) -> None:
     seconds = fsprobe.probe(tmp_path / "probe", links=25)
+    assert seconds is not None
     assert seconds > 0
     source = tmp_path / "probe" / "source"
     assert source.stat().st_nlink == 26  # the file and its 25 links, all still there
@@ -120,7 +121,7 @@ def test_a_repetition_with_syncs_is_probed_before_them(
     order: list[str] = []
     real_probe = fsprobe.probe
 
-    def probe(folder: Path) -> float:
+    def probe(folder: Path) -> float | None:
         order.append("probe")
         return real_probe(folder, links=3)
 
@@ -137,4 +138,9 @@ def test_a_repetition_with_syncs_is_probed_before_them(
     operations.time_workload(bench, workload, ["sync"])
     assert order == ["probe", "sync 0", "probe", "sync 1"]
     assert [label for label, _seconds in bench.probes] == ["large run 1", "large run 2"]
-    assert (tmp_path / "fsprobe" / "large-1" / "d0" / "f2").exists()
+    assert (tmp_path / "fsprobe" / "1-large-1" / "d0" / "f2").exists()
+
+
+def test_a_probe_the_file_system_refuses_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the probe's folder would go")
+    assert fsprobe.probe(tmp_path / "taken" / "probe") is None
