@@ -52,6 +52,7 @@ class Measurement:
     ok: bool
     error: str | None
     requests: int | None = None  # pipfence locks only
+    cpu_seconds: float | None = None  # user + system, the command and its waited children
 
 
 @dataclass
@@ -94,9 +95,12 @@ class Bench:
             outcome.ok,
             outcome.error,
             requests,
+            outcome.cpu_seconds,
         )
         self.measurements.append(entry)
-        status = f"{outcome.seconds:8.2f}s {outcome.peak_mib:7.1f} MiB"
+        status = (
+            f"{outcome.seconds:8.2f}s {outcome.cpu_seconds:6.2f}s CPU {outcome.peak_mib:7.1f} MiB"
+        )
         if requests is not None:
             status += f" {requests:6d} requests"
         if not outcome.ok:

@@ -28,6 +28,8 @@ class Outcome:
     peak_mib: float
     returncode: int
     error: str | None = None
+    #: User plus system CPU time of the command and the children it waited for (``wait4``).
+    cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -52,7 +54,8 @@ def _last_line(*paths: Path) -> str:
 
 
 def run_step(step: Step, timeout: float, log: Path) -> Outcome:
-    """Run one command; wall time, the child's peak RSS (via wait4) and its exit status."""
+    """Run one command; wall time, the child's peak RSS and CPU time (via wait4) and its exit
+    status."""
     log.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log.parent / f"{log.name}.out", log.parent / f"{log.name}.err"
     timed_out = threading.Event()
@@ -89,12 +92,13 @@ def run_step(step: Step, timeout: float, log: Path) -> Outcome:
         proc.returncode = os.waitstatus_to_exitcode(status)
         _kill_group(proc.pid)  # leftovers of the command's own process group
     peak = usage.ru_maxrss / 1024  # KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
     if timed_out.is_set():
-        return Outcome(seconds, peak, proc.returncode, f"timeout after {timeout:g}s")
+        return Outcome(seconds, peak, proc.returncode, f"timeout after {timeout:g}s", cpu)
     if proc.returncode != 0:
         last = _last_line(err_path, out_path)
-        return Outcome(seconds, peak, proc.returncode, f"exit {proc.returncode}: {last}")
-    return Outcome(seconds, peak, 0)
+        return Outcome(seconds, peak, proc.returncode, f"exit {proc.returncode}: {last}", cpu)
+    return Outcome(seconds, peak, 0, cpu_seconds=cpu)
 
 
 def settle() -> None:
@@ -109,16 +113,17 @@ def settle() -> None:
 
 def run_steps(steps: list[Step], timeout: float, log: Path) -> Outcome:
     """Run commands one after another as one measurement (the file system settled first:
-    `settle`): times add up, the peak is the max."""
+    `settle`): times and CPU times add up, the peak is the max."""
     settle()
-    total, peak = 0.0, 0.0
+    total, peak, cpu = 0.0, 0.0, 0.0
     for index, step in enumerate(steps):
         outcome = run_step(step, timeout, log.parent / f"{log.name}-step{index}")
         total += outcome.seconds
         peak = max(peak, outcome.peak_mib)
+        cpu += outcome.cpu_seconds
         if not outcome.ok:
-            return Outcome(total, peak, outcome.returncode, outcome.error)
-    return Outcome(total, peak, 0)
+            return Outcome(total, peak, outcome.returncode, outcome.error, cpu)
+    return Outcome(total, peak, 0, cpu_seconds=cpu)
 
 
 def capture(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:

@@ -26,6 +26,7 @@ class Cell:
     total: int
     error: str | None
     requests: float | None = None  # median request count (pipfence locks)
+    cpu: float | None = None  # median CPU seconds (user + system)
 
 
 def summarize(measurements: list[Measurement], workload: str, op: str, tool: str) -> Cell | None:
@@ -35,6 +36,7 @@ def summarize(measurements: list[Measurement], workload: str, op: str, tool: str
     good = [m for m in picked if m.ok]
     errors = [m.error for m in picked if not m.ok]
     counts = [m.requests for m in good if m.requests is not None]
+    cpus = [m.cpu_seconds for m in good if m.cpu_seconds is not None]
     return Cell(
         median=statistics.median(m.seconds for m in good) if good else None,
         peak=max(m.peak_mib for m in good) if good else None,
@@ -42,6 +44,7 @@ def summarize(measurements: list[Measurement], workload: str, op: str, tool: str
         total=len(picked),
         error=errors[-1] if errors else None,
         requests=statistics.median(counts) if counts else None,
+        cpu=statistics.median(cpus) if cpus else None,
     )
 
 
@@ -64,6 +67,16 @@ def fmt_ratio(top: Cell | None, bottom: Cell | None) -> str:
     if top is None or bottom is None or top.median is None or not bottom.median:
         return "-"
     return f"{top.median / bottom.median:.2f}x"
+
+
+def fmt_cpu(cell: Cell | None) -> str:
+    return "-" if cell is None or cell.cpu is None else fmt_seconds(cell.cpu)
+
+
+def fmt_cpu_ratio(top: Cell | None, bottom: Cell | None) -> str:
+    if top is None or bottom is None or top.cpu is None or not bottom.cpu:
+        return "-"
+    return f"{top.cpu / bottom.cpu:.2f}x"
 
 
 def fmt_peak(cell: Cell | None) -> str:
@@ -233,13 +246,17 @@ def render_markdown(
         header.append("pipfence requests")
     header += [f"{a}/{b}" for a, b in ratios]
     header += [f"{t} MiB" for t in tools]
+    header += [f"{t} CPU s" for t in tools]
+    header += [f"{a}/{b} CPU" for a, b in ratios]
     lines = [
         f"# pipfence benchmark, {started}",
         "",
         (
             f"{bench.runs} repetition(s), medians of successful runs; peak = max RSS of the largest "
             "single process of a command, over its runs; pipfence requests = median of the "
-            "request counts its `lock -v` printed."
+            "request counts its `lock -v` printed; CPU s = median user + system time of the "
+            "command and the children it waited for, which the disk and the machine's other "
+            "work sway far less than the wall time: a change there is the tool's own."
         ),
         "",
         "| " + " | ".join(header) + " |",
@@ -262,6 +279,8 @@ def render_markdown(
             values.append(fmt_requests(cells["pipfence"]))
         values += [fmt_ratio(cells[a], cells[b]) for a, b in ratios]
         values += [fmt_peak(cells[t]) for t in tools]
+        values += [fmt_cpu(cells[t]) for t in tools]
+        values += [fmt_cpu_ratio(cells[a], cells[b]) for a, b in ratios]
         lines.append("| " + " | ".join(values) + " |")
     lines += ["", *render_growth(bench, workloads, ops)]
     lines += [
