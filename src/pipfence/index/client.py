@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import os
 import random
 import threading
@@ -44,7 +43,7 @@ from pipfence.index.http import (
     Reply,
 )
 from pipfence.index.page_blob import dump_page, load_page, same_page
-from pipfence.index.page_worker import PageJob
+from pipfence.index.page_worker import PageJob, page_digest
 from pipfence.index.page_workers import PageWorkers, default_page_workers
 from pipfence.index.remote_metadata import MetadataReader
 from pipfence.index.simple import ACCEPT, parse_project_page
@@ -195,7 +194,10 @@ class IndexClient:
                 source=endpoint.name,
                 status=304,
             )
-        sent = None if reply.status == 304 else _sent_digest(reply)  # noqa: PLR2004
+        # The digest of what was sent is needed now only to compare it with the entry's; a
+        # worker that stores a fresh page works it out itself (the parent's time is the lock's).
+        unchanged = reply.status == 304  # noqa: PLR2004
+        sent = _sent_digest(reply) if known is not None and not unchanged else None
         if cached is not None and known is not None and (sent is None or sent == cached.sent):
             # Not modified, or the very answer the entry was made from: no parse, no dump.
             if self.cache is not None:
@@ -209,7 +211,7 @@ class IndexClient:
                 etag=reply.headers.get("etag"),
                 last_modified=reply.headers.get("last-modified"),
                 fetched_at=now,
-                sent=sent,
+                sent=None,  # the worker's to work out
             )
             job = PageJob(
                 content_type=reply.headers.get("content-type") or "",
@@ -224,6 +226,7 @@ class IndexClient:
             offloaded = self._offloaded(endpoint, what, job, reply.body)
             if offloaded is not None:
                 return offloaded
+        sent = sent or _sent_digest(reply)
         with self._parsing:
             page = self._parse(endpoint, name, what, reply.url, reply)
             blob = dump_page(page)
@@ -441,13 +444,7 @@ def _unreadable(endpoint: Endpoint, what: str, problem: str) -> IndexServerError
 
 
 def _sent_digest(reply: Reply) -> str:
-    """A digest of a page answer as parsing sees it: its content type, the URL it came from
-    (relative file URLs resolve against it) and its body."""
-    digest = hashlib.sha256()
-    digest.update((reply.headers.get("content-type") or "").encode("utf-8", "replace"))
-    digest.update(b"\0" + reply.url.encode("utf-8", "replace") + b"\0")
-    digest.update(reply.body)
-    return digest.hexdigest()
+    return page_digest(reply.headers.get("content-type") or "", reply.url, reply.body)
 
 
 def _unchanged_since(

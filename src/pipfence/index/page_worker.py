@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import pickle
 import signal
@@ -35,7 +36,16 @@ from pipfence.index.cache import CachedPage, IndexCache
 from pipfence.index.page_blob import dump_page
 from pipfence.index.simple import parse_project_page
 
-__all__ = ["COMMAND", "READY", "PageAnswer", "PageJob", "read_frame", "serve", "write_frame"]
+__all__ = [
+    "COMMAND",
+    "READY",
+    "PageAnswer",
+    "PageJob",
+    "page_digest",
+    "read_frame",
+    "serve",
+    "write_frame",
+]
 
 READY = b"pipfence-page-worker 1"
 #: The interpreter's arguments that run a worker (``-P``: nothing from the working folder).
@@ -49,7 +59,8 @@ class PageJob:
 
     ``content_type`` and ``final_url`` are the answer's; ``name`` is the project asked for.
     With ``cache_root``, the parsed page is stored there as ``entry`` (its body replaced by the
-    blob) under ``url`` and ``scope``; without it, the blob comes back.
+    blob, and its ``sent`` digest, when the parent left it out, the one `page_digest` gives
+    for this answer) under ``url`` and ``scope``; without it, the blob comes back.
     """
 
     content_type: str
@@ -70,6 +81,17 @@ class PageAnswer:
     outcome: Literal["stored", "blob", "unreadable", "failed"]
     text: str = ""
     data: bytes = b""
+
+
+def page_digest(content_type: str, final_url: str, body: bytes) -> str:
+    """A digest of a page answer as parsing sees it: its content type, the URL it came from
+    (relative file URLs resolve against it) and its body. A cache entry keeps it, so that an
+    index that sends the very same page again (no 304) costs no second parse."""
+    digest = hashlib.sha256()
+    digest.update(content_type.encode("utf-8", "replace"))
+    digest.update(b"\0" + final_url.encode("utf-8", "replace") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def write_frame(stream: IO[bytes], data: bytes) -> None:
@@ -101,7 +123,8 @@ def do_job(job: PageJob, body: bytes, caches: dict[str, IndexCache]) -> PageAnsw
     cache = caches.get(job.cache_root)
     if cache is None:
         cache = caches[job.cache_root] = IndexCache(Path(job.cache_root))
-    entry = dataclasses.replace(job.entry, body=blob)
+    sent = job.entry.sent or page_digest(job.content_type, job.final_url, body)
+    entry = dataclasses.replace(job.entry, body=blob, sent=sent)
     cache.store_page(job.url, entry, job.scope, checked_by_content=True)
     return PageAnswer("stored")
 

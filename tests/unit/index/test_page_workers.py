@@ -21,7 +21,7 @@ from pipfence.index.cache import CachedPage, IndexCache
 from pipfence.index.client import IndexClient
 from pipfence.index.http import ClientSettings
 from pipfence.index.page_blob import dump_page, load_page
-from pipfence.index.page_worker import PageAnswer, PageJob
+from pipfence.index.page_worker import PageAnswer, PageJob, page_digest
 from pipfence.index.page_workers import PageWorkers
 from pipfence.index.simple import parse_project_page
 from pipfence.models.files import ProjectPage
@@ -92,6 +92,8 @@ def test_a_worker_stores_the_page_the_parent_would(workers: PageWorkers, tmp_pat
     assert entry is not None
     cached, blob = entry
     assert (cached.etag, cached.fetched_at) == ('"e1"', 5.0)
+    # The job left the digest of the answer out: the worker worked it out.
+    assert cached.sent == page_digest(JSON, PAGE_URL, body)
     stored = load_page(blob, cached.body_offset)
     here = parse_project_page(body, JSON, PAGE_URL, project=FOO)
     assert stored is not None
@@ -219,6 +221,15 @@ def test_the_client_gives_a_worker_the_same_page_and_entry(
         "foo-1.1-py3-none-any.whl",
     ]
     assert (tmp_path / f"cache{len(pages) - 1}").is_dir()
+    # Both entries carry the digest of what was sent, so a page sent again unchanged is
+    # known without a parse whoever stored it.
+    url = f"{SOURCE.url}/foo/"
+    stored_here = IndexCache(tmp_path / "cache0").open_page(url, None)
+    stored_there = IndexCache(tmp_path / f"cache{len(pages) - 1}").open_page(url, None)
+    assert stored_here is not None
+    assert stored_there is not None
+    assert stored_here[0].sent is not None
+    assert stored_there[0].sent == stored_here[0].sent
 
 
 def test_the_client_names_the_source_when_a_worker_finds_no_page(
