@@ -43,16 +43,16 @@ from pipfence.index.http import (
     Reply,
 )
 from pipfence.index.page_blob import dump_page, load_page, same_page
-from pipfence.index.page_worker import PageJob, page_digest
-from pipfence.index.page_workers import PageWorkers, default_page_workers
-from pipfence.index.remote_metadata import MetadataReader
-from pipfence.index.simple import ACCEPT, parse_project_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
 
 if TYPE_CHECKING:
     import httpx
+
+    from pipfence.index.page_worker import PageJob
+    from pipfence.index.page_workers import PageWorkers
+    from pipfence.index.remote_metadata import MetadataReader
 
 __all__ = ["IndexClient"]
 
@@ -99,13 +99,43 @@ class IndexClient:
             rng=rng,
             wall_clock=clock,
         )
-        self._metadata = MetadataReader(self._http, settings, self.cache)
         self._downloads = Downloader(self._http, settings, self.cache)
-        workers = settings.page_workers
-        self._workers = PageWorkers(default_page_workers() if workers is None else workers)
+        # The page parser, the page workers and the metadata reader are made (and their
+        # modules imported) when first needed: a sync from the cache and a remembered lock
+        # read no page and no metadata.
+        self._made_lock = threading.Lock()
+        self._metadata_reader: MetadataReader | None = None
+        self._page_workers: PageWorkers | None = None
+        self._closed = False
+
+    @property
+    def _metadata(self) -> MetadataReader:
+        with self._made_lock:
+            if self._metadata_reader is None:
+                from pipfence.index.remote_metadata import MetadataReader
+
+                self._metadata_reader = MetadataReader(self._http, self.settings, self.cache)
+            return self._metadata_reader
+
+    @property
+    def _workers(self) -> PageWorkers:
+        with self._made_lock:
+            if self._page_workers is None:
+                from pipfence.index.page_workers import PageWorkers, default_page_workers
+
+                count = self.settings.page_workers
+                if count is None:
+                    count = default_page_workers()
+                # Once closed, no worker is started any more: the parent parses.
+                self._page_workers = PageWorkers(0 if self._closed else count)
+            return self._page_workers
 
     def close(self) -> None:
-        self._workers.close()
+        with self._made_lock:
+            self._closed = True
+            workers = self._page_workers
+        if workers is not None:
+            workers.close()
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -213,6 +243,8 @@ class IndexClient:
                 fetched_at=now,
                 sent=None,  # the worker's to work out
             )
+            from pipfence.index.page_worker import PageJob
+
             job = PageJob(
                 content_type=reply.headers.get("content-type") or "",
                 final_url=reply.url,
@@ -374,6 +406,8 @@ class IndexClient:
         endpoint: Endpoint, name: NormalizedName, what: str, final_url: str, reply: Reply
     ) -> ProjectPage:
         try:
+            from pipfence.index.simple import parse_project_page
+
             return parse_project_page(
                 reply.body, reply.headers.get("content-type") or "", final_url, project=name
             )
@@ -444,6 +478,8 @@ def _unreadable(endpoint: Endpoint, what: str, problem: str) -> IndexServerError
 
 
 def _sent_digest(reply: Reply) -> str:
+    from pipfence.index.page_worker import page_digest
+
     return page_digest(reply.headers.get("content-type") or "", reply.url, reply.body)
 
 
@@ -461,6 +497,8 @@ def _unchanged_since(
 
 def _page_headers(cached: CachedPage | None) -> dict[str, str]:
     """The headers of a project page request: revalidating ``cached`` when there is one."""
+    from pipfence.index.simple import ACCEPT
+
     headers = {"Accept": ACCEPT}
     if cached is not None:
         if cached.etag:

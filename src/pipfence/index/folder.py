@@ -24,8 +24,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError
-from pipfence.index.metadata import read_wheel_metadata
-from pipfence.index.simple import parse_project_page
 from pipfence.models.files import DistFile, ProjectPage
 from pipfence.models.names import NormalizedName, canonical_name
 from pipfence.models.sources import Source
@@ -102,6 +100,8 @@ class FolderIndex:
             raise self._error(what, exc) from exc
         base = (entry.as_uri() + "/") if entry.is_dir() else entry.as_uri()
         try:
+            from pipfence.index.simple import parse_project_page
+
             return parse_project_page(body, "text/html", base, project=name)
         except ValueError as exc:
             raise IndexServerError(
@@ -128,6 +128,8 @@ class FolderIndex:
                     )
                 return data
             with wheel.open("rb") as fh:
+                from pipfence.index.metadata import read_wheel_metadata
+
                 return read_wheel_metadata(fh, name=name, limit=limit)
         except ValueError as exc:
             raise ArchiveError(

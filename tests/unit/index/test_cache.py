@@ -449,7 +449,7 @@ def test_a_page_sent_again_with_only_its_serial_changed_is_still_the_page_it_was
 def test_the_very_answer_an_entry_was_made_from_is_not_parsed_again(
     client: IndexClient, server: Server, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipfence.index.client as client_module
+    import pipfence.index.simple as simple_module
 
     parsed: list[bytes] = []
     real = parse_project_page
@@ -458,7 +458,7 @@ def test_the_very_answer_an_entry_was_made_from_is_not_parsed_again(
         parsed.append(body)
         return real(body, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(client_module, "parse_project_page", counting)
+    monkeypatch.setattr(simple_module, "parse_project_page", counting)
     server.etag = None
     client.project_page(SOURCE, REQUEST_URL, FOO)
     clock.now += 601
