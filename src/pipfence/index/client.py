@@ -21,7 +21,6 @@ The client never decides which source a package may come from: the caller's fenc
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import random
 import threading
@@ -30,7 +29,6 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
-from urllib.parse import urlsplit
 
 from pipfence.errors import IndexServerError
 from pipfence.index.cache import CachedPage, IndexCache
@@ -42,7 +40,14 @@ from pipfence.index.http import (
     Http,
     Reply,
 )
-from pipfence.index.page_blob import dump_page, load_page, same_page
+from pipfence.index.page_answers import (
+    broken_source,
+    page_headers,
+    sent_digest,
+    unchanged_since,
+    unreadable_page,
+)
+from pipfence.index.page_blob import dump_page, load_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
@@ -58,9 +63,6 @@ __all__ = ["IndexClient"]
 
 #: The content type under which the cache stores a page's parsed form.
 _PARSED_PAGE = "application/x-pipfence-parsed-page"
-#: How alike (difflib's ratio) a URL's last path segment and ``simple`` must be to be taken
-#: for a typo of it (``simpel``, ``simpl``, ``simple2``).
-_TYPO_LIKENESS = 0.6
 
 
 class IndexClient:
@@ -210,12 +212,12 @@ class IndexClient:
             url,
             what=what,
             limit=self.settings.max_page_bytes,
-            headers=_page_headers(cached),
+            headers=page_headers(cached),
             accept=(200, 304, 404),
         )
         if reply.status == 404:  # noqa: PLR2004
             if not self._root_exists(endpoint):
-                raise _broken_source(endpoint.label, source, endpoint.url, name)
+                raise broken_source(endpoint.label, source, endpoint.url, name)
             return None
         if reply.status == 304 and (cached is None or known is None):  # noqa: PLR2004
             raise IndexServerError(
@@ -227,7 +229,7 @@ class IndexClient:
         # The digest of what was sent is needed now only to compare it with the entry's; a
         # worker that stores a fresh page works it out itself (the parent's time is the lock's).
         unchanged = reply.status == 304  # noqa: PLR2004
-        sent = _sent_digest(reply) if known is not None and not unchanged else None
+        sent = sent_digest(reply) if known is not None and not unchanged else None
         if cached is not None and known is not None and (sent is None or sent == cached.sent):
             # Not modified, or the very answer the entry was made from: no parse, no dump.
             if self.cache is not None:
@@ -258,7 +260,7 @@ class IndexClient:
             offloaded = self._offloaded(endpoint, what, job, reply.body)
             if offloaded is not None:
                 return offloaded
-        sent = sent or _sent_digest(reply)
+        sent = sent or sent_digest(reply)
         with self._parsing:
             page = self._parse(endpoint, name, what, reply.url, reply)
             blob = dump_page(page)
@@ -269,7 +271,7 @@ class IndexClient:
             etag=reply.headers.get("etag"),
             last_modified=reply.headers.get("last-modified"),
             fetched_at=now,
-            content_at=_unchanged_since(cached, known, page),
+            content_at=unchanged_since(cached, known, page),
             sent=sent,
         )
         if self.cache is not None and fresh.body:
@@ -316,7 +318,7 @@ class IndexClient:
         folder = FolderIndex(source, request_url)
         page = folder.project_page(name, self.settings.max_page_bytes)
         if page is None and not folder.exists():
-            raise _broken_source(folder.label, source, request_url, name)
+            raise broken_source(folder.label, source, request_url, name)
         return page
 
     def _stored_page(
@@ -347,7 +349,7 @@ class IndexClient:
         if answer is None or answer.outcome == "failed":
             return None
         if answer.outcome == "unreadable":
-            raise _unreadable(endpoint, what, answer.text)
+            raise unreadable_page(endpoint, what, answer.text)
         if answer.outcome == "blob":
             page = load_page(answer.data)
         else:
@@ -412,7 +414,7 @@ class IndexClient:
                 reply.body, reply.headers.get("content-type") or "", final_url, project=name
             )
         except ValueError as exc:
-            raise _unreadable(endpoint, what, str(exc)) from exc
+            raise unreadable_page(endpoint, what, str(exc)) from exc
 
     # --- core metadata -----------------------------------------------------------------------
 
@@ -467,59 +469,3 @@ class IndexClient:
         caller's leave to use its own copy of that file (an unpacked wheel) without asking
         the index. False without a cache."""
         return self._downloads.holds_file(source, request_url, sha256)
-
-
-def _unreadable(endpoint: Endpoint, what: str, problem: str) -> IndexServerError:
-    return IndexServerError(
-        f"source {endpoint.label} sent an unreadable answer for {what}: {problem}",
-        source=endpoint.name,
-        hint="check that the source URL is the index's simple API (it often ends in /simple)",
-    )
-
-
-def _sent_digest(reply: Reply) -> str:
-    from pipfence.index.page_worker import page_digest
-
-    return page_digest(reply.headers.get("content-type") or "", reply.url, reply.body)
-
-
-def _unchanged_since(
-    cached: CachedPage | None, known: ProjectPage | None, page: ProjectPage
-) -> float | None:
-    """``cached.since`` when the page just parsed is the one the cache entry held
-    (``known``): an index that does not answer 304 sent the same page again, which is then as
-    unchanged as a 304 would say (a remembered lock stays good: `LockMemo`). None (since now)
-    for a new page, or when there was no entry."""
-    if cached is None or known is None:
-        return None
-    return cached.since if same_page(known, page) else None
-
-
-def _page_headers(cached: CachedPage | None) -> dict[str, str]:
-    """The headers of a project page request: revalidating ``cached`` when there is one."""
-    from pipfence.index.simple import ACCEPT
-
-    headers = {"Accept": ACCEPT}
-    if cached is not None:
-        if cached.etag:
-            headers["If-None-Match"] = cached.etag
-        if cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
-    return headers
-
-
-def _broken_source(label: str, source: Source, url: str, name: NormalizedName) -> IndexServerError:
-    """The error for a project page that is not found on a source whose own index page is
-    not found either: the URL is wrong, whatever the package."""
-    last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
-    hint = "check the source's `url` in the Pipfile"
-    likeness = difflib.SequenceMatcher(None, last.lower(), "simple").ratio()
-    if last.lower() != "simple" and likeness >= _TYPO_LIKENESS:
-        hint += f": a typo in `/{last}`? (the simple API is usually at `/simple`)"
-    return IndexServerError(
-        f"source {label} answered 404 for its own index page, and for the project page of "
-        f"`{name}`: the source's URL looks wrong",
-        source=source.name,
-        status=404,
-        hint=hint,
-    )
