@@ -227,7 +227,8 @@ class IndexClient:
                 status=304,
             )
         # The digest of what was sent is needed now only to compare it with the entry's; a
-        # worker that stores a fresh page works it out itself (the parent's time is the lock's).
+        # worker that stores a fresh page works it out itself, off this process, whose
+        # interpreter lock is what a cold lock waits on.
         unchanged = reply.status == 304  # noqa: PLR2004
         sent = sent_digest(reply) if known is not None and not unchanged else None
         if cached is not None and known is not None and (sent is None or sent == cached.sent):
@@ -407,9 +408,9 @@ class IndexClient:
     def _parse(
         endpoint: Endpoint, name: NormalizedName, what: str, final_url: str, reply: Reply
     ) -> ProjectPage:
-        try:
-            from pipfence.index.simple import parse_project_page
+        from pipfence.index.simple import parse_project_page
 
+        try:
             return parse_project_page(
                 reply.body, reply.headers.get("content-type") or "", final_url, project=name
             )
