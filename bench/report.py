@@ -255,8 +255,8 @@ def render_markdown(
             f"{bench.runs} repetition(s), medians of successful runs; peak = max RSS of the largest "
             "single process of a command, over its runs; pipfence requests = median of the "
             "request counts its `lock -v` printed; CPU s = median user + system time of the "
-            "command and the children it waited for, which the disk and the machine's other "
-            "work sway far less than the wall time: a change there is the tool's own."
+            "command and the children it waited for (a lock's swings about half as much as its "
+            "wall time; a sync's is mostly the kernel's and swings with the disk)."
         ),
         "",
         "| " + " | ".join(header) + " |",

@@ -99,9 +99,9 @@ class FolderIndex:
         except OSError as exc:
             raise self._error(what, exc) from exc
         base = (entry.as_uri() + "/") if entry.is_dir() else entry.as_uri()
-        try:
-            from pipfence.index.simple import parse_project_page
+        from pipfence.index.simple import parse_project_page  # here: a page is being read
 
+        try:
             return parse_project_page(body, "text/html", base, project=name)
         except ValueError as exc:
             raise IndexServerError(
@@ -112,6 +112,8 @@ class FolderIndex:
     def metadata(self, file: DistFile, name: NormalizedName, limit: int) -> bytes:
         """A wheel's METADATA: the PEP 658 ``.metadata`` file next to it when there is one
         (its sha256 checked when the page gives one), else read from the wheel."""
+        from pipfence.index.metadata import read_wheel_metadata  # here: metadata is wanted
+
         what = f"`{file.filename}`"
         try:
             wheel = _path(file.url)
@@ -128,8 +130,6 @@ class FolderIndex:
                     )
                 return data
             with wheel.open("rb") as fh:
-                from pipfence.index.metadata import read_wheel_metadata
-
                 return read_wheel_metadata(fh, name=name, limit=limit)
         except ValueError as exc:
             raise ArchiveError(
