@@ -21,6 +21,7 @@ The client never decides which source a package may come from: the caller's fenc
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import threading
 import time
@@ -46,14 +47,7 @@ from pipfence.index.page_answers import (
     unchanged_since,
     unreadable_page,
 )
-from pipfence.index.page_blob import dump_page
-from pipfence.index.page_handover import (
-    PARSED_PAGE,
-    cached_page,
-    fetch_job,
-    page_job,
-    worker_page,
-)
+from pipfence.index.page_blob import dump_page, load_page
 from pipfence.models.files import CoreMetadata, DistFile, ProjectPage
 from pipfence.models.names import NormalizedName
 from pipfence.models.sources import Source
@@ -61,10 +55,14 @@ from pipfence.models.sources import Source
 if TYPE_CHECKING:
     import httpx
 
+    from pipfence.index.page_worker import PageJob
     from pipfence.index.page_workers import PageWorkers
     from pipfence.index.remote_metadata import MetadataReader
 
 __all__ = ["IndexClient"]
+
+#: The content type under which the cache stores a page's parsed form.
+_PARSED_PAGE = "application/x-pipfence-parsed-page"
 
 
 class IndexClient:
@@ -209,11 +207,6 @@ class IndexClient:
                 )
         else:
             cached = known = None
-            handled, fetched = self._fetched_by_worker(
-                source, endpoint, name, url, scope=scope, now=now
-            )
-            if handled:
-                return fetched
         reply = self._http.get(
             endpoint,
             url,
@@ -223,7 +216,8 @@ class IndexClient:
             accept=(200, 304, 404),
         )
         if reply.status == 404:  # noqa: PLR2004
-            self._absent(source, endpoint, name)
+            if not self._root_exists(endpoint):
+                raise broken_source(endpoint.label, source, endpoint.url, name)
             return None
         if reply.status == 304 and (cached is None or known is None):  # noqa: PLR2004
             raise IndexServerError(
@@ -245,26 +239,35 @@ class IndexClient:
         if known is None:  # nothing to compare it with: a worker may parse it
             entry = CachedPage(
                 url=reply.url,
-                content_type=PARSED_PAGE,
+                content_type=_PARSED_PAGE,
                 body=b"",
                 etag=reply.headers.get("etag"),
                 last_modified=reply.headers.get("last-modified"),
                 fetched_at=now,
                 sent=None,  # the worker's to work out
             )
-            job = page_job(self.cache, url, name, scope, entry)
-            job = dataclasses.replace(job, content_type=reply.headers.get("content-type") or "")
-            answer = self._workers.parse(job, reply.body)
-            parsed = worker_page(self.cache, endpoint, what, job, answer) if answer else None
-            if parsed is not None:
-                return parsed
+            from pipfence.index.page_worker import PageJob
+
+            job = PageJob(
+                content_type=reply.headers.get("content-type") or "",
+                final_url=reply.url,
+                name=name,
+                # absolute: the worker's working folder need not stay ours
+                cache_root=None if self.cache is None else os.path.abspath(self.cache.root),  # noqa: PTH100
+                url=url,
+                scope=scope,
+                entry=entry,
+            )
+            offloaded = self._offloaded(endpoint, what, job, reply.body)
+            if offloaded is not None:
+                return offloaded
         sent = sent or sent_digest(reply)
         with self._parsing:
             page = self._parse(endpoint, name, what, reply.url, reply)
             blob = dump_page(page)
         fresh = CachedPage(
             url=reply.url,
-            content_type=PARSED_PAGE,
+            content_type=_PARSED_PAGE,
             body=blob or b"",
             etag=reply.headers.get("etag"),
             last_modified=reply.headers.get("last-modified"),
@@ -338,43 +341,42 @@ class IndexClient:
             return dataclasses.replace(mapped, cached_at=stored.since)
         return page
 
-    def _fetched_by_worker(
-        self,
-        source: Source,
-        endpoint: Endpoint,
-        name: NormalizedName,
-        url: str,
-        *,
-        scope: str | None,
-        now: float,
-    ) -> tuple[bool, ProjectPage | None]:
-        """``(True, page)`` when a page worker fetched the page never fetched before (it
-        sends the request, parses and stores: off this process), None for a 404;
-        ``(False, None)`` when none did, and the caller sends the request itself."""
-        if self.cache is None or not self._workers.running:
-            return False, None
-        job = fetch_job(self._http, self.cache, endpoint, url, name=name, scope=scope, now=now)
-        answer = self._workers.fetch(job) if job is not None else None
-        if job is None or answer is None:
-            return False, None
-        if answer.outcome == "absent":
-            self._absent(source, endpoint, name)
-            return True, None
-        what = f"the project page of `{name}`"
-        fetched = worker_page(self.cache, endpoint, what, job.page, answer)
-        return fetched is not None, fetched
+    def _offloaded(
+        self, endpoint: Endpoint, what: str, job: PageJob, body: bytes
+    ) -> ProjectPage | None:
+        """The page of ``job`` as a worker process parsed it (and stored it, with a cache),
+        groups left in the cache file; None when no worker did (the caller parses it)."""
+        answer = self._workers.parse(job, body)
+        if answer is None or answer.outcome == "failed":
+            return None
+        if answer.outcome == "unreadable":
+            raise unreadable_page(endpoint, what, answer.text)
+        if answer.outcome == "blob":
+            page = load_page(answer.data)
+        else:
+            stored, page = self._cached_page(job.url, job.scope)
+            if stored is None or page is None or stored.fetched_at != job.entry.fetched_at:
+                return None  # not this very entry (a write that failed left an older one)
+            page = dataclasses.replace(page, cached_at=stored.since)
+        if page is None or page.name != job.name:
+            return None
+        return dataclasses.replace(page, etag=job.entry.etag)
 
     def _cached_page(
         self, url: str, scope: str | None
     ) -> tuple[CachedPage, ProjectPage] | tuple[None, None]:
-        """The cached entry for ``url`` and its page (see `cached_page`)."""
-        return cached_page(self.cache, url, scope)
-
-    def _absent(self, source: Source, endpoint: Endpoint, name: NormalizedName) -> None:
-        """What a 404 for the project page of ``name`` means: no such project here (None),
-        or, when the source's own index page is not found either, a wrong URL (raised)."""
-        if not self._root_exists(endpoint):
-            raise broken_source(endpoint.label, source, endpoint.url, name)
+        """The cached entry for ``url`` and its page, groups left in the file; (None, None)
+        when there is none this client can read."""
+        if self.cache is None:
+            return None, None
+        entry = self.cache.open_page(url, scope)
+        if entry is None:
+            return None, None
+        cached, data = entry
+        if cached.content_type != _PARSED_PAGE:
+            return None, None
+        known = load_page(data, cached.body_offset)
+        return (cached, known) if known is not None else (None, None)
 
     def _root_exists(self, endpoint: Endpoint) -> bool:
         """Whether the source's own index page (its URL, which names no package) is there:

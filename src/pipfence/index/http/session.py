@@ -287,27 +287,6 @@ class Http:
         proxy = self.proxy_for(url)
         return Channel(tls=tls, proxy=proxy.url if proxy is not None else None)
 
-    def hand_over(
-        self, endpoint: Endpoint, url: str, headers: Mapping[str, str]
-    ) -> tuple[str, dict[str, str], Channel] | None:
-        """The request `get` would send first for ``url``, for a page worker to send over
-        its own libcurl transport: the URL without user-info, the headers with the
-        ``Authorization`` this origin gets, and the channel (proxy, TLS). It is counted as
-        sent (`sent`). None when this session's requests do not go through libcurl (httpx
-        was asked for or passed in, or pycurl is missing): the caller sends it through `get`.
-        """
-        if not self._use_curl:
-            return None
-        url, _ = strip_userinfo(url)
-        request_headers = dict(headers)
-        authorization = self._auth.authorization(endpoint, url)
-        if authorization is not None:
-            request_headers["Authorization"] = authorization
-        channel = self.channel(endpoint, url)
-        with self._lock:
-            self._sent[endpoint.name] = self._sent.get(endpoint.name, 0) + 1
-        return url, request_headers, channel
-
     # --- internals ---------------------------------------------------------------------
 
     def _trust(self) -> TrustStore:
