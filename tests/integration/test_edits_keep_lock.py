@@ -124,6 +124,30 @@ def test_uninstall_keeps_every_other_locked_version(
     assert "- beta==1.0" in result.stderr
 
 
+def test_uninstall_of_a_package_still_required_keeps_its_version_in_lock_and_environment(
+    cli: RunPipfence, in_project: dict[str, str], pipfence_project: Path, public_index: PypiServer
+) -> None:
+    # `web` needs `codec`, which the Pipfile also names with a bound; a newer `codec` is out.
+    public_index.add_dist("codec", "2.5")
+    public_index.add_dist("web", "1.0", requires=["codec"])
+    packages = 'web = "*"\ncodec = "<2.6"\n'
+    write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    first = cli(["install"], env=in_project)
+    assert first.returncode == 0, out(first)
+    public_index.add_dist("codec", "2.8")
+
+    # Pages asked again, so that the lock hears of 2.8.
+    result = cli(["uninstall", "codec"], env={**in_project, "PIPFENCE_PAGE_MAX_AGE": "0"})
+
+    assert result.returncode == 0, out(result)
+    # Out of the Pipfile, still in the lock (web needs it) at the version installed: removing
+    # a bound moves nothing, and nothing claims a change the environment did not get.
+    assert "codec" not in (pipfence_project / "Pipfile").read_text()
+    assert _versions(pipfence_project) == {"codec": "==2.5", "web": "==1.0"}
+    assert installed(pipfence_project) == {"codec": "2.5", "web": "1.0"}
+    assert "2.8" not in result.stdout + result.stderr, out(result)
+
+
 def test_update_of_a_name_with_no_lock_yet_locks_the_project(
     cli: RunPipfence,
     in_project: dict[str, str],

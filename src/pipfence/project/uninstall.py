@@ -43,7 +43,10 @@ def uninstall_packages(
     ]
     change = remove_packages(project.pipfile_text(), project.pipfile, names, tables=list(tables))
     edited = session.with_project(project.with_pipfile_text(change.text))
-    kept = locked_versions(project, leave=change.names)
+    # Every locked version is kept, the removed packages' too: one still required by
+    # another stays at the version installed (taking a bound away moves nothing), as
+    # the environment, which only loses what the lock no longer has, keeps it.
+    kept = locked_versions(project)
     report = relock(edited, pre=pre, on_fetch=on_fetch, keep=kept)
     env_path = project.venv_path()
     files = stage_with_pylock(session, pipfile_text=change.text, lock=report.lockfile)
