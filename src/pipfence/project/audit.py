@@ -83,6 +83,16 @@ def audit_lock(
     )
 
 
+#: How the reason of a package left out for coming from another source than PyPI ends.
+_FENCED = ", not PyPI"
+
+
+def kept_in_fence(reason: str) -> bool:
+    """Whether a package was left out (``reason``, as `AuditReport.skipped` gives it) for
+    coming from another source than PyPI: its name may not go to the service."""
+    return reason.endswith(_FENCED)
+
+
 def _auditable(
     name: str, package: LockedPackage, lock: Lockfile, skipped: list[tuple[str, str]]
 ) -> Version | None:
@@ -93,7 +103,7 @@ def _auditable(
         skipped.append((name, "not an index package"))
         return None
     if not is_pypi_url(source.url):
-        skipped.append((name, f"from source `{source.name}`, not PyPI"))
+        skipped.append((name, f"from source `{source.name}`{_FENCED}"))
         return None
     try:
         return Version(package.version)

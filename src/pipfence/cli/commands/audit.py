@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from pipfence.cli.commands._options import add_category_options, tables_from_args
-from pipfence.cli.commands.check import add_service_options
+from pipfence.cli.commands.check import add_service_options, skipped_summary
 from pipfence.cli.context import settings_from_args
 from pipfence.cli.ui import UI, count
 from pipfence.errors import EXIT_FAILURE, FileWriteError, UsageError
@@ -136,10 +136,7 @@ def _summary(ui: UI, report: AuditReport, service: VulnerabilityService, *, stri
     else:
         ui.success(f"No known vulnerabilities found in {checked} ({service})")
     if report.skipped:
-        ui.info(
-            f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
-            "than PyPI stay inside the fence); -v lists them"
-        )
+        ui.info(skipped_summary(report.skipped))
     if found or (strict and report.skipped):
         return EXIT_FAILURE
     return 0

@@ -170,10 +170,7 @@ def _show_text(
     for name, reason in report.skipped:
         ui.detail(f"skipped {name}: {reason}")
     if report.skipped:
-        ui.info(
-            f"{count(len(report.skipped), 'package')} not looked up (names from sources other "
-            "than PyPI stay inside the fence); -v lists them and why"
-        )
+        ui.info(skipped_summary(report.skipped))
     checked = count(report.checked, "package")
     if report.vulnerabilities:
         found = len(report.vulnerabilities)
@@ -191,3 +188,20 @@ def _show_text(
     else:
         ui.success(f"No known vulnerabilities in {checked} ({service}).")
     return True
+
+
+def skipped_summary(skipped: Sequence[tuple[str, str]]) -> str:
+    """The line that counts the packages not looked up. It names the fence only for those
+    left out for coming from another source: a package the service did not know, or whose
+    version is not PEP 440, was not kept in by the fence."""
+    from pipfence.project.audit import kept_in_fence
+
+    text = f"{count(len(skipped), 'package')} not looked up"
+    fenced = sum(kept_in_fence(reason) for _name, reason in skipped)
+    if fenced == len(skipped):
+        text += " (names from sources other than PyPI stay inside the fence)"
+    elif fenced:
+        text += (
+            f" ({fenced} of them from sources other than PyPI: their names stay inside the fence)"
+        )
+    return text + "; -v lists them and why"
