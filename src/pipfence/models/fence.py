@@ -92,8 +92,10 @@ class Fence:
         )
 
     def find_by_url(self, url: str) -> Source | None:
-        """The source whose URL is ``url`` (trailing slash and case of host ignored), if any."""
-        return next((s for s in self.sources if same_url(s.url, url)), None)
+        """The source whose URL is ``url`` (trailing slash and case of host ignored), if any;
+        of two that both match, the one spelled exactly so (as pipenv picks it)."""
+        exact = next((s for s in self.sources if s.url == url), None)
+        return exact or next((s for s in self.sources if same_url(s.url, url)), None)
 
     def source_for(self, name: NormalizedName) -> Source:
         """The source a name comes from before any parent is known: its pin, else the default."""

@@ -77,3 +77,11 @@ def test_find_by_url_ignores_trailing_slash() -> None:
     fence = Fence((PYPI_SOURCE,), {})
     assert fence.find_by_url(PYPI_SIMPLE_URL + "/") is PYPI_SOURCE
     assert fence.find_by_url("https://elsewhere.example/simple") is None
+
+
+def test_find_by_url_prefers_the_source_spelled_exactly_so() -> None:
+    plain = Source(name="pypi", url=PYPI_SIMPLE_URL)
+    slashed = Source(name="mirror", url=PYPI_SIMPLE_URL + "/")
+    fence = Fence((plain, slashed), {})
+    assert fence.find_by_url(PYPI_SIMPLE_URL + "/") is slashed
+    assert fence.find_by_url(PYPI_SIMPLE_URL) is plain
