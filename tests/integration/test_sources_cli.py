@@ -177,7 +177,8 @@ def test_sources_names_keyring_as_where_the_credentials_come_from(
     result = run_pipfence(["sources"], env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "  credentials: from keyring" in result.stdout.splitlines()
-    assert "ok (HTTP 200)" in result.stdout
+    assert "  ok: answered (HTTP 200)" in result.stdout.splitlines()
+    assert "ok: ok" not in result.stdout
     assert password not in result.stdout + result.stderr
 
     without = run_pipfence(["sources"], env={**env, "PIPENV_KEYRING_PROVIDER": "disabled"})

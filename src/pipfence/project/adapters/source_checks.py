@@ -61,7 +61,7 @@ class SourceCheck:
         if self.status is None:
             return "no answer"
         if _OK <= self.status < 300:  # noqa: PLR2004
-            return f"ok (HTTP {self.status})"
+            return f"answered (HTTP {self.status})"
         if self.status == _NOT_FOUND:
             return (
                 "reachable, but the root answers HTTP 404 (some indexes list no projects "
