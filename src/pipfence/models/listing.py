@@ -83,6 +83,22 @@ class Listing:
         resolver could choose would be the same bytes on both."""
         return bool(self.copied_versions(other))
 
+    def files_of(self, version: str) -> dict[str, str | None]:
+        """File name → sha256 (None: listed without one) of ``version``'s files."""
+        key = _version_key(version)
+        found: dict[str, str | None] = {}
+        for text, files in self._releases.items():
+            if _version_key(text) == key:
+                for file in files:
+                    found.setdefault(file.filename, file.sha256.lower() if file.sha256 else None)
+        return found
+
+    def common_newest(self, other: Listing) -> str | None:
+        """The highest version both list (for messages); None when they share none."""
+        shared = self.digests().keys() & other.digests().keys()
+        parsed = [(v, k) for k in shared if (v := version_of(k)) is not None]
+        return self._spelled.get(max(parsed)[1], max(parsed)[1]) if parsed else None
+
     def newest(self) -> str | None:
         """The highest version listed (for messages)."""
         parsed = [(v, k) for k in self.digests() if (v := version_of(k)) is not None]

@@ -47,7 +47,9 @@ and UsageError the error is), ``message_contains``, ``message_excludes``,
 
 A digest is written as a token: ``""`` is a file listed without a sha256, 64 hex digits are used
 as written, and any other text stands for the sha256 of that text, so the same token on two
-sources is the same bytes.
+sources is the same bytes. A token that is a file name (``idna-3.7.tar.gz``, maybe followed by a
+note: ``idna-3.7.tar.gz (hostile)`` is another file of that name) also names the file, as
+messages show it; ``idna-3.7.tar.gz (no sha256)`` is that file listed without a sha256.
 """
 
 from __future__ import annotations
@@ -156,8 +158,13 @@ def _case_params() -> list[Any]:
 # -- building the inputs -------------------------------------------------------------------------
 
 
+#: A token naming a file, maybe with a note after it (``x-1.0.tar.gz (hostile)``: another
+#: file of that name, as the note makes the token, and so the digest, another).
+_FILE_NAME = re.compile(r"^(\S+\.(?:whl|tar\.gz|zip))(?: \(.*\))?$")
+
+
 def _digest(token: str) -> str | None:
-    if not token:
+    if not token or token.endswith(" (no sha256)"):
         return None
     if _HEX64.fullmatch(token):
         return token
@@ -165,9 +172,26 @@ def _digest(token: str) -> str | None:
 
 
 def _listing(table: Mapping[str, Any] | None) -> Listing | None:
+    """A token that is a file name (``idna-3.7.tar.gz``, maybe with a note) names the file
+    too, as messages name it; any other file gets a made-up name of its own."""
     if table is None:
         return None
-    return Listing.of({version: [_digest(t) for t in tokens] for version, tokens in table.items()})
+    return Listing(
+        {
+            version: [
+                DistFile(
+                    filename=_FILE_NAME.sub(r"\1", token)
+                    if _FILE_NAME.search(token)
+                    else f"x-{version}-{n}.tar.gz",
+                    url="",
+                    hashes={"sha256": digest} if (digest := _digest(token)) else {},
+                )
+                for n, token in enumerate(tokens)
+            ]
+            for version, tokens in table.items()
+            if tokens
+        }
+    )
 
 
 def _fence(case: Mapping[str, Any]) -> Fence:
