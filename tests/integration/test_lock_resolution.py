@@ -48,6 +48,23 @@ def test_a_dependency_on_no_index_makes_the_lock_take_an_older_parent(
     }
 
 
+def test_a_python_version_of_just_the_major_locks_for_the_python_found(
+    run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    # `[requires] python_version = "3"`: any Python 3, as pipenv takes it; not Python 3.0,
+    # for which a package needing Python 3.9 would have no release.
+    public_index.add_dist("modern", "1.0", requires_python=">=3.9")
+    text = pipfile_text([("public", public_index.simple_url)], 'modern = "*"\n')
+    write_pipfile(pipfence_project, text + '\n[requires]\npython_version = "3"\n')
+
+    result = run_pipfence(["lock"])
+
+    assert result.returncode == 0, out(result)
+    lock = read_lock(pipfence_project)
+    assert lock["default"]["modern"]["version"] == "==1.0"
+    assert lock["_meta"]["requires"] == {"python_version": "3"}
+
+
 def test_a_dependency_on_no_index_with_no_way_around_names_the_chain(
     run_pipfence: RunPipfence, pipfence_project: Path, public_index: PypiServer
 ) -> None:

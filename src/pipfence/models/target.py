@@ -222,6 +222,9 @@ def _project_python(
         except InvalidVersion as exc:
             msg = f"python_version {python_version!r} is not a version"
             raise ValueError(msg) from exc
+        if parsed.release == (parsed.major,) and full is None:
+            # "3": any Python 3, as pipenv takes it: the environment's, else this one.
+            return _any_of_major(parsed.major, running_full, interpreter)
         if not _MINOR_VERSION.match(text):
             # "3.11.7" in python_version: take it as the full version, pipenv does the same.
             full = full or parsed
@@ -240,6 +243,22 @@ def _project_python(
     if found is not None and (found.major, found.minor) == (minor.major, minor.minor):
         return minor, found
     return minor, Version(f"{minor.major}.{minor.minor}.0")
+
+
+def _any_of_major(
+    major: int, running_full: Version, interpreter: str | None
+) -> tuple[Version, Version]:
+    """(major.minor, full version) for ``python_version = "3"``: the environment's Python
+    (``interpreter``) when it is of that major version, else the running one when it is,
+    else the lowest release (``3.0.0``)."""
+    try:
+        found = Version(interpreter) if interpreter else None
+    except InvalidVersion:
+        found = None
+    for candidate in (found, running_full):
+        if candidate is not None and candidate.major == major:
+            return Version(f"{candidate.major}.{candidate.minor}"), candidate
+    return Version(f"{major}.0"), Version(f"{major}.0.0")
 
 
 #: Platform tags of `Target.on_every_platform`: Windows, macOS (from 10.9 on) and glibc/musl

@@ -181,3 +181,18 @@ def test_a_minor_version_resolves_for_the_interpreter_that_will_be_used(
 ) -> None:
     target = Target.current(python_version="3.9", interpreter=interpreter)
     assert target.python_version == Version(full)
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "full"),
+    [
+        ("3.12.4", "3.12.4"),  # the environment's Python, when it is a Python 3
+        (None, ".".join(map(str, sys.version_info[:3]))),  # else this one
+        ("2.7.18", ".".join(map(str, sys.version_info[:3]))),
+    ],
+)
+def test_a_major_version_alone_means_any_python_of_it(interpreter: str | None, full: str) -> None:
+    # `python_version = "3"` is any Python 3 (pipenv finds one), never Python 3.0.
+    target = Target.current(python_version="3", interpreter=interpreter)
+    assert target.python_version == Version(full)
+    assert target.environment["python_version"] == ".".join(full.split(".")[:2])
