@@ -70,6 +70,9 @@ def test_sources_check_each_source(
     missing_var = run_pipfence(["sources", "--json"], env=pipfence_env)
     private = next(c for c in json.loads(missing_var.stdout) if c["name"] == "private")
     assert "`INDEX_USER`" in private["result"]
+    missing_text = run_pipfence(["sources"], env=pipfence_env).stdout.splitlines()
+    below_private = missing_text[missing_text.index(f"private: {private['url']}") + 1]
+    assert below_private == "  verify_ssl: false   TLS: not checked"
 
     listed = run_pipfence(["sources", "--no-check"], env=env)
     assert listed.returncode == 0

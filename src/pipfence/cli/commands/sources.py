@@ -86,7 +86,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.result(f"{check.source.name}{mark}: {check.shown_url}")
             if check.mirror:
                 ui.result(f"  through the mirror {check.mirror}")
-            ui.result(f"  verify_ssl: {str(check.source.verify_ssl).lower()}   TLS: {check.tls}")
+            # No TLS set-up to show when the URL could not even be made (a variable unset).
+            tls = check.tls or "not checked"
+            ui.result(f"  verify_ssl: {str(check.source.verify_ssl).lower()}   TLS: {tls}")
             if check.tls != "local folder":
                 # A local folder is read, not asked: no credentials or proxy apply to it.
                 ui.result(f"  credentials: {check.credentials or 'none sent'}")
