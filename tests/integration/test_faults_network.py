@@ -138,32 +138,6 @@ def test_transient_page_failure_then_success_locks(
     assert fault_server.paths("GET").count("/simple/payload/") == 2
 
 
-def test_a_sync_that_fails_takes_away_the_environment_it_made(
-    cli: RunPipfence,
-    env: dict[str, str],
-    pipfence_project: Path,
-    fault_server: FaultServer,
-    dist_factory: DistFactory,
-    tmp_path: Path,
-) -> None:
-    wheel = dist_factory.wheel("payload", "1.0")
-    page = html_page(fault_server, "payload", [wheel])
-    fault_server.route("/simple/payload/", Respond(200, page, content_type=HTML))
-    write_pipfile(pipfence_project, one_source_pipfile(fault_server.simple_url))
-    assert cli(["lock"], env=env).returncode == 0
-    # The wheel is gone from the index, and this sync's cache has never held it.
-    fault_server.route(f"/files/{wheel.name}", Respond(503, "down"))
-    cold = {**env, "PIPFENCE_CACHE_DIR": str(tmp_path / "cold-cache"), "PIPFENCE_RETRIES": "1"}
-
-    result = cli(["sync"], env=cold)
-
-    assert result.returncode == 1, out(result)
-    assert "`corp`" in result.stderr, out(result)
-    assert "Traceback" not in result.stderr
-    # No environment before the command, none after it: not an empty one holding only pip.
-    assert not (pipfence_project / ".venv").exists()
-
-
 def test_retry_after_is_honoured(
     cli: RunPipfence, pipfence_project: Path, fault_server: FaultServer, dist_factory: DistFactory
 ) -> None:

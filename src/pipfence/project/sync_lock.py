@@ -82,7 +82,6 @@ def sync_lock(
     old_python = replaced_python(project, python)
     location = project.venv_path()
     aside = _set_aside(location) if old_python else None
-    created = False
     try:
         env, created = _open_env(
             project,
@@ -99,10 +98,6 @@ def sync_lock(
         if aside is not None:
             shutil.rmtree(location, ignore_errors=True)
             aside.rename(location)
-        elif created:
-            # Made by this command, which failed: it goes with it, and the project is left
-            # as it was, without an environment (a next sync makes it again).
-            shutil.rmtree(location, ignore_errors=True)
         raise
     finally:
         cache.end_ahead()
