@@ -178,10 +178,12 @@ def confusion(
         # What sets the two apart, for the version that counts: a file on one side only, or
         # another file under one name, says more than the newest versions do.
         found = _difference(compared, (first.name, mine), (other.name, theirs))
-        if found is not None and " is not on " in found and newest:
-            versions = f" ({found}; newest: {', '.join(newest)})"
-        elif found is not None:
-            versions = f" ({found})"
+        if found is not None:
+            text, missing = found
+            # A version one side lacks: where each side stands says the rest.
+            versions = (
+                f" ({text}; newest: {', '.join(newest)})" if missing and newest else f" ({text})"
+            )
     if what is not None:
         pass
     elif chosen is not None:
@@ -201,25 +203,26 @@ def confusion(
 
 def _difference(
     version: str, first: tuple[str, Listing], second: tuple[str, Listing]
-) -> str | None:
+) -> tuple[str, bool] | None:
     """In words, what keeps ``version`` from being the same files on the two sources (each a
-    name and its listing): a file only one of them lists, a file name whose bytes differ, or
-    a file listed without a sha256; None when nothing tells them apart by name."""
+    name and its listing): the version missing on one (then True), a file only one of them
+    lists, a file name whose bytes differ, or a file listed without a sha256; None when
+    nothing tells them apart by name."""
     (name_a, listing_a), (name_b, listing_b) = first, second
     files_a, files_b = listing_a.files_of(version), listing_b.files_of(version)
     if not files_b:
-        return f"{version} is not on `{name_b}`"
+        return f"{version} is not on `{name_b}`", True
     if not files_a:
-        return f"{version} is not on `{name_a}`"
+        return f"{version} is not on `{name_a}`", True
     for files, theirs, where in ((files_a, files_b, name_a), (files_b, files_a, name_b)):
         only = sorted(set(files) - set(theirs))
         if only:
             more = f" and {len(only) - 1} more" if len(only) > 1 else ""
-            return f"{version}: `{only[0]}`{more} only on `{where}`"
+            return f"{version}: `{only[0]}`{more} only on `{where}`", False
     differ = sorted(f for f in files_a if files_a[f] != files_b[f])
     if not differ:
         return None
     file = differ[0]
     if files_a[file] is None or files_b[file] is None:
-        return f"{version}: `{file}` is listed without a sha256"
-    return f"{version}: `{file}` is another file on each (sha256 differs)"
+        return f"{version}: `{file}` is listed without a sha256", False
+    return f"{version}: `{file}` is another file on each (sha256 differs)", False

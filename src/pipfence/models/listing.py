@@ -95,13 +95,15 @@ class Listing:
 
     def common_newest(self, other: Listing) -> str | None:
         """The highest version both list (for messages); None when they share none."""
-        shared = self.digests().keys() & other.digests().keys()
-        parsed = [(v, k) for k in shared if (v := version_of(k)) is not None]
-        return self._spelled.get(max(parsed)[1], max(parsed)[1]) if parsed else None
+        return self._highest(self.digests().keys() & other.digests().keys())
 
     def newest(self) -> str | None:
         """The highest version listed (for messages)."""
-        parsed = [(v, k) for k in self.digests() if (v := version_of(k)) is not None]
+        return self._highest(self.digests().keys())
+
+    def _highest(self, keys: Iterable[str]) -> str | None:
+        """The highest of these version keys, as the page spelled it; None for none."""
+        parsed = [(v, k) for k in keys if (v := version_of(k)) is not None]
         return self._spelled.get(max(parsed)[1], max(parsed)[1]) if parsed else None
 
 
