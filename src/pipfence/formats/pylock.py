@@ -9,9 +9,10 @@ names). The pages are fetched by the caller; this module only reads them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
 
 from pipfence.errors import PackageNotFound, UsageError
 from pipfence.models.files import DistFile, ProjectPage, parse_filename, version_of
@@ -24,8 +25,7 @@ from pipfence.models.urls import shown_url
 __all__ = ["PylockExport", "pylock_document", "pylock_toml"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PylockExport:
+class PylockExport(msgspec.Struct, frozen=True, kw_only=True):
     """The pylock.toml document as plain data, and what could not be matched (notes)."""
 
     document: dict[str, Any]

@@ -36,10 +36,12 @@ import os
 import secrets
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+from msgspec.structs import replace
 
 from pipfence.index.cache_files import HANDLES, Blob, FileBlob, close_handle
 
@@ -89,8 +91,7 @@ def _page_of(header: dict[str, Any], body: bytes, *, body_offset: int = 0) -> Ca
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CachedPage:
+class CachedPage(msgspec.Struct, frozen=True, kw_only=True):
     """A project page as last fetched: the body, how to revalidate it, and when it was fetched.
 
     ``url`` is the credential-free URL the body was finally served from (after redirects).

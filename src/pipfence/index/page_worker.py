@@ -21,16 +21,16 @@ parent.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import pickle
 import signal
 import struct
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
+
+import msgspec
 
 from pipfence.index.cache import CachedPage, IndexCache
 from pipfence.index.page_blob import dump_page
@@ -53,8 +53,7 @@ COMMAND = ("-P", "-c", "from pipfence.index.page_worker import main; main()")
 _LENGTH = struct.Struct("<Q")
 
 
-@dataclass(frozen=True, slots=True)
-class PageJob:
+class PageJob(msgspec.Struct, frozen=True):
     """One page to parse (see `pipfence.index.client.IndexClient.project_page`).
 
     ``content_type`` and ``final_url`` are the answer's; ``name`` is the project asked for.
@@ -72,8 +71,7 @@ class PageJob:
     entry: CachedPage
 
 
-@dataclass(frozen=True, slots=True)
-class PageAnswer:
+class PageAnswer(msgspec.Struct, frozen=True):
     """What became of a job: ``stored`` in the cache, the ``blob`` itself (``data``), or
     ``unreadable`` (``text`` says why: the body is no project page); ``failed`` when the
     worker could not do it (the parent then parses the page itself)."""
@@ -124,7 +122,7 @@ def do_job(job: PageJob, body: bytes, caches: dict[str, IndexCache]) -> PageAnsw
     if cache is None:
         cache = caches[job.cache_root] = IndexCache(Path(job.cache_root))
     sent = job.entry.sent or page_digest(job.content_type, job.final_url, body)
-    entry = dataclasses.replace(job.entry, body=blob, sent=sent)
+    entry = msgspec.structs.replace(job.entry, body=blob, sent=sent)
     cache.store_page(job.url, entry, job.scope, checked_by_content=True)
     return PageAnswer("stored")
 

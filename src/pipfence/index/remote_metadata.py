@@ -6,13 +6,14 @@ and METADATA, else the whole wheel; checked against the file's name and version,
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import io
 import re
 import tempfile
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
+
+import msgspec
 
 from pipfence.errors import ArchiveError, HashMismatch, IndexServerError, IntegrityError
 from pipfence.index.cache import IndexCache, metadata_key
@@ -243,8 +244,7 @@ class MetadataReader:
         return spool
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Tail:
+class _Tail(msgspec.Struct, frozen=True):
     """The end of a remote file fetched by a suffix range request."""
 
     url: str

@@ -16,9 +16,9 @@ import csv
 import hashlib
 import re
 import zipfile
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -49,8 +49,7 @@ _RECORD_HASHES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WheelInfo:
+class WheelInfo(msgspec.Struct, frozen=True, kw_only=True):
     """What the checks established about a wheel: its identity and its dist-info folder."""
 
     filename: str

@@ -24,9 +24,10 @@ import tomllib
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 if TYPE_CHECKING:
     import pyproject_hooks
@@ -126,8 +127,7 @@ def build_environ(base: Mapping[str, str], python: Path) -> dict[str, str]:
     return environ
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildSystem:
+class BuildSystem(msgspec.Struct, frozen=True, kw_only=True):
     """A source tree's ``[build-system]`` (PEP 517 / 518), defaults filled in.
 
     A tree with no ``pyproject.toml``, or one without ``build-backend``, is built by

@@ -8,7 +8,8 @@ wanted side from the lock (after markers are evaluated) and the installed side f
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from pipfence.installer.satisfies import InstalledDist, WantedDist, satisfies
 from pipfence.models.names import NormalizedName, canonical_name
@@ -23,16 +24,14 @@ PROTECTED: frozenset[NormalizedName] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Replacement:
+class Replacement(msgspec.Struct, frozen=True, kw_only=True):
     """An installed distribution to uninstall before its wanted version or kind goes in."""
 
     installed: InstalledDist
     wanted: WantedDist
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncPlan:
+class SyncPlan(msgspec.Struct, frozen=True, kw_only=True):
     """The changes that make an environment match what is wanted; every list sorted by name."""
 
     install: tuple[WantedDist, ...] = ()

@@ -11,8 +11,9 @@ import csv
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from pipfence.errors import InstallError
 from pipfence.installer.destination import Environment, aside_name
@@ -23,8 +24,7 @@ __all__ = ["SetAside", "set_aside", "uninstall"]
 __all__ = ["SetAside", "set_aside", "uninstall"]
 
 
-@dataclass(slots=True)
-class SetAside:
+class SetAside(msgspec.Struct):
     """A distribution whose files were moved aside by `set_aside`: `restore` puts them back,
     `discard` deletes them (the distribution is then uninstalled)."""
 

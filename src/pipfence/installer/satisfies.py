@@ -13,9 +13,10 @@ commit, and passes the values in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
 
 from pipfence.models.names import NormalizedName
 
@@ -29,8 +30,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WantedDist:
+class WantedDist(msgspec.Struct, frozen=True, kw_only=True):
     """A distribution the environment should hold.
 
     ``url`` is set for direct references (a ``file``/``path``/VCS lock entry) and compared with
@@ -43,8 +43,7 @@ class WantedDist:
     url: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstalledDist:
+class InstalledDist(msgspec.Struct, frozen=True, kw_only=True):
     """A distribution found in (or just written to) an environment's site-packages.
 
     ``dist_info`` is the ``*.dist-info`` directory; ``installer`` is its INSTALLER file (None when
@@ -83,8 +82,7 @@ def satisfies(wanted: WantedDist, installed: InstalledDist) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectOrigin:
+class DirectOrigin(msgspec.Struct, frozen=True, kw_only=True):
     """What a direct reference's lock entry requires of an installed distribution's
     ``direct_url.json`` (PEP 610).
 

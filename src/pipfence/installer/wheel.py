@@ -26,10 +26,10 @@ import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+import msgspec
 from installer.exceptions import InstallerError
 
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
@@ -55,8 +55,7 @@ __all__ = [
 _INSTALL_WORKERS = max(2, min(4, os.cpu_count() or 1))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WheelInstall:
+class WheelInstall(msgspec.Struct, frozen=True, kw_only=True):
     """One wheel for `install_many`; the fields are `install_wheel`'s parameters."""
 
     path: Path

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from pipfence.errors import (
     FenceError,
@@ -37,16 +38,14 @@ class Rule(enum.StrEnum):
     CHECK_OFF = "check-off"  # on both as different files, the confusion check off
 
 
-@dataclass(frozen=True, slots=True)
-class Parent:
+class Parent(msgspec.Struct, frozen=True):
     """A package that declared a dependency, and the source it was taken from."""
 
     name: NormalizedName
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """The one source a name is taken from, and the rule that chose it."""
 
     source: Source

@@ -37,8 +37,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from pipfence.errors import (
     LockFenceError,
@@ -56,8 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["Fence"]
 
 
-@dataclass(frozen=True, slots=True)
-class Fence:
+class Fence(msgspec.Struct, frozen=True):
     """Which index may hear each name and which one each package comes from.
 
     ``sources`` in Pipfile order (the first is the default); ``pins`` maps a name to the source
@@ -66,7 +66,7 @@ class Fence:
     """
 
     sources: tuple[Source, ...]
-    pins: Mapping[NormalizedName, str] = field(default_factory=dict)
+    pins: Mapping[NormalizedName, str] = msgspec.field(default_factory=dict)
     named: frozenset[NormalizedName] = frozenset()
     confusion_check: bool = True
 

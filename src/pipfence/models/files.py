@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import msgspec
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, parse_tag
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
@@ -465,8 +466,7 @@ def _email_headers(block: bytes) -> _Headers:
     return BytesParser().parsebytes(block, headersonly=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoreMetadata:
+class CoreMetadata(msgspec.Struct, frozen=True, kw_only=True):
     """What resolution needs from a distribution's core metadata (METADATA / PKG-INFO)."""
 
     name: NormalizedName

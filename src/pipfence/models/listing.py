@@ -5,8 +5,8 @@ each version's files), and the hashes a lock allows for a package (`AllowedHashe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+import msgspec
 from packaging.utils import canonicalize_version
 
 from pipfence.models.files import DistFile, version_of
@@ -114,8 +114,7 @@ def _version_key(text: str) -> str:
     return canonicalize_version(text, strip_trailing_zero=True)
 
 
-@dataclass(frozen=True, slots=True)
-class AllowedHashes:
+class AllowedHashes(msgspec.Struct, frozen=True):
     """The sha256 digests a lock entry allows, normalised once (lower-case hex, no prefix)."""
 
     digests: frozenset[str] = frozenset()

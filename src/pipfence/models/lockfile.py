@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from packaging.markers import InvalidMarker, Marker
 from packaging.version import InvalidVersion, Version
 
@@ -38,8 +38,7 @@ PIPFILE_SPEC = 6
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockedPackage:
+class LockedPackage(msgspec.Struct, frozen=True, kw_only=True):
     """One package entry of a category. ``data`` keeps every key as the lock has it."""
 
     name: str
@@ -88,15 +87,14 @@ class LockedPackage:
         return data
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Meta:
+class Meta(msgspec.Struct, frozen=True, kw_only=True):
     """The ``_meta`` object."""
 
     hash: str
     sources: tuple[Source, ...]
-    requires: Mapping[str, Any] = field(default_factory=dict)
+    requires: Mapping[str, Any] = msgspec.field(default_factory=dict)
     pipfile_spec: int = PIPFILE_SPEC
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], /) -> Meta:
@@ -125,8 +123,7 @@ class Meta:
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lockfile:
+class Lockfile(msgspec.Struct, frozen=True, kw_only=True):
     """A whole Pipfile.lock. ``categories`` maps a lock category to its packages."""
 
     meta: Meta

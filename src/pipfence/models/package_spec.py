@@ -9,8 +9,9 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from pipfence.models.names import NormalizedName, canonical_name, is_valid_name, shown
 
@@ -60,8 +61,7 @@ ENTRY_KEYS = frozenset(
 MAX_SPECIFIER_LENGTH = 1000
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PackageSpec:
+class PackageSpec(msgspec.Struct, frozen=True, kw_only=True):
     """One entry of a package table, e.g. ``requests = {version = ">=2", index = "pypi"}``."""
 
     name: str

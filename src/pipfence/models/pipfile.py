@@ -13,8 +13,9 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from pipfence.errors import PipfileError
 from pipfence.models.fence import Fence
@@ -79,17 +80,18 @@ def pipfile_table(category: str) -> str:
     return next((t for t, c in LOCK_CATEGORY.items() if c == category), category)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pipfile:
+class Pipfile(msgspec.Struct, frozen=True, kw_only=True):
     """A parsed Pipfile. ``categories`` are keyed by table name, in file order."""
 
     path: str = "Pipfile"
     data: Mapping[str, Any]
     sources: tuple[Source, ...] = ()
-    categories: Mapping[str, Mapping[NormalizedName, PackageSpec]] = field(default_factory=dict)
-    requires: Mapping[str, Any] = field(default_factory=dict)
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    scripts: Mapping[str, Any] = field(default_factory=dict)
+    categories: Mapping[str, Mapping[NormalizedName, PackageSpec]] = msgspec.field(
+        default_factory=dict
+    )
+    requires: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    settings: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    scripts: Mapping[str, Any] = msgspec.field(default_factory=dict)
     #: What is in the file but read by nobody (a misspelled key, a pipenv setting pipfence does
     #: not act on), as ``path:line: message`` lines for the command to print.
     warnings: tuple[str, ...] = ()

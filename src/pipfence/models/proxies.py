@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import msgspec
+
 from pipfence.models.urls import shown_url
 
 __all__ = ["PROXY_SCHEMES", "PROXY_VARIABLES", "Proxies", "Proxy", "bypasses_proxy"]
@@ -69,8 +71,7 @@ class Proxy:
         return f"{self.shown} (from {self.variable})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Proxies:
+class Proxies(msgspec.Struct, frozen=True, kw_only=True):
     """The proxy configuration of a run: per scheme, and the hosts that bypass it."""
 
     http: Proxy | None = None

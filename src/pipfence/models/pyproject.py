@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
@@ -23,8 +23,7 @@ __all__ = ["PyprojectTables", "pyproject_tables"]
 _GROUP_NAME = re.compile(r"[-_.]+")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PyprojectTables:
+class PyprojectTables(msgspec.Struct, frozen=True, kw_only=True):
     """Pipfile tables (name → package → entry) and what each non-default table stands for."""
 
     tables: dict[str, dict[str, Any]]

@@ -17,10 +17,10 @@ and the project's name are found on disk by the project layer; this module does 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import msgspec
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipfence.errors import UsageError
@@ -59,8 +59,7 @@ _TRAILING_EXTRAS = re.compile(r"^(?P<location>.+?)\[(?P<extras>[^\[\]]*)\]$")
 _EGG = re.compile(r"(?:^|&)egg=(?P<name>[^&\[]+)(?:\[(?P<extras>[^\]]*)\])?")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reference:
+class Reference(msgspec.Struct, frozen=True, kw_only=True):
     """A direct reference from the command line.
 
     ``location`` is the path as typed (``kind`` path) or the URL to write (``kind`` file);
@@ -207,8 +206,7 @@ class FetchedReference(Protocol):
     def sha256(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectRef:
+class DirectRef(msgspec.Struct, frozen=True, kw_only=True):
     """One direct reference. ``location`` is the path, file URL or git URL as written;
     ``ref`` the git ref asked for (Pipfile) or locked commit (lock); ``hashes`` the
     ``sha256:`` digests a lock allows for a ``file`` archive."""

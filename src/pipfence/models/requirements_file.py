@@ -12,7 +12,8 @@ they were not imported. ``--find-links`` is refused: it would take files from ou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 from pipfence.errors import UsageError
 from pipfence.models.names import shown
@@ -37,8 +38,7 @@ _WITH_VALUE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RequirementLine:
+class RequirementLine(msgspec.Struct, frozen=True):
     """One requirement: ``text`` as an `install` argument takes it, ``editable`` for ``-e``."""
 
     text: str
@@ -46,8 +46,7 @@ class RequirementLine:
     editable: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequirementsFile:
+class RequirementsFile(msgspec.Struct, frozen=True, kw_only=True):
     """What one requirements file says (its ``-r`` includes not yet read)."""
 
     requirements: tuple[RequirementLine, ...] = ()
@@ -55,7 +54,7 @@ class RequirementsFile:
     extra_index_urls: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
     includes: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = field(default_factory=tuple)
+    ignored: tuple[str, ...] = msgspec.field(default_factory=tuple)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from pipfence.models.urls import PYPI_SIMPLE_URLS, normalise
 
@@ -43,8 +44,7 @@ class SourceTableError(ValueError):
         self.key = key
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Source:
+class Source(msgspec.Struct, frozen=True, kw_only=True):
     """One ``[[source]]`` table. ``url`` is kept as written, placeholders included."""
 
     name: str

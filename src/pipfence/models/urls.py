@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+import msgspec
+
 from pipfence.errors import UsageError
 from pipfence.models.names import MIRROR_PREFIX, mirror_variable
 
@@ -73,8 +75,7 @@ _SAFE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(msgspec.Struct, frozen=True):
     """RFC 6454 origin (scheme, host, port): what credentials are bound to."""
 
     scheme: str
@@ -356,8 +357,7 @@ class RoutedSource(Protocol):
     def url(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """Where one source's requests go: ``template`` (placeholders kept; safe to show through
     `shown_url`) and ``via``, how it was chosen ("its own URL", "the PyPI mirror", or the variable
     of a per-source mirror)."""

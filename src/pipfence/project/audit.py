@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from packaging.version import InvalidVersion, Version
 
 from pipfence.models.lockfile import LockedPackage, Lockfile, package_source
@@ -22,8 +23,7 @@ from pipfence.project.export import selected_packages
 __all__ = ["AuditReport", "Vulnerability", "audit_lock"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Vulnerability:
+class Vulnerability(msgspec.Struct, frozen=True, kw_only=True):
     """One advisory for one locked package."""
 
     name: str

@@ -9,7 +9,8 @@ without importing the installer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from pipfence.errors import UsageError
 from pipfence.models.lockfile import Lockfile
@@ -31,8 +32,7 @@ __all__ = [
 _TABLE_OF_CATEGORY = {category: table for table, category in LOCK_CATEGORY.items()}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CategoryOptions:
+class CategoryOptions(msgspec.Struct, frozen=True, kw_only=True):
     """What a command line says about categories: ``--dev``, ``--dev-only``, ``--categories``
     and ``--extras`` (as written: comma or space separated) and ``--all`` (``every``)."""
 

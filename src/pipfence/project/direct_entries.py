@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+import msgspec
 
 from pipfence.errors import UsageError
 from pipfence.installer.build import temp_dir
@@ -39,8 +40,7 @@ __all__ = ["DirectEntry", "direct_entry", "metadata_namer"]
 MetadataBuilder = Callable[[DirectRef, Path], str]
 
 
-@dataclass(frozen=True, slots=True)
-class DirectEntry:
+class DirectEntry(msgspec.Struct, frozen=True):
     """A Pipfile entry for a direct reference: the package's name and the inline table."""
 
     name: str

@@ -4,9 +4,10 @@ built (concurrently), to stand in the resolution as a package and be written as 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from pipfence.errors import UsageError
 from pipfence.models.files import CoreMetadata, DistFile
@@ -23,8 +24,7 @@ from pipfence.project.project import Project
 __all__ = ["DirectPackage", "direct_packages"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectPackage:
+class DirectPackage(msgspec.Struct, frozen=True, kw_only=True):
     """A path, file or git entry as fetched for a lock: its reference, its lock data, the
     stand-in file the resolver sees for it, and the metadata built from it."""
 

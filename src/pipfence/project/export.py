@@ -6,9 +6,10 @@ for exports too), and the use cases that write them. The text itself is `pipfenc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from pipfence.formats.pylock import PylockExport, pylock_document, pylock_toml
 from pipfence.formats.requirements import index_lines, requirement_lines, source_lines
@@ -175,8 +176,7 @@ def stage_with_pylock(
     return files
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PylockWritten:
+class PylockWritten(msgspec.Struct, frozen=True, kw_only=True):
     """A pylock.toml made by `write_pylock`: its text, where it went (None: not written, the
     caller prints ``text``), how many packages it holds, and what could not be matched."""
 
@@ -218,8 +218,7 @@ def write_pylock(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequirementsExport:
+class RequirementsExport(msgspec.Struct, frozen=True, kw_only=True):
     """A requirements file's lines, and what the user should know about it."""
 
     lines: list[str]

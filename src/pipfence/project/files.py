@@ -15,8 +15,9 @@ import os
 import secrets
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from pipfence.errors import FileWriteError, UsageError
 
@@ -126,8 +127,7 @@ def _write_error(display: str, exc: OSError) -> FileWriteError:
     )
 
 
-@dataclass(slots=True)
-class _Staged:
+class _Staged(msgspec.Struct):
     display: str
     target: Path
     new: Path

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
 
+import msgspec
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -37,8 +37,7 @@ __all__ = [
 MISSING = "?"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Edge:
+class Edge(msgspec.Struct, frozen=True, kw_only=True):
     """One ``Requires-Dist`` edge: the name as the parent wrote it, and pipdeptree's rendering
     of its specifier (clauses sorted in reverse, comma-joined; None when there is none).
     ``extra`` is the parent's extra that gates it, or None; ``extras`` are the extras the edge
@@ -55,8 +54,7 @@ class Edge:
         return self.specifier or "Any"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Node:
+class Node(msgspec.Struct, frozen=True, kw_only=True):
     """An installed distribution: its ``Name`` as written, its version, and its edges."""
 
     key: NormalizedName
@@ -65,8 +63,7 @@ class Node:
     requires: tuple[Edge, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DependencyGraph:
+class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
     """Nodes by normalised name; ``extra_edges`` maps a node to the edges behind its extras."""
 
     nodes: Mapping[NormalizedName, Node]

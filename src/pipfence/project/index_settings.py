@@ -27,9 +27,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import get_args
+
+from msgspec.structs import replace
 
 from pipfence.errors import UsageError
 from pipfence.index.client import IndexClient

@@ -5,9 +5,10 @@ Pipfile, the lock and the environment change together or not at all (`together`)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from pipfence.models.pipfile import Pipfile, lock_category
 from pipfence.project.environment import check_python
@@ -27,8 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["InstallResult", "install", "install_change", "install_items", "install_packages"]
 
 
-@dataclass(frozen=True, slots=True)
-class InstallResult:
+class InstallResult(msgspec.Struct, frozen=True):
     """What an install-like command did."""
 
     lock: LockReport | None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import LockfileError, UsageError
@@ -28,19 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["LockOptions", "LockReport", "lock", "lock_pipfile_text", "relock"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockOptions:
+class LockOptions(msgspec.Struct, frozen=True, kw_only=True):
     """What `pipfence lock` was asked: pre-releases, and which Pipfile tables to lock."""
 
     pre: bool = False
     tables: Sequence[str] | None = None
     #: Versions to keep while they still fit (name → version, from the lock an edit starts
     #: from), so that adding, removing or updating one package moves nothing it need not.
-    keep: Mapping[str, str] = field(default_factory=dict)
+    keep: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockReport:
+class LockReport(msgspec.Struct, frozen=True, kw_only=True):
     """What a lock did, for the CLI to tell."""
 
     lockfile: Lockfile
@@ -167,16 +165,15 @@ def _tables_to_lock(pipfile: Pipfile, options: LockOptions) -> list[str]:
     return tables
 
 
-@dataclass(slots=True)
-class _Found:
+class _Found(msgspec.Struct):
     """What the groups of one lock found, gathered: categories, names, origins, warnings."""
 
-    categories: dict[str, dict[str, LockedPackage]] = field(default_factory=dict)
-    total: set[NormalizedName] = field(default_factory=set)
-    origins: dict[NormalizedName, Decision] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    fence_warnings: list[str] = field(default_factory=list)
-    recalled: list[bool] = field(default_factory=list)
+    categories: dict[str, dict[str, LockedPackage]] = msgspec.field(default_factory=dict)
+    total: set[NormalizedName] = msgspec.field(default_factory=set)
+    origins: dict[NormalizedName, Decision] = msgspec.field(default_factory=dict)
+    warnings: list[str] = msgspec.field(default_factory=list)
+    fence_warnings: list[str] = msgspec.field(default_factory=list)
+    recalled: list[bool] = msgspec.field(default_factory=list)
 
     def add(self, group: GroupLock) -> None:
         self.recalled.append(group.recalled)

@@ -6,9 +6,9 @@ for every platform or written unpinned as pipenv writes them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from packaging.requirements import Requirement
 
 from pipfence.errors import PackageNotFound, ResolutionError
@@ -225,8 +225,7 @@ def category_entries(
     return category.entries
 
 
-@dataclass(slots=True, kw_only=True)
-class _Category:
+class _Category(msgspec.Struct, kw_only=True):
     """The entries of one category as they are added, and the names already written."""
 
     specs: Mapping[NormalizedName, PackageSpec]
@@ -235,8 +234,8 @@ class _Category:
     default_source: str
     target: Target
     direct: Mapping[NormalizedName, DirectPackage]
-    entries: dict[str, LockedPackage] = field(default_factory=dict)
-    done: set[NormalizedName] = field(default_factory=set)
+    entries: dict[str, LockedPackage] = msgspec.field(default_factory=dict)
+    done: set[NormalizedName] = msgspec.field(default_factory=set)
 
     def add(self, found: Resolution) -> None:
         """Write each package of ``found`` that the category's entries need (and that is

@@ -31,9 +31,10 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import msgspec
 
 import pipfence
 from pipfence.errors import PipfenceError
@@ -80,8 +81,7 @@ class MemoStore(Protocol):
     def page_max_age(self) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
-class LockPolicy:
+class LockPolicy(msgspec.Struct, frozen=True):
     """How every resolution of one lock chooses: pre-releases, and versions to keep."""
 
     allow_pre: bool
@@ -90,20 +90,18 @@ class LockPolicy:
     uploaded_before: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupLock:
+class GroupLock(msgspec.Struct, frozen=True, kw_only=True):
     """The lock entries of tables that share one fence, and what their resolution said."""
 
     entries: dict[str, dict[str, LockedPackage]]
     origins: Mapping[NormalizedName, Decision]
-    warnings: list[str] = field(default_factory=list)
-    fence_warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
+    fence_warnings: list[str] = msgspec.field(default_factory=list)
     #: Whether it was recalled (`LockMemo.recall`) rather than resolved.
     recalled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LockMemo:
+class LockMemo(msgspec.Struct, frozen=True):
     """The remembered lock of one group of tables (see the module's text)."""
 
     client: MemoStore

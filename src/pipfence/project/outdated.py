@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
 from packaging.version import InvalidVersion, Version
 
 from pipfence.errors import LockfileError
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["OutdatedPackage", "OutdatedReport", "outdated"]
 
 
-@dataclass(frozen=True, slots=True)
-class OutdatedPackage:
+class OutdatedPackage(msgspec.Struct, frozen=True):
     """One package with something newer than what is installed."""
 
     name: str
@@ -51,8 +50,7 @@ class OutdatedPackage:
         return self.held_by is not None
 
 
-@dataclass(frozen=True, slots=True)
-class OutdatedReport:
+class OutdatedReport(msgspec.Struct, frozen=True):
     """What `outdated` found; ``moving`` are those `pipfence update` would change."""
 
     moving: tuple[OutdatedPackage, ...]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import AoT, Comment, InlineTable, Table
@@ -243,8 +243,7 @@ def _find(section: Table | OutOfOrderTableProxy, name: str) -> str | None:
     return next((k for k in section if canonical_name(str(k)) == key), None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Change:
+class _Change(msgspec.Struct, frozen=True):
     """What a command changes in one entry; None (or no extras) leaves that part alone."""
 
     version: str | None

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from pipfence.errors import (
     IndexServerError,
@@ -70,8 +71,7 @@ __all__ = ["Prepared", "SyncInputs", "prepare"]
 _CHECKS = "wheel-checks-v1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncInputs:
+class SyncInputs(msgspec.Struct, frozen=True, kw_only=True):
     """What a sync prepares from: the lock's wanted packages (on this target), the fence and
     the sources it lets each one come from, the environment, the cache and the builds."""
 
@@ -94,8 +94,7 @@ class SyncInputs:
     on_progress: ProgressSink | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
+class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     """The files a sync chose (one a wanted index package) and the wheels to install, every
     one unpacked in the cache and checked against its RECORD."""
 

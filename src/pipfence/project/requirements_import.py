@@ -16,9 +16,10 @@ The file's indexes become sources, fenced:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import msgspec
 
 from pipfence.errors import UsageError
 from pipfence.models.pipfile import Pipfile
@@ -88,15 +89,14 @@ def _merge(outer: RequirementsFile, inner: RequirementsFile) -> RequirementsFile
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ImportedSources:
+class ImportedSources(msgspec.Struct, frozen=True):
     """The Pipfile text with the file's sources, the source URL its named packages are to be
     pinned to (None: the default), notes, and credentials moved out of URLs."""
 
     text: str
     pin: str | None
     notes: tuple[str, ...] = ()
-    credentials: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def _verify(url: str, trusted: tuple[str, ...]) -> bool:

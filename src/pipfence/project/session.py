@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from pipfence.index.client import IndexClient
 from pipfence.models.urls import Routes
@@ -19,8 +21,7 @@ from pipfence.project.serial import project_lock
 __all__ = ["Session", "open_session"]
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     """The project a use case works on and the index client it asks."""
 
     project: Project

@@ -11,8 +11,9 @@ sends those names to the default source and to PyPI: it is run only when asked.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from pipfence.models.lockfile import Lockfile, package_source
 from pipfence.models.names import NormalizedName, canonical_name
@@ -25,8 +26,7 @@ from pipfence.project.concurrency import worker_pool
 __all__ = ["Exposure", "audit_exposure", "pin_line"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Exposure:
+class Exposure(msgspec.Struct, frozen=True, kw_only=True):
     """A locked package from a non-default source, and whether its name exists elsewhere.
 
     ``on_default`` / ``on_pypi`` are None when that index was not asked (it is the package's

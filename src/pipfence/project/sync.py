@@ -13,10 +13,10 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 from packaging.markers import InvalidMarker
 
 from pipfence.errors import HashMismatch, LockfileError, UsageError
@@ -63,8 +63,7 @@ SEARCH_ALL_SOURCES = "install_search_all_sources"
 _COMMIT_LENGTH = 40
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncOptions:
+class SyncOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Which lock categories to install, and whether to remove what no category of the lock
     lists (`sync --clean`)."""
 
@@ -72,8 +71,7 @@ class SyncOptions:
     remove_extraneous: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncReport:
+class SyncReport(msgspec.Struct, frozen=True, kw_only=True):
     """What a sync did."""
 
     env: VirtualEnv

@@ -7,9 +7,11 @@ from __future__ import annotations
 import functools
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
+from msgspec.structs import replace
 
 from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.venv import VirtualEnv
@@ -38,8 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["EnvTarget", "sync_lock"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnvTarget:
+class EnvTarget(msgspec.Struct, frozen=True, kw_only=True):
     """Where a command installs: the project's environment (``site_packages``: pipenv's
     ``--site-packages`` / ``--no-site-packages``, None when not given) or, with ``system``,
     the interpreter on PATH (``--system``)."""

@@ -3,8 +3,9 @@ progress sink each step reports to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from pipfence.installer.satisfies import WantedDist
 from pipfence.models.files import DistFile
@@ -21,8 +22,7 @@ class ProgressSink(Protocol):
     def expect(self, total: int, label: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(msgspec.Struct, frozen=True):
     """The file of a wanted version a sync installs, the source it comes from, and the
     sha256 digests the lock allows for it."""
 

@@ -13,8 +13,9 @@ Three facts, each from where it is recorded:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from pipfence.errors import PipfenceError
 from pipfence.models.fence import Fence
@@ -34,8 +35,7 @@ _MAX_DEPTH = 40
 Rule = Literal["pinned", "default", "parent", "direct"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PipfileEntry:
+class PipfileEntry(msgspec.Struct, frozen=True, kw_only=True):
     """A Pipfile entry naming the package: its table, version and ``index`` (if any)."""
 
     table: str
@@ -44,8 +44,7 @@ class PipfileEntry:
     extras: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Link:
+class Link(msgspec.Struct, frozen=True, kw_only=True):
     """One step of a chain: the package, its installed version, and what the step before it
     required of it (None for the Pipfile entry the chain starts at)."""
 
@@ -55,8 +54,7 @@ class Link:
     extras: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
+class Explanation(msgspec.Struct, frozen=True, kw_only=True):
     """Everything `pipfence why` says about one package."""
 
     name: str

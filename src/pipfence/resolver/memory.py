@@ -9,9 +9,9 @@ names it needs and that it prefetches.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from packaging.version import Version
 
 from pipfence.errors import PackageNotFound
@@ -26,8 +26,7 @@ __all__ = ["InMemorySource"]
 _BASE_URL = "https://files.invalid/"
 
 
-@dataclass(slots=True)
-class InMemorySource:
+class InMemorySource(msgspec.Struct):
     """A `PackageSource` over plain data.
 
     Build it with `from_dict` from a mapping ``{name: {version: spec}}`` where each ``spec``
@@ -49,10 +48,10 @@ class InMemorySource:
 
     projects: Mapping[NormalizedName, tuple[DistFile, ...]]
     metadata_by_version: Mapping[tuple[NormalizedName, Version], CoreMetadata]
-    files_asked: list[NormalizedName] = field(default_factory=list)
-    metadata_asked: list[tuple[NormalizedName, Version]] = field(default_factory=list)
-    prefetched: list[tuple[NormalizedName, Version]] = field(default_factory=list)
-    calls: list[tuple[str, NormalizedName, Version | None]] = field(default_factory=list)
+    files_asked: list[NormalizedName] = msgspec.field(default_factory=list)
+    metadata_asked: list[tuple[NormalizedName, Version]] = msgspec.field(default_factory=list)
+    prefetched: list[tuple[NormalizedName, Version]] = msgspec.field(default_factory=list)
+    calls: list[tuple[str, NormalizedName, Version | None]] = msgspec.field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, Mapping[str, Any]]], /) -> InMemorySource:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -17,8 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["Edge", "Resolution", "ResolvedPackage"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Edge:
+class Edge(msgspec.Struct, frozen=True, kw_only=True):
     """One requirement that pulled a package in.
 
     ``parent`` is the requiring project's name, or None for a direct requirement (one passed
@@ -32,8 +33,7 @@ class Edge:
     marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolvedPackage:
+class ResolvedPackage(msgspec.Struct, frozen=True, kw_only=True):
     """One pinned project.
 
     ``display_name`` is the name as first written by whoever required it (a direct requirement

@@ -3,11 +3,11 @@ recalled (every page the same fresh cache entry; a name a source lacked still la
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from packaging.version import Version
 
@@ -151,7 +151,7 @@ def test_a_remembered_lock_is_recalled_whole_and_holds_no_secret() -> None:
     memo = _remembered(store)
     assert b"s3cret-canary" not in b"".join(store.stored.values())
     recalled = memo.recall()
-    assert recalled == dataclasses.replace(_group(), recalled=True)
+    assert recalled == msgspec.structs.replace(_group(), recalled=True)
     # The name the default lacked was asked again, at the URL requests go to.
     assert [(s, n) for s, n, _u in store.asked] == [("corp", "lib")]
 
@@ -170,7 +170,7 @@ def test_a_remembered_lock_is_not_recalled_when_anything_moved(change: str) -> N
     elif change == "now-present":
         store.present.add(("corp", "lib"))
     elif change == "other-key":
-        memo = dataclasses.replace(memo, key="0" * 64)
+        memo = msgspec.structs.replace(memo, key="0" * 64)
     else:
         store.stored[memo.slot] = b'{"key": "' + memo.key.encode() + b'", "pages": 3}'
     assert memo.recall() is None
@@ -188,7 +188,7 @@ def test_with_one_source_a_page_past_its_age_is_asked_again(
     store.page_max_age = max_age
     memo = _memo(store, fence=Fence((DEFAULT,), {}))
     assert memo is not None
-    group = dataclasses.replace(_group(), origins={APP: Decision(DEFAULT, Rule.NAMED)})
+    group = msgspec.structs.replace(_group(), origins={APP: Decision(DEFAULT, Rule.NAMED)})
     memo.remember(group, {("corp", APP): 100.0, ("corp", LIB): None})
     store.stamps = {}  # past its age: no stamp without asking
     store.present = {("corp", "app")}

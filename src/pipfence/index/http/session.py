@@ -31,10 +31,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Self, TypeVar
 from urllib.parse import urljoin
+
+import msgspec
+from msgspec.structs import replace
 
 from pipfence.errors import IndexServerError
 from pipfence.index.http.auth import Authenticator, Endpoint, Origin, strip_userinfo
@@ -73,8 +75,7 @@ _T = TypeVar("_T")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(msgspec.Struct, frozen=True):
     """A response read in full: status, headers, body, and the final credential-free URL."""
 
     status: int

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 from pipfence.models.proxies import Proxies
 
@@ -31,16 +32,14 @@ MiB = 1024 * 1024
 KeyringProvider = Literal["auto", "import", "subprocess", "disabled"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceTls:
+class SourceTls(msgspec.Struct, frozen=True, kw_only=True):
     """TLS settings for one source's own host: an extra CA bundle and a client certificate."""
 
     ca_file: Path | None = None
     client_cert: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsSettings:
+class TlsSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where trusted CAs and client certificates come from.
 
     ``ca_files`` (PEM bundles) and ``ca_dir`` (an OpenSSL hashed folder) are added to the
@@ -54,11 +53,10 @@ class TlsSettings:
     ca_dir: Path | None = None
     replace_system: bool = False
     client_cert: Path | None = None
-    per_source: Mapping[str, SourceTls] = field(default_factory=dict)
+    per_source: Mapping[str, SourceTls] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientSettings:
+class ClientSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the index layer would otherwise read from the environment.
 
     ``transport`` is ``"auto"`` (libcurl when pycurl is installed, else httpx) or ``"httpx"``.
@@ -88,8 +86,8 @@ class ClientSettings:
     max_download_bytes: int = 4096 * MiB
     netrc_path: Path | None = None
     ca_bundle: Path | None = None
-    tls: TlsSettings = field(default_factory=TlsSettings)
-    proxies: Proxies = field(default_factory=Proxies)
+    tls: TlsSettings = msgspec.field(default_factory=TlsSettings)
+    proxies: Proxies = msgspec.field(default_factory=Proxies)
     http2: bool = True
     user_agent: str = "pipfence"
     keyring: KeyringProvider = "auto"

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+import msgspec
+
 __all__ = [
     "MIN_RATE",
     "Channel",
@@ -57,8 +59,7 @@ class TransportError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
-class Tls:
+class Tls(msgspec.Struct, frozen=True):
     """How one request's TLS is set up. ``cafile`` / ``capath`` None leave that part to the
     library's default; ``client_cert`` is a PEM file holding a certificate and its key."""
 

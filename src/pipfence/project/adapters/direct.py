@@ -26,10 +26,11 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+import msgspec
 
 from pipfence.errors import HashMismatch, InstallError, UsageError
 from pipfence.installer.cache import file_sha256
@@ -65,8 +66,7 @@ _CREDENTIAL_HELPER = (
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fetched:
+class Fetched(msgspec.Struct, frozen=True, kw_only=True):
     """A direct reference on disk: a source ``tree`` or an ``archive`` (sdist or wheel).
 
     ``sha256`` is the archive's digest, ``commit`` the git commit; ``cache_key`` keys built

@@ -9,8 +9,10 @@ origin, never over plain http to another host, TLS verified unless the source sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from pipfence.errors import IndexServerError, UsageError
 from pipfence.index.folder import FolderIndex, is_file_url
@@ -27,8 +29,7 @@ _NOT_FOUND = 404
 _SERVER_ERROR = 500
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceCheck:
+class SourceCheck(msgspec.Struct, frozen=True, kw_only=True):
     """One source and how it answered. ``status`` is None when no HTTP answer came."""
 
     source: Source
