@@ -100,6 +100,32 @@ def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
     assert (found.returncode, found.stdout.strip()) == (0, str(project / ".venv"))
 
 
+def test_a_relative_pipenv_pipfile_gives_the_project_pipenv_gives(tmp_path: Path) -> None:
+    app, ci = tmp_path / "app", tmp_path / "ci"
+    app.mkdir()
+    ci.mkdir()
+    (app / "Pipfile").write_text('[packages]\nsix = "*"\n', encoding="utf-8")
+    workon = str(tmp_path / "_workon")
+    from_ci = run(["--where"], ci, PIPENV_PIPFILE="../app/Pipfile", WORKON_HOME=workon)
+    assert from_ci.stdout.strip() == str(app)  # pipenv's abspath: no `ci/..` in it
+    venv_ci = run(["--venv"], ci, PIPENV_PIPFILE="../app/Pipfile", WORKON_HOME=workon)
+    venv_app = run(["--venv"], app, WORKON_HOME=workon)
+    assert venv_app.returncode == 1  # none yet; the message names the one it would be
+    assert venv_ci.stderr == venv_app.stderr
+    assert "ci/.." not in venv_ci.stderr
+
+
+def test_a_pipfile_of_another_name_has_its_lock_named_after_it(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text('[packages]\nsix = "*"\n', encoding="utf-8")
+    write_lock(tmp_path)
+    (tmp_path / "Pipfile").rename(tmp_path / "Pipfile.ci")
+    (tmp_path / "Pipfile.lock").rename(tmp_path / "Pipfile.ci.lock")  # as pipenv names it
+    found = run(["verify"], tmp_path, PIPENV_PIPFILE="Pipfile.ci")
+    assert (found.returncode, found.stdout) == (0, "Pipfile.lock is up-to-date.\n")
+    listed = run(["requirements"], tmp_path, PIPENV_PIPFILE="Pipfile.ci")
+    assert (listed.returncode, listed.stdout.splitlines()[-1]) == (0, "six==1.0")
+
+
 def test_verify_current_and_stale(project: Path) -> None:
     write_lock(project)
     current = run(["verify"], project)

@@ -29,10 +29,9 @@ if TYPE_CHECKING:
     from pipfence.models.sources import Source
     from pipfence.project.files import FileSet
 
-__all__ = ["LOCKFILE", "PIPFILE", "PYLOCK", "LockState", "Project"]
+__all__ = ["PIPFILE", "PYLOCK", "LockState", "Project"]
 
 PIPFILE = "Pipfile"
-LOCKFILE = "Pipfile.lock"
 #: The PEP 751 lock beside the Pipfile (``pylock.NAME.toml`` with ``[pipenv] pylock_name``).
 PYLOCK = "pylock.toml"
 
@@ -110,7 +109,9 @@ class Project:
 
     @property
     def lock_path(self) -> Path:
-        return self.root / LOCKFILE
+        """``Pipfile.lock`` beside the Pipfile, or ``<name>.lock`` for a Pipfile of another name
+        (``PIPENV_PIPFILE=Pipfile.ci``: ``Pipfile.ci.lock``), as pipenv names it."""
+        return self.pipfile_path.with_name(f"{self.pipfile_path.name}.lock")
 
     def _display(self, path: Path) -> str:
         try:

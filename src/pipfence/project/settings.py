@@ -255,7 +255,7 @@ class Settings(NamedTuple):
         return cls(
             environ=env,
             cwd=cwd,
-            pipfile=Path(pipfile).expanduser().absolute() if pipfile else None,
+            pipfile=_pipfile_path(pipfile, cwd) if pipfile else None,
             max_depth=parse_count(max_depth, "PIPENV_MAX_DEPTH", minimum=0, maximum=1000),
             venv_in_project=env_flag(env, "VENV_IN_PROJECT"),
             workon_home=_workon_home(env, cwd),
@@ -347,6 +347,13 @@ def _link_mode(env: Mapping[str, str]) -> LinkMode:
         hint="auto (the default) clones where the filesystem can and hard-links elsewhere; "
         "clone and copy always give each environment files of its own",
     )
+
+
+def _pipfile_path(value: str, cwd: Path) -> Path:
+    """``PIPENV_PIPFILE`` made absolute against ``cwd`` with ``..`` taken out, symlinks kept,
+    as pipenv makes it: the project's folder, and so its environment's name, is then the same
+    from wherever the command runs."""
+    return Path(os.path.normpath(cwd / Path(value).expanduser()))
 
 
 def _workon_home(env: Mapping[str, str], cwd: Path) -> Path:
