@@ -44,6 +44,18 @@ def test_scripts_expand_variables_from_the_environment_and_dotenv(
     assert direct.stdout.strip() == "dotenv-value", out(direct)
 
 
+def test_dotenv_is_loaded_as_pipenv_loads_it(
+    cli: RunPipfence, env: dict[str, str], project: Path
+) -> None:
+    (project / ".env").write_text(
+        'FOO=from-dotenv\nBASE=${FOO}/x\nLINES="one\ntwo\\tend"\n', encoding="utf-8"
+    )
+    code = "import os; print(repr([os.environ[k] for k in ('FOO', 'BASE', 'LINES')]))"
+    result = cli(["run", "python", "-c", code], env={**env, "FOO": "from-shell"})
+    assert result.returncode == 0, out(result)
+    assert result.stdout.strip() == repr(["from-dotenv", "from-dotenv/x", "one\ntwo\tend"])
+
+
 def test_inline_assignments_set_the_commands_environment(cli: RunPipfence, project: Path) -> None:
     code = "import os; print(os.environ['A'], os.environ['B'])"
     result = cli(["run", "A=foo", "B=two words", "python", "-c", code])
