@@ -126,6 +126,14 @@ def test_a_pipfile_of_another_name_has_its_lock_named_after_it(tmp_path: Path) -
     assert (listed.returncode, listed.stdout.splitlines()[-1]) == (0, "six==1.0")
 
 
+def test_verify_names_a_pipfile_that_does_not_parse_even_without_a_lock(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text('[packages]\nsix = "*"\n[packages\n', encoding="utf-8")
+    result = run(["verify"], tmp_path)
+    assert result.returncode == 2
+    assert "Pipfile:3: invalid TOML" in result.stderr
+    assert "no lock yet" not in result.stderr
+
+
 def test_verify_current_and_stale(project: Path) -> None:
     write_lock(project)
     current = run(["verify"], project)

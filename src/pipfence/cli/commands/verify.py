@@ -25,6 +25,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     except UsageError as exc:
         raise PipfenceError(f"No Pipfile present at project home. ({exc})") from exc
     warn_about_pipfile(project, ui)
+    project.pipfile  # noqa: B018 - a Pipfile that does not parse is the answer, lock or none
     lock = project.read_lock()
     if lock is None:
         raise PipfenceError(
