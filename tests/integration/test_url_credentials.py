@@ -79,6 +79,26 @@ def test_a_secret_with_reserved_characters_authenticates_and_shows_nowhere(
     assert read_lock(pipfence_project)["default"]["payload"]["version"] == "==1.0"
 
 
+def test_credentials_in_the_projects_dotenv_are_used_as_pipenv_uses_them(
+    cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path, nasty: PypiServer
+) -> None:
+    # pipenv loads `.env` before every command, so teams keep an index's token there.
+    nasty.add_dist("payload", "1.0")
+    write_pipfile(pipfence_project, one_source_pipfile(templated(nasty.simple_url)))
+    (pipfence_project / ".env").write_text(
+        f"IDX_USER={USER}\nIDX_PASS='{NASTY}'\n", encoding="utf-8"
+    )
+    env = {k: v for k, v in pipfence_env.items() if k not in {"IDX_USER", "IDX_PASS"}}
+    result = cli(["lock"], env=env)
+    assert result.returncode == 0, out(result)
+    assert _authorized(nasty) > 0
+    assert NASTY not in result.stdout + result.stderr
+    assert read_lock(pipfence_project)["default"]["payload"]["version"] == "==1.0"
+    skipped = cli(["lock", "--clear"], env={**env, "PIPENV_DONT_LOAD_ENV": "1"})
+    assert skipped.returncode != 0, out(skipped)
+    assert "IDX_USER" in skipped.stderr  # the variable the URL names is not set
+
+
 def test_a_wrong_secret_with_reserved_characters_fails_without_printing_it(
     cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path, nasty: PypiServer
 ) -> None:

@@ -347,6 +347,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, ui: UI)
     if args.support:
         return location.support(args, ui)
     if args.where or args.venv or args.py or args.envs or args.rm:
+        _load_dotenv(args, ui)
         return location.run(args, ui)
     if args.top_clear and args.command is None:
         return _clear_cache(args, ui)
@@ -368,8 +369,18 @@ def _run_command(args: argparse.Namespace, ui: UI) -> int:
             f"`pipfence {args.command}` is not available in this version of pipfence yet",
             hint="use pipenv for this command meanwhile; the Pipfile and lock are shared",
         )
+    _load_dotenv(args, ui)
     code: int = module.run(args, ui)
     return code
+
+
+def _load_dotenv(args: argparse.Namespace, ui: UI) -> None:
+    """The project's ``.env`` into this process's environment, as pipenv loads it before a
+    command: every setting and child process after this sees it."""
+    from pipfence.cli.context import settings_from_args
+    from pipfence.project.dotenv import load_dotenv
+
+    load_dotenv(settings_from_args(args), os.environ, ui.warning)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from pipfence.errors import CommandNotFound, UsageError
-from pipfence.models.dotenv import parse_dotenv
 from pipfence.models.scripts import Command, script_commands
 from pipfence.models.shells import activate_line, rc_file, shell_kind
 from pipfence.project.project import Project
@@ -20,7 +19,6 @@ __all__ = [
     "commands_for",
     "environment_for",
     "launch_for",
-    "read_dotenv",
     "shell_launch",
     "user_shell",
 ]
@@ -29,44 +27,11 @@ __all__ = [
 _SHELL = "/bin/sh"
 
 
-def read_dotenv(
-    path: Path, environ: Mapping[str, str], on_warning: Callable[[str], None] | None = None
-) -> dict[str, str]:
-    """The variables of the ``.env`` file at ``path`` (none when there is no such file), with
-    their ``${NAME}`` references replaced from the file and then ``environ``: the grammar
-    python-dotenv reads for pipenv (`pipfence.models.dotenv`). A line that does not parse is
-    skipped, and ``on_warning`` told."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    parsed = parse_dotenv(text)
-    if on_warning is not None:
-        for line in parsed.bad_lines:
-            on_warning(f"{path}: line {line} is not a `NAME=value` line; skipped")
-    return parsed.values(environ)
-
-
-def environment_for(
-    project: Project, venv: Path, on_warning: Callable[[str], None] | None = None
-) -> dict[str, str]:
-    """The process environment for a command in ``venv``: the project's ``.env`` loaded
-    (``PIPENV_DOTENV_LOCATION`` to use another file, ``PIPENV_DONT_LOAD_ENV`` to skip it), its
-    values taking precedence over the environment's as pipenv loads them, then ``VIRTUAL_ENV``,
-    ``PIPENV_ACTIVE`` and ``PIPENV_PROJECT_DIR`` set and the environment's ``bin`` first on
-    PATH. ``on_warning`` hears of a ``PIPENV_DOTENV_LOCATION`` that names no file and of
-    lines of the file that do not parse."""
-    base: Mapping[str, str] = project.settings.environ
-    env = dict(base)
-    if not base.get("PIPENV_DONT_LOAD_ENV"):
-        located = base.get("PIPENV_DOTENV_LOCATION")
-        dotenv = Path(located) if located else project.root / ".env"
-        if located and not dotenv.is_file() and on_warning is not None:
-            on_warning(
-                f"PIPENV_DOTENV_LOCATION names `{located}`, which is not a file: "
-                "no variables loaded from it"
-            )
-        env.update(read_dotenv(dotenv, base, on_warning))
+def environment_for(project: Project, venv: Path) -> dict[str, str]:
+    """The process environment for a command in ``venv``: the project's settings' environment
+    (``.env`` is in it: `load_dotenv`) with ``VIRTUAL_ENV``, ``PIPENV_ACTIVE`` and
+    ``PIPENV_PROJECT_DIR`` set and the environment's ``bin`` first on PATH."""
+    env = dict(project.settings.environ)
     env["VIRTUAL_ENV"] = str(venv)
     env["PIPENV_ACTIVE"] = "1"
     env["PIPENV_PROJECT_DIR"] = str(project.root)

@@ -49,6 +49,9 @@ ENVIRONMENT_VARIABLES = {
     "PIP_BREAK_SYSTEM_PACKAGES": "1 to let --system install into an externally managed "
     "Python (PEP 668), as pip needs it",
     "PIPENV_VERBOSE": "1 for verbose output",
+    "PIPENV_DOTENV_LOCATION": "the .env file loaded before a command, instead of the "
+    "project's own .env (its values win over the environment's, as pipenv loads it)",
+    "PIPENV_DONT_LOAD_ENV": "1 not to load a .env file",
     "PIPFENCE_CACHE_DIR": "folder of pipfence's download and metadata cache",
     "XDG_CACHE_HOME": "the cache is XDG_CACHE_HOME/pipfence when PIPFENCE_CACHE_DIR is unset",
     "XDG_DATA_HOME": "WORKON_HOME is XDG_DATA_HOME/virtualenvs when unset",

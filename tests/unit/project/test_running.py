@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipfence.project.dotenv import load_dotenv, read_dotenv
 from pipfence.project.project import Project
-from pipfence.project.running import commands_for, environment_for, read_dotenv
+from pipfence.project.running import commands_for, environment_for
 from pipfence.project.settings import Settings
 
 
@@ -37,21 +38,22 @@ def _project(tmp_path: Path, environ: dict[str, str]) -> Project:
     return Project.find(settings)
 
 
-def test_environment_activates_venv_and_loads_dotenv(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("FROM_DOTENV=yes\nPATH=/nope\n", encoding="utf-8")
-    project = _project(tmp_path, {"PATH": "/usr/bin", "PYTHONHOME": "/x"})
+def test_environment_activates_venv(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"PATH": "/usr/bin", "PYTHONHOME": "/x", "KEPT": "yes"})
     env = environment_for(project, tmp_path / ".venv")
-    assert env["PATH"].split(":")[0] == str(tmp_path / ".venv" / "bin")
+    assert env["PATH"] == f"{tmp_path / '.venv' / 'bin'}:/usr/bin"
     assert env["VIRTUAL_ENV"] == str(tmp_path / ".venv")
     assert env["PIPENV_ACTIVE"] == "1"
     assert env["PIPENV_PROJECT_DIR"] == str(tmp_path)
-    assert env["FROM_DOTENV"] == "yes"
-    assert env["PATH"] == f"{tmp_path / '.venv' / 'bin'}:/nope"  # the file's PATH, as pipenv's
+    assert env["KEPT"] == "yes"
     assert "PYTHONHOME" not in env
-    skipped = environment_for(
-        _project(tmp_path, {"PATH": "/usr/bin", "PIPENV_DONT_LOAD_ENV": "1"}), tmp_path / ".venv"
-    )
-    assert "FROM_DOTENV" not in skipped
+
+
+def _loaded(tmp_path: Path, environ: dict[str, str], cwd: Path | None = None) -> list[str]:
+    """``environ`` after `load_dotenv` (changed in place); the warnings it gave."""
+    warned: list[str] = []
+    load_dotenv(Settings.from_environ(dict(environ), cwd=cwd or tmp_path), environ, warned.append)
+    return warned
 
 
 def test_scripts_expand(tmp_path: Path) -> None:
@@ -64,18 +66,36 @@ def test_scripts_expand(tmp_path: Path) -> None:
     assert [c.argv for c in commands_for(project, ["python", "-c", "1"])] == [("python", "-c", "1")]
 
 
-def test_dotenv_values_take_precedence_over_the_environment(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("FOO=from-dotenv\nBAR=${FOO}\n", encoding="utf-8")
-    project = _project(tmp_path, {"PATH": "/usr/bin", "FOO": "from-shell"})
-    env = environment_for(project, tmp_path / ".venv")
-    assert (env["FOO"], env["BAR"]) == ("from-dotenv", "from-dotenv")
+def test_dotenv_is_loaded_from_the_project_folder_and_wins_over_the_environment(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".env").write_text("FOO=from-dotenv\nBAR=${FOO}\nPATH=/nope\n", encoding="utf-8")
+    _project(tmp_path, {})
+    below = tmp_path / "src" / "pkg"
+    below.mkdir(parents=True)
+    environ = {"PATH": "/usr/bin", "FOO": "from-shell"}
+    assert _loaded(tmp_path, environ, cwd=below) == []
+    assert environ == {"PATH": "/nope", "FOO": "from-dotenv", "BAR": "from-dotenv"}
+    skipped = {"PIPENV_DONT_LOAD_ENV": "1", "FOO": "from-shell"}
+    _loaded(tmp_path, skipped)
+    assert skipped == {"PIPENV_DONT_LOAD_ENV": "1", "FOO": "from-shell"}
 
 
-def test_a_dotenv_location_that_is_no_file_is_warned_about(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere.env"
-    project = _project(tmp_path, {"PATH": "/usr/bin", "PIPENV_DOTENV_LOCATION": str(missing)})
-    warned: list[str] = []
-    environment_for(project, tmp_path / ".venv", warned.append)
-    assert warned == [
-        f"PIPENV_DOTENV_LOCATION names `{missing}`, which is not a file: no variables loaded from it"
+def test_without_a_project_the_current_folders_dotenv_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HERE=1\n", encoding="utf-8")
+    environ = {"PIPENV_MAX_DEPTH": "0"}
+    _loaded(tmp_path, environ)
+    assert environ["HERE"] == "1"
+
+
+def test_a_dotenv_location_names_the_file_and_one_that_is_no_file_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ci.env").write_text("FROM=ci\n", encoding="utf-8")
+    environ = {"PIPENV_DOTENV_LOCATION": "ci.env"}
+    assert _loaded(tmp_path, environ) == []
+    assert environ["FROM"] == "ci"
+    missing = {"PIPENV_DOTENV_LOCATION": "nowhere.env"}
+    assert _loaded(tmp_path, missing) == [
+        "PIPENV_DOTENV_LOCATION names `nowhere.env`, which is not a file: no variables loaded from it"
     ]

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if new or not (venv / "pyvenv.cfg").is_file():
         _create_env(args, ui, project, new=new)
     commands = commands_for(project, list(args.run_command))
-    env = environment_for(project, venv, ui.warning)
+    env = environment_for(project, venv)
     if len(commands) == 1:
         launch = launch_for(commands[0], env)
         ui.detail(f"$ {shlex.join(launch.argv)}")
