@@ -76,6 +76,26 @@ def test_python_alone_creates_the_environment_and_a_pipfile_installing_nothing(
     assert (pipfence_project / "Pipfile").read_bytes() == pipfile
 
 
+def test_an_environment_of_another_python_than_requires_asks_is_warned_about(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    public_index.add_dist("alpha", "1.0")
+    pipfile = source_table("public", public_index.simple_url) + '[packages]\nalpha = "*"\n'
+    write_pipfile(pipfence_project, pipfile)
+    first = cli(["install"])
+    assert first.returncode == 0, out(first)
+    assert "[requires]" not in first.stderr
+    write_pipfile(pipfence_project, pipfile + '\n[requires]\npython_full_version = "3.0.1"\n')
+    again = cli(["install"])  # the environment stays, as pipenv keeps it, with a warning
+    assert again.returncode == 0, out(again)
+    running = ".".join(str(part) for part in sys.version_info[:3])
+    assert (
+        f"the environment has Python {running}, but the Pipfile's [requires] asks for "
+        "python_full_version 3.0.1"
+    ) in again.stderr
+    assert installed(pipfence_project) == {"alpha": "1.0"}
+
+
 def test_python_alone_naming_a_missing_python_creates_nothing(
     cli: RunPipfence, pipfence_project: Path
 ) -> None:

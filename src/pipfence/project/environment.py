@@ -137,6 +137,20 @@ def _wanted_python(project: Project, requested: str | None) -> str | None:
     return project.settings.default_python
 
 
+def python_mismatch(project: Project, env: VirtualEnv) -> str | None:
+    """A warning when ``env``'s Python is not the one the Pipfile's ``[requires]`` asks for
+    (pipenv warns the same way and goes on); None when it is, or when nothing is asked."""
+    requires = project.pipfile.requires
+    key = "python_full_version" if requires.get("python_full_version") else "python_version"
+    wanted = requires.get(key)
+    if not wanted or _matches(env.python_version, str(wanted)):
+        return None
+    return (
+        f"the environment has Python {env.python_version}, but the Pipfile's [requires] asks "
+        f"for {key} {wanted}: `pipfence remove` and a new `pipfence sync` make it with that one"
+    )
+
+
 def interpreter_version(project: Project) -> str | None:
     """The full version of the Python the project's environment has, or would be made with
     when it has none, when the Pipfile asks only for a minor version that is not the running

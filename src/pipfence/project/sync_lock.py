@@ -18,6 +18,7 @@ from pipfence.installer.venv import VirtualEnv
 from pipfence.models.lockfile import Lockfile, check_lock_entries
 from pipfence.project.environment import (
     open_or_create_env,
+    python_mismatch,
     replaced_python,
     system_env,
     unpacked_cache,
@@ -102,11 +103,13 @@ def sync_lock(
         raise
     finally:
         cache.end_ahead()
-    if aside is None:
-        return report
-    shutil.rmtree(aside, ignore_errors=True)
-    note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
-    return replace(report, warnings=(note, *report.warnings))
+    note: str | None = None
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+        note = f"replaced the environment's Python {old_python} with Python {env.python_version}"
+    elif not created:
+        note = python_mismatch(project, env)
+    return report if note is None else replace(report, warnings=(note, *report.warnings))
 
 
 def _set_aside(location: Path) -> Path:
