@@ -231,6 +231,29 @@ def test_corrupt_lock_is_refused_with_nothing_written(
     assert [p for p in fault_server.paths() if p.startswith("/files/")] == []
 
 
+@pytest.mark.parametrize(
+    "command", [["install", "extra"], ["uninstall", "payload"], ["update", "payload"]]
+)
+@pytest.mark.parametrize("case", ["not-json", "default-not-a-table"])
+def test_an_edit_refuses_a_corrupt_lock_instead_of_relocking_everything(
+    cli: RunPipfence,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+    case: str,
+    command: list[str],
+) -> None:
+    """A merge conflict left in Pipfile.lock, then `install NEW`: the lock's other pins must
+    not silently move to their newest versions."""
+    good = _good_lock(cli, pipfence_project, fault_server, dist_factory)
+    fault_server.add_project("extra", [dist_factory.wheel("extra", "1.0")])
+    (pipfence_project / "Pipfile.lock").write_bytes(_corrupt(case, good))
+    before = file_bytes(pipfence_project)
+    result = cli(command)
+    assert_refused(result, "Pipfile.lock")
+    assert file_bytes(pipfence_project) == before
+
+
 @pytest.mark.parametrize("case", CORRUPT_LOCKS)
 def test_lock_replaces_a_corrupt_lock_with_a_whole_new_one(
     cli: RunPipfence,

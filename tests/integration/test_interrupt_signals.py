@@ -112,6 +112,42 @@ def test_sigint_during_lock_exits_130_and_changes_nothing(
     assert listing(pipfence_project) == before
 
 
+def test_sigterm_during_install_is_undone_as_an_interrupt_is_and_exits_143(
+    cli: RunPipfence,
+    env: dict[str, str],
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+) -> None:
+    """SIGTERM is what `timeout`, `docker stop` and a cancelled CI job send: the command stops
+    as at Ctrl-C, nothing changed and no staged file left, with the shell's status for it."""
+    fault_server.add_project("payload", [dist_factory.wheel("payload", "1.0")])
+    head = source_table("corp", fault_server.simple_url) + "[packages]\n"
+    (pipfence_project / "Pipfile").write_text(head + 'payload = "*"\n', encoding="utf-8")
+    first = cli(["install"])
+    assert first.returncode == 0, out(first)
+    pipfile = (pipfence_project / "Pipfile").read_bytes()
+    lock = (pipfence_project / "Pipfile.lock").read_bytes()
+    before, env_before = listing(pipfence_project), installed(pipfence_project)
+    fault_server.route("/simple/slowpkg/", Hang(6))
+    process = start_pipfence(
+        ["install", "slowpkg"],
+        pipfence_project,
+        {**env, "PIPFENCE_PAGE_MAX_AGE": "0", "PIPFENCE_RETRIES": "1"},
+    )
+    wait_for(lambda: "/simple/slowpkg/" in fault_server.paths())
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    result = finish(process, timeout=5)
+    assert result.returncode == 143, out(result)
+    assert "terminated" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (pipfence_project / "Pipfile").read_bytes() == pipfile
+    assert (pipfence_project / "Pipfile.lock").read_bytes() == lock
+    assert listing(pipfence_project) == before
+    assert installed(pipfence_project) == env_before
+
+
 def test_sigint_while_a_remembered_lock_asks_for_its_pages_again_exits_at_once(
     cli: RunPipfence,
     env: dict[str, str],

@@ -207,7 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     _fewer_collections()
     # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
+    from pipfence._signals import Terminated, terminate_as_interrupt
     from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
+
+    terminate_as_interrupt()  # SIGTERM undoes a change as Ctrl-C does
 
     parser: argparse.ArgumentParser | None = None
     args = plain_run(arguments)
@@ -220,8 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipfenceError as error:
         ui.error(error)
         return error.exit_code
-    except KeyboardInterrupt:
-        ui.info("interrupted")
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        ui.info("terminated" if terminated else "interrupted")
+        code = _EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
         import threading  # here: only an interrupt asks, and a launcher's start-up is short
 
         if threading.active_count() > 1:
@@ -229,13 +234,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # are worker threads blocked on the network, which the interpreter would join.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_INTERRUPTED)
-        return EXIT_INTERRUPTED
+            os._exit(code)
+        return code
     except BrokenPipeError:
         return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001  # the boundary: anything else is a bug
         ui.bug(error)
         return EXIT_FAILURE
+
+
+#: The exit status of a command ended by SIGTERM (128 + 15, what a shell reports for it).
+_EXIT_TERMINATED = 143
 
 
 def _parse(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:

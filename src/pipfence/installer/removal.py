@@ -21,8 +21,6 @@ from pipfence.installer.satisfies import InstalledDist
 
 __all__ = ["SetAside", "set_aside", "uninstall"]
 
-__all__ = ["SetAside", "set_aside", "uninstall"]
-
 
 class SetAside(msgspec.Struct):
     """A distribution whose files were moved aside by `set_aside`: `restore` puts them back,
@@ -88,16 +86,19 @@ def set_aside(dist: InstalledDist, env: Environment) -> SetAside:
     try:
         for moving in [str(dist_info), *dict.fromkeys(paths)]:
             moved_to = aside_name(moving)
+            # Recorded before the rename: an interrupt right after it must not leave a file
+            # moved that `restore` does not know of (one never moved is skipped there).
+            aside.moved.append((moving, moved_to))
             try:
                 os.rename(moving, moved_to)  # noqa: PTH104
             except FileNotFoundError:
-                continue
+                aside.moved.pop()
             except OSError as exc:
+                aside.moved.pop()
                 raise InstallError(
                     f"Cannot remove `{moving}` while uninstalling `{dist.name}`: "
                     f"{exc.strerror or exc}"
                 ) from exc
-            aside.moved.append((moving, moved_to))
     except BaseException:  # a failed move, or an interrupt: put back what was moved
         with contextlib.suppress(InstallError):
             aside.restore()

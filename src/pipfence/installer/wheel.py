@@ -32,6 +32,7 @@ from typing import Any, Self
 import msgspec
 from installer.exceptions import InstallerError
 
+from pipfence._signals import deferred_interrupts
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
 from pipfence.installer.bulk_link import BulkLinker
 from pipfence.installer.cache import UnpackedCache
@@ -216,9 +217,12 @@ def install_many(
     installer_name: str = "pipfence",
     on_warning: Callable[[str], None] | None = None,
     on_installed: Callable[[str], None] | None = None,
+    on_done: Callable[[InstalledDist], None] | None = None,
 ) -> list[InstalledDist]:
     """Install independent wheels concurrently; return their distributions in input order.
-    ``on_installed`` is told each distribution's name as soon as it is in (from any thread).
+    ``on_installed`` is told each distribution's name as soon as it is in, and ``on_done``
+    the distribution itself, from the installing thread (where no interrupt lands: a caller
+    that records it there cannot miss one, whenever Ctrl-C comes).
 
     Uses a thread pool (``workers``, default as many as the cores, 2 to 4: see
     `_INSTALL_WORKERS`). All or nothing: on the
@@ -243,6 +247,8 @@ def install_many(
             known_dirs=known_dirs,
             linker=linker,
         )
+        if on_done is not None:
+            on_done(dist)
         if on_installed is not None:
             on_installed(dist.name)
         return dist
@@ -332,18 +338,27 @@ class EnvChange:
         on_warning: Callable[[str], None] | None = None,
         on_installed: Callable[[str], None] | None = None,
     ) -> list[InstalledDist]:
-        """`install_many`; what it installed is undone by `rollback`."""
-        done = install_many(
-            items, env, cache=cache, on_warning=on_warning, on_installed=on_installed
+        """`install_many`; what it installed is undone by `rollback`: each distribution is
+        recorded by the thread that installed it, so an interrupt while this method returns
+        cannot leave one unrecorded."""
+        return install_many(
+            items,
+            env,
+            cache=cache,
+            on_warning=on_warning,
+            on_installed=on_installed,
+            on_done=lambda dist: self._installed.append((dist, env)),
         )
-        self._installed.extend((dist, env) for dist in done)
-        return done
 
     def commit(self) -> None:
-        asides, self._asides = self._asides, []
-        self._installed = []
-        for aside in asides:
-            aside.discard()
+        """Delete what was set aside: the change stays. Runs to its end through Ctrl-C and
+        SIGTERM (held back until it is done), so that no old file is left under its hidden
+        name and no command reports an interrupt after the change was made."""
+        with deferred_interrupts():
+            asides, self._asides = self._asides, []
+            self._installed = []
+            for aside in asides:
+                aside.discard()
 
     def rollback(self) -> None:
         """Undo every change; `InstallError` naming what could not be undone (after trying
@@ -352,6 +367,8 @@ class EnvChange:
         asides, self._asides = self._asides, []
         problems: list[str] = []
         for dist, env in reversed(installed):
+            if not dist.dist_info.is_dir():
+                continue  # undone already, by `install_many` itself when it was interrupted
             try:
                 uninstall(dist, env)
             except PipfenceError as exc:

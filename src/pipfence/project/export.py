@@ -172,7 +172,11 @@ def stage_with_pylock(
     files = project.stage_files(pipfile_text=pipfile_text, lock=lock)
     if side is not None:
         path = pylock_path(project)
-        files.add(path, side.encode("utf-8"), display=path.name)
+        try:
+            files.add(path, side.encode("utf-8"), display=path.name)
+        except BaseException:
+            files.discard()
+            raise
     return files
 
 

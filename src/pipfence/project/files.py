@@ -159,6 +159,9 @@ class FileSet:
         except OSError as exc:
             self.discard()
             raise _write_error(display, exc) from exc
+        except BaseException:  # an interrupt: no staged file is left behind
+            self.discard()
+            raise
 
     def commit(self) -> None:
         """Replace every file; when one cannot be replaced, put back those already replaced

@@ -194,17 +194,22 @@ class Project:
             if _uses_crlf(self.pipfile_path):
                 # Read with universal newlines; written back in the file's own line endings.
                 pipfile_text = pipfile_text.replace("\r\n", "\n").replace("\n", "\r\n")
-            files.add(
-                self.pipfile_path,
-                pipfile_text.encode("utf-8"),
-                display=self._display(self.pipfile_path),
-            )
-        if lock is not None:
-            files.add(
-                self.lock_path,
-                lock.to_json().encode("utf-8"),
-                display=self._display(self.lock_path),
-            )
+        try:
+            if pipfile_text is not None:
+                files.add(
+                    self.pipfile_path,
+                    pipfile_text.encode("utf-8"),
+                    display=self._display(self.pipfile_path),
+                )
+            if lock is not None:
+                files.add(
+                    self.lock_path,
+                    lock.to_json().encode("utf-8"),
+                    display=self._display(self.lock_path),
+                )
+        except BaseException:  # the second failed, or an interrupt: the first goes too
+            files.discard()
+            raise
         return files
 
     def read_lock(self) -> Lockfile | None:

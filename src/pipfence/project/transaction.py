@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from pipfence.errors import LockfileError
 from pipfence.models.lockfile import Lockfile
 from pipfence.models.names import canonical_name
 from pipfence.project.files import FileSet
@@ -26,12 +25,26 @@ def together(files: FileSet) -> Iterator[EnvChange]:
     """Make the environment change done in the block and the staged ``files`` take effect
     together: the files are swapped in when the block succeeds, and when that fails the
     environment change is undone; when the block fails the staged files are dropped."""
+    from pipfence._signals import deferred_interrupts
     from pipfence.installer.wheel import EnvChange
 
+    change = EnvChange()
     try:
-        with EnvChange() as change:
+        try:
             yield change
-            files.commit()
+        except BaseException as exc:
+            change.undo(exc)
+            raise
+        # The point of no return: the files swapped in and the set-aside files deleted run to
+        # their end. An interrupt now would report nothing changed when everything had, and
+        # leave the old files behind under their hidden names; the command finishes instead.
+        with deferred_interrupts():
+            try:
+                files.commit()
+            except BaseException as exc:
+                change.undo(exc)
+                raise
+            change.commit()
     finally:
         files.discard()
 
@@ -49,11 +62,9 @@ def stage_with_pylock(
 def locked_versions(project: Project, *, leave: Iterable[str] = ()) -> dict[str, str]:
     """The versions the lock on disk pins (the first category's where two differ), but for
     the names in ``leave``: what an edit keeps, as pipenv keeps the other locked versions when
-    one package is added, removed or updated. Empty without a readable lock."""
-    try:
-        current = project.read_lock()
-    except LockfileError:
-        return {}
+    one package is added, removed or updated. Empty without a lock; a corrupt one raises its
+    `LockfileError` (exit 2): the edit must not quietly re-lock every other package."""
+    current = project.read_lock()
     left = {canonical_name(name) for name in leave}
     kept: dict[str, str] = {}
     for _category, package in current.packages() if current is not None else ():
