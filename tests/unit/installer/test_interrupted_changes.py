@@ -55,7 +55,7 @@ def test_an_interrupt_just_after_a_file_is_moved_aside_leaves_none_behind(
         if next(renames) == after:  # Ctrl-C lands as the rename returns
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(removal_module.os, "rename", rename_then_interrupt)
+    monkeypatch.setattr(os, "rename", rename_then_interrupt)  # removal.py calls os.rename
     with pytest.raises(KeyboardInterrupt):
         EnvChange().set_aside(old, env)
     monkeypatch.undo()
