@@ -334,6 +334,41 @@ def test_sigkill_during_sync_then_sync_converges(
 # -- concurrency -------------------------------------------------------------------------------
 
 
+def test_two_installs_with_different_caches_wait_for_each_other(
+    env: dict[str, str],
+    tmp_path: Path,
+    pipfence_project: Path,
+    fault_server: FaultServer,
+    dist_factory: DistFactory,
+) -> None:
+    """Two shells (or an editor and a terminal) with their own PIPFENCE_CACHE_DIR: the second
+    install waits for the first, and neither edit is lost."""
+    for name in ("slowpkg", "quickpkg"):
+        fault_server.add_project(name, [dist_factory.wheel(name, "1.0")])
+    fault_server.delay("/simple/slowpkg/", 2.0)
+    (pipfence_project / "Pipfile").write_text(
+        source_table("corp", fault_server.simple_url) + "[packages]\n", encoding="utf-8"
+    )
+    first = start_pipfence(
+        ["install", "slowpkg"],
+        pipfence_project,
+        {**env, "PIPFENCE_CACHE_DIR": str(tmp_path / "c1")},
+    )
+    wait_for(lambda: "/simple/slowpkg/" in fault_server.paths())
+    second = start_pipfence(
+        ["install", "quickpkg"],
+        pipfence_project,
+        {**env, "PIPFENCE_CACHE_DIR": str(tmp_path / "c2")},
+    )
+    for result in (finish(first, timeout=60), finish(second, timeout=60)):
+        assert result.returncode == 0, out(result)
+    assert set(locked(pipfence_project)) == {"slowpkg", "quickpkg"}
+    assert installed(pipfence_project) == {"slowpkg": "1.0", "quickpkg": "1.0"}
+    pipfile = (pipfence_project / "Pipfile").read_text(encoding="utf-8")
+    assert "slowpkg" in pipfile
+    assert "quickpkg" in pipfile
+
+
 def test_ten_syncs_sharing_one_cache_all_succeed(
     env: dict[str, str],
     tmp_path: Path,

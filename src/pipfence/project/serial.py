@@ -28,25 +28,32 @@ _registry = threading.Lock()
 
 @contextlib.contextmanager
 def project_lock(project: Project) -> Iterator[None]:
-    """Serialise pipfence commands on one project: a file lock in the cache, keyed by the
-    project's path. Read the Pipfile and the lock only while holding it."""
+    """Serialise pipfence commands on one project: a lock on the project's folder itself, so
+    that commands using different caches (two shells, an editor, CI steps with their own
+    ``PIPFENCE_CACHE_DIR``) wait for each other too, and a file lock in the cache keyed by the
+    project's path, for a filesystem that cannot lock a folder. Read the Pipfile and the lock
+    only while holding it."""
     key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
     require_cache_dir(project.settings.cache_dir)
     folder = project.settings.cache_dir / "project-locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with _file_lock(folder / f"{key}.lock"):
+    with _file_lock(project.root, folder=True), _file_lock(folder / f"{key}.lock"):
         yield
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def _file_lock(path: Path, *, folder: bool = False) -> Iterator[None]:
     """An exclusive lock on ``path`` between processes (``flock``, which the kernel drops
     when the process ends, however it ends), waited for as long as another holds it.
     Where there is no ``fcntl`` (Windows), filelock's portable lock: it costs tens of
-    milliseconds to import, which every command that writes would pay here."""
+    milliseconds to import, which every command that writes would pay here. A ``folder``
+    is locked where the system can lock one, and not otherwise (nor on Windows)."""
     try:
         import fcntl
     except ImportError:
+        if folder:
+            yield
+            return
         from filelock import FileLock
 
         with FileLock(str(path)):
@@ -57,9 +64,15 @@ def _file_lock(path: Path) -> Iterator[None]:
         guard = _guards.setdefault(name, threading.RLock())
     with guard:
         if _depth.get(name, 0) == 0:
-            fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
+            flags = os.O_RDONLY | os.O_DIRECTORY if folder else os.O_RDWR | os.O_CREAT
+            fd = os.open(name, flags, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                os.close(fd)
+                if not folder:
+                    raise
+                fd = -1  # a filesystem that cannot lock a folder: the cache's lock serves
             except BaseException:
                 os.close(fd)
                 raise
@@ -71,5 +84,6 @@ def _file_lock(path: Path) -> Iterator[None]:
             _depth[name] -= 1
             if _depth[name] == 0:
                 fd = _files.pop(name)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                if fd >= 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
