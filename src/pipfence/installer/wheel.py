@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import secrets
@@ -164,9 +165,18 @@ def _install_failure(exc: BaseException, filename: str, env: Environment) -> Pip
     if isinstance(exc, OSError):
         return InstallError(
             f"Could not install `{filename}` into `{env.root}`: {exc}",
-            hint="if a cached file went missing, clear pipfence's wheel cache",
+            hint=_install_hint(exc),
         )
     return None
+
+
+def _install_hint(exc: OSError) -> str:
+    """What to do about an install the filesystem refused, by its cause."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space where the environment is, then run the command again"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "make the environment's folder writable, then run the command again"
+    return "if a cached file went missing, clear pipfence's wheel cache"
 
 
 def _direct_origin(direct_url: Mapping[str, Any] | None) -> tuple[bool, str | None]:

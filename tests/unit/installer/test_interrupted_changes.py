@@ -109,3 +109,16 @@ def test_a_signal_during_the_commit_lets_it_finish_and_leaves_no_old_file(
     assert env.installed()[ALPHA].version == "2.0"
     assert not [p for p in env.root.rglob("*") if p.name.endswith(".pipfence-old")]
     assert not (env.purelib / "alpha" / "m19.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        (28, "free some space"),  # ENOSPC
+        (30, "make the environment's folder writable"),  # EROFS
+        (13, "make the environment's folder writable"),  # EACCES
+        (2, "clear pipfence's wheel cache"),  # ENOENT: a cached file went missing
+    ],
+)
+def test_an_install_the_filesystem_refuses_gets_a_hint_for_its_cause(code: int, hint: str) -> None:
+    assert hint in wheel_module._install_hint(OSError(code, os.strerror(code)))
