@@ -149,10 +149,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     global _pure_test  # noqa: PLW0603
     pure = item.path.is_relative_to(_UNIT_TESTS) and item.get_closest_marker("fast_io") is None
     _pure_test = item.nodeid if pure else None
+    # A change committed in-process lets Ctrl-C and SIGTERM go by for the rest of its command
+    # (`pipfence._signals`); the next test gets the handlers it would have had.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         return (yield)
     finally:
         _pure_test = None
+        for signum, handler in handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
 
 
 @pytest.hookimpl(wrapper=True)

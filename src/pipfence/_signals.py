@@ -10,7 +10,12 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Terminated", "deferred_interrupts", "terminate_as_interrupt"]
+__all__ = [
+    "Terminated",
+    "deferred_interrupts",
+    "restored_signals",
+    "terminate_as_interrupt",
+]
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
 
@@ -34,11 +39,14 @@ def terminate_as_interrupt() -> None:
 
 
 @contextlib.contextmanager
-def deferred_interrupts() -> Iterator[list[int]]:
+def deferred_interrupts(*, hold_after: bool = False) -> Iterator[list[int]]:
     """Ctrl-C and SIGTERM that arrive during the block are held back: the block runs to its
     end, then the signals received are in the yielded list (the caller decides; the step
-    completed, so most callers finish). Outside the main thread (where no signal handler
-    runs) it changes nothing."""
+    completed, so most callers finish). With ``hold_after``, a block that ends without an
+    error was a change's point of no return: the signals are let go by for the rest of the
+    command too (what is left is telling what was done; a command whose change was made
+    never exits as interrupted), until `restored_signals` puts the handlers back. Outside the
+    main thread (where no signal handler runs) it changes nothing."""
     import threading  # here: a launcher's start-up imports this module, and no thread
 
     received: list[int] = []
@@ -54,9 +62,30 @@ def deferred_interrupts() -> Iterator[list[int]]:
     for signum, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(signum, hold)
+    completed = False
     try:
         yield received
+        completed = True
     finally:
         for signum, handler in previous.items():
-            if handler is not None:
-                signal.signal(signum, handler)
+            if handler is None or handler is signal.SIG_IGN:
+                continue
+            signal.signal(signum, _ignore if completed and hold_after else handler)
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+
+
+@contextlib.contextmanager
+def restored_signals() -> Iterator[None]:
+    """The Ctrl-C and SIGTERM handlers as they were before the block, put back after it (a
+    command run in-process, by a test, leaves its process as it found it)."""
+    previous = {signum: signal.getsignal(signum) for signum in _HELD}
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            for signum, handler in previous.items():
+                if handler is not None:
+                    signal.signal(signum, handler)

@@ -207,10 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     _fewer_collections()
     # Here, not at the top: `pipfence --version` above is asked often and needs none of it.
-    from pipfence._signals import Terminated, terminate_as_interrupt
+    from pipfence._signals import Terminated, restored_signals, terminate_as_interrupt
     from pipfence.errors import EXIT_FAILURE, EXIT_INTERRUPTED, PipfenceError
-
-    terminate_as_interrupt()  # SIGTERM undoes a change as Ctrl-C does
 
     parser: argparse.ArgumentParser | None = None
     args = plain_run(arguments)
@@ -219,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse(parser, arguments)
     ui = _ui_for(args)
     try:
-        return _dispatch(parser, args, ui) if parser is not None else _run_command(args, ui)
+        with restored_signals():
+            terminate_as_interrupt()  # SIGTERM undoes a change as Ctrl-C does
+            return _dispatch(parser, args, ui) if parser is not None else _run_command(args, ui)
     except PipfenceError as error:
         ui.error(error)
         return error.exit_code

@@ -364,7 +364,7 @@ class EnvChange:
         """Delete what was set aside: the change stays. Runs to its end through Ctrl-C and
         SIGTERM (held back until it is done), so that no old file is left under its hidden
         name and no command reports an interrupt after the change was made."""
-        with deferred_interrupts():
+        with deferred_interrupts(hold_after=True):
             asides, self._asides = self._asides, []
             self._installed = []
             for aside in asides:

@@ -22,9 +22,13 @@ def read_dotenv(
     their ``${NAME}`` references replaced from the file and then ``environ``: the grammar
     python-dotenv reads for pipenv (`pipfence.models.dotenv`). A line that does not parse is
     skipped, and ``on_warning`` told."""
+    if not path.is_file():
+        return {}  # none, or a folder (`python -m venv .env` makes one): pipenv skips it too
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError) as exc:
+        if on_warning is not None:
+            on_warning(f"{path} could not be read ({exc}); no variables loaded from it")
         return {}
     from pipfence.models.dotenv import parse_dotenv  # here: most projects have no `.env`
 

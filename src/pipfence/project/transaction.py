@@ -38,7 +38,7 @@ def together(files: FileSet) -> Iterator[EnvChange]:
         # The point of no return: the files swapped in and the set-aside files deleted run to
         # their end. An interrupt now would report nothing changed when everything had, and
         # leave the old files behind under their hidden names; the command finishes instead.
-        with deferred_interrupts():
+        with deferred_interrupts(hold_after=True):
             try:
                 files.commit()
             except BaseException as exc:

@@ -104,6 +104,7 @@ def test_a_signal_during_the_commit_lets_it_finish_and_leaves_no_old_file(
         change.set_aside(old, env)
         change.install([WheelInstall(path=new)], env)
         change.commit()  # no KeyboardInterrupt: the change is made, and completed
+        signal.raise_signal(signum)  # nor later: what is left of the command reports it
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert env.installed()[ALPHA].version == "2.0"

@@ -99,3 +99,16 @@ def test_a_dotenv_location_names_the_file_and_one_that_is_no_file_is_warned_abou
     assert _loaded(tmp_path, missing) == [
         "PIPENV_DOTENV_LOCATION names `nowhere.env`, which is not a file: no variables loaded from it"
     ]
+
+
+def test_a_dotenv_folder_is_skipped_as_pipenv_skips_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").mkdir()  # `python -m venv .env` makes one
+    _project(tmp_path, {})
+    environ = {"A": "1"}
+    assert _loaded(tmp_path, environ) == []
+    assert environ == {"A": "1"}
+    unreadable = tmp_path / "latin1.env"
+    unreadable.write_bytes(b"A=caf\xe9\n")
+    warned = _loaded(tmp_path, {"PIPENV_DOTENV_LOCATION": str(unreadable)})
+    assert len(warned) == 1
+    assert "could not be read" in warned[0]
