@@ -64,19 +64,7 @@ def _file_lock(path: Path, *, folder: bool = False) -> Iterator[None]:
         guard = _guards.setdefault(name, threading.RLock())
     with guard:
         if _depth.get(name, 0) == 0:
-            flags = os.O_RDONLY | os.O_DIRECTORY if folder else os.O_RDWR | os.O_CREAT
-            fd = os.open(name, flags, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError:
-                os.close(fd)
-                if not folder:
-                    raise
-                fd = -1  # a filesystem that cannot lock a folder: the cache's lock serves
-            except BaseException:
-                os.close(fd)
-                raise
-            _files[name] = fd
+            _files[name] = _locked(name, folder=folder)
         _depth[name] = _depth.get(name, 0) + 1
         try:
             yield
@@ -87,3 +75,28 @@ def _file_lock(path: Path, *, folder: bool = False) -> Iterator[None]:
                 if fd >= 0:
                     fcntl.flock(fd, fcntl.LOCK_UN)
                     os.close(fd)
+
+
+def _locked(name: str, *, folder: bool) -> int:
+    """A descriptor of ``name`` holding an exclusive ``flock``; -1 for a folder that cannot be
+    opened or locked (a filesystem without folder locks: the cache's lock serves)."""
+    import fcntl  # the caller found it
+
+    flags = os.O_RDONLY | os.O_DIRECTORY if folder else os.O_RDWR | os.O_CREAT
+    try:
+        fd = os.open(name, flags, 0o644)
+    except OSError:
+        if folder:
+            return -1
+        raise
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        if folder:
+            return -1
+        raise
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
