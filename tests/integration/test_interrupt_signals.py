@@ -360,8 +360,11 @@ def test_two_installs_with_different_caches_wait_for_each_other(
         pipfence_project,
         {**env, "PIPFENCE_CACHE_DIR": str(tmp_path / "c2")},
     )
-    for result in (finish(first, timeout=60), finish(second, timeout=60)):
+    done = [finish(first, timeout=60), finish(second, timeout=60)]
+    for result in done:
         assert result.returncode == 0, out(result)
+    assert "waiting for another pipfence command on this project" in done[1].stderr
+    assert "waiting" not in done[0].stderr
     assert set(locked(pipfence_project)) == {"slowpkg", "quickpkg"}
     assert installed(pipfence_project) == {"slowpkg": "1.0", "quickpkg": "1.0"}
     pipfile = (pipfence_project / "Pipfile").read_text(encoding="utf-8")

@@ -90,7 +90,11 @@ def _locked(name: str, *, folder: bool) -> int:
             return -1
         raise
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _say_waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
     except OSError:
         os.close(fd)
         if folder:
@@ -100,3 +104,13 @@ def _locked(name: str, *, folder: bool) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _say_waiting() -> None:
+    """One line on stderr while another command holds the project: a command that only
+    waited would show nothing but its spinner."""
+    import logging  # here: only a command that has to wait pays for it
+
+    logging.getLogger("pipfence.project").warning(
+        "waiting for another pipfence command on this project to finish"
+    )
