@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import msgspec
@@ -113,6 +115,33 @@ def _keep(target: Path) -> Path | None:
     return keep
 
 
+#: How old a staged file beside a project's file must be to be taken for a dead command's.
+STALE_AFTER = 3600.0
+
+_STAGED_NAME = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.(?:tmp|old)")
+
+
+def _sweep_stale(target: Path) -> None:
+    """Remove the staged copies of ``target`` (``.Pipfile.x1y2z3w4.tmp``, ``….old``) that a
+    command killed outright (SIGKILL, the machine going down) left beside it: no command
+    stages a file for an hour before swapping it in. Best effort."""
+    prefix = f".{target.name}."
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    limit = time.time() - STALE_AFTER
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        match = _STAGED_NAME.fullmatch(entry.name)
+        if match is None or match["name"] != target.name:
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                os.unlink(entry.path)  # noqa: PTH108 - a scandir entry's path
+
+
 def _write_error(display: str, exc: OSError) -> FileWriteError:
     cause = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -148,8 +177,10 @@ class FileSet:
 
     def add(self, path: Path, data: bytes, *, display: str, keep: bool = True) -> None:
         """Stage ``data`` for ``path``; ``keep=False`` keeps no second name for the old file
-        (enough for a set of one file: its one rename cannot need undoing)."""
+        (enough for a set of one file: its one rename cannot need undoing). Staged files of
+        ``path`` an hour old are removed first (`_sweep_stale`)."""
         target = write_target(path)
+        _sweep_stale(target)
         try:
             new = _stage(target, data)
             item = _Staged(display, target, new, None)

@@ -89,3 +89,22 @@ def test_a_file_set_puts_back_the_first_file_when_the_second_cannot_be_replaced(
     assert first.read_text(encoding="utf-8") == "old pipfile"
     assert second.read_text(encoding="utf-8") == "old lock"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Pipfile", "Pipfile.lock"]
+
+
+def test_staged_files_a_killed_command_left_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text("old", encoding="utf-8")
+    hour_ago = 3700.0
+    dead = [".Pipfile.k3x_9aq1.tmp", ".Pipfile.0a1b2c3d.old"]
+    live = [".Pipfile.zz11yy22.tmp"]  # recent: maybe another writer's
+    mine_not = [".Pipfile.lock.0a1b2c3d.old", ".Pipfile.notstaged.tmp", "Pipfile.0a1b2c3d.tmp"]
+    for name in dead + live + mine_not:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    for name in dead + mine_not:
+        when = (tmp_path / name).stat().st_mtime - hour_ago
+        os.utime(tmp_path / name, (when, when))
+    files = FileSet()
+    files.add(tmp_path / "Pipfile", b"new", display="Pipfile")
+    files.commit()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["Pipfile", *live, *mine_not])
+    assert (tmp_path / "Pipfile").read_bytes() == b"new"
