@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 __all__ = ["EnvDestination", "Environment", "aside_name"]
 
 
+#: The start of a script whose first line `installer` rewrites to the environment's interpreter
+#: (``fix_shebang``); a script that starts otherwise is installed as it is.
+_REWRITTEN = b"#!python"
+
 #: The names an environment's interpreter goes by in its scripts folder; no wheel may write them.
 _INTERPRETER = re.compile(r"^python(\d+(\.\d+)?)?w?(\.exe)?$", re.IGNORECASE)
 
@@ -288,8 +292,14 @@ class EnvDestination(WheelDestination):
                 self._link_file(target, file)
                 return RecordEntry(rel, Hash.parse(file.hash), file.size)
             source = self._tree + file.path
-            with open(source, "rb") as opened, fix_shebang(opened, str(self._env.python)) as s:  # noqa: PTH123
-                digest, size = self._write_stream(target, s, is_executable)
+            with open(source, "rb") as opened:  # noqa: PTH123
+                if opened.read(len(_REWRITTEN)) != _REWRITTEN:
+                    # Nothing to rewrite (a compiled program, most often, of megabytes):
+                    # placed as every other file is, with the wheel's own RECORD row.
+                    self._link_file(target, file)
+                    return RecordEntry(rel, Hash.parse(file.hash), file.size)
+                with fix_shebang(opened, str(self._env.python)) as s:
+                    digest, size = self._write_stream(target, s, is_executable)
         elif scheme == "scripts":
             with fix_shebang(stream, str(self._env.python)) as s:
                 digest, size = self._write_stream(target, s, is_executable)

@@ -90,8 +90,10 @@ def craft(
     metadata: bytes = b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
     record: bytes | None = None,
     unlisted: Iterable[str] = (),
+    executable: Iterable[str] = (),
 ) -> Path:
-    """A wheel from raw zip entries, with METADATA, WHEEL and (unless given) a correct RECORD."""
+    """A wheel from raw zip entries, with METADATA, WHEEL and (unless given) a correct RECORD;
+    the entries named in ``executable`` have the executable bits."""
     items = [
         *entries,
         (f"{dist_info}/METADATA", metadata),
@@ -108,7 +110,7 @@ def craft(
         with zipfile.ZipFile(path, "w") as zf:
             for name, data in items:
                 info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
+                info.external_attr = (0o100755 if name in set(executable) else 0o644) << 16
                 zf.writestr(info, data)
     return path
 
@@ -442,6 +444,39 @@ def test_cache_unpacks_once_and_links_into_each_env(
     assert cached.read_text() == "payload"
 
 
+def test_a_script_with_no_shebang_to_rewrite_is_linked_from_the_cache(tmp_path: Path) -> None:
+    """A compiled program in ``.data/scripts`` (tens of megabytes, for some linters) is
+    placed like every other file, not copied and hashed again; a ``#!python`` script is still
+    rewritten for the environment."""
+    program = b"\x7fELF" + bytes(range(256)) * 64
+    wheel = craft(
+        tmp_path / "w",
+        [
+            ("evil/__init__.py", b""),
+            ("evil-1.0.data/scripts/prog", program),
+            ("evil-1.0.data/scripts/tool", b"#!python\nprint('tool')\n"),
+        ],
+        executable=["evil-1.0.data/scripts/prog", "evil-1.0.data/scripts/tool"],
+    )
+    digest = file_sha256(wheel)
+    cache = UnpackedCache(tmp_path / "cache", link_mode="hardlink")
+    env = VirtualEnv.create(tmp_path / "env", PYTHON)
+    dist = install_wheel(wheel, env, cache=cache, sha256=digest)
+
+    tree = tmp_path / "cache" / digest / "tree" / "evil-1.0.data" / "scripts"
+    installed = env.scripts / "prog"
+    assert installed.read_bytes() == program
+    assert installed.stat().st_ino == (tree / "prog").stat().st_ino
+    assert os.access(installed, os.X_OK)
+    tool = env.scripts / "tool"
+    assert tool.read_bytes() == f"#!{env.python}\nprint('tool')\n".encode()
+    assert tool.stat().st_ino != (tree / "tool").stat().st_ino
+    assert os.access(tool, os.X_OK)
+    rows = dict(line.split(",", 1) for line in (dist.dist_info / "RECORD").read_text().splitlines())
+    assert rows["../../../bin/prog"] == f"sha256={_b64(program)},{len(program)}"
+    assert rows["../../../bin/tool"] == f"sha256={_b64(tool.read_bytes())},{tool.stat().st_size}"
+
+
 def test_cache_falls_back_to_copying_when_links_fail(
     env: VirtualEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -719,10 +754,12 @@ def test_record_is_the_one_installer_itself_writes(template: VirtualEnv, tmp_pat
             ("evil/sub/deeper/mod.py", b"Y = 2\n"),
             ("evil/zz last.txt", b"sorted by path\n"),
             ("evil-1.0.data/scripts/tool", b"#!python\nprint('tool')\n"),
+            ("evil-1.0.data/scripts/prog", b"\x7fELF not a script"),
             ("evil-1.0.data/data/share/evil/readme.txt", b"data\n"),
             ("evil-1.0.data/headers/evil.h", b"/* h */\n"),
             ("evil-1.0.dist-info/entry_points.txt", b"[console_scripts]\nevil-cli = evil:main\n"),
         ],
+        executable=["evil-1.0.data/scripts/prog"],
     )
     dist = install_wheel(wheel, env)
     ours = (dist.dist_info / "RECORD").read_text()
