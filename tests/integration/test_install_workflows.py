@@ -163,6 +163,51 @@ def test_install_uninstall_packages_keep_comments_and_update_lock_and_env(
     assert "devtool" not in installed(pipfence_project)
 
 
+def test_uninstall_of_a_name_the_pipfile_does_not_list_takes_it_from_the_environment_alone(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    """pipenv's `uninstall` of something installed by hand (not in the Pipfile) removes it
+    from the environment and exits 0; pipfence does too, but refuses (nothing changed) a
+    name the lock needs, a dev package named without `--dev`, and a name that is nowhere."""
+    public_index.add_dist("alpha", "1.0", requires=["beta"])
+    public_index.add_dist("beta", "1.0")
+    public_index.add_dist("devtool", "3.0")
+    handmade = public_index.add_dist("handmade", "2.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + '[packages]\nalpha = "*"\n\n[dev-packages]\ndevtool = "*"\n',
+    )
+    assert cli(["install", "--dev"]).returncode == 0
+    by_hand = cli(["run", "pip", "install", "-q", "--no-deps", "--no-index", str(handmade)])
+    assert by_hand.returncode == 0, out(by_hand)
+    assert installed(pipfence_project)["handmade"] == "2.0"
+    pipfile, lock, _ = snapshot(pipfence_project)
+
+    removed = cli(["uninstall", "handmade"])
+    assert removed.returncode == 0, out(removed)
+    assert "- handmade==2.0" in removed.stdout + removed.stderr
+    assert snapshot(pipfence_project) == (
+        pipfile,
+        lock,
+        [d for d in dist_infos(pipfence_project) if "handmade" not in d],
+    )
+    assert installed(pipfence_project) == {"alpha": "1.0", "beta": "1.0", "devtool": "3.0"}
+
+    before = snapshot(pipfence_project)
+    for name, message in [
+        ("beta", "`beta` is not in [packages] of the Pipfile and Pipfile.lock needs it"),
+        ("devtool", "`devtool` is in [dev-packages] of the Pipfile, not in [packages]"),
+        ("nosuch", "`nosuch` is not in [packages] of the Pipfile nor installed"),
+    ]:
+        refused = cli(["uninstall", name])
+        assert refused.returncode == 2, out(refused)
+        assert message in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert snapshot(pipfence_project) == before
+    assert "--dev" in cli(["uninstall", "devtool"]).stderr
+
+
 def run_verify(cli: RunPipfence) -> bool:
     result = cli(["verify"])
     return result.returncode == 0
