@@ -37,7 +37,7 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -378,10 +378,7 @@ class IndexCache:
         sha256, as fetched by ``scope``. A hard link when possible, a copy otherwise."""
         if not _is_sha256(sha256):
             return
-        if scope is None:
-            target = self._path(_FILES, sha256)
-        else:
-            target = self._path(_PRIVATE_FILES, _scoped(sha256, scope))
+        target = self._file_path(sha256, scope)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-")) / "file"
@@ -397,6 +394,20 @@ class IndexCache:
             pass
         finally:
             shutil.rmtree(temp.parent, ignore_errors=True)
+
+    def store_file_from(self, sha256: str, stream: IO[bytes], scope: str | None = None) -> None:
+        """`store_file` for the content of ``stream`` (read from its start, left at its end),
+        which the caller has verified to have this sha256: a wheel read whole for its
+        metadata (an index that ignores range requests) is not downloaded again to install."""
+        if not _is_sha256(sha256):
+            return
+        stream.seek(0)
+        self._write(self._file_path(sha256, scope), b"", stream)
+
+    def _file_path(self, sha256: str, scope: str | None) -> Path:
+        if scope is None:
+            return self._path(_FILES, sha256)
+        return self._path(_PRIVATE_FILES, _scoped(sha256, scope))
 
     # --- housekeeping ------------------------------------------------------------------------
 
@@ -416,7 +427,7 @@ class IndexCache:
         except OSError:
             return None
 
-    def _write(self, path: Path, data: bytes, rest: BinaryIO | None = None) -> None:
+    def _write(self, path: Path, data: bytes, rest: IO[bytes] | None = None) -> None:
         """Write ``data`` (then what is left to read of ``rest``) to ``path`` atomically (a
         unique temporary name, then a rename)."""
         folder = path.parent

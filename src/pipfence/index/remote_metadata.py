@@ -240,6 +240,10 @@ class MetadataReader:
                 f"`{file.filename}` from source {endpoint.label} has sha256 "
                 f"{hasher.hexdigest()}, but the project page lists {expected}"
             )
+        if expected and self.cache is not None:
+            # Kept as a download is (for the same credentials): installing it asks no more.
+            scope = self._http.credential_scope(endpoint, file.url)
+            self.cache.store_file_from(expected, spool, scope)
         spool.seek(0)
         return spool
 

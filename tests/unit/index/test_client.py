@@ -627,6 +627,32 @@ def test_metadata_when_server_ignores_range(index: FakeIndex, sleeps: list[float
     assert len(index.requests) == 1
 
 
+def test_a_wheel_read_whole_for_its_metadata_is_not_downloaded_again(
+    index: FakeIndex, sleeps: list[float], tmp_path: Path
+) -> None:
+    """An index that ignores range requests sends the whole wheel for its metadata; the
+    install that follows the lock takes it from the cache (same credentials), verified."""
+    wheel = make_wheel()
+    digest = hashlib.sha256(wheel).hexdigest()
+    index.route(WHEEL_URL, serve_ranges(wheel, honour=False))
+    file = DistFile(filename="foo-1.0-py3-none-any.whl", url=WHEEL_URL, hashes={"sha256": digest})
+    client = make_client(index, sleeps, cache_dir=tmp_path / "cache")
+    assert client.metadata(PRIVATE, PRIVATE_URL, file) is not None
+    assert len(index.requests) == 1
+
+    placed = client.download(PRIVATE, PRIVATE_URL, file, tmp_path / "dest", [digest])
+    assert placed.read_bytes() == wheel
+    assert len(index.requests) == 1
+    cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.read_bytes() == wheel]
+    assert cached
+    assert all(SECRET not in str(p) and "alice" not in str(p) for p in cached)
+
+    # Other credentials (none): asked again, as any download made with credentials is.
+    other = make_client(index, sleeps, cache_dir=tmp_path / "cache")
+    other.download(PUBLIC, PUBLIC_URL, file, tmp_path / "public", [digest])
+    assert len(index.requests) == 2
+
+
 def test_metadata_full_wheel_hash_checked(index: FakeIndex, sleeps: list[float]) -> None:
     index.route(WHEEL_URL, serve_ranges(make_wheel(), honour=False))
     file = DistFile(filename="foo-1.0-py3-none-any.whl", url=WHEEL_URL, hashes={"sha256": "00"})
