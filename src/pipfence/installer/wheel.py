@@ -35,6 +35,7 @@ from installer.exceptions import InstallerError
 
 from pipfence._signals import deferred_interrupts
 from pipfence.errors import ArchiveError, InstallError, PipfenceError
+from pipfence.installer import leftovers
 from pipfence.installer.bulk_link import BulkLinker
 from pipfence.installer.cache import UnpackedCache
 from pipfence.installer.destination import EnvDestination, Environment
@@ -335,9 +336,26 @@ class EnvChange:
     def __init__(self) -> None:
         self._asides: list[SetAside] = []
         self._installed: list[tuple[InstalledDist, Environment]] = []
+        #: Each environment changed, by its root: the mark of the change (`leftovers`).
+        self._marks: dict[Path, Path] = {}
+
+    def _begin(self, env: Environment) -> None:
+        if env.root not in self._marks:
+            self._marks[env.root] = leftovers.begin(env.root)
+
+    def _end(self) -> None:
+        marks, self._marks = self._marks, {}
+        for mark in marks.values():
+            leftovers.end(mark)
 
     def set_aside(self, dist: InstalledDist, env: Environment) -> None:
-        self._asides.append(set_aside(dist, env))
+        self._begin(env)
+        try:
+            self._asides.append(set_aside(dist, env))
+        except BaseException:
+            if not self._asides and not self._installed:
+                self._end()  # `set_aside` put back what it moved: nothing is held
+            raise
 
     def install(
         self,
@@ -351,6 +369,7 @@ class EnvChange:
         """`install_many`; what it installed is undone by `rollback`: each distribution is
         recorded by the thread that installed it, so an interrupt while this method returns
         cannot leave one unrecorded."""
+        self._begin(env)
         return install_many(
             items,
             env,
@@ -369,6 +388,7 @@ class EnvChange:
             self._installed = []
             for aside in asides:
                 aside.discard()
+            self._end()
 
     def rollback(self) -> None:
         """Undo every change; `InstallError` naming what could not be undone (after trying
@@ -393,6 +413,7 @@ class EnvChange:
                 f"Could not undo every change to the environment: {'; '.join(problems)}",
                 hint="remove the environment and sync again",
             )
+        self._end()
 
     def undo(self, error: BaseException) -> None:
         """`rollback` on the way out of ``error``: a failure to undo is noted on it."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pipfence.installer import leftovers
 from pipfence.installer import removal as removal_module
 from pipfence.installer import wheel as wheel_module
 from pipfence.installer.venv import VirtualEnv
@@ -123,3 +124,29 @@ def test_a_signal_during_the_commit_lets_it_finish_and_leaves_no_old_file(
 )
 def test_an_install_the_filesystem_refuses_gets_a_hint_for_its_cause(code: int, hint: str) -> None:
     assert hint in wheel_module._install_hint(OSError(code, os.strerror(code)))
+
+
+def test_what_a_killed_change_set_aside_is_swept_by_the_next_change(
+    env: VirtualEnv, tmp_path: Path
+) -> None:
+    """A process killed outright (SIGKILL) mid-change runs neither commit nor rollback: the
+    files it set aside stay under their hidden names. The next change of that environment
+    deletes them before it starts; a change that ends leaves no mark."""
+    old = install_wheel(_alpha(env, tmp_path, "1.0", 5), env)
+    killed = EnvChange()
+    killed.set_aside(old, env)  # ... and the process dies here
+    debris = sorted(p.name for p in env.root.rglob("*.pipfence-old"))
+    assert len(debris) == 7  # the dist-info folder, __init__.py and the five modules
+    assert (env.root / leftovers.MARK).is_file()
+
+    with EnvChange() as change:
+        change.install([WheelInstall(path=_alpha(env, tmp_path, "2.0", 3))], env)
+    assert list(env.root.rglob("*.pipfence-old")) == []
+    assert not (env.root / leftovers.MARK).exists()
+    assert env.installed()[ALPHA].version == "2.0"
+    assert sorted(p.name for p in (env.purelib / "alpha").glob("*.py")) == [
+        "__init__.py",
+        "m0.py",
+        "m1.py",
+        "m2.py",
+    ]
