@@ -38,7 +38,8 @@ MISSING = "?"
 
 
 class Edge(msgspec.Struct, frozen=True, kw_only=True):
-    """One ``Requires-Dist`` edge: the name as the parent wrote it, and pipdeptree's rendering
+    """One ``Requires-Dist`` edge: the name as the installed dependency writes it (as the
+    parent wrote it when nothing provides it), and pipdeptree's rendering
     of its specifier (clauses sorted in reverse, comma-joined; None when there is none).
     ``extra`` is the parent's extra that gates it, or None; ``extras`` are the extras the edge
     asks of the dependency (``requests[socks]``)."""
@@ -91,7 +92,16 @@ class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
                 key, Node(key=key, name=name, version=version, requires=_unique(plain))
             )
             extras.setdefault(key, _unique(gated))
-        return cls(nodes=nodes, extra_edges=extras)
+        # An installed dependency goes by its own `Name` (`charset-normalizer`), not by the
+        # spelling of the parent's line (`charset_normalizer`), as pipdeptree names it.
+        names = {key: node.name for key, node in nodes.items()}
+        return cls(
+            nodes={
+                key: msgspec.structs.replace(node, requires=_named(node.requires, names))
+                for key, node in nodes.items()
+            },
+            extra_edges={key: _named(edges, names) for key, edges in extras.items()},
+        )
 
     def version_of(self, key: NormalizedName) -> str:
         node = self.nodes.get(key)
@@ -115,6 +125,15 @@ class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
             for edge in node.requires:
                 found.setdefault(edge.key, []).append((node, edge))
         return found
+
+
+def _named(edges: tuple[Edge, ...], names: Mapping[NormalizedName, str]) -> tuple[Edge, ...]:
+    return tuple(
+        msgspec.structs.replace(edge, name=names[edge.key])
+        if edge.key in names and edge.name != names[edge.key]
+        else edge
+        for edge in edges
+    )
 
 
 def _edge(line: str, target: Target) -> Edge | None:

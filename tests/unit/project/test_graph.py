@@ -92,3 +92,29 @@ def test_json_tree_nests_from_the_top(graph: DependencyGraph) -> None:
     assert req["dependencies"][0]["key"] == "helper"
     cyc_b = tree[2]["dependencies"][0]["dependencies"][0]
     assert [d["key"] for d in cyc_b["dependencies"]] == ["gone"]
+
+
+def test_an_installed_dependency_goes_by_its_own_name_as_pipdeptree_names_it() -> None:
+    """pipdeptree names a requirement by the installed distribution's ``Name``
+    (`charset-normalizer`), whatever spelling the parent's ``Requires-Dist`` line has
+    (`charset_normalizer`); one that nothing installed provides keeps the line's spelling."""
+    graph = DependencyGraph.build(
+        [
+            ("requests", "2.32.3", ["charset_normalizer<4,>=2", "Missing_Dep"]),
+            ("charset-normalizer", "3.4.0", []),
+        ],
+        Target.current(),
+    )
+    assert render_text(graph) == [
+        "requests==2.32.3",
+        "  - charset-normalizer [required: >=2,<4, installed: 3.4.0]",
+        "  - Missing_Dep [required: Any, installed: ?]",
+    ]
+    assert render_text(graph, reverse=True)[:2] == [
+        "charset-normalizer==3.4.0",
+        "  - requests==2.32.3 [requires: charset-normalizer>=2,<4]",
+    ]
+    listed = json.loads(render_json(graph))[1]["dependencies"]
+    assert [d["package_name"] for d in listed] == ["charset-normalizer", "Missing_Dep"]
+    nested = json.loads(render_json_tree(graph))[0]["dependencies"]
+    assert [d["package_name"] for d in nested] == ["charset-normalizer", "Missing_Dep"]
