@@ -522,3 +522,25 @@ def test_python_alone_naming_another_python_makes_the_environment_again(
     assert version.stdout.strip() == other.name.removeprefix("python"), out(version)
     assert not (venv / "left-behind").exists()
     assert not list(pipfence_project.glob(".venv.pipfence-replaced"))
+
+
+@pytest.mark.parametrize("command", [["--python"], ["install", "--python"]])
+def test_python_naming_an_interpreter_that_does_not_run_is_an_error_beside_an_environment(
+    cli: RunPipfence, pipfence_project: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """A `--python` that names something that is not a usable Python (a broken shim, Python 2,
+    not an interpreter at all) is an error, as it is without an environment; it was taken as
+    naming the environment's own Python, and the command went on with it (exit 0)."""
+    write_pipfile(pipfence_project, "[packages]\n")
+    assert cli(["--python", PYTHON]).returncode == 0
+    before = sorted(str(p) for p in (pipfence_project / ".venv").rglob("*"))
+    shim = tmp_path / "bin" / "python3"
+    shim.parent.mkdir()
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+
+    result = cli([*command, str(shim)])
+    assert result.returncode == 2, out(result)
+    assert f"`{shim}` (--python) does not run as a Python" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(str(p) for p in (pipfence_project / ".venv").rglob("*")) == before

@@ -215,8 +215,15 @@ def replaced_python(project: Project, python: str | None) -> str | None:
             return None
         find_python(python, project.settings)
         return current
-    wanted = _version_of(find_python(python, project.settings))
-    return None if wanted is None or wanted == current else current
+    interpreter = find_python(python, project.settings)
+    wanted = _version_of(interpreter)
+    if wanted is None:  # keeping the environment would pass for what was asked
+        raise UsageError(
+            f"`{interpreter}` (--python) does not run as a Python pipfence can use: "
+            "it did not tell its version",
+            hint="name a Python 3 interpreter, or a version such as 3.12",
+        )
+    return None if wanted == current else current
 
 
 def open_or_create_env(
