@@ -100,6 +100,33 @@ def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
     assert (found.returncode, found.stdout.strip()) == (0, str(project / ".venv"))
 
 
+@pytest.mark.parametrize(
+    ("extra", "found"),
+    [
+        ({}, True),
+        ({"PIPENV_NO_INHERIT": "1"}, False),
+        ({"PIPENV_NO_INHERIT": "0"}, True),
+        ({"PIPENV_MAX_DEPTH": "2"}, False),  # pkg and src: pipenv counts the folder itself
+        ({"PIPENV_MAX_DEPTH": "3"}, True),
+        ({"PIPENV_MAX_DEPTH": "3", "PIPENV_NO_INHERIT": "true"}, False),
+    ],
+)
+def test_the_pipfile_of_a_parent_folder_is_found_as_pipenv_finds_it(
+    project: Path, extra: dict[str, str], found: bool
+) -> None:
+    """``PIPENV_NO_INHERIT`` (the deployment guard against a parent's Pipfile) takes the
+    current folder's only; ``PIPENV_MAX_DEPTH`` counts the folders searched, the current one
+    first, as pipenv counts them."""
+    nested = project / "src" / "pkg"
+    nested.mkdir(parents=True)
+    result = run(["--where"], nested, **extra)
+    if found:
+        assert (result.returncode, result.stdout.strip()) == (0, str(project)), result.stderr
+    else:
+        assert result.returncode == 1, result.stdout
+        assert "No Pipfile present at project home." in result.stderr
+
+
 def test_a_relative_pipenv_pipfile_gives_the_project_pipenv_gives(tmp_path: Path) -> None:
     app, ci = tmp_path / "app", tmp_path / "ci"
     app.mkdir()

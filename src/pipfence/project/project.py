@@ -85,13 +85,14 @@ class Project:
     @classmethod
     def find(cls, settings: Settings) -> Project:
         """The project whose Pipfile is ``PIPENV_PIPFILE``, or the nearest Pipfile at or above
-        the working directory (at most ``PIPENV_MAX_DEPTH`` levels up)."""
+        the working directory (``PIPENV_MAX_DEPTH`` folders searched, the working directory
+        first, as pipenv counts them)."""
         if settings.pipfile is not None:
             if not settings.pipfile.is_file():
                 raise UsageError(f"PIPENV_PIPFILE names `{settings.pipfile}`, which does not exist")
             return cls(settings.pipfile, settings)
         folder = settings.cwd.absolute()
-        for _ in range(settings.max_depth + 1):
+        for _ in range(settings.max_depth):
             candidate = folder / PIPFILE
             if candidate.is_file():
                 return cls(candidate, settings)

@@ -35,7 +35,8 @@ __all__ = [
 #: test holds the two together).
 ENVIRONMENT_VARIABLES = {
     "PIPENV_PIPFILE": "path of the Pipfile to use instead of searching from the current folder",
-    "PIPENV_MAX_DEPTH": "how many parent folders to search for a Pipfile",
+    "PIPENV_MAX_DEPTH": "how many folders, the current one first, to search for a Pipfile (10)",
+    "PIPENV_NO_INHERIT": "1 to take the Pipfile of the current folder only, never a parent's",
     "PIPENV_VENV_IN_PROJECT": "1 to keep the environment in the project's .venv, 0 never to",
     "WORKON_HOME": "folder holding environments that are not in their project",
     "PIPENV_CUSTOM_VENV_NAME": "name of the environment's folder under WORKON_HOME",
@@ -111,6 +112,15 @@ def _boolean(value: str) -> bool | None:
     if lowered in _FALSE:
         return False
     return None
+
+
+def _max_depth(environ: Mapping[str, str], value: str) -> int:
+    """How many folders to search for the Pipfile, as pipenv counts them: ``PIPENV_MAX_DEPTH``
+    (the current folder is the first), 1 with ``PIPENV_NO_INHERIT`` set (to anything but a
+    false word, as pipenv reads it)."""
+    depth = parse_count(value, "PIPENV_MAX_DEPTH", minimum=0, maximum=1000)
+    no_inherit = environ.get("PIPENV_NO_INHERIT", "")
+    return 1 if no_inherit and _boolean(no_inherit) is not False else depth
 
 
 def env_flag(environ: Mapping[str, str], name: str) -> bool | None:
@@ -259,7 +269,7 @@ class Settings(NamedTuple):
             environ=env,
             cwd=cwd,
             pipfile=_pipfile_path(pipfile, cwd) if pipfile else None,
-            max_depth=parse_count(max_depth, "PIPENV_MAX_DEPTH", minimum=0, maximum=1000),
+            max_depth=_max_depth(env, max_depth),
             venv_in_project=env_flag(env, "VENV_IN_PROJECT"),
             workon_home=_workon_home(env, cwd),
             custom_venv_name=env.get("PIPENV_CUSTOM_VENV_NAME") or None,
