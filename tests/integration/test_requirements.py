@@ -114,3 +114,18 @@ def test_without_a_lock(run_pipfence: RunPipfence, pipfence_project: Path) -> No
     result = run_pipfence(["requirements"])
     assert result.returncode == 2
     assert "pipfence lock" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["requirements"], ["requirements", "--format", "pylock"]])
+def test_a_pipfile_that_does_not_parse_stops_the_export_as_every_command(
+    run_pipfence: RunPipfence, locked: dict[str, str], pipfence_project: Path, command: list[str]
+) -> None:
+    """An export from a lock beside a broken Pipfile was printed (its `-i` lines gone) and
+    exited 0: a CI step exporting requirements must fail as `sync` would."""
+    (pipfence_project / "Pipfile").write_text('[packages]\nsix = "*\n', encoding="utf-8")
+    before = sorted(p.name for p in pipfence_project.iterdir())
+    result = run_pipfence(command)
+    assert result.returncode == 2, result.stdout
+    assert "Pipfile:2: invalid TOML" in result.stderr
+    assert result.stdout == ""
+    assert sorted(p.name for p in pipfence_project.iterdir()) == before

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     )
 
     project = project_from_args(args)
+    project.pipfile  # noqa: B018 - a Pipfile that does not parse stops this as every command
     tables = tables_from_args(args, None)
     if args.no_lock:
         export = pipfile_requirements(
