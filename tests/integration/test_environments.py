@@ -544,3 +544,32 @@ def test_python_naming_an_interpreter_that_does_not_run_is_an_error_beside_an_en
     assert f"`{shim}` (--python) does not run as a Python" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(str(p) for p in (pipfence_project / ".venv").rglob("*")) == before
+
+
+def test_a_wheel_asking_more_on_the_environments_python_than_on_the_locked_one_says_so(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
+) -> None:
+    """The lock resolved for [requires]' Python leaves out what a wheel asks only on newer
+    ones; syncing it into an environment of such a Python must say that (exit 2), not blame
+    the index's metadata (exit 3, `lock --clear`, which changes nothing)."""
+    running = ".".join(str(part) for part in sys.version_info[:2])
+    public_index.add_dist("app", "1.0", requires=[f'newdep; python_version >= "{running}"'])
+    public_index.add_dist("newdep", "1.0")
+    pipfile = source_table("public", public_index.simple_url) + '[packages]\napp = "*"\n'
+    write_pipfile(pipfence_project, "[packages]\n")
+    assert cli(["--python", PYTHON]).returncode == 0  # an environment of the running Python
+    write_pipfile(pipfence_project, pipfile + '\n[requires]\npython_version = "3.0"\n')
+    locked = cli(["lock"])
+    assert locked.returncode == 0, out(locked)
+    assert "newdep" not in (pipfence_project / "Pipfile.lock").read_text(encoding="utf-8")
+    before = sorted(p.name for p in pipfence_project.iterdir())
+
+    result = cli(["sync"])
+    assert result.returncode == 2, out(result)
+    assert "`app-1.0-py3-none-any.whl` requires `newdep" in result.stderr
+    assert "on the environment's Python" in result.stderr
+    assert "Pipfile.lock was resolved for Python 3.0 ([requires])" in result.stderr
+    assert "lock --clear" not in result.stderr
+    assert "newdep" not in installed(pipfence_project)
+    assert "app" not in installed(pipfence_project)
+    assert sorted(p.name for p in pipfence_project.iterdir()) == before

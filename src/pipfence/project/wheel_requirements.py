@@ -5,6 +5,7 @@ installed."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -18,7 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pipfence.errors import IntegrityError
+from pipfence.errors import IntegrityError, UsageError
 from pipfence.installer.satisfies import WantedDist
 from pipfence.models.files import CoreMetadata
 from pipfence.models.lockfile import LockedPackage, Lockfile
@@ -122,6 +123,7 @@ def check_wheels_against_lock(
                 extras.setdefault(canonical_name(requirement.name), set()).update(
                     requirement.extras
                 )
+    locked_for = _locked_for(target, lock)
     for choice, metadata in read:
         if metadata is None:
             continue  # unreadable metadata is the installer's to refuse, with its own message
@@ -129,13 +131,51 @@ def check_wheels_against_lock(
         for text in metadata.requires_dist:
             problem = _unmet(text, target=target, extras=own, versions=versions)
             if problem is not None:
-                raise IntegrityError(
-                    f"`{choice.file.filename}` from source `{choice.source.name}` requires "
-                    f"{problem}: the metadata the lock was resolved from does not match the "
-                    "wheel itself",
-                    hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
-                    "changes nothing, the index serves inconsistent metadata",
+                elsewhere = locked_for is not None and (
+                    _unmet(text, target=locked_for, extras=own, versions=versions) is None
                 )
+                raise _refusal(choice, problem, target, locked_for if elsewhere else None)
+
+
+def _refusal(
+    choice: Choice, problem: str, target: Target, locked_for: Target | None
+) -> UsageError | IntegrityError:
+    """The error for a wheel that requires ``problem``: the environment's Python's doing when
+    the lock, resolved for another one (``locked_for``), is enough there; else the metadata
+    the lock was resolved from lied (exit 3)."""
+    if locked_for is not None:
+        return UsageError(
+            f"`{choice.file.filename}` requires {problem} on the environment's Python "
+            f"{target.environment['python_full_version']}; Pipfile.lock was resolved for "
+            f"Python {locked_for.environment['python_version']} ([requires])",
+            hint="`pipfence remove`, then `pipfence sync`, makes the environment with that "
+            "Python; or change [requires] and run `pipfence lock`",
+        )
+    return IntegrityError(
+        f"`{choice.file.filename}` from source `{choice.source.name}` requires "
+        f"{problem}: the metadata the lock was resolved from does not match the wheel itself",
+        hint="run `pipfence lock --clear` to resolve from the wheel itself; if that "
+        "changes nothing, the index serves inconsistent metadata",
+    )
+
+
+def _locked_for(target: Target, lock: Lockfile) -> Target | None:
+    """``target`` with the Python the lock's ``[requires]`` names, when that is another one
+    than ``target``'s (its markers only: the platform and the wheel tags stay); else None."""
+    requires = lock.meta.requires
+    full = requires.get("python_full_version")
+    minor = requires.get("python_version")
+    if not isinstance(full, str) or not full:
+        full = f"{minor}.0" if isinstance(minor, str) and minor else None
+    version = _version_or_none(full)
+    if version is None or version.release[:2] == target.python_version.release[:2]:
+        return None
+    environment = {
+        **target.environment,
+        "python_version": f"{version.major}.{version.minor}",
+        "python_full_version": str(version),
+    }
+    return dataclasses.replace(target, environment=environment, python_version=version)
 
 
 def _version_or_none(text: str | None) -> Version | None:
