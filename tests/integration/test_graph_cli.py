@@ -37,13 +37,24 @@ def installed(
 def test_graph_text(run_pipfence: RunPipfence, installed: Path, env: dict[str, str]) -> None:
     result = run_pipfence(["graph"], env=env)
     assert result.returncode == 0, result.stderr
+    # Drawn as pipdeptree draws it on UTF-8 output, with the extra app asks of req.
     assert result.stdout.splitlines() == [
+        "app==1.2",
+        "├── helper [required: >=2, installed: 2.0]",
+        "└── req [required: Any, installed: 1.0]",
+        "    ├── helper [required: Any, installed: 2.0]",
+        "    └── pysocks [required: Any, installed: 1.7, extra: socks]",
+    ]
+    plain = run_pipfence(["graph"], env={**env, "PYTHONIOENCODING": "latin-1"})
+    assert plain.stdout.splitlines() == [
         "app==1.2",
         "  - helper [required: >=2, installed: 2.0]",
         "  - req [required: Any, installed: 1.0]",
         "    - helper [required: Any, installed: 2.0]",
-        "pysocks==1.7",
+        "    - pysocks [required: Any, installed: 1.7, extra: socks]",
     ]
+    bare = run_pipfence(["graph", "--bare"], env=env)
+    assert "pip==" in bare.stdout  # pipdeptree's own output, pip included, as pipenv's --bare
 
 
 def test_graph_reverse_and_json(
@@ -53,14 +64,14 @@ def test_graph_reverse_and_json(
     assert reverse.returncode == 0, reverse.stderr
     assert reverse.stdout.splitlines()[:4] == [
         "helper==2.0",
-        "  - app==1.2 [requires: helper>=2]",
-        "  - req==1.0 [requires: helper]",
-        "    - app==1.2 [requires: req]",
+        "├── app==1.2 [requires: helper>=2]",
+        "└── req==1.0 [requires: helper]",
+        "    └── app==1.2 [requires: req]",
     ]
     flat = json.loads(run_pipfence(["graph", "--json"], env=env).stdout)
     assert [item["package"]["key"] for item in flat] == ["app", "helper", "pysocks", "req"]
     tree = json.loads(run_pipfence(["graph", "--json-tree"], env=env).stdout)
-    assert [node["key"] for node in tree] == ["app", "pysocks"]
+    assert [node["key"] for node in tree] == ["app"]
     both = run_pipfence(["graph", "--json", "--json-tree"], env=env)
     assert both.returncode == 2
     upside = run_pipfence(["graph", "--reverse", "--json-tree"], env=env)

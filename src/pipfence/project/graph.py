@@ -65,10 +65,13 @@ class Node(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
-    """Nodes by normalised name; ``extra_edges`` maps a node to the edges behind its extras."""
+    """Nodes by normalised name; ``extra_edges`` maps a node to the edges behind its extras,
+    ``requested`` to those of them pipdeptree shows: behind an extra that an installed
+    package asks of it (``httpx[http2]``), transitively, leading to an installed package."""
 
     nodes: Mapping[NormalizedName, Node]
     extra_edges: Mapping[NormalizedName, tuple[Edge, ...]]
+    requested: Mapping[NormalizedName, tuple[Edge, ...]] = msgspec.field(default_factory=dict)
 
     @classmethod
     def build(
@@ -95,26 +98,33 @@ class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
         # An installed dependency goes by its own `Name` (`charset-normalizer`), not by the
         # spelling of the parent's line (`charset_normalizer`), as pipdeptree names it.
         names = {key: node.name for key, node in nodes.items()}
-        return cls(
-            nodes={
-                key: msgspec.structs.replace(node, requires=_named(node.requires, names))
-                for key, node in nodes.items()
-            },
-            extra_edges={key: _named(edges, names) for key, edges in extras.items()},
-        )
+        named = {key: _named(edges, names) for key, edges in extras.items()}
+        nodes = {
+            key: msgspec.structs.replace(node, requires=_named(node.requires, names))
+            for key, node in nodes.items()
+        }
+        return cls(nodes=nodes, extra_edges=named, requested=_requested(nodes, named))
 
     def version_of(self, key: NormalizedName) -> str:
         node = self.nodes.get(key)
         return node.version if node is not None else MISSING
 
-    def children(self, key: NormalizedName) -> list[Edge]:
-        """``key``'s plain edges, sorted by name as pipdeptree sorts them."""
+    def plain_children(self, key: NormalizedName) -> list[Edge]:
+        """``key``'s edges that no extra gates, sorted by name."""
         node = self.nodes.get(key)
         return sorted(node.requires, key=lambda d: d.key) if node is not None else []
 
+    def children(self, key: NormalizedName) -> list[Edge]:
+        """``key``'s edges as pipdeptree shows them: the plain ones and the `requested` extras'
+        ones, sorted by name (a plain edge before an extra's to the same package)."""
+        node = self.nodes.get(key)
+        if node is None:
+            return []
+        return sorted([*node.requires, *self.requested.get(key, ())], key=lambda d: d.key)
+
     def roots(self) -> list[Node]:
         """Installed packages that no other installed package requires, sorted by key."""
-        required = {edge.key for node in self.nodes.values() for edge in node.requires}
+        required = {edge.key for key in self.nodes for edge in self.children(key)}
         return [self.nodes[k] for k in sorted(self.nodes) if k not in required]
 
     def dependents(self) -> dict[NormalizedName, list[tuple[Node, Edge]]]:
@@ -122,9 +132,38 @@ class DependencyGraph(msgspec.Struct, frozen=True, kw_only=True):
         found: dict[NormalizedName, list[tuple[Node, Edge]]] = {}
         for key in sorted(self.nodes):
             node = self.nodes[key]
-            for edge in node.requires:
+            for edge in self.children(key):
                 found.setdefault(edge.key, []).append((node, edge))
         return found
+
+
+def _requested(
+    nodes: Mapping[NormalizedName, Node], extra_edges: Mapping[NormalizedName, tuple[Edge, ...]]
+) -> dict[NormalizedName, tuple[Edge, ...]]:
+    """pipdeptree's explicit extras: the extras the installed packages' edges ask for
+    (``b[x]``), and what those extras' edges ask in turn, each extra's edges that lead to an
+    installed package, once each."""
+    wanted: dict[NormalizedName, set[str]] = {}
+    for node in nodes.values():
+        for edge in node.requires:
+            wanted.setdefault(edge.key, set()).update(canonical_name(e) for e in edge.extras)
+    done: dict[NormalizedName, set[str]] = {}
+    found: dict[NormalizedName, list[Edge]] = {}
+    while wanted:
+        following: dict[NormalizedName, set[str]] = {}
+        for key, extras in wanted.items():
+            new = extras - done.get(key, set())
+            if not new or key not in nodes:
+                continue
+            done.setdefault(key, set()).update(new)
+            for edge in extra_edges.get(key, ()):
+                if edge.extra and canonical_name(edge.extra) in new and edge.key in nodes:
+                    found.setdefault(key, []).append(edge)
+                    following.setdefault(edge.key, set()).update(
+                        canonical_name(e) for e in edge.extras
+                    )
+        wanted = following
+    return {key: tuple(edges) for key, edges in found.items()}
 
 
 def _named(edges: tuple[Edge, ...], names: Mapping[NormalizedName, str]) -> tuple[Edge, ...]:

@@ -255,7 +255,7 @@ def _chains(
         if len(path) >= _MAX_DEPTH or len(found) > MAX_CHAINS * 5:
             return
         wanted = {canonical_name(e) for e in extras}
-        edges = list(graph.children(key)) + [
+        edges = list(graph.plain_children(key)) + [
             e
             for e in graph.extra_edges.get(key, ())
             if e.extra and canonical_name(e.extra) in wanted

@@ -47,7 +47,7 @@ def test_text_tree_as_pipdeptree_prints_it(graph: DependencyGraph) -> None:
         "  - helper [required: >=2, installed: 2.0]",
         "  - req [required: >=1,<3, installed: 1.0]",
         "    - helper [required: Any, installed: 2.0]",
-        "PySocks==1.7",
+        "    - PySocks [required: Any, installed: 1.7, extra: socks]",  # App asks req[socks]
         "top==1",
         "  - cyc-a [required: Any, installed: 1]",
         "    - cyc-b [required: Any, installed: 1]",
@@ -85,12 +85,12 @@ def test_json_lists_every_package_but_pip(graph: DependencyGraph) -> None:
 
 def test_json_tree_nests_from_the_top(graph: DependencyGraph) -> None:
     tree = json.loads(render_json_tree(graph))
-    assert [t["key"] for t in tree] == ["app", "pysocks", "top"]
+    assert [t["key"] for t in tree] == ["app", "top"]
     assert tree[0]["required_version"] == "1.2"
     req = tree[0]["dependencies"][1]
     assert req["required_version"] == ">=1,<3"
     assert req["dependencies"][0]["key"] == "helper"
-    cyc_b = tree[2]["dependencies"][0]["dependencies"][0]
+    cyc_b = tree[1]["dependencies"][0]["dependencies"][0]
     assert [d["key"] for d in cyc_b["dependencies"]] == ["gone"]
 
 
@@ -118,3 +118,40 @@ def test_an_installed_dependency_goes_by_its_own_name_as_pipdeptree_names_it() -
     assert [d["package_name"] for d in listed] == ["charset-normalizer", "Missing_Dep"]
     nested = json.loads(render_json_tree(graph))[0]["dependencies"]
     assert [d["package_name"] for d in nested] == ["charset-normalizer", "Missing_Dep"]
+
+
+def test_the_unicode_tree_as_pipdeptree_draws_it_on_utf8_output() -> None:
+    """pipdeptree (and so pipenv) draws the branches when its output is UTF-8; ``hidden``
+    packages lose their own top line only, as pipenv filters pipdeptree's lines."""
+    graph = DependencyGraph.build(
+        [
+            ("a", "1", ["b", "c"]),
+            ("b", "1", ["d"]),
+            ("c", "1", ["d", 'e; extra == "x"']),
+            ("d", "1", ["c"]),
+            ("e", "1", []),
+            ("f", "1", ["c[x]"]),
+            ("wheel", "1", ["packaging"]),
+            ("packaging", "1", []),
+        ],
+        Target.current(),
+    )
+    assert render_text(graph, unicode=True) == [
+        "a==1",
+        "├── b [required: Any, installed: 1]",
+        "│   └── d [required: Any, installed: 1]",
+        "│       └── c [required: Any, installed: 1]",
+        "│           └── e [required: Any, installed: 1, extra: x]",
+        "└── c [required: Any, installed: 1]",
+        "    ├── d [required: Any, installed: 1]",
+        "    └── e [required: Any, installed: 1, extra: x]",
+        "f==1",
+        "└── c [required: Any, installed: 1]",
+        "    ├── d [required: Any, installed: 1]",
+        "    └── e [required: Any, installed: 1, extra: x]",
+        "└── packaging [required: Any, installed: 1]",
+    ]
+    assert render_text(graph, unicode=True, hidden=())[-2:] == [
+        "wheel==1",
+        "└── packaging [required: Any, installed: 1]",
+    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from pipfence.cli.context import project_from_args
 from pipfence.cli.ui import UI
@@ -31,11 +33,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError("use one of --json and --json-tree, not both")
     project = project_from_args(args)
     graph = graph_of_env(require_env(project))
+    # pip and friends are left out as pipenv filters them; `--bare` is pipdeptree's output
+    # as it is, theirs included.
+    hide: dict[str, Any] = {"hidden": ()} if args.bare else {}
     if args.json:
-        ui.result(render_json(graph, reverse=args.reverse))
+        ui.result(render_json(graph, reverse=args.reverse, **hide))
     elif args.json_tree:
-        ui.result(render_json_tree(graph, reverse=args.reverse))
+        ui.result(render_json_tree(graph, reverse=args.reverse, **hide))
     else:
-        for line in render_text(graph, reverse=args.reverse):
+        # pipdeptree draws the tree's branches when its output is UTF-8 (pipenv's nearly
+        # always is) and falls back to `- ` bullets otherwise.
+        encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
+        unicode = encoding in {"utf-8", "utf-16", "utf-32"}
+        for line in render_text(graph, reverse=args.reverse, unicode=unicode, **hide):
             ui.result(line)
     return 0
