@@ -541,7 +541,7 @@ def test_python_naming_an_interpreter_that_does_not_run_is_an_error_beside_an_en
 
     result = cli([*command, str(shim)])
     assert result.returncode == 2, out(result)
-    assert f"`{shim}` (--python) does not run as a Python" in result.stderr
+    assert f"`{shim}` cannot make an environment" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(str(p) for p in (pipfence_project / ".venv").rglob("*")) == before
 

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipfence.errors import InstallError, UsageError
 from pipfence.installer.venv import VirtualEnv
 from pipfence.project.project import Project
+from pipfence.project.pythons import (
+    find_python,
+    is_version,
+    python_version_of,
+    version_matches,
+)
 from pipfence.project.sync_ahead import unpacked_root
 
 if TYPE_CHECKING:
     from pipfence.installer.cache import UnpackedCache
-    from pipfence.project.settings import Settings
 
 __all__ = [
     "check_python",
     "ensure_env",
-    "find_python",
     "interpreter_version",
     "new_environment_python",
     "open_or_create_env",
@@ -31,90 +32,6 @@ __all__ = [
     "system_env",
     "unpacked_cache",
 ]
-
-_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
-
-
-def _version_of(python: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            [str(python), "-I", "-S", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out or None
-
-
-def _matches(found: str, wanted: str) -> bool:
-    return found == wanted or found.startswith(wanted + ".")
-
-
-def find_python(wanted: str | None, settings: Settings) -> Path:
-    """The interpreter to create the environment with.
-
-    ``wanted`` is a version (``3.11``, ``3.11.7``), a command or a path; None means the Python
-    running pipfence. Versions are looked up as ``pythonX.Y`` on the settings' PATH (then
-    ``python3``, ``python``), then among pyenv's and asdf's installs. Raises `UsageError`
-    naming the version when none is found.
-    """
-    path = settings.search_path
-    if wanted is None:
-        return Path(sys.executable)
-    if not _VERSION.match(wanted):
-        located = shutil.which(wanted, path=path)
-        if located is None and Path(wanted).is_file():
-            located = wanted
-        if located is None:
-            raise UsageError(f"Python `{wanted}` was not found")
-        return Path(located)
-    current = ".".join(str(part) for part in sys.version_info[:3])
-    if _matches(current, wanted):
-        return Path(sys.executable)
-    parts = wanted.split(".")
-    for command in (f"python{parts[0]}.{parts[1]}" if len(parts) > 1 else "", "python3", "python"):
-        if not command:
-            continue
-        located = shutil.which(command, path=path)
-        if located is None:
-            continue
-        version = _version_of(Path(located))
-        if version is not None and _matches(version, wanted):
-            return Path(located)
-    for managed in _managed_installs(wanted, settings.python_install_roots):
-        version = _version_of(managed)
-        if version is not None and _matches(version, wanted):
-            return managed
-    raise UsageError(
-        f"Python {wanted} was not found on PATH, nor among pyenv's or asdf's installs; "
-        "the project asks for it",
-        hint="install it, or pass --python with another version or a path",
-    )
-
-
-def _managed_installs(wanted: str, roots: Sequence[Path]) -> list[Path]:
-    """Interpreters of version ``wanted`` installed by pyenv or asdf (as pipenv finds them),
-    newest first: ``ROOT/X.Y.Z/bin/pythonX.Y`` under each of ``roots``
-    (`Settings.python_install_roots`)."""
-    parts = wanted.split(".")
-    command = f"python{parts[0]}.{parts[1]}" if len(parts) > 1 else f"python{parts[0]}"
-    found: list[tuple[tuple[int, ...], Path]] = []
-    for root in roots:
-        try:
-            entries = list(root.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            numbers = entry.name.split(".")
-            if not all(n.isdigit() for n in numbers) or not _matches(entry.name, wanted):
-                continue
-            binary = entry / "bin" / command
-            if binary.is_file():
-                found.append((tuple(int(n) for n in numbers), binary))
-    return [path for _, path in sorted(found, reverse=True)]
 
 
 def unpacked_cache(project: Project) -> UnpackedCache:
@@ -143,7 +60,7 @@ def python_mismatch(project: Project, env: VirtualEnv) -> str | None:
     requires = project.pipfile.requires
     key = "python_full_version" if requires.get("python_full_version") else "python_version"
     wanted = requires.get(key)
-    if not wanted or _matches(env.python_version, str(wanted)):
+    if not wanted or version_matches(env.python_version, str(wanted)):
         return None
     return (
         f"the environment has Python {env.python_version}, but the Pipfile's [requires] asks "
@@ -159,7 +76,7 @@ def interpreter_version(project: Project) -> str | None:
     requires = project.pipfile.requires
     wanted = requires.get("python_version")
     running = ".".join(str(part) for part in sys.version_info[:2])
-    if not wanted or requires.get("python_full_version") or _matches(running, str(wanted)):
+    if not wanted or requires.get("python_full_version") or version_matches(running, str(wanted)):
         return None
     location = project.venv_path()
     if (location / "pyvenv.cfg").is_file():
@@ -171,7 +88,7 @@ def interpreter_version(project: Project) -> str | None:
         python = find_python(str(wanted), project.settings)
     except UsageError:
         return None
-    return _version_of(python)
+    return python_version_of(python)
 
 
 def new_environment_python(project: Project, *, python: str | None = None) -> str:
@@ -184,7 +101,7 @@ def new_environment_python(project: Project, *, python: str | None = None) -> st
         return VirtualEnv.open(location).python_version
     wanted = python or project.settings.python or project.settings.default_python
     interpreter = find_python(wanted, project.settings)
-    version = _version_of(interpreter)
+    version = python_version_of(interpreter)
     if version is None:
         raise UsageError(f"`{interpreter}` did not say which Python it is")
     return version
@@ -210,13 +127,13 @@ def replaced_python(project: Project, python: str | None) -> str | None:
         find_python(python, project.settings)
         return None
     current = VirtualEnv.open(location).python_version
-    if _VERSION.match(python):
-        if _matches(current, python):
+    if is_version(python):
+        if version_matches(current, python):
             return None
         find_python(python, project.settings)
         return current
     interpreter = find_python(python, project.settings)
-    wanted = _version_of(interpreter)
+    wanted = python_version_of(interpreter)
     if wanted is None:  # keeping the environment would pass for what was asked
         raise UsageError(
             f"`{interpreter}` (--python) does not run as a Python pipfence can use: "
@@ -249,7 +166,7 @@ def open_or_create_env(
     wanted = _wanted_python(project, python)
     if (location / "pyvenv.cfg").is_file():
         env = VirtualEnv.open(location)
-        if python and not _matches(env.python_version, python) and _VERSION.match(python):
+        if python and not version_matches(env.python_version, python) and is_version(python):
             raise UsageError(
                 f"the environment at `{location}` has Python {env.python_version}, not {python}",
                 hint="remove it with `pipfence remove` to create one for another Python",

@@ -173,7 +173,7 @@ def _resolve_group(
 def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
     """When nothing resolves and the Python the Pipfile asks for is not installed here either,
     say that (exit 2) rather than only that no version matched: it is the likelier cause."""
-    from pipfence.project.environment import find_python
+    from pipfence.project.pythons import find_python
 
     requires = project.pipfile.requires
     wanted = requires.get("python_full_version") or requires.get("python_version")

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,7 +24,9 @@ from packaging.markers import default_environment
 
 from pipfence import __version__
 from pipfence.errors import PipfenceError
+from pipfence.models.interpreters import LOWEST_PYTHON, too_old
 from pipfence.project.project import Project
+from pipfence.project.pythons import installed_pythons
 from pipfence.project.settings import Settings
 
 __all__ = ["is_secret_name", "support_report"]
@@ -68,26 +69,10 @@ def _shown_value(name: str, value: str) -> str:
     return "***" if is_secret_name(name) else _redact(value)
 
 
-def _python_installs(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``(version, path)`` of each ``python3.X``, ``python3`` and ``python`` on PATH."""
-    search = environ.get("PATH", os.defpath)
-    seen: set[str] = set()
-    found: list[tuple[str, str]] = []
-    names = [f"python3.{minor}" for minor in range(20, 5, -1)] + ["python3", "python"]
-    for name in names:
-        located = shutil.which(name, path=search)
-        if located is None or os.path.realpath(located) in seen:
-            continue
-        seen.add(os.path.realpath(located))
-        found.append((_run_version(located, "import sys; print(sys.version.split()[0])"), located))
-    return found
-
-
-def _run_version(program: str, code: str | None = None) -> str:
-    args = [program, "-I", "-S", "-c", code] if code else [program, "--version"]
+def _run_version(program: str) -> str:
     try:
         done = subprocess.run(  # a program found on PATH, no shell
-            args, capture_output=True, text=True, timeout=20, check=False
+            [program, "--version"], capture_output=True, text=True, timeout=20, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -121,7 +106,7 @@ def support_report(settings: Settings, project: Project | None) -> str:
     lines = [
         "<details><summary>$ pipfence --support</summary>",
         "",
-        *_system_section(environ),
+        *_system_section(settings),
         "---------------------------",
         "",
         *_project_section(project, secrets),
@@ -130,8 +115,19 @@ def support_report(settings: Settings, project: Project | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _system_section(environ: Mapping[str, str]) -> list[str]:
+def _python_lines(settings: Settings) -> list[str]:
+    """One line for each Python found here; one too old to make an environment with says so."""
+    lowest = ".".join(str(part) for part in LOWEST_PYTHON)
+    unusable = f" (pipfence cannot make an environment with it: it needs Python {lowest} or later)"
+    return [
+        f"  - `{version}`: `{path}`{unusable if too_old(version) else ''}"
+        for version, path in installed_pythons(settings)
+    ]
+
+
+def _system_section(settings: Settings) -> list[str]:
     """pipfence, Python, the OS, pip, the Pythons found, PEP 508 values and the variables."""
+    environ = settings.environ
     pip = shutil.which("pip", path=environ.get("PATH", os.defpath))
     return [
         f"Pipfence version: `{__version__}`",
@@ -146,7 +142,7 @@ def _system_section(environ: Mapping[str, str]) -> list[str]:
         "",
         "user Python installations found:",
         "",
-        *[f"  - `{version}`: `{path}`" for version, path in _python_installs(environ)],
+        *_python_lines(settings),
         "",
         "PEP 508 Information:",
         "",

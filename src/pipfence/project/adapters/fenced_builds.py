@@ -365,7 +365,7 @@ def project_builds(
         location = project.venv_path()
         if (location / "pyvenv.cfg").is_file():
             return VirtualEnv.open(location).python
-        from pipfence.project.environment import find_python
+        from pipfence.project.pythons import find_python
 
         requires = pipfile.requires
         wanted = requires.get("python_full_version") or requires.get("python_version")
