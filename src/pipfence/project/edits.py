@@ -155,7 +155,7 @@ def add_packages(
     A new entry's name is written as pipenv writes it (lower case, ``_`` as ``-``). An entry
     already in ``table`` (matched by normalised name, its spelling kept) changes
     only in what the command gives: a version specifier replaces ``version``, ``index``
-    replaces ``index``, extras are added, a marker replaces the markers; every other key
+    replaces ``index``, extras replace the extras, a marker replaces the markers; every other key
     (``index``, ``markers``, ``editable``, ``path``, ``git``, …) and the entry's form and
     comments stay. A `DirectEntry` (a path or URL) replaces the entry of its name, as pipenv
     replaces it. A new entry without ``index`` takes the pin the name has in another table; an

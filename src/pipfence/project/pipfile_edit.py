@@ -76,8 +76,8 @@ class PipfileEditor:
         """Merge a change into the entry of ``[table]`` whose normalised name matches ``name``,
         or add a new entry; whether the entry is new.
 
-        Only what is given changes: ``version`` and ``index`` replace theirs, ``extras`` are
-        added to the entry's, ``markers`` replaces the entry's environment condition (the
+        Only what is given changes: ``version``, ``index`` and ``extras`` replace theirs,
+        ``markers`` replaces the entry's environment condition (the
         ``markers`` key and any shorthand such as ``sys_platform``). Every other key, the
         entry's spelling, place, form (string, inline table or ``[table.name]`` sub-table)
         and comments stay. A string entry stays a string while only its version changes.
@@ -256,14 +256,16 @@ def _new_entry(change: _Change) -> str | InlineTable:
     version = change.version or "*"
     if change.index is None and not change.extras and change.markers is None:
         return version
+    # Keys in pipenv's order (extras, version, index, markers): a team moving between the two
+    # tools sees no line change.
     entry = tomlkit.inline_table()
-    entry["version"] = version
     if change.extras:
         entry["extras"] = change.extras
-    if change.markers is not None:
-        entry["markers"] = change.markers
+    entry["version"] = version
     if change.index is not None:
         entry["index"] = change.index
+    if change.markers is not None:
+        entry["markers"] = change.markers
     return entry
 
 
@@ -295,21 +297,15 @@ def _merge(section: Table | OutOfOrderTableProxy, key: str, entry: Any, change: 
 
 
 def _merged_extras(present: Any, extras: list[str]) -> list[str] | None:
-    """The new ``extras`` value, or None when it stays (an array gets the new extras appended
-    in place, keeping its layout)."""
+    """The new ``extras`` value, or None when it stays: the extras the command names replace
+    the entry's, as pipenv replaces them (`install "requests[socks]"` on an entry with other
+    extras leaves ``["socks"]``); none named keeps the entry's."""
     if not extras:
         return None
-    if present is None:
-        return extras
-    listed = [present] if isinstance(present, str) else list(present)
-    known = {canonical_name(str(e)) for e in listed}
-    new = [e for e in extras if canonical_name(e) not in known]
-    if not new:
+    listed = [] if present is None else [present] if isinstance(present, str) else list(present)
+    if {canonical_name(str(e)) for e in listed} == {canonical_name(e) for e in extras}:
         return None
-    if isinstance(present, str):
-        return [str(present), *new]
-    present.extend(new)
-    return None
+    return extras
 
 
 def _rebuilt(entry: InlineTable, values: Mapping[str, Any], deleted: list[str]) -> Any:

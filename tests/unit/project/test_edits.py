@@ -163,11 +163,18 @@ KEEP_KEYS = {
         None,
         '[packages]\nacme = {version = "*", index = "private", markers = "os_name == \\"nt\\""}\n',
     ),
-    "extras-added-to-existing": Edit(
+    # The extras named replace the entry's, as pipenv replaces them.
+    "extras-given-replace-the-entrys": Edit(
+        '[packages]\nacme = {version = "*", extras = ["socks"], index = "private"}\n',
+        ["acme[use_chardet_on_py3]"],
+        None,
+        '[packages]\nacme = {version = "*", extras = ["use_chardet_on_py3"], index = "private"}\n',
+    ),
+    "extras-given-with-the-old-ones": Edit(
         '[packages]\nacme = {version = "*", extras = ["socks"], index = "private"}\n',
         ["acme[http2,socks]"],
         None,
-        '[packages]\nacme = {version = "*", extras = ["socks", "http2"], index = "private"}\n',
+        '[packages]\nacme = {version = "*", extras = ["http2", "socks"], index = "private"}\n',
     ),
     "extras-already-there-change-nothing": Edit(
         '[packages]\nacme = {version = "*", extras = ["Socks"], index = "private"}\n',
@@ -179,7 +186,7 @@ KEEP_KEYS = {
         '[packages]\nacme = {version = "*", extras = "socks", index = "private"}\n',
         ["acme[http2]"],
         None,
-        '[packages]\nacme = {version = "*", extras = ["socks", "http2"], index = "private"}\n',
+        '[packages]\nacme = {version = "*", extras = ["http2"], index = "private"}\n',
     ),
     "editable-path-kept": Edit(
         '[packages]\nacme = {path = "./acme", editable = true}\n',
@@ -285,7 +292,7 @@ KEEP_KEYS = {
         ["acme[test]"],
         None,
         '[packages]\nacme = {version = "*", index = "private"}\n\n[dev-packages]\npytest = "*"\n'
-        'acme = {version = "*", extras = ["test"], index = "private"}\n',
+        'acme = {extras = ["test"], version = "*", index = "private"}\n',
         table="dev-packages",
     ),
     "other-table-takes-the-pin-of-a-sub-table": Edit(
