@@ -109,6 +109,7 @@ def test_where_and_venv_follow_pipenv_rules(project: Path) -> None:
         ({"PIPENV_MAX_DEPTH": "2"}, False),  # pkg and src: pipenv counts the folder itself
         ({"PIPENV_MAX_DEPTH": "3"}, True),
         ({"PIPENV_MAX_DEPTH": "3", "PIPENV_NO_INHERIT": "true"}, False),
+        ({"PIPENV_MAX_DEPTH": "0"}, False),
     ],
 )
 def test_the_pipfile_of_a_parent_folder_is_found_as_pipenv_finds_it(
@@ -125,6 +126,18 @@ def test_the_pipfile_of_a_parent_folder_is_found_as_pipenv_finds_it(
     else:
         assert result.returncode == 1, result.stdout
         assert "No Pipfile present at project home." in result.stderr
+
+
+@pytest.mark.parametrize("depth", ["0", "1"])
+def test_the_working_folders_pipfile_is_always_found(project: Path, depth: str) -> None:
+    """``PIPENV_MAX_DEPTH=0`` searched no folder at all: `install` then started a new project
+    over the Pipfile that was there, its packages lost. The working folder always counts."""
+    before = (project / "Pipfile").read_bytes()
+    where = run(["--where"], project, PIPENV_MAX_DEPTH=depth)
+    assert (where.returncode, where.stdout.strip()) == (0, str(project)), where.stderr
+    ran = run(["run", "python", "-c", "pass"], project, PIPENV_MAX_DEPTH=depth)
+    assert "Created a Pipfile" not in ran.stderr
+    assert (project / "Pipfile").read_bytes() == before
 
 
 def test_a_relative_pipenv_pipfile_gives_the_project_pipenv_gives(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ def new_project(settings: Settings, *, python: str | None = None) -> Project:
     pip's configured index URLs are not copied in (pipenv copies them): pip's configuration
     never chooses a project's sources."""
     path = settings.pipfile if settings.pipfile is not None else settings.cwd / "Pipfile"
+    if Path(path).is_file():  # never a new Pipfile over one that is there
+        return Project(Path(path), settings)
     bare = Project.new(Path(path), settings)
     version = new_environment_python(bare, python=python)
     requires = {"python_version": ".".join(version.split(".")[:2])}

@@ -86,13 +86,15 @@ class Project:
     def find(cls, settings: Settings) -> Project:
         """The project whose Pipfile is ``PIPENV_PIPFILE``, or the nearest Pipfile at or above
         the working directory (``PIPENV_MAX_DEPTH`` folders searched, the working directory
-        first, as pipenv counts them)."""
+        first and always, as pipenv counts them)."""
         if settings.pipfile is not None:
             if not settings.pipfile.is_file():
                 raise UsageError(f"PIPENV_PIPFILE names `{settings.pipfile}`, which does not exist")
             return cls(settings.pipfile, settings)
         folder = settings.cwd.absolute()
-        for _ in range(settings.max_depth):
+        # The working directory always counts (pipenv falls back to its Pipfile): a depth of
+        # 0 must not pass over it, or a command would start a new project over it.
+        for _ in range(max(1, settings.max_depth)):
             candidate = folder / PIPFILE
             if candidate.is_file():
                 return cls(candidate, settings)
