@@ -88,7 +88,15 @@ def find_python(wanted: str | None, settings: Settings) -> Path:
     if wanted is None:
         return Path(sys.executable)
     if not is_version(wanted):
-        return _named_python(wanted, settings.search_path)
+        try:
+            return _named_python(wanted, settings.search_path)
+        except UsageError:
+            # `python3.10` as pipenv takes it: a version, when the command PATH gives (a
+            # pyenv shim of a version not selected) is not that Python.
+            versioned = _VERSIONED_COMMAND.fullmatch(wanted)
+            if versioned is None:
+                raise
+            return find_python(versioned.group(1), settings)
     current = ".".join(str(part) for part in sys.version_info[:3])
     if version_matches(current, wanted):
         return Path(sys.executable)
@@ -112,6 +120,10 @@ def find_python(wanted: str | None, settings: Settings) -> Path:
         "the project asks for it",
         hint="install it, or pass --python with another version or a path",
     )
+
+
+#: A command named after its version (``python3.10``, ``python3``, ``python2``).
+_VERSIONED_COMMAND = re.compile(r"python(\d+(?:\.\d+)?)")
 
 
 def _named_python(wanted: str, search_path: str) -> Path:

@@ -87,3 +87,14 @@ def test_a_path_to_a_shim_that_fails_is_refused_with_what_it_said(tmp_path: Path
         f"`{shim}` cannot make an environment: it did not run as Python to say its version "
         "(pyenv: python3.13: command not found)"
     )
+
+
+def test_a_versioned_command_whose_shim_fails_is_found_by_its_version(tmp_path: Path) -> None:
+    """`--python python3.13` where PATH's `python3.13` is a pyenv shim of a version not
+    selected: pipenv takes the installed 3.13, and so does pipfence."""
+    settings = _settings(tmp_path)
+    pyenv_shim(tmp_path / "bin" / "python3.13")
+    install = pyenv_install(tmp_path / "pyenv", "3.13.0")
+    assert find_python("python3.13", settings) == install
+    with pytest.raises(UsageError, match=r"Python 3\.12 was not found"):
+        find_python("python3.12", settings)
