@@ -57,7 +57,14 @@ def test_text_tree_as_pipdeptree_prints_it(graph: DependencyGraph) -> None:
 
 def test_reverse_tree(graph: DependencyGraph) -> None:
     lines = render_text(graph, reverse=True)
+    # A dependency nothing installed provides heads its own branch, as pipdeptree shows it.
     assert lines[:4] == [
+        "gone==?",
+        "  - cyc-b==1 [requires: gone>=1]",
+        "    - cyc-a==1 [requires: cyc-b]",
+        "      - top==1 [requires: cyc-a]",
+    ]
+    assert lines[4:8] == [
         "helper==2.0",
         "  - App==1.2 [requires: helper>=2]",
         "  - req==1.0 [requires: helper]",

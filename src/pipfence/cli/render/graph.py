@@ -13,7 +13,7 @@ from typing import Any
 
 from pipfence.installer.plan import PROTECTED
 from pipfence.models.names import NormalizedName
-from pipfence.project.graph import DependencyGraph, Edge, Node
+from pipfence.project.graph import MISSING, DependencyGraph, Edge, Node
 
 __all__ = ["render_json", "render_json_tree", "render_text"]
 
@@ -78,8 +78,8 @@ def _forward_lines(graph: DependencyGraph) -> list[_Line]:
 def _reverse_lines(graph: DependencyGraph) -> list[_Line]:
     dependents = graph.dependents()
 
-    def up(node: Node, chain: list[NormalizedName]) -> list[_Line]:
-        parents = dependents.get(node.key, [])
+    def up(key: NormalizedName, chain: list[NormalizedName]) -> list[_Line]:
+        parents = dependents.get(key, [])
         return [
             (
                 (
@@ -87,17 +87,19 @@ def _reverse_lines(graph: DependencyGraph) -> list[_Line]:
                     f"[requires: {edge.name}{edge.specifier or ''}{_extra(edge)}]"
                 ),
                 index == len(parents) - 1,
-                up(parent, [*chain, parent.key]),
+                up(parent.key, [*chain, parent.key]),
             )
             for index, (parent, edge) in enumerate(parents)
             if parent.key not in chain
         ]
 
-    return [
-        (f"{node.name}=={node.version}", False, up(node, [node.key]))
-        for node in (graph.nodes[k] for k in sorted(graph.nodes))
-        if not graph.children(node.key)
-    ]
+    # At the top: what requires nothing, and what is required but not installed (`name==?`,
+    # named as the first package requiring it writes it), as pipdeptree lists them.
+    tops = {k: f"{n.name}=={n.version}" for k, n in graph.nodes.items() if not graph.children(k)}
+    for key, found in dependents.items():
+        if key not in graph.nodes:
+            tops[key] = f"{found[0][1].name}=={MISSING}"
+    return [(tops[key], False, up(key, [key])) for key in sorted(tops)]
 
 
 def _extra(edge: Edge) -> str:
