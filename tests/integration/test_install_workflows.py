@@ -144,7 +144,7 @@ def test_install_uninstall_packages_keep_comments_and_update_lock_and_env(
     assert "devtool" not in read_lock(pipfence_project)["default"]
     assert installed(pipfence_project)["devtool"] == "3.0"
 
-    removed = cli(["uninstall", "gamma"])
+    removed = cli(["uninstall", "gamma[extra]"])  # the name alone counts, as in pipenv
     assert removed.returncode == 0, out(removed)
     assert "Removed gamma from the Pipfile" in removed.stderr
     text = (pipfence_project / "Pipfile").read_text(encoding="utf-8")
@@ -184,7 +184,7 @@ def test_uninstall_of_a_name_the_pipfile_does_not_list_takes_it_from_the_environ
     assert installed(pipfence_project)["handmade"] == "2.0"
     pipfile, lock, _ = snapshot(pipfence_project)
 
-    removed = cli(["uninstall", "handmade"])
+    removed = cli(["uninstall", "handmade==2.0"])  # a requirement's name, as pipenv takes it
     assert removed.returncode == 0, out(removed)
     assert "- handmade==2.0" in removed.stdout + removed.stderr
     assert snapshot(pipfence_project) == (

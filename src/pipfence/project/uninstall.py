@@ -42,7 +42,7 @@ def uninstall_packages(
     from pipfence.project.lock import relock
 
     project = session.project
-    names = list(packages)
+    names = [_named(text) for text in packages]
     names += [
         item.name for item in install_items(session, (), editable) if not isinstance(item, str)
     ]
@@ -152,3 +152,14 @@ def uninstall_all(project: Project) -> tuple[InstalledDist, ...]:
 
 def _flag(table: str) -> str:
     return "`--dev`" if table == "dev-packages" else f"`--categories {table}`"
+
+
+def _named(text: str) -> str:
+    """The project a requirement names (`requests[socks]`, `colorama==0.4.6`: pipenv takes
+    the name alone); the text itself when it does not parse."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text).name
+    except InvalidRequirement:
+        return text
