@@ -126,6 +126,11 @@ def test_the_pipfile_of_a_parent_folder_is_found_as_pipenv_finds_it(
     else:
         assert result.returncode == 1, result.stdout
         assert "No Pipfile present at project home." in result.stderr
+        locked = run(["lock"], nested, **extra)
+        assert locked.returncode == 2, locked.stdout
+        searched = int(extra.get("PIPENV_MAX_DEPTH", "10"))
+        parents = "PIPENV_NO_INHERIT" not in extra and searched > 1
+        assert ("or its parent folders" in locked.stderr) == parents, locked.stderr
 
 
 @pytest.mark.parametrize("depth", ["0", "1"])

@@ -93,10 +93,10 @@ class PipfileEditor:
         if not isinstance(current, str):
             _merge(section, existing, current, change)
         elif index is not None or change.extras or markers is not None:
-            entry = tomlkit.inline_table()
-            entry["version"] = str(current)
-            section[existing] = entry
-            _merge(section, existing, entry, change)
+            # Written as a new entry is, in pipenv's key order, the string's version kept
+            # unless the change gives one.
+            kept = _Change(version or str(current), index, change.extras, markers)
+            section[existing] = _new_entry(kept)
         elif version is not None and version != current:
             section[existing] = version
         return False

@@ -101,8 +101,9 @@ class Project:
             if folder.parent == folder:
                 break
             folder = folder.parent
+        where = "" if settings.max_depth <= 1 else " or its parent folders"
         raise UsageError(
-            f"no Pipfile in `{settings.cwd}` or its parent folders",
+            f"no Pipfile in `{settings.cwd}`{where}",
             hint="run pipfence in a project folder, or `pipfence install PKG` to start one",
         )
 

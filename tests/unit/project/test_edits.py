@@ -132,6 +132,12 @@ KEEP_KEYS = {
         None,
         '[packages]\nacme = {version = ">=1", index = "private"}\n',
     ),
+    "string-becomes-a-table-in-pipenvs-key-order": Edit(
+        '[packages]\nacme = "==1.0"\nother = "*"\n',
+        ["acme[socks]"],
+        None,
+        '[packages]\nacme = {extras = ["socks"], version = "==1.0"}\nother = "*"\n',
+    ),
     "string-version-kept-without-specifier": Edit(
         '[packages]\nacme = "==1.0"  # tested with 1.0 only\nother = "*"\n',
         ["acme"],
