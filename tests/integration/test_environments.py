@@ -573,3 +573,24 @@ def test_a_wheel_asking_more_on_the_environments_python_than_on_the_locked_one_s
     assert "newdep" not in installed(pipfence_project)
     assert "app" not in installed(pipfence_project)
     assert sorted(p.name for p in pipfence_project.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--python", "3.99", "lock"], ["lock", "--python", "3.99"], ["--python", "3.99", "clean"],
+     ["uninstall", "--python", "3.99", "alpha"], ["--python", "3.99", "upgrade", "alpha"]],
+)  # fmt: skip
+def test_a_python_that_is_not_there_stops_commands_that_make_no_environment(
+    cli: RunPipfence, pipfence_project: Path, command: list[str]
+) -> None:
+    """`lock`, `uninstall`, `upgrade` and `clean` take `--python` and make no environment
+    with it; one that names no Python is an error all the same (pipenv's `lock --python 3.99`
+    fails), not a typo passed over while the Pipfile and lock change."""
+    write_pipfile(pipfence_project, '[packages]\nalpha = "*"\n')
+    before = sorted((p.name, p.read_bytes()) for p in pipfence_project.iterdir() if p.is_file())
+    result = cli(command)
+    assert result.returncode == 2, out(result)
+    assert "Python 3.99 was not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    after = sorted((p.name, p.read_bytes()) for p in pipfence_project.iterdir() if p.is_file())
+    assert after == before

@@ -379,8 +379,26 @@ def _run_command(args: argparse.Namespace, ui: UI) -> int:
             hint="use pipenv for this command meanwhile; the Pipfile and lock are shared",
         )
     _load_dotenv(args, ui)
+    if args.command in _PYTHON_CHECKED:
+        _check_python(args)
     code: int = module.run(args, ui)
     return code
+
+
+#: Commands that change the project but make no environment: a `--python` they are given
+#: changes nothing for them, but one that names no usable Python is still an error, as it is
+#: for `install` (pipenv's `lock --python 3.99` fails too), not a typo passed over.
+_PYTHON_CHECKED = frozenset({"lock", "uninstall", "upgrade", "clean"})
+
+
+def _check_python(args: argparse.Namespace) -> None:
+    from pipfence.cli.commands._options import python_from_args
+    from pipfence.cli.context import settings_from_args
+    from pipfence.project.pythons import find_python
+
+    python = getattr(args, "accepted_python", None) or python_from_args(args)
+    if python:
+        find_python(python, settings_from_args(args))
 
 
 def _load_dotenv(args: argparse.Namespace, ui: UI) -> None:

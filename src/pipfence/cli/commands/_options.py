@@ -49,9 +49,11 @@ class AcceptedFlag(argparse.Action):
         self,
         parser: argparse.ArgumentParser,  # noqa: ARG002  # argparse's signature
         namespace: argparse.Namespace,
-        values: object,  # noqa: ARG002  # a value given to such a flag is dropped with it
+        values: object,  # a value given to such a flag is dropped with it (but --python's)
         option_string: str | None = None,
     ) -> None:
+        if "--python" in self.option_strings and isinstance(values, str):
+            namespace.accepted_python = values  # still checked to exist (cli.main)
         notes: list[str] = getattr(namespace, NOTES, None) or []
         note = f"{option_string or self.option_strings[0]} changes nothing here: {self.reason}"
         if note not in notes:
