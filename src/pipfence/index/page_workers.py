@@ -24,12 +24,16 @@ START_AFTER = 4 * 1024 * 1024
 
 
 def default_page_workers() -> int:
-    """As many workers as there are cores beyond the first, at most `_MOST`; 0 on one core."""
+    """As many workers as there are cores, at most `_MOST`; 0 on one core.
+
+    Two on two cores, though the parent keeps one busy: a page the resolver waits for
+    otherwise queues behind a big one the single worker is parsing (a 300-project cold lock,
+    medians of 10 alternating runs: 2.36 s with one worker, 2.26 s with two)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(0, min(_MOST, cores - 1))
+    return 0 if cores < 2 else min(_MOST, cores)  # noqa: PLR2004 - one core: none
 
 
 class PageWorkers:

@@ -250,3 +250,11 @@ def test_the_client_names_the_source_when_a_worker_finds_no_page(
             index.project_page(SOURCE, SOURCE.url, FOO)
     assert "`private`" in str(info.value)
     assert "simple-API project page" in str(info.value)
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 0), (2, 2), (4, 2), (64, 2)])
+def test_two_workers_from_two_cores_on(
+    cores: int, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert page_workers.default_page_workers() == expected
