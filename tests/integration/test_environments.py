@@ -102,7 +102,22 @@ def test_python_alone_naming_a_missing_python_creates_nothing(
     result = cli(["--python", "2.1"])
     assert result.returncode == 2, out(result)
     assert "Python 2.1 was not found" in result.stderr
+    assert "(--python asks for it)" in result.stderr
+    assert "project asks" not in result.stderr
     assert list(pipfence_project.iterdir()) == []
+
+
+def test_a_missing_python_the_pipfile_requires_is_named_as_the_pipfiles(
+    cli: RunPipfence, pipfence_project: Path
+) -> None:
+    write_pipfile(pipfence_project, '[packages]\n\n[requires]\npython_version = "3.98"\n')
+    before = (pipfence_project / "Pipfile").read_bytes()
+    result = cli(["install"])
+    assert result.returncode == 2, out(result)
+    assert "Python 3.98 was not found" in result.stderr
+    assert "(the Pipfile's [requires] asks for it)" in result.stderr
+    assert (pipfence_project / "Pipfile").read_bytes() == before
+    assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
 
 
 def test_site_packages_makes_the_base_pythons_packages_visible_and_no_site_packages_hides_them(
@@ -591,6 +606,7 @@ def test_a_python_that_is_not_there_stops_commands_that_make_no_environment(
     result = cli(command)
     assert result.returncode == 2, out(result)
     assert "Python 3.99 was not found" in result.stderr
+    assert "(--python asks for it)" in result.stderr
     assert "Traceback" not in result.stderr
     after = sorted((p.name, p.read_bytes()) for p in pipfence_project.iterdir() if p.is_file())
     assert after == before

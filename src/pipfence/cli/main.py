@@ -398,7 +398,7 @@ def _check_python(args: argparse.Namespace) -> None:
 
     python = getattr(args, "accepted_python", None) or python_from_args(args)
     if python:
-        find_python(python, settings_from_args(args))
+        find_python(python, settings_from_args(args), asked_by="--python")
 
 
 def _load_dotenv(args: argparse.Namespace, ui: UI) -> None:

@@ -42,16 +42,20 @@ def unpacked_cache(project: Project) -> UnpackedCache:
     return UnpackedCache(unpacked_root(project.settings), link_mode=project.settings.link_mode)
 
 
-def _wanted_python(project: Project, requested: str | None) -> str | None:
+def _wanted_python(
+    project: Project, requested: str | None, *, requires: bool = True
+) -> tuple[str | None, str]:
+    """The Python a new environment is made with, and what asks for it (for an error); the
+    Pipfile's ``[requires]`` is read only with ``requires``."""
     if requested:
-        return requested
+        return requested, "--python"
     if project.settings.python:
-        return project.settings.python
-    requires = project.pipfile.requires
-    value = requires.get("python_full_version") or requires.get("python_version")
+        return project.settings.python, "PIPENV_PYTHON"
+    asked = project.pipfile.requires if requires else {}
+    value = asked.get("python_full_version") or asked.get("python_version")
     if value:
-        return str(value)
-    return project.settings.default_python
+        return str(value), "the Pipfile's [requires]"
+    return project.settings.default_python, "PIPENV_DEFAULT_PYTHON_VERSION"
 
 
 def python_mismatch(project: Project, env: VirtualEnv) -> str | None:
@@ -99,8 +103,8 @@ def new_environment_python(project: Project, *, python: str | None = None) -> st
     location = project.venv_path()
     if (location / "pyvenv.cfg").is_file() and not python:
         return VirtualEnv.open(location).python_version
-    wanted = python or project.settings.python or project.settings.default_python
-    interpreter = find_python(wanted, project.settings)
+    wanted, asked_by = _wanted_python(project, python, requires=False)
+    interpreter = find_python(wanted, project.settings, asked_by=asked_by)
     version = python_version_of(interpreter)
     if version is None:
         raise UsageError(f"`{interpreter}` did not say which Python it is")
@@ -113,7 +117,8 @@ def check_python(project: Project, *, python: str | None = None) -> None:
     if (project.venv_path() / "pyvenv.cfg").is_file():
         replaced_python(project, python)  # `--python` naming a Python that does not exist
         return
-    find_python(_wanted_python(project, python), project.settings)
+    wanted, asked_by = _wanted_python(project, python)
+    find_python(wanted, project.settings, asked_by=asked_by)
 
 
 def replaced_python(project: Project, python: str | None) -> str | None:
@@ -124,15 +129,15 @@ def replaced_python(project: Project, python: str | None) -> str | None:
         return None
     location = project.venv_path()
     if not (location / "pyvenv.cfg").is_file():
-        find_python(python, project.settings)
+        find_python(python, project.settings, asked_by="--python")
         return None
     current = VirtualEnv.open(location).python_version
     if is_version(python):
         if version_matches(current, python):
             return None
-        find_python(python, project.settings)
+        find_python(python, project.settings, asked_by="--python")
         return current
-    interpreter = find_python(python, project.settings)
+    interpreter = find_python(python, project.settings, asked_by="--python")
     wanted = python_version_of(interpreter)
     if wanted is None:  # keeping the environment would pass for what was asked
         raise UsageError(
@@ -163,7 +168,7 @@ def open_or_create_env(
     ``pyvenv.cfg``, which is all ``venv --system-site-packages`` changes).
     """
     location = project.venv_path()
-    wanted = _wanted_python(project, python)
+    wanted, asked_by = _wanted_python(project, python)
     if (location / "pyvenv.cfg").is_file():
         env = VirtualEnv.open(location)
         if python and not version_matches(env.python_version, python) and is_version(python):
@@ -174,7 +179,7 @@ def open_or_create_env(
         if site_packages is not None and env.system_site_packages != site_packages:
             env.set_system_site_packages(site_packages)
         return env, False
-    interpreter = find_python(wanted, project.settings)
+    interpreter = find_python(wanted, project.settings, asked_by=asked_by)
     try:
         # The prompt marker names the project, as pipenv's does, not the `.venv` folder.
         env = VirtualEnv.create(

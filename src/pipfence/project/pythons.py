@@ -76,14 +76,15 @@ def python_version_of(python: Path) -> str | None:
     return _probe(python)[0]
 
 
-def find_python(wanted: str | None, settings: Settings) -> Path:
+def find_python(wanted: str | None, settings: Settings, *, asked_by: str | None = None) -> Path:
     """The interpreter to create the environment with.
 
     ``wanted`` is a version (``3.11``, ``3.11.7``), a command or a path; None means the Python
     running pipfence. Versions are looked up as ``pythonX.Y`` on the settings' PATH (then
     ``python3``, ``python``), then among pyenv's and asdf's installs. Raises `UsageError`
     naming the version when none is found, and naming the interpreter when the one found or
-    named is older than `LOWEST_PYTHON` or does not run as Python.
+    named is older than `LOWEST_PYTHON` or does not run as Python. ``asked_by`` names where
+    ``wanted`` came from (``--python``, the Pipfile's ``[requires]``) for that message.
     """
     if wanted is None:
         return Path(sys.executable)
@@ -96,7 +97,7 @@ def find_python(wanted: str | None, settings: Settings) -> Path:
             versioned = _VERSIONED_COMMAND.fullmatch(wanted)
             if versioned is None:
                 raise
-            return find_python(versioned.group(1), settings)
+            return find_python(versioned.group(1), settings, asked_by=asked_by)
     current = ".".join(str(part) for part in sys.version_info[:3])
     if version_matches(current, wanted):
         return Path(sys.executable)
@@ -115,9 +116,9 @@ def find_python(wanted: str | None, settings: Settings) -> Path:
             f"make an environment with it: it needs Python {_LOWEST} or later",
             hint=_TOO_OLD_HINT,
         )
+    why = f" ({asked_by} asks for it)" if asked_by else ""
     raise UsageError(
-        f"Python {wanted} was not found on PATH, nor among pyenv's or asdf's installs; "
-        "the project asks for it",
+        f"Python {wanted} was not found on PATH, nor among pyenv's or asdf's installs{why}",
         hint="install it, or pass --python with another version or a path",
     )
 
