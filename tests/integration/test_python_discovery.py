@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from support.project import out, write_pipfile
+from support.project import out, pipfile_text, write_pipfile
 from support.pythons import fake_python, pyenv_install, pyenv_shim, python2
+from support.static_index import StaticIndexServer, write_static_index
 
 if TYPE_CHECKING:
     from support import RunPipfence
+    from support.dists import DistFactory
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +55,39 @@ def test_install_for_python_2_7_names_the_install_found_and_writes_nothing(
         )
     ]
     assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
+
+
+def test_a_lock_for_python_2_7_that_resolves_nothing_names_the_install_found(
+    cli: RunPipfence,
+    env: dict[str, str],
+    pipfence_project: Path,
+    tmp_path: Path,
+    dist_factory: DistFactory,
+) -> None:
+    """Nothing resolves for [requires]' Python 2.7, and the 2.7 found is too old to use: the
+    error says so (it said that Python "is not installed here")."""
+    root = dist_factory.root / "index"
+    write_static_index(root, [dist_factory.wheel("alpha", "1.0")])
+    pyenv_shim(tmp_path / "bin" / "python2.7")
+    install = pyenv_install(tmp_path / "pyenv", "2.7.18")
+    with StaticIndexServer(root) as server:
+        pipfile = pipfile_text([("pypi", server.url + "/simple/")], 'alpha = "*"\n')
+        written = write_pipfile(
+            pipfence_project, pipfile + '\n[requires]\npython_version = "2.7"\n'
+        )
+        result = cli(["lock"], env=env)
+
+    assert result.returncode == 2, out(result)
+    (error,) = _errors(result.stderr)
+    assert error.startswith("error: nothing resolves for Python 2.7, which [requires] asks for (")
+    assert error.endswith(
+        f"nor can pipfence use that Python here: Python 2.7 was found at `{install}` "
+        "(Python 2.7.18), but pipfence cannot make an environment with it: it needs Python "
+        "3.6 or later"
+    )
+    assert "not installed" not in result.stderr
+    assert (pipfence_project / "Pipfile").read_bytes() == written
     assert sorted(p.name for p in pipfence_project.iterdir()) == ["Pipfile"]
 
 

@@ -181,10 +181,10 @@ def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
         return
     try:
         find_python(str(wanted), project.settings)
-    except UsageError:
+    except UsageError as unusable:  # not found, or found and too old to use (Python 2)
         raise UsageError(
-            f"nothing resolves for Python {wanted}, which [requires] asks for and which is not "
-            f"installed here ({failure})",
+            f"nothing resolves for Python {wanted}, which [requires] asks for ({failure}); "
+            f"nor can pipfence use that Python here: {unusable}",
             hint=f"check [requires] in the Pipfile, or install Python {wanted}",
         ) from failure
 
