@@ -218,6 +218,28 @@ def test_dev_packages_are_constrained_by_the_default_ones(
     assert installed(pipfence_project) == {"six": "1.16.0", "devtool": "1.0"}
 
 
+def test_a_dev_pin_against_the_default_lock_names_that_lock(
+    cli: RunPipfence,
+    in_project: dict[str, str],
+    pipfence_project: Path,
+    public_index: PypiServer,
+) -> None:
+    """A [dev-packages] pin that the version [packages] locked rules out: the error names that
+    pin as the [packages] lock's (it read "you require" it, as if the user had written it)."""
+    for version in ("1.16.0", "1.17.0"):
+        public_index.add_dist("six", version)
+    public_index.add_dist("app", "1.0", requires=["six==1.16.0"])
+    packages = 'app = "*"\n\n[dev-packages]\nsix = "==1.17.0"\n'
+    written = write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
+    result = cli(["lock"], env=in_project)
+    assert result.returncode != 0, out(result)
+    assert "you require `six==1.17.0`" in result.stderr
+    assert "[packages] locks `six==1.16.0`" in result.stderr
+    assert "you require `six==1.16.0`" not in result.stderr
+    assert (pipfence_project / "Pipfile").read_bytes() == written
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
 @pytest.mark.parametrize("directive", [True, False])
 def test_sort_pipfile_sorts_the_edited_table_and_only_when_asked(
     cli: RunPipfence,

@@ -251,7 +251,7 @@ def _resolve_tables(
             continue
         specs = own if table == "packages" else _merge(default_specs, own)
         resolutions[table] = _fenced_resolve(
-            [*(_requirement(s) for s in specs), *pins], source, target, policy
+            [_requirement(s) for s in specs], source, target, policy, locked=pins
         )
     return resolutions
 
@@ -267,16 +267,22 @@ def _differ(first: PackageSpec, second: PackageSpec) -> bool:
 
 
 def _fenced_resolve(
-    requirements: Sequence[Requirement], source: FencedSource, target: Target, policy: LockPolicy
+    requirements: Sequence[Requirement],
+    source: FencedSource,
+    target: Target,
+    policy: LockPolicy,
+    *,
+    locked: Sequence[Requirement] = (),
 ) -> Resolution:
     """`resolve`, then every dependency's index checked against the final graph (the fence's
-    rule 3 judged by the parents the resolution kept)."""
+    rule 3 judged by the parents the resolution kept); ``locked`` are `[packages]`' pins."""
     resolution = resolve(
         requirements,
         source,
         target,
         allow_prereleases=policy.allow_pre,
         preferred=policy.preferred,
+        locked={"[packages]": locked} if locked else None,
     )
     source.verify(resolution)
     return resolution

@@ -53,6 +53,8 @@ class Dependency:
     ``text`` is the requirement as written (``"b>=2; python_version < '3.12'"``), ``marker`` its
     marker alone, ``display_name`` the project name as written there. ``synthetic`` marks the
     pin an extras candidate puts on its own project; it is not a requirement anyone wrote.
+    ``locked_by`` names the lock a direct requirement pins a version of (``[packages]``, whose
+    versions another table is resolved with), for a conflict's message.
     """
 
     name: NormalizedName
@@ -67,6 +69,7 @@ class Dependency:
     marker: str | None = field(default=None, compare=False)
     display_name: str = field(default="", compare=False)
     synthetic: bool = field(default=False, compare=False)
+    locked_by: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "specifier_text", str(self.specifier))
@@ -78,9 +81,12 @@ class Dependency:
         object.__setattr__(self, "pins", pins)
 
     @classmethod
-    def from_requirement(cls, requirement: Requirement, text: str | None = None) -> Dependency:
+    def from_requirement(
+        cls, requirement: Requirement, text: str | None = None, *, locked_by: str | None = None
+    ) -> Dependency:
         """From a parsed PEP 508 requirement; the caller has checked it has no URL."""
         return cls(
+            locked_by=locked_by,
             name=canonical_name(requirement.name),
             extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
             specifier=requirement.specifier,

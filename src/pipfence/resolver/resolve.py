@@ -13,7 +13,7 @@ from pipfence.resolver.provider import PipfenceProvider
 from pipfence.resolver.resolution import Edge, Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from packaging.requirements import Requirement
     from packaging.version import Version
@@ -44,6 +44,7 @@ def resolve(
     reporter: Reporter | None = None,
     max_rounds: int = MAX_ROUNDS,
     preferred: Mapping[NormalizedName, Version] | None = None,
+    locked: Mapping[str, Sequence[Requirement]] | None = None,
 ) -> Resolution:
     """Pin one version of every project the requirements need on ``target``.
 
@@ -54,7 +55,9 @@ def resolve(
     (pre-releases are otherwise offered only as `PipfenceProvider.find_matches` explains).
     ``reporter`` receives resolvelib's progress hooks. ``preferred`` holds versions to keep
     while they still fit (those of an existing lock, for an edit that should move nothing else):
-    each is tried before the newest.
+    each is tried before the newest. ``locked`` holds more direct requirements, by the lock
+    whose versions they pin (``{"[packages]": [six==1.17.0, …]}``): a conflict names them
+    as that lock's, not as the user's.
 
     The source is asked for files only of projects some requirement needs on this target,
     and metadata is prefetched — for the direct requirements' newest matches first, then for
@@ -74,14 +77,16 @@ def resolve(
     provider = PipfenceProvider(source, target, predicate, preferred)
     direct: list[Dependency] = []
     skipped: list[Requirement] = []
-    for requirement in requirements:
+    given: list[tuple[Requirement, str | None]] = [(r, None) for r in requirements]
+    given += [(r, lock) for lock, pins in (locked or {}).items() for r in pins]
+    for requirement, locked_by in given:
         if requirement.url:
             msg = f"`{requirement.name}` is a direct reference; resolve() takes index names only"
             raise ValueError(msg)
         if requirement.marker is not None and not target.evaluate(requirement.marker):
             skipped.append(requirement)
             continue
-        direct.append(Dependency.from_requirement(requirement))
+        direct.append(Dependency.from_requirement(requirement, locked_by=locked_by))
 
     for dependency in direct:
         best = provider.best_candidate(dependency)
@@ -353,6 +358,8 @@ def _conflict_message(
 def _clause(info: RequirementInformation[Dependency, Candidate]) -> str:
     requirement, parent = info.requirement, info.parent
     if parent is None:
+        if requirement.locked_by is not None:
+            return f"{requirement.locked_by} locks `{requirement.short}`"
         return f"you require `{requirement.short}`"
     extras = f"[{','.join(sorted(parent.extras))}]" if parent.extras else ""
     who = f"`{parent.name}{extras}` {parent.version}"

@@ -91,8 +91,16 @@ def test_case(path: Path) -> None:
         allowed = {canonical_name(name) for name in allow}
         allow = allowed.__contains__
 
+    locked = {lock: requirements(*pins) for lock, pins in case.get("locked", {}).items()}
+
     def run() -> Resolution:
-        return resolve(requirements(*case["requested"]), source, target, allow_prereleases=allow)
+        return resolve(
+            requirements(*case["requested"]),
+            source,
+            target,
+            allow_prereleases=allow,
+            locked=locked or None,
+        )
 
     if "conflict" in case:
         with pytest.raises(ResolutionError) as raised:
