@@ -4,6 +4,7 @@ package."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from support import RunPipfence
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def no_parent_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process commands see pytest as their parent, never the shell pytest was started
+    from: `activate` and `shell` take a parent shell before SHELL, so these tests gave bash's
+    line under a `pytest` typed in bash and the line SHELL asks for under `make test`."""
+    monkeypatch.setattr(os, "getppid", os.getpid)
 
 
 @pytest.fixture
