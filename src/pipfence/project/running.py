@@ -128,6 +128,8 @@ def call_launch(launch: Launch) -> int:
 def _exec_error(launch: Launch, error: OSError) -> CommandNotFound | CommandNotExecutable:
     """The error for ``launch``, which the system would not start (``error``)."""
     program = launch.argv[0]
+    if error.errno == errno.ENOENT and not Path(launch.executable).exists():
+        return CommandNotFound(f"`{launch.executable}` was not found")
     if error.errno == errno.ENOENT:
         return CommandNotFound(
             f"`{program}` could not be started: the interpreter its `#!` line names was not found"

@@ -56,15 +56,28 @@ def test_exec_runs_a_file_without_an_interpreter_line_through_the_shell(
     [(errno.ENOENT, CommandNotFound, 127), (errno.EACCES, CommandNotExecutable, 126)],
 )
 def test_exec_failures_are_errors_with_a_shells_exit_code(
-    monkeypatch: pytest.MonkeyPatch, code: int, error: type[Exception], exit_code: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    error: type[Exception],
+    exit_code: int,
 ) -> None:
     def execve(path: str, argv: list[str], environ: dict[str, str]) -> None:
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(os, "execve", execve)
+    found = tmp_path / "badi.sh"
+    found.write_text("#!/nonexistent/interpreter\n", encoding="utf-8")
     with pytest.raises(error, match="could not be started") as raised:
-        exec_launch(Launch("/p/badi.sh", ["./badi.sh"], {}))
+        exec_launch(Launch(str(found), ["./badi.sh"], {}))
     assert getattr(raised.value, "exit_code", None) == exit_code
+
+
+def test_exec_of_a_program_that_is_not_there_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-shell"
+    with pytest.raises(CommandNotFound, match="was not found") as raised:
+        exec_launch(Launch(str(missing), ["zsh", "-i"], {}))
+    assert raised.value.exit_code == 127
 
 
 @pytest.mark.fast_io
