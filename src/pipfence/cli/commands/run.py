@@ -32,7 +32,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     venv = project.venv_path()
     if new or not (venv / "pyvenv.cfg").is_file():
         _create_env(args, ui, project, new=new)
-    commands = commands_for(project, list(args.run_command))
+    argv = list(args.run_command)
+    if argv[:1] == ["--"]:  # `pipfence run -- CMD …` runs CMD, as pipenv reads it
+        argv = argv[1:]
+    commands = commands_for(project, argv)
     env = environment_for(project, venv)
     if len(commands) == 1:
         launch = launch_for(commands[0], env)
