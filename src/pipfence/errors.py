@@ -28,6 +28,7 @@ import re
 
 __all__ = [
     "ArchiveError",
+    "CommandNotExecutable",
     "CommandNotFound",
     "FenceError",
     "FileWriteError",
@@ -54,6 +55,8 @@ EXIT_INTEGRITY = 3
 EXIT_INTERRUPTED = 130
 #: What a shell answers for a command it cannot find; `pipfence run` answers the same.
 EXIT_COMMAND_NOT_FOUND = 127
+#: What a shell answers for a file it found but cannot execute (no `x` bit, a folder).
+EXIT_COMMAND_NOT_EXECUTABLE = 126
 
 
 #: Terminal escape sequences (CSI, OSC, and the two-byte ones), then single characters a
@@ -99,6 +102,12 @@ class CommandNotFound(UsageError):
     """`pipfence run` was given a command that neither the environment nor PATH holds."""
 
     exit_code = EXIT_COMMAND_NOT_FOUND
+
+
+class CommandNotExecutable(UsageError):
+    """`pipfence run` was given a file it cannot execute: one without the `x` bit, a folder."""
+
+    exit_code = EXIT_COMMAND_NOT_EXECUTABLE
 
 
 class PipfileError(PipfenceError):

@@ -158,6 +158,16 @@ def test_shell_inside_an_active_one_needs_anyway(
     assert anyway.returncode == 0, out(anyway)
 
 
+def test_shell_that_is_not_there_is_a_one_line_error(
+    cli: RunPipfence, env: dict[str, str], project: Path
+) -> None:
+    missing = project / "no-such-shell"
+    result = cli(["shell"], env={**env, "PIPENV_SHELL": str(missing)}, input="exit 0\n")
+    assert result.returncode == 127, out(result)
+    assert f"`{missing}` was not found" in result.stderr
+    assert "this is a bug" not in result.stderr
+
+
 def test_uninstall_without_a_package_says_so(cli: RunPipfence, project: Path) -> None:
     pipfile = (project / "Pipfile").read_bytes()
     result = cli(["uninstall"])

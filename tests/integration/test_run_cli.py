@@ -56,6 +56,18 @@ def test_dotenv_is_loaded_as_pipenv_loads_it(
     assert result.stdout.strip() == repr(["from-dotenv", "from-dotenv/x", "one\ntwo\tend"])
 
 
+def test_a_double_dash_before_the_command_is_not_the_command(
+    cli: RunPipfence, project: Path
+) -> None:
+    write_scripts(project, "show = \"python -c 'import sys; print(sys.argv[1:])'\"\n")
+    result = cli(["run", "--", "python", "-c", "import sys; print(sys.argv[1:])", "--", "-x"])
+    assert result.returncode == 0, out(result)
+    assert result.stdout.strip() == "['--', '-x']"
+    script = cli(["run", "--", "show", "a"])
+    assert script.returncode == 0, out(script)
+    assert script.stdout.strip() == "['a']"
+
+
 def test_inline_assignments_set_the_commands_environment(cli: RunPipfence, project: Path) -> None:
     code = "import os; print(os.environ['A'], os.environ['B'])"
     result = cli(["run", "A=foo", "B=two words", "python", "-c", code])

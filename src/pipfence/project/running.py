@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
-from pipfence.errors import CommandNotFound, UsageError
+from pipfence.errors import CommandNotExecutable, CommandNotFound, UsageError
 from pipfence.models.scripts import Command, script_commands
 from pipfence.models.shells import activate_line, rc_file, shell_kind
 from pipfence.project.project import Project
 
 __all__ = [
     "Launch",
+    "call_launch",
     "commands_for",
     "environment_for",
+    "exec_launch",
     "launch_for",
     "shell_launch",
     "user_shell",
@@ -59,16 +62,79 @@ class Launch(NamedTuple):
 def launch_for(command: Command, environ: Mapping[str, str]) -> Launch:
     """``command`` with its variables expanded and its program found: on the environment's
     PATH, or else as a built-in of ``/bin/sh`` (``cd``, ``export``, …), which pipenv runs
-    through the shell too. A program neither holds raises `CommandNotFound` (exit 127)."""
+    through the shell too. A program neither holds raises `CommandNotFound` (exit 127); a path
+    to a folder or to a file without the `x` bit, `CommandNotExecutable` (exit 126), as a
+    shell answers."""
     ready = command.expanded(environ)
     child = {**environ, **ready.assigned}
     program = ready.argv[0]
     executable = shutil.which(program, path=child.get("PATH", os.defpath))
     if executable is not None:
         return Launch(executable, list(ready.argv), child)
+    if "/" in program and Path(program).exists():
+        raise _not_executable(program)
     if _shell_builtin(program, child):
         return Launch(_SHELL, ["sh", "-c", shlex.join(ready.argv)], child)
     raise CommandNotFound(f"command `{program}` was not found in the environment or on PATH")
+
+
+def _not_executable(program: str) -> CommandNotExecutable:
+    if Path(program).is_dir():
+        return CommandNotExecutable(f"`{program}` is a folder, not a command")
+    return CommandNotExecutable(
+        f"`{program}` is not executable",
+        hint=f"make it executable (`chmod +x {shlex.quote(program)}`) or name its interpreter "
+        f"(`pipfence run sh {shlex.quote(program)}`)",
+    )
+
+
+def exec_launch(launch: Launch) -> NoReturn:
+    """Replace this process with ``launch``, as pipenv's `run` does (signals and the exit code
+    are the command's own). A file with no ``#!`` line runs through ``/bin/sh``, as a shell
+    runs it; one whose ``#!`` interpreter is missing raises `CommandNotFound` (exit 127), one
+    the system refuses to run `CommandNotExecutable` (exit 126)."""
+    try:
+        os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606
+    except OSError as error:
+        if error.errno != errno.ENOEXEC:
+            raise _exec_error(launch, error) from None
+    try:
+        os.execve(_SHELL, ["sh", launch.executable, *launch.argv[1:]], launch.environ)  # noqa: S606
+    except OSError as error:
+        raise _exec_error(launch, error) from None
+
+
+def call_launch(launch: Launch) -> int:
+    """Run ``launch`` to its end (one command of an array script): its exit code. Started as
+    `exec_launch` starts it, the same errors."""
+    import subprocess  # here: a single command replaces this process without it
+
+    argv = launch.argv
+    try:
+        return subprocess.run(  # the user's own command
+            argv, executable=launch.executable, env=launch.environ, check=False
+        ).returncode
+    except OSError as error:
+        if error.errno != errno.ENOEXEC:
+            raise _exec_error(launch, error) from None
+    try:
+        return subprocess.run(  # the same file, through the shell
+            ["sh", launch.executable, *argv[1:]], executable=_SHELL, env=launch.environ, check=False
+        ).returncode
+    except OSError as error:
+        raise _exec_error(launch, error) from None
+
+
+def _exec_error(launch: Launch, error: OSError) -> CommandNotFound | CommandNotExecutable:
+    """The error for ``launch``, which the system would not start (``error``)."""
+    program = launch.argv[0]
+    if error.errno == errno.ENOENT and not Path(launch.executable).exists():
+        return CommandNotFound(f"`{launch.executable}` was not found")
+    if error.errno == errno.ENOENT:
+        return CommandNotFound(
+            f"`{program}` could not be started: the interpreter its `#!` line names was not found"
+        )
+    return CommandNotExecutable(f"`{program}` could not be started: {error.strerror}")
 
 
 def _shell_builtin(name: str, environ: Mapping[str, str]) -> bool:

@@ -95,6 +95,22 @@ def test_path_and_file_fetches(tmp_path: Path) -> None:
         fetch.fetch(DirectRef(name="x", kind="path", location="nowhere"), tmp_path / "t")
 
 
+def test_a_file_entry_naming_a_folder_is_the_folder(tmp_path: Path) -> None:
+    """pipenv's `install -r` writes `-e ./x` as `x = {file = "file:///…/x", editable = true}`
+    and locks it as `"file": "x"`: both are the folder, as a `path` entry would be."""
+    write_source_tree(tmp_path / "libs", "pkg", "1.0")
+    folder = tmp_path / "libs" / "pkg-1.0"
+    fetch = fetcher(tmp_path)
+    for location in (folder.as_uri(), "libs/pkg-1.0"):
+        ref = DirectRef(name="pkg", kind="file", location=location, editable=True)
+        got = fetch.fetch(ref, tmp_path / "t")
+        assert got.tree == folder
+        assert got.direct_url == {"url": folder.as_uri(), "dir_info": {"editable": True}}
+        assert ref.lock_data(got) == {"editable": True, "file": location}
+    with pytest.raises(UsageError, match="does not exist"):
+        fetch.fetch(DirectRef(name="x", kind="file", location="libs/nowhere"), tmp_path / "t")
+
+
 @pytest.mark.fast_io
 def test_git_ref_resolves_to_the_full_commit(tmp_path: Path) -> None:
     repo = write_source_tree(tmp_path, "g", "1.0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 from typing import TYPE_CHECKING
 
@@ -21,31 +20,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.cli.location import project_or_new
-    from pipfence.project.running import commands_for, environment_for, launch_for
+    from pipfence.project.running import (
+        call_launch,
+        commands_for,
+        environment_for,
+        exec_launch,
+        launch_for,
+    )
 
     project, new = project_or_new(args)
     venv = project.venv_path()
     if new or not (venv / "pyvenv.cfg").is_file():
         _create_env(args, ui, project, new=new)
-    commands = commands_for(project, list(args.run_command))
+    argv = list(args.run_command)
+    if argv[:1] == ["--"]:  # `pipfence run -- CMD …` runs CMD, as pipenv reads it
+        argv = argv[1:]
+    commands = commands_for(project, argv)
     env = environment_for(project, venv)
     if len(commands) == 1:
         launch = launch_for(commands[0], env)
         ui.detail(f"$ {shlex.join(launch.argv)}")
-        # Replaces this process, as pipenv run does: signals and the exit code are the
-        # command's own.
-        os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606
+        exec_launch(launch)
     # An array script: each command in turn, stopping at the first that fails (`&&`).
-    import subprocess  # here: a single command replaces this process without it
-
     for command in commands:
         launch = launch_for(command, env)
         ui.detail(f"$ {shlex.join(launch.argv)}")
-        done = subprocess.run(  # the user's own command
-            launch.argv, executable=launch.executable, env=launch.environ, check=False
-        )
-        if done.returncode != 0:
-            return done.returncode
+        returncode = call_launch(launch)
+        if returncode != 0:
+            return returncode
     return 0
 
 

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from pipfence.project.installed import require_env
-    from pipfence.project.running import shell_launch, user_shell
+    from pipfence.project.running import exec_launch, shell_launch, user_shell
 
     project = project_from_args(args)
     venv = require_env(project).root
@@ -40,5 +40,4 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     shell = user_shell(environ, parent_pid=os.getppid())
     launch = shell_launch(project, venv, shell, list(args.shell_args), plain=args.fancy)
     ui.info(f"Launching {shell} with the environment at {venv}; `exit` to leave")
-    os.execve(launch.executable, launch.argv, launch.environ)  # noqa: S606  # the shell takes over
-    return 0  # pragma: no cover
+    exec_launch(launch)  # the shell takes over

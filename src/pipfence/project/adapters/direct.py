@@ -169,6 +169,8 @@ class DirectFetcher:
         location = ref.location
         if not location.startswith(("http://", "https://")):
             path = self._local(location)
+            if path.is_dir():  # pipenv writes `file = "file:///…/dir"` for a folder too
+                return self._path(ref)
             if not path.is_file():
                 raise UsageError(f"`{ref.name}` points at `{location}`, which does not exist")
             return self._archive(ref, path, Path(os.path.abspath(path)).as_uri())  # noqa: PTH100
