@@ -96,3 +96,37 @@ def test_nothing_newer_says_so_and_succeeds(
 
     assert result.returncode == 0, out(result)
     assert result.stdout == "All packages are up to date!\n"
+
+
+@pytest.mark.parametrize("command", ["update", "upgrade"])
+def test_update_of_a_package_its_pipfile_entry_holds_says_so(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, command: str
+) -> None:
+    """`update six` with `six = "==1.11"` keeps the pin (pipenv rewrites it) and said nothing:
+    the update looked done. Now a warning names the entry and the newer release; a package
+    that moved, or one named with a version, gets none."""
+    public_index.add_dist("six", "1.11")
+    public_index.add_dist("six", "1.16.0")
+    public_index.add_dist("idna", "1.0")
+    public_index.add_dist("idna", "2.0")
+    write_pipfile(
+        pipfence_project, source_table("public", public_index.simple_url) + "[packages]\n"
+    )
+    installed = cli(["install", "six==1.11", "idna==1.0"])
+    assert installed.returncode == 0, out(installed)
+    (pipfence_project / "Pipfile").write_text(
+        (pipfence_project / "Pipfile").read_text().replace('idna = "==1.0"', 'idna = "*"')
+    )
+    pipfile = (pipfence_project / "Pipfile").read_bytes()
+
+    result = cli([command, "six", "idna"])
+
+    assert result.returncode == 0, out(result)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: six stays at 1.11: the Pipfile asks for `==1.11` (1.16.0 is available)"
+    ]
+    assert (pipfence_project / "Pipfile").read_bytes() == pipfile
+    pinned = cli([command, "six==1.11"])
+    assert pinned.returncode == 0, out(pinned)
+    assert "stays at" not in pinned.stderr

@@ -11,7 +11,7 @@ fence takes the package from, and nothing else is asked of any index.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -32,7 +32,7 @@ from pipfence.project.project import Project
 if TYPE_CHECKING:
     from pipfence.project.session import Session
 
-__all__ = ["OutdatedPackage", "OutdatedReport", "outdated"]
+__all__ = ["OutdatedPackage", "OutdatedReport", "held_back", "outdated"]
 
 
 class OutdatedPackage(msgspec.Struct, frozen=True):
@@ -98,10 +98,36 @@ def outdated(
 ) -> OutdatedReport:
     """Lock without writing and compare with what is installed (see the module's docstring);
     with ``names``, only those packages are reported."""
-    project, client = session.project, session.client
     fresh = relock(session, pre=pre, on_fetch=on_fetch).lockfile
+    return _compare(session, fresh, _installed(session.project), names, pre=pre)
+
+
+def held_back(
+    session: Session, lockfile: Lockfile, names: Collection[str], *, pre: bool = False
+) -> tuple[OutdatedPackage, ...]:
+    """The packages of ``names`` that ``lockfile`` (just written by `update` or `upgrade`)
+    keeps below the newest release because the Pipfile's entry holds them there, with the
+    version it holds them at as installed."""
+    locked = {
+        package.key: (package.name, version)
+        for _category, package in _locked(lockfile)
+        if (version := _version(package.version)) is not None
+    }
+    return _compare(session, lockfile, locked, names, pre=pre).held_back if names else ()
+
+
+def _compare(
+    session: Session,
+    fresh: Lockfile,
+    installed: Mapping[NormalizedName, tuple[str, Version]],
+    names: Collection[str],
+    *,
+    pre: bool,
+) -> OutdatedReport:
+    """``fresh`` against ``installed``: what a sync would move, and what stays below the
+    newest release by the Pipfile's constraint; with ``names``, only those."""
+    project, client = session.project, session.client
     wanted = {canonical_name(n) for n in names}
-    installed = _installed(project)
     pre = pre or project.pipfile.setting("allow_prereleases")
     target = Target.current(
         project.pipfile.requires.get("python_version"),

@@ -22,7 +22,9 @@ from pipfence.cli.ui import UI
 from pipfence.errors import UsageError
 
 if TYPE_CHECKING:
-    from pipfence.project.outdated import OutdatedReport
+    from pipfence.project.install import InstallResult
+    from pipfence.project.outdated import OutdatedPackage, OutdatedReport
+    from pipfence.project.session import Session
 
 __all__ = ["add_arguments", "run"]
 
@@ -109,8 +111,33 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             requirements=Path(args.requirements) if args.requirements else None,
             tables=target_tables(tables, dev=args.dev),
         )
+        held = _held_back(session, result, args)
     report_install(ui, result)
+    for package in held:
+        ui.warning(_stays(package))
     return 0
+
+
+def _held_back(
+    session: Session, result: InstallResult, args: argparse.Namespace
+) -> tuple[OutdatedPackage, ...]:
+    """The packages named without a version that the new lock keeps below their newest
+    release (the Pipfile's entry, or another package's requirement, holds them)."""
+    from pipfence.project.outdated import held_back
+
+    plain = [name for name, argument in zip(_names(args.packages), args.packages, strict=True)
+             if name == argument]  # fmt: skip
+    if result.lock is None or not plain:
+        return ()
+    return held_back(session, result.lock.lockfile, plain, pre=args.pre)
+
+
+def _stays(package: OutdatedPackage) -> str:
+    if package.held_by in (None, "*"):
+        why = "what the other locked packages require holds it there"
+    else:
+        why = f"the Pipfile asks for `{package.held_by}`"
+    return f"{package.name} stays at {package.installed}: {why} ({package.available} is available)"
 
 
 def _write_only(args: argparse.Namespace) -> bool:
