@@ -255,6 +255,30 @@ def test_mirror_lock_is_byte_identical_and_records_pypi(
     assert asked_for(private_index, "tool")
 
 
+def test_a_package_a_mirror_lacks_is_reported_with_the_mirror_asked(
+    run_pipfence: RunPipfence,
+    pipfence_project: Path,
+    pipfence_env: dict[str, str],
+    public_index: PypiServer,
+    private_index: PypiServer,
+) -> None:
+    # The Pipfile names PyPI, which is never asked: the error must not send the user there.
+    public_index.add_dist("other", "1.0")
+    private_index.add_dist("tool", "1.0")
+    write_pipfile(pipfence_project, pipfile_text([], 'tool = "*"\n'))
+    (pipfence_project / "Pipfile").write_text('[packages]\ntool = "*"\n', encoding="utf-8")
+
+    via_flag = run_pipfence(["lock", "--pypi-mirror", public_index.simple_url])
+    assert via_flag.returncode == 1, via_flag.stderr
+    assert "Package `tool` was not found on the default source `pypi`" in via_flag.stderr
+    assert f"asked through the PyPI mirror {public_index.simple_url}" in via_flag.stderr
+    env = {**pipfence_env, "PIPFENCE_MIRROR_PYPI": public_index.simple_url.rstrip("/")}
+    via_variable = run_pipfence(["lock"], env=env)
+    assert via_variable.returncode == 1, via_variable.stderr
+    assert "(from PIPFENCE_MIRROR_PYPI)" in via_variable.stderr
+    assert not (pipfence_project / "Pipfile.lock").exists()
+
+
 @pytest.mark.parametrize(
     ("behaviour", "fragment"),
     [

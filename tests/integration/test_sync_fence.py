@@ -450,3 +450,26 @@ def test_a_transitive_package_from_its_parents_source_installs(
     assert installed(pipfence_project) == {"internal": "1.0", "internal-core": "1.0"}
     assert any("internal_core" in p for p in downloads(private_index))
     assert public_index.requested_paths() == []
+
+
+def test_a_sync_that_changes_only_a_transitive_package_from_its_parents_source(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    # The parent is installed already and kept; only its private dependency moves, so the
+    # one file to fetch is justified by the installed parent's metadata alone.
+    private_index.add_dist("internal", "1.0", requires=["internal-core"])
+    private_index.add_dist("internal-core", "1.0")
+    write_pipfile(
+        pipfence_project,
+        source_table("public", public_index.simple_url)
+        + source_table("private", private_index.simple_url)
+        + '[packages]\ninternal = {version = "*", index = "private"}\n',
+    )
+    assert cli(["install"]).returncode == 0
+    private_index.add_dist("internal-core", "1.1")
+
+    result = cli(["update", "internal-core"])
+    assert result.returncode == 0, out(result)
+    assert "Traceback" not in result.stderr
+    assert read_lock(pipfence_project)["default"]["internal-core"]["version"] == "==1.1"
+    assert installed(pipfence_project) == {"internal": "1.0", "internal-core": "1.1"}

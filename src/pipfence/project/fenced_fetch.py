@@ -65,8 +65,10 @@ def fetch_in_fence_order(
     fetching = {w.name for w in to_fetch}
     for key in taken.keys() - fetching:
         learn(key)  # kept: installed already
-    ready = [w for w in to_fetch if w.name not in suspects]
-    pending = [w for w in to_fetch if w.name in suspects]
+    # A suspect may be justified already by a package kept installed (its only parent).
+    ok = fence.justified(taken, requires)
+    ready = [w for w in to_fetch if w.name not in suspects or w.name in ok]
+    pending = [w for w in to_fetch if w.name in suspects and w.name not in ok]
     while ready:
         batch = fetch(ready)
         done.update(batch)

@@ -21,6 +21,7 @@ from pipfence.models.package_spec import PackageSpec
 from pipfence.models.pipfile import COOL_DOWN_SETTING, Pipfile
 from pipfence.models.references import DirectRef
 from pipfence.models.target import Target
+from pipfence.models.urls import shown_url
 from pipfence.project.adapters.fenced_builds import project_builds
 from pipfence.project.adapters.fenced_source import FencedSource, IndexReader
 from pipfence.project.concurrency import paused_gc
@@ -166,6 +167,7 @@ def _resolve_group(
         _explain_cool_down(project, exc)
         raise
     except PackageNotFound as exc:
+        _explain_mirror(project, exc)
         _explain_cool_down(project, exc)
         raise
 
@@ -187,6 +189,23 @@ def _explain_missing_python(project: Project, failure: ResolutionError) -> None:
             f"nor can pipfence use that Python here: {unusable}",
             hint=f"check [requires] in the Pipfile, or install Python {wanted}",
         ) from failure
+
+
+def _explain_mirror(project: Project, failure: PackageNotFound) -> None:
+    """Add where the requests went when the source that lacks the package is mirrored: the
+    message names the source by the URL the Pipfile writes, which was not asked."""
+    sources = {s.name: s for s in project.pipfile.effective_sources}
+    source = sources.get(failure.source or "")
+    if source is None:
+        return
+    route = project.settings.routes.route(source)
+    if not route.mirrored:
+        return
+    via = "the PyPI mirror" if route.via == "the PyPI mirror" else "its mirror"
+    where = f"{via} {shown_url(route.template)}"
+    if via == "its mirror":
+        where += f" (from {route.via})"
+    failure.message = f"{failure.message}, asked through {where}"
 
 
 def _explain_cool_down(project: Project, failure: PipfenceError) -> None:
