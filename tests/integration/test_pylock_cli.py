@@ -75,6 +75,19 @@ def test_validate_names_what_is_wrong(cli: RunPipfence, pipfence_project: Path) 
     assert "Pipfile.lock" in missing.stderr
 
 
+def test_validate_and_show_need_no_pipfile(cli: RunPipfence, pipfence_project: Path) -> None:
+    (pipfence_project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\npackages = []\n', encoding="utf-8"
+    )
+    valid = cli(["pylock", "--validate"])
+    assert valid.returncode == 0, out(valid)
+    assert "Valid pylock.toml (version 1.0)" in valid.stderr
+    shown = cli(["pylock"])
+    assert shown.returncode == 0, out(shown)
+    assert "  Created by: hand" in shown.stdout
+    assert sorted(p.name for p in pipfence_project.iterdir()) == ["pylock.toml"]
+
+
 def test_from_pyproject_locks_dependencies_groups_and_extras(
     cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
 ) -> None:

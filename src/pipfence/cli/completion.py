@@ -34,10 +34,12 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
         cases = "\n".join(
             f'        {name}) opts="{" ".join(opts)}" ;;' for name, opts in commands.items()
         )
+        # The command is the first word that names one: an option's value before it
+        # (`--python 3.12`, `--pypi-mirror URL`) is not a command.
         return f"""_pipfence() {{
     local cur="${{COMP_WORDS[COMP_CWORD]}}" command="" opts word
     for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
-        case "$word" in -*) ;; *) command="$word"; break ;; esac
+        case "$word" in {"|".join(commands)}) command="$word"; break ;; esac
     done
     if [ -z "$command" ]; then
         opts="{" ".join([*commands, *options])}"

@@ -65,9 +65,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     settings = settings_from_args(args)
     if args.from_pyproject:
         return _from_pyproject(args, ui, _project_or_folder(settings))
-    project = Project.find(settings)
     if args.generate:
-        return _generate(args, ui, project)
+        return _generate(args, ui, Project.find(settings))
+    # Reading a pylock.toml needs no Pipfile: pipenv validates one in any folder.
+    project = _project_or_folder(settings)
     found = _existing(project.root)
     if args.validate:
         if found is None:
