@@ -399,6 +399,7 @@ def test_support_is_markdown_with_the_files_and_no_credentials(
         pipfence_project,
         source_table("corp", "https://deploy:hunter2-literal@corp.example/simple")
         + source_table("tokened", "https://${CORP_TOKEN}@other.example/simple")
+        + source_table("queried", "https://q.example/simple?access_token=qtok-literal")
         + '[packages]\nrequests = "*"\n',
     )
     env = {
@@ -416,7 +417,7 @@ def test_support_is_markdown_with_the_files_and_no_credentials(
     assert 'requests = "*"' in text
     assert "`PIPENV_VENV_IN_PROJECT`: `1`" in text
     assert "`CORP_TOKEN`" in text  # named among the variables, value hidden
-    for secret in ("hunter2-literal", "tok-0123456789", "mirror-pass"):
+    for secret in ("hunter2-literal", "tok-0123456789", "mirror-pass", "qtok-literal"):
         assert secret not in text
         assert secret not in result.stderr
     assert "${CORP_TOKEN}" in text  # a placeholder names no secret

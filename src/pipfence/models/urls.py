@@ -11,7 +11,8 @@ moment of use, through `expand`, and that form never leaves the request:
   URL, taken as the user wrote it.
 - The expanded URL must have the origin (scheme, host, port) and the user-info the template
   promised; one whose value would move the request elsewhere is refused before anything is sent.
-- `shown_url` is the only form a URL is displayed in: user-info becomes ``***``.
+- `shown_url` is the only form a URL is displayed in: user-info becomes ``***``, and so does
+  the value of a query parameter named like a credential (``?access_token=…``).
 - `Routes` says where a source's requests go: a per-source mirror on this machine, the PyPI
   mirror for PyPI's URL (in any of its spellings), or the source's own URL.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "Routes",
     "UserInfo",
     "expand",
+    "hide_query_secrets",
     "is_pypi_url",
     "mirror_variable",
     "normalise",
@@ -149,7 +151,8 @@ def split_userinfo(url: str) -> tuple[str, UserInfo | None]:
 
 
 def shown_url(url: str) -> str:
-    """``url`` as it may be displayed: any user-info replaced by ``***``.
+    """``url`` as it may be displayed: any user-info replaced by ``***``, and the value of a
+    query parameter named like a credential (``?access_token=…``, ``&sig=…``) too.
 
     Placeholders stay as they are (they name a variable, not its value); an expanded URL loses
     its credentials. A URL that does not parse is not echoed at all.
@@ -159,22 +162,41 @@ def shown_url(url: str) -> str:
     except ValueError:
         return "<unparseable URL>"
     if "@" not in parts.netloc:
-        return url.strip()
+        return hide_query_secrets(url.strip())
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    return hide_query_secrets(urlunsplit(parts._replace(netloc=f"***@{host}")))
 
 
 _USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+#: A query parameter whose name says it carries a credential, and its value.
+_SECRET_QUERY = re.compile(
+    r"([?&][^=&#\s'\"]*(?:token|key|secret|passw|pwd|auth|sig|credential)[^=&#\s'\"]*=)"
+    r"([^&#\s'\"]+)",
+    re.IGNORECASE,
+)
+_WHOLE_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def hide_query_secrets(text: str) -> str:
+    """``text`` with the value of every credential-named query parameter of its URLs as
+    ``***``; a value that is only a ``${VAR}`` placeholder stays (it names a variable)."""
+
+    def hidden(match: re.Match[str]) -> str:
+        value = match.group(2)
+        return match.group(0) if _WHOLE_PLACEHOLDER.fullmatch(value) else match.group(1) + "***"
+
+    return _SECRET_QUERY.sub(hidden, text) if "=" in text else text
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Free text (a child process's error output) with the user-info of every URL in it
-    replaced by ``***``, and each of ``secrets`` gone in the forms a URL would carry it."""
+    replaced by ``***``, credential-named query values too (`hide_query_secrets`), and each of
+    ``secrets`` gone in the forms a URL would carry it."""
     for secret in secrets:
         if secret:
             for form in {secret, quote(secret, safe=""), quote(secret)}:
                 text = text.replace(form, "***")
-    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
+    return hide_query_secrets(_USERINFO_IN_TEXT.sub(r"\1***@", text))
 
 
 def without_secrets(url: str) -> tuple[str, bool]:

@@ -25,6 +25,7 @@ from packaging.markers import default_environment
 from pipfence import __version__
 from pipfence.errors import PipfenceError
 from pipfence.models.interpreters import LOWEST_PYTHON, too_old
+from pipfence.models.urls import hide_query_secrets
 from pipfence.project.project import Project
 from pipfence.project.pythons import installed_pythons
 from pipfence.project.settings import Settings
@@ -51,8 +52,9 @@ _PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 
 
 def _redact(text: str, secrets: list[str] = []) -> str:  # noqa: B006  # never mutated
-    """``text`` with each of ``secrets`` and every URL's literal user-info as ``***``; user-info
-    made only of ``${VAR}`` placeholders is kept (it names a variable, not its value)."""
+    """``text`` with each of ``secrets``, every URL's literal user-info and its credential-named
+    query values as ``***``; user-info made only of ``${VAR}`` placeholders is kept (it names a
+    variable, not its value)."""
 
     def userinfo(match: re.Match[str]) -> str:
         if not _PLACEHOLDER.sub("", match.group(2)).replace(":", ""):
@@ -62,7 +64,7 @@ def _redact(text: str, secrets: list[str] = []) -> str:  # noqa: B006  # never m
     for secret in secrets:
         for form in {secret, quote(secret, safe=""), quote(secret)}:
             text = text.replace(form, "***")
-    return _USERINFO.sub(userinfo, text)
+    return hide_query_secrets(_USERINFO.sub(userinfo, text))
 
 
 def _shown_value(name: str, value: str) -> str:

@@ -117,6 +117,20 @@ def test_bad_values_are_refused_naming_the_variable_never_the_value(
         ("https://${U}:${T}@h.example/simple", "https://***@h.example/simple"),
         ("${WHOLE}", "${WHOLE}"),
         ("http://[::1", "<unparseable URL>"),
+        (
+            "https://h.example/simple?access_token=t0k3n&page=2",
+            "https://h.example/simple?access_token=***&page=2",
+        ),
+        (
+            "https://files.example/a.whl?X-Amz-Signature=abc123&X-Amz-Credential=AKIA/x#sha256=1",
+            "https://files.example/a.whl?X-Amz-Signature=***&X-Amz-Credential=***#sha256=1",
+        ),
+        (
+            "https://h.example/simple?apikey=${API_KEY}",
+            "https://h.example/simple?apikey=${API_KEY}",
+        ),
+        ("https://u:p@h.example/simple?token=x", "https://***@h.example/simple?token=***"),
+        ("https://h.example/simple?q=1", "https://h.example/simple?q=1"),
     ],
 )
 def test_shown_url_hides_user_info(url: str, shown: str) -> None:
@@ -248,6 +262,11 @@ def test_mirror_variable_names() -> None:
             "Looking in https://***@idx.example/simple",
         ),
         ("auth failed for s3cr#t and s3cr%23t", ["s3cr#t"], "auth failed for *** and ***"),
+        (
+            "GET https://idx.example/simple/x/?private_token=abc failed",
+            [],
+            "GET https://idx.example/simple/x/?private_token=*** failed",
+        ),
         (
             "nothing to hide at https://idx.example/simple",
             ["x" * 0],
