@@ -116,18 +116,24 @@ def test_shell_anyway_starts_a_shell_inside_another(
 def test_requirements_no_lock_writes_the_pipfiles_own_lines(
     cli: RunPipfence, pipfence_project: Path, public_index: PypiServer
 ) -> None:
-    packages = 'alpha = ">=1.0"\nbeta = {version = "*", markers = "sys_platform == \'linux\'"}\n'
+    """The lines as the Pipfile writes them, as pipenv prints them: the range's order and the
+    marker's quotes kept (packaging printed `gamma[socks]<3,>=2` and `sys_platform == "linux"`)."""
+    packages = (
+        'alpha = ">=1.0"\nbeta = {version = "*", markers = "sys_platform == \'linux\'"}\n'
+        'gamma = {version = ">=2,<3", extras = ["socks"]}\n'
+    )
     write_pipfile(pipfence_project, one_source_pipfile(public_index.simple_url, packages))
     result = cli(["requirements", "--no-lock"])
     assert result.returncode == 0, out(result)
     assert result.stdout.splitlines() == [
         f"-i {public_index.simple_url}",
         "alpha>=1.0",
-        'beta; sys_platform == "linux"',
+        "beta; sys_platform == 'linux'",
+        "gamma[socks]>=2,<3",
     ]
     assert not (pipfence_project / "Pipfile.lock").exists()
     bare = cli(["requirements", "--no-lock", "--exclude-index", "--exclude-markers"])
-    assert bare.stdout.splitlines() == ["alpha>=1.0", "beta"]
+    assert bare.stdout.splitlines() == ["alpha>=1.0", "beta", "gamma[socks]>=2,<3"]
 
 
 def test_options_before_the_command(

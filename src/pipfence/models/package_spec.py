@@ -100,10 +100,16 @@ class PackageSpec(msgspec.Struct, frozen=True, kw_only=True):
         markers). `from_entry` has checked that it parses."""
         from packaging.requirements import Requirement
 
+        return Requirement(self.requirement_text())
+
+    def requirement_text(self, *, markers: bool = True) -> str:
+        """`requirement` as the Pipfile writes it (its name, extras, version and markers as
+        written, not as `packaging` would print them), as pipenv's ``requirements`` prints a
+        Pipfile entry; without ``markers``, no marker."""
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
         version = "" if self.version == "*" else self.version
-        marker = f"; {self.markers}" if self.markers else ""
-        return Requirement(f"{self.name}{extras}{version}{marker}")
+        marker = f"; {self.markers}" if self.markers and markers else ""
+        return f"{self.name}{extras}{version}{marker}"
 
     @classmethod
     def from_entry(cls, name: str, value: Any, *, line: int | None = None) -> PackageSpec:

@@ -289,8 +289,5 @@ def pipfile_requirements(
                 f"`{spec.name}` is a path, file or VCS entry: left out without the lock"
             )
             continue
-        requirement = spec.requirement()
-        if not markers:
-            requirement.marker = None
-        lines.append(str(requirement))
+        lines.append(spec.requirement_text(markers=markers))
     return RequirementsExport(lines=lines, warnings=warnings, hints=[])
