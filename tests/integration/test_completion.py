@@ -16,44 +16,46 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-def test_bash_completion_completes_commands_and_their_options(
-    run_pipfence: RunPipfence, tmp_path: Path
-) -> None:
+def _bash_completions(run_pipfence: RunPipfence, tmp_path: Path, *lines: str) -> list[str]:
+    """What bash's completion offers for each command line (the last word being completed),
+    with the script `pipfence --completion bash` prints sourced."""
     result = run_pipfence(["--completion", "bash"])
     assert result.returncode == 0, result.stderr
     script = tmp_path / "complete.sh"
     script.write_text(result.stdout, encoding="utf-8")
-    probe = (
-        f"source {script}; "
-        'COMP_WORDS=(pipfence ins); COMP_CWORD=1; _pipfence; echo "${COMPREPLY[@]}"; '
-        'COMP_WORDS=(pipfence install --de); COMP_CWORD=2; _pipfence; echo "${COMPREPLY[@]}"'
-    )
-    lines = subprocess.run(
-        ["bash", "-c", probe], capture_output=True, text=True, check=True, timeout=30
+    probes = [
+        f"COMP_WORDS=({line}); COMP_CWORD={len(line.split()) - 1}; _pipfence; "
+        'echo "${COMPREPLY[@]}"'
+        for line in lines
+    ]
+    return subprocess.run(
+        ["bash", "-c", "; ".join([f"source {script}", *probes])],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout.splitlines()
-    assert lines == ["install", "--dev --deploy"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completion_completes_commands_and_their_options(
+    run_pipfence: RunPipfence, tmp_path: Path
+) -> None:
+    offered = _bash_completions(run_pipfence, tmp_path, "pipfence ins", "pipfence install --de")
+    assert offered == ["install", "--dev --deploy"]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_bash_completion_passes_over_the_values_of_global_options(
     run_pipfence: RunPipfence, tmp_path: Path
 ) -> None:
-    result = run_pipfence(["--completion", "bash"])
-    assert result.returncode == 0, result.stderr
-    script = tmp_path / "complete.sh"
-    script.write_text(result.stdout, encoding="utf-8")
-    probe = (
-        f"source {script}; "
-        "COMP_WORDS=(pipfence --python 3.12 install --dep); COMP_CWORD=4; _pipfence; "
-        'echo "${COMPREPLY[@]}"; '
-        "COMP_WORDS=(pipfence --pypi-mirror https://m.example/simple sync --cle); "
-        'COMP_CWORD=4; _pipfence; echo "${COMPREPLY[@]}"'
+    offered = _bash_completions(
+        run_pipfence,
+        tmp_path,
+        "pipfence --python 3.12 install --dep",
+        "pipfence --pypi-mirror https://m.example/simple sync --cle",
     )
-    lines = subprocess.run(
-        ["bash", "-c", probe], capture_output=True, text=True, check=True, timeout=30
-    ).stdout.splitlines()
-    assert lines == ["--deploy", "--clean --clear"]
+    assert offered == ["--deploy", "--clean --clear"]
 
 
 @pytest.mark.parametrize("shell", ["zsh", "fish"])

@@ -430,17 +430,24 @@ def test_a_transitive_package_moved_to_a_source_nothing_pinned_requires_is_refus
     assert installed(pipfence_project) == {}
 
 
-def test_a_transitive_package_from_its_parents_source_installs(
-    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+def _internal_with_a_private_dependency(
+    project: Path, public_index: PypiServer, private_index: PypiServer
 ) -> None:
+    """`internal` pinned to `private`, needing `internal-core`, which only `private` has."""
     private_index.add_dist("internal", "1.0", requires=["internal-core"])
     private_index.add_dist("internal-core", "1.0")
     write_pipfile(
-        pipfence_project,
+        project,
         source_table("public", public_index.simple_url)
         + source_table("private", private_index.simple_url)
         + '[packages]\ninternal = {version = "*", index = "private"}\n',
     )
+
+
+def test_a_transitive_package_from_its_parents_source_installs(
+    cli: RunPipfence, pipfence_project: Path, public_index: PypiServer, private_index: PypiServer
+) -> None:
+    _internal_with_a_private_dependency(pipfence_project, public_index, private_index)
     assert cli(["lock"]).returncode == 0
     assert read_lock(pipfence_project)["default"]["internal-core"]["index"] == "private"
     public_index.clear_log()
@@ -457,14 +464,7 @@ def test_a_sync_that_changes_only_a_transitive_package_from_its_parents_source(
 ) -> None:
     # The parent is installed already and kept; only its private dependency moves, so the
     # one file to fetch is justified by the installed parent's metadata alone.
-    private_index.add_dist("internal", "1.0", requires=["internal-core"])
-    private_index.add_dist("internal-core", "1.0")
-    write_pipfile(
-        pipfence_project,
-        source_table("public", public_index.simple_url)
-        + source_table("private", private_index.simple_url)
-        + '[packages]\ninternal = {version = "*", index = "private"}\n',
-    )
+    _internal_with_a_private_dependency(pipfence_project, public_index, private_index)
     assert cli(["install"]).returncode == 0
     private_index.add_dist("internal-core", "1.1")
 
