@@ -99,6 +99,40 @@ def test_credentials_in_the_projects_dotenv_are_used_as_pipenv_uses_them(
     assert "IDX_USER" in skipped.stderr  # the variable the URL names is not set
 
 
+@pytest.mark.parametrize("verify", ["true", "false"])
+def test_a_sync_that_sends_nothing_needs_no_credentials(
+    cli: RunPipfence,
+    pipfence_env: dict[str, str],
+    pipfence_project: Path,
+    nasty: PypiServer,
+    verify: str,
+) -> None:
+    """Credentials are expanded when a request needs them: a sync into an environment that
+    already matches the lock (a CI job without the secret, on a restored environment) sends
+    nothing and succeeds; pipfence stopped at the unset variable before anything was compared
+    (expanding every URL to see which skip TLS checks). A lock, which must ask, says which."""
+    nasty.add_dist("payload", "1.0")
+    pipfile = one_source_pipfile(templated(nasty.simple_url)).replace(
+        "verify_ssl = false", f"verify_ssl = {verify}"
+    )
+    write_pipfile(pipfence_project, pipfile)
+    env = {**pipfence_env, "PIPENV_VENV_IN_PROJECT": "1"}
+    made = cli(["install"], env={**env, "IDX_USER": USER, "IDX_PASS": NASTY})
+    assert made.returncode == 0, out(made)
+    before = sorted((p.name, p.read_bytes()) for p in pipfence_project.iterdir() if p.is_file())
+    nasty.clear_log()
+
+    synced = cli(["sync"], env=env)
+    assert synced.returncode == 0, out(synced)
+    assert "already matches" in synced.stderr + synced.stdout
+    assert nasty.requests() == []
+    locked = cli(["lock", "--clear"], env=env)
+    assert locked.returncode == 2, out(locked)
+    assert "environment variable `IDX_USER`" in locked.stderr
+    after = sorted((p.name, p.read_bytes()) for p in pipfence_project.iterdir() if p.is_file())
+    assert after == before
+
+
 def test_a_wrong_secret_with_reserved_characters_fails_without_printing_it(
     cli: RunPipfence, pipfence_env: dict[str, str], pipfence_project: Path, nasty: PypiServer
 ) -> None:

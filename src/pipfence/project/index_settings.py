@@ -189,13 +189,26 @@ def open_client(
         if clear:
             client.clear_cache()
         if warn is not None:
-            for source in pipfile.effective_sources:
-                url = settings.routes.url(source)
-                if IndexClient.skips_tls_verification(source, url):
-                    warn(
-                        f"source `{source.name}` ({shown_url(url)}) has verify_ssl = false: "
-                        "its certificate is not checked"
-                    )
+            _warn_unverified(settings, pipfile, warn)
         yield client
     finally:
         client.close()
+
+
+def _warn_unverified(settings: Settings, pipfile: Pipfile, warn: Callable[[str], None]) -> None:
+    """Warn once per source with ``verify_ssl = false`` on an https URL. A URL is expanded
+    here only for such a source, and one whose variable is not set is passed over: credentials
+    are expanded when a request needs them, and a command that sends none (a sync the
+    environment already matches) must not fail for want of them."""
+    for source in pipfile.effective_sources:
+        if source.verify_ssl:
+            continue
+        try:
+            url = settings.routes.url(source)
+        except UsageError:
+            continue  # the first request to it says which variable is missing
+        if IndexClient.skips_tls_verification(source, url):
+            warn(
+                f"source `{source.name}` ({shown_url(url)}) has verify_ssl = false: "
+                "its certificate is not checked"
+            )
